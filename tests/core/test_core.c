@@ -1,0 +1,249 @@
+/* Check suite for typeset/core. Expected values are worked out by hand or
+ * taken from published test vectors (FIPS 180-2 for SHA-256). */
+#include "core/ts_core.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+START_TEST(arena_basics) {
+  ts_arena *a = ts_arena_create(128);
+  ck_assert_ptr_nonnull(a);
+  char *s = ts_arena_strdup(a, "hello");
+  ck_assert_str_eq(s, "hello");
+  ck_assert_uint_eq(((uintptr_t)s) % 16, 0);
+  /* a big allocation does not disturb the small ones */
+  unsigned char *big = ts_arena_alloc(a, 100000);
+  ck_assert_ptr_nonnull(big);
+  ck_assert_uint_eq(big[99999], 0);
+  char *t = ts_arena_printf(a, "%d-%s", 42, "x");
+  ck_assert_str_eq(t, "42-x");
+  ck_assert_str_eq(s, "hello");
+  ck_assert_ptr_null(ts_arena_alloc(a, SIZE_MAX));
+  ts_vec v;
+  ts_vec_init(&v, sizeof(int));
+  for (int i = 0; i < 1000; i++) *(int *)ts_vec_push(a, &v) = i;
+  ck_assert_uint_eq(v.len, 1000);
+  ck_assert_int_eq(((int *)v.data)[999], 999);
+  ts_arena_clear(a);
+  ck_assert_uint_eq(ts_arena_used(a), 0);
+  ts_arena_destroy(a);
+  ts_arena_destroy(NULL);
+}
+END_TEST
+
+static const struct { double v; int prec; const char *want; } nums[] = {
+    {0, 2, "0"},        {1.5, 2, "1.5"},      {-1.25, 1, "-1.3"},
+    {-0.001, 2, "0"},   {12.3456, 3, "12.346"}, {100, 0, "100"},
+    {0.1 + 0.2, 4, "0.3"}, {-7.0, 3, "-7"},    {595.2756, 2, "595.28"},
+};
+
+START_TEST(buf_num_is_locale_free) {
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_buf_num(&b, nums[_i].v, nums[_i].prec);
+  ck_assert_str_eq(b.data, nums[_i].want);
+  ts_buf_free(&b);
+}
+END_TEST
+
+START_TEST(buf_escapes) {
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_buf_json_str(&b, "a\"b\\c\n\x01", 7);
+  ck_assert_str_eq(b.data, "\"a\\\"b\\\\c\\n\\u0001\"");
+  ts_buf_clear(&b);
+  ts_buf_xml(&b, "<a href='x'>&\x02\"</a>", 19);
+  ck_assert_str_eq(b.data, "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
+  ts_buf_clear(&b);
+  ts_buf_printf(&b, "%s=%d", "k", 7);
+  ck_assert_str_eq(b.data, "k=7");
+  size_t n;
+  char *d = ts_buf_detach(&b, &n);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_ptr_null(b.data);
+  free(d);
+}
+END_TEST
+
+START_TEST(sha256_vectors) {
+  uint8_t d[32];
+  char hex[65];
+  ts_sha256 s;
+  ts_sha256_init(&s);
+  ts_sha256_update(&s, "abc", 3);
+  ts_sha256_final(&s, d);
+  ts_sha256_hex(d, hex);
+  ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  ts_sha256_init(&s);
+  const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  /* fed in odd pieces to exercise buffering */
+  ts_sha256_update(&s, m, 5);
+  ts_sha256_update(&s, m + 5, strlen(m) - 5);
+  ts_sha256_final(&s, d);
+  ts_sha256_hex(d, hex);
+  ck_assert_str_eq(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  ts_sha256_init(&s);
+  ts_sha256_final(&s, d);
+  ts_sha256_hex(d, hex);
+  ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  ck_assert(ts_hash64("a", 1, 0) != ts_hash64("b", 1, 0));
+}
+END_TEST
+
+START_TEST(utf8_strict) {
+  uint32_t cp;
+  ck_assert_uint_eq(ts_utf8_decode("\xD0\x96", 2, &cp), 2);
+  ck_assert_uint_eq(cp, 0x416);
+  ck_assert_uint_eq(ts_utf8_decode("\xF0\x9F\x98\x80", 4, &cp), 4);
+  ck_assert_uint_eq(cp, 0x1F600);
+  ck_assert_uint_eq(ts_utf8_decode("\xC0\xAF", 2, &cp), 0); /* overlong */
+  ck_assert_uint_eq(ts_utf8_decode("\xED\xA0\x80", 3, &cp), 0); /* surrogate */
+  ck_assert_uint_eq(ts_utf8_decode("\xE2\x82", 2, &cp), 0); /* truncated */
+  ck_assert_uint_eq(cp, 0xFFFD);
+  char out[4];
+  ck_assert_uint_eq(ts_utf8_encode(0x20AC, out), 3);
+  ck_assert(memcmp(out, "\xE2\x82\xAC", 3) == 0);
+  size_t n;
+  unsigned bad;
+  char *s = ts_utf8_sanitize("ok\nline\xFF\n\0z", 11, &n, &bad);
+  ck_assert_uint_eq(bad, 2);
+  ck_assert_uint_eq(n, 2 + 1 + 4 + 3 + 1 + 3 + 1);
+  ck_assert(memcmp(s, "ok\nline\xEF\xBF\xBD\n\xEF\xBF\xBDz", n) == 0);
+  free(s);
+}
+END_TEST
+
+static char tmpdir[256];
+
+static void mk_tmpdir(void) {
+  strcpy(tmpdir, "/tmp/ts-core-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+START_TEST(atomic_output) {
+  mk_tmpdir();
+  char path[512];
+  snprintf(path, sizeof path, "%s/out.txt", tmpdir);
+  ck_assert_int_eq(ts_write_file_atomic(path, "first", 5), TS_OK);
+  /* an aborted write leaves the old file and no temporary behind */
+  ts_out o;
+  ck_assert_int_eq(ts_out_open(&o, path), TS_OK);
+  fputs("half", o.fp);
+  char tmp[600];
+  snprintf(tmp, sizeof tmp, "%s", o.tmp);
+  ck_assert_int_eq(access(tmp, F_OK), 0);
+  ts_out_abort(&o);
+  ck_assert_int_ne(access(tmp, F_OK), 0);
+  size_t n;
+  char *d = ts_file_read(path, &n, 0);
+  ck_assert_str_eq(d, "first");
+  free(d);
+  ck_assert_int_eq(ts_write_file_atomic(path, "second", 6), TS_OK);
+  d = ts_file_read(path, &n, 0);
+  ck_assert_str_eq(d, "second");
+  free(d);
+  ck_assert_ptr_null(ts_file_read(path, &n, 3)); /* over the size limit */
+  ck_assert_int_eq(errno, EFBIG);
+  /* a folder that does not exist: error, nothing written */
+  snprintf(path, sizeof path, "%s/missing/out.txt", tmpdir);
+  ck_assert_int_eq(ts_write_file_atomic(path, "x", 1), TS_ERR_IO);
+}
+END_TEST
+
+START_TEST(path_confinement) {
+  mk_tmpdir();
+  char p[512], doc[512];
+  snprintf(doc, sizeof doc, "%s/doc", tmpdir);
+  mkdir(doc, 0755);
+  snprintf(p, sizeof p, "%s/doc/img.png", tmpdir);
+  ck_assert_int_eq(ts_write_file_atomic(p, "x", 1), TS_OK);
+  snprintf(p, sizeof p, "%s/secret", tmpdir);
+  ck_assert_int_eq(ts_write_file_atomic(p, "s", 1), TS_OK);
+  snprintf(p, sizeof p, "%s/doc/link.png", tmpdir);
+  char target[512];
+  snprintf(target, sizeof target, "%s/secret", tmpdir);
+  ck_assert_int_eq(symlink(target, p), 0);
+  const char *why;
+  char *r = ts_path_resolve_inside(doc, "img.png", NULL, 0, &why);
+  ck_assert_ptr_nonnull(r);
+  free(r);
+  r = ts_path_resolve_inside(doc, "./img.png", NULL, 0, &why);
+  ck_assert_ptr_nonnull(r);
+  free(r);
+  ck_assert_ptr_null(ts_path_resolve_inside(doc, "../secret", NULL, 0, &why));
+  ck_assert_ptr_nonnull(strstr(why, ".."));
+  ck_assert_ptr_null(ts_path_resolve_inside(doc, target, NULL, 0, &why));
+  ck_assert_ptr_null(ts_path_resolve_inside(doc, "link.png", NULL, 0, &why));
+  ck_assert_ptr_nonnull(strstr(why, "outside"));
+  ck_assert_ptr_null(ts_path_resolve_inside(doc, "http://x/y.png", NULL, 0, &why));
+  ck_assert_ptr_null(ts_path_resolve_inside(doc, "nope.png", NULL, 0, &why));
+  /* an extra root (a style's folder) is allowed */
+  const char *roots[] = {tmpdir};
+  r = ts_path_resolve_inside(doc, "link.png", roots, 1, &why);
+  ck_assert_ptr_nonnull(r);
+  free(r);
+}
+END_TEST
+
+START_TEST(diag_format) {
+  char *mem = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&mem, &len);
+  ts_diag d;
+  ts_diag_init(&d, f);
+  ts_diag_report(&d, TS_WARNING, "a.md", 3, 7, "odd %s", "thing");
+  ts_diag_report(&d, TS_ERROR, "a.md", 4, 1, "bad");
+  ts_diag_report(&d, TS_ERROR, "a.md", 0, 0, "later");
+  fclose(f);
+  ck_assert_str_eq(mem, "a.md:3:7: warning: odd thing\na.md:4:1: error: bad\na.md: error: later\n");
+  ck_assert_str_eq(d.first_error, "a.md:4:1: error: bad");
+  ck_assert_uint_eq(d.n_errors, 2);
+  ck_assert_uint_eq(d.n_warnings, 1);
+  free(mem);
+}
+END_TEST
+
+static void *mk_slot(ts_ctx *c) { (void)c; return strdup("cache"); }
+
+START_TEST(ctx_slots_and_epoch) {
+  setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+  ts_ctx *c = ts_ctx_create();
+  int set;
+  ck_assert_int_eq(ts_ctx_epoch(c, &set), 1700000000);
+  ck_assert_int_eq(set, 1);
+  char *s1 = ts_ctx_slot(c, TS_SLOT_USER, mk_slot, free);
+  char *s2 = ts_ctx_slot(c, TS_SLOT_USER, mk_slot, free);
+  ck_assert_ptr_eq(s1, s2);
+  ts_ctx_destroy(c);
+  setenv("SOURCE_DATE_EPOCH", "garbage", 1);
+  c = ts_ctx_create();
+  ck_assert_int_eq(ts_ctx_epoch(c, &set), 0);
+  ck_assert_int_eq(set, 0);
+  ts_ctx_destroy(c);
+  unsetenv("SOURCE_DATE_EPOCH");
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("core");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, arena_basics);
+  tcase_add_loop_test(tc, buf_num_is_locale_free, 0, sizeof nums / sizeof nums[0]);
+  tcase_add_test(tc, buf_escapes);
+  tcase_add_test(tc, sha256_vectors);
+  tcase_add_test(tc, utf8_strict);
+  tcase_add_test(tc, atomic_output);
+  tcase_add_test(tc, path_confinement);
+  tcase_add_test(tc, diag_format);
+  tcase_add_test(tc, ctx_slots_and_epoch);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}

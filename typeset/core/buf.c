@@ -1,0 +1,179 @@
+/* buf.c — growable heap buffer with a sticky out-of-memory flag. */
+#include "ts_core.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ts_buf_init(ts_buf *b) { memset(b, 0, sizeof *b); }
+
+void ts_buf_free(ts_buf *b) {
+  free(b->data);
+  memset(b, 0, sizeof *b);
+}
+
+void ts_buf_clear(ts_buf *b) {
+  b->len = 0;
+  if (b->data) b->data[0] = 0;
+}
+
+static int grow(ts_buf *b, size_t extra) {
+  if (b->oom) return 0;
+  if (extra > SIZE_MAX - b->len - 1) {
+    b->oom = 1;
+    return 0;
+  }
+  size_t need = b->len + extra + 1;
+  if (need <= b->cap) return 1;
+  size_t ncap = b->cap ? b->cap : 256;
+  while (ncap < need) ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+  char *nd = realloc(b->data, ncap);
+  if (!nd) {
+    b->oom = 1;
+    return 0;
+  }
+  b->data = nd;
+  b->cap = ncap;
+  return 1;
+}
+
+void ts_buf_append(ts_buf *b, const void *p, size_t n) {
+  if (!n || !grow(b, n)) return;
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = 0;
+}
+
+void ts_buf_puts(ts_buf *b, const char *s) { ts_buf_append(b, s, strlen(s)); }
+
+void ts_buf_putc(ts_buf *b, char c) { ts_buf_append(b, &c, 1); }
+
+void ts_buf_printf(ts_buf *b, const char *fmt, ...) {
+  va_list ap, ap2;
+  va_start(ap, fmt);
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n > 0 && grow(b, (size_t)n)) {
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+    b->len += (size_t)n;
+  }
+  va_end(ap2);
+}
+
+void ts_buf_num(ts_buf *b, double v, int prec) {
+  char tmp[64];
+  if (!isfinite(v)) v = 0;
+  if (prec < 0) prec = 0;
+  if (prec > 9) prec = 9;
+  double scale = 1;
+  for (int i = 0; i < prec; i++) scale *= 10;
+  if (fabs(v) > 1e15) v = v < 0 ? -1e15 : 1e15;
+  double r = round(fabs(v) * scale);
+  int neg = v < 0 && r != 0;
+  /* integer arithmetic: no locale, no exponent */
+  unsigned long long iv = (unsigned long long)r;
+  unsigned long long ip = iv / (unsigned long long)scale;
+  unsigned long long fp = iv % (unsigned long long)scale;
+  int n = snprintf(tmp, sizeof tmp, "%s%llu", neg ? "-" : "", ip);
+  if (fp && prec) {
+    char frac[16];
+    for (int i = prec - 1; i >= 0; i--) {
+      frac[i] = (char)('0' + fp % 10);
+      fp /= 10;
+    }
+    int len = prec;
+    while (len > 0 && frac[len - 1] == '0') len--;
+    tmp[n++] = '.';
+    memcpy(tmp + n, frac, (size_t)len);
+    n += len;
+  }
+  ts_buf_append(b, tmp, (size_t)n);
+}
+
+void ts_buf_json_str(ts_buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  ts_buf_putc(b, '"');
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    const char *esc = NULL;
+    char u[7];
+    switch (c) {
+    case '"': esc = "\\\""; break;
+    case '\\': esc = "\\\\"; break;
+    case '\n': esc = "\\n"; break;
+    case '\r': esc = "\\r"; break;
+    case '\t': esc = "\\t"; break;
+    case '\b': esc = "\\b"; break;
+    case '\f': esc = "\\f"; break;
+    default:
+      if (c < 0x20) {
+        u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
+        u[4] = hex[c >> 4]; u[5] = hex[c & 15]; u[6] = 0;
+        esc = u;
+      }
+    }
+    if (esc) {
+      ts_buf_append(b, s + i - run, run);
+      run = 0;
+      ts_buf_puts(b, esc);
+    } else {
+      run++;
+    }
+  }
+  ts_buf_append(b, s + n - run, run);
+  ts_buf_putc(b, '"');
+}
+
+void ts_buf_xml(ts_buf *b, const char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = (unsigned char)s[i];
+    const char *esc = NULL;
+    switch (c) {
+    case '&': esc = "&amp;"; break;
+    case '<': esc = "&lt;"; break;
+    case '>': esc = "&gt;"; break;
+    case '"': esc = "&quot;"; break;
+    case '\'': esc = "&#39;"; break;
+    default: break;
+    }
+    if (esc) {
+      ts_buf_puts(b, esc);
+      i++;
+      continue;
+    }
+    if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
+      i++; /* forbidden in XML 1.0 */
+      continue;
+    }
+    if (c < 0x80) {
+      ts_buf_putc(b, (char)c);
+      i++;
+      continue;
+    }
+    uint32_t cp;
+    size_t l = ts_utf8_decode(s + i, n - i, &cp);
+    if (l == 0) {
+      ts_buf_puts(b, "\xEF\xBF\xBD");
+      i++;
+      continue;
+    }
+    /* U+FFFE/U+FFFF and C1 controls are not allowed / discouraged in XML */
+    if (cp == 0xFFFE || cp == 0xFFFF || (cp >= 0x80 && cp <= 0x9F)) {
+      i += l;
+      continue;
+    }
+    ts_buf_append(b, s + i, l);
+    i += l;
+  }
+}
+
+char *ts_buf_detach(ts_buf *b, size_t *len) {
+  char *d = b->data;
+  if (len) *len = b->len;
+  if (!d) d = calloc(1, 1);
+  memset(b, 0, sizeof *b);
+  return d;
+}

@@ -1,0 +1,91 @@
+/* ctx.c — the shared context: clock, data folder, lazily created caches. */
+#include "ts_core.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef TS_DATA_DIR
+#define TS_DATA_DIR "."
+#endif
+
+struct ts_ctx {
+  pthread_mutex_t slot_lock; /* guards slot creation */
+  pthread_mutex_t lock;      /* ts_ctx_lock */
+  int64_t epoch;
+  int epoch_set;
+  char *data_dir;
+  void *slot[TS_SLOT_COUNT];
+  void (*slot_free[TS_SLOT_COUNT])(void *);
+};
+
+ts_ctx *ts_ctx_create(void) {
+  ts_ctx *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  /* recursive: a slot's create function may use another slot */
+  pthread_mutexattr_t at;
+  pthread_mutexattr_init(&at);
+  pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(&c->slot_lock, &at);
+  pthread_mutexattr_destroy(&at);
+  pthread_mutex_init(&c->lock, NULL);
+  const char *e = getenv("SOURCE_DATE_EPOCH");
+  if (e && *e) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(e, &end, 10);
+    if (!errno && *end == 0 && v >= 0 && v < 253402300800LL) {
+      c->epoch = v;
+      c->epoch_set = 1;
+    }
+  }
+  const char *dd = getenv("TYPESET_DATA_DIR");
+  c->data_dir = strdup(dd && *dd ? dd : TS_DATA_DIR);
+  if (!c->data_dir) {
+    ts_ctx_destroy(c);
+    return NULL;
+  }
+  return c;
+}
+
+void ts_ctx_destroy(ts_ctx *c) {
+  if (!c) return;
+  for (int i = TS_SLOT_COUNT - 1; i >= 0; i--)
+    if (c->slot[i] && c->slot_free[i]) c->slot_free[i](c->slot[i]);
+  pthread_mutex_destroy(&c->slot_lock);
+  pthread_mutex_destroy(&c->lock);
+  free(c->data_dir);
+  free(c);
+}
+
+int64_t ts_ctx_epoch(const ts_ctx *c, int *set) {
+  if (set) *set = c->epoch_set;
+  return c->epoch_set ? c->epoch : 0;
+}
+
+void ts_ctx_set_epoch(ts_ctx *c, int64_t epoch) {
+  c->epoch = epoch;
+  c->epoch_set = 1;
+}
+
+const char *ts_ctx_data_dir(const ts_ctx *c) { return c->data_dir; }
+
+void *ts_ctx_slot(ts_ctx *c, ts_slot slot, void *(*create)(ts_ctx *),
+                  void (*free_fn)(void *)) {
+  if ((unsigned)slot >= TS_SLOT_COUNT) return NULL;
+  pthread_mutex_lock(&c->slot_lock);
+  void *p = c->slot[slot];
+  if (!p && create) {
+    p = create(c);
+    if (p) {
+      c->slot[slot] = p;
+      c->slot_free[slot] = free_fn;
+    }
+  }
+  pthread_mutex_unlock(&c->slot_lock);
+  return p;
+}
+
+void ts_ctx_lock(ts_ctx *c) { pthread_mutex_lock(&c->lock); }
+void ts_ctx_unlock(ts_ctx *c) { pthread_mutex_unlock(&c->lock); }

@@ -1,0 +1,300 @@
+/* file.c — whole-file reads, atomic outputs (temp file + rename), cleanup of
+ * unfinished outputs on SIGINT/SIGTERM, and path confinement. */
+#include "ts_core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *ts_file_read(const char *path, size_t *len, size_t max) {
+  if (!max) max = (size_t)256 << 20;
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  struct stat sb;
+  if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    fclose(f);
+    errno = EISDIR;
+    return NULL;
+  }
+  size_t cap = max < 65536 ? max : 65536, n = 0;
+  char *buf = malloc(cap + 1);
+  if (!buf) {
+    fclose(f);
+    errno = ENOMEM;
+    return NULL;
+  }
+  for (;;) {
+    if (n == cap) {
+      if (cap >= max) {
+        if (fgetc(f) == EOF && !ferror(f)) break; /* exactly max bytes */
+        free(buf);
+        fclose(f);
+        errno = EFBIG;
+        return NULL;
+      }
+      size_t ncap = cap * 2 > max ? max : cap * 2;
+      char *nb = realloc(buf, ncap + 1);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        errno = ENOMEM;
+        return NULL;
+      }
+      buf = nb;
+      cap = ncap;
+    }
+    size_t r = fread(buf + n, 1, cap - n, f);
+    n += r;
+    if (r == 0) {
+      if (ferror(f)) {
+        int e = errno;
+        free(buf);
+        fclose(f);
+        errno = e ? e : EIO;
+        return NULL;
+      }
+      break;
+    }
+  }
+  fclose(f);
+  buf[n] = 0;
+  if (len) *len = n;
+  return buf;
+}
+
+/* ---- Registry of unfinished temporary files ------------------------------
+ * The one piece of process-wide state in typeset: signals are process-wide,
+ * so the list of files to remove when one arrives must be too.  Fixed slots,
+ * so the handler only reads memory and calls unlink (async-signal-safe). */
+#define TMP_SLOTS 256
+static char tmp_paths[TMP_SLOTS][PATH_MAX];
+static volatile sig_atomic_t tmp_used[TMP_SLOTS];
+static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void ts_tmp_register(const char *tmp) {
+  if (!tmp || strlen(tmp) >= PATH_MAX) return;
+  pthread_mutex_lock(&tmp_lock);
+  for (int i = 0; i < TMP_SLOTS; i++) {
+    if (!tmp_used[i]) {
+      memcpy(tmp_paths[i], tmp, strlen(tmp) + 1);
+      tmp_used[i] = 1;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&tmp_lock);
+}
+
+void ts_tmp_unregister(const char *tmp) {
+  if (!tmp) return;
+  pthread_mutex_lock(&tmp_lock);
+  for (int i = 0; i < TMP_SLOTS; i++) {
+    if (tmp_used[i] && strcmp(tmp_paths[i], tmp) == 0) {
+      tmp_used[i] = 0;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&tmp_lock);
+}
+
+static void on_signal(int sig) {
+  for (int i = 0; i < TMP_SLOTS; i++)
+    if (tmp_used[i]) unlink(tmp_paths[i]);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void ts_out_install_signal_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+}
+
+char *ts_tmp_name_for(const char *path) {
+  /* same folder as the target so rename() is atomic; the pid and a
+   * per-process counter keep concurrent writers apart */
+  static _Atomic unsigned counter;
+  unsigned k = counter++;
+  size_t n = strlen(path) + 64;
+  char *t = malloc(n);
+  if (!t) return NULL;
+  char *dir = ts_path_dirname(path);
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  if (!dir) {
+    free(t);
+    return NULL;
+  }
+  snprintf(t, n, "%s/.%s.%ld.%u.tmp", dir, base, (long)getpid(), k);
+  free(dir);
+  return t;
+}
+
+ts_status ts_out_open(ts_out *o, const char *path) {
+  memset(o, 0, sizeof *o);
+  o->path = strdup(path);
+  o->tmp = ts_tmp_name_for(path);
+  if (!o->path || !o->tmp) {
+    ts_out_abort(o);
+    return TS_ERR_NOMEM;
+  }
+  int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int e = errno;
+    free(o->tmp);
+    o->tmp = NULL;
+    ts_out_abort(o);
+    errno = e;
+    return TS_ERR_IO;
+  }
+  ts_tmp_register(o->tmp);
+  o->fp = fdopen(fd, "wb");
+  if (!o->fp) {
+    close(fd);
+    ts_out_abort(o);
+    return TS_ERR_IO;
+  }
+  return TS_OK;
+}
+
+ts_status ts_out_commit(ts_out *o) {
+  ts_status st = TS_OK;
+  if (!o->fp || !o->tmp) return TS_ERR_USAGE;
+  int bad = ferror(o->fp) != 0;
+  if (fflush(o->fp) != 0) bad = 1;
+  if (fsync(fileno(o->fp)) != 0 && errno != EINVAL) bad = 1;
+  if (fclose(o->fp) != 0) bad = 1;
+  o->fp = NULL;
+  if (bad || rename(o->tmp, o->path) != 0) {
+    int e = errno;
+    ts_out_abort(o);
+    errno = e;
+    return TS_ERR_IO;
+  }
+  ts_tmp_unregister(o->tmp);
+  free(o->tmp);
+  free(o->path);
+  o->tmp = o->path = NULL;
+  return st;
+}
+
+void ts_out_abort(ts_out *o) {
+  if (o->fp) {
+    fclose(o->fp);
+    o->fp = NULL;
+  }
+  if (o->tmp) {
+    unlink(o->tmp);
+    ts_tmp_unregister(o->tmp);
+    free(o->tmp);
+    o->tmp = NULL;
+  }
+  free(o->path);
+  o->path = NULL;
+}
+
+ts_status ts_write_file_atomic(const char *path, const void *data, size_t n) {
+  ts_out o;
+  ts_status st = ts_out_open(&o, path);
+  if (st) return st;
+  if (n && fwrite(data, 1, n, o.fp) != n) {
+    ts_out_abort(&o);
+    return TS_ERR_IO;
+  }
+  return ts_out_commit(&o);
+}
+
+char *ts_path_dirname(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) return strdup(".");
+  if (slash == path) return strdup("/");
+  return strndup(path, (size_t)(slash - path));
+}
+
+static int inside(const char *real, const char *root) {
+  size_t n = strlen(root);
+  if (n == 1 && root[0] == '/') return 1;
+  return strncmp(real, root, n) == 0 && (real[n] == '/' || real[n] == 0);
+}
+
+char *ts_path_resolve_inside(const char *base_dir, const char *rel,
+                             const char *const *extra_roots, size_t n_extra,
+                             const char **why) {
+  *why = NULL;
+  if (!rel || !*rel) {
+    *why = "empty path";
+    return NULL;
+  }
+  if (rel[0] == '/') {
+    *why = "absolute paths are not allowed";
+    return NULL;
+  }
+  if (strstr(rel, "://") || strncmp(rel, "file:", 5) == 0 ||
+      strncmp(rel, "data:", 5) == 0) {
+    *why = "URLs are not allowed (nothing is fetched from the network)";
+    return NULL;
+  }
+  /* refuse ".." components outright: they are never needed inside */
+  const char *p = rel;
+  while (*p) {
+    const char *e = strchr(p, '/');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len == 2 && p[0] == '.' && p[1] == '.') {
+      *why = "path escapes the document's folder ('..')";
+      return NULL;
+    }
+    if (!e) break;
+    p = e + 1;
+  }
+  char *base_real = realpath(base_dir && *base_dir ? base_dir : ".", NULL);
+  if (!base_real) {
+    *why = "the document's folder cannot be resolved";
+    return NULL;
+  }
+  size_t n = strlen(base_real) + strlen(rel) + 2;
+  char *joined = malloc(n);
+  if (!joined) {
+    free(base_real);
+    *why = "out of memory";
+    return NULL;
+  }
+  snprintf(joined, n, "%s/%s", base_real, rel);
+  char *real = realpath(joined, NULL);
+  free(joined);
+  if (!real) {
+    free(base_real);
+    *why = errno == ENOENT ? "file not found" : "file cannot be read";
+    return NULL;
+  }
+  int ok = inside(real, base_real);
+  free(base_real);
+  for (size_t i = 0; !ok && i < n_extra; i++) {
+    if (!extra_roots[i]) continue;
+    char *r = realpath(extra_roots[i], NULL);
+    if (r) {
+      ok = inside(real, r);
+      free(r);
+    }
+  }
+  if (!ok) {
+    free(real);
+    *why = "path leads outside the document's folder (symlink)";
+    return NULL;
+  }
+  struct stat sb;
+  if (stat(real, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    free(real);
+    *why = "not a regular file";
+    return NULL;
+  }
+  return real;
+}

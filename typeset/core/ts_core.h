@@ -1,0 +1,242 @@
+/* ts_core.h — the whole interface of typeset's core: status codes, the shared
+ * context, per-document arenas, growable buffers, diagnostics, hashing, UTF-8
+ * helpers and atomic file output.  Every other stage depends on this header
+ * and on nothing else in typeset/.
+ *
+ * Ownership is written at each declaration:
+ *   borrows      — the callee keeps no pointer after it returns
+ *   copies       — the callee keeps its own copy
+ *   returns owned (free with X) — the caller must release the result with X
+ *   arena        — the result lives as long as the arena it came from
+ */
+#ifndef TS_CORE_H
+#define TS_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define TS_VERSION "0.1.0"
+
+/* ---- Status codes -------------------------------------------------------
+ * Functions that can fail return ts_status; TS_OK is zero.  TS_CHECK jumps to
+ * the function's single cleanup label `done:` after storing the status in a
+ * local `st` (md4c's MD_CHECK pattern). */
+typedef enum ts_status {
+  TS_OK = 0,
+  TS_ERR_NOMEM,    /* an allocation failed */
+  TS_ERR_IO,       /* a file could not be read or written */
+  TS_ERR_INPUT,    /* the input cannot be rendered (a located error was reported) */
+  TS_ERR_USAGE,    /* wrong command-line or API usage */
+  TS_ERR_FONT,     /* no usable font */
+  TS_ERR_LIMIT,    /* a resource limit was hit (reported) */
+  TS_ERR_INTERNAL  /* a bug: a branch believed impossible */
+} ts_status;
+
+#define TS_CHECK(expr) do { st = (expr); if (st != TS_OK) goto done; } while (0)
+
+const char *ts_status_str(ts_status st);
+
+/* Branches believed impossible (SQLite's NEVER): evaluates to the condition so
+ * coverage stays honest, aborts in debug builds. */
+#ifdef TS_DEBUG
+#include <assert.h>
+#define TS_NEVER(x) (assert(!(x)), (x))
+#else
+#define TS_NEVER(x) (x)
+#endif
+
+/* ---- Arena --------------------------------------------------------------
+ * Bump allocator: all memory of one document comes from one arena and is
+ * freed in one call.  Allocations are zeroed and 16-byte aligned. */
+typedef struct ts_arena ts_arena;
+
+/* returns owned (free with ts_arena_destroy); NULL on OOM. block: bytes per
+ * chunk (0 = 64 KiB). */
+ts_arena *ts_arena_create(size_t block);
+void ts_arena_destroy(ts_arena *a); /* accepts NULL */
+/* Frees every chunk but the first and makes the arena empty for reuse. */
+void ts_arena_clear(ts_arena *a);
+/* arena; NULL on OOM or overflow. */
+void *ts_arena_alloc(ts_arena *a, size_t size);
+/* arena; copies n elements of size sz into a fresh block (NULL when n == 0 or on OOM) */
+void *ts_arena_memdup(ts_arena *a, const void *p, size_t size);
+/* arena; NUL-terminated copy. NULL in -> NULL out. */
+char *ts_arena_strdup(ts_arena *a, const char *s);
+char *ts_arena_strndup(ts_arena *a, const char *s, size_t n);
+/* arena; printf into the arena (C locale numbers) */
+char *ts_arena_printf(ts_arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Bytes handed out so far (for tests and budgets). */
+size_t ts_arena_used(const ts_arena *a);
+
+/* Growable array in an arena: ts_vec_push returns a pointer to the new zeroed
+ * element or NULL on OOM.  The old block is left in the arena (no realloc). */
+typedef struct ts_vec {
+  void *data;
+  size_t len, cap, elem;
+} ts_vec;
+void ts_vec_init(ts_vec *v, size_t elem);
+void *ts_vec_push(ts_arena *a, ts_vec *v);
+
+/* ---- Growable heap buffer ----------------------------------------------
+ * For output text (JSON dumps, PDF content streams, XHTML).  After an
+ * allocation failure `oom` is set and further appends are ignored (sticky
+ * error, like hb_buffer_allocation_successful), so long sequences of appends
+ * need one check at the end. */
+typedef struct ts_buf {
+  char *data; /* owned; always NUL-terminated when len > 0 */
+  size_t len, cap;
+  int oom;
+} ts_buf;
+
+void ts_buf_init(ts_buf *b);
+void ts_buf_free(ts_buf *b);  /* leaves b empty and reusable */
+void ts_buf_clear(ts_buf *b); /* keeps the memory */
+void ts_buf_append(ts_buf *b, const void *p, size_t n);
+void ts_buf_puts(ts_buf *b, const char *s);
+void ts_buf_putc(ts_buf *b, char c);
+/* printf-style; never use %f/%g here for output formats: see ts_buf_num. */
+void ts_buf_printf(ts_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A number with at most `prec` decimals, trailing zeros removed, '.' as the
+ * decimal separator whatever the locale, no exponent, "-0" never written. */
+void ts_buf_num(ts_buf *b, double v, int prec);
+/* JSON string literal (quotes included) of n bytes of UTF-8. */
+void ts_buf_json_str(ts_buf *b, const char *s, size_t n);
+/* XML-escaped text (&, <, >, " and ') of n bytes; control characters that
+ * XML 1.0 forbids are dropped. */
+void ts_buf_xml(ts_buf *b, const char *s, size_t n);
+/* Detaches the data: returns owned (free with free()), b becomes empty. */
+char *ts_buf_detach(ts_buf *b, size_t *len);
+
+/* ---- Diagnostics ---------------------------------------------------------
+ * One ts_diag per document run.  Messages are printed compiler-style:
+ *   FILE:LINE:COL: error: message
+ * (LINE/COL omitted when 0).  The first error is remembered for summaries. */
+typedef enum ts_diag_level { TS_WARNING, TS_ERROR } ts_diag_level;
+
+typedef struct ts_diag {
+  FILE *out;             /* borrowed; NULL = collect silently */
+  int quiet;             /* suppress warnings on `out` (still counted) */
+  unsigned n_errors, n_warnings;
+  char first_error[512]; /* "FILE:LINE:COL: error: msg" of the first error */
+  void *lock;            /* optional pthread_mutex_t* serializing lines (borrowed) */
+} ts_diag;
+
+void ts_diag_init(ts_diag *d, FILE *out);
+void ts_diag_report(ts_diag *d, ts_diag_level lvl, const char *file,
+                    unsigned line, unsigned col, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+void ts_diag_vreport(ts_diag *d, ts_diag_level lvl, const char *file,
+                     unsigned line, unsigned col, const char *fmt, va_list ap);
+
+/* ---- Shared context ------------------------------------------------------
+ * Explicit context first, no globals (mupdf's fz_context).  One per process;
+ * shared by worker threads.  Holds what outlives a document: caches of the
+ * later stages (fonts, hyphenation patterns, styles) in slots, the clock and
+ * the data directory.  Slots are created lazily under the context's lock. */
+typedef enum ts_slot {
+  TS_SLOT_FONTS = 0,
+  TS_SLOT_HYPHEN,
+  TS_SLOT_TEXT,
+  TS_SLOT_USER,
+  TS_SLOT_COUNT
+} ts_slot;
+
+typedef struct ts_ctx ts_ctx;
+
+/* returns owned (free with ts_ctx_destroy); NULL on OOM.  Reads
+ * SOURCE_DATE_EPOCH from the environment once, here. */
+ts_ctx *ts_ctx_create(void);
+void ts_ctx_destroy(ts_ctx *ctx); /* accepts NULL; frees every slot */
+
+/* Seconds since the epoch to stamp outputs with: SOURCE_DATE_EPOCH when set
+ * (*set = 1), else 0 with *set = 0 — callers then use a date from the
+ * metadata or a fixed date; the clock is never read. */
+int64_t ts_ctx_epoch(const ts_ctx *ctx, int *set);
+void ts_ctx_set_epoch(ts_ctx *ctx, int64_t epoch); /* for tests */
+
+/* Folder holding typeset's data (styles/, fonts/): TYPESET_DATA_DIR from the
+ * environment, else the build's source root. Borrowed from the context. */
+const char *ts_ctx_data_dir(const ts_ctx *ctx);
+
+/* Returns the slot's object, creating it with create(ctx) on first use.
+ * free_fn is called at ts_ctx_destroy.  Thread-safe.  NULL if create failed. */
+void *ts_ctx_slot(ts_ctx *ctx, ts_slot slot, void *(*create)(ts_ctx *),
+                  void (*free_fn)(void *));
+/* A process-wide mutex for code that must serialize (e.g. FreeType calls on
+ * a shared FT_Face).  */
+void ts_ctx_lock(ts_ctx *ctx);
+void ts_ctx_unlock(ts_ctx *ctx);
+
+/* ---- Hashing --------------------------------------------------------------
+ * 64-bit FNV-1a for tables; SHA-256 for content-derived identifiers (subset
+ * tags, PDF /ID, EPUB UUIDs, incremental-build state). */
+uint64_t ts_hash64(const void *p, size_t n, uint64_t seed);
+
+typedef struct ts_sha256 {
+  uint32_t h[8];
+  uint64_t len;
+  uint8_t buf[64];
+  size_t fill;
+} ts_sha256;
+void ts_sha256_init(ts_sha256 *s);
+void ts_sha256_update(ts_sha256 *s, const void *p, size_t n);
+void ts_sha256_final(ts_sha256 *s, uint8_t out[32]);
+void ts_sha256_hex(const uint8_t d[32], char hex[65]);
+
+/* ---- UTF-8 ----------------------------------------------------------------*/
+/* Decodes one code point at s[0..n); returns its length (1..4) and stores the
+ * code point, or returns 0 with *cp = 0xFFFD for an invalid sequence (which
+ * then counts as one byte). n must be > 0. */
+size_t ts_utf8_decode(const char *s, size_t n, uint32_t *cp);
+/* Encodes cp into out (at least 4 bytes); returns its length. */
+size_t ts_utf8_encode(uint32_t cp, char *out);
+/* Returns owned (free with free()) copy of s[0..n) where invalid UTF-8 and
+ * NUL bytes became U+FFFD; *bad_line is the 1-based line of the first bad
+ * byte (0 if none). */
+char *ts_utf8_sanitize(const char *s, size_t n, size_t *out_len,
+                       unsigned *bad_line);
+
+/* ---- Files ----------------------------------------------------------------*/
+/* Reads a whole file: returns owned (free with free()), NUL-terminated; NULL
+ * with errno set on failure. max: refuse larger files (0 = 256 MiB). */
+char *ts_file_read(const char *path, size_t *len, size_t max);
+
+/* Atomic output: data goes to a temporary file in the target's folder and is
+ * renamed onto `path` only by ts_out_commit.  ts_out_abort (or a failed
+ * commit) removes the temporary file.  The temporary name is also recorded in
+ * a process-wide list so a SIGINT/SIGTERM handler (ts_out_install_signal_
+ * handlers) can remove unfinished files before the process dies. */
+typedef struct ts_out {
+  char *path; /* owned */
+  char *tmp;  /* owned */
+  FILE *fp;   /* open for writing while active */
+} ts_out;
+ts_status ts_out_open(ts_out *o, const char *path);
+ts_status ts_out_commit(ts_out *o);
+void ts_out_abort(ts_out *o); /* safe to call twice and after commit */
+/* Convenience: write a whole buffer atomically. */
+ts_status ts_write_file_atomic(const char *path, const void *data, size_t n);
+/* The temp-file name to use for path (for writers that need a path, like
+ * libharu's and libzip's savers): returns owned (free with free()). The
+ * caller then uses ts_tmp_register/ts_tmp_unregister around it. */
+char *ts_tmp_name_for(const char *path);
+void ts_tmp_register(const char *tmp);
+void ts_tmp_unregister(const char *tmp);
+void ts_out_install_signal_handlers(void);
+
+/* Path safety: resolves `rel` against folder `base_dir` and returns an owned
+ * (free with free()) real path only when the result stays inside one of the
+ * allowed roots (base_dir itself and the extra roots given, each compared
+ * after realpath(), so symlinks pointing outside are refused).  Absolute
+ * paths and URLs are refused.  *why receives a static message on refusal. */
+char *ts_path_resolve_inside(const char *base_dir, const char *rel,
+                             const char *const *extra_roots, size_t n_extra,
+                             const char **why);
+/* Returns owned (free with free()) directory part of path ("." if none). */
+char *ts_path_dirname(const char *path);
+
+#endif

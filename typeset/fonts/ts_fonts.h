@@ -1,0 +1,72 @@
+/* ts_fonts.h — faces found by family and style through fontconfig (plus
+ * typeset's fonts/ folder and a style's folder), loaded once per process
+ * with FreeType (names, metrics, CID mapping) and HarfBuzz (shaping,
+ * coverage), cached in the context and shared read-only between documents
+ * and threads.  TrueType, CFF/OpenType and TTC collections. */
+#ifndef TS_FONTS_H
+#define TS_FONTS_H
+
+#include "../core/ts_core.h"
+#include "../style/ts_style.h"
+#include <hb.h>
+
+/* One loaded face.  Immutable after loading: safe to share between threads
+ * (hb_font is made immutable; FreeType data is read at load time only, so no
+ * FT_Face is kept for later use). */
+typedef struct ts_face {
+  char *path;            /* file */
+  unsigned index;        /* face index in a collection */
+  char *family;          /* family name */
+  char *style;           /* style name ("Bold Italic") */
+  char *psname;          /* PostScript name (no spaces), "Unknown" if none */
+  int weight;            /* 400 regular, 700 bold (OS/2 usWeightClass) */
+  int italic;
+  hb_blob_t *blob;       /* the whole file */
+  hb_face_t *hb_face;
+  hb_font_t *hb_font;    /* scale = upem: advances come in font units */
+  unsigned upem;
+  unsigned num_glyphs;
+  /* metrics in font units */
+  int ascender, descender, line_gap, cap_height, x_height;
+  int bbox[4];           /* xMin yMin xMax yMax */
+  int italic_angle;      /* degrees */
+  int fixed_pitch, serif, symbolic;
+  int is_cff;            /* outlines in a CFF table (OpenType/CFF) */
+  int is_cid;            /* CID-keyed CFF (Noto CJK) */
+  uint16_t *gid_to_cid;  /* is_cid: CFF CID per glyph id (num_glyphs entries) */
+  hb_set_t *unicodes;    /* code points the cmap covers */
+  uint32_t id;           /* small stable number within the cache */
+} ts_face;
+
+/* Loads a face from a file: returns owned (free with ts_face_destroy). NULL
+ * when the file is not a font (*why says why). Independent of any cache. */
+ts_face *ts_face_load(const char *path, unsigned index, const char **why);
+void ts_face_destroy(ts_face *f);
+
+int ts_face_has(const ts_face *f, uint32_t cp);
+/* Advance of glyph gid in font units. */
+int ts_face_advance(const ts_face *f, uint32_t gid);
+
+/* The process-wide font cache lives in ctx (TS_SLOT_FONTS).
+ * Finds the face of `family` closest to weight/italic (fontconfig match,
+ * family name must match).  Borrowed from the cache (valid until
+ * ts_ctx_destroy). NULL when no such family exists. */
+const ts_face *ts_fonts_find(ts_ctx *ctx, const char *family, int weight,
+                             int italic);
+
+/* A role's face set for one style: the role's families in order, then the
+ * script fallbacks of fonts/fallbacks.yaml (Arabic, Hebrew, Devanagari, CJK,
+ * symbols).  `extra_dir` (a style's folder) is searched too. Missing
+ * families are reported once per process as warnings to d. */
+typedef struct ts_fontset {
+  const ts_face *faces[32]; /* borrowed from the cache */
+  int n;
+} ts_fontset;
+ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight,
+                           int italic, const char *extra_dir, ts_diag *d,
+                           ts_fontset *out);
+
+/* The first face of the set that covers cp (then the set's first face). */
+const ts_face *ts_fontset_pick(const ts_fontset *fs, uint32_t cp);
+
+#endif

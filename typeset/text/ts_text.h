@@ -1,0 +1,121 @@
+/* ts_text.h — the text engine: a paragraph of styled spans is itemized (bidi
+ * levels with ICU ubidi, script with common/inherited characters resolved to
+ * their neighbours, font fallback per grapheme cluster), shaped once per run
+ * with HarfBuzz, given break opportunities (UAX #14 via ICU's line break
+ * iterator), hyphenated (libhyphen with Debian's hyphen-* patterns) and turned
+ * into Knuth–Plass items; after line breaking, the chosen lines are built as
+ * positioned glyph runs (reordered per line for right-to-left text, reshaped
+ * only where a break changes shaping). */
+#ifndef TS_TEXT_H
+#define TS_TEXT_H
+
+#include "../core/ts_core.h"
+#include "../fonts/ts_fonts.h"
+#include "../linebreak/ts_linebreak.h"
+#include "../style/ts_style.h"
+
+/* ---- Input -------------------------------------------------------------*/
+typedef struct ts_span {
+  const char *text;     /* UTF-8, borrowed until ts_text_para_destroy */
+  size_t len;
+  ts_role role;
+  int bold, italic, smallcaps;
+  double size;          /* pt */
+  uint32_t color;
+  int script_pos;       /* 0 normal, 1 superscript (footnote marks), -1 subscript */
+  int strike;
+  int no_hyphen;        /* code, URLs */
+  int no_break;         /* keep the span's text on one line where possible */
+  const char *link;     /* URL or "#id" for link annotations (borrowed) */
+  int note;             /* footnote number when the span is a footnote mark */
+  uint32_t line, col;   /* source position (for reports) */
+} ts_span;
+
+typedef struct ts_para_opts {
+  const ts_style *style;  /* fonts, features, break params, hyphenation */
+  const char *lang;       /* BCP 47, e.g. "en", "ru" */
+  int base_rtl;           /* -1 auto (first strong character), 0 LTR, 1 RTL */
+  ts_lb_mode mode;
+  double indent;          /* first-line indent, pt */
+  int hyphenate;
+  const char *file;       /* for diagnostics */
+  double hang_last_line;  /* reserved */
+} ts_para_opts;
+
+/* ---- Output ------------------------------------------------------------*/
+/* One glyph placed relative to its run's origin (pt, y up). */
+typedef struct ts_glyph {
+  uint32_t gid;
+  uint32_t cluster;  /* byte offset into the run's text where its cluster starts */
+  float x, y;        /* position of the glyph origin relative to the run origin */
+  float adv;         /* natural advance, pt */
+} ts_glyph;
+
+/* A run: glyphs of one face, size and colour, in visual (left-to-right)
+ * order.  text[cluster..] gives each glyph's source text; for ToUnicode a
+ * glyph's text is the cluster's text, shared by the glyphs of the cluster. */
+typedef struct ts_run {
+  const ts_face *face;
+  float size;
+  uint32_t color;
+  float x;           /* origin relative to the line's left edge, pt */
+  float dy;          /* baseline shift (superscripts), pt */
+  float width;       /* advance width of the run as placed, pt */
+  const ts_glyph *glyphs;
+  uint32_t n;
+  const char *text;  /* UTF-8 of the run's clusters (arena) */
+  uint32_t text_len;
+  uint8_t rtl;       /* 1: clusters decrease left to right */
+  uint8_t strike;
+  const char *link;  /* borrowed from the span */
+  int note;          /* footnote number if this run is a footnote mark */
+  uint32_t line, col;/* source position of the run's start */
+} ts_run;
+
+typedef struct ts_line {
+  ts_run *runs;
+  uint32_t n;
+  float width;       /* the measure the line was set to */
+  float natural;     /* natural width of its material */
+  float ascent, descent; /* max over runs, pt (descent positive) */
+  float ratio;       /* adjustment ratio */
+  uint8_t hyphenated, overfull, last;
+  uint32_t src_line;
+  int *notes;        /* footnote numbers whose marks are on this line */
+  uint32_t n_notes;
+} ts_line;
+
+typedef struct ts_para ts_para;
+
+/* Shapes spans into a paragraph ready for breaking.  Allocations come from
+ * `arena` (the document's); characters no font covers are drawn as .notdef
+ * and reported to d once per document (code point + source line). */
+ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans,
+                              size_t n, const ts_para_opts *o, ts_diag *d,
+                              ts_para **out);
+
+/* Breaks the paragraph for the given line widths and builds the lines
+ * (arena).  `width(user, i)` gives line i's measure.  trace: optional
+ * --dump lines text. */
+ts_status ts_text_para_lines(ts_para *p, ts_lb_width_fn width, void *user,
+                             ts_line **lines, size_t *n_lines, ts_buf *trace);
+
+/* A single unbroken line of spans (running heads, table cells that fit,
+ * masthead): natural width, no breaking. */
+ts_status ts_text_line(ts_ctx *ctx, ts_arena *arena, const ts_span *spans,
+                       size_t n, const ts_para_opts *o, ts_diag *d,
+                       ts_line *out);
+
+/* Counters for benchmarks. */
+typedef struct ts_text_stats {
+  uint64_t glyphs_shaped, paragraphs, lines, reshapes;
+} ts_text_stats;
+void ts_text_stats_get(ts_ctx *ctx, ts_text_stats *out);
+
+/* Hyphenation: positions (byte offsets into word) where word[0..len) may be
+ * broken, per the language's patterns and min fragment lengths.  Returns the
+ * count written to pos (at most max).  lang "en" maps to en_US. */
+size_t ts_hyphenate(ts_ctx *ctx, const char *lang, const char *word, size_t len,
+                    int leftmin, int rightmin, size_t *pos, size_t max);
+
+#endif
