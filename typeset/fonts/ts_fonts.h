@@ -35,7 +35,11 @@ typedef struct ts_face {
   int is_cid;            /* CID-keyed CFF (Noto CJK) */
   uint16_t *gid_to_cid;  /* is_cid: CFF CID per glyph id (num_glyphs entries) */
   hb_set_t *unicodes;    /* code points the cmap covers */
-  uint32_t id;           /* small stable number within the cache */
+  uint32_t id;           /* small stable number within the cache (load order;
+                            0 for faces loaded outside a cache) */
+  /* GSUB features looked up once at load (for synthesis decisions) */
+  int has_smcp, has_sups, has_subs;
+  uint32_t hyphen_cp;    /* U+2010 when covered, else U+002D (0 if neither) */
 } ts_face;
 
 /* Loads a face from a file: returns owned (free with ts_face_destroy). NULL
@@ -44,6 +48,8 @@ ts_face *ts_face_load(const char *path, unsigned index, const char **why);
 void ts_face_destroy(ts_face *f);
 
 int ts_face_has(const ts_face *f, uint32_t cp);
+/* 1 when the face's GSUB or GPOS lists the feature (any script). */
+int ts_face_has_feature(const ts_face *f, hb_tag_t tag);
 /* Advance of glyph gid in font units. */
 int ts_face_advance(const ts_face *f, uint32_t gid);
 
@@ -58,15 +64,41 @@ const ts_face *ts_fonts_find(ts_ctx *ctx, const char *family, int weight,
  * script fallbacks of fonts/fallbacks.yaml (Arabic, Hebrew, Devanagari, CJK,
  * symbols).  `extra_dir` (a style's folder) is searched too. Missing
  * families are reported once per process as warnings to d. */
+/* Script classes of the fallbacks (the `script:` keys of fallbacks.yaml). */
+typedef enum ts_fb_script {
+  TS_FB_NONE = 0, /* the role's own families: used for every script */
+  TS_FB_LATIN,    /* Latin, Cyrillic, Greek */
+  TS_FB_ARABIC,
+  TS_FB_HEBREW,
+  TS_FB_DEVANAGARI,
+  TS_FB_CJK,      /* Han, Hiragana, Katakana, Hangul, Bopomofo */
+  TS_FB_SYMBOLS,
+  TS_FB_COUNT
+} ts_fb_script;
+
+/* The class of a code point's script (TS_FB_NONE for common characters:
+ * punctuation, digits, spaces). */
+ts_fb_script ts_fb_script_of(uint32_t cp);
+
 typedef struct ts_fontset {
   const ts_face *faces[32]; /* borrowed from the cache */
+  uint8_t script[32];       /* ts_fb_script of each face (TS_FB_NONE: role family) */
   int n;
 } ts_fontset;
 ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight,
                            int italic, const char *extra_dir, ts_diag *d,
                            ts_fontset *out);
 
-/* The first face of the set that covers cp (then the set's first face). */
+/* The fallbacks of fonts/fallbacks.yaml for a role, as loaded (for reports):
+ * family i in *families[i], package in *packages[i]; returns the count.
+ * Borrowed from the cache. */
+size_t ts_fonts_fallbacks(ts_ctx *ctx, ts_role role, const char *const **families,
+                          const char *const **packages);
+
+/* The face for cp: the first of the role's families that covers it, else the
+ * first fallback made for cp's script class that covers it (so Arabic goes
+ * to the Arabic fallback even when the Latin fallback has Arabic glyphs),
+ * else the first face that covers it, else the set's first face. */
 const ts_face *ts_fontset_pick(const ts_fontset *fs, uint32_t cp);
 
 #endif

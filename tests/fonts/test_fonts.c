@@ -1,0 +1,226 @@
+/* Tests for typeset/fonts: loading TrueType, OpenType/CFF and CID-keyed CFF
+ * collections, refusing non-fonts, fontconfig look-ups with real family
+ * matching, fontsets with script fallbacks. */
+#include "fonts/ts_fonts.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LIB "/usr/share/fonts/opentype/linux-libertine/"
+#define DEJAVU "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+#define CJK "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
+
+START_TEST(load_truetype)
+{
+  const char *why = NULL;
+  ts_face *f = ts_face_load(DEJAVU, 0, &why);
+  ck_assert_msg(f != NULL, "%s", why ? why : "");
+  ck_assert_str_eq(f->family, "DejaVu Serif");
+  ck_assert_str_eq(f->psname, "DejaVuSerif");
+  ck_assert_int_eq(f->is_cff, 0);
+  ck_assert_int_eq(f->is_cid, 0);
+  ck_assert_uint_eq(f->upem, 2048);
+  ck_assert_int_eq(f->weight, 400);
+  ck_assert(ts_face_has(f, 'A'));
+  ck_assert(ts_face_has(f, 0x0416)); /* Cyrillic Zhe */
+  ck_assert(!ts_face_has(f, 0x4E2D)); /* no CJK */
+  ck_assert_int_gt(f->ascender, 0);
+  ck_assert_int_lt(f->descender, 0);
+  ck_assert_int_gt(f->x_height, 0);
+  ck_assert_int_gt(f->cap_height, f->x_height);
+  hb_codepoint_t g = 0;
+  ck_assert(hb_font_get_nominal_glyph(f->hb_font, 'M', &g));
+  ck_assert_int_gt(ts_face_advance(f, g), 0);
+  ck_assert(hb_font_is_immutable(f->hb_font));
+  ts_face_destroy(f);
+}
+END_TEST
+
+START_TEST(load_otf_cff)
+{
+  const char *why = NULL;
+  ts_face *f = ts_face_load(LIB "LinLibertine_R.otf", 0, &why);
+  ck_assert_msg(f != NULL, "%s", why ? why : "");
+  ck_assert_str_eq(f->family, "Linux Libertine O");
+  ck_assert_int_eq(f->is_cff, 1);
+  ck_assert_int_eq(f->is_cid, 0);
+  ck_assert_ptr_null(f->gid_to_cid);
+  ck_assert_uint_eq(f->upem, 1000);
+  ck_assert_int_eq(f->serif, 1);
+  ck_assert_int_eq(f->has_smcp, 1);
+  ck_assert_uint_eq(f->hyphen_cp, 0x2010);
+  ts_face_destroy(f);
+
+  f = ts_face_load(LIB "LinLibertine_RB.otf", 0, &why);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(f->weight, 700);
+  ts_face_destroy(f);
+  f = ts_face_load(LIB "LinLibertine_RI.otf", 0, &why);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(f->italic, 1);
+  ck_assert_int_lt(f->italic_angle, 0);
+  ts_face_destroy(f);
+}
+END_TEST
+
+START_TEST(load_cid_ttc)
+{
+  const char *why = NULL;
+  /* Noto Serif CJK: faces JP, KR, SC, TC, HK in one collection */
+  int found_sc = 0;
+  for (unsigned i = 0; i < 5; i++) {
+    ts_face *f = ts_face_load(CJK, i, &why);
+    ck_assert_msg(f != NULL, "face %u: %s", i, why ? why : "");
+    ck_assert_int_eq(f->is_cff, 1);
+    ck_assert_int_eq(f->is_cid, 1);
+    ck_assert_ptr_nonnull(f->gid_to_cid);
+    ck_assert(ts_face_has(f, 0x4E2D));
+    ck_assert(ts_face_has(f, 0x3002));
+    if (!strcmp(f->family, "Noto Serif CJK SC")) found_sc = 1;
+    /* CIDs of a CID-keyed CFF are not glyph ids in general, and .notdef is CID 0 */
+    ck_assert_uint_eq(f->gid_to_cid[0], 0);
+    unsigned differ = 0;
+    for (unsigned g = 0; g < f->num_glyphs; g++) differ += f->gid_to_cid[g] != g;
+    if (i == 0) ck_assert_uint_gt(f->num_glyphs, 60000);
+    (void)differ;
+    ts_face_destroy(f);
+  }
+  ck_assert(found_sc);
+  ck_assert_ptr_null(ts_face_load(CJK, 99, &why));
+  ck_assert_ptr_nonnull(why);
+}
+END_TEST
+
+START_TEST(refuse_non_font)
+{
+  const char *why = NULL;
+  char path[] = "/tmp/ts_notfont_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  const char junk[] = "This is not a font, just some text.\n";
+  ck_assert_int_eq(write(fd, junk, sizeof junk - 1), (int)sizeof junk - 1);
+  close(fd);
+  ts_face *f = ts_face_load(path, 0, &why);
+  ck_assert_ptr_null(f);
+  ck_assert_ptr_nonnull(why);
+  ck_assert_msg(strstr(why, "not a font") != NULL, "%s", why);
+  unlink(path);
+  why = NULL;
+  ck_assert_ptr_null(ts_face_load("/nonexistent/font.ttf", 0, &why));
+  ck_assert_ptr_nonnull(why);
+  /* a file that starts like a font but is truncated */
+  char p2[] = "/tmp/ts_badfont_XXXXXX";
+  fd = mkstemp(p2);
+  ck_assert_int_ge(fd, 0);
+  const unsigned char hdr[12] = {0, 1, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0};
+  ck_assert_int_eq(write(fd, hdr, sizeof hdr), (int)sizeof hdr);
+  close(fd);
+  why = NULL;
+  ck_assert_ptr_null(ts_face_load(p2, 0, &why));
+  ck_assert_ptr_nonnull(why);
+  unlink(p2);
+}
+END_TEST
+
+START_TEST(find_family)
+{
+  ts_ctx *ctx = ts_ctx_create();
+  ck_assert_ptr_nonnull(ctx);
+  const ts_face *r = ts_fonts_find(ctx, "Linux Libertine O", 400, 0);
+  ck_assert_ptr_nonnull(r);
+  ck_assert_str_eq(r->family, "Linux Libertine O");
+  ck_assert_int_eq(r->weight, 400);
+  ck_assert_int_eq(r->italic, 0);
+  const ts_face *b = ts_fonts_find(ctx, "linux libertine o", 700, 0); /* case-insensitive */
+  ck_assert_ptr_nonnull(b);
+  ck_assert_int_eq(b->weight, 700);
+  ck_assert(strstr(b->path, "LinLibertine_RB.otf") != NULL);
+  const ts_face *i = ts_fonts_find(ctx, "Linux Libertine O", 400, 1);
+  ck_assert_ptr_nonnull(i);
+  ck_assert_int_eq(i->italic, 1);
+  const ts_face *bi = ts_fonts_find(ctx, "Linux Libertine O", 700, 1);
+  ck_assert(strstr(bi->path, "LinLibertine_RBI.otf") != NULL);
+  const ts_face *hb = ts_fonts_find(ctx, "Linux Biolinum O", 700, 0);
+  ck_assert_ptr_nonnull(hb);
+  ck_assert_int_eq(hb->weight, 700);
+  ck_assert_int_eq(hb->serif, 0);
+  /* loaded once: same pointer */
+  ck_assert_ptr_eq(ts_fonts_find(ctx, "Linux Libertine O", 400, 0), r);
+  /* fontconfig substitutes some font for anything: we must refuse that */
+  ck_assert_ptr_null(ts_fonts_find(ctx, "No Such Family Anywhere", 400, 0));
+  ck_assert_ptr_null(ts_fonts_find(ctx, "Linux Libertine", 400, 0));
+  /* CJK in a TTC: the SC face of the collection */
+  const ts_face *sc = ts_fonts_find(ctx, "Noto Serif CJK SC", 400, 0);
+  ck_assert_ptr_nonnull(sc);
+  ck_assert_str_eq(sc->family, "Noto Serif CJK SC");
+  ck_assert_int_eq(sc->is_cid, 1);
+  const ts_face *pt = ts_fonts_find(ctx, "PT Serif", 400, 0);
+  ck_assert_ptr_nonnull(pt);
+  ts_ctx_destroy(ctx);
+}
+END_TEST
+
+START_TEST(fontset_fallbacks)
+{
+  ts_ctx *ctx = ts_ctx_create();
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  /* PT Serif covers Latin and Cyrillic only, so every other script falls back */
+  ts_font_role role = {{"PT Serif", "No Such Family"}, 2, NULL};
+  ts_fontset fs;
+  ck_assert_int_eq(ts_fonts_fontset(ctx, &role, 400, 0, NULL, &d, &fs), TS_OK);
+  ck_assert_int_ge(fs.n, 6);
+  ck_assert_str_eq(fs.faces[0]->family, "PT Serif");
+  ck_assert_uint_eq(d.n_warnings, 1); /* the missing family, once */
+  ck_assert_str_eq(ts_fontset_pick(&fs, 'a')->family, "PT Serif");
+  ck_assert_str_eq(ts_fontset_pick(&fs, 0x0416)->family, "PT Serif");
+  ck_assert_str_eq(ts_fontset_pick(&fs, 0x0628)->family, "Noto Naskh Arabic");
+  ck_assert_str_eq(ts_fontset_pick(&fs, 0x05D0)->family, "Noto Serif Hebrew");
+  ck_assert_str_eq(ts_fontset_pick(&fs, 0x0915)->family, "Noto Serif Devanagari");
+  ck_assert_str_eq(ts_fontset_pick(&fs, 0x4E2D)->family, "Noto Serif CJK SC");
+  ck_assert_str_eq(ts_fontset_pick(&fs, 0x2689)->family, "DejaVu Sans"); /* black circle with two white dots */
+  /* nothing covers a private-use code point: the first face */
+  ck_assert_ptr_eq(ts_fontset_pick(&fs, 0xF0000), fs.faces[0]);
+  /* a second fontset warns no more */
+  ck_assert_int_eq(ts_fonts_fontset(ctx, &role, 700, 0, NULL, &d, &fs), TS_OK);
+  ck_assert_uint_eq(d.n_warnings, 1);
+  ck_assert_int_eq(fs.faces[0]->weight, 700);
+  /* sans role: sans fallbacks */
+  ts_font_role head = {{"Linux Biolinum O"}, 1, NULL};
+  ck_assert_int_eq(ts_fonts_fontset(ctx, &head, 700, 0, NULL, &d, &fs), TS_OK);
+  ck_assert_str_eq(ts_fontset_pick(&fs, 0x0628)->family, "Noto Sans Arabic");
+  ck_assert_str_eq(ts_fontset_pick(&fs, 0x4E2D)->family, "Noto Sans CJK SC");
+  const char *const *fam, *const *pkg;
+  size_t n = ts_fonts_fallbacks(ctx, TS_ROLE_MONO, &fam, &pkg);
+  ck_assert_uint_ge(n, 5);
+  ck_assert_str_eq(fam[0], "DejaVu Sans Mono");
+  ck_assert_str_eq(pkg[0], "fonts-dejavu-core");
+  ts_ctx_destroy(ctx);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+  Suite *s = suite_create("fonts");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, load_truetype);
+  tcase_add_test(tc, load_otf_cff);
+  tcase_add_test(tc, load_cid_ttc);
+  tcase_add_test(tc, refuse_non_font);
+  tcase_add_test(tc, find_family);
+  tcase_add_test(tc, fontset_fallbacks);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void)
+{
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

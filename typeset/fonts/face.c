@@ -1,0 +1,206 @@
+/* face.c — loading one face: HarfBuzz for shaping and coverage, FreeType
+ * once for names, metrics and the CID mapping of CID-keyed CFF fonts.  No
+ * FT_Face outlives ts_face_load, so a loaded face is immutable and can be
+ * shared by threads without locks (hb_font_make_immutable). */
+#include "fonts/ts_fonts.h"
+
+#include <ft2build.h>
+#include FT_FREETYPE_H
+#include FT_CID_H
+#include FT_TRUETYPE_TABLES_H
+#include <hb-ot.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *xstrdup(const char *s)
+{
+  if (!s) s = "";
+  size_t n = strlen(s);
+  char *r = malloc(n + 1);
+  if (r) memcpy(r, s, n + 1);
+  return r;
+}
+
+static int table_has_feature(hb_face_t *face, hb_tag_t table, hb_tag_t tag)
+{
+  hb_tag_t tags[64];
+  unsigned start = 0;
+  for (;;) {
+    unsigned count = 64;
+    unsigned total = hb_ot_layout_table_get_feature_tags(face, table, start, &count, tags);
+    for (unsigned i = 0; i < count; i++)
+      if (tags[i] == tag) return 1;
+    start += count;
+    if (count == 0 || start >= total) return 0;
+  }
+}
+
+int ts_face_has_feature(const ts_face *f, hb_tag_t tag)
+{
+  if (!f) return 0;
+  return table_has_feature(f->hb_face, HB_OT_TAG_GSUB, tag) ||
+         table_has_feature(f->hb_face, HB_OT_TAG_GPOS, tag);
+}
+
+int ts_face_has(const ts_face *f, uint32_t cp)
+{
+  return f && hb_set_has(f->unicodes, cp);
+}
+
+int ts_face_advance(const ts_face *f, uint32_t gid)
+{
+  if (!f) return 0;
+  return (int)hb_font_get_glyph_h_advance(f->hb_font, gid);
+}
+
+void ts_face_destroy(ts_face *f)
+{
+  if (!f) return;
+  free(f->path);
+  free(f->family);
+  free(f->style);
+  free(f->psname);
+  free(f->gid_to_cid);
+  if (f->unicodes) hb_set_destroy(f->unicodes);
+  if (f->hb_font) hb_font_destroy(f->hb_font);
+  if (f->hb_face) hb_face_destroy(f->hb_face);
+  if (f->blob) hb_blob_destroy(f->blob);
+  free(f);
+}
+
+/* Reads what we need from FreeType into f; returns NULL or a reason. */
+static const char *read_freetype(ts_face *f)
+{
+  FT_Library lib = NULL;
+  FT_Face ft = NULL;
+  const char *why = NULL;
+  unsigned len = 0;
+  const char *data = hb_blob_get_data(f->blob, &len);
+
+  /* One FT_Library per load: FreeType libraries are not thread-safe, and
+   * loads happen rarely (once per face per process). */
+  if (FT_Init_FreeType(&lib)) { why = "FreeType could not be initialised"; goto done; }
+  if (FT_New_Memory_Face(lib, (const FT_Byte *)data, (FT_Long)len, (FT_Long)f->index, &ft)) {
+    why = "FreeType cannot read it as a font";
+    goto done;
+  }
+  if (!FT_IS_SCALABLE(ft)) { why = "not a scalable (outline) font"; goto done; }
+
+  f->family = xstrdup(ft->family_name ? ft->family_name : "Unknown");
+  f->style = xstrdup(ft->style_name ? ft->style_name : "Regular");
+  const char *ps = FT_Get_Postscript_Name(ft);
+  f->psname = xstrdup(ps && *ps ? ps : "Unknown");
+  if (!f->family || !f->style || !f->psname) { why = "out of memory"; goto done; }
+
+  f->ascender = ft->ascender;
+  f->descender = ft->descender;
+  f->line_gap = ft->height - (ft->ascender - ft->descender);
+  if (f->line_gap < 0) f->line_gap = 0;
+  f->bbox[0] = (int)ft->bbox.xMin;
+  f->bbox[1] = (int)ft->bbox.yMin;
+  f->bbox[2] = (int)ft->bbox.xMax;
+  f->bbox[3] = (int)ft->bbox.yMax;
+  f->fixed_pitch = FT_IS_FIXED_WIDTH(ft) ? 1 : 0;
+  f->italic = (ft->style_flags & FT_STYLE_FLAG_ITALIC) ? 1 : 0;
+  f->weight = (ft->style_flags & FT_STYLE_FLAG_BOLD) ? 700 : 400;
+  f->serif = 1;
+
+  TT_OS2 *os2 = FT_Get_Sfnt_Table(ft, FT_SFNT_OS2);
+  if (os2 && os2->version != 0xFFFF) {
+    if (os2->usWeightClass >= 1 && os2->usWeightClass <= 1000) f->weight = os2->usWeightClass;
+    if (os2->version >= 2) {
+      f->cap_height = os2->sCapHeight;
+      f->x_height = os2->sxHeight;
+    }
+    /* PANOSE: family kind 2 = Latin text; serif style 11..13 are sans. */
+    if (os2->panose[0] == 2) f->serif = !(os2->panose[1] >= 11 && os2->panose[1] <= 13);
+  }
+  /* Many fonts leave PANOSE at "any" (Biolinum): the family name decides. */
+  static const char *const sans_words[] = {"Sans", "Grotesk", "Gothic", "Biolinum", "Helvetica", "Arial"};
+  for (size_t i = 0; i < sizeof sans_words / sizeof *sans_words; i++)
+    if (strstr(f->family, sans_words[i])) f->serif = 0;
+  if (f->cap_height == 0) {
+    FT_UInt g = FT_Get_Char_Index(ft, 'H');
+    if (g && !FT_Load_Glyph(ft, g, FT_LOAD_NO_SCALE)) f->cap_height = (int)ft->glyph->metrics.height;
+    else f->cap_height = f->ascender * 7 / 10;
+  }
+  if (f->x_height == 0) {
+    FT_UInt g = FT_Get_Char_Index(ft, 'x');
+    if (g && !FT_Load_Glyph(ft, g, FT_LOAD_NO_SCALE)) f->x_height = (int)ft->glyph->metrics.height;
+    else f->x_height = f->ascender / 2;
+  }
+  TT_Postscript *post = FT_Get_Sfnt_Table(ft, FT_SFNT_POST);
+  if (post) f->italic_angle = (int)(post->italicAngle / 65536);
+
+  FT_Bool is_cid = 0;
+  if (!FT_Get_CID_Is_Internally_CID_Keyed(ft, &is_cid) && is_cid) {
+    f->is_cid = 1;
+    f->gid_to_cid = calloc(f->num_glyphs ? f->num_glyphs : 1, sizeof *f->gid_to_cid);
+    if (!f->gid_to_cid) { why = "out of memory"; goto done; }
+    for (unsigned g = 0; g < f->num_glyphs; g++) {
+      FT_UInt cid = 0;
+      if (FT_Get_CID_From_Glyph_Index(ft, g, &cid)) cid = g;
+      f->gid_to_cid[g] = (uint16_t)cid;
+    }
+  }
+done:
+  if (ft) FT_Done_Face(ft);
+  if (lib) FT_Done_FreeType(lib);
+  return why;
+}
+
+ts_face *ts_face_load(const char *path, unsigned index, const char **why)
+{
+  const char *dummy;
+  if (!why) why = &dummy;
+  *why = NULL;
+  ts_face *f = calloc(1, sizeof *f);
+  if (!f) { *why = "out of memory"; return NULL; }
+  f->index = index;
+  f->path = xstrdup(path);
+  if (!f->path) { *why = "out of memory"; goto fail; }
+
+  f->blob = hb_blob_create_from_file_or_fail(path);
+  if (!f->blob) { *why = "cannot read the file"; goto fail; }
+  /* hb_face_count recognises sfnt headers (TrueType, OpenType, TTC) and
+   * returns 0 for anything else. */
+  unsigned count = hb_face_count(f->blob);
+  if (count == 0) { *why = "not a font file (no TrueType/OpenType header)"; goto fail; }
+  if (index >= count) { *why = "face index beyond the collection"; goto fail; }
+  f->hb_face = hb_face_create(f->blob, index);
+  f->upem = hb_face_get_upem(f->hb_face);
+  f->num_glyphs = hb_face_get_glyph_count(f->hb_face);
+  if (f->num_glyphs == 0) { *why = "the font has no glyphs"; goto fail; }
+
+  hb_blob_t *cff = hb_face_reference_table(f->hb_face, HB_TAG('C', 'F', 'F', ' '));
+  hb_blob_t *cff2 = hb_face_reference_table(f->hb_face, HB_TAG('C', 'F', 'F', '2'));
+  f->is_cff = hb_blob_get_length(cff) > 0 || hb_blob_get_length(cff2) > 0;
+  hb_blob_destroy(cff);
+  hb_blob_destroy(cff2);
+
+  const char *fw = read_freetype(f);
+  if (fw) { *why = fw; goto fail; }
+
+  f->unicodes = hb_set_create();
+  hb_face_collect_unicodes(f->hb_face, f->unicodes);
+  if (!hb_set_allocation_successful(f->unicodes)) { *why = "out of memory"; goto fail; }
+  /* symbolic (PDF FontDescriptor flag 3): glyphs outside the standard Latin
+   * set, which is true of every face covering more than Latin-1. */
+  f->symbolic = hb_set_get_max(f->unicodes) > 0xFF || hb_set_is_empty(f->unicodes);
+
+  f->hb_font = hb_font_create(f->hb_face);
+  hb_ot_font_set_funcs(f->hb_font);
+  hb_font_set_scale(f->hb_font, (int)f->upem, (int)f->upem);
+  hb_font_make_immutable(f->hb_font);
+  hb_face_make_immutable(f->hb_face);
+
+  f->has_smcp = ts_face_has_feature(f, HB_TAG('s', 'm', 'c', 'p'));
+  f->has_sups = ts_face_has_feature(f, HB_TAG('s', 'u', 'p', 's'));
+  f->has_subs = ts_face_has_feature(f, HB_TAG('s', 'u', 'b', 's'));
+  f->hyphen_cp = hb_set_has(f->unicodes, 0x2010) ? 0x2010
+               : hb_set_has(f->unicodes, 0x2D) ? 0x2D : 0;
+  return f;
+fail:
+  ts_face_destroy(f);
+  return NULL;
+}
