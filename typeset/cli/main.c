@@ -1,0 +1,234 @@
+/* main.c — the `typeset` command line.
+ *
+ *   typeset [OPTIONS] INPUT.md            → INPUT.pdf beside the input
+ *   typeset INPUT.md -o OUT.pdf -o OUT.epub
+ *   typeset INPUT.md --dump model|lines|pages
+ *   typeset series MANIFEST.yaml [-j N] [--force] [--shard K/N] [--report F]
+ *
+ * Exit status: 0 success, 1 an input could not be rendered, 2 usage error. */
+#include "core/ts_core.h"
+#include "series/ts_series.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f) {
+  fputs(
+      "Usage: typeset [OPTIONS] INPUT.md\n"
+      "       typeset series MANIFEST.yaml [SERIES OPTIONS]\n"
+      "\n"
+      "Typesets Markdown with YAML metadata into a print PDF and an EPUB 3 e-book.\n"
+      "\n"
+      "Options:\n"
+      "  -o, --output FILE    write FILE; the format comes from the extension\n"
+      "                       (.pdf or .epub); may be given several times;\n"
+      "                       default: INPUT.pdf beside the input\n"
+      "  -s, --style NAME|PATH  style sheet: a name (styles/NAME.yaml) or a\n"
+      "                       path; default: the paper's `style:` key, else the\n"
+      "                       built-in default style\n"
+      "      --dump WHAT      print a stage's dump instead of writing files:\n"
+      "                       model (JSON), lines (line breaks), pages (boxes)\n"
+      "  -q, --quiet          no warnings, no progress\n"
+      "  -h, --help           this help\n"
+      "  -V, --version        print the version\n"
+      "\n"
+      "Series options:\n"
+      "  -j, --jobs N         worker threads (default: number of cores)\n"
+      "      --force          render every paper, even unchanged ones\n"
+      "      --shard K/N      render only shard K of N (1 <= K <= N)\n"
+      "      --report FILE    write per-paper results as JSON\n"
+      "      --out DIR        output folder (overrides the manifest)\n"
+      "\n"
+      "Diagnostics are printed as FILE:LINE:COL: error: MESSAGE.\n"
+      "Exit status: 0 success, 1 an input could not be rendered, 2 usage error.\n",
+      f);
+}
+
+enum { OPT_DUMP = 256, OPT_FORCE, OPT_SHARD, OPT_REPORT, OPT_OUT };
+
+static char *default_output(const char *input) {
+  size_t n = strlen(input);
+  const char *dot = strrchr(input, '.');
+  const char *slash = strrchr(input, '/');
+  if (dot && (!slash || dot > slash)) n = (size_t)(dot - input);
+  char *o = malloc(n + 5);
+  if (!o) return NULL;
+  memcpy(o, input, n);
+  memcpy(o + n, ".pdf", 5);
+  return o;
+}
+
+int main(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"output", required_argument, NULL, 'o'},
+      {"style", required_argument, NULL, 's'},
+      {"dump", required_argument, NULL, OPT_DUMP},
+      {"quiet", no_argument, NULL, 'q'},
+      {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},
+      {"jobs", required_argument, NULL, 'j'},
+      {"force", no_argument, NULL, OPT_FORCE},
+      {"shard", required_argument, NULL, OPT_SHARD},
+      {"report", required_argument, NULL, OPT_REPORT},
+      {"out", required_argument, NULL, OPT_OUT},
+      {NULL, 0, NULL, 0}};
+  const char **outputs = calloc((size_t)argc + 1, sizeof *outputs);
+  size_t n_out = 0;
+  const char *style = NULL;
+  ts_dump dump = TS_DUMP_NONE;
+  int quiet = 0;
+  ts_series_opts so;
+  memset(&so, 0, sizeof so);
+  int c, rc = 2;
+  char *def_out = NULL;
+  ts_ctx *ctx = NULL;
+  if (!outputs) {
+    fputs("typeset: error: out of memory\n", stderr);
+    return 1;
+  }
+
+  while ((c = getopt_long(argc, argv, "o:s:qhVj:", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'o':
+      outputs[n_out++] = optarg;
+      break;
+    case 's':
+      style = optarg;
+      break;
+    case OPT_DUMP:
+      if (strcmp(optarg, "model") == 0) dump = TS_DUMP_MODEL;
+      else if (strcmp(optarg, "lines") == 0) dump = TS_DUMP_LINES;
+      else if (strcmp(optarg, "pages") == 0) dump = TS_DUMP_PAGES;
+      else {
+        fprintf(stderr, "typeset: error: --dump takes model, lines or pages, not '%s'\n", optarg);
+        goto done;
+      }
+      break;
+    case 'q':
+      quiet = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      rc = 0;
+      goto done;
+    case 'V':
+      printf("typeset %s\n", TS_VERSION);
+      rc = 0;
+      goto done;
+    case 'j': {
+      char *end;
+      long j = strtol(optarg, &end, 10);
+      if (*end || j < 1 || j > 256) {
+        fprintf(stderr, "typeset: error: --jobs takes a number from 1 to 256\n");
+        goto done;
+      }
+      so.jobs = (int)j;
+      break;
+    }
+    case OPT_FORCE:
+      so.force = 1;
+      break;
+    case OPT_SHARD: {
+      int k, n;
+      char extra;
+      if (sscanf(optarg, "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || k < 1 || k > n) {
+        fprintf(stderr, "typeset: error: --shard takes K/N with 1 <= K <= N\n");
+        goto done;
+      }
+      so.shard_k = k;
+      so.shard_n = n;
+      break;
+    }
+    case OPT_REPORT:
+      so.report = optarg;
+      break;
+    case OPT_OUT:
+      so.out_dir = optarg;
+      break;
+    default:
+      usage(stderr);
+      goto done;
+    }
+  }
+
+  int series = optind < argc && strcmp(argv[optind], "series") == 0;
+  if (series) optind++;
+  if (optind != argc - 1) {
+    fprintf(stderr, "typeset: error: %s\n",
+            optind >= argc ? "no input file given" : "give exactly one input file");
+    usage(stderr);
+    goto done;
+  }
+  const char *input = argv[optind];
+  if (!series && (so.jobs || so.force || so.shard_n || so.report || so.out_dir)) {
+    fprintf(stderr, "typeset: error: -j, --force, --shard, --report and --out are for `typeset series`\n");
+    goto done;
+  }
+  if (series && (n_out || dump || style)) {
+    fprintf(stderr, "typeset: error: -o, --dump and --style are for single papers; a series takes them from its manifest\n");
+    goto done;
+  }
+  for (size_t i = 0; i < n_out; i++) {
+    if (ts_format_from_path(outputs[i]) == TS_FMT_UNKNOWN) {
+      fprintf(stderr, "typeset: error: %s: unknown output format (use .pdf or .epub)\n", outputs[i]);
+      goto done;
+    }
+  }
+
+  ts_out_install_signal_handlers();
+  ctx = ts_ctx_create();
+  if (!ctx) {
+    fputs("typeset: error: out of memory\n", stderr);
+    rc = 1;
+    goto done;
+  }
+  ts_diag d;
+  ts_diag_init(&d, stderr);
+  d.quiet = quiet;
+
+  if (series) {
+    so.quiet = quiet;
+    so.progress = !quiet && isatty(2);
+    ts_status st = ts_series_run(ctx, input, &so, &d);
+    rc = st == TS_OK ? 0 : st == TS_ERR_USAGE ? 2 : 1;
+    goto done;
+  }
+
+  if (!n_out && !dump) {
+    def_out = default_output(input);
+    if (!def_out) {
+      rc = 1;
+      goto done;
+    }
+    outputs[n_out++] = def_out;
+  }
+  ts_buf dumpbuf;
+  ts_buf_init(&dumpbuf);
+  ts_render_opts ro;
+  memset(&ro, 0, sizeof ro);
+  ro.style = style;
+  ro.outputs = outputs;
+  ro.n_outputs = dump ? 0 : n_out;
+  ro.dump = dump;
+  ro.dump_out = &dumpbuf;
+  ts_render_result res;
+  ts_status st = ts_render_file(ctx, input, &ro, &d, &res);
+  if (st == TS_OK && dump) {
+    fwrite(dumpbuf.data ? dumpbuf.data : "", 1, dumpbuf.len, stdout);
+    if (dumpbuf.oom) st = TS_ERR_NOMEM;
+  }
+  if (st == TS_OK && !quiet && !dump) {
+    for (size_t i = 0; i < n_out; i++) fprintf(stderr, "typeset: wrote %s\n", outputs[i]);
+  }
+  ts_buf_free(&dumpbuf);
+  ts_render_result_free(&res);
+  rc = st == TS_OK ? 0 : st == TS_ERR_USAGE ? 2 : 1;
+
+done:
+  ts_ctx_destroy(ctx);
+  free(def_out);
+  free(outputs);
+  return rc;
+}
