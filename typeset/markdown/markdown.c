@@ -1,0 +1,787 @@
+/* markdown.c — Markdown (cmark-gfm) into the document model.
+ *
+ * The input is cleaned first (BOM, invalid UTF-8 and NUL bytes, CR/CRLF line
+ * ends), the YAML front matter is cut off and interpreted by meta.c, and the
+ * rest goes to cmark-gfm with the table, strikethrough and autolink
+ * extensions and footnotes (never CMARK_OPT_UNSAFE: raw HTML is dropped here
+ * with a warning anyway).  cmark's tree is converted with cmark_iter — no
+ * recursion — and cmark line numbers are shifted by the front matter's
+ * length so every node points into the original file.
+ *
+ * cmark-gfm 0.29.0.gfm.6 specifics relied upon (Debian 12):
+ *   - after parsing, footnote definitions are the last children of the
+ *     document, in order of first reference; unreferenced ones are freed;
+ *   - a resolved footnote reference points at its definition through
+ *     node->parent_footnote_def (internal field, <cmark-gfm/node.h>) and its
+ *     literal is the note number; the definition's literal is its label;
+ *   - inline nodes carry start_line/start_column (0 when synthesised).
+ */
+#include "md_internal.h"
+
+#include <cmark-gfm-core-extensions.h>
+#include <cmark-gfm.h>
+#include <cmark-gfm/node.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/uchar.h>
+
+/* ---- Identifier set (open addressing; heap, freed after each conversion) */
+typedef struct idset {
+  const char **slot;
+  size_t cap, n;
+} idset;
+
+static void idset_free(idset *s) {
+  free(s->slot);
+  s->slot = NULL;
+  s->cap = s->n = 0;
+}
+
+static size_t idset_find(const idset *s, const char *id) {
+  size_t mask = s->cap - 1;
+  size_t i = (size_t)ts_hash64(id, strlen(id), 0) & mask;
+  while (s->slot[i] && strcmp(s->slot[i], id) != 0) i = (i + 1) & mask;
+  return i;
+}
+
+static int idset_has(const idset *s, const char *id) {
+  return s->cap && s->slot[idset_find(s, id)] != NULL;
+}
+
+/* id is borrowed (must outlive the set: arena strings do). */
+static ts_status idset_add(idset *s, const char *id) {
+  if ((s->n + 1) * 2 > s->cap) {
+    size_t ncap = s->cap ? s->cap * 2 : 64;
+    idset t = {calloc(ncap, sizeof *t.slot), ncap, 0};
+    if (!t.slot) return TS_ERR_NOMEM;
+    for (size_t i = 0; i < s->cap; i++)
+      if (s->slot[i]) t.slot[idset_find(&t, s->slot[i])] = s->slot[i], t.n++;
+    free(s->slot);
+    *s = t;
+  }
+  size_t i = idset_find(s, id);
+  if (!s->slot[i]) {
+    s->slot[i] = id;
+    s->n++;
+  }
+  return TS_OK;
+}
+
+/* ---- Identifiers -------------------------------------------------------------
+ * Pandoc's auto_identifiers (Text.Pandoc.Shared.inlineListToIdentifier):
+ * lowercase; keep letters, digits, '_', '-', '.', whitespace; words joined
+ * by '-'; drop everything before the first letter; "section" if empty. */
+char *ts_markdown_identifier(ts_arena *a, const char *text, size_t len) {
+  ts_buf b;
+  ts_buf_init(&b);
+  int pending_dash = 0;
+  size_t i = 0;
+  while (i < len) {
+    uint32_t cp;
+    size_t l = ts_utf8_decode(text + i, len - i, &cp);
+    i += l ? l : 1;
+    if (u_isUWhiteSpace((UChar32)cp)) {
+      if (b.len) pending_dash = 1;
+      continue;
+    }
+    if (!(u_isalnum((UChar32)cp) || cp == '_' || cp == '-' || cp == '.'))
+      continue;
+    if (b.len == 0 && !u_isalpha((UChar32)cp)) continue; /* before 1st letter */
+    if (pending_dash) ts_buf_putc(&b, '-');
+    pending_dash = 0;
+    char enc[4];
+    size_t el = ts_utf8_encode((uint32_t)u_tolower((UChar32)cp), enc);
+    ts_buf_append(&b, enc, el);
+  }
+  char *r = NULL;
+  if (!b.oom) r = b.len ? ts_arena_strndup(a, b.data, b.len) : ts_arena_strdup(a, "section");
+  ts_buf_free(&b);
+  return r;
+}
+
+/* ---- Converter state ----------------------------------------------------*/
+typedef struct heading_rec {
+  ts_node *node;
+  const char *explicit_id; /* from a trailing {#id}, or NULL */
+  uint32_t line, col;
+} heading_rec;
+
+typedef struct conv {
+  ts_doc *doc;
+  ts_diag *d;
+  const char *file;
+  uint32_t line_off; /* added to cmark's line numbers */
+  ts_vec headings;   /* heading_rec */
+  unsigned char *covered; /* per body line: inside a leaf block (heap) */
+  size_t n_lines;
+} conv;
+
+static void warn(conv *c, uint32_t line, uint32_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void warn(conv *c, uint32_t line, uint32_t col, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ts_diag_vreport(c->d, TS_WARNING, c->file, line, col, fmt, ap);
+  va_end(ap);
+}
+
+static int url_allowed(const char *u) {
+  if (!u) return 0;
+  if (u[0] == '#') return u[1] != 0;
+  return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0 ||
+         strncasecmp(u, "mailto:", 7) == 0;
+}
+
+static const char *dup_opt(ts_arena *a, const char *s) {
+  return (s && *s) ? ts_arena_strdup(a, s) : NULL;
+}
+
+/* Plain text of a cmark subtree (image alt text). */
+static char *cmark_plain(ts_arena *a, cmark_node *root) {
+  ts_buf b;
+  ts_buf_init(&b);
+  cmark_iter *it = cmark_iter_new(root);
+  if (!it) return NULL;
+  cmark_event_type ev;
+  while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+    cmark_node *n = cmark_iter_get_node(it);
+    if (ev != CMARK_EVENT_ENTER) continue;
+    switch (cmark_node_get_type(n)) {
+    case CMARK_NODE_TEXT:
+    case CMARK_NODE_CODE: {
+      const char *s = cmark_node_get_literal(n);
+      if (s) ts_buf_puts(&b, s);
+      break;
+    }
+    case CMARK_NODE_SOFTBREAK:
+    case CMARK_NODE_LINEBREAK:
+      ts_buf_putc(&b, ' ');
+      break;
+    default:
+      break;
+    }
+  }
+  cmark_iter_free(it);
+  char *r = b.oom ? NULL : ts_arena_strndup(a, b.len ? b.data : "", b.len);
+  ts_buf_free(&b);
+  return r;
+}
+
+/* Merges runs of adjacent TEXT children into one node (cmark splits text at
+ * every special character). One allocation per run. */
+static ts_status merge_text(ts_doc *doc, ts_node *parent) {
+  ts_node *n = parent->first;
+  while (n) {
+    if (n->type != TS_NODE_TEXT || !n->next || n->next->type != TS_NODE_TEXT) {
+      n = n->next;
+      continue;
+    }
+    size_t total = 0;
+    ts_node *m;
+    for (m = n; m && m->type == TS_NODE_TEXT; m = m->next) total += m->len;
+    char *s = ts_arena_alloc(doc->arena, total + 1);
+    if (!s) return TS_ERR_NOMEM;
+    size_t o = 0;
+    for (m = n; m && m->type == TS_NODE_TEXT; m = m->next) {
+      if (m->len) memcpy(s + o, m->text, m->len);
+      o += m->len;
+    }
+    n->text = s;
+    n->len = total;
+    while (n->next && n->next->type == TS_NODE_TEXT) ts_node_unlink(n->next);
+    n = n->next;
+  }
+  return TS_OK;
+}
+
+static int attr_char(char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+         (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == ':' ||
+         ch == '.';
+}
+
+/* Pandoc heading attributes at the end of the heading text: `{#id}`, also
+ * `{#id .class}`, `{-}`, `{.unnumbered}`.  Strips them and returns the id
+ * (arena) or NULL; *found tells whether an attribute block was removed. */
+static const char *strip_heading_attr(ts_doc *doc, ts_node *h, int *found) {
+  *found = 0;
+  ts_node *t = h->last;
+  if (!t || t->type != TS_NODE_TEXT || t->len < 2) return NULL;
+  const char *s = t->text;
+  size_t end = t->len;
+  while (end && (s[end - 1] == ' ' || s[end - 1] == '\t')) end--;
+  if (!end || s[end - 1] != '}') return NULL;
+  size_t open = end - 1;
+  while (open && s[open - 1] != '{') open--;
+  if (!open) return NULL;
+  open--; /* s[open] == '{' */
+  /* tokens: #id, .class, key=value, '-' */
+  const char *id = NULL;
+  size_t id_len = 0;
+  size_t i = open + 1;
+  while (i < end - 1) {
+    if (s[i] == ' ' || s[i] == '\t') { i++; continue; }
+    size_t j = i;
+    if (s[i] == '#' || s[i] == '.') j++;
+    size_t k = j;
+    while (k < end - 1 && s[k] != ' ' && s[k] != '\t') {
+      if (!attr_char(s[k]) && s[k] != '=' && s[k] != '"') return NULL;
+      k++;
+    }
+    if (s[i] == '#') {
+      if (k == j) return NULL;
+      id = s + j;
+      id_len = k - j;
+    } else if (s[i] != '.' && !(k == i + 1 && s[i] == '-') &&
+               !memchr(s + i, '=', k - i)) {
+      return NULL;
+    }
+    i = k;
+  }
+  *found = 1;
+  const char *r = id ? ts_arena_strndup(doc->arena, id, id_len) : NULL;
+  size_t keep = open;
+  while (keep && (s[keep - 1] == ' ' || s[keep - 1] == '\t')) keep--;
+  t->len = keep;
+  if (!keep) ts_node_unlink(t);
+  return r;
+}
+
+/* Gives every heading of the tree just converted a unique identifier:
+ * explicit ones first (a duplicate is warned and suffixed), then Pandoc's
+ * automatic ones in document order, "-1", "-2"... on clashes. */
+static ts_status assign_ids(conv *c) {
+  ts_status st = TS_OK;
+  idset set = {0};
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_node *roots[2] = {c->doc->root, c->doc->meta.abstract};
+  for (int r = 0; r < 2; r++) {
+    ts_iter it;
+    ts_iter_init(&it, roots[r]);
+    ts_node *n;
+    int ent;
+    while (roots[r] && (n = ts_iter_next(&it, &ent)))
+      if (ent && n->type == TS_NODE_HEADING && n->id) TS_CHECK(idset_add(&set, n->id));
+  }
+  heading_rec *recs = c->headings.data;
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < c->headings.len; i++) {
+      heading_rec *hr = &recs[i];
+      if ((pass == 0) != (hr->explicit_id != NULL)) continue;
+      const char *base = hr->explicit_id;
+      if (!base) {
+        ts_buf_clear(&b);
+        ts_node_plain_text(hr->node, &b);
+        if (b.oom) { st = TS_ERR_NOMEM; goto done; }
+        base = ts_markdown_identifier(c->doc->arena, b.len ? b.data : "", b.len);
+        if (!base) { st = TS_ERR_NOMEM; goto done; }
+      }
+      const char *id = base;
+      for (unsigned k = 1; idset_has(&set, id); k++) {
+        id = ts_arena_printf(c->doc->arena, "%s-%u", base, k);
+        if (!id) { st = TS_ERR_NOMEM; goto done; }
+      }
+      if (hr->explicit_id && id != base)
+        warn(c, hr->line, hr->col, "duplicate heading identifier '%s'; using '%s'",
+             base, id);
+      hr->node->id = id;
+      TS_CHECK(idset_add(&set, id));
+    }
+  }
+done:
+  idset_free(&set);
+  ts_buf_free(&b);
+  return st;
+}
+
+/* Work done when a container's exit event arrives. */
+static ts_status finish_node(conv *c, ts_node *t) {
+  ts_status st = TS_OK;
+  switch (t->type) {
+  case TS_NODE_HEADING: case TS_NODE_PARAGRAPH: case TS_NODE_TABLE_CELL:
+  case TS_NODE_FIGURE: case TS_NODE_EMPH: case TS_NODE_STRONG:
+  case TS_NODE_STRIKE: case TS_NODE_LINK:
+    TS_CHECK(merge_text(c->doc, t));
+    break;
+  default:
+    break;
+  }
+  if (t->type == TS_NODE_HEADING) {
+    heading_rec *hr = ts_vec_push(c->doc->arena, &c->headings);
+    if (!hr) return TS_ERR_NOMEM;
+    int found;
+    hr->node = t;
+    hr->line = t->line;
+    hr->col = t->col;
+    hr->explicit_id = strip_heading_attr(c->doc, t, &found);
+  } else if (t->type == TS_NODE_FIGURE) {
+    ts_buf b;
+    ts_buf_init(&b);
+    ts_node_plain_text(t, &b);
+    t->alt = b.oom ? NULL : ts_arena_strndup(c->doc->arena, b.len ? b.data : "", b.len);
+    ts_buf_free(&b);
+    if (!t->alt) return TS_ERR_NOMEM;
+  }
+done:
+  return st;
+}
+
+static void cover(conv *c, cmark_node *cn) {
+  if (!c->covered) return;
+  int a = cmark_node_get_start_line(cn), z = cmark_node_get_end_line(cn);
+  if (z < a) z = a;
+  for (int l = a; l <= z; l++)
+    if (l >= 1 && (size_t)l <= c->n_lines) c->covered[l] = 1;
+}
+
+static int is_paragraph_image_only(cmark_node *p) {
+  cmark_node *f = cmark_node_first_child(p);
+  return f && f == cmark_node_last_child(p) &&
+         cmark_node_get_type(f) == CMARK_NODE_IMAGE;
+}
+
+/* Converts the children of croot into children of troot. */
+static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
+  ts_status st = TS_OK;
+  ts_doc *doc = c->doc;
+  ts_arena *A = doc->arena;
+  cmark_iter *it = NULL;
+
+  /* Footnote definitions: cmark put the referenced ones last, numbered. */
+  size_t n_defs = 0;
+  for (cmark_node *k = cmark_node_first_child(croot); k; k = cmark_node_next(k))
+    if (cmark_node_get_type(k) == CMARK_NODE_FOOTNOTE_DEFINITION) n_defs++;
+  if (n_defs) {
+    doc->notes = ts_arena_alloc(A, n_defs * sizeof *doc->notes);
+    if (!doc->notes) return TS_ERR_NOMEM;
+    for (cmark_node *k = cmark_node_first_child(croot); k; k = cmark_node_next(k)) {
+      if (cmark_node_get_type(k) != CMARK_NODE_FOOTNOTE_DEFINITION) continue;
+      ts_node *def = ts_node_new(doc, TS_NODE_FOOTNOTE_DEF,
+                                 (uint32_t)k->start_line + c->line_off,
+                                 (uint32_t)k->start_column);
+      if (!def) return TS_ERR_NOMEM;
+      def->number = (int)doc->n_notes + 1;
+      def->label = ts_arena_strndup(A, (const char *)k->as.literal.data,
+                                    (size_t)k->as.literal.len);
+      if (!def->label) return TS_ERR_NOMEM;
+      cmark_node_set_user_data(k, def);
+      doc->notes[doc->n_notes++] = def;
+    }
+  }
+
+  it = cmark_iter_new(croot);
+  if (!it) return TS_ERR_NOMEM;
+  ts_node *cur = troot;
+  cmark_event_type ev;
+  while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+    cmark_node *cn = cmark_iter_get_node(it);
+    if (cn == croot) continue;
+    if (ev == CMARK_EVENT_EXIT) {
+      ts_node *t = cmark_node_get_user_data(cn);
+      if (!t) continue; /* transparent node */
+      TS_CHECK(finish_node(c, t));
+      cur = t->type == TS_NODE_FOOTNOTE_DEF ? troot : t->parent;
+      continue;
+    }
+    uint32_t line = (uint32_t)cmark_node_get_start_line(cn);
+    uint32_t col = (uint32_t)cmark_node_get_start_column(cn);
+    if (line == 0) {
+      line = cur->line;
+      col = cur->col;
+    } else {
+      line += c->line_off;
+    }
+    if (col == 0) col = 1;
+    cmark_node_type ct = cmark_node_get_type(cn);
+    ts_node *t = NULL;
+    int attach = 1;
+    switch (ct) {
+    case CMARK_NODE_BLOCK_QUOTE:
+      t = ts_node_new(doc, TS_NODE_BLOCKQUOTE, line, col);
+      break;
+    case CMARK_NODE_LIST:
+      t = ts_node_new(doc, TS_NODE_LIST, line, col);
+      if (!t) break;
+      t->ordered = cmark_node_get_list_type(cn) == CMARK_ORDERED_LIST;
+      t->tight = cmark_node_get_list_tight(cn);
+      if (t->ordered) {
+        t->start = cmark_node_get_list_start(cn);
+        t->delim = cmark_node_get_list_delim(cn) == CMARK_PAREN_DELIM ? ')' : '.';
+      }
+      break;
+    case CMARK_NODE_ITEM:
+      t = ts_node_new(doc, TS_NODE_ITEM, line, col);
+      break;
+    case CMARK_NODE_CODE_BLOCK: {
+      cover(c, cn);
+      t = ts_node_new(doc, TS_NODE_CODEBLOCK, line, col);
+      if (!t) break;
+      const char *lit = cmark_node_get_literal(cn);
+      t->len = lit ? strlen(lit) : 0;
+      t->text = ts_arena_strndup(A, lit ? lit : "", t->len);
+      if (!t->text) { st = TS_ERR_NOMEM; goto done; }
+      const char *info = cmark_node_get_fence_info(cn);
+      if (info && *info) {
+        /* the language is the info string's first word */
+        size_t w = strcspn(info, " \t");
+        t->info = ts_arena_strndup(A, info, w);
+        if (!t->info) { st = TS_ERR_NOMEM; goto done; }
+      }
+      break;
+    }
+    case CMARK_NODE_HTML_BLOCK:
+      cover(c, cn);
+      warn(c, line, col, "raw HTML block dropped");
+      continue;
+    case CMARK_NODE_HTML_INLINE:
+      warn(c, line, col, "raw HTML dropped");
+      continue;
+    case CMARK_NODE_PARAGRAPH:
+      cover(c, cn);
+      if (is_paragraph_image_only(cn)) {
+        t = ts_node_new(doc, TS_NODE_FIGURE, line, col);
+      } else {
+        t = ts_node_new(doc, TS_NODE_PARAGRAPH, line, col);
+      }
+      break;
+    case CMARK_NODE_HEADING:
+      cover(c, cn);
+      t = ts_node_new(doc, TS_NODE_HEADING, line, col);
+      if (t) t->level = cmark_node_get_heading_level(cn);
+      break;
+    case CMARK_NODE_THEMATIC_BREAK:
+      t = ts_node_new(doc, TS_NODE_THEMATIC_BREAK, line, col);
+      break;
+    case CMARK_NODE_FOOTNOTE_DEFINITION:
+      cover(c, cn);
+      t = cmark_node_get_user_data(cn);
+      if (TS_NEVER(!t)) { st = TS_ERR_INTERNAL; goto done; }
+      cur = t;
+      continue;
+    case CMARK_NODE_TEXT: {
+      const char *lit = cmark_node_get_literal(cn);
+      t = ts_node_new(doc, TS_NODE_TEXT, line, col);
+      if (!t) break;
+      t->len = lit ? strlen(lit) : 0;
+      t->text = ts_arena_strndup(A, lit ? lit : "", t->len);
+      if (!t->text) { st = TS_ERR_NOMEM; goto done; }
+      break;
+    }
+    case CMARK_NODE_CODE: {
+      const char *lit = cmark_node_get_literal(cn);
+      t = ts_node_new(doc, TS_NODE_CODE, line, col);
+      if (!t) break;
+      t->len = lit ? strlen(lit) : 0;
+      t->text = ts_arena_strndup(A, lit ? lit : "", t->len);
+      if (!t->text) { st = TS_ERR_NOMEM; goto done; }
+      break;
+    }
+    case CMARK_NODE_SOFTBREAK:
+      t = ts_node_new(doc, TS_NODE_SOFTBREAK, line, col);
+      break;
+    case CMARK_NODE_LINEBREAK:
+      t = ts_node_new(doc, TS_NODE_LINEBREAK, line, col);
+      break;
+    case CMARK_NODE_EMPH:
+      t = ts_node_new(doc, TS_NODE_EMPH, line, col);
+      break;
+    case CMARK_NODE_STRONG:
+      t = ts_node_new(doc, TS_NODE_STRONG, line, col);
+      break;
+    case CMARK_NODE_LINK: {
+      const char *url = cmark_node_get_url(cn);
+      if (!url_allowed(url)) {
+        warn(c, line, col,
+             "link target '%.200s' is not http, https, mailto or #id; kept as text",
+             url ? url : "");
+        continue; /* transparent: the link's inlines join the parent */
+      }
+      t = ts_node_new(doc, TS_NODE_LINK, line, col);
+      if (!t) break;
+      t->url = ts_arena_strdup(A, url);
+      t->title = dup_opt(A, cmark_node_get_title(cn));
+      if (!t->url) { st = TS_ERR_NOMEM; goto done; }
+      break;
+    }
+    case CMARK_NODE_IMAGE: {
+      if (cur->type == TS_NODE_FIGURE && !cur->url &&
+          cmark_node_get_user_data(cmark_node_parent(cn)) == cur) {
+        /* the image of a figure: its alt inlines become the caption */
+        cur->url = ts_arena_strdup(A, cmark_node_get_url(cn));
+        cur->title = dup_opt(A, cmark_node_get_title(cn));
+        if (!cur->url) { st = TS_ERR_NOMEM; goto done; }
+        continue;
+      }
+      t = ts_node_new(doc, TS_NODE_IMAGE, line, col);
+      if (!t) break;
+      t->url = ts_arena_strdup(A, cmark_node_get_url(cn));
+      t->title = dup_opt(A, cmark_node_get_title(cn));
+      t->alt = cmark_plain(A, cn);
+      if (!t->url || !t->alt) { st = TS_ERR_NOMEM; goto done; }
+      cmark_iter_reset(it, cn, CMARK_EVENT_EXIT); /* alt text consumed */
+      break;
+    }
+    case CMARK_NODE_FOOTNOTE_REFERENCE: {
+      cmark_node *def = cn->parent_footnote_def;
+      ts_node *tdef = def ? cmark_node_get_user_data(def) : NULL;
+      if (!tdef) {
+        /* cmark leaves references inside footnote definitions unresolved */
+        warn(c, line, col, "footnote reference [^%.*s] not resolved; kept as text",
+             (int)cn->as.literal.len, (const char *)cn->as.literal.data);
+        t = ts_node_new(doc, TS_NODE_TEXT, line, col);
+        if (!t) break;
+        t->text = ts_arena_printf(A, "[^%.*s]", (int)cn->as.literal.len,
+                                  (const char *)cn->as.literal.data);
+        if (!t->text) { st = TS_ERR_NOMEM; goto done; }
+        t->len = strlen(t->text);
+        break;
+      }
+      t = ts_node_new(doc, TS_NODE_FOOTNOTE_REF, line, col);
+      if (!t) break;
+      t->number = tdef->number;
+      t->label = tdef->label;
+      t->note = tdef;
+      break;
+    }
+    default: {
+      const char *ts = cmark_node_get_type_string(cn);
+      if (strcmp(ts, "table") == 0) {
+        cover(c, cn);
+        t = ts_node_new(doc, TS_NODE_TABLE, line, col);
+        if (!t) break;
+        t->ncols = cmark_gfm_extensions_get_table_columns(cn);
+        uint8_t *al = cmark_gfm_extensions_get_table_alignments(cn);
+        if (t->ncols > 0) {
+          t->align = ts_arena_alloc(A, (size_t)t->ncols);
+          if (!t->align) { st = TS_ERR_NOMEM; goto done; }
+          for (int i = 0; al && i < t->ncols; i++)
+            t->align[i] = al[i] == 'l' ? TS_ALIGN_LEFT
+                        : al[i] == 'c' ? TS_ALIGN_CENTER
+                        : al[i] == 'r' ? TS_ALIGN_RIGHT : TS_ALIGN_NONE;
+        }
+      } else if (strcmp(ts, "table_header") == 0 || strcmp(ts, "table_row") == 0) {
+        t = ts_node_new(doc, TS_NODE_TABLE_ROW, line, col);
+        if (t) t->header = cmark_gfm_extensions_get_table_row_is_header(cn) ||
+                           strcmp(ts, "table_header") == 0;
+      } else if (strcmp(ts, "table_cell") == 0) {
+        t = ts_node_new(doc, TS_NODE_TABLE_CELL, line, col);
+      } else if (strcmp(ts, "strikethrough") == 0) {
+        t = ts_node_new(doc, TS_NODE_STRIKE, line, col);
+      } else {
+        attach = 0; /* unknown extension node: keep its children */
+        continue;
+      }
+      break;
+    }
+    }
+    if (!t) { st = TS_ERR_NOMEM; goto done; }
+    if (attach) ts_node_append(cur, t);
+    if (ts_node_is_container(t->type)) {
+      cmark_node_set_user_data(cn, t);
+      cur = t;
+    }
+  }
+  TS_CHECK(assign_ids(c));
+done:
+  cmark_iter_free(it);
+  return st;
+}
+
+/* Warns about footnote definitions cmark dropped because nothing refers to
+ * them: lines outside every leaf block that read `[^label]:` (after block
+ * quote markers).  cmark frees such definitions, so the source is the only
+ * place left to find them. */
+static void warn_unreferenced_notes(conv *c, const char *body, size_t len) {
+  size_t line = 1;
+  const char *p = body, *end = body + len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *le = nl ? nl : end;
+    if (line <= c->n_lines && !c->covered[line]) {
+      const char *q = p;
+      while (q < le && (*q == ' ' || *q == '\t' || *q == '>')) q++;
+      if (le - q > 4 && q[0] == '[' && q[1] == '^') {
+        const char *r = q + 2;
+        while (r < le && *r != ']' && *r != '[') r++;
+        if (r + 1 < le && r > q + 2 && r[0] == ']' && r[1] == ':')
+          warn(c, (uint32_t)line + c->line_off, (uint32_t)(q - p) + 1,
+               "footnote [^%.*s] is never referenced; dropped", (int)(r - q - 2),
+               q + 2);
+      }
+    }
+    p = nl ? nl + 1 : end;
+    line++;
+  }
+}
+
+static cmark_node *cmark_run(const char *src, size_t len, int options,
+                             cmark_syntax_extension **ext, int n_ext) {
+  cmark_parser *p = cmark_parser_new(options);
+  if (!p) return NULL;
+  for (int i = 0; i < n_ext; i++)
+    if (ext[i]) cmark_parser_attach_syntax_extension(p, ext[i]);
+  cmark_parser_feed(p, src, len);
+  cmark_node *root = cmark_parser_finish(p);
+  cmark_parser_free(p);
+  return root;
+}
+
+ts_status md_convert_abstract(ts_doc *doc, ts_diag *d, const char *file,
+                              const md_abstract *abs) {
+  ts_status st = TS_OK;
+  conv c = {.doc = doc, .d = d, .file = file};
+  ts_vec_init(&c.headings, sizeof(heading_rec));
+  c.line_off = abs->line ? abs->line - 1 : 0;
+  cmark_node *root = cmark_run(abs->src, abs->len, CMARK_OPT_DEFAULT, NULL, 0);
+  if (!root) return TS_ERR_NOMEM;
+  ts_node *troot = ts_node_new(doc, TS_NODE_DOCUMENT, abs->line, 1);
+  if (!troot) { st = TS_ERR_NOMEM; goto done; }
+  /* the abstract joins the id space after the body */
+  doc->meta.abstract = troot;
+  TS_CHECK(convert(&c, root, troot));
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_node_plain_text(troot, &b);
+  doc->meta.abstract_text =
+      b.oom ? NULL : ts_arena_strndup(doc->arena, b.len ? b.data : "", b.len);
+  ts_buf_free(&b);
+  if (!doc->meta.abstract_text) st = TS_ERR_NOMEM;
+done:
+  cmark_node_free(root);
+  return st;
+}
+
+/* Replaces CRLF and lone CR by LF in place; returns the new length. */
+static size_t normalize_newlines(char *s, size_t n) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '\r') {
+      s[o++] = '\n';
+      if (i + 1 < n && s[i + 1] == '\n') i++;
+    } else {
+      s[o++] = s[i];
+    }
+  }
+  s[o] = 0;
+  return o;
+}
+
+/* Does line [p, e) consist of `mark` followed by optional blanks? */
+static int is_fence(const char *p, const char *e, const char *mark) {
+  size_t m = strlen(mark);
+  if ((size_t)(e - p) < m || memcmp(p, mark, m) != 0) return 0;
+  for (p += m; p < e; p++)
+    if (*p != ' ' && *p != '\t') return 0;
+  return 1;
+}
+
+ts_status ts_markdown_parse(ts_ctx *ctx, const char *path, const char *data,
+                            size_t len, ts_diag *d, ts_doc **out) {
+  ts_status st = TS_OK;
+  char *text = NULL;
+  ts_doc *doc = NULL;
+  cmark_node *root = NULL;
+  conv c = {0};
+  md_abstract abs = {0};
+  *out = NULL;
+  if (!path) path = "<input>";
+
+  /* 1. hygiene */
+  if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) data += 3, len -= 3;
+  unsigned bad_line = 0;
+  text = ts_utf8_sanitize(data, len, &len, &bad_line);
+  if (!text) { st = TS_ERR_NOMEM; goto done; }
+  if (bad_line)
+    ts_diag_report(d, TS_WARNING, path, bad_line, 0,
+                   "invalid UTF-8 or NUL bytes replaced by U+FFFD");
+  len = normalize_newlines(text, len);
+
+  doc = ts_doc_create(path);
+  if (!doc) { st = TS_ERR_NOMEM; goto done; }
+
+  /* 2. YAML front matter: `---` on line 1, not followed by a blank line,
+   * closed by a `---` or `...` line (Pandoc's yaml_metadata_block). */
+  const char *body = text;
+  size_t body_len = len;
+  uint32_t line_off = 0;
+  const char *e1 = memchr(text, '\n', len);
+  if (e1 && is_fence(text, e1, "---") && e1 + 1 < text + len && e1[1] != '\n') {
+    const char *p = e1 + 1, *end = text + len;
+    uint32_t line = 2;
+    const char *close = NULL, *after = NULL;
+    while (p < end) {
+      const char *nl = memchr(p, '\n', (size_t)(end - p));
+      const char *le = nl ? nl : end;
+      if (is_fence(p, le, "---") || is_fence(p, le, "...")) {
+        close = p;
+        after = nl ? nl + 1 : end;
+        break;
+      }
+      p = nl ? nl + 1 : end;
+      line++;
+    }
+    if (close) {
+      doc->meta.line = 1;
+      TS_CHECK(md_meta_parse(doc, e1 + 1, (size_t)(close - (e1 + 1)), path, 2, 0,
+                             d, &abs));
+      body = after;
+      body_len = (size_t)(end - after);
+      line_off = line; /* the closing fence is on line `line` */
+    } else {
+      ts_diag_report(d, TS_WARNING, path, 1, 1,
+                     "'---' on the first line opens no metadata block (no closing "
+                     "'---' or '...'); read as Markdown");
+    }
+  }
+
+  /* 3. Markdown */
+  if (ctx) ts_ctx_lock(ctx);
+  cmark_gfm_core_extensions_ensure_registered(); /* not thread-safe in cmark */
+  cmark_syntax_extension *ext[3] = {cmark_find_syntax_extension("table"),
+                                    cmark_find_syntax_extension("strikethrough"),
+                                    cmark_find_syntax_extension("autolink")};
+  if (ctx) ts_ctx_unlock(ctx);
+  root = cmark_run(body, body_len, CMARK_OPT_FOOTNOTES, ext, 3);
+  if (!root) { st = TS_ERR_NOMEM; goto done; }
+
+  c.doc = doc;
+  c.d = d;
+  c.file = path;
+  c.line_off = line_off;
+  ts_vec_init(&c.headings, sizeof(heading_rec));
+  c.n_lines = 1;
+  for (size_t i = 0; i < body_len; i++) c.n_lines += body[i] == '\n';
+  c.covered = calloc(c.n_lines + 2, 1);
+  if (!c.covered) { st = TS_ERR_NOMEM; goto done; }
+  TS_CHECK(convert(&c, root, doc->root));
+  warn_unreferenced_notes(&c, body, body_len);
+
+  /* 4. the abstract, after the body so body identifiers come first */
+  if (abs.present) TS_CHECK(md_convert_abstract(doc, d, path, &abs));
+
+  *out = doc;
+  doc = NULL;
+done:
+  if (st == TS_ERR_NOMEM) ts_diag_report(d, TS_ERROR, path, 0, 0, "out of memory");
+  free(c.covered);
+  if (root) cmark_node_free(root);
+  ts_doc_destroy(doc);
+  free(text);
+  return st;
+}
+
+ts_status ts_markdown_parse_file(ts_ctx *ctx, const char *path, ts_diag *d,
+                                 ts_doc **out) {
+  *out = NULL;
+  size_t len = 0;
+  char *data = ts_file_read(path, &len, 0);
+  if (!data) {
+    ts_diag_report(d, TS_ERROR, path, 0, 0, "cannot read: %s", strerror(errno));
+    return errno == ENOMEM ? TS_ERR_NOMEM : TS_ERR_IO;
+  }
+  ts_status st = ts_markdown_parse(ctx, path, data, len, d, out);
+  free(data);
+  return st;
+}
