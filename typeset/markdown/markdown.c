@@ -115,7 +115,31 @@ typedef struct conv {
   ts_vec headings;   /* heading_rec */
   unsigned char *covered; /* per body line: inside a leaf block (heap) */
   size_t n_lines;
+  const char *body;  /* the Markdown cmark saw (NULL for an abstract) */
+  size_t *line_start; /* [1..n_lines+1]: offset of each body line (heap) */
+  uint32_t block_col; /* column of the leaf block being converted */
 } conv;
+
+/* Length of body line l (1-based, cmark numbering) without its newline. */
+static size_t line_len(const conv *c, size_t l) {
+  return c->line_start[l + 1] - c->line_start[l] - 1;
+}
+
+/* cmark-gfm 0.29.0.gfm.6 does not advance its inline line counter after a
+ * backslash hard break, so what follows is reported on the previous line
+ * with a column past its end.  Carry such columns over to the next lines
+ * (continuation lines start at the block's column). */
+static void fix_inline_pos(const conv *c, uint32_t *line, uint32_t *col) {
+  if (!c->line_start) return;
+  size_t l = *line, k = *col;
+  while (l >= 1 && l < c->n_lines && k > line_len(c, l) + 1) {
+    k -= line_len(c, l) + 1;
+    l++;
+    k += c->block_col > 0 ? c->block_col - 1 : 0;
+  }
+  *line = (uint32_t)l;
+  *col = (uint32_t)k;
+}
 
 static void warn(conv *c, uint32_t line, uint32_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -358,9 +382,18 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
     if (!doc->notes) return TS_ERR_NOMEM;
     for (cmark_node *k = cmark_node_first_child(croot); k; k = cmark_node_next(k)) {
       if (cmark_node_get_type(k) != CMARK_NODE_FOOTNOTE_DEFINITION) continue;
+      /* cmark's column is that of the content; point at the `[^` */
+      uint32_t dcol = (uint32_t)k->start_column;
+      size_t dl = (size_t)k->start_line;
+      if (c->line_start && dl >= 1 && dl <= c->n_lines) {
+        const char *ls = c->body + c->line_start[dl];
+        const char *mk = NULL;
+        for (size_t i = 0; i + 1 < line_len(c, dl) && i + 1 < dcol; i++)
+          if (ls[i] == '[' && ls[i + 1] == '^') { mk = ls + i; break; }
+        if (mk) dcol = (uint32_t)(mk - ls) + 1;
+      }
       ts_node *def = ts_node_new(doc, TS_NODE_FOOTNOTE_DEF,
-                                 (uint32_t)k->start_line + c->line_off,
-                                 (uint32_t)k->start_column);
+                                 (uint32_t)k->start_line + c->line_off, dcol);
       if (!def) return TS_ERR_NOMEM;
       def->number = (int)doc->n_notes + 1;
       def->label = ts_arena_strndup(A, (const char *)k->as.literal.data,
@@ -387,14 +420,29 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
     }
     uint32_t line = (uint32_t)cmark_node_get_start_line(cn);
     uint32_t col = (uint32_t)cmark_node_get_start_column(cn);
-    if (line == 0) {
+    cmark_node_type ct = cmark_node_get_type(cn);
+    if (line == 0 && (ct == CMARK_NODE_SOFTBREAK || ct == CMARK_NODE_LINEBREAK) &&
+        cur->last) {
+      /* breaks carry no position: they sit at the end of the previous
+       * inline's line */
+      line = cur->last->line;
+      col = cur->last->col;
+      if (c->line_start && line > c->line_off && line - c->line_off <= c->n_lines)
+        col = (uint32_t)line_len(c, line - c->line_off) + 1;
+    } else if (line == 0) {
       line = cur->line;
       col = cur->col;
     } else {
+      if ((ct & CMARK_NODE_TYPE_MASK) == CMARK_NODE_TYPE_INLINE)
+        fix_inline_pos(c, &line, &col);
+      if (ct == CMARK_NODE_CODE && c->line_start && line >= 1 && line <= c->n_lines) {
+        /* cmark points at the code's content: step back over the backticks */
+        const char *ls = c->body + c->line_start[line];
+        while (col > 1 && col - 1 <= line_len(c, line) && ls[col - 2] == '`') col--;
+      }
       line += c->line_off;
     }
     if (col == 0) col = 1;
-    cmark_node_type ct = cmark_node_get_type(cn);
     ts_node *t = NULL;
     int attach = 1;
     switch (ct) {
@@ -578,6 +626,9 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
     }
     if (!t) { st = TS_ERR_NOMEM; goto done; }
     if (attach) ts_node_append(cur, t);
+    if (t->type == TS_NODE_PARAGRAPH || t->type == TS_NODE_HEADING ||
+        t->type == TS_NODE_TABLE_CELL || t->type == TS_NODE_FIGURE)
+      c->block_col = t->col;
     if (ts_node_is_container(t->type)) {
       cmark_node_set_user_data(cn, t);
       cur = t;
@@ -754,7 +805,16 @@ ts_status ts_markdown_parse(ts_ctx *ctx, const char *path, const char *data,
   c.n_lines = 1;
   for (size_t i = 0; i < body_len; i++) c.n_lines += body[i] == '\n';
   c.covered = calloc(c.n_lines + 2, 1);
-  if (!c.covered) { st = TS_ERR_NOMEM; goto done; }
+  c.line_start = malloc((c.n_lines + 2) * sizeof *c.line_start);
+  if (!c.covered || !c.line_start) { st = TS_ERR_NOMEM; goto done; }
+  c.body = body;
+  {
+    size_t l = 1;
+    c.line_start[1] = 0;
+    for (size_t i = 0; i < body_len; i++)
+      if (body[i] == '\n') c.line_start[++l] = i + 1;
+    c.line_start[c.n_lines + 1] = body_len + 1; /* as if a final newline */
+  }
   TS_CHECK(convert(&c, root, doc->root));
   warn_unreferenced_notes(&c, body, body_len);
 
@@ -766,6 +826,7 @@ ts_status ts_markdown_parse(ts_ctx *ctx, const char *path, const char *data,
 done:
   if (st == TS_ERR_NOMEM) ts_diag_report(d, TS_ERROR, path, 0, 0, "out of memory");
   free(c.covered);
+  free(c.line_start);
   if (root) cmark_node_free(root);
   ts_doc_destroy(doc);
   free(text);
