@@ -1,0 +1,586 @@
+/* test_pdf.c — the PDF writer, checked with the real tools (qpdf, pdffonts,
+ * pdftotext, pdfinfo) on small layouts built by hand: Latin with ligatures in
+ * Linux Libertine (name-keyed CFF), DejaVu Sans (TrueType), Noto Serif CJK
+ * (CID-keyed CFF in a collection) and Arabic in Noto Naskh shaped right to
+ * left.  Runs are shaped here with hb_shape, as the text engine would. */
+#include "core/ts_core.h"
+#include "doc/ts_doc.h"
+#include "fonts/ts_fonts.h"
+#include "page/ts_page.h"
+#include "pdf/ts_pdf.h"
+
+#include <check.h>
+#include <hb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define LIBERTINE "/usr/share/fonts/opentype/linux-libertine/LinLibertine_R.otf"
+#define DEJAVU "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#define CJK "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
+#define NASKH "/usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf"
+
+static char tmpdir[256];
+static size_t run_len; /* length of run()'s last output (it may hold NULs) */
+
+/* strstr over binary data of run()'s last output */
+static const char *find(const char *hay, const char *needle) {
+  return memmem(hay, run_len, needle, strlen(needle));
+}
+
+static void setup(void) {
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/ts-pdf-test-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void) {
+  char cmd[400];
+  if (!getenv("TS_KEEP")) {
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+  }
+}
+
+/* Output of a shell command (owned, free with free()); *rc its exit status. */
+static char *run(const char *cmd, int *rc) {
+  FILE *p = popen(cmd, "r");
+  ck_assert_ptr_nonnull(p);
+  ts_buf b;
+  ts_buf_init(&b);
+  char tmp[4096];
+  size_t n;
+  while ((n = fread(tmp, 1, sizeof tmp, p)) > 0) ts_buf_append(&b, tmp, n);
+  int st = pclose(p);
+  if (rc) *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  ts_buf_putc(&b, 0);
+  ck_assert(!b.oom);
+  run_len = b.len - 1;
+  size_t len;
+  return ts_buf_detach(&b, &len);
+}
+
+/* ---- Building layouts by hand ---------------------------------------------*/
+
+typedef struct fixture {
+  ts_ctx *ctx;
+  ts_doc *doc;
+  ts_arena *a;
+  ts_face *faces[8];
+  int n_faces;
+  ts_layout l;
+} fixture;
+
+static const ts_face *face(fixture *fx, const char *path, unsigned index) {
+  const char *why = NULL;
+  ts_face *f = ts_face_load(path, index, &why);
+  ck_assert_msg(f != NULL, "%s: %s", path, why ? why : "?");
+  fx->faces[fx->n_faces++] = f;
+  return f;
+}
+
+/* Shapes text as one run (visual order; RTL when the text is). */
+static ts_run *shape(fixture *fx, const ts_face *f, const char *text, float size,
+                     uint32_t color) {
+  hb_buffer_t *buf = hb_buffer_create();
+  hb_buffer_add_utf8(buf, text, -1, 0, -1);
+  hb_buffer_guess_segment_properties(buf);
+  hb_shape(f->hb_font, buf, NULL, 0);
+  unsigned n;
+  hb_glyph_info_t *gi = hb_buffer_get_glyph_infos(buf, &n);
+  hb_glyph_position_t *gp = hb_buffer_get_glyph_positions(buf, &n);
+  ts_glyph *g = ts_arena_alloc(fx->a, (n ? n : 1) * sizeof *g);
+  ck_assert_ptr_nonnull(g);
+  double k = size / f->upem, pen = 0;
+  for (unsigned i = 0; i < n; i++) {
+    g[i].gid = gi[i].codepoint;
+    g[i].cluster = gi[i].cluster;
+    g[i].x = (float)((pen + gp[i].x_offset) * k);
+    g[i].y = (float)(gp[i].y_offset * k);
+    g[i].adv = (float)(gp[i].x_advance * k);
+    pen += gp[i].x_advance;
+  }
+  ts_run *r = ts_arena_alloc(fx->a, sizeof *r);
+  ck_assert_ptr_nonnull(r);
+  r->face = f;
+  r->size = size;
+  r->color = color;
+  r->glyphs = g;
+  r->n = n;
+  r->text = ts_arena_strdup(fx->a, text);
+  r->text_len = (uint32_t)strlen(text);
+  r->rtl = hb_buffer_get_direction(buf) == HB_DIRECTION_RTL;
+  r->width = (float)(pen * k);
+  hb_buffer_destroy(buf);
+  return r;
+}
+
+static void fx_init(fixture *fx, size_t n_pages) {
+  memset(fx, 0, sizeof *fx);
+  fx->ctx = ts_ctx_create();
+  ck_assert_ptr_nonnull(fx->ctx);
+  ts_ctx_set_epoch(fx->ctx, 1700000000); /* 2023-11-14 22:13:20 UTC */
+  fx->doc = ts_doc_create("paper.md");
+  ck_assert_ptr_nonnull(fx->doc);
+  fx->a = fx->doc->arena;
+  fx->l.pages = ts_arena_alloc(fx->a, n_pages * sizeof *fx->l.pages);
+  fx->l.n_pages = n_pages;
+  for (size_t i = 0; i < n_pages; i++) {
+    fx->l.pages[i].w = 595.276;
+    fx->l.pages[i].h = 841.89;
+    fx->l.pages[i].number = (int)i + 1;
+  }
+}
+
+static void fx_free(fixture *fx) {
+  ts_doc_destroy(fx->doc);
+  for (int i = 0; i < fx->n_faces; i++) ts_face_destroy(fx->faces[i]);
+  ts_ctx_destroy(fx->ctx);
+}
+
+static ts_draw *add(fixture *fx, size_t page, ts_draw_kind kind, double x, double y) {
+  ts_page *p = &fx->l.pages[page];
+  if (p->n == p->cap) {
+    size_t nc = p->cap ? p->cap * 2 : 16;
+    ts_draw *ni = ts_arena_alloc(fx->a, nc * sizeof *ni);
+    ck_assert_ptr_nonnull(ni);
+    if (p->n) memcpy(ni, p->items, p->n * sizeof *ni);
+    p->items = ni;
+    p->cap = nc;
+  }
+  ts_draw *d = &p->items[p->n++];
+  memset(d, 0, sizeof *d);
+  d->kind = (uint8_t)kind;
+  d->x = x;
+  d->y = y;
+  return d;
+}
+
+static void add_text(fixture *fx, size_t page, const ts_face *f, const char *text, float size,
+                     double x, double y, uint32_t color) {
+  ts_draw *d = add(fx, page, TS_DRAW_GLYPHS, x, y);
+  d->run = shape(fx, f, text, size, color);
+}
+
+#define ARABIC "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 \xd8\xa8\xd8\xa7\xd9\x84\xd8\xb9\xd8\xa7\xd9\x84\xd9\x85"
+#define ARABIC_W1 "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7"
+#define ARABIC_W2 "\xd8\xa8\xd8\xa7\xd9\x84\xd8\xb9\xd8\xa7\xd9\x84\xd9\x85"
+#define CJK_TEXT "\xe6\xbc\xa2\xe5\xad\x97\xe3\x81\xae\xe6\x96\x87\xe7\xab\xa0\xe3\x80\x82"
+
+/* Two pages: every font kind, rules, a rectangle, links both ways, an
+ * outline, metadata. */
+static void build_sample(fixture *fx) {
+  fx_init(fx, 2);
+  const ts_face *lib = face(fx, LIBERTINE, 0);
+  const ts_face *dv = face(fx, DEJAVU, 0);
+  const ts_face *cjk = face(fx, CJK, 0);
+  const ts_face *ar = face(fx, NASKH, 0);
+  ck_assert(lib->is_cff && !lib->is_cid);
+  ck_assert(!dv->is_cff);
+  ck_assert(cjk->is_cff && cjk->is_cid);
+
+  ts_meta *m = &fx->doc->meta;
+  m->title = "Grain corridors \xe2\x80\x94 a test";
+  m->authors = ts_arena_alloc(fx->a, 2 * sizeof *m->authors);
+  m->authors[0].name = "Ada Lovelace";
+  m->authors[1].name = "Ivan Petrov";
+  m->n_authors = 2;
+  m->abstract_text = "An abstract.";
+  m->lang = "en";
+  static const char *kw[] = {"grain", "shipping"};
+  m->keywords = kw;
+  m->n_keywords = 2;
+
+  add(fx, 0, TS_DRAW_DEST, 72, 800)->dest = "top";
+  add_text(fx, 0, lib, "office affine fluffy", 14, 72, 760, 0);
+  add_text(fx, 0, dv, "Hello DejaVu", 12, 72, 730, 0x1F4E79);
+  add_text(fx, 0, cjk, CJK_TEXT, 12, 72, 700, 0);
+  add_text(fx, 0, ar, ARABIC, 16, 300, 670, 0);
+  ts_draw *r = add(fx, 0, TS_DRAW_RULE, 72, 650);
+  r->w = 450;
+  r->lw = 0.5;
+  ts_draw *rc = add(fx, 0, TS_DRAW_RECT, 72, 600);
+  rc->w = 100;
+  rc->h = 30;
+  rc->color = 0xDDDDDD;
+  add_text(fx, 0, dv, "Go to section two", 10, 72, 580, 0x0000CC);
+  ts_draw *lk = add(fx, 0, TS_DRAW_LINK, 72, 577);
+  lk->w = 90;
+  lk->h = 12;
+  lk->dest = "sec2";
+  add_text(fx, 0, dv, "example.org", 10, 72, 560, 0x0000CC);
+  ts_draw *lu = add(fx, 0, TS_DRAW_LINK, 72, 557);
+  lu->w = 60;
+  lu->h = 12;
+  lu->uri = "https://example.org/";
+
+  add(fx, 1, TS_DRAW_DEST, 72, 800)->dest = "sec2";
+  add_text(fx, 1, lib, "Section two: office", 14, 72, 760, 0);
+
+  fx->l.outline = ts_arena_alloc(fx->a, 3 * sizeof *fx->l.outline);
+  fx->l.outline[0] = (ts_outline_entry){"Introduction", 1, "top"};
+  fx->l.outline[1] = (ts_outline_entry){"\xd0\xa0\xd0\xb0\xd0\xb7\xd0\xb4\xd0\xb5\xd0\xbb", 2, "top"};
+  fx->l.outline[2] = (ts_outline_entry){"Section two", 1, "sec2"};
+  fx->l.n_outline = 3;
+}
+
+static char *write_sample(fixture *fx, const char *name) {
+  static char path[512];
+  snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+  ts_diag d;
+  ts_diag_init(&d, stderr);
+  ts_status st = ts_pdf_write(fx->ctx, fx->doc, NULL, &fx->l, path, &d);
+  ck_assert_msg(st == TS_OK, "ts_pdf_write: %s (%s)", ts_status_str(st), d.first_error);
+  return path;
+}
+
+/* ---- Tests ------------------------------------------------------------------*/
+
+START_TEST(test_qpdf_check) {
+  fixture fx;
+  build_sample(&fx);
+  const char *path = write_sample(&fx, "a.pdf");
+  char cmd[700];
+  int rc;
+  snprintf(cmd, sizeof cmd, "qpdf --check '%s' 2>&1", path);
+  char *out = run(cmd, &rc);
+  ck_assert_msg(rc == 0, "qpdf --check failed:\n%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "No syntax or stream encoding errors"));
+  free(out);
+  /* the header says 1.7 */
+  FILE *fp = fopen(path, "rb");
+  char head[9] = {0};
+  ck_assert_int_eq(fread(head, 1, 8, fp), 8);
+  fclose(fp);
+  ck_assert_str_eq(head, "%PDF-1.7");
+  fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_pdffonts) {
+  fixture fx;
+  build_sample(&fx);
+  const char *path = write_sample(&fx, "a.pdf");
+  char cmd[700];
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdffonts '%s' 2>&1", path);
+  char *out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  /* header (2 lines) + one line per face: 4 faces */
+  int lines = 0, good = 0;
+  for (char *p = out; (p = strchr(p, '\n')); p++) lines++;
+  char *save = NULL;
+  for (char *ln = strtok_r(out, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+    if (strstr(ln, "CID ")) {
+      ck_assert_msg(strstr(ln, "Identity-H") && strstr(ln, "yes yes yes"), "font line: %s", ln);
+      /* subset tag: six capitals and '+' */
+      for (int i = 0; i < 6; i++) ck_assert(ln[i] >= 'A' && ln[i] <= 'Z');
+      ck_assert_int_eq(ln[6], '+');
+      good++;
+    }
+  }
+  ck_assert_int_eq(lines, 6);
+  ck_assert_int_eq(good, 4);
+  free(out);
+  fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_pdftotext) {
+  fixture fx;
+  build_sample(&fx);
+  const char *path = write_sample(&fx, "a.pdf");
+  char cmd[700];
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdftotext -enc UTF-8 -f 1 -l 1 '%s' - 2>&1", path);
+  char *out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  /* the ligatures come back as their letters */
+  ck_assert_msg(strstr(out, "office affine fluffy"), "text: %s", out);
+  ck_assert_ptr_nonnull(strstr(out, "Hello DejaVu"));
+  ck_assert_msg(strstr(out, CJK_TEXT), "text: %s", out);
+  /* right-to-left: poppler orders phrases visually; check per word */
+  ck_assert_msg(strstr(out, ARABIC_W1) && strstr(out, ARABIC_W2), "text: %s", out);
+  free(out);
+  snprintf(cmd, sizeof cmd, "pdftotext -enc UTF-8 -f 2 -l 2 '%s' - 2>&1", path);
+  out = run(cmd, &rc);
+  ck_assert_ptr_nonnull(strstr(out, "Section two: office"));
+  free(out);
+  fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_pdfinfo) {
+  fixture fx;
+  build_sample(&fx);
+  const char *path = write_sample(&fx, "a.pdf");
+  char cmd[700];
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdfinfo -isodates '%s' 2>&1", path);
+  char *out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_msg(strstr(out, "Title:           Grain corridors \xe2\x80\x94 a test\n"), "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "Author:          Ada Lovelace, Ivan Petrov\n"));
+  ck_assert_ptr_nonnull(strstr(out, "Subject:         An abstract.\n"));
+  ck_assert_ptr_nonnull(strstr(out, "Keywords:        grain, shipping\n"));
+  ck_assert_ptr_nonnull(strstr(out, "Creator:         typeset " TS_VERSION "\n"));
+  ck_assert_ptr_nonnull(strstr(out, "Pages:           2\n"));
+  /* SOURCE_DATE_EPOCH 1700000000 is 2023-11-14T22:13:20Z */
+  ck_assert_msg(strstr(out, "CreationDate:    2023-11-14T22:13:20Z"), "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "ModDate:         2023-11-14T22:13:20Z"));
+  ck_assert_ptr_nonnull(strstr(out, "Page size:       595.276 x 841.89 pts (A4)"));
+  free(out);
+  fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_structure) {
+  fixture fx;
+  build_sample(&fx);
+  const char *path = write_sample(&fx, "a.pdf");
+  char cmd[700];
+  int rc;
+  /* uncompressed view of the objects */
+  snprintf(cmd, sizeof cmd, "qpdf --qdf --object-streams=disable '%s' - 2>/dev/null", path);
+  char *out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  int links = 0;
+  for (const char *p = out; (p = memmem(p, run_len - (size_t)(p - out), "/Subtype /Link", 14)); p++) links++;
+  ck_assert_int_eq(links, 2);
+  ck_assert_ptr_nonnull(find(out, "/URI (https://example.org/)"));
+  ck_assert_ptr_nonnull(find(out, "/Lang (en)"));
+  ck_assert_ptr_nonnull(find(out, "/PageLabels"));
+  ck_assert_ptr_nonnull(find(out, "/Outlines"));
+  ck_assert_ptr_nonnull(find(out, "/ID ["));
+  ck_assert_ptr_nonnull(find(out, "/FontFile2"));
+  ck_assert_ptr_nonnull(find(out, "/Subtype /CIDFontType0C"));
+  ck_assert_ptr_nonnull(find(out, "/Subtype /OpenType"));
+  ck_assert_ptr_nonnull(find(out, "/CIDToGIDMap"));
+  /* our text operators, never libharu's text API */
+  ck_assert_ptr_nonnull(find(out, "] TJ"));
+  ck_assert_ptr_null(find(out, "Helvetica"));
+  free(out);
+  /* the outline has both levels and the Cyrillic title */
+  snprintf(cmd, sizeof cmd, "qpdf --json --json-key=outlines '%s' 2>/dev/null", path);
+  out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_ptr_nonnull(find(out, "\"title\": \"Introduction\""));
+  ck_assert_msg(find(out, "\"title\": \"\xd0\xa0\xd0\xb0\xd0\xb7\xd0\xb4\xd0\xb5\xd0\xbb\""), "%s", out);
+  ck_assert_ptr_nonnull(find(out, "\"title\": \"Section two\""));
+  free(out);
+  fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_deterministic) {
+  fixture fx;
+  build_sample(&fx);
+  unsigned char *a = NULL, *b = NULL;
+  size_t la = 0, lb = 0;
+  ts_diag d;
+  ts_diag_init(&d, stderr);
+  ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &a, &la, &d), TS_OK);
+  ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &b, &lb, &d), TS_OK);
+  ck_assert_uint_gt(la, 1000);
+  ck_assert_uint_eq(la, lb);
+  ck_assert(memcmp(a, b, la) == 0);
+  free(b);
+  /* a different text gives a different /ID */
+  fx.doc->meta.title = "Another title";
+  ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &b, &lb, &d), TS_OK);
+  const char *ida = memmem(a, la, "/ID [", 5), *idb = memmem(b, lb, "/ID [", 5);
+  ck_assert_ptr_nonnull(ida);
+  ck_assert_ptr_nonnull(idb);
+  ck_assert(memcmp(ida, idb, 40) != 0);
+  free(a);
+  free(b);
+  fx_free(&fx);
+}
+END_TEST
+
+/* A tiny valid PNG (w x h, grey), written with zlib. */
+static void write_png(const char *path, uint32_t w, uint32_t h, int claim_only) {
+  FILE *fp = fopen(path, "wb");
+  ck_assert_ptr_nonnull(fp);
+  fwrite("\x89PNG\r\n\x1a\n", 1, 8, fp);
+  unsigned char ihdr[25] = {0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+  for (int i = 0; i < 4; i++) {
+    ihdr[8 + i] = (unsigned char)(w >> (24 - 8 * i));
+    ihdr[12 + i] = (unsigned char)(h >> (24 - 8 * i));
+  }
+  ihdr[16] = 8; /* depth */
+  ihdr[17] = 0; /* grey */
+  uLong crc = crc32(0, ihdr + 4, 17);
+  for (int i = 0; i < 4; i++) ihdr[21 + i] = (unsigned char)(crc >> (24 - 8 * i));
+  fwrite(ihdr, 1, 25, fp);
+  if (!claim_only) {
+    size_t raw_len = (size_t)(w + 1) * h;
+    unsigned char *raw = calloc(raw_len, 1);
+    for (uint32_t y = 0; y < h; y++)
+      for (uint32_t x = 0; x < w; x++) raw[y * (w + 1) + 1 + x] = (unsigned char)((x + y) * 40);
+    uLongf zl = compressBound(raw_len);
+    unsigned char *z = malloc(zl + 12);
+    ck_assert_int_eq(compress(z + 8, &zl, raw, raw_len), Z_OK);
+    z[0] = (unsigned char)(zl >> 24); z[1] = (unsigned char)(zl >> 16);
+    z[2] = (unsigned char)(zl >> 8); z[3] = (unsigned char)zl;
+    memcpy(z + 4, "IDAT", 4);
+    crc = crc32(0, z + 4, (uInt)zl + 4);
+    for (int i = 0; i < 4; i++) z[8 + zl + i] = (unsigned char)(crc >> (24 - 8 * i));
+    fwrite(z, 1, zl + 12, fp);
+    free(z);
+    free(raw);
+  }
+  fwrite("\0\0\0\0IEND\xae\x42\x60\x82", 1, 12, fp);
+  fclose(fp);
+}
+
+START_TEST(test_image_ok) {
+  fixture fx;
+  fx_init(&fx, 1);
+  char png[400], out[400], cmd[900];
+  snprintf(png, sizeof png, "%s/chart.png", tmpdir);
+  write_png(png, 4, 3, 0);
+  ts_draw *im = add(&fx, 0, TS_DRAW_IMAGE, 100, 500);
+  im->w = 200;
+  im->h = 150;
+  im->image = png;
+  snprintf(out, sizeof out, "%s/img.pdf", tmpdir);
+  ts_diag d;
+  ts_diag_init(&d, stderr);
+  ck_assert_int_eq(ts_pdf_write(fx.ctx, fx.doc, NULL, &fx.l, out, &d), TS_OK);
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdfimages -list '%s' 2>&1", out);
+  char *o = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_msg(strstr(o, "image       4     3  gray"), "%s", o);
+  free(o);
+  fx_free(&fx);
+}
+END_TEST
+
+static void expect_image_error(const char *img, const char *what) {
+  fixture fx;
+  fx_init(&fx, 1);
+  /* a figure node so the error is located */
+  ts_node *root = ts_node_new(fx.doc, TS_NODE_DOCUMENT, 1, 1);
+  ts_node *fig = ts_node_new(fx.doc, TS_NODE_FIGURE, 7, 1);
+  fig->url = strrchr(img, '/') + 1;
+  ts_node_append(root, fig);
+  fx.doc->root = root;
+  ts_draw *im = add(&fx, 0, TS_DRAW_IMAGE, 100, 500);
+  im->w = 100;
+  im->h = 100;
+  im->image = img;
+  char out[400];
+  snprintf(out, sizeof out, "%s/bad.pdf", tmpdir);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ck_assert_int_eq(ts_pdf_write(fx.ctx, fx.doc, NULL, &fx.l, out, &d), TS_ERR_INPUT);
+  ck_assert_int_eq(d.n_errors, 1);
+  ck_assert_msg(strncmp(d.first_error, "paper.md:7:1: error: ", 21) == 0, "%s", d.first_error);
+  ck_assert_msg(strstr(d.first_error, what), "%s", d.first_error);
+  struct stat sb;
+  ck_assert_int_ne(stat(out, &sb), 0); /* no output file */
+  /* nor a leftover temporary */
+  char cmd[500];
+  snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -c pdf", tmpdir);
+  char *o = run(cmd, NULL);
+  ck_assert_str_eq(o, "0\n");
+  free(o);
+  fx_free(&fx);
+}
+
+START_TEST(test_image_missing) {
+  char img[400];
+  snprintf(img, sizeof img, "%s/missing.png", tmpdir);
+  expect_image_error(img, "cannot open image");
+}
+END_TEST
+
+START_TEST(test_image_bomb) {
+  char img[400];
+  snprintf(img, sizeof img, "%s/bomb.png", tmpdir);
+  write_png(img, 100000, 100000, 1);
+  expect_image_error(img, "too large");
+}
+END_TEST
+
+START_TEST(test_image_not_image) {
+  char img[400];
+  snprintf(img, sizeof img, "%s/fake.png", tmpdir);
+  FILE *fp = fopen(img, "w");
+  fputs("<svg/>", fp);
+  fclose(fp);
+  expect_image_error(img, "not a PNG or JPEG");
+}
+END_TEST
+
+/* Glyph positions: TJ adjustments place every glyph where the run says, in
+ * whole 1/1000 em, without drift over a long line. */
+START_TEST(test_positions) {
+  fixture fx;
+  fx_init(&fx, 1);
+  const ts_face *dv = face(&fx, DEJAVU, 0);
+  ts_draw *d = add(&fx, 0, TS_DRAW_GLYPHS, 50, 400);
+  ts_run *r = shape(&fx, dv, "iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii W", 10, 0);
+  /* spread the glyphs by 0.3337 pt each: a rounding drift would show */
+  ts_glyph *g = (ts_glyph *)r->glyphs;
+  for (uint32_t i = 0; i < r->n; i++) g[i].x += 0.3337f * i;
+  d->run = r;
+  const char *path = write_sample(&fx, "pos.pdf");
+  char cmd[700];
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdftotext -bbox '%s' - 2>/dev/null | grep '>W<'", path);
+  char *out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  double xmin = 0;
+  char *p = strstr(out, "xMin=\"");
+  ck_assert_ptr_nonnull(p);
+  xmin = strtod(p + 6, NULL);
+  double want = 50 + g[r->n - 1].x;
+  ck_assert_msg(xmin > want - 0.02 && xmin < want + 0.02, "W at %g, want %g", xmin, want);
+  free(out);
+  fx_free(&fx);
+}
+END_TEST
+
+/* The page rendered to a picture for a human look (TS_KEEP=1 keeps it). */
+START_TEST(test_render_png) {
+  fixture fx;
+  build_sample(&fx);
+  const char *path = write_sample(&fx, "a.pdf");
+  char cmd[900];
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdftoppm -r 70 -f 1 -l 1 -png '%s' '%s/page' 2>&1", path, tmpdir);
+  char *out = run(cmd, &rc);
+  ck_assert_msg(rc == 0 && out[0] == 0, "pdftoppm: %s", out); /* no font warnings */
+  free(out);
+  fx_free(&fx);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("pdf");
+  TCase *tc = tcase_create("pdf");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_qpdf_check);
+  tcase_add_test(tc, test_pdffonts);
+  tcase_add_test(tc, test_pdftotext);
+  tcase_add_test(tc, test_pdfinfo);
+  tcase_add_test(tc, test_structure);
+  tcase_add_test(tc, test_deterministic);
+  tcase_add_test(tc, test_image_ok);
+  tcase_add_test(tc, test_image_missing);
+  tcase_add_test(tc, test_image_bomb);
+  tcase_add_test(tc, test_image_not_image);
+  tcase_add_test(tc, test_positions);
+  tcase_add_test(tc, test_render_png);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,598 @@
+/* font.c — glyph runs as PDF text: one Type 0 / Identity-H font per face,
+ * text operators with TJ adjustments, and at the end the subset font
+ * programs (harfbuzz-subset), /W widths, FontDescriptor and ToUnicode CMap.
+ *
+ * Codes: a face's code is its glyph id, except for CID-keyed CFF faces whose
+ * code is the glyph's CFF CID (the subsetter keeps the CIDs, so the bare CFF
+ * table can be embedded as CIDFontType0C).  TrueType faces carry a
+ * CIDToGIDMap from original to subset glyph ids; name-keyed CFF faces are
+ * subset with retained glyph ids and embedded as an OpenType program, whose
+ * CIDs are glyph ids (ISO 32000-1 §9.7.4.2).  The facts this relies on were
+ * verified with poppler, qpdf and MuPDF: see shared notes/pdf-glyphs.md. */
+#include "pdf_int.h"
+
+#include <hb-subset.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest ToUnicode destination (code units): the CMap format allows 512
+ * bytes; ActualText is a PDF string (65,535 bytes in libharu). */
+#define TOUNI_MAX_UNITS 120
+#define ACTUAL_MAX_UNITS 4000
+
+int pdf_glyph_w1000(const ts_face *f, uint32_t gid) {
+  if (!f->hb_font || f->upem == 0) return 0;
+  hb_position_t adv = hb_font_get_glyph_h_advance(f->hb_font, gid);
+  return (int)lround((double)adv * 1000.0 / (double)f->upem);
+}
+
+void pdf_utf16be(ts_buf *b, const char *s, size_t n, size_t max_units) {
+  size_t units = 0, i = 0;
+  while (i < n) {
+    uint32_t cp;
+    size_t l = ts_utf8_decode(s + i, n - i, &cp);
+    i += l ? l : 1;
+    unsigned char u[4];
+    if (cp >= 0x10000) {
+      if (units + 2 > max_units) break;
+      uint32_t v = cp - 0x10000, hi = 0xD800 + (v >> 10), lo = 0xDC00 + (v & 0x3FF);
+      u[0] = (unsigned char)(hi >> 8); u[1] = (unsigned char)hi;
+      u[2] = (unsigned char)(lo >> 8); u[3] = (unsigned char)lo;
+      ts_buf_append(b, u, 4);
+      units += 2;
+    } else {
+      if (units + 1 > max_units) break;
+      u[0] = (unsigned char)(cp >> 8); u[1] = (unsigned char)cp;
+      ts_buf_append(b, u, 2);
+      units += 1;
+    }
+  }
+}
+
+static void put_hex(ts_buf *b, const unsigned char *p, size_t n) {
+  static const char hx[] = "0123456789ABCDEF";
+  for (size_t i = 0; i < n; i++) {
+    char two[2] = {hx[p[i] >> 4], hx[p[i] & 15]};
+    ts_buf_append(b, two, 2);
+  }
+}
+
+static void put_code(ts_buf *b, uint32_t code) {
+  unsigned char c[2] = {(unsigned char)(code >> 8), (unsigned char)code};
+  put_hex(b, c, 2);
+}
+
+/* The code written for a glyph (see the file comment). */
+static uint32_t glyph_code(const ts_face *f, uint32_t gid) {
+  if (f->is_cid && f->gid_to_cid && gid < f->num_glyphs) return f->gid_to_cid[gid];
+  return gid;
+}
+
+static uint32_t valid_gid(const ts_face *f, uint32_t gid) {
+  /* A glyph id beyond the face is a bug upstream: draw .notdef. */
+  if (TS_NEVER(gid >= f->num_glyphs || gid > 0xFFFF)) return 0;
+  return gid;
+}
+
+ts_status pdf_face_get(pdf_w *w, const ts_face *face, pdf_face **out) {
+  for (size_t i = 0; i < w->n_faces; i++)
+    if (w->faces[i].face == face) { *out = &w->faces[i]; return TS_OK; }
+  if (w->n_faces == w->cap_faces) {
+    size_t nc = w->cap_faces ? w->cap_faces * 2 : 8;
+    pdf_face *nf = realloc(w->faces, nc * sizeof *nf);
+    if (!nf) return TS_ERR_NOMEM;
+    w->faces = nf;
+    w->cap_faces = nc;
+  }
+  pdf_face *pf = &w->faces[w->n_faces];
+  memset(pf, 0, sizeof *pf);
+  pf->face = face;
+  pf->used = hb_set_create();
+  pf->text_of = hb_map_create();
+  pf->fallback = hb_map_create();
+  w->n_faces++; /* counted now so pdf_fonts_free releases the sets */
+  if (!hb_set_allocation_successful(pf->used) ||
+      !hb_map_allocation_successful(pf->text_of) ||
+      !hb_map_allocation_successful(pf->fallback))
+    return TS_ERR_NOMEM;
+  hb_set_add(pf->used, 0); /* .notdef is always kept */
+  pf->type0 = HPDF_Dict_New(w->pdf->mmgr);
+  if (!pf->type0 || HPDF_Xref_Add(w->pdf->xref, pf->type0) != HPDF_OK)
+    return TS_ERR_INTERNAL;
+  *out = pf;
+  return TS_OK;
+}
+
+void pdf_fonts_free(pdf_w *w) {
+  for (size_t i = 0; i < w->n_faces; i++) {
+    hb_set_destroy(w->faces[i].used);
+    hb_map_destroy(w->faces[i].text_of);
+    hb_map_destroy(w->faces[i].fallback);
+  }
+  free(w->faces);
+  w->faces = NULL;
+  w->n_faces = w->cap_faces = 0;
+  free(w->texts);
+  w->texts = NULL;
+  w->n_texts = w->cap_texts = 0;
+  free(w->tmp);
+  w->tmp = NULL;
+  w->cap_tmp = 0;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static uint32_t clamp_cluster(const ts_run *r, uint32_t c) {
+  return c > r->text_len ? r->text_len : c;
+}
+
+/* Sorted distinct cluster starts of the run into w->tmp; returns the count
+ * (0 on OOM with *st set). */
+static size_t cluster_starts(pdf_w *w, const ts_run *r, ts_status *st) {
+  if (r->n > w->cap_tmp) {
+    uint32_t *nt = realloc(w->tmp, (size_t)r->n * sizeof *nt);
+    if (!nt) { *st = TS_ERR_NOMEM; return 0; }
+    w->tmp = nt;
+    w->cap_tmp = r->n;
+  }
+  for (uint32_t i = 0; i < r->n; i++) w->tmp[i] = clamp_cluster(r, r->glyphs[i].cluster);
+  qsort(w->tmp, r->n, sizeof *w->tmp, cmp_u32);
+  size_t k = 0;
+  for (uint32_t i = 0; i < r->n; i++)
+    if (k == 0 || w->tmp[k - 1] != w->tmp[i]) w->tmp[k++] = w->tmp[i];
+  *st = TS_OK;
+  return k;
+}
+
+/* End of the cluster starting at c: the next larger start, else the text's end. */
+static uint32_t cluster_end(const pdf_w *w, size_t nb, const ts_run *r, uint32_t c) {
+  size_t lo = 0, hi = nb;
+  while (lo < hi) { /* first start > c */
+    size_t mid = (lo + hi) / 2;
+    if (w->tmp[mid] <= c) lo = mid + 1; else hi = mid;
+  }
+  return lo < nb ? w->tmp[lo] : r->text_len;
+}
+
+static ts_status add_text(pdf_w *w, const char *s, uint32_t len, uint32_t *idx) {
+  if (w->n_texts == w->cap_texts) {
+    size_t nc = w->cap_texts ? w->cap_texts * 2 : 256;
+    pdf_text *nt = realloc(w->texts, nc * sizeof *nt);
+    if (!nt) return TS_ERR_NOMEM;
+    w->texts = nt;
+    w->cap_texts = nc;
+  }
+  w->texts[w->n_texts].s = s;
+  w->texts[w->n_texts].len = len;
+  *idx = (uint32_t)w->n_texts++;
+  return TS_OK;
+}
+
+ts_status pdf_fonts_collect(pdf_w *w, const ts_run *r) {
+  ts_status st = TS_OK;
+  pdf_face *pf;
+  TS_CHECK(pdf_face_get(w, r->face, &pf));
+  size_t nb = cluster_starts(w, r, &st);
+  if (st != TS_OK) goto done;
+  for (uint32_t i = 0, j; i < r->n; i = j) {
+    uint32_t c = clamp_cluster(r, r->glyphs[i].cluster);
+    for (j = i + 1; j < r->n && clamp_cluster(r, r->glyphs[j].cluster) == c; j++) {}
+    uint32_t end = cluster_end(w, nb, r, c);
+    hb_map_t *map = (j - i == 1) ? pf->text_of : pf->fallback;
+    for (uint32_t k = i; k < j; k++) {
+      uint32_t gid = valid_gid(r->face, r->glyphs[k].gid);
+      hb_set_add(pf->used, gid);
+      if (end > c && !hb_map_has(map, gid)) {
+        uint32_t idx;
+        TS_CHECK(add_text(w, r->text + c, end - c, &idx));
+        hb_map_set(map, gid, idx);
+      }
+    }
+  }
+  if (!hb_set_allocation_successful(pf->used) ||
+      !hb_map_allocation_successful(pf->text_of) ||
+      !hb_map_allocation_successful(pf->fallback))
+    st = TS_ERR_NOMEM;
+done:
+  return st;
+}
+
+/* ---- Text operators -------------------------------------------------------*/
+
+typedef struct tj_state {
+  int in_array, in_hex;
+  int64_t pen;   /* text-space position in 1/1000 em of the current size */
+  double rise;
+} tj_state;
+
+static void tj_close(ts_buf *b, tj_state *t) {
+  if (t->in_hex) ts_buf_putc(b, '>');
+  if (t->in_array) ts_buf_puts(b, "] TJ\n");
+  t->in_hex = t->in_array = 0;
+}
+
+ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
+  ts_status st = TS_OK;
+  ts_buf *b = &w->cs;
+  ts_buf u16;
+  ts_buf_init(&u16);
+  size_t nb = cluster_starts(w, r, &st);
+  if (st != TS_OK) goto done;
+  double size = r->size;
+  tj_state t = {0, 0, 0, 0.0};
+  for (uint32_t i = 0, j; i < r->n; i = j) {
+    uint32_t c = clamp_cluster(r, r->glyphs[i].cluster);
+    for (j = i + 1; j < r->n && clamp_cluster(r, r->glyphs[j].cluster) == c; j++) {}
+    uint32_t end = cluster_end(w, nb, r, c);
+    /* A cluster the per-glyph ToUnicode map cannot express gets its own
+     * ActualText span (never a whole right-to-left run: poppler would
+     * reverse it). */
+    int actual = 0;
+    if (end > c) {
+      if (j - i > 1) {
+        actual = 1;
+      } else {
+        uint32_t gid = valid_gid(r->face, r->glyphs[i].gid);
+        const pdf_text *tx = hb_map_has(pf->text_of, gid)
+                                 ? &w->texts[hb_map_get(pf->text_of, gid)] : NULL;
+        actual = !tx || tx->len != end - c || memcmp(tx->s, r->text + c, end - c) != 0;
+      }
+    }
+    if (actual) {
+      tj_close(b, &t);
+      ts_buf_clear(&u16);
+      pdf_utf16be(&u16, r->text + c, end - c, ACTUAL_MAX_UNITS);
+      ts_buf_puts(b, "/Span <</ActualText <FEFF");
+      put_hex(b, (const unsigned char *)u16.data, u16.len);
+      ts_buf_puts(b, ">>> BDC\n");
+    }
+    for (uint32_t k = i; k < j; k++) {
+      const ts_glyph *g = &r->glyphs[k];
+      uint32_t gid = valid_gid(r->face, g->gid);
+      double gy = isfinite(g->y) ? g->y : 0.0, gx = isfinite(g->x) ? g->x : 0.0;
+      if (fabs(gy - t.rise) > 0.0005) {
+        tj_close(b, &t);
+        ts_buf_num(b, gy, 3);
+        ts_buf_puts(b, " Ts\n");
+        t.rise = gy;
+      }
+      if (!t.in_array) { ts_buf_putc(b, '['); t.in_array = 1; }
+      /* Absolute positions, so rounding never accumulates (no drift). */
+      int64_t target = llround(gx * 1000.0 / size);
+      int64_t adj = t.pen - target;
+      if (adj != 0) {
+        if (t.in_hex) { ts_buf_putc(b, '>'); t.in_hex = 0; }
+        ts_buf_printf(b, " %lld ", (long long)adj);
+      }
+      if (!t.in_hex) { ts_buf_putc(b, '<'); t.in_hex = 1; }
+      put_code(b, glyph_code(r->face, gid));
+      t.pen = target + pdf_glyph_w1000(r->face, gid);
+    }
+    if (actual) {
+      tj_close(b, &t);
+      ts_buf_puts(b, "EMC\n");
+    }
+  }
+  tj_close(b, &t);
+  if (t.rise != 0.0) ts_buf_puts(b, "0 Ts\n");
+  if (b->oom || u16.oom) st = TS_ERR_NOMEM;
+done:
+  ts_buf_free(&u16);
+  return st;
+}
+
+/* ---- Embedding --------------------------------------------------------------*/
+
+typedef struct code_entry {
+  uint32_t code, gid;
+} code_entry;
+
+static int cmp_code(const void *a, const void *b) {
+  const code_entry *x = a, *y = b;
+  if (x->code != y->code) return x->code < y->code ? -1 : 1;
+  return x->gid < y->gid ? -1 : x->gid > y->gid;
+}
+
+static HPDF_Dict new_stream(pdf_w *w) {
+  HPDF_Dict s = HPDF_DictStream_New(w->pdf->mmgr, w->pdf->xref);
+  if (s && w->compress) s->filter = HPDF_STREAM_FILTER_FLATE_DECODE;
+  return s;
+}
+
+/* PostScript name usable in a PDF name: printable ASCII without delimiters. */
+static void clean_psname(const char *in, char *out, size_t cap) {
+  size_t k = 0;
+  for (const char *p = in ? in : ""; *p && k + 1 < cap && k < 100; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (ch <= 32 || ch >= 127 || strchr("()<>[]{}/%#", ch)) continue;
+    out[k++] = (char)ch;
+  }
+  if (k == 0) {
+    const char *u = "Unknown";
+    while (*u && k + 1 < cap) out[k++] = *u++;
+  }
+  out[k] = 0;
+}
+
+static int scale1000(const ts_face *f, int v) {
+  return f->upem ? (int)lround((double)v * 1000.0 / (double)f->upem) : v;
+}
+
+static ts_status write_tounicode(pdf_w *w, pdf_face *pf, const code_entry *ce,
+                                 size_t n, HPDF_Dict *out) {
+  ts_status st = TS_OK;
+  ts_buf b, u16;
+  ts_buf_init(&b);
+  ts_buf_init(&u16);
+  ts_buf_puts(&b,
+              "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+              "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+              "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+              "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
+  /* Entries with text, in code order, at most 100 per block. */
+  size_t i = 0;
+  while (i < n) {
+    size_t cnt = 0, k = i;
+    ts_buf blk;
+    ts_buf_init(&blk);
+    for (; k < n && cnt < 100; k++) {
+      if (k > 0 && ce[k].code == ce[k - 1].code) continue; /* one mapping per code */
+      uint32_t gid = ce[k].gid;
+      const pdf_text *tx = NULL;
+      if (hb_map_has(pf->text_of, gid)) tx = &w->texts[hb_map_get(pf->text_of, gid)];
+      else if (hb_map_has(pf->fallback, gid)) tx = &w->texts[hb_map_get(pf->fallback, gid)];
+      if (!tx || tx->len == 0) continue;
+      ts_buf_clear(&u16);
+      pdf_utf16be(&u16, tx->s, tx->len, TOUNI_MAX_UNITS);
+      if (u16.len == 0) continue;
+      ts_buf_putc(&blk, '<');
+      put_code(&blk, ce[k].code);
+      ts_buf_puts(&blk, "> <");
+      put_hex(&blk, (const unsigned char *)u16.data, u16.len);
+      ts_buf_puts(&blk, ">\n");
+      cnt++;
+    }
+    if (cnt) {
+      ts_buf_printf(&b, "%zu beginbfchar\n", cnt);
+      ts_buf_append(&b, blk.data, blk.len);
+      ts_buf_puts(&b, "endbfchar\n");
+    }
+    int oom = blk.oom;
+    ts_buf_free(&blk);
+    if (oom) { st = TS_ERR_NOMEM; goto done; }
+    i = k;
+  }
+  ts_buf_puts(&b, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+  if (b.oom || u16.oom) { st = TS_ERR_NOMEM; goto done; }
+  HPDF_Dict s = new_stream(w);
+  if (!s) { st = TS_ERR_INTERNAL; goto done; }
+  TS_CHECK(pdf_stream_write(w, s->stream, b.data, b.len));
+  *out = s;
+done:
+  ts_buf_free(&b);
+  ts_buf_free(&u16);
+  return st;
+}
+
+/* /W: runs of consecutive codes as `c [w1 w2 …]` (libharu arrays hold at
+ * most 32,767 items, so groups are capped). */
+static ts_status write_widths(pdf_w *w, const ts_face *f, const code_entry *ce,
+                              size_t n, HPDF_Dict cid) {
+  HPDF_MMgr mm = w->pdf->mmgr;
+  HPDF_Array W = HPDF_Array_New(mm);
+  if (!W || HPDF_Dict_Add(cid, "W", W) != HPDF_OK) return TS_ERR_INTERNAL;
+  size_t i = 0;
+  while (i < n) {
+    HPDF_Array grp = HPDF_Array_New(mm);
+    if (!grp || HPDF_Array_AddNumber(W, (HPDF_INT32)ce[i].code) != HPDF_OK ||
+        HPDF_Array_Add(W, grp) != HPDF_OK)
+      return TS_ERR_INTERNAL;
+    size_t k = i, cnt = 0;
+    uint32_t next = ce[i].code;
+    while (k < n && cnt < 8000) {
+      if (ce[k].code != next) {
+        if (k > i && ce[k].code == ce[k - 1].code) { k++; continue; }
+        break;
+      }
+      if (HPDF_Array_AddNumber(grp, pdf_glyph_w1000(f, ce[k].gid)) != HPDF_OK)
+        return TS_ERR_INTERNAL;
+      next = ce[k].code + 1;
+      k++;
+      cnt++;
+    }
+    i = k;
+    if (HPDF_Array_Items(W) > 32000) return TS_ERR_LIMIT;
+  }
+  return TS_OK;
+}
+
+static void subset_tag(const pdf_face *pf, const code_entry *ce, size_t n, char tag[8]) {
+  ts_sha256 h;
+  uint8_t dg[32];
+  ts_sha256_init(&h);
+  if (pf->face->psname) ts_sha256_update(&h, pf->face->psname, strlen(pf->face->psname));
+  for (size_t i = 0; i < n; i++) {
+    uint8_t v[4] = {(uint8_t)ce[i].gid, (uint8_t)(ce[i].gid >> 8),
+                    (uint8_t)(ce[i].gid >> 16), (uint8_t)(ce[i].gid >> 24)};
+    ts_sha256_update(&h, v, 4);
+  }
+  ts_sha256_final(&h, dg);
+  for (int i = 0; i < 6; i++) tag[i] = (char)('A' + dg[i] % 26);
+  tag[6] = '+';
+  tag[7] = 0;
+}
+
+static ts_status embed_face(pdf_w *w, pdf_face *pf) {
+  ts_status st = TS_OK;
+  const ts_face *f = pf->face;
+  HPDF_MMgr mm = w->pdf->mmgr;
+  hb_subset_input_t *in = NULL;
+  hb_subset_plan_t *plan = NULL;
+  hb_face_t *sub = NULL;
+  hb_blob_t *prog = NULL;
+  code_entry *ce = NULL;
+  size_t n = 0;
+  int keep_gids = f->is_cff && !f->is_cid;
+
+  /* Codes of the glyphs used, sorted. */
+  ce = malloc((hb_set_get_population(pf->used) + 1) * sizeof *ce);
+  if (!ce) { st = TS_ERR_NOMEM; goto done; }
+  for (hb_codepoint_t g = HB_SET_VALUE_INVALID; hb_set_next(pf->used, &g);) {
+    ce[n].gid = g;
+    ce[n].code = glyph_code(f, g);
+    n++;
+  }
+  qsort(ce, n, sizeof *ce, cmp_code);
+
+  /* Subset: the glyph set only, layout tables and hinting dropped. */
+  in = hb_subset_input_create_or_fail();
+  if (!in) { st = TS_ERR_NOMEM; goto done; }
+  hb_set_union(hb_subset_input_glyph_set(in), pf->used);
+  hb_subset_input_set_flags(in, HB_SUBSET_FLAGS_NO_HINTING |
+                                    (keep_gids ? HB_SUBSET_FLAGS_RETAIN_GIDS : 0));
+  static const hb_tag_t drop[] = {
+      HB_TAG('G','S','U','B'), HB_TAG('G','P','O','S'), HB_TAG('G','D','E','F'),
+      HB_TAG('B','A','S','E'), HB_TAG('J','S','T','F'), HB_TAG('M','A','T','H'),
+      HB_TAG('k','e','r','n'), HB_TAG('D','S','I','G'), HB_TAG('h','d','m','x'),
+      HB_TAG('L','T','S','H'), HB_TAG('V','D','M','X'), HB_TAG('E','B','D','T'),
+      HB_TAG('E','B','L','C'), HB_TAG('E','B','S','C'), HB_TAG('C','B','D','T'),
+      HB_TAG('C','B','L','C'), HB_TAG('s','b','i','x'), HB_TAG('S','V','G',' '),
+      HB_TAG('m','o','r','x'), HB_TAG('k','e','r','x'), HB_TAG('f','e','a','t'),
+      HB_TAG('G','S','U','B')};
+  hb_set_t *ds = hb_subset_input_set(in, HB_SUBSET_SETS_DROP_TABLE_TAG);
+  for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) hb_set_add(ds, drop[i]);
+  /* No code points: the cmap is not used by a CID font. */
+  hb_set_clear(hb_subset_input_unicode_set(in));
+  plan = hb_subset_plan_create_or_fail(f->hb_face, in);
+  if (!plan) { st = TS_ERR_NOMEM; goto done; }
+  const hb_map_t *old2new = hb_subset_plan_old_to_new_glyph_mapping(plan);
+  sub = hb_subset_plan_execute_or_fail(plan);
+  if (!sub) {
+    ts_diag_report(w->d, TS_ERROR, f->path, 0, 0, "could not subset font '%s'",
+                   f->psname ? f->psname : "?");
+    st = TS_ERR_FONT;
+    goto done;
+  }
+  prog = f->is_cid ? hb_face_reference_table(sub, HB_TAG('C','F','F',' '))
+                   : hb_face_reference_blob(sub);
+  unsigned plen = 0;
+  const char *pdata = hb_blob_get_data(prog, &plen);
+  if (!pdata || plen == 0) {
+    ts_diag_report(w->d, TS_ERROR, f->path, 0, 0, "empty subset of font '%s'",
+                   f->psname ? f->psname : "?");
+    st = TS_ERR_FONT;
+    goto done;
+  }
+
+  char ps[112], tag[8], base[128];
+  clean_psname(f->psname, ps, sizeof ps);
+  subset_tag(pf, ce, n, tag);
+  snprintf(base, sizeof base, "%s%s", tag, ps);
+
+  /* Font program. */
+  HPDF_Dict ff = new_stream(w);
+  if (!ff) { st = TS_ERR_INTERNAL; goto done; }
+  if (!f->is_cff) {
+    if (HPDF_Dict_AddNumber(ff, "Length1", (HPDF_INT32)plen) != HPDF_OK) {
+      st = TS_ERR_INTERNAL; goto done;
+    }
+  } else if (HPDF_Dict_AddName(ff, "Subtype", f->is_cid ? "CIDFontType0C" : "OpenType") !=
+             HPDF_OK) {
+    st = TS_ERR_INTERNAL; goto done;
+  }
+  TS_CHECK(pdf_stream_write(w, ff->stream, pdata, plen));
+
+  /* Descriptor. */
+  HPDF_Dict fd = HPDF_Dict_New(mm);
+  if (!fd || HPDF_Xref_Add(w->pdf->xref, fd) != HPDF_OK) { st = TS_ERR_INTERNAL; goto done; }
+  int flags = (f->fixed_pitch ? 1 : 0) | (f->serif ? 2 : 0) |
+              (f->symbolic ? 4 : 32) | (f->italic ? 64 : 0);
+  int asc = scale1000(f, f->ascender), desc = scale1000(f, f->descender);
+  int cap = f->cap_height ? scale1000(f, f->cap_height) : asc;
+  /* No stem widths are read from the font: a common estimate by weight. */
+  int stemv = 50 + (f->weight > 0 ? f->weight : 400) / 8;
+  HPDF_Array bbox = HPDF_Array_New(mm);
+  if (!bbox) { st = TS_ERR_INTERNAL; goto done; }
+  for (int i = 0; i < 4; i++)
+    if (HPDF_Array_AddNumber(bbox, scale1000(f, f->bbox[i])) != HPDF_OK) {
+      st = TS_ERR_INTERNAL; goto done;
+    }
+  if (HPDF_Dict_AddName(fd, "Type", "FontDescriptor") != HPDF_OK ||
+      HPDF_Dict_AddName(fd, "FontName", base) != HPDF_OK ||
+      HPDF_Dict_AddNumber(fd, "Flags", flags) != HPDF_OK ||
+      HPDF_Dict_Add(fd, "FontBBox", bbox) != HPDF_OK ||
+      HPDF_Dict_AddNumber(fd, "ItalicAngle", f->italic_angle) != HPDF_OK ||
+      HPDF_Dict_AddNumber(fd, "Ascent", asc) != HPDF_OK ||
+      HPDF_Dict_AddNumber(fd, "Descent", desc) != HPDF_OK ||
+      HPDF_Dict_AddNumber(fd, "CapHeight", cap) != HPDF_OK ||
+      HPDF_Dict_AddNumber(fd, "StemV", stemv) != HPDF_OK ||
+      HPDF_Dict_Add(fd, f->is_cff ? "FontFile3" : "FontFile2", ff) != HPDF_OK) {
+    st = TS_ERR_INTERNAL; goto done;
+  }
+
+  /* Descendant CIDFont. */
+  HPDF_Dict cid = HPDF_Dict_New(mm);
+  HPDF_Dict si = HPDF_Dict_New(mm);
+  if (!cid || !si || HPDF_Xref_Add(w->pdf->xref, cid) != HPDF_OK ||
+      HPDF_Dict_AddName(cid, "Type", "Font") != HPDF_OK ||
+      HPDF_Dict_AddName(cid, "Subtype", f->is_cff ? "CIDFontType0" : "CIDFontType2") != HPDF_OK ||
+      HPDF_Dict_AddName(cid, "BaseFont", base) != HPDF_OK ||
+      HPDF_Dict_Add(si, "Registry", HPDF_String_New(mm, "Adobe", NULL)) != HPDF_OK ||
+      HPDF_Dict_Add(si, "Ordering", HPDF_String_New(mm, "Identity", NULL)) != HPDF_OK ||
+      HPDF_Dict_AddNumber(si, "Supplement", 0) != HPDF_OK ||
+      HPDF_Dict_Add(cid, "CIDSystemInfo", si) != HPDF_OK ||
+      HPDF_Dict_Add(cid, "FontDescriptor", fd) != HPDF_OK ||
+      HPDF_Dict_AddNumber(cid, "DW", 1000) != HPDF_OK) {
+    st = TS_ERR_INTERNAL; goto done;
+  }
+  TS_CHECK(write_widths(w, f, ce, n, cid));
+  if (!f->is_cff) {
+    /* CIDToGIDMap: original glyph id (= code) → subset glyph id. */
+    uint32_t maxg = ce[n - 1].gid; /* codes are gids here, sorted */
+    size_t mlen = ((size_t)maxg + 1) * 2;
+    unsigned char *m = calloc(mlen, 1);
+    if (!m) { st = TS_ERR_NOMEM; goto done; }
+    for (size_t i = 0; i < n; i++) {
+      hb_codepoint_t ng = hb_map_get(old2new, ce[i].gid);
+      if (ng == HB_MAP_VALUE_INVALID) ng = 0;
+      m[ce[i].gid * 2] = (unsigned char)(ng >> 8);
+      m[ce[i].gid * 2 + 1] = (unsigned char)ng;
+    }
+    HPDF_Dict map = new_stream(w);
+    st = map ? pdf_stream_write(w, map->stream, m, mlen) : TS_ERR_INTERNAL;
+    free(m);
+    if (st != TS_OK) goto done;
+    if (HPDF_Dict_Add(cid, "CIDToGIDMap", map) != HPDF_OK) { st = TS_ERR_INTERNAL; goto done; }
+  }
+
+  HPDF_Dict tu = NULL;
+  TS_CHECK(write_tounicode(w, pf, ce, n, &tu));
+  HPDF_Array desc_arr = HPDF_Array_New(mm);
+  if (!desc_arr || HPDF_Array_Add(desc_arr, cid) != HPDF_OK ||
+      HPDF_Dict_AddName(pf->type0, "Type", "Font") != HPDF_OK ||
+      HPDF_Dict_AddName(pf->type0, "Subtype", "Type0") != HPDF_OK ||
+      HPDF_Dict_AddName(pf->type0, "BaseFont", base) != HPDF_OK ||
+      HPDF_Dict_AddName(pf->type0, "Encoding", "Identity-H") != HPDF_OK ||
+      HPDF_Dict_Add(pf->type0, "DescendantFonts", desc_arr) != HPDF_OK ||
+      HPDF_Dict_Add(pf->type0, "ToUnicode", tu) != HPDF_OK) {
+    st = TS_ERR_INTERNAL; goto done;
+  }
+done:
+  hb_blob_destroy(prog);
+  hb_face_destroy(sub);
+  hb_subset_plan_destroy(plan);
+  hb_subset_input_destroy(in);
+  free(ce);
+  return st;
+}
+
+ts_status pdf_fonts_finish(pdf_w *w) {
+  ts_status st = TS_OK;
+  for (size_t i = 0; i < w->n_faces; i++) TS_CHECK(embed_face(w, &w->faces[i]));
+done:
+  return st;
+}

@@ -1,0 +1,767 @@
+/* pdf.c — the PDF writer: pages, drawing operators, images, links, named
+ * destinations, outline, document information, page labels, trailer /ID,
+ * output.  Glyph runs and fonts are in font.c.
+ *
+ * libharu is held at arm's length: its error handler only records the first
+ * error (no longjmp), every call's result is checked, and the status is
+ * turned into a ts_status here.  Content streams are written by this module
+ * (numbers through ts_buf_num, so no locale can put a comma in them), always
+ * as balanced q … Q groups so libharu's graphics state is left as found. */
+#include "pdf/ts_pdf.h"
+#include "pdf_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Images larger than this (either side, or in pixels) are refused before
+ * decoding: a small file can claim a huge raster (decompression bomb). */
+#define IMG_MAX_SIDE 20000u
+#define IMG_MAX_PIXELS 100000000ull
+
+typedef struct dest_entry {
+  const char *name;
+  size_t page, seq;
+  double x, y;
+} dest_entry;
+
+typedef struct img_entry {
+  const char *path;
+  HPDF_Image img;
+} img_entry;
+
+typedef struct pdf_run {
+  pdf_w w;
+  HPDF_Page *pages;   /* heap */
+  dest_entry *dests;  /* heap, sorted by name then seq */
+  size_t n_dests;
+  img_entry *imgs;    /* heap */
+  size_t n_imgs, cap_imgs;
+} pdf_run;
+
+static void on_hpdf_error(HPDF_STATUS e, HPDF_STATUS detail, void *user) {
+  pdf_w *w = user;
+  if (!w->err) {
+    w->err = e;
+    w->err_detail = detail;
+  }
+}
+
+int pdf_failed(const pdf_w *w) {
+  return w->err != 0 || (w->pdf && HPDF_GetError(w->pdf) != HPDF_OK);
+}
+
+ts_status pdf_stream_write(pdf_w *w, HPDF_Stream s, const void *p, size_t n) {
+  ts_sha256_update(&w->id, p, n);
+  const unsigned char *q = p;
+  while (n > 0) { /* HPDF_UINT is 32 bits */
+    HPDF_UINT chunk = n > (1u << 30) ? (1u << 30) : (HPDF_UINT)n;
+    if (HPDF_Stream_Write(s, q, chunk) != HPDF_OK) return TS_ERR_INTERNAL;
+    q += chunk;
+    n -= chunk;
+  }
+  return TS_OK;
+}
+
+static void hash_str(pdf_w *w, const char *s) {
+  if (!s) s = "";
+  ts_sha256_update(&w->id, s, strlen(s) + 1);
+}
+
+/* ---- Locations for diagnostics --------------------------------------------*/
+
+/* Source position of the figure or image whose url the resolved path ends
+ * with (iterative walk: no recursion). */
+static void image_pos(const ts_doc *doc, const char *path, uint32_t *line, uint32_t *col) {
+  *line = *col = 0;
+  if (!doc || !doc->root || !path) return;
+  size_t pl = strlen(path);
+  const ts_node *n = doc->root;
+  while (n) {
+    if ((n->type == TS_NODE_FIGURE || n->type == TS_NODE_IMAGE) && n->url) {
+      const char *u = n->url;
+      while (u[0] == '.' && u[1] == '/') u += 2;
+      size_t ul = strlen(u);
+      if (ul > 0 && ul <= pl && strcmp(path + pl - ul, u) == 0 &&
+          (ul == pl || path[pl - ul - 1] == '/')) {
+        *line = n->line;
+        *col = n->col;
+        return;
+      }
+    }
+    if (n->first) { n = n->first; continue; }
+    while (n && n != doc->root && !n->next) n = n->parent;
+    if (!n || n == doc->root) break;
+    n = n->next;
+  }
+}
+
+/* ---- Images ------------------------------------------------------------------*/
+
+enum { IMG_BAD = 0, IMG_PNG, IMG_JPEG };
+
+static uint32_t be32(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads an image header: its kind and pixel size.  *why on failure. */
+static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, const char **why) {
+  FILE *fp = fopen(path, "rb");
+  unsigned char h[32];
+  int kind = IMG_BAD;
+  *wd = *ht = 0;
+  if (!fp) { *why = "cannot open image"; return IMG_BAD; }
+  size_t got = fread(h, 1, sizeof h, fp);
+  if (got >= 24 && memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0 && memcmp(h + 12, "IHDR", 4) == 0) {
+    *wd = be32(h + 16);
+    *ht = be32(h + 20);
+    kind = IMG_PNG;
+  } else if (got >= 4 && h[0] == 0xFF && h[1] == 0xD8) {
+    /* Walk the JPEG markers to the start-of-frame segment. */
+    long pos = 2;
+    *why = "no frame header in JPEG";
+    for (int guard = 0; guard < 4096; guard++) {
+      unsigned char m[9];
+      if (fseek(fp, pos, SEEK_SET) != 0 || fread(m, 1, 4, fp) != 4) break;
+      if (m[0] != 0xFF) break;
+      if (m[1] == 0xFF) { pos++; continue; } /* fill byte */
+      if (m[1] == 0x01 || (m[1] >= 0xD0 && m[1] <= 0xD8)) { pos += 2; continue; }
+      unsigned seglen = (unsigned)m[2] << 8 | m[3];
+      if (seglen < 2) break;
+      if (m[1] >= 0xC0 && m[1] <= 0xCF && m[1] != 0xC4 && m[1] != 0xC8 && m[1] != 0xCC) {
+        if (fread(m + 4, 1, 5, fp) != 5) break;
+        *ht = (uint32_t)m[5] << 8 | m[6];
+        *wd = (uint32_t)m[7] << 8 | m[8];
+        kind = IMG_JPEG;
+        break;
+      }
+      if (m[1] == 0xD9 || m[1] == 0xDA) break; /* end, or scan before any frame */
+      pos += 2 + (long)seglen;
+    }
+  } else {
+    *why = "not a PNG or JPEG image";
+  }
+  fclose(fp);
+  if (kind != IMG_BAD) {
+    if (*wd == 0 || *ht == 0) { *why = "image has no pixels"; return IMG_BAD; }
+    if (*wd > IMG_MAX_SIDE || *ht > IMG_MAX_SIDE ||
+        (uint64_t)*wd * *ht > IMG_MAX_PIXELS) {
+      *why = "image is too large (limit 20000 x 20000 pixels)";
+      return IMG_BAD;
+    }
+  }
+  return kind;
+}
+
+static void hash_file(pdf_w *w, const char *path) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return;
+  unsigned char buf[8192];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, fp)) > 0) ts_sha256_update(&w->id, buf, n);
+  fclose(fp);
+}
+
+/* Checks every image before anything is built: all bad images are reported. */
+static ts_status check_images(pdf_w *w) {
+  ts_status st = TS_OK;
+  for (size_t p = 0; p < w->layout->n_pages; p++) {
+    const ts_page *pg = &w->layout->pages[p];
+    for (size_t i = 0; i < pg->n; i++) {
+      const ts_draw *it = &pg->items[i];
+      if (it->kind != TS_DRAW_IMAGE) continue;
+      const char *why = "no image path";
+      uint32_t wd, ht, line, col;
+      if (it->image && image_probe(it->image, &wd, &ht, &why) != IMG_BAD) continue;
+      image_pos(w->doc, it->image, &line, &col);
+      ts_diag_report(w->d, TS_ERROR, w->file, line, col, "%s: %s",
+                     it->image ? it->image : "(image)", why);
+      st = TS_ERR_INPUT;
+    }
+  }
+  return st;
+}
+
+static ts_status image_get(pdf_run *r, const char *path, HPDF_Image *out) {
+  pdf_w *w = &r->w;
+  for (size_t i = 0; i < r->n_imgs; i++)
+    if (strcmp(r->imgs[i].path, path) == 0) { *out = r->imgs[i].img; return TS_OK; }
+  uint32_t wd, ht, line, col;
+  const char *why = "unreadable image";
+  int kind = image_probe(path, &wd, &ht, &why);
+  HPDF_Image img = NULL;
+  if (kind == IMG_PNG) img = HPDF_LoadPngImageFromFile(w->pdf, path);
+  else if (kind == IMG_JPEG) img = HPDF_LoadJpegImageFromFile(w->pdf, path);
+  if (!img) {
+    if (kind != IMG_BAD) why = "cannot decode image";
+    image_pos(w->doc, path, &line, &col);
+    ts_diag_report(w->d, TS_ERROR, w->file, line, col, "%s: %s", path, why);
+    return TS_ERR_INPUT;
+  }
+  if (r->n_imgs == r->cap_imgs) {
+    size_t nc = r->cap_imgs ? r->cap_imgs * 2 : 8;
+    img_entry *ni = realloc(r->imgs, nc * sizeof *ni);
+    if (!ni) return TS_ERR_NOMEM;
+    r->imgs = ni;
+    r->cap_imgs = nc;
+  }
+  r->imgs[r->n_imgs].path = path;
+  r->imgs[r->n_imgs].img = img;
+  r->n_imgs++;
+  hash_file(w, path);
+  *out = img;
+  return TS_OK;
+}
+
+/* ---- Destinations --------------------------------------------------------------*/
+
+static int cmp_dest(const void *a, const void *b) {
+  const dest_entry *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  if (c) return c;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static ts_status collect_dests(pdf_run *r) {
+  const ts_layout *l = r->w.layout;
+  size_t n = 0;
+  for (size_t p = 0; p < l->n_pages; p++)
+    for (size_t i = 0; i < l->pages[p].n; i++)
+      if (l->pages[p].items[i].kind == TS_DRAW_DEST && l->pages[p].items[i].dest) n++;
+  if (n == 0) return TS_OK;
+  r->dests = calloc(n, sizeof *r->dests);
+  if (!r->dests) return TS_ERR_NOMEM;
+  for (size_t p = 0; p < l->n_pages; p++) {
+    for (size_t i = 0; i < l->pages[p].n; i++) {
+      const ts_draw *it = &l->pages[p].items[i];
+      if (it->kind != TS_DRAW_DEST || !it->dest) continue;
+      dest_entry *e = &r->dests[r->n_dests];
+      e->name = it->dest[0] == '#' ? it->dest + 1 : it->dest;
+      e->page = p;
+      e->seq = r->n_dests;
+      e->x = it->x;
+      e->y = it->y;
+      r->n_dests++;
+    }
+  }
+  qsort(r->dests, r->n_dests, sizeof *r->dests, cmp_dest);
+  return TS_OK;
+}
+
+/* The first destination of that name; NULL if none. */
+static const dest_entry *dest_find(const pdf_run *r, const char *name) {
+  if (!name) return NULL;
+  if (name[0] == '#') name++;
+  size_t lo = 0, hi = r->n_dests;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (strcmp(r->dests[mid].name, name) < 0) lo = mid + 1; else hi = mid;
+  }
+  return lo < r->n_dests && strcmp(r->dests[lo].name, name) == 0 ? &r->dests[lo] : NULL;
+}
+
+static HPDF_Destination make_dest(pdf_run *r, const dest_entry *e) {
+  HPDF_Page page = r->pages[e->page];
+  HPDF_Destination dst = HPDF_Page_CreateDestination(page);
+  if (!dst) return NULL;
+  /* [page /XYZ left top null]: a null zoom keeps the reader's zoom, which
+   * HPDF_Destination_SetXYZ cannot express (it refuses zoom 0). */
+  HPDF_Array_Clear(dst);
+  double x = isfinite(e->x) && e->x > 0 ? e->x : 0, y = isfinite(e->y) && e->y > 0 ? e->y : 0;
+  if (HPDF_Array_Add(dst, page) != HPDF_OK || HPDF_Array_AddName(dst, "XYZ") != HPDF_OK ||
+      HPDF_Array_AddReal(dst, (HPDF_REAL)x) != HPDF_OK ||
+      HPDF_Array_AddReal(dst, (HPDF_REAL)y) != HPDF_OK ||
+      HPDF_Array_Add(dst, HPDF_Null_New(r->w.pdf->mmgr)) != HPDF_OK)
+    return NULL;
+  return dst;
+}
+
+/* ---- Drawing ------------------------------------------------------------------------*/
+
+static int finite4(const ts_draw *it) {
+  return isfinite(it->x) && isfinite(it->y) && isfinite(it->w) && isfinite(it->h);
+}
+
+static void put_color(ts_buf *b, uint32_t c, const char *op) {
+  ts_buf_num(b, ((c >> 16) & 255) / 255.0, 4);
+  ts_buf_putc(b, ' ');
+  ts_buf_num(b, ((c >> 8) & 255) / 255.0, 4);
+  ts_buf_putc(b, ' ');
+  ts_buf_num(b, (c & 255) / 255.0, 4);
+  ts_buf_putc(b, ' ');
+  ts_buf_puts(b, op);
+  ts_buf_putc(b, '\n');
+}
+
+static void put_nums(ts_buf *b, const double *v, int n) {
+  for (int i = 0; i < n; i++) {
+    ts_buf_num(b, v[i], 3);
+    ts_buf_putc(b, ' ');
+  }
+}
+
+static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
+  pdf_w *w = &r->w;
+  ts_buf *b = &w->cs;
+  ts_status st = TS_OK;
+  switch (it->kind) {
+  case TS_DRAW_GLYPHS: {
+    const ts_run *run = it->run;
+    if (!run || !run->face || run->n == 0 || !run->glyphs || !(run->size > 0) ||
+        !isfinite(run->size) || !isfinite(it->x) || !isfinite(it->y))
+      break;
+    pdf_face *pf;
+    TS_CHECK(pdf_face_get(w, run->face, &pf));
+    const char *fname = HPDF_Page_GetLocalFontName(page, pf->type0);
+    if (!fname) { st = TS_ERR_INTERNAL; goto done; }
+    /* The item's colour wins; a zero (black) item colour defers to the run's. */
+    uint32_t col = it->color ? it->color : run->color;
+    ts_buf_puts(b, "q\n");
+    put_color(b, col, "rg");
+    ts_buf_printf(b, "BT\n/%s ", fname);
+    ts_buf_num(b, run->size, 3);
+    ts_buf_puts(b, " Tf\n1 0 0 1 ");
+    double org[2] = {it->x, it->y};
+    put_nums(b, org, 2);
+    ts_buf_puts(b, "Tm\n");
+    TS_CHECK(pdf_fonts_show(w, pf, run));
+    ts_buf_puts(b, "ET\nQ\n");
+    break;
+  }
+  case TS_DRAW_RULE: {
+    if (!finite4(it) || !isfinite(it->lw) || it->lw <= 0) break;
+    double v[5] = {it->lw, it->x, it->y, it->x + it->w, it->y + it->h};
+    ts_buf_puts(b, "q\n");
+    put_color(b, it->color, "RG");
+    put_nums(b, v, 1);
+    ts_buf_puts(b, "w 0 J\n");
+    put_nums(b, v + 1, 2);
+    ts_buf_puts(b, "m ");
+    put_nums(b, v + 3, 2);
+    ts_buf_puts(b, "l S\nQ\n");
+    break;
+  }
+  case TS_DRAW_RECT: {
+    if (!finite4(it)) break;
+    double v[4] = {it->x, it->y, it->w, it->h};
+    ts_buf_puts(b, "q\n");
+    put_color(b, it->color, "rg");
+    put_nums(b, v, 4);
+    ts_buf_puts(b, "re f\nQ\n");
+    break;
+  }
+  case TS_DRAW_IMAGE: {
+    if (!finite4(it) || !it->image) break;
+    HPDF_Image img;
+    TS_CHECK(image_get(r, it->image, &img));
+    const char *iname = HPDF_Page_GetXObjectName(page, img);
+    if (!iname) { st = TS_ERR_INTERNAL; goto done; }
+    double v[6] = {it->w, 0, 0, it->h, it->x, it->y};
+    ts_buf_puts(b, "q\n");
+    put_nums(b, v, 6);
+    ts_buf_printf(b, "cm\n/%s Do\nQ\n", iname);
+    break;
+  }
+  case TS_DRAW_LINK: {
+    if (!finite4(it)) break;
+    HPDF_Rect rect = {(HPDF_REAL)it->x, (HPDF_REAL)it->y, (HPDF_REAL)(it->x + it->w),
+                      (HPDF_REAL)(it->y + it->h)};
+    HPDF_Annotation a = NULL;
+    if (it->uri) {
+      a = HPDF_Page_CreateURILinkAnnot(page, rect, it->uri);
+      hash_str(w, it->uri);
+    } else if (it->dest) {
+      const dest_entry *e = dest_find(r, it->dest);
+      if (!e) {
+        ts_diag_report(w->d, TS_WARNING, w->file, 0, 0,
+                       "link to unknown destination '%s' left inactive", it->dest);
+        break;
+      }
+      HPDF_Destination dst = make_dest(r, e);
+      if (!dst) { st = TS_ERR_INTERNAL; goto done; }
+      a = HPDF_Page_CreateLinkAnnot(page, rect, dst);
+      hash_str(w, it->dest);
+    } else {
+      break;
+    }
+    if (!a || HPDF_LinkAnnot_SetBorderStyle(a, 0, 0, 0) != HPDF_OK) {
+      st = TS_ERR_INTERNAL;
+      goto done;
+    }
+    double v[4] = {it->x, it->y, it->w, it->h};
+    ts_sha256_update(&w->id, v, sizeof v);
+    break;
+  }
+  default: /* DEST: collected before drawing */
+    break;
+  }
+  if (b->oom) { st = TS_ERR_NOMEM; goto done; }
+  if (b->len) {
+    HPDF_Stream s = ((HPDF_PageAttr)page->attr)->stream;
+    TS_CHECK(pdf_stream_write(w, s, b->data, b->len));
+  }
+done:
+  ts_buf_clear(b);
+  return st;
+}
+
+/* ---- Outline, information, labels --------------------------------------------*/
+
+static ts_status build_outline(pdf_run *r) {
+  pdf_w *w = &r->w;
+  const ts_layout *l = w->layout;
+  if (l->n_outline == 0) return TS_OK;
+  HPDF_Encoder enc = HPDF_GetEncoder(w->pdf, "UTF-8");
+  if (!enc) return TS_ERR_INTERNAL;
+  HPDF_Outline stack[8];
+  int levels[8], top = 0;
+  for (size_t i = 0; i < l->n_outline; i++) {
+    const ts_outline_entry *e = &l->outline[i];
+    int level = e->level < 1 ? 1 : e->level > 6 ? 6 : e->level;
+    while (top > 0 && levels[top - 1] >= level) top--;
+    const char *t = e->title ? e->title : "";
+    size_t tl = strlen(t);
+    if (tl > 2000) tl = 2000; /* libharu strings hold 65,535 bytes; titles are short */
+    size_t clean_len;
+    unsigned bad;
+    char *clean = ts_utf8_sanitize(t, tl, &clean_len, &bad);
+    if (!clean) return TS_ERR_NOMEM;
+    /* A cut in the middle of a character became U+FFFD; drop it. */
+    if (tl < strlen(t) && clean_len >= 3 && memcmp(clean + clean_len - 3, "\xEF\xBF\xBD", 3) == 0)
+      clean[clean_len - 3] = 0;
+    HPDF_Outline o = HPDF_CreateOutline(w->pdf, top ? stack[top - 1] : NULL, clean, enc);
+    hash_str(w, clean);
+    free(clean);
+    if (!o) return TS_ERR_INTERNAL;
+    const dest_entry *d = dest_find(r, e->dest);
+    if (d) {
+      HPDF_Destination dst = make_dest(r, d);
+      if (!dst || HPDF_Outline_SetDestination(o, dst) != HPDF_OK) return TS_ERR_INTERNAL;
+    }
+    if (HPDF_Outline_SetOpened(o, level == 1 ? HPDF_TRUE : HPDF_FALSE) != HPDF_OK)
+      return TS_ERR_INTERNAL;
+    if (top < 8) { stack[top] = o; levels[top] = level; top++; }
+  }
+  return TS_OK;
+}
+
+/* A text string entry: UTF-16BE with a byte-order mark (hex string). */
+static ts_status info_text(pdf_w *w, const char *key, const char *s, size_t n) {
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_buf_append(&b, "\xFE\xFF", 2);
+  pdf_utf16be(&b, s, n, 30000);
+  ts_status st = b.oom ? TS_ERR_NOMEM : TS_OK;
+  if (st == TS_OK) {
+    ts_sha256_update(&w->id, b.data, b.len);
+    HPDF_Binary v = HPDF_Binary_New(w->pdf->mmgr, (HPDF_BYTE *)b.data, (HPDF_UINT)b.len);
+    if (!v || HPDF_Dict_Add(w->pdf->info, key, v) != HPDF_OK) st = TS_ERR_INTERNAL;
+  }
+  ts_buf_free(&b);
+  return st;
+}
+
+/* Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = (unsigned)(y - era * 400);
+  unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = (unsigned)(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* "YYYY", "YYYY-MM" or "YYYY-MM-DD…" → seconds at midnight UTC; 0 if none. */
+static int parse_meta_date(const char *s, int64_t *out) {
+  if (!s) return 0;
+  int y = 0, m = 1, d = 1, k = 0;
+  for (; k < 4; k++) {
+    if (s[k] < '0' || s[k] > '9') return 0;
+    y = y * 10 + (s[k] - '0');
+  }
+  if (s[4] == '-' && s[5] >= '0' && s[5] <= '9' && s[6] >= '0' && s[6] <= '9') {
+    m = (s[5] - '0') * 10 + (s[6] - '0');
+    if (s[7] == '-' && s[8] >= '0' && s[8] <= '9' && s[9] >= '0' && s[9] <= '9')
+      d = (s[8] - '0') * 10 + (s[9] - '0');
+  }
+  if (m < 1 || m > 12 || d < 1 || d > 31) return 0;
+  *out = days_from_civil(y, (unsigned)m, (unsigned)d) * 86400;
+  return 1;
+}
+
+static ts_status build_info(pdf_run *r) {
+  pdf_w *w = &r->w;
+  ts_status st = TS_OK;
+  HPDF_MMgr mm = w->pdf->mmgr;
+  ts_buf b;
+  ts_buf_init(&b);
+  /* Makes sure the Info dictionary exists, then replaces libharu's Producer. */
+  if (HPDF_SetInfoAttr(w->pdf, HPDF_INFO_PRODUCER, "typeset") != HPDF_OK || !w->pdf->info) {
+    st = TS_ERR_INTERNAL;
+    goto done;
+  }
+  ts_buf_printf(&b, "typeset %s (libHaru %s, HarfBuzz %s)", TS_VERSION, HPDF_GetVersion(),
+                hb_version_string());
+  TS_CHECK(info_text(w, "Producer", b.data, b.len));
+  ts_buf_clear(&b);
+  ts_buf_printf(&b, "typeset %s", TS_VERSION);
+  TS_CHECK(info_text(w, "Creator", b.data, b.len));
+  const ts_meta *m = w->doc ? &w->doc->meta : NULL;
+  if (m && m->title) TS_CHECK(info_text(w, "Title", m->title, strlen(m->title)));
+  if (m && m->n_authors) {
+    ts_buf_clear(&b);
+    for (size_t i = 0; i < m->n_authors; i++) {
+      if (!m->authors[i].name) continue;
+      if (b.len) ts_buf_puts(&b, ", ");
+      ts_buf_puts(&b, m->authors[i].name);
+    }
+    if (b.len) TS_CHECK(info_text(w, "Author", b.data, b.len));
+  }
+  if (m && m->abstract_text && m->abstract_text[0])
+    TS_CHECK(info_text(w, "Subject", m->abstract_text, strlen(m->abstract_text)));
+  if (m && m->n_keywords) {
+    ts_buf_clear(&b);
+    for (size_t i = 0; i < m->n_keywords; i++) {
+      if (!m->keywords[i]) continue;
+      if (b.len) ts_buf_puts(&b, ", ");
+      ts_buf_puts(&b, m->keywords[i]);
+    }
+    if (b.len) TS_CHECK(info_text(w, "Keywords", b.data, b.len));
+  }
+  /* Dates only from SOURCE_DATE_EPOCH or the metadata: never the clock. */
+  int64_t meta_t = 0, t;
+  int from_meta = m && parse_meta_date(m->date, &meta_t), set = 0;
+  t = ts_ctx_epoch(w->ctx, &set);
+  if (!set) t = meta_t;
+  if (set || from_meta) {
+    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400), y;
+    int64_t secs = t - days * 86400;
+    unsigned mo, dd;
+    civil_from_days(days, &y, &mo, &dd);
+    if (y < 0) y = 0;
+    if (y > 9999) y = 9999;
+    char ds[40];
+    snprintf(ds, sizeof ds, "D:%04d%02u%02u%02d%02d%02dZ", (int)y, mo, dd, (int)(secs / 3600),
+             (int)(secs / 60 % 60), (int)(secs % 60));
+    ts_sha256_update(&w->id, ds, strlen(ds));
+    if (HPDF_Dict_Add(w->pdf->info, "CreationDate", HPDF_String_New(mm, ds, NULL)) != HPDF_OK ||
+        HPDF_Dict_Add(w->pdf->info, "ModDate", HPDF_String_New(mm, ds, NULL)) != HPDF_OK) {
+      st = TS_ERR_INTERNAL;
+      goto done;
+    }
+  }
+  /* Catalog /Lang: a BCP 47 tag is ASCII letters, digits and hyphens. */
+  const char *lang = m && m->lang ? m->lang : "en";
+  int ok = lang[0] != 0 && strlen(lang) < 64;
+  for (const char *p = lang; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+          *p == '-'))
+      ok = 0;
+  if (ok) {
+    hash_str(w, lang);
+    if (HPDF_Dict_Add(w->pdf->catalog, "Lang", HPDF_String_New(mm, lang, NULL)) != HPDF_OK) {
+      st = TS_ERR_INTERNAL;
+      goto done;
+    }
+  }
+  if (b.oom) st = TS_ERR_NOMEM;
+done:
+  ts_buf_free(&b);
+  return st;
+}
+
+/* Page labels: decimal from each page's folio; a new range where folios do
+ * not follow on. */
+static ts_status build_labels(pdf_run *r) {
+  const ts_layout *l = r->w.layout;
+  int prev = 0;
+  for (size_t i = 0; i < l->n_pages; i++) {
+    int num = l->pages[i].number > 0 ? l->pages[i].number : (int)i + 1;
+    if (i == 0 || num != prev + 1) {
+      if (HPDF_AddPageLabel(r->w.pdf, (HPDF_UINT)i, HPDF_PAGE_NUM_STYLE_DECIMAL, (HPDF_UINT)num,
+                            NULL) != HPDF_OK)
+        return TS_ERR_INTERNAL;
+    }
+    prev = num;
+  }
+  return TS_OK;
+}
+
+/* ---- The document ----------------------------------------------------------------*/
+
+static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
+  pdf_w *w = &r->w;
+  const ts_layout *l = w->layout;
+  ts_status st = TS_OK;
+  unsigned char *out = NULL;
+
+  TS_CHECK(check_images(w));
+  for (size_t p = 0; p < l->n_pages; p++) {
+    double pw = l->pages[p].w, ph = l->pages[p].h;
+    if (!(pw >= 3 && pw <= 14400 && ph >= 3 && ph <= 14400)) {
+      /* ISO 32000-1 Annex C: page sides between 3 and 14,400 units. */
+      ts_diag_report(w->d, TS_ERROR, w->file, 0, 0, "page %zu has an invalid size", p + 1);
+      st = TS_ERR_INPUT;
+      goto done;
+    }
+  }
+
+  w->pdf = HPDF_New(on_hpdf_error, w);
+  if (!w->pdf) { st = TS_ERR_NOMEM; goto done; }
+  /* Before any page: libharu picks each page stream's filter when the page
+   * is added. */
+  if (HPDF_SetCompressionMode(w->pdf, HPDF_COMP_ALL) != HPDF_OK) { st = TS_ERR_INTERNAL; goto done; }
+  w->compress = 1;
+  /* Type 0 fonts with OpenType programs (FontFile3 /OpenType) need PDF 1.6. */
+  w->pdf->pdf_version = HPDF_VER_17;
+  if (HPDF_UseUTFEncodings(w->pdf) != HPDF_OK) { st = TS_ERR_INTERNAL; goto done; }
+
+  r->pages = calloc(l->n_pages ? l->n_pages : 1, sizeof *r->pages);
+  if (!r->pages) { st = TS_ERR_NOMEM; goto done; }
+  for (size_t p = 0; p < l->n_pages; p++) {
+    HPDF_Page pg = HPDF_AddPage(w->pdf);
+    if (!pg || HPDF_Page_SetWidth(pg, (HPDF_REAL)l->pages[p].w) != HPDF_OK ||
+        HPDF_Page_SetHeight(pg, (HPDF_REAL)l->pages[p].h) != HPDF_OK) {
+      st = TS_ERR_INTERNAL;
+      goto done;
+    }
+    double sz[2] = {l->pages[p].w, l->pages[p].h};
+    ts_sha256_update(&w->id, sz, sizeof sz);
+    r->pages[p] = pg;
+  }
+  TS_CHECK(collect_dests(r));
+
+  /* Each glyph's text first, so drawing knows which clusters need ActualText. */
+  for (size_t p = 0; p < l->n_pages; p++)
+    for (size_t i = 0; i < l->pages[p].n; i++) {
+      const ts_draw *it = &l->pages[p].items[i];
+      if (it->kind == TS_DRAW_GLYPHS && it->run && it->run->face && it->run->glyphs)
+        TS_CHECK(pdf_fonts_collect(w, it->run));
+    }
+
+  for (size_t p = 0; p < l->n_pages; p++) {
+    HPDF_Page pg = r->pages[p];
+    if (TS_NEVER(HPDF_Page_GetGMode(pg) != HPDF_GMODE_PAGE_DESCRIPTION)) {
+      st = TS_ERR_INTERNAL;
+      goto done;
+    }
+    for (size_t i = 0; i < l->pages[p].n; i++) TS_CHECK(draw_item(r, pg, &l->pages[p].items[i]));
+  }
+
+  TS_CHECK(build_outline(r));
+  TS_CHECK(build_info(r));
+  TS_CHECK(build_labels(r));
+  TS_CHECK(pdf_fonts_finish(w));
+
+  /* Trailer /ID from the content (libharu writes none unless encrypting, and
+   * its PDF/A ID uses the clock). */
+  {
+    uint8_t dg[32];
+    ts_sha256_final(&w->id, dg);
+    HPDF_Array id = HPDF_Array_New(w->pdf->mmgr);
+    if (!id || HPDF_Dict_Add(w->pdf->trailer, "ID", id) != HPDF_OK ||
+        HPDF_Array_Add(id, HPDF_Binary_New(w->pdf->mmgr, dg, 16)) != HPDF_OK ||
+        HPDF_Array_Add(id, HPDF_Binary_New(w->pdf->mmgr, dg, 16)) != HPDF_OK) {
+      st = TS_ERR_INTERNAL;
+      goto done;
+    }
+  }
+
+  if (HPDF_SaveToStream(w->pdf) != HPDF_OK) { st = TS_ERR_INTERNAL; goto done; }
+  HPDF_UINT32 size = HPDF_GetStreamSize(w->pdf);
+  if (size == 0) { st = TS_ERR_INTERNAL; goto done; }
+  out = malloc(size);
+  if (!out) { st = TS_ERR_NOMEM; goto done; }
+  if (HPDF_ResetStream(w->pdf) != HPDF_OK) { st = TS_ERR_INTERNAL; goto done; }
+  HPDF_UINT32 got = 0;
+  while (got < size) {
+    HPDF_UINT32 chunk = size - got;
+    HPDF_STATUS rs = HPDF_ReadFromStream(w->pdf, out + got, &chunk);
+    got += chunk;
+    if (rs == HPDF_STREAM_EOF || chunk == 0) break;
+    if (rs != HPDF_OK) { st = TS_ERR_INTERNAL; goto done; }
+  }
+  /* Reaching the end of the memory stream is reported as an error. */
+  if (w->err == HPDF_STREAM_EOF) {
+    w->err = 0;
+    HPDF_ResetError(w->pdf);
+  }
+  if (got != size) { st = TS_ERR_INTERNAL; goto done; }
+  *data = out;
+  *len = size;
+  out = NULL;
+done:
+  if (st == TS_ERR_INTERNAL && pdf_failed(w)) {
+    HPDF_STATUS e = w->err ? w->err : HPDF_GetError(w->pdf);
+    if (e == HPDF_FAILD_TO_ALLOC_MEM) {
+      st = TS_ERR_NOMEM;
+    } else {
+      ts_diag_report(w->d, TS_ERROR, w->file, 0, 0, "PDF library error 0x%04X (detail %u)",
+                     (unsigned)e, (unsigned)w->err_detail);
+    }
+  } else if (st == TS_ERR_INTERNAL) {
+    ts_diag_report(w->d, TS_ERROR, w->file, 0, 0, "internal error while writing the PDF");
+  } else if (st == TS_ERR_NOMEM) {
+    ts_diag_report(w->d, TS_ERROR, w->file, 0, 0, "out of memory while writing the PDF");
+  }
+  free(out);
+  return st;
+}
+
+static void run_free(pdf_run *r) {
+  pdf_fonts_free(&r->w);
+  if (r->w.pdf) HPDF_Free(r->w.pdf);
+  r->w.pdf = NULL;
+  ts_buf_free(&r->w.cs);
+  free(r->pages);
+  free(r->dests);
+  free(r->imgs);
+}
+
+ts_status ts_pdf_write_mem(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
+                           const ts_layout *layout, unsigned char **data, size_t *len,
+                           ts_diag *d) {
+  (void)style; /* everything the writer needs is in the layout */
+  *data = NULL;
+  *len = 0;
+  if (!ctx || !layout || !d) return TS_ERR_USAGE;
+  pdf_run r;
+  memset(&r, 0, sizeof r);
+  r.w.ctx = ctx;
+  r.w.doc = doc;
+  r.w.layout = layout;
+  r.w.d = d;
+  r.w.file = doc && doc->path ? doc->path : "(document)";
+  ts_buf_init(&r.w.cs);
+  ts_sha256_init(&r.w.id);
+  ts_status st = render(&r, data, len);
+  run_free(&r);
+  return st;
+}
+
+ts_status ts_pdf_write(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
+                       const ts_layout *layout, const char *path, ts_diag *d) {
+  unsigned char *data = NULL;
+  size_t len = 0;
+  if (!path) return TS_ERR_USAGE;
+  ts_status st = ts_pdf_write_mem(ctx, doc, style, layout, &data, &len, d);
+  if (st == TS_OK) {
+    st = ts_write_file_atomic(path, data, len);
+    if (st != TS_OK)
+      ts_diag_report(d, TS_ERROR, path, 0, 0, "cannot write the PDF file");
+  }
+  free(data);
+  return st;
+}

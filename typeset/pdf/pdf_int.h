@@ -1,0 +1,81 @@
+/* pdf_int.h — shared between the PDF writer's files (not an interface).
+ *
+ * libharu is used through its object API (HPDF_SHARED left undefined, so
+ * hpdf.h exposes the internal structures): text is never drawn by libharu's
+ * text API; each face becomes one Type 0 / Identity-H font dictionary that
+ * this module fills in at the end (see shared notes/pdf-glyphs.md). */
+#ifndef TS_PDF_INT_H
+#define TS_PDF_INT_H
+
+#include "core/ts_core.h"
+#include "fonts/ts_fonts.h"
+#include "page/ts_page.h"
+#include "text/ts_text.h"
+
+#include <hpdf.h>
+#include <hb.h>
+
+/* A glyph's Unicode text for ToUnicode: a slice of some run's text (the
+ * layout's arena outlives the writer). */
+typedef struct pdf_text {
+  const char *s;
+  uint32_t len;
+} pdf_text;
+
+/* One face used by the document. */
+typedef struct pdf_face {
+  const ts_face *face;
+  HPDF_Dict type0;   /* indirect Type 0 dictionary, filled by pdf_fonts_finish */
+  hb_set_t *used;    /* original glyph ids drawn (owned) */
+  hb_map_t *text_of; /* gid → index into w->texts, from single-glyph clusters (owned) */
+  hb_map_t *fallback;/* gid → index, from multi-glyph clusters (owned) */
+} pdf_face;
+
+typedef struct pdf_w {
+  ts_ctx *ctx;
+  const ts_doc *doc;
+  const ts_layout *layout;
+  ts_diag *d;
+  const char *file;      /* for diagnostics */
+  HPDF_Doc pdf;
+  HPDF_STATUS err, err_detail; /* first error libharu reported */
+  int compress;
+  pdf_face *faces;       /* heap (free with pdf_fonts_free) */
+  size_t n_faces, cap_faces;
+  pdf_text *texts;       /* heap */
+  size_t n_texts, cap_texts;
+  uint32_t *tmp;         /* scratch for cluster boundaries (heap) */
+  size_t cap_tmp;
+  ts_sha256 id;          /* hash of everything written, for the trailer /ID */
+  ts_buf cs;             /* content being built for the current item */
+} pdf_w;
+
+/* True when libharu has reported an error (w->err set). */
+int pdf_failed(const pdf_w *w);
+
+/* Writes n bytes into a libharu stream and into the /ID hash. */
+ts_status pdf_stream_write(pdf_w *w, HPDF_Stream s, const void *p, size_t n);
+
+/* Finds or creates the document's font for face: borrowed (w owns it). */
+ts_status pdf_face_get(pdf_w *w, const ts_face *face, pdf_face **out);
+
+/* Pass over every run before drawing: records each glyph's text. */
+ts_status pdf_fonts_collect(pdf_w *w, const ts_run *run);
+
+/* Appends a run's text operators (between BT and ET, font already set) to
+ * w->cs: TJ arrays with adjustments, Ts for y offsets, ActualText spans. */
+ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *run);
+
+/* Subsets and embeds every used face, filling the Type 0 dictionaries. */
+ts_status pdf_fonts_finish(pdf_w *w);
+
+void pdf_fonts_free(pdf_w *w);
+
+/* Glyph width in 1/1000 em, as written in /W (and used for TJ). */
+int pdf_glyph_w1000(const ts_face *f, uint32_t gid);
+
+/* Appends UTF-16BE of UTF-8 s[0..n) to b as raw bytes (at most max_units
+ * code units, never splitting a surrogate pair). */
+void pdf_utf16be(ts_buf *b, const char *s, size_t n, size_t max_units);
+
+#endif
