@@ -596,6 +596,73 @@ START_TEST(test_unknown_key_flood_bounded) {
 }
 END_TEST
 
+START_TEST(test_template_warning) {
+  ts_ctx *ctx = ctx_new();
+  capture c;
+  cap_open(&c);
+  ts_style *s = NULL;
+  ck_assert_int_eq(load_str(ctx,
+                            "running:\n"
+                            "  header-recto: \"{short_title}\"\n"
+                            "  header-verso: \"{series} {number\"\n"
+                            "  footer-recto: \"{page} / {pages}\"\n",
+                            &c, &s),
+                   TS_OK);
+  const char *t = cap_text(&c);
+  ck_assert_int_eq(c.d.n_warnings, 2);
+  ck_assert_msg(strstr(t, "t.yaml:2:17: warning: 'header-recto': unknown placeholder {short_title}"),
+                "%s", t);
+  ck_assert_msg(strstr(t, "t.yaml:3:17: warning: 'header-verso': '{' without '}'"), "%s", t);
+  ck_assert_str_eq(s->header_recto, "{short_title}"); /* kept as written */
+  ts_style_destroy(s);
+  cap_close(&c);
+  ts_ctx_destroy(ctx);
+}
+END_TEST
+
+/* Mutated copies of styles/default.yaml (a fixed-seed generator: the test is
+ * deterministic) load or fail cleanly, never crash (run under ASan too). */
+START_TEST(test_mutations) {
+  ts_ctx *ctx = ctx_new();
+  capture c;
+  cap_open(&c);
+  c.d.out = NULL;
+  size_t n = ts_style_default_yaml_len;
+  char *y = malloc(n + 1);
+  ck_assert_ptr_nonnull(y);
+  uint32_t r = 12345;
+  static const char junk[] = "{}[]:,-#&*!|>'\"%@` \n\t0aZ\xff";
+  unsigned ok = 0, bad = 0;
+  for (int round = 0; round < 400; round++) {
+    memcpy(y, ts_style_default_yaml, n + 1);
+    int edits = 1 + round % 4;
+    for (int e = 0; e < edits; e++) {
+      r = r * 1103515245u + 12345u;
+      size_t pos = (r >> 8) % n;
+      r = r * 1103515245u + 12345u;
+      y[pos] = junk[(r >> 8) % (sizeof junk - 1)];
+    }
+    ts_style *s = NULL;
+    ts_status st = ts_style_load_string(ctx, y, n, "m.yaml", &c.d, &s);
+    ck_assert_msg(st == TS_OK || st == TS_ERR_INPUT, "round %d: %d", round, (int)st);
+    ck_assert((st == TS_OK) == (s != NULL));
+    if (s) {
+      char *d = dump(s);
+      free(d);
+      ok++;
+    } else {
+      bad++;
+    }
+    ts_style_destroy(s);
+  }
+  ck_assert_uint_gt(ok, 0);
+  ck_assert_uint_gt(bad, 0);
+  free(y);
+  cap_close(&c);
+  ts_ctx_destroy(ctx);
+}
+END_TEST
+
 /* Invalid values: TS_ERR_INPUT and an error at the value. */
 static const struct { const char *yaml; const char *where; const char *what; } invalid[] = {
     {"body:\n  size: -3pt\n", "t.yaml:2:9:", "out of range"},
@@ -874,6 +941,8 @@ static Suite *style_suite(void) {
   tcase_add_test(tc, test_base_depth_and_missing);
   tcase_add_test(tc, test_unknown_key_warning);
   tcase_add_test(tc, test_unknown_key_flood_bounded);
+  tcase_add_test(tc, test_template_warning);
+  tcase_add_test(tc, test_mutations);
   tcase_add_loop_test(tc, test_invalid_values, 0, sizeof invalid / sizeof invalid[0]);
   tcase_add_test(tc, test_all_errors_reported);
   tcase_add_loop_test(tc, test_malformed, 0, sizeof malformed / sizeof malformed[0]);

@@ -606,6 +606,29 @@ static int lang_ok(const char *s) {
 static void apply_map(lctx *L, ts_style *s, const field *tab, const ynode *map,
                       const char *ctx_key, unsigned depth);
 
+/* Templates may name {title} {short-title} {author} {series} {number} {page}
+ * {pages}; anything else in braces is most likely a typo: warn (the page
+ * stage prints unknown placeholders as they are). */
+static void check_template(lctx *L, const ynode *v, const char *k) {
+  static const char *const names[] = {"title", "short-title", "author", "series",
+                                      "number", "page", "pages"};
+  for (const char *p = v->val; (p = strchr(p, '{'));) {
+    const char *e = strchr(p + 1, '}');
+    if (!e) {
+      warn_at(L, v->line, v->col, "'%s': '{' without '}'", k);
+      return;
+    }
+    size_t n = (size_t)(e - p - 1), i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+      if (strlen(names[i]) == n && !memcmp(names[i], p + 1, n)) break;
+    if (i == sizeof names / sizeof names[0])
+      warn_at(L, v->line, v->col,
+              "'%s': unknown placeholder {%.*s} (title, short-title, author, series, number, "
+              "page, pages)", k, (int)(n > 40 ? 40 : n), p + 1);
+    p = e + 1;
+  }
+}
+
 static void apply_field(lctx *L, ts_style *s, const field *f, const ynode *v,
                         unsigned depth) {
   style_impl *im = (style_impl *)s;
@@ -658,6 +681,7 @@ static void apply_field(lctx *L, ts_style *s, const field *f, const ynode *v,
       *(const char **)at(s, f->off) = NULL;
       return;
     }
+    check_template(L, v, k);
     {
       const char *c = keep_str(L, im->arena, v, k);
       if (c) *(const char **)at(s, f->off) = c;

@@ -3,7 +3,36 @@
  * footnotes, colours.  Loaded from YAML (styles/NAME.yaml) with libyaml; a
  * default style is compiled into the binary.  All lengths are in PostScript
  * points (1/72 in); YAML values may carry units: pt, mm, cm, in, pc, em (em
- * relative to the body size).  Colours are 0xRRGGBB. */
+ * relative to the body size).  Colours are 0xRRGGBB.
+ *
+ * YAML schema (styles/default.yaml sets every key and is the full reference;
+ * it is also the compiled-in default, embedded at build time):
+ *   base: NAME | path.yaml          start from another style (chain <= 8)
+ *   page: {size: A4|A3|A5|A6|B5|Letter|Legal|Royal|Demy|Crown|6x9in|5.5x8.5in,
+ *          width:, height:, margins: {inner:, outer:, top:, bottom:},
+ *          mirror:, columns: 1|2, column-gap:, baseline-grid:}
+ *   fonts: {body|heading|mono: {families: [..] | "One", features: "onum"}}
+ *   body: BLOCK + paragraph-skip:     quote: code: list: table: caption: BLOCK
+ *   headings: {h1..h6: BLOCK + numbered:, keep-with-next:, page-break-before:}
+ *   hyphenation: {enabled:, lang:, exceptions: [ta-ble], left-min:,
+ *                 right-min:, max-lines:}
+ *   linebreak: {pretolerance:, tolerance:, emergencystretch:, linepenalty:,
+ *               hyphenpenalty:, exhyphenpenalty:, adjdemerits:,
+ *               doublehyphendemerits:, finalhyphendemerits:, looseness:,
+ *               clubpenalty:, widowpenalty:, brokenpenalty:}
+ *   widows:  orphans:  toc:
+ *   running: {header-recto:, header-verso:, footer-recto:, footer-verso:,
+ *             first-page:, rule:, header: BLOCK, footer: BLOCK}
+ *   title-block: {enabled:, masthead:, accent:, masthead-style: BLOCK,
+ *                 title: subtitle: author: affiliation: abstract: keywords: BLOCK}
+ *   footnotes: BLOCK + rule-width:, rule-weight:, skip:, epub: footnotes|endnotes
+ *   colors: {text:, link:, rule:}
+ *   BLOCK = {size:, leading:, font: body|heading|mono, bold:, italic:,
+ *            small-caps:, uppercase:, space-before:, space-after:, indent:,
+ *            align: justify|left|right|center, color:}
+ * Keys are applied in schema order, not file order: body.size first, so an
+ * `em` anywhere means the (new) body size; `em` is resolved at load time.
+ * YAML aliases are refused; nesting, size and node count are bounded. */
 #ifndef TS_STYLE_H
 #define TS_STYLE_H
 
