@@ -167,7 +167,9 @@ START_TEST(test_default_equals_file) {
   capture c;
   cap_open(&c);
   ts_style *a = ts_style_default(), *b = NULL;
-  ck_assert_int_eq(ts_style_load(ctx, "default", &c.d, &b), TS_OK);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/styles/default.yaml", ts_ctx_data_dir(ctx));
+  ck_assert_int_eq(ts_style_load(ctx, path, &c.d, &b), TS_OK);
   ck_assert_str_eq(cap_text(&c), "");
   ck_assert_str_eq(b->name, "default");
   ck_assert_ptr_nonnull(b->path);
@@ -259,6 +261,9 @@ static const struct { const char *yaml, *line; } keys[] = {
     {"page: {width: 150mm}", "page.size = null"},
     {"page: {height: 8in, width: 5in}", "page.height = 576"},
     {"page: {width: 5in, size: A4}", "page.width = 360"}, /* explicit beats the name */
+    {"page: {size: A4, orientation: landscape}", "page.width = 841.89"},
+    {"page: {orientation: landscape, size: A4}", "page.height = 595.276"},
+    {"page: {size: A5, orientation: portrait}", "page.height = 595.276"},
     {"page: {margins: {inner: 1in}}", "page.margins.inner = 72"},
     {"page: {margins: {outer: 2cm}}", "page.margins.outer = 56.693"},
     {"page: {margins: {top: 3pc}}", "page.margins.top = 36"},
@@ -679,6 +684,7 @@ static const struct { const char *yaml; const char *where; const char *what; } i
     {"page:\n  columns: 3\n", "t.yaml:2:12:", "out of range"},
     {"page:\n  columns: 1.5\n", "t.yaml:2:12:", "not an integer"},
     {"page:\n  mirror: maybe\n", "t.yaml:2:11:", "true or false"},
+    {"page:\n  orientation: sideways\n", "t.yaml:2:16:", "portrait or landscape"},
     {"body: [1, 2]\n", "t.yaml:1:7:", "must be a map"},
     {"body:\n  align: diagonal\n", "t.yaml:2:10:", "is not justify"},
     {"body:\n  font: serif\n", "t.yaml:2:9:", "not a font role"},
@@ -844,6 +850,7 @@ START_TEST(test_shipped_styles) {
   ck_assert_msg(ts_style_load(ctx, shipped[_i], &c.d, &s) == TS_OK, "%s", cap_text(&c));
   ck_assert_msg(c.d.n_warnings == 0 && c.d.n_errors == 0, "%s", cap_text(&c));
   ck_assert_str_eq(s->name, shipped[_i]);
+  if (_i > 0) ck_assert_ptr_nonnull(s->path); /* read from styles/ */
   double measure = s->page_w - s->margin_inner - s->margin_outer;
   double cpl = measure / (0.41 * s->body.size);
   ck_assert_msg(cpl >= 60 && cpl <= 75, "%s: %.1f characters a line", shipped[_i], cpl);
@@ -901,6 +908,8 @@ START_TEST(test_book_style) {
   ck_assert_str_eq(s->header_recto, "{title}");
   ck_assert_int_eq(s->running_on_first, 0);
   ck_assert_int_eq(s->epub_endnotes, 1);
+  ck_assert_str_eq(s->fonts[TS_ROLE_BODY].features, "onum");
+  ck_assert_str_eq(s->fonts[TS_ROLE_BODY].families[0], "Linux Libertine O"); /* kept */
   /* a whole number of body lines fits the text block */
   double lines = (s->page_h - s->margin_top - s->margin_bottom) / s->body.leading;
   NEAR(lines, floor(lines + 0.5));

@@ -345,6 +345,7 @@ typedef enum ftype {
   F_EXCEPTIONS,/* [words] */
   F_PAGESIZE,  /* name */
   F_NOTES,     /* footnotes | endnotes */
+  F_ORIENT,    /* portrait | landscape: orders page_w, page_h */
   F_MAP        /* nested table */
 } ftype;
 
@@ -427,6 +428,7 @@ static const field page_f[] = {
     {"size", F_PAGESIZE, 0, 0, 0, NULL},
     {"width", F_LEN, OFF(page_w), 72, 14400, NULL},
     {"height", F_LEN, OFF(page_h), 72, 14400, NULL},
+    {"orientation", F_ORIENT, 0, 0, 0, NULL},
     {"margins", F_MAP, 0, 0, 0, margins_f},
     {"mirror", F_BOOL, OFF(mirror), 0, 0, NULL},
     {"columns", F_INT, OFF(columns), 1, 2, NULL},
@@ -845,6 +847,22 @@ static void apply_field(lctx *L, ts_style *s, const field *f, const ynode *v,
     else if (!strcmp(v->val, "endnotes")) *(int *)at(s, f->off) = 1;
     else err_at(L, v->line, v->col, "'%s': '%s' is not footnotes or endnotes", k, v->val);
     return;
+  case F_ORIENT: {
+    int land;
+    if (!want_scalar(L, v, k, "portrait or landscape")) return;
+    if (!strcmp(v->val, "portrait")) land = 0;
+    else if (!strcmp(v->val, "landscape")) land = 1;
+    else {
+      err_at(L, v->line, v->col, "'%s': '%s' is not portrait or landscape", k, v->val);
+      return;
+    }
+    if ((s->page_w > s->page_h) != land) {
+      double t = s->page_w;
+      s->page_w = s->page_h;
+      s->page_h = t;
+    }
+    return;
+  }
   case F_MAP:
     if (v->kind == Y_SCALAR && is_null(v)) return; /* "quote:" with nothing under it */
     if (v->kind != Y_MAP) {
@@ -895,7 +913,7 @@ static void apply_map(lctx *L, ts_style *s, const field *tab, const ynode *map,
       val = kid(map, i + 1);
     }
     if (!val) continue;
-    if (f->t == F_PAGESIZE || f->off == OFF(page_w) || f->off == OFF(page_h) ||
+    if (f->t == F_PAGESIZE || f->t == F_ORIENT || f->off == OFF(page_w) || f->off == OFF(page_h) ||
         f->sub == margins_f) {
       L->page_line = val->line;
       L->page_col = val->col;
@@ -1263,7 +1281,9 @@ ts_status ts_style_load(ts_ctx *ctx, const char *name_or_path, ts_diag *d, ts_st
                      "not a style name (letters, digits, '-', '_') nor a path");
       return TS_ERR_INPUT;
     }
-    if (!strcmp(name_or_path, "default") && !ctx) {
+    if (!strcmp(name_or_path, "default")) {
+      /* the built-in default is styles/default.yaml (embedded at build time),
+       * so it needs no data folder */
       *out = ts_style_default();
       return *out ? TS_OK : TS_ERR_NOMEM;
     }

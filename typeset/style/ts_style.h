@@ -9,8 +9,9 @@
  * it is also the compiled-in default, embedded at build time):
  *   base: NAME | path.yaml          start from another style (chain <= 8)
  *   page: {size: A4|A3|A5|A6|B5|Letter|Legal|Royal|Demy|Crown|6x9in|5.5x8.5in,
- *          width:, height:, margins: {inner:, outer:, top:, bottom:},
- *          mirror:, columns: 1|2, column-gap:, baseline-grid:}
+ *          width:, height:, orientation: portrait|landscape,
+ *          margins: {inner:, outer:, top:, bottom:}, mirror:, columns: 1|2,
+ *          column-gap:, baseline-grid:}
  *   fonts: {body|heading|mono: {families: [..] | "One", features: "onum"}}
  *   body: BLOCK + paragraph-skip:     quote: code: list: table: caption: BLOCK
  *   headings: {h1..h6: BLOCK + numbered:, keep-with-next:, page-break-before:}
