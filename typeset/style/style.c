@@ -79,16 +79,50 @@ typedef struct lctx {
   unsigned unknown;    /* unknown-key warnings reported so far */
   unsigned page_line, page_col; /* where geometry was last set (checks) */
   int nomem;
+  int hold;            /* hold messages for sorting (see report) */
+  ts_vec held;         /* held_msg */
 } lctx;
+
+/* While a tree is applied (in schema order), messages are held and then
+ * reported sorted by position, so they read in file order. */
+typedef struct held_msg {
+  ts_diag_level lvl;
+  unsigned line, col;
+  size_t seq;
+  char *text; /* tmp arena */
+} held_msg;
+
+static void report(lctx *L, ts_diag_level lvl, unsigned line, unsigned col, const char *fmt,
+                   va_list ap) {
+  if (lvl == TS_ERROR) L->errors++;
+  if (L->hold) {
+    char buf[1024];
+    va_list cp;
+    va_copy(cp, ap);
+    vsnprintf(buf, sizeof buf, fmt, cp);
+    va_end(cp);
+    held_msg *m = ts_vec_push(L->tmp, &L->held);
+    char *t = ts_arena_strdup(L->tmp, buf);
+    if (m && t) {
+      m->lvl = lvl;
+      m->line = line;
+      m->col = col;
+      m->seq = L->held.len;
+      m->text = t;
+      return;
+    }
+    if (m) L->held.len--; /* report it now rather than lose it */
+  }
+  ts_diag_vreport(L->d, lvl, L->file, line, col, fmt, ap);
+}
 
 static void err_at(lctx *L, unsigned line, unsigned col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void err_at(lctx *L, unsigned line, unsigned col, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  ts_diag_vreport(L->d, TS_ERROR, L->file, line, col, fmt, ap);
+  report(L, TS_ERROR, line, col, fmt, ap);
   va_end(ap);
-  L->errors++;
 }
 
 static void warn_at(lctx *L, unsigned line, unsigned col, const char *fmt, ...)
@@ -96,8 +130,24 @@ static void warn_at(lctx *L, unsigned line, unsigned col, const char *fmt, ...)
 static void warn_at(lctx *L, unsigned line, unsigned col, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  ts_diag_vreport(L->d, TS_WARNING, L->file, line, col, fmt, ap);
+  report(L, TS_WARNING, line, col, fmt, ap);
   va_end(ap);
+}
+
+static int held_cmp(const void *a, const void *b) {
+  const held_msg *x = a, *y = b;
+  if (x->line != y->line) return x->line < y->line ? -1 : 1;
+  if (x->col != y->col) return x->col < y->col ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void flush_held(lctx *L) {
+  held_msg *m = L->held.data;
+  if (L->held.len) qsort(m, L->held.len, sizeof *m, held_cmp);
+  for (size_t i = 0; i < L->held.len; i++)
+    ts_diag_report(L->d, m[i].lvl, L->file, m[i].line, m[i].col, "%s", m[i].text);
+  ts_vec_init(&L->held, sizeof(held_msg));
+  L->hold = 0;
 }
 
 static ynode *node_new(lctx *L, ykind k, const yaml_mark_t *m) {
@@ -1051,8 +1101,11 @@ static void apply_root(lctx *L, ts_style *s, const ynode *root) {
     err_at(L, root->line, root->col, "a style file must be a map of settings");
     return;
   }
+  ts_vec_init(&L->held, sizeof(held_msg));
+  L->hold = 1;
   apply_map(L, s, top_f, root, NULL, 0);
   check_style(L, s);
+  flush_held(L);
 }
 
 /* The loader.  `first` is the file asked for (already read).  Follows base:
