@@ -1,0 +1,753 @@
+/* test_epub.c — the EPUB writer: container layout (mimetype first, stored,
+ * no extra field), byte-identical rebuilds, footnote markup, heading links
+ * across a chapter split, every source word in order in the XHTML, and
+ * Debian's epubcheck with 0 errors and 0 warnings. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include "core/ts_core.h"
+#include "doc/ts_doc.h"
+#include "epub/ts_epub.h"
+#include "markdown/ts_markdown.h"
+#include "style/ts_style.h"
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static char tmpdir[256];
+
+static void make_tmpdir(void) {
+  if (tmpdir[0]) return;
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/ts-epub-test-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+/* A valid 1x1 RGBA PNG. */
+static const unsigned char png1[] = {
+    0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0, 1,
+    0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 13, 'I', 'D', 'A', 'T', 0x78,
+    0x9c, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0d, 0x0a, 0x2d, 0xb4, 0, 0, 0, 0, 'I', 'E', 'N', 'D',
+    0xae, 0x42, 0x60, 0x82};
+
+static void write_file(const char *path, const void *p, size_t n) {
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+  fclose(f);
+}
+
+/* Reads one entry of an EPUB in memory: returns owned (free()) NUL-terminated
+ * bytes or NULL when the entry is absent. */
+static char *entry(const unsigned char *data, size_t len, const char *name, size_t *out_len) {
+  zip_error_t ze;
+  zip_error_init(&ze);
+  zip_source_t *src = zip_source_buffer_create(data, len, 0, &ze);
+  ck_assert_ptr_nonnull(src);
+  zip_t *z = zip_open_from_source(src, ZIP_RDONLY, &ze);
+  ck_assert_ptr_nonnull(z);
+  zip_stat_t st;
+  char *buf = NULL;
+  if (zip_stat(z, name, 0, &st) == 0) {
+    zip_file_t *f = zip_fopen(z, name, 0);
+    ck_assert_ptr_nonnull(f);
+    buf = malloc(st.size + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_int_eq(zip_fread(f, buf, st.size), (zip_int64_t)st.size);
+    buf[st.size] = 0;
+    if (out_len) *out_len = st.size;
+    zip_fclose(f);
+  }
+  zip_close(z); /* read-only: frees src too */
+  zip_error_fini(&ze);
+  return buf;
+}
+
+static int count(const char *hay, const char *needle) {
+  int n = 0;
+  for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+  return n;
+}
+
+/* Runs Debian's epubcheck on the file; 1 when it reports 0 errors and 0
+ * warnings (and prints neither word), else prints its output and returns 0. */
+static int epubcheck_clean(const char *path) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "java -jar /usr/share/java/epubcheck.jar '%s' 2>&1", path);
+  FILE *p = popen(cmd, "r");
+  ck_assert_ptr_nonnull(p);
+  ts_buf out;
+  ts_buf_init(&out);
+  char line[4096];
+  while (fgets(line, sizeof line, p)) ts_buf_puts(&out, line);
+  int rc = pclose(p);
+  const char *o = out.data ? out.data : "";
+  int ok = rc == 0 && strstr(o, "No errors or warnings detected") && !strstr(o, "WARNING") &&
+           !strstr(o, "ERROR") && strstr(o, "0 errors / 0 warnings");
+  if (!strstr(o, "Messages:")) ok = 0; /* no summary: epubcheck did not run */
+  if (!ok) fprintf(stderr, "epubcheck %s (rc %d):\n%s\n", path, rc, o);
+  ts_buf_free(&out);
+  return ok != 0;
+}
+
+/* Text content of XHTML: tags removed, note references and section numbers
+ * skipped, the five XML entities decoded. */
+static void strip_xhtml(const char *x, ts_buf *out) {
+  const char *body = strstr(x, "<body");
+  const char *p = body ? body : x;
+  while (*p) {
+    if (*p == '<') {
+      int skip = strncmp(p, "<a epub:type=\"noteref\"", 22) == 0 ||
+                 strncmp(p, "<span class=\"secnum\"", 20) == 0 ||
+                 strncmp(p, "<span class=\"noteref\"", 21) == 0;
+      const char *e = strchr(p, '>');
+      if (!e) break;
+      if (skip) {
+        const char *close = strchr(e, '<');
+        e = close ? strchr(close, '>') : NULL;
+        if (!e) break;
+      }
+      /* inline elements join their neighbours; block elements separate */
+      static const char *const inl[] = {"a", "em", "strong", "s", "code", "span", "img"};
+      const char *nm = p[1] == '/' ? p + 2 : p + 1;
+      size_t nl = strcspn(nm, " />");
+      int inline_el = 0;
+      for (size_t i = 0; i < sizeof inl / sizeof inl[0]; i++)
+        if (strlen(inl[i]) == nl && strncmp(nm, inl[i], nl) == 0) inline_el = 1;
+      if (!inline_el || skip) ts_buf_putc(out, ' ');
+      p = e + 1;
+      continue;
+    }
+    static const struct { const char *ent, *ch; } ents[] = {
+        {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}};
+    int done = 0;
+    for (size_t i = 0; i < 5 && !done; i++)
+      if (strncmp(p, ents[i].ent, strlen(ents[i].ent)) == 0) {
+        ts_buf_puts(out, ents[i].ch);
+        p += strlen(ents[i].ent);
+        done = 1;
+      }
+    if (!done) ts_buf_putc(out, *p++);
+  }
+}
+
+/* 1 when every whitespace-separated word of `want` occurs as a word of
+ * `have`, in order (other words may come between). Prints the first miss. */
+static int words_in_order(const char *want, const char *have) {
+  const char *h = have;
+  const char *w = want;
+  for (;;) {
+    while (*w && strchr(" \t\r\n", *w)) w++;
+    if (!*w) return 1;
+    size_t wl = strcspn(w, " \t\r\n");
+    for (;;) {
+      while (*h && strchr(" \t\r\n", *h)) h++;
+      if (!*h) {
+        fprintf(stderr, "word not found in order: '%.*s'\n", (int)wl, w);
+        return 0;
+      }
+      size_t hl = strcspn(h, " \t\r\n");
+      int eq = hl == wl && memcmp(h, w, wl) == 0;
+      h += hl;
+      if (eq) break;
+    }
+    w += wl;
+  }
+}
+
+/* ---- hand-made model ---------------------------------------------------- */
+
+static uint32_t line_no;
+
+static ts_node *add(ts_doc *d, ts_node *parent, ts_node_type t) {
+  ts_node *n = ts_node_new(d, t, ++line_no, 1);
+  ck_assert_ptr_nonnull(n);
+  ts_node_append(parent, n);
+  return n;
+}
+
+static ts_node *text(ts_doc *d, ts_node *parent, const char *s) {
+  ts_node *n = add(d, parent, TS_NODE_TEXT);
+  n->text = ts_arena_strdup(d->arena, s);
+  n->len = strlen(s);
+  return n;
+}
+
+static ts_node *heading(ts_doc *d, int level, const char *id, const char *s) {
+  ts_node *h = add(d, d->root, TS_NODE_HEADING);
+  h->level = level;
+  h->id = id;
+  text(d, h, s);
+  return h;
+}
+
+static ts_node *para(ts_doc *d, ts_node *parent, const char *s) {
+  ts_node *p = add(d, parent, TS_NODE_PARAGRAPH);
+  if (s) text(d, p, s);
+  return p;
+}
+
+static ts_node *noteref(ts_doc *d, ts_node *parent, int num) {
+  ts_node *r = add(d, parent, TS_NODE_FOOTNOTE_REF);
+  r->number = num;
+  r->note = d->notes[num - 1];
+  return r;
+}
+
+static ts_node *add_link(ts_doc *d, ts_node *parent, const char *url, const char *s) {
+  ts_node *l = add(d, parent, TS_NODE_LINK);
+  l->url = url;
+  text(d, l, s);
+  return l;
+}
+
+/* The body text of the hand-made book, in reading order (notes excluded). */
+static const char hand_words[] =
+    "Introduction This paper & its <notes> matter. See the method section or the web site. "
+    "Background Item one Item two Item three Quoted wisdom here. "
+    "int main(void) { return 0; } "
+    "Name Value alpha 1 beta 2 "
+    "Method The second chapter repeats a note and links back to the introduction. "
+    "A small square. Last words of the book.";
+
+/* A book with two level-1 headings (so two chapters), footnotes (one
+ * referenced twice, one with two paragraphs), a list, a quote, code, a
+ * table, a figure, links across the split and every piece of metadata. */
+static ts_doc *hand_doc(void) {
+  make_tmpdir();
+  char path[512];
+  snprintf(path, sizeof path, "%s/fig.png", tmpdir);
+  write_file(path, png1, sizeof png1);
+  snprintf(path, sizeof path, "%s/paper.md", tmpdir);
+  ts_doc *d = ts_doc_create(path);
+  ck_assert_ptr_nonnull(d);
+  line_no = 0;
+  ts_arena *a = d->arena;
+  ts_meta *m = &d->meta;
+  m->title = "A Test of Books";
+  m->subtitle = "Footnotes & Chapters";
+  m->lang = "en";
+  m->date = "2018-06-13";
+  m->publisher = "Valdai Discussion Club";
+  m->rights = "CC BY 4.0";
+  m->abstract_text = "A short abstract.";
+  m->abstract = ts_node_new(d, TS_NODE_DOCUMENT, 1, 1);
+  para(d, m->abstract, "A short abstract.");
+  static const char *kw[] = {"Russia", "China"};
+  m->keywords = kw;
+  m->n_keywords = 2;
+  m->series.name = "Valdai Papers";
+  m->series.number = "89";
+  m->series.issn = "2311-8539";
+  ts_author *au = ts_arena_alloc(a, sizeof *au);
+  au->name = "Alexander V. Lomanov";
+  au->degree = "Doctor of History";
+  au->role = "Deputy Director";
+  au->affiliation = "IMEMO RAS";
+  au->address = "23 Profsoyuznaya Str., Moscow";
+  au->orcid = "0000-0003-2676-4271";
+  au->orcid_valid = 1;
+  ts_kv *ids = ts_arena_alloc(a, sizeof *ids);
+  ids[0].key = "Scopus AuthorID";
+  ids[0].value = "56153472700";
+  au->ids = ids;
+  au->n_ids = 1;
+  m->authors = au;
+  m->n_authors = 1;
+
+  /* notes */
+  d->n_notes = 3;
+  d->notes = ts_arena_alloc(a, 3 * sizeof *d->notes);
+  for (int i = 0; i < 3; i++) {
+    d->notes[i] = ts_node_new(d, TS_NODE_FOOTNOTE_DEF, 100 + i, 1);
+    d->notes[i]->number = i + 1;
+  }
+  para(d, d->notes[0], "First note text.");
+  para(d, d->notes[1], "Second note, paragraph one.");
+  para(d, d->notes[1], "Second note, paragraph two.");
+  para(d, d->notes[2], "Third note, shared.");
+
+  heading(d, 1, "introduction", "Introduction");
+  ts_node *p = para(d, d->root, "This paper & its <notes> matter.");
+  noteref(d, p, 1);
+  text(d, p, " See the ");
+  add_link(d, p, "#method", "method section");
+  text(d, p, " or the ");
+  add_link(d, p, "https://example.org/a b?x=1&y=2", "web site");
+  text(d, p, ".");
+  heading(d, 2, "background", "Background");
+  ts_node *list = add(d, d->root, TS_NODE_LIST);
+  list->ordered = 1;
+  list->start = 3;
+  list->tight = 1;
+  const char *items[] = {"Item one", "Item two", "Item three"};
+  for (int i = 0; i < 3; i++) para(d, add(d, list, TS_NODE_ITEM), items[i]);
+  ts_node *q = add(d, d->root, TS_NODE_BLOCKQUOTE);
+  p = para(d, q, "Quoted ");
+  ts_node *em = add(d, p, TS_NODE_EMPH);
+  text(d, em, "wisdom");
+  text(d, p, " here.");
+  noteref(d, p, 2);
+  ts_node *code = add(d, d->root, TS_NODE_CODEBLOCK);
+  code->text = "int main(void) { return 0; }\n";
+  code->len = strlen(code->text);
+  code->info = "c";
+  ts_node *t = add(d, d->root, TS_NODE_TABLE);
+  t->ncols = 2;
+  t->align = ts_arena_alloc(a, 2);
+  t->align[0] = TS_ALIGN_LEFT;
+  t->align[1] = TS_ALIGN_RIGHT;
+  const char *cells[3][2] = {{"Name", "Value"}, {"alpha", "1"}, {"beta", "2"}};
+  for (int r = 0; r < 3; r++) {
+    ts_node *row = add(d, t, TS_NODE_TABLE_ROW);
+    row->header = r == 0;
+    for (int c = 0; c < 2; c++) text(d, add(d, row, TS_NODE_TABLE_CELL), cells[r][c]);
+  }
+  heading(d, 1, "method", "Method");
+  p = para(d, d->root, "The second chapter repeats a note");
+  noteref(d, p, 3);
+  text(d, p, " and ");
+  add_link(d, p, "#introduction", "links back");
+  text(d, p, " to the introduction.");
+  noteref(d, p, 3);
+  add(d, d->root, TS_NODE_THEMATIC_BREAK);
+  ts_node *fig = add(d, d->root, TS_NODE_FIGURE);
+  fig->url = "fig.png";
+  fig->alt = "A small square";
+  text(d, fig, "A small square.");
+  para(d, d->root, "Last words of the book.");
+  return d;
+}
+
+static ts_ctx *ctx;
+static ts_style *style;
+
+static void setup(void) {
+  ctx = ts_ctx_create();
+  ck_assert_ptr_nonnull(ctx);
+  style = ts_style_default();
+  ck_assert_ptr_nonnull(style);
+}
+
+static void teardown(void) {
+  ts_style_destroy(style);
+  ts_ctx_destroy(ctx);
+  if (tmpdir[0] && getenv("TS_KEEP_TEST_FILES") == NULL) {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    tmpdir[0] = 0;
+  }
+}
+
+static unsigned char *build(const ts_doc *d, const ts_style *s, size_t *len) {
+  unsigned char *data = NULL;
+  ts_diag diag;
+  ts_diag_init(&diag, stderr);
+  ck_assert_int_eq(ts_epub_write_mem(ctx, d, s, &data, len, &diag), TS_OK);
+  ck_assert_uint_eq(diag.n_errors, 0);
+  ck_assert_ptr_nonnull(data);
+  return data;
+}
+
+static void save(const char *name, const unsigned char *data, size_t len, char *path, size_t n) {
+  make_tmpdir();
+  snprintf(path, n, "%s/%s", tmpdir, name);
+  write_file(path, data, len);
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+START_TEST(container_layout) {
+  ts_doc *d = hand_doc();
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  ck_assert_uint_gt(len, 100);
+  /* local header of the first entry: signature, method 0 (stored), name
+   * length 8, extra length 0, name "mimetype", data at byte 38 */
+  ck_assert_int_eq(memcmp(z, "PK\003\004", 4), 0);
+  ck_assert_int_eq(z[8] | z[9] << 8, 0);
+  ck_assert_int_eq(z[26] | z[27] << 8, 8);
+  ck_assert_int_eq(z[28] | z[29] << 8, 0);
+  ck_assert_int_eq(memcmp(z + 30, "mimetype", 8), 0);
+  ck_assert_int_eq(memcmp(z + 38, "application/epub+zip", 20), 0);
+  /* the other entries are deflated */
+  zip_error_t ze;
+  zip_error_init(&ze);
+  zip_source_t *src = zip_source_buffer_create(z, len, 0, &ze);
+  zip_t *za = zip_open_from_source(src, ZIP_RDONLY, &ze);
+  ck_assert_ptr_nonnull(za);
+  zip_int64_t n = zip_get_num_entries(za, 0);
+  ck_assert_int_ge(n, 9);
+  for (zip_int64_t i = 0; i < n; i++) {
+    zip_stat_t st;
+    ck_assert_int_eq(zip_stat_index(za, (zip_uint64_t)i, 0, &st), 0);
+    ck_assert_int_eq(st.comp_method, i == 0 ? ZIP_CM_STORE : ZIP_CM_DEFLATE);
+    /* no extra fields anywhere */
+    ck_assert_int_eq(zip_file_extra_fields_count(za, (zip_uint64_t)i, ZIP_FL_LOCAL | ZIP_FL_CENTRAL), 0);
+  }
+  zip_close(za);
+  zip_error_fini(&ze);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(byte_identical) {
+  ts_doc *d = hand_doc();
+  size_t l1, l2;
+  unsigned char *a = build(d, style, &l1);
+  unsigned char *b = build(d, style, &l2);
+  ck_assert_uint_eq(l1, l2);
+  ck_assert_int_eq(memcmp(a, b, l1), 0);
+  /* the file writer produces the same bytes */
+  char path[512];
+  make_tmpdir();
+  snprintf(path, sizeof path, "%s/out.epub", tmpdir);
+  ts_diag diag;
+  ts_diag_init(&diag, stderr);
+  ck_assert_int_eq(ts_epub_write(ctx, d, style, path, &diag), TS_OK);
+  size_t fl;
+  char *f = ts_file_read(path, &fl, 0);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fl, l1);
+  ck_assert_int_eq(memcmp(f, a, l1), 0);
+  free(f);
+  free(a);
+  free(b);
+  ts_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(footnote_markup) {
+  ts_doc *d = hand_doc();
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  char *c1 = entry(z, len, "OEBPS/chapter-1.xhtml", NULL);
+  char *c2 = entry(z, len, "OEBPS/chapter-2.xhtml", NULL);
+  ck_assert_ptr_nonnull(c1);
+  ck_assert_ptr_nonnull(c2);
+  /* the reference: no child element, superscript by class */
+  ck_assert_ptr_nonnull(strstr(c1, "<a epub:type=\"noteref\" role=\"doc-noteref\" id=\"r1\" "
+                                   "href=\"#n1\" class=\"noteref\">1</a>"));
+  /* the note at the end of the same file, back-link first */
+  ck_assert_ptr_nonnull(strstr(c1, "<aside epub:type=\"footnote\" role=\"doc-footnote\" id=\"n1\" "
+                                   "class=\"footnote\">\n<p><a role=\"doc-backlink\" "
+                                   "href=\"#r1\">1.</a> First note text.</p>\n</aside>"));
+  /* two paragraphs: the back-link only in the first */
+  ck_assert_ptr_nonnull(strstr(c1, "<p><a role=\"doc-backlink\" href=\"#r2\">2.</a> Second note, "
+                                   "paragraph one.</p>\n<p>Second note, paragraph two.</p>\n</aside>"));
+  ck_assert_int_eq(count(c1, "doc-backlink"), 2);
+  ck_assert_ptr_null(strstr(c1, "id=\"n3\""));
+  /* note 3 referenced twice in chapter 2: r3 and r3-2, one back-link */
+  ck_assert_ptr_nonnull(strstr(c2, "id=\"r3\" href=\"#n3\""));
+  ck_assert_ptr_nonnull(strstr(c2, "id=\"r3-2\" href=\"#n3\""));
+  ck_assert_int_eq(count(c2, "id=\"n3\""), 1);
+  ck_assert_int_eq(count(c2, "href=\"#r3\""), 1);
+  ck_assert_int_eq(count(c2, "href=\"#r3-2\""), 0);
+  /* the notes come after the body text of the file */
+  ck_assert_ptr_nonnull(strstr(c2, "Last words of the book."));
+  ck_assert(strstr(c2, "Last words of the book.") < strstr(c2, "<aside"));
+  free(c1);
+  free(c2);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(endnotes_mode) {
+  ts_doc *d = hand_doc();
+  style->epub_endnotes = 1;
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  char *c1 = entry(z, len, "OEBPS/chapter-1.xhtml", NULL);
+  ck_assert_ptr_nonnull(strstr(c1, "<section epub:type=\"endnotes\" role=\"doc-endnotes\""));
+  ck_assert_ptr_nonnull(strstr(c1, "<li id=\"n1\" epub:type=\"endnote\" role=\"doc-endnote\""));
+  ck_assert_ptr_null(strstr(c1, "<aside"));
+  char path[512];
+  save("endnotes.epub", z, len, path, sizeof path);
+  ck_assert(epubcheck_clean(path));
+  free(c1);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(links_across_split) {
+  ts_doc *d = hand_doc();
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  char *c1 = entry(z, len, "OEBPS/chapter-1.xhtml", NULL);
+  char *c2 = entry(z, len, "OEBPS/chapter-2.xhtml", NULL);
+  ck_assert_ptr_null(entry(z, len, "OEBPS/chapter-3.xhtml", NULL));
+  ck_assert_ptr_nonnull(strstr(c1, "<a href=\"chapter-2.xhtml#method\">method section</a>"));
+  ck_assert_ptr_nonnull(strstr(c2, "<h1 id=\"method\">"));
+  ck_assert_ptr_nonnull(strstr(c2, "<a href=\"chapter-1.xhtml#introduction\">links back</a>"));
+  ck_assert_ptr_nonnull(strstr(c1, "<h1 id=\"introduction\">"));
+  /* unsafe characters of an external URL are escaped */
+  ck_assert_ptr_nonnull(strstr(c1, "href=\"https://example.org/a%20b?x=1&amp;y=2\""));
+  /* the nav points at the same places */
+  char *nav = entry(z, len, "OEBPS/nav.xhtml", NULL);
+  ck_assert_ptr_nonnull(strstr(nav, "href=\"chapter-2.xhtml#method\""));
+  ck_assert_ptr_nonnull(strstr(nav, "href=\"chapter-1.xhtml#background\""));
+  free(nav);
+  free(c1);
+  free(c2);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(short_paper_one_file) {
+  ts_doc *d = ts_doc_create("/nonexistent/short.md");
+  heading(d, 1, "only", "Only");
+  para(d, d->root, "One chapter.");
+  ts_node *p = para(d, d->root, "Link to ");
+  add_link(d, p, "#only", "the top");
+  add_link(d, p, "#missing", "nowhere");
+  add_link(d, p, "javascript:alert(1)", "script");
+  size_t len;
+  unsigned char *data = NULL;
+  ts_diag diag;
+  ts_diag_init(&diag, NULL);
+  ck_assert_int_eq(ts_epub_write_mem(ctx, d, style, &data, &len, &diag), TS_OK);
+  char *c1 = entry(data, len, "OEBPS/chapter-1.xhtml", NULL);
+  ck_assert_ptr_null(entry(data, len, "OEBPS/chapter-2.xhtml", NULL));
+  ck_assert_ptr_nonnull(strstr(c1, "<a href=\"#only\">the top</a>"));
+  /* no link to a fragment that does not exist, no javascript: */
+  ck_assert_ptr_null(strstr(c1, "missing"));
+  ck_assert_ptr_null(strstr(c1, "javascript"));
+  ck_assert_ptr_nonnull(strstr(c1, "nowhere"));
+  ck_assert_uint_eq(diag.n_warnings, 2);
+  /* no metadata: the title comes from the heading, the date is fixed */
+  char *opf = entry(data, len, "OEBPS/package.opf", NULL);
+  ck_assert_ptr_nonnull(strstr(opf, "<dc:title id=\"title\">Only</dc:title>"));
+  ck_assert_ptr_nonnull(strstr(opf, "<meta property=\"dcterms:modified\">2000-01-01T00:00:00Z</meta>"));
+  ck_assert_ptr_nonnull(strstr(opf, "<dc:identifier id=\"pub-id\">urn:uuid:"));
+  free(opf);
+  free(c1);
+  free(data);
+  ts_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(package_metadata) {
+  ts_doc *d = hand_doc();
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  char *opf = entry(z, len, "OEBPS/package.opf", NULL);
+  ck_assert_ptr_nonnull(opf);
+  ck_assert_int_eq(count(opf, "<dc:title"), 1);
+  ck_assert_ptr_nonnull(strstr(opf, ">A Test of Books: Footnotes &amp; Chapters</dc:title>"));
+  ck_assert_ptr_nonnull(strstr(opf, "<dc:language>en</dc:language>"));
+  ck_assert_ptr_nonnull(strstr(opf, "<dc:creator id=\"creator-1\">Alexander V. Lomanov</dc:creator>"));
+  ck_assert_ptr_nonnull(strstr(opf, "scheme=\"marc:relators\">aut</meta>"));
+  ck_assert_ptr_nonnull(strstr(opf, "property=\"file-as\">Lomanov, Alexander V.</meta>"));
+  ck_assert_ptr_nonnull(strstr(opf, "<dc:subject>China</dc:subject>"));
+  ck_assert_ptr_nonnull(strstr(opf, "<dc:date>2018-06-13</dc:date>"));
+  /* no SOURCE_DATE_EPOCH: the metadata date */
+  ck_assert_ptr_nonnull(strstr(opf, "<meta property=\"dcterms:modified\">2018-06-13T00:00:00Z</meta>"));
+  ck_assert_ptr_nonnull(strstr(opf, "<meta property=\"belongs-to-collection\" id=\"series\">Valdai Papers</meta>"));
+  ck_assert_ptr_nonnull(strstr(opf, "property=\"group-position\">89</meta>"));
+  ck_assert_ptr_nonnull(strstr(opf, "properties=\"nav\""));
+  ck_assert_ptr_nonnull(strstr(opf, "media-type=\"image/png\""));
+  ck_assert_ptr_nonnull(strstr(opf, "alternativeText"));
+  /* the uuid is version 5-like: xxxxxxxx-xxxx-5xxx-[89ab]xxx-xxxxxxxxxxxx */
+  const char *u = strstr(opf, "urn:uuid:");
+  ck_assert_ptr_nonnull(u);
+  u += 9;
+  ck_assert_int_eq(u[8], '-');
+  ck_assert_int_eq(u[14], '5');
+  ck_assert_ptr_nonnull(strchr("89ab", u[19]));
+  char *ncx = entry(z, len, "OEBPS/toc.ncx", NULL);
+  char uid[64];
+  snprintf(uid, sizeof uid, "content=\"urn:uuid:%.36s\"", u);
+  ck_assert_ptr_nonnull(strstr(ncx, uid));
+  free(ncx);
+  free(opf);
+  free(z);
+  /* SOURCE_DATE_EPOCH wins; 1700000000 is 2023-11-14T22:13:20Z */
+  ts_ctx_set_epoch(ctx, 1700000000);
+  z = build(d, style, &len);
+  opf = entry(z, len, "OEBPS/package.opf", NULL);
+  ck_assert_ptr_nonnull(strstr(opf, "<meta property=\"dcterms:modified\">2023-11-14T22:13:20Z</meta>"));
+  free(opf);
+  free(z);
+  /* identifiers given in the metadata */
+  d->meta.identifier = "https://doi.org/10.1000/xyz123";
+  z = build(d, style, &len);
+  opf = entry(z, len, "OEBPS/package.opf", NULL);
+  ck_assert_ptr_nonnull(strstr(opf, "<dc:identifier id=\"pub-id\">doi:10.1000/xyz123</dc:identifier>"));
+  free(opf);
+  free(z);
+  d->meta.identifier = "ISBN 978-5-6040-1234-5";
+  z = build(d, style, &len);
+  opf = entry(z, len, "OEBPS/package.opf", NULL);
+  ck_assert_ptr_nonnull(strstr(opf, "<dc:identifier id=\"pub-id\">urn:isbn:9785604012345</dc:identifier>"));
+  free(opf);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(title_page) {
+  ts_doc *d = hand_doc();
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  char *tp = entry(z, len, "OEBPS/titlepage.xhtml", NULL);
+  ck_assert_ptr_nonnull(tp);
+  ck_assert_ptr_nonnull(strstr(tp, "Valdai Papers № 89"));
+  ck_assert_ptr_nonnull(strstr(tp, "<h1 class=\"title\">A Test of Books</h1>"));
+  ck_assert_ptr_nonnull(strstr(tp, "Footnotes &amp; Chapters"));
+  ck_assert_ptr_nonnull(strstr(tp, "<a href=\"https://orcid.org/0000-0003-2676-4271\">"));
+  ck_assert_ptr_nonnull(strstr(tp, "Scopus AuthorID: 56153472700"));
+  ck_assert_ptr_nonnull(strstr(tp, "Doctor of History"));
+  ck_assert_ptr_nonnull(strstr(tp, "A short abstract."));
+  ck_assert_ptr_nonnull(strstr(tp, "Russia, China"));
+  ck_assert_ptr_nonnull(strstr(tp, "lang=\"en\" xml:lang=\"en\""));
+  free(tp);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(words_and_epubcheck_hand) {
+  ts_doc *d = hand_doc();
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  ts_buf all;
+  ts_buf_init(&all);
+  for (int i = 1; i <= 2; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "OEBPS/chapter-%d.xhtml", i);
+    char *x = entry(z, len, name, NULL);
+    ck_assert_ptr_nonnull(x);
+    strip_xhtml(x, &all);
+    free(x);
+  }
+  ck_assert(words_in_order(hand_words, all.data));
+  /* and the check must be able to fail */
+  ck_assert(!words_in_order("Method Introduction", all.data) ||
+            strstr(all.data, "Introduction") > strstr(all.data, "Method"));
+  ts_buf_free(&all);
+  char path[512];
+  save("hand.epub", z, len, path, sizeof path);
+  ck_assert(epubcheck_clean(path));
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(missing_image_is_located_error) {
+  ts_doc *d = hand_doc();
+  ts_node *fig = add(d, d->root, TS_NODE_FIGURE);
+  fig->url = "no-such.png";
+  fig->alt = "x";
+  ts_node *fig2 = add(d, d->root, TS_NODE_FIGURE);
+  fig2->url = "../../etc/passwd";
+  fig2->alt = "y";
+  unsigned char *data = NULL;
+  size_t len = 0;
+  ts_diag diag;
+  ts_diag_init(&diag, NULL);
+  ck_assert_int_eq(ts_epub_write_mem(ctx, d, style, &data, &len, &diag), TS_ERR_INPUT);
+  ck_assert_ptr_null(data);
+  ck_assert_uint_eq(diag.n_errors, 2);
+  char want[600];
+  snprintf(want, sizeof want, "%s/paper.md:%u:1: error: image 'no-such.png'", tmpdir,
+           (unsigned)fig->line);
+  ck_assert_msg(strstr(diag.first_error, want), "%s", diag.first_error);
+  ts_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(deep_nesting) {
+  ts_doc *d = ts_doc_create("/nonexistent/deep.md");
+  ts_node *parent = d->root;
+  for (int i = 0; i < 5000; i++) parent = add(d, parent, TS_NODE_BLOCKQUOTE);
+  para(d, parent, "Deep.");
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  char *c1 = entry(z, len, "OEBPS/chapter-1.xhtml", NULL);
+  ck_assert_int_eq(count(c1, "<blockquote>"), 5000);
+  ck_assert_int_eq(count(c1, "</blockquote>"), 5000);
+  free(c1);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
+/* Markdown samples through the real front end. */
+static const char *const samples[] = {
+    "samples/not-to-disappear-one-by-one.md",
+    "samples/grain-corridors.md",
+    "samples/arctic-shipping.md",
+    "samples/multilingual.md",
+};
+
+START_TEST(markdown_samples) {
+  char path[1024];
+  const char *root = getenv("TYPESET_DATA_DIR");
+  snprintf(path, sizeof path, "%s/%s", root ? root : TS_DATA_DIR, samples[_i]);
+  ts_diag diag;
+  ts_diag_init(&diag, stderr);
+  ts_doc *d = NULL;
+  ck_assert_int_eq(ts_markdown_parse_file(ctx, path, &diag, &d), TS_OK);
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  /* every word of the body, in order, in the chapters' text */
+  ts_buf want, have;
+  ts_buf_init(&want);
+  ts_buf_init(&have);
+  ts_node_plain_text(d->root, &want);
+  for (int i = 1;; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "OEBPS/chapter-%d.xhtml", i);
+    char *x = entry(z, len, name, NULL);
+    if (!x) break;
+    strip_xhtml(x, &have);
+    free(x);
+  }
+  ck_assert(words_in_order(want.data, have.data));
+  ts_buf_free(&want);
+  ts_buf_free(&have);
+  char name[64];
+  snprintf(name, sizeof name, "sample-%d.epub", _i);
+  save(name, z, len, path, sizeof path);
+  ck_assert(epubcheck_clean(path));
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
+static Suite *epub_suite(void) {
+  Suite *s = suite_create("epub");
+  TCase *tc = tcase_create("epub");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 240);
+  tcase_add_test(tc, container_layout);
+  tcase_add_test(tc, byte_identical);
+  tcase_add_test(tc, footnote_markup);
+  tcase_add_test(tc, endnotes_mode);
+  tcase_add_test(tc, links_across_split);
+  tcase_add_test(tc, short_paper_one_file);
+  tcase_add_test(tc, package_metadata);
+  tcase_add_test(tc, title_page);
+  tcase_add_test(tc, words_and_epubcheck_hand);
+  tcase_add_test(tc, missing_image_is_located_error);
+  tcase_add_test(tc, deep_nesting);
+  tcase_add_loop_test(tc, markdown_samples, 0, (int)(sizeof samples / sizeof samples[0]));
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(epub_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,122 @@
+/* epub_int.h — private to typeset/epub: the build state shared by the
+ * content renderer (epub.c), the package writer (package.c) and the font
+ * subsetter (fonts.c).  Not part of the stage's interface (ts_epub.h). */
+#ifndef TS_EPUB_INT_H
+#define TS_EPUB_INT_H
+
+#include "ts_epub.h"
+
+#include <hb.h>
+
+/* Open-addressing map from a key (a NUL-terminated string, or a pointer
+ * compared by identity) to an int.  Arrays live in the build's arena. */
+typedef struct emap {
+  const void **keys;
+  int *vals;
+  size_t cap, n;
+  int strkeys;
+} emap;
+
+/* One generated file of the EPUB (path inside OEBPS/). */
+typedef struct efile {
+  const char *name;      /* "chapter-2.xhtml" (arena) */
+  const char *id;        /* manifest id (arena) */
+  const char *title;     /* <title> text (arena, UTF-8) */
+  ts_node *first, *end;  /* chapters: top-level blocks [first, end) */
+  char *data;            /* rendered bytes: owned (free()) */
+  size_t len;
+} efile;
+
+/* One heading of the body (in document order). */
+typedef struct ehead {
+  const ts_node *node;
+  const char *id;        /* emitted id (ASCII, unique in the book; arena) */
+  const char *num;       /* "1.2" when the style numbers this level, else NULL */
+  const char *text;      /* plain text for nav/ncx (arena) */
+  int level, file, top;  /* top: child of the document root */
+} ehead;
+
+/* One image copied into the EPUB. */
+typedef struct eimage {
+  const char *real;      /* resolved path (arena) */
+  const char *name;      /* "images/fig.png" (arena) */
+  const char *media;     /* media type */
+  unsigned char *data;   /* owned (free()) */
+  size_t len;
+  int cover;             /* properties="cover-image" */
+} eimage;
+
+/* One embedded font (subset). */
+typedef struct efont {
+  const char *name;      /* "fonts/body-regular.otf" (arena) */
+  const char *media;     /* font/otf or font/ttf */
+  const char *family;    /* CSS family name (arena) */
+  int weight, italic;
+  unsigned char *data;   /* owned (free()) */
+  size_t len;
+} efont;
+
+typedef struct epub {
+  ts_ctx *ctx;
+  const ts_doc *doc;
+  const ts_style *style;
+  ts_diag *d;
+  ts_arena *a;           /* owned: everything of this build */
+  const char *lang;      /* validated BCP 47 tag */
+  const char *title;     /* the book's title (never NULL) */
+
+  efile *files;          /* [0] cover, [1] title page, [2..] chapters */
+  size_t n_files, first_chapter;
+  ehead *heads;
+  size_t n_heads;
+  emap head_by_id;       /* original id -> heads index */
+  emap head_by_node;     /* node -> heads index */
+  emap used_ids;         /* emitted ids */
+
+  eimage *images;
+  size_t n_images;
+  emap image_by_url;     /* url as written -> images index (-1: not embeddable) */
+  emap image_by_real;
+  int n_img_refs, n_img_alt; /* image references / those with alt text */
+  int cover_image;       /* index into images or -1 */
+
+  efont *fonts;
+  size_t n_fonts;
+  int used_italic, used_bold, used_mono; /* styles that occur in the text */
+
+  hb_set_t *cps;         /* owned: code points of all text emitted */
+  char *css; size_t css_len;       /* owned */
+  char *opf; size_t opf_len;       /* owned */
+  char *nav; size_t nav_len;       /* owned */
+  char *ncx; size_t ncx_len;       /* owned */
+  const char *identifier;          /* dc:identifier (arena) */
+  int64_t modified;                /* seconds since the epoch */
+} epub;
+
+/* ---- helpers shared between files (epub.c) ---- */
+int emap_get(const emap *m, const void *key, int *val);
+ts_status emap_put(ts_arena *a, emap *m, const void *key, int val);
+/* Escapes text into b and records its code points for font subsetting. */
+void epub_text(epub *E, ts_buf *b, const char *s, size_t n);
+/* Localized label: "contents", "notes", "abstract", "keywords", "cover",
+ * "titlepage", "landmarks", "start". */
+const char *epub_label(const epub *E, const char *key);
+
+/* Formats E->modified as CCYY-MM-DDThh:mm:ssZ (out: at least 32 bytes). */
+void epub_format_modified(const epub *E, char *out, size_t n);
+/* dc:date when meta.date is a valid ISO 8601 date (arena), else NULL. */
+const char *epub_dc_date(const epub *E);
+
+/* ---- package.c ---- */
+ts_status epub_write_css(epub *E);
+ts_status epub_write_nav(epub *E);
+ts_status epub_write_ncx(epub *E);
+ts_status epub_write_opf(epub *E);
+
+/* ---- fonts.c ---- */
+/* Finds the style's faces and subsets them to E->cps; fills E->fonts.  A
+ * face that cannot be found or subset is skipped with a warning (the book
+ * then falls back to the reader's fonts). */
+ts_status epub_embed_fonts(epub *E);
+
+#endif

@@ -1,0 +1,515 @@
+/* package.c — the EPUB's package files: style.css from the style, nav.xhtml
+ * (toc + landmarks), toc.ncx for EPUB 2 readers and package.opf (EPUB 3.3
+ * metadata with series collection and accessibility properties).
+ *
+ * The CSS is deliberately conservative (no custom properties, no calc, no
+ * comments at all): Send-to-Kindle and older readers reject what epubcheck
+ * passes (notes/field.md, "EPUB realities"). */
+#include "epub_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- CSS ---------------------------------------------------------------- */
+
+/* A family name as a CSS string: quotes, backslashes and controls dropped. */
+static void css_family(ts_buf *b, const char *f) {
+  ts_buf_putc(b, '"');
+  for (const unsigned char *p = (const unsigned char *)f; *p; p++)
+    if (*p >= 0x20 && *p != '"' && *p != '\\' && *p != '<' && *p != 0x7F) ts_buf_putc(b, (char)*p);
+  ts_buf_putc(b, '"');
+}
+
+static int looks_sans(const char *f) {
+  return strstr(f, "Sans") && !strstr(f, "Serif");
+}
+
+static void css_families(ts_buf *b, const ts_style *s, ts_role r) {
+  const ts_font_role *fr = &s->fonts[r];
+  const char *generic = r == TS_ROLE_MONO ? "monospace" : "serif";
+  ts_buf_puts(b, "font-family: ");
+  for (int i = 0; i < fr->n_families && i < TS_STYLE_MAX_FAMILIES; i++) {
+    if (!fr->families[i] || !fr->families[i][0]) continue;
+    css_family(b, fr->families[i]);
+    ts_buf_puts(b, ", ");
+    if (i == 0 && r != TS_ROLE_MONO && looks_sans(fr->families[i])) generic = "sans-serif";
+  }
+  ts_buf_puts(b, generic);
+  ts_buf_puts(b, ";\n");
+}
+
+static void css_em(ts_buf *b, const char *prop, double v, double em) {
+  ts_buf_printf(b, "%s: ", prop);
+  ts_buf_num(b, em > 0 ? v / em : 0, 3);
+  ts_buf_puts(b, v != 0 ? "em;\n" : ";\n");
+}
+
+static void css_color(ts_buf *b, const char *prop, uint32_t c) {
+  ts_buf_printf(b, "%s: #%06X;\n", prop, (unsigned)(c & 0xFFFFFF));
+}
+
+static const char *css_align(ts_align a) {
+  switch (a) {
+  case TS_RAGGED_RIGHT: return "left";
+  case TS_CENTER: return "center";
+  case TS_RAGGED_LEFT: return "right";
+  default: return "justify";
+  }
+}
+
+static void css_hyphens(ts_buf *b, int on) {
+  const char *v = on ? "auto" : "manual";
+  ts_buf_printf(b, "-webkit-hyphens: %s;\n-epub-hyphens: %s;\nhyphens: %s;\n", v, v, v);
+}
+
+/* font-weight, font-style, font-variant and text-transform of a block style */
+static void css_face(ts_buf *b, const ts_block_style *bs) {
+  ts_buf_puts(b, bs->bold ? "font-weight: bold;\n" : "font-weight: normal;\n");
+  ts_buf_puts(b, bs->italic ? "font-style: italic;\n" : "font-style: normal;\n");
+  if (bs->smallcaps) ts_buf_puts(b, "font-variant: small-caps;\n");
+  if (bs->uppercase) ts_buf_puts(b, "text-transform: uppercase;\n");
+}
+
+/* Size relative to the body and line height relative to the own size. */
+static void css_size(ts_buf *b, const ts_block_style *bs, double body) {
+  if (bs->size > 0 && body > 0) css_em(b, "font-size", bs->size, body);
+  if (bs->leading > 0 && bs->size > 0) {
+    ts_buf_puts(b, "line-height: ");
+    ts_buf_num(b, bs->leading / bs->size, 3);
+    ts_buf_puts(b, ";\n");
+  }
+}
+
+static void css_block(ts_buf *b, const char *sel, const ts_block_style *bs, double body,
+                      const ts_style *s) {
+  ts_buf_printf(b, "%s {\n", sel);
+  if (bs->role != TS_ROLE_BODY) css_families(b, s, bs->role);
+  css_size(b, bs, body);
+  css_face(b, bs);
+  double own = bs->size > 0 ? bs->size : body;
+  ts_buf_puts(b, "margin: ");
+  ts_buf_num(b, own > 0 ? bs->space_before / own : 0, 3);
+  ts_buf_puts(b, bs->space_before != 0 ? "em 0 " : " 0 ");
+  ts_buf_num(b, own > 0 ? bs->space_after / own : 0, 3);
+  ts_buf_puts(b, bs->space_after != 0 ? "em 0;\n" : " 0;\n");
+  ts_buf_printf(b, "text-align: %s;\n", css_align(bs->align));
+  if (bs->color != s->text_color) css_color(b, "color", bs->color);
+  ts_buf_puts(b, "}\n");
+}
+
+ts_status epub_write_css(epub *E) {
+  const ts_style *s = E->style;
+  double body = s->body.size > 0 ? s->body.size : 10;
+  ts_buf b;
+  ts_buf_init(&b);
+  for (size_t i = 0; i < E->n_fonts; i++) {
+    const efont *f = &E->fonts[i];
+    ts_buf_puts(&b, "@font-face {\nfont-family: ");
+    css_family(&b, f->family);
+    ts_buf_printf(&b, ";\nfont-weight: %s;\nfont-style: %s;\nsrc: url(%s);\n}\n",
+                  f->weight >= 600 ? "bold" : "normal", f->italic ? "italic" : "normal",
+                  f->name);
+  }
+  /* body text */
+  ts_buf_puts(&b, "body {\n");
+  css_families(&b, s, TS_ROLE_BODY);
+  if (s->body.leading > 0) {
+    ts_buf_puts(&b, "line-height: ");
+    ts_buf_num(&b, s->body.leading / body, 3);
+    ts_buf_puts(&b, ";\n");
+  }
+  css_color(&b, "color", s->text_color);
+  ts_buf_puts(&b, "margin: 0 0.5em;\n}\n");
+  ts_buf_puts(&b, "p {\nmargin: 0;\ntext-indent: 0;\n");
+  ts_buf_printf(&b, "text-align: %s;\n", css_align(s->body.align));
+  css_hyphens(&b, s->hyphenate);
+  ts_buf_puts(&b, "widows: 2;\norphans: 2;\n}\n");
+  /* the first paragraph after a heading (or anything but a paragraph) is
+   * not indented; following ones are (TeX's \parindent convention) */
+  ts_buf_puts(&b, "p + p {\n");
+  css_em(&b, "text-indent", s->body.indent, body);
+  if (s->par_skip > 0) css_em(&b, "margin-top", s->par_skip, body);
+  ts_buf_puts(&b, "}\n");
+  /* headings */
+  for (int i = 0; i < 6; i++) {
+    char sel[8];
+    snprintf(sel, sizeof sel, "h%d", i + 1);
+    const ts_heading_style *h = &s->h[i];
+    ts_buf_printf(&b, "%s {\n", sel);
+    css_families(&b, s, h->b.role);
+    css_size(&b, &h->b, body);
+    css_face(&b, &h->b);
+    double own = h->b.size > 0 ? h->b.size : body;
+    ts_buf_puts(&b, "margin: ");
+    ts_buf_num(&b, h->b.space_before / own, 3);
+    ts_buf_puts(&b, h->b.space_before != 0 ? "em 0 " : " 0 ");
+    ts_buf_num(&b, h->b.space_after / own, 3);
+    ts_buf_puts(&b, h->b.space_after != 0 ? "em 0;\n" : " 0;\n");
+    ts_buf_printf(&b, "text-align: %s;\n", h->b.align == TS_JUSTIFY ? "left" : css_align(h->b.align));
+    css_color(&b, "color", h->b.color);
+    ts_buf_puts(&b, "-webkit-hyphens: manual;\n-epub-hyphens: manual;\nhyphens: manual;\n");
+    ts_buf_puts(&b, "page-break-after: avoid;\nbreak-after: avoid;\n}\n");
+  }
+  ts_buf_puts(&b, ".secnum {\nmargin-right: 0.5em;\n}\n");
+  /* blocks */
+  ts_buf_puts(&b, "blockquote {\n");
+  css_size(&b, &s->quote, body);
+  ts_buf_puts(&b, "margin: 0.6em ");
+  ts_buf_num(&b, s->quote.indent > 0 ? s->quote.indent / body : 1.5, 3);
+  ts_buf_puts(&b, "em;\n}\n");
+  ts_buf_puts(&b, "pre {\n");
+  css_families(&b, s, TS_ROLE_MONO);
+  css_size(&b, &s->code, body);
+  ts_buf_puts(&b, "white-space: pre-wrap;\ntext-align: left;\nmargin: 0.6em 0;\n"
+                  "-webkit-hyphens: none;\n-epub-hyphens: none;\nhyphens: none;\n}\n");
+  ts_buf_puts(&b, "code {\n");
+  css_families(&b, s, TS_ROLE_MONO);
+  ts_buf_puts(&b, "-webkit-hyphens: none;\n-epub-hyphens: none;\nhyphens: none;\n}\n");
+  ts_buf_puts(&b, "pre code {\nfont-size: 1em;\n}\n");
+  ts_buf_puts(&b, "ul, ol {\nmargin: 0.4em 0;\npadding-left: ");
+  ts_buf_num(&b, s->list.indent > 0 ? s->list.indent / body : 1.5, 3);
+  ts_buf_puts(&b, "em;\n}\nli p {\ntext-indent: 0;\n}\n");
+  ts_buf_puts(&b, "hr {\nborder: 0;\nborder-top: 1px solid ");
+  ts_buf_printf(&b, "#%06X", (unsigned)(s->rule_color & 0xFFFFFF));
+  ts_buf_puts(&b, ";\nwidth: 30%;\nmargin: 1em auto;\n}\n");
+  ts_buf_puts(&b, "table {\nborder-collapse: collapse;\nmargin: 0.8em auto;\n");
+  css_size(&b, &s->table, body);
+  ts_buf_puts(&b, "}\nth, td {\npadding: 0.2em 0.5em;\nvertical-align: top;\ntext-align: left;\n}\n");
+  ts_buf_printf(&b, "thead th {\nborder-bottom: 1px solid #%06X;\n}\n",
+                (unsigned)(s->rule_color & 0xFFFFFF));
+  ts_buf_puts(&b, "th.al, td.al {\ntext-align: left;\n}\nth.ac, td.ac {\ntext-align: center;\n}\n"
+                  "th.ar, td.ar {\ntext-align: right;\n}\n");
+  ts_buf_puts(&b, "figure {\nmargin: 0.8em 0;\ntext-align: center;\npage-break-inside: avoid;\n}\n"
+                  "figure img {\nmax-width: 100%;\n}\n");
+  css_block(&b, "figcaption", &s->caption, body, s);
+  ts_buf_puts(&b, "img.inline {\nmax-width: 100%;\nvertical-align: middle;\n}\n");
+  ts_buf_puts(&b, "a {\n");
+  css_color(&b, "color", s->link_color);
+  ts_buf_puts(&b, "text-decoration: none;\n}\n");
+  /* notes: the reference is superscript by class, so the <a> has no child */
+  ts_buf_puts(&b, ".noteref {\nvertical-align: super;\nfont-size: 0.7em;\nline-height: 0;\n"
+                  "text-decoration: none;\n}\n");
+  ts_buf_puts(&b, "aside.footnote, li.note {\n");
+  css_size(&b, &s->footnote, body);
+  ts_buf_puts(&b, "margin: 0.3em 0;\n}\n");
+  ts_buf_puts(&b, "aside.footnote p, li.note p {\ntext-indent: 0;\n}\n");
+  ts_buf_printf(&b, "aside.footnote {\nborder-top: 1px solid #%06X;\npadding-top: 0.3em;\n}\n",
+                (unsigned)(s->rule_color & 0xFFFFFF));
+  ts_buf_puts(&b, "ol.notes {\nlist-style-type: none;\npadding-left: 0;\n}\n");
+  /* title page, after the PDF's first page */
+  ts_buf_puts(&b, ".titlepage, .cover {\ntext-align: left;\n}\n");
+  ts_buf_puts(&b, ".masthead {\n");
+  css_size(&b, &s->masthead_style, body);
+  css_face(&b, &s->masthead_style);
+  css_color(&b, "color", s->accent);
+  ts_buf_printf(&b, "border-bottom: 2px solid #%06X;\npadding-bottom: 0.3em;\nmargin: 0 0 1.5em 0;\n}\n",
+                (unsigned)(s->accent & 0xFFFFFF));
+  css_block(&b, "h1.title, h1.cover-title", &s->title, body, s);
+  css_block(&b, "p.subtitle, p.cover-subtitle", &s->subtitle, body, s);
+  ts_buf_puts(&b, "div.author {\nmargin: 1em 0;\n}\n");
+  css_block(&b, "p.author-name, p.cover-author", &s->author, body, s);
+  css_block(&b, "p.degree, p.role, p.affiliation, p.address, p.email, p.orcid, p.author-id",
+            &s->affiliation, body, s);
+  ts_buf_puts(&b, "section.abstract {\nmargin: 1.5em 0;\n}\n");
+  css_block(&b, "section.abstract p", &s->abstract, body, s);
+  ts_buf_puts(&b, "h2.abstract-title, h2.notes-title {\nfont-size: 1em;\nmargin: 1em 0 0.3em 0;\n}\n");
+  css_block(&b, "p.keywords", &s->keywords, body, s);
+  ts_buf_puts(&b, ".keywords-label {\nfont-weight: bold;\n}\n");
+  ts_buf_puts(&b, "div.cover-image {\ntext-align: center;\n}\ndiv.cover-image img {\n"
+                  "max-width: 100%;\nmax-height: 100%;\n}\n");
+  if (b.oom) {
+    ts_buf_free(&b);
+    return TS_ERR_NOMEM;
+  }
+  E->css = ts_buf_detach(&b, &E->css_len);
+  return E->css ? TS_OK : TS_ERR_NOMEM;
+}
+
+/* ---- nav.xhtml ------------------------------------------------------------ */
+
+static void head_href(const epub *E, ts_buf *b, const ehead *h) {
+  ts_buf_puts(b, E->files[h->file].name);
+  ts_buf_putc(b, '#');
+  ts_buf_puts(b, h->id);
+}
+
+static void head_label(epub *E, ts_buf *b, const ehead *h) {
+  if (h->num) {
+    ts_buf_puts(b, h->num);
+    ts_buf_putc(b, ' ');
+  }
+  if (h->text && h->text[0]) epub_text(E, b, h->text, strlen(h->text));
+  else ts_buf_puts(b, h->id);
+}
+
+ts_status epub_write_nav(epub *E) {
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n"
+                  "<html xmlns=\"http://www.w3.org/1999/xhtml\" "
+                  "xmlns:epub=\"http://www.idpf.org/2007/ops\" lang=\"");
+  ts_buf_puts(&b, E->lang);
+  ts_buf_puts(&b, "\" xml:lang=\"");
+  ts_buf_puts(&b, E->lang);
+  ts_buf_puts(&b, "\">\n<head>\n<meta charset=\"UTF-8\"/>\n<title>");
+  epub_text(E, &b, E->title, strlen(E->title));
+  ts_buf_puts(&b, "</title>\n<link rel=\"stylesheet\" type=\"text/css\" href=\"style.css\"/>\n"
+                  "</head>\n<body>\n<nav epub:type=\"toc\" id=\"toc\" role=\"doc-toc\">\n<h1>");
+  const char *lbl = epub_label(E, "contents");
+  epub_text(E, &b, lbl, strlen(lbl));
+  ts_buf_puts(&b, "</h1>\n");
+  /* nested lists from the heading levels: a deeper heading opens a list in
+   * the current item, a shallower one closes lists down to its level */
+  int stack[8];
+  int depth = 0;
+  for (size_t i = 0; i < E->n_heads; i++) {
+    const ehead *h = &E->heads[i];
+    if (!h->top) continue;
+    if (depth == 0) {
+      ts_buf_puts(&b, "<ol>\n<li>");
+      stack[depth++] = h->level;
+    } else if (h->level > stack[depth - 1] && depth < 7) {
+      ts_buf_puts(&b, "\n<ol>\n<li>");
+      stack[depth++] = h->level;
+    } else {
+      while (depth > 1 && stack[depth - 2] >= h->level) {
+        ts_buf_puts(&b, "</li>\n</ol>\n");
+        depth--;
+      }
+      ts_buf_puts(&b, "</li>\n<li>");
+      stack[depth - 1] = h->level;
+    }
+    ts_buf_puts(&b, "<a href=\"");
+    head_href(E, &b, h);
+    ts_buf_puts(&b, "\">");
+    head_label(E, &b, h);
+    ts_buf_puts(&b, "</a>");
+  }
+  if (depth == 0) {
+    ts_buf_puts(&b, "<ol>\n<li><a href=\"titlepage.xhtml\">");
+    epub_text(E, &b, E->title, strlen(E->title));
+    ts_buf_puts(&b, "</a></li>\n</ol>\n");
+  }
+  while (depth > 0) {
+    ts_buf_puts(&b, "</li>\n</ol>\n");
+    depth--;
+  }
+  ts_buf_puts(&b, "</nav>\n<nav epub:type=\"landmarks\" id=\"landmarks\" hidden=\"hidden\">\n<h2>");
+  lbl = epub_label(E, "landmarks");
+  epub_text(E, &b, lbl, strlen(lbl));
+  ts_buf_puts(&b, "</h2>\n<ol>\n<li><a epub:type=\"cover\" href=\"cover.xhtml\">");
+  lbl = epub_label(E, "cover");
+  epub_text(E, &b, lbl, strlen(lbl));
+  ts_buf_puts(&b, "</a></li>\n<li><a epub:type=\"titlepage\" href=\"titlepage.xhtml\">");
+  lbl = epub_label(E, "titlepage");
+  epub_text(E, &b, lbl, strlen(lbl));
+  ts_buf_printf(&b, "</a></li>\n<li><a epub:type=\"bodymatter\" href=\"%s\">",
+                E->files[E->first_chapter].name);
+  lbl = epub_label(E, "start");
+  epub_text(E, &b, lbl, strlen(lbl));
+  ts_buf_puts(&b, "</a></li>\n</ol>\n</nav>\n</body>\n</html>\n");
+  if (b.oom) {
+    ts_buf_free(&b);
+    return TS_ERR_NOMEM;
+  }
+  E->nav = ts_buf_detach(&b, &E->nav_len);
+  return E->nav ? TS_OK : TS_ERR_NOMEM;
+}
+
+/* ---- toc.ncx ------------------------------------------------------------------ */
+
+ts_status epub_write_ncx(epub *E) {
+  ts_buf body, b;
+  ts_buf_init(&body);
+  ts_buf_init(&b);
+  int stack[8];
+  int depth = 0, maxdepth = 1, order = 0;
+  for (size_t i = 0; i < E->n_heads; i++) {
+    const ehead *h = &E->heads[i];
+    if (!h->top) continue;
+    while (depth > 0 && (stack[depth - 1] >= h->level || depth >= 7)) {
+      ts_buf_puts(&body, "</navPoint>\n");
+      depth--;
+    }
+    order++;
+    ts_buf_printf(&body, "<navPoint id=\"np-%d\" playOrder=\"%d\">\n<navLabel><text>", order,
+                  order);
+    head_label(E, &body, h);
+    ts_buf_puts(&body, "</text></navLabel>\n<content src=\"");
+    head_href(E, &body, h);
+    ts_buf_puts(&body, "\"/>\n");
+    stack[depth++] = h->level;
+    if (depth > maxdepth) maxdepth = depth;
+  }
+  while (depth > 0) {
+    ts_buf_puts(&body, "</navPoint>\n");
+    depth--;
+  }
+  if (order == 0) {
+    ts_buf_puts(&body, "<navPoint id=\"np-1\" playOrder=\"1\">\n<navLabel><text>");
+    epub_text(E, &body, E->title, strlen(E->title));
+    ts_buf_puts(&body, "</text></navLabel>\n<content src=\"titlepage.xhtml\"/>\n</navPoint>\n");
+  }
+  ts_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" version=\"2005-1\" xml:lang=\"");
+  ts_buf_puts(&b, E->lang);
+  ts_buf_puts(&b, "\">\n<head>\n<meta name=\"dtb:uid\" content=\"");
+  ts_buf_xml(&b, E->identifier, strlen(E->identifier));
+  ts_buf_printf(&b, "\"/>\n<meta name=\"dtb:depth\" content=\"%d\"/>\n"
+                    "<meta name=\"dtb:totalPageCount\" content=\"0\"/>\n"
+                    "<meta name=\"dtb:maxPageNumber\" content=\"0\"/>\n</head>\n"
+                    "<docTitle><text>", maxdepth);
+  epub_text(E, &b, E->title, strlen(E->title));
+  ts_buf_puts(&b, "</text></docTitle>\n<navMap>\n");
+  ts_buf_append(&b, body.data ? body.data : "", body.len);
+  ts_buf_puts(&b, "</navMap>\n</ncx>\n");
+  int oom = b.oom || body.oom;
+  ts_buf_free(&body);
+  if (oom) {
+    ts_buf_free(&b);
+    return TS_ERR_NOMEM;
+  }
+  E->ncx = ts_buf_detach(&b, &E->ncx_len);
+  return E->ncx ? TS_OK : TS_ERR_NOMEM;
+}
+
+/* ---- package.opf ------------------------------------------------------------ */
+
+static void meta_el(ts_buf *b, const char *el, const char *attrs, const char *text) {
+  ts_buf_printf(b, "<%s%s>", el, attrs ? attrs : "");
+  ts_buf_xml(b, text, strlen(text));
+  ts_buf_printf(b, "</%s>\n", el);
+}
+
+/* "Last, First Middle" unless the name already has a comma or one word. */
+static void file_as(ts_buf *b, const char *name) {
+  const char *sp = strrchr(name, ' ');
+  if (strchr(name, ',') || !sp || !sp[1]) {
+    ts_buf_xml(b, name, strlen(name));
+    return;
+  }
+  ts_buf_xml(b, sp + 1, strlen(sp + 1));
+  ts_buf_puts(b, ", ");
+  ts_buf_xml(b, name, (size_t)(sp - name));
+}
+
+static int numeric_position(const char *s) {
+  if (!s || !(*s >= '0' && *s <= '9')) return 0;
+  for (; *s; s++)
+    if (!((*s >= '0' && *s <= '9') || *s == '.')) return 0;
+  return s[-1] != '.';
+}
+
+ts_status epub_write_opf(epub *E) {
+  const ts_meta *m = &E->doc->meta;
+  ts_buf b;
+  ts_buf_init(&b);
+  char mod[40];
+  epub_format_modified(E, mod, sizeof mod);
+  ts_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\" "
+                  "unique-identifier=\"pub-id\" xml:lang=\"");
+  ts_buf_puts(&b, E->lang);
+  ts_buf_puts(&b, "\" prefix=\"a11y: http://www.idpf.org/epub/vocab/package/a11y/#\">\n"
+                  "<metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n");
+  meta_el(&b, "dc:identifier", " id=\"pub-id\"", E->identifier);
+  /* exactly one dc:title (stores reject a second one): "Title: Subtitle" */
+  ts_buf_puts(&b, "<dc:title id=\"title\">");
+  ts_buf_xml(&b, E->title, strlen(E->title));
+  if (m->subtitle && m->subtitle[0]) {
+    size_t tl = strlen(E->title);
+    char last = tl ? E->title[tl - 1] : 0;
+    ts_buf_puts(&b, (last == '?' || last == '!' || last == ':' || last == '.') ? " " : ": ");
+    ts_buf_xml(&b, m->subtitle, strlen(m->subtitle));
+  }
+  ts_buf_puts(&b, "</dc:title>\n<meta refines=\"#title\" property=\"title-type\">main</meta>\n");
+  meta_el(&b, "dc:language", NULL, E->lang);
+  for (size_t i = 0; i < m->n_authors; i++) {
+    const char *name = m->authors[i].name;
+    if (!name || !name[0]) continue;
+    ts_buf_printf(&b, "<dc:creator id=\"creator-%zu\">", i + 1);
+    ts_buf_xml(&b, name, strlen(name));
+    ts_buf_printf(&b, "</dc:creator>\n<meta refines=\"#creator-%zu\" property=\"role\" "
+                      "scheme=\"marc:relators\">aut</meta>\n"
+                      "<meta refines=\"#creator-%zu\" property=\"file-as\">", i + 1, i + 1);
+    file_as(&b, name);
+    ts_buf_printf(&b, "</meta>\n<meta refines=\"#creator-%zu\" property=\"display-seq\">%zu</meta>\n",
+                  i + 1, i + 1);
+  }
+  const char *publisher = m->publisher ? m->publisher : m->series.publisher;
+  if (publisher && publisher[0]) meta_el(&b, "dc:publisher", NULL, publisher);
+  if (m->rights && m->rights[0]) meta_el(&b, "dc:rights", NULL, m->rights);
+  for (size_t i = 0; i < m->n_keywords; i++)
+    if (m->keywords[i] && m->keywords[i][0]) meta_el(&b, "dc:subject", NULL, m->keywords[i]);
+  if (m->abstract_text && m->abstract_text[0])
+    meta_el(&b, "dc:description", NULL, m->abstract_text);
+  const char *date = epub_dc_date(E);
+  if (date) meta_el(&b, "dc:date", NULL, date);
+  meta_el(&b, "meta", " property=\"dcterms:modified\"", mod);
+  if (m->series.name && m->series.name[0]) {
+    meta_el(&b, "meta", " property=\"belongs-to-collection\" id=\"series\"", m->series.name);
+    ts_buf_puts(&b, "<meta refines=\"#series\" property=\"collection-type\">series</meta>\n");
+    if (numeric_position(m->series.number))
+      meta_el(&b, "meta", " refines=\"#series\" property=\"group-position\"", m->series.number);
+    if (m->series.issn && m->series.issn[0]) {
+      ts_buf_puts(&b, "<meta refines=\"#series\" property=\"dcterms:identifier\">urn:issn:");
+      ts_buf_xml(&b, m->series.issn, strlen(m->series.issn));
+      ts_buf_puts(&b, "</meta>\n");
+    }
+  }
+  /* accessibility (EPUB Accessibility 1.1, schema.org properties) derived
+   * from the content: alternativeText and conformance only when every
+   * image has a text alternative */
+  int images = E->n_img_refs > 0 || E->cover_image >= 0;
+  int all_alt = E->n_img_alt == E->n_img_refs;
+  ts_buf_puts(&b, "<meta property=\"schema:accessMode\">textual</meta>\n");
+  if (images) ts_buf_puts(&b, "<meta property=\"schema:accessMode\">visual</meta>\n");
+  if (!images || all_alt)
+    ts_buf_puts(&b, "<meta property=\"schema:accessModeSufficient\">textual</meta>\n");
+  if (images)
+    ts_buf_puts(&b, "<meta property=\"schema:accessModeSufficient\">textual,visual</meta>\n");
+  ts_buf_puts(&b, "<meta property=\"schema:accessibilityFeature\">structuralNavigation</meta>\n"
+                  "<meta property=\"schema:accessibilityFeature\">tableOfContents</meta>\n"
+                  "<meta property=\"schema:accessibilityFeature\">readingOrder</meta>\n");
+  if (E->n_img_refs > 0 && all_alt)
+    ts_buf_puts(&b, "<meta property=\"schema:accessibilityFeature\">alternativeText</meta>\n");
+  ts_buf_puts(&b, "<meta property=\"schema:accessibilityHazard\">none</meta>\n"
+                  "<meta property=\"schema:accessibilitySummary\">");
+  if (all_alt)
+    ts_buf_puts(&b, "This publication has a table of contents, structured headings and a "
+                    "logical reading order; every image has a text alternative.");
+  else
+    ts_buf_puts(&b, "This publication has a table of contents, structured headings and a "
+                    "logical reading order; some images lack a text alternative.");
+  ts_buf_puts(&b, "</meta>\n");
+  if (all_alt) {
+    ts_buf_puts(&b, "<meta property=\"dcterms:conformsTo\">EPUB Accessibility 1.1 - WCAG 2.1 "
+                    "Level AA</meta>\n");
+    if (publisher && publisher[0]) meta_el(&b, "meta", " property=\"a11y:certifiedBy\"", publisher);
+  }
+  ts_buf_puts(&b, "</metadata>\n<manifest>\n"
+                  "<item id=\"nav\" href=\"nav.xhtml\" media-type=\"application/xhtml+xml\" "
+                  "properties=\"nav\"/>\n"
+                  "<item id=\"ncx\" href=\"toc.ncx\" media-type=\"application/x-dtbncx+xml\"/>\n"
+                  "<item id=\"css\" href=\"style.css\" media-type=\"text/css\"/>\n");
+  for (size_t i = 0; i < E->n_files; i++)
+    ts_buf_printf(&b, "<item id=\"%s\" href=\"%s\" media-type=\"application/xhtml+xml\"/>\n",
+                  E->files[i].id, E->files[i].name);
+  for (size_t i = 0; i < E->n_images; i++)
+    ts_buf_printf(&b, "<item id=\"img-%zu\" href=\"%s\" media-type=\"%s\"%s/>\n", i + 1,
+                  E->images[i].name, E->images[i].media,
+                  E->images[i].cover ? " properties=\"cover-image\"" : "");
+  for (size_t i = 0; i < E->n_fonts; i++)
+    ts_buf_printf(&b, "<item id=\"font-%zu\" href=\"%s\" media-type=\"%s\"/>\n", i + 1,
+                  E->fonts[i].name, E->fonts[i].media);
+  ts_buf_puts(&b, "</manifest>\n<spine toc=\"ncx\">\n");
+  for (size_t i = 0; i < E->n_files; i++)
+    ts_buf_printf(&b, "<itemref idref=\"%s\"/>\n", E->files[i].id);
+  ts_buf_puts(&b, "</spine>\n</package>\n");
+  if (b.oom) {
+    ts_buf_free(&b);
+    return TS_ERR_NOMEM;
+  }
+  E->opf = ts_buf_detach(&b, &E->opf_len);
+  return E->opf ? TS_OK : TS_ERR_NOMEM;
+}
