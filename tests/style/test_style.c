@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -869,6 +870,34 @@ START_TEST(test_shipped_styles) {
 }
 END_TEST
 
+/* Every file in styles/ (not only the three named above) loads cleanly. */
+START_TEST(test_every_style_file) {
+  ts_ctx *ctx = ctx_new();
+  capture c;
+  cap_open(&c);
+  char dir[4096], path[4400];
+  snprintf(dir, sizeof dir, "%s/styles", ts_ctx_data_dir(ctx));
+  DIR *dp = opendir(dir);
+  ck_assert_msg(dp != NULL, "%s", dir);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(dp));) {
+    size_t len = strlen(e->d_name);
+    if (len < 6 || strcmp(e->d_name + len - 5, ".yaml")) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    ts_style *s = NULL;
+    ts_diag_init(&c.d, c.fp);
+    ck_assert_msg(ts_style_load(ctx, path, &c.d, &s) == TS_OK, "%s", cap_text(&c));
+    ck_assert_msg(c.d.n_warnings == 0, "%s: %s", e->d_name, cap_text(&c));
+    ts_style_destroy(s);
+    n++;
+  }
+  closedir(dp);
+  ck_assert_int_ge(n, 3);
+  cap_close(&c);
+  ts_ctx_destroy(ctx);
+}
+END_TEST
+
 START_TEST(test_paper_style) {
   ts_ctx *ctx = ctx_new();
   capture c;
@@ -960,6 +989,7 @@ static Suite *style_suite(void) {
   tcase_add_test(tc, test_alias_bomb);
   tcase_add_test(tc, test_deep_nesting);
   tcase_add_loop_test(tc, test_shipped_styles, 0, sizeof shipped / sizeof shipped[0]);
+  tcase_add_test(tc, test_every_style_file);
   tcase_add_test(tc, test_paper_style);
   tcase_add_test(tc, test_book_style);
   tcase_add_test(tc, test_load_usage);
