@@ -80,6 +80,18 @@ static int has_line(const char *dumptext, const char *line) {
   return 0;
 }
 
+/* Compares two dumps and names the first line that differs (Check cannot
+ * print strings this long). */
+static void assert_same_dump(const char *a, const char *b) {
+  size_t i = 0, line = 0;
+  while (a[i] && a[i] == b[i]) i++;
+  if (!a[i] && !b[i]) return;
+  size_t start = i;
+  while (start > 0 && a[start - 1] != '\n') start--;
+  for (size_t j = 0; j < start; j++) line += a[j] == '\n';
+  ck_abort_msg("dumps differ at line %zu: '%.80s' vs '%.80s'", line + 1, a + start, b + start);
+}
+
 static ts_ctx *ctx_new(void) {
   ts_ctx *ctx = ts_ctx_create();
   ck_assert_ptr_nonnull(ctx);
@@ -175,10 +187,10 @@ START_TEST(test_default_equals_file) {
   ck_assert_str_eq(b->name, "default");
   ck_assert_ptr_nonnull(b->path);
   char *da = dump_sans_origin(a), *db = dump_sans_origin(b);
-  ck_assert_str_eq(da, db);
+  assert_same_dump(da, db);
   /* and the dump is stable */
   char *da2 = dump_sans_origin(a);
-  ck_assert_str_eq(da, da2);
+  assert_same_dump(da, da2);
   free(da);
   free(db);
   free(da2);
@@ -219,7 +231,7 @@ START_TEST(test_default_yaml_complete) {
   ts_style *d = ts_style_default();
   char *ds = dump(s), *dd = dump(d);
   ck_assert_msg(!strstr(ds, "POISON") && !strstr(ds, "poi-son"), "%s", ds);
-  ck_assert_str_eq(ds, dd);
+  assert_same_dump(ds, dd);
   free(ds);
   free(dd);
   ts_style_destroy(s);
@@ -392,7 +404,7 @@ START_TEST(test_untouched_keys_keep_default) {
   char *p = strstr(dd, "widows = 2\n");
   ck_assert_ptr_nonnull(p);
   p[9] = '4';
-  ck_assert_str_eq(ds, dd);
+  assert_same_dump(ds, dd);
   free(ds);
   free(dd);
   ts_style_destroy(s);
