@@ -294,6 +294,12 @@ static const struct { const char *yaml, *line; } keys[] = {
     {"body: {indent: 2em, size: 12pt}", "body.indent = 24"}, /* size first, whatever the order */
     {"quote: {indent: 1em}\nbody: {size: 12pt}", "quote.indent = 12"},
     {"body: {size: 2em}", "body.size = 21"}, /* relative to the previous body size */
+    /* em-lengths of the default follow a new body size */
+    {"body: {size: 12pt}", "body.indent = 12"},
+    {"body: {size: 12pt}", "linebreak.emergencystretch = 18"},
+    {"body: {size: 12pt}", "quote.indent = 18"},
+    {"body: {size: 12pt}", "page.column-gap = 24"},
+    {"body: {size: 12pt}", "body.leading = 13.5"}, /* pt stays pt */
     {"body: {align: left}", "body.align = ragged-right"},
     {"body: {align: right}", "body.align = ragged-left"},
     {"body: {align: center}", "body.align = center"},

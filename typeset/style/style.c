@@ -79,6 +79,7 @@ typedef struct lctx {
   unsigned unknown;    /* unknown-key warnings reported so far */
   unsigned page_line, page_col; /* where geometry was last set (checks) */
   int nomem;
+  double em;           /* the final body size: what `em` means (0: current) */
   int hold;            /* hold messages for sorting (see report) */
   ts_vec held;         /* held_msg */
 } lctx;
@@ -689,7 +690,10 @@ static void apply_field(lctx *L, ts_style *s, const field *f, const ynode *v,
   switch (f->t) {
   case F_LEN:
     if (!want_scalar(L, v, k, "a length")) return;
-    if (ts_style_parse_length(v->val, s->body.size, &x)) {
+    /* em: the style's final body size (L->em), except for body.size itself,
+     * which is relative to the body size before it */
+    if (ts_style_parse_length(v->val, f->off == OFF(body.size) || L->em <= 0 ? s->body.size : L->em,
+                              &x)) {
       err_at(L, v->line, v->col, "'%s': '%s' is not a length (a number with pt, mm, cm, in, pc or em)",
              k, v->val);
       return;
@@ -1108,6 +1112,25 @@ static void apply_root(lctx *L, ts_style *s, const ynode *root) {
   flush_held(L);
 }
 
+/* The body size after applying `root` to a style whose body size is `em`
+ * (invalid values are left for apply_root to report). */
+static double body_size_of(const ynode *root, double em) {
+  if (!root || root->kind != Y_MAP) return em;
+  for (size_t i = 0; i + 1 < nkids(root); i += 2) {
+    const ynode *k = kid(root, i), *body = kid(root, i + 1);
+    if (k->kind != Y_SCALAR || strcmp(k->val, "body") || body->kind != Y_MAP) continue;
+    for (size_t j = 0; j + 1 < nkids(body); j += 2) {
+      const ynode *k2 = kid(body, j), *v = kid(body, j + 1);
+      double x;
+      if (k2->kind == Y_SCALAR && !strcmp(k2->val, "size") && v->kind == Y_SCALAR &&
+          !ts_style_parse_length(v->val, em, &x) && x >= 1 && x <= 1000)
+        return x; /* the first one: a duplicate is an error anyway */
+    }
+    return em;
+  }
+  return em;
+}
+
 /* The loader.  `first` is the file asked for (already read).  Follows base:
  * iteratively, then applies built-in default + chain, deepest base first.
  * `onto` (tests): the starting style instead of the built-in default. */
@@ -1236,10 +1259,18 @@ static ts_status load_chain(ts_ctx *ctx, chain_item *first, ts_diag *d, int buil
     im->s.page_h = 841.89;
     im->s.columns = 1;
   }
+  ynode *droot = NULL;
   if (builtin) {
-    ynode *droot = NULL;
     L.file = "<built-in default style>";
     TS_CHECK(parse_tree(&L, ts_style_default_yaml, ts_style_default_yaml_len, &droot));
+  }
+  /* `em` everywhere means the body size the style ends with, so a style that
+   * only changes body.size moves every em-length of its bases along. */
+  L.em = im->s.body.size;
+  if (droot) L.em = body_size_of(droot, L.em);
+  for (size_t i = n; i-- > 0;) L.em = body_size_of(roots[i], L.em);
+  if (droot) {
+    L.file = "<built-in default style>";
     apply_root(&L, &im->s, droot);
   }
   for (size_t i = n; i-- > 0;) {

@@ -31,8 +31,9 @@
  *   BLOCK = {size:, leading:, font: body|heading|mono, bold:, italic:,
  *            small-caps:, uppercase:, space-before:, space-after:, indent:,
  *            align: justify|left|right|center, color:}
- * Keys are applied in schema order, not file order: body.size first, so an
- * `em` anywhere means the (new) body size; `em` is resolved at load time.
+ * `em` anywhere means the body size the style ends with (after its bases and
+ * its own body.size), except in body.size itself, where it is relative to
+ * the base's body size; lengths are resolved to pt at load time.
  * YAML aliases are refused; nesting, size and node count are bounded. */
 #ifndef TS_STYLE_H
 #define TS_STYLE_H
