@@ -545,6 +545,155 @@ START_TEST(test_positions) {
 }
 END_TEST
 
+
+/* Clusters a per-glyph map cannot express: vocalized Arabic (marks share
+ * their base's cluster, with y offsets), one glyph standing for different
+ * texts, and a text outside the BMP (surrogate pairs in ToUnicode). */
+#define BISMI "\xd8\xa8\xd9\x90\xd8\xb3\xd9\x92\xd9\x85\xd9\x90"
+#define ALLAH "\xd8\xa7\xd9\x84\xd9\x84\xd9\x8e\xd9\x91\xd9\x87\xd9\x90"
+START_TEST(test_actualtext) {
+  fixture fx;
+  fx_init(&fx, 2);
+  const ts_face *ar = face(&fx, NASKH, 0);
+  const ts_face *dv = face(&fx, DEJAVU, 0);
+  add_text(&fx, 0, ar, BISMI " " ALLAH, 20, 300, 700, 0);
+  /* "A" drawn twice: once as "A", once standing for U+0391 GREEK CAPITAL
+   * ALPHA; then "A" standing for U+1D400 MATHEMATICAL BOLD CAPITAL A. */
+  ts_run *a1 = shape(&fx, dv, "xA", 12, 0);
+  ts_draw *d1 = add(&fx, 1, TS_DRAW_GLYPHS, 72, 650);
+  d1->run = a1;
+  ts_run *a2 = shape(&fx, dv, "yA", 12, 0);
+  a2->text = "y\xce\x91";
+  a2->text_len = 3;
+  add(&fx, 1, TS_DRAW_GLYPHS, 72, 630)->run = a2;
+  ts_run *a3 = shape(&fx, dv, "zA", 12, 0);
+  a3->text = "z\xf0\x9d\x90\x80";
+  a3->text_len = 5;
+  add(&fx, 1, TS_DRAW_GLYPHS, 72, 610)->run = a3;
+  const char *path = write_sample(&fx, "at.pdf");
+  char cmd[700];
+  int rc;
+  snprintf(cmd, sizeof cmd, "qpdf --check '%s' >/dev/null 2>&1", path);
+  ck_assert_int_eq(system(cmd), 0);
+  /* Latin page (poppler treats a page with Arabic as right-to-left) */
+  snprintf(cmd, sizeof cmd, "pdftotext -enc UTF-8 -f 2 -l 2 '%s' - 2>&1", path);
+  char *out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_msg(strstr(out, "xA\n"), "%s", out);
+  ck_assert_msg(strstr(out, "y\xce\x91\n"), "%s", out);
+  ck_assert_msg(strstr(out, "z\xf0\x9d\x90\x80\n"), "%s", out);
+  free(out);
+  /* Arabic: each cluster's span keeps the word whole (no break at the
+   * vowel signs).  poppler writes marks before their bases and reverses
+   * multi-letter clusters (the lam-lam-heh ligature), so the check is on
+   * the first word's letters with the marks (U+064B..U+065F) removed. */
+  snprintf(cmd, sizeof cmd, "pdftotext -enc UTF-8 -f 1 -l 1 '%s' - 2>&1", path);
+  out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  char letters[256];
+  size_t k = 0;
+  for (size_t i = 0; out[i] && k + 4 < sizeof letters;) {
+    unsigned char c0 = (unsigned char)out[i], c1 = (unsigned char)out[i + 1];
+    if (c0 == 0xD9 && c1 >= 0x8B && c1 <= 0x9F) { i += 2; continue; }
+    letters[k++] = out[i++];
+  }
+  letters[k] = 0;
+  ck_assert_msg(strstr(letters, "\xd8\xa8\xd8\xb3\xd9\x85 "), "%s", out); /* "bsm " */
+  free(out);
+  /* the Arabic clusters have their own spans, the shared glyph too */
+  snprintf(cmd, sizeof cmd, "qpdf --qdf --object-streams=disable '%s' - 2>/dev/null", path);
+  out = run(cmd, &rc);
+  int spans = 0;
+  for (const char *p = out; (p = memmem(p, run_len - (size_t)(p - out), "/ActualText", 11)); p++) spans++;
+  /* BISMI: 2 multi-glyph clusters (per HarfBuzz 6 with Naskh: ba+kasra,
+   * sin+sukun+mim+kasra may merge); ALLAH: at least 1; Alpha; U+1D400 */
+  ck_assert_int_ge(spans, 4);
+  ck_assert_ptr_nonnull(find(out, "/ActualText <feff0391>"));
+  ck_assert_ptr_nonnull(find(out, "/ActualText <feffd835dc00>"));
+  ck_assert_ptr_nonnull(find(out, " Ts\n")); /* mark offsets */
+  free(out);
+  fx_free(&fx);
+}
+END_TEST
+
+/* Bad runs from a buggy upstream stage: no crash, a valid file. */
+START_TEST(test_garbage_runs) {
+  fixture fx;
+  fx_init(&fx, 1);
+  const ts_face *dv = face(&fx, DEJAVU, 0);
+  ts_run *r = shape(&fx, dv, "abc", 12, 0);
+  ts_glyph *g = (ts_glyph *)r->glyphs;
+  g[0].gid = 999999;          /* beyond the face */
+  g[1].cluster = 1000;        /* beyond the text */
+  g[2].x = 0.0f / 0.0f;       /* NaN */
+  add(&fx, 0, TS_DRAW_GLYPHS, 72, 700)->run = r;
+  ts_run *z = shape(&fx, dv, "d", 0, 0); /* size 0: skipped */
+  add(&fx, 0, TS_DRAW_GLYPHS, 72, 680)->run = z;
+  add(&fx, 0, TS_DRAW_GLYPHS, 72, 660)->run = NULL;
+  ts_draw *rule = add(&fx, 0, TS_DRAW_RULE, 72, 650);
+  rule->w = 1.0 / 0.0;
+  rule->lw = 1;
+  ts_draw *lk = add(&fx, 0, TS_DRAW_LINK, 72, 640);
+  lk->w = lk->h = 10;
+  lk->dest = "nowhere";       /* unknown destination: a warning */
+  add(&fx, 0, TS_DRAW_DEST, -5, 1e9)->dest = "odd";
+  fx.l.outline = ts_arena_alloc(fx.a, 2 * sizeof *fx.l.outline);
+  fx.l.outline[0] = (ts_outline_entry){"bad \xff utf8", 9, "odd"};
+  fx.l.outline[1] = (ts_outline_entry){NULL, -3, NULL};
+  fx.l.n_outline = 2;
+  char path[400];
+  snprintf(path, sizeof path, "%s/g.pdf", tmpdir);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_status st = ts_pdf_write(fx.ctx, fx.doc, NULL, &fx.l, path, &d);
+  ck_assert_msg(st == TS_OK, "%s", d.first_error);
+  ck_assert_int_eq(d.n_warnings, 1);
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "qpdf --check '%s' >/dev/null 2>&1", path);
+  ck_assert_int_eq(system(cmd), 0);
+  fx_free(&fx);
+}
+END_TEST
+
+/* A page size outside PDF's limits is a reported input error. */
+START_TEST(test_bad_page_size) {
+  fixture fx;
+  fx_init(&fx, 1);
+  fx.l.pages[0].w = 0;
+  unsigned char *data = NULL;
+  size_t len = 0;
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &data, &len, &d), TS_ERR_INPUT);
+  ck_assert_ptr_null(data);
+  ck_assert_int_eq(d.n_errors, 1);
+  fx_free(&fx);
+}
+END_TEST
+
+/* Dates come from the metadata when SOURCE_DATE_EPOCH is not set, and are
+ * left out when neither gives one (never the clock). */
+START_TEST(test_dates) {
+  fixture fx;
+  fx_init(&fx, 1);
+  ts_ctx_destroy(fx.ctx);
+  unsetenv("SOURCE_DATE_EPOCH");
+  fx.ctx = ts_ctx_create();
+  unsigned char *data = NULL;
+  size_t len = 0;
+  ts_diag d;
+  ts_diag_init(&d, stderr);
+  ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &data, &len, &d), TS_OK);
+  ck_assert_ptr_null(memmem(data, len, "/CreationDate", 13));
+  free(data);
+  fx.doc->meta.date = "2024-02-29";
+  ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &data, &len, &d), TS_OK);
+  ck_assert_ptr_nonnull(memmem(data, len, "/CreationDate (D:20240229000000Z)", 33));
+  free(data);
+  fx_free(&fx);
+}
+END_TEST
+
 /* The page rendered to a picture for a human look (TS_KEEP=1 keeps it). */
 START_TEST(test_render_png) {
   fixture fx;
@@ -577,6 +726,10 @@ int main(void) {
   tcase_add_test(tc, test_image_not_image);
   tcase_add_test(tc, test_positions);
   tcase_add_test(tc, test_render_png);
+  tcase_add_test(tc, test_actualtext);
+  tcase_add_test(tc, test_garbage_runs);
+  tcase_add_test(tc, test_bad_page_size);
+  tcase_add_test(tc, test_dates);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -215,6 +215,73 @@ static void tj_close(ts_buf *b, tj_state *t) {
   t->in_hex = t->in_array = 0;
 }
 
+static double gx_of(const ts_glyph *g) { return isfinite(g->x) ? g->x : 0.0; }
+static double gy_of(const ts_glyph *g) { return isfinite(g->y) ? g->y : 0.0; }
+
+/* One glyph at its absolute position in the run: a TJ adjustment from the
+ * pen (whole 1/1000 em, computed from absolute positions so rounding never
+ * accumulates), Ts for a y offset. */
+static void emit_glyph(ts_buf *b, tj_state *t, const ts_face *f, const ts_glyph *g,
+                       double size) {
+  uint32_t gid = valid_gid(f, g->gid);
+  double gy = gy_of(g);
+  if (fabs(gy - t->rise) > 0.0005) {
+    tj_close(b, t);
+    ts_buf_num(b, gy, 3);
+    ts_buf_puts(b, " Ts\n");
+    t->rise = gy;
+  }
+  if (!t->in_array) { ts_buf_putc(b, '['); t->in_array = 1; }
+  int64_t target = llround(gx_of(g) * 1000.0 / size);
+  int64_t adj = t->pen - target;
+  if (adj != 0) {
+    if (t->in_hex) { ts_buf_putc(b, '>'); t->in_hex = 0; }
+    ts_buf_printf(b, " %lld ", (long long)adj);
+  }
+  if (!t->in_hex) { ts_buf_putc(b, '<'); t->in_hex = 1; }
+  put_code(b, glyph_code(f, gid));
+  t->pen = target + pdf_glyph_w1000(f, gid);
+}
+
+static double glyph_end(const ts_face *f, const ts_glyph *g, double size) {
+  return gx_of(g) + pdf_glyph_w1000(f, valid_gid(f, g->gid)) * size / 1000.0;
+}
+
+/* Glyphs of a multi-glyph cluster inside an ActualText span.  poppler gives
+ * the span the box from the first glyph's origin (and baseline) to the last
+ * glyph's end, and breaks words at gaps over 0.1 em or baseline shifts over
+ * 0.5 pt (TextOutputDev's minWordBreakSpace): in HarfBuzz's visual order an
+ * Arabic mark (offset right and down) comes before its base, which would
+ * split words at every vowel sign.  So the leftmost glyph on the baseline is
+ * drawn first, and when another glyph ends further right than the last one
+ * drawn, it is repeated at the end in invisible mode (3 Tr) so the span
+ * covers the whole cluster.  Drawing order inside a cluster does not change
+ * the picture (one colour). */
+static void emit_cluster(ts_buf *b, tj_state *t, const ts_face *f, const ts_glyph *gs,
+                         uint32_t n, double size) {
+  uint32_t first = 0, maxend = 0;
+  for (uint32_t k = 1; k < n; k++) {
+    double xk = gx_of(&gs[k]), xf = gx_of(&gs[first]);
+    int on_base_k = fabs(gy_of(&gs[k])) < 0.0005, on_base_f = fabs(gy_of(&gs[first])) < 0.0005;
+    if (xk < xf - 0.0005 || (fabs(xk - xf) <= 0.0005 && on_base_k && !on_base_f)) first = k;
+    if (glyph_end(f, &gs[k], size) > glyph_end(f, &gs[maxend], size) + 0.0005) maxend = k;
+  }
+  emit_glyph(b, t, f, &gs[first], size);
+  uint32_t last = first;
+  for (uint32_t k = 0; k < n; k++) {
+    if (k == first) continue;
+    emit_glyph(b, t, f, &gs[k], size);
+    last = k;
+  }
+  if (glyph_end(f, &gs[maxend], size) > glyph_end(f, &gs[last], size) + 0.01) {
+    tj_close(b, t);
+    ts_buf_puts(b, "3 Tr\n");
+    emit_glyph(b, t, f, &gs[maxend], size);
+    tj_close(b, t);
+    ts_buf_puts(b, "0 Tr\n");
+  }
+}
+
 ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
   ts_status st = TS_OK;
   ts_buf *b = &w->cs;
@@ -242,40 +309,19 @@ ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
         actual = !tx || tx->len != end - c || memcmp(tx->s, r->text + c, end - c) != 0;
       }
     }
-    if (actual) {
-      tj_close(b, &t);
-      ts_buf_clear(&u16);
-      pdf_utf16be(&u16, r->text + c, end - c, ACTUAL_MAX_UNITS);
-      ts_buf_puts(b, "/Span <</ActualText <FEFF");
-      put_hex(b, (const unsigned char *)u16.data, u16.len);
-      ts_buf_puts(b, ">>> BDC\n");
+    if (!actual) {
+      for (uint32_t k = i; k < j; k++) emit_glyph(b, &t, r->face, &r->glyphs[k], size);
+      continue;
     }
-    for (uint32_t k = i; k < j; k++) {
-      const ts_glyph *g = &r->glyphs[k];
-      uint32_t gid = valid_gid(r->face, g->gid);
-      double gy = isfinite(g->y) ? g->y : 0.0, gx = isfinite(g->x) ? g->x : 0.0;
-      if (fabs(gy - t.rise) > 0.0005) {
-        tj_close(b, &t);
-        ts_buf_num(b, gy, 3);
-        ts_buf_puts(b, " Ts\n");
-        t.rise = gy;
-      }
-      if (!t.in_array) { ts_buf_putc(b, '['); t.in_array = 1; }
-      /* Absolute positions, so rounding never accumulates (no drift). */
-      int64_t target = llround(gx * 1000.0 / size);
-      int64_t adj = t.pen - target;
-      if (adj != 0) {
-        if (t.in_hex) { ts_buf_putc(b, '>'); t.in_hex = 0; }
-        ts_buf_printf(b, " %lld ", (long long)adj);
-      }
-      if (!t.in_hex) { ts_buf_putc(b, '<'); t.in_hex = 1; }
-      put_code(b, glyph_code(r->face, gid));
-      t.pen = target + pdf_glyph_w1000(r->face, gid);
-    }
-    if (actual) {
-      tj_close(b, &t);
-      ts_buf_puts(b, "EMC\n");
-    }
+    tj_close(b, &t);
+    ts_buf_clear(&u16);
+    pdf_utf16be(&u16, r->text + c, end - c, ACTUAL_MAX_UNITS);
+    ts_buf_puts(b, "/Span <</ActualText <FEFF");
+    put_hex(b, (const unsigned char *)u16.data, u16.len);
+    ts_buf_puts(b, ">>> BDC\n");
+    emit_cluster(b, &t, r->face, r->glyphs + i, j - i, size);
+    tj_close(b, &t);
+    ts_buf_puts(b, "EMC\n");
   }
   tj_close(b, &t);
   if (t.rise != 0.0) ts_buf_puts(b, "0 Ts\n");

@@ -267,7 +267,10 @@ static HPDF_Destination make_dest(pdf_run *r, const dest_entry *e) {
   /* [page /XYZ left top null]: a null zoom keeps the reader's zoom, which
    * HPDF_Destination_SetXYZ cannot express (it refuses zoom 0). */
   HPDF_Array_Clear(dst);
-  double x = isfinite(e->x) && e->x > 0 ? e->x : 0, y = isfinite(e->y) && e->y > 0 ? e->y : 0;
+  /* Inside the page (libharu refuses reals beyond 32767). */
+  const ts_page *pg = &r->w.layout->pages[e->page];
+  double x = isfinite(e->x) && e->x > 0 ? (e->x < pg->w ? e->x : pg->w) : 0;
+  double y = isfinite(e->y) && e->y > 0 ? (e->y < pg->h ? e->y : pg->h) : 0;
   if (HPDF_Array_Add(dst, page) != HPDF_OK || HPDF_Array_AddName(dst, "XYZ") != HPDF_OK ||
       HPDF_Array_AddReal(dst, (HPDF_REAL)x) != HPDF_OK ||
       HPDF_Array_AddReal(dst, (HPDF_REAL)y) != HPDF_OK ||
@@ -277,6 +280,11 @@ static HPDF_Destination make_dest(pdf_run *r, const dest_entry *e) {
 }
 
 /* ---- Drawing ------------------------------------------------------------------------*/
+
+/* libharu's reals are limited to ±32767. */
+static HPDF_REAL clamp_real(double v) {
+  return (HPDF_REAL)(v < -32000 ? -32000 : v > 32000 ? 32000 : v);
+}
 
 static int finite4(const ts_draw *it) {
   return isfinite(it->x) && isfinite(it->y) && isfinite(it->w) && isfinite(it->h);
@@ -364,8 +372,8 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
   }
   case TS_DRAW_LINK: {
     if (!finite4(it)) break;
-    HPDF_Rect rect = {(HPDF_REAL)it->x, (HPDF_REAL)it->y, (HPDF_REAL)(it->x + it->w),
-                      (HPDF_REAL)(it->y + it->h)};
+    HPDF_Rect rect = {clamp_real(it->x), clamp_real(it->y), clamp_real(it->x + it->w),
+                      clamp_real(it->y + it->h)};
     HPDF_Annotation a = NULL;
     if (it->uri) {
       a = HPDF_Page_CreateURILinkAnnot(page, rect, it->uri);
