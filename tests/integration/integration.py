@@ -1,0 +1,1061 @@
+#!/usr/bin/env python3
+"""End-to-end checks of the typeset binary with the real tools.
+
+    integration.py TYPESET SOURCE_ROOT sample NAME.md   one sample: PDF + EPUB
+    integration.py TYPESET SOURCE_ROOT series           the series command
+
+For a sample: render to PDF and EPUB with SOURCE_DATE_EPOCH set, then
+  - qpdf --check passes;
+  - pdffonts lists every font as embedded, subset and with a ToUnicode map;
+  - pdfinfo shows the title and authors of the metadata, Pages >= 1;
+  - pdftotext gives back every word of the Markdown body in order (the main
+    flow as one ordered sequence; footnotes, table cells and figure captions
+    each as an ordered sequence of their own, since they move on the page;
+    right-to-left words by membership, see /work/shared/notes/pdf-glyphs.md);
+  - epubcheck reports no error and no warning;
+  - the EPUB's XHTML (spine order) holds every word of the body in order;
+  - a second render gives byte-identical PDF and EPUB.
+Only the Python standard library is used.
+"""
+import html
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+import zipfile
+import zlib
+
+EPOCH = "1540000000"
+TIMEOUT = 180
+
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL: " + msg, flush=True)
+
+
+def ok(msg):
+    print("ok: " + msg, flush=True)
+
+
+def run(args, timeout=TIMEOUT, env=None, cwd=None):
+    e = dict(os.environ)
+    e["SOURCE_DATE_EPOCH"] = EPOCH
+    e["LC_ALL"] = "C.UTF-8"
+    if env:
+        e.update(env)
+    try:
+        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout, env=e, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        return None
+    return p
+
+
+def describe(p):
+    if p is None:
+        return "timed out"
+    if p.returncode < 0:
+        return "killed by signal %d" % -p.returncode
+    return "exit %d" % p.returncode
+
+
+# ---------------------------------------------------------------------------
+# Words: normalisation and tokenising shared by the source, PDF and XHTML.
+
+HYPHENS = "-\u2010\u00ad"
+CJK_RANGES = ((0x2E80, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F),
+              (0x20000, 0x3FFFF))
+
+
+def is_cjk(ch):
+    o = ord(ch)
+    return any(a <= o <= b for a, b in CJK_RANGES)
+
+
+def is_word_char(ch):
+    return unicodedata.category(ch)[0] in "LMN"
+
+
+def normalise(text):
+    """NFKC (ligatures, presentation forms), case-folded, without format
+    characters (soft hyphen, zero-width and bidi controls)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf" or ch == "\u00ad")
+
+
+def tokens_of_line(line):
+    """Words of one line: runs of letters, marks and digits; a hyphen between
+    two word characters joins them ("large-scale" -> "largescale"); CJK
+    characters are words of their own.  Returns (words, ends_with_hyphen)."""
+    words = []
+    cur = []
+    n = len(line)
+    i = 0
+    while i < n:
+        ch = line[i]
+        if ch == "\u00ad":
+            # soft hyphen: invisible inside a word
+            i += 1
+            continue
+        if is_word_char(ch) and not is_cjk(ch):
+            cur.append(ch)
+        elif ch in HYPHENS and cur and i + 1 < n and is_word_char(line[i + 1]) \
+                and not is_cjk(line[i + 1]):
+            pass  # intra-word hyphen: join
+        else:
+            if cur:
+                words.append("".join(cur))
+                cur = []
+            if is_cjk(ch) and is_word_char(ch):
+                words.append(ch)
+        i += 1
+    if cur:
+        words.append("".join(cur))
+    stripped = line.rstrip()
+    hy = bool(stripped) and stripped[-1] in HYPHENS and len(stripped) > 1 \
+        and is_word_char(stripped[-2]) and not is_cjk(stripped[-2])
+    return words, hy
+
+
+class Tok:
+    __slots__ = ("text", "hyph", "line")
+
+    def __init__(self, text, hyph, line):
+        self.text = text
+        self.hyph = hyph
+        self.line = line
+
+
+def tokenise_rendered(text):
+    """Tokens of extracted text; the last token of a line ending in a hyphen
+    is marked so it can join the first word of a later line."""
+    out = []
+    for ln, line in enumerate(normalise(text).replace("\f", "\n").split("\n")):
+        words, hy = tokens_of_line(line)
+        for k, w in enumerate(words):
+            out.append(Tok(w, hy and k == len(words) - 1, ln + 1))
+    return out
+
+
+def words_of(text):
+    out = []
+    for line in normalise(text).split("\n"):
+        out.extend(tokens_of_line(line)[0])
+    return out
+
+
+def is_rtl(word):
+    return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in word)
+
+
+def strip_marks(word):
+    return "".join(ch for ch in word if unicodedata.category(ch)[0] != "M")
+
+
+# ---------------------------------------------------------------------------
+# Markdown source: front matter, then units of text.
+
+def split_front_matter(src):
+    lines = src.split("\n")
+    if lines and lines[0].strip() == "---" and len(lines) > 1 and lines[1].strip():
+        for i in range(1, len(lines)):
+            if lines[i].strip() in ("---", "..."):
+                return lines[1:i], lines[i + 1:], i + 1
+    return [], lines, 0
+
+
+def yaml_unquote(v):
+    v = v.strip()
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+        v = v[1:-1]
+        if v and "\\" in v:
+            v = v.replace('\\"', '"').replace("\\\\", "\\")
+    return v
+
+
+def front_matter_fields(fm_lines):
+    """title and author names of the samples' front matter (a deliberately
+    small reader for the block style the samples use)."""
+    title = None
+    authors = []
+    in_author = False
+    for line in fm_lines:
+        if re.match(r"^title:\s*\S", line):
+            title = yaml_unquote(line.split(":", 1)[1])
+        if re.match(r"^author:", line):
+            in_author = True
+            v = line.split(":", 1)[1].strip()
+            if v:
+                authors.append(yaml_unquote(v))
+                in_author = False
+            continue
+        if in_author:
+            if re.match(r"^\S", line):
+                in_author = False
+                continue
+            m = re.match(r"^\s*-\s*name:\s*(.+)$", line)
+            if m:
+                authors.append(yaml_unquote(m.group(1)))
+            else:
+                m = re.match(r"^\s*-\s+([^:]+)$", line)
+                if m:
+                    authors.append(yaml_unquote(m.group(1)))
+    return title, authors
+
+
+def strip_inline(text):
+    """Markdown inline syntax to visible text: footnote refs, images and URLs
+    removed, links to their text, HTML tags dropped, entities decoded."""
+    text = re.sub(r"\[\^[^\]]+\]", " ", text)                        # footnote refs
+    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", " ", text)                # inline images
+    text = re.sub(r"\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)", r"\1", text)
+    text = re.sub(r"\[([^\]]*)\]\[[^\]]*\]", r"\1", text)              # reference links
+    text = re.sub(r"<(?:https?|mailto|ftp):[^>\s]*>", " ", text)       # autolinks
+    text = re.sub(r"<[^>\s@]+@[^>\s]+>", " ", text)                    # email autolinks
+    text = re.sub(r"(?:https?://|www\.)[^\s<>]*", " ", text)           # bare URLs (GFM)
+    text = re.sub(r"</?[A-Za-z][^>]*>", " ", text)                     # inline HTML
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)                 # backslash escapes
+    return html.unescape(text)
+
+
+class Units:
+    def __init__(self):
+        self.flow = []      # [(word, source line)] in order
+        self.detached = []  # [(what, [(word, line)])]
+
+
+def source_units(src):
+    fm, body, first = split_front_matter(src)
+    u = Units()
+    lines = body
+    i = 0
+    n = len(lines)
+
+    def add_flow(text, ln):
+        for w in words_of(strip_inline(text)):
+            u.flow.append((w, ln))
+
+    def add_unit(what, text, ln):
+        ws = [(w, ln) for w in words_of(strip_inline(text))]
+        if ws:
+            u.detached.append((what, ws))
+
+    in_code = False
+    while i < n:
+        line = lines[i]
+        ln = first + i + 1
+        s = line.strip()
+        if re.match(r"^\s{0,3}(```|~~~)", line):
+            in_code = not in_code
+            i += 1
+            continue
+        if in_code:
+            for w in words_of(line):
+                u.flow.append((w, ln))
+            i += 1
+            continue
+        m = re.match(r"^\[\^([^\]]+)\]:\s?(.*)$", line)
+        if m:
+            text = [m.group(2)]
+            i += 1
+            while i < n and (lines[i].startswith("    ") or lines[i].startswith("\t") or
+                             (not lines[i].strip() and i + 1 < n and
+                              lines[i + 1].startswith("    "))):
+                text.append(lines[i].strip())
+                i += 1
+            add_unit("footnote [^%s]" % m.group(1), " ".join(text), ln)
+            continue
+        if s.startswith("|"):
+            while i < n and lines[i].strip().startswith("|"):
+                row = lines[i].strip().strip("|")
+                if not re.match(r"^[\s|:\-]+$", row):
+                    for cell in re.split(r"(?<!\\)\|", row):
+                        add_unit("table cell on line %d" % (first + i + 1), cell, first + i + 1)
+                i += 1
+            continue
+        m = re.match(r"^!\[(.*)\]\((\S+)(\s+\"(.*)\")?\)\s*$", s)
+        if m:
+            # a paragraph holding only an image is a figure; its alt text is
+            # the caption (typeset/doc/ts_doc.h)
+            add_unit("figure caption on line %d" % ln, m.group(1), ln)
+            i += 1
+            continue
+        if re.match(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$", line):
+            i += 1
+            continue
+        m = re.match(r"^\s{0,3}#{1,6}\s+(.*?)(\s+#+\s*)?$", line)
+        if m:
+            add_flow(re.sub(r"\s*\{[^}]*\}\s*$", "", m.group(1)), ln)
+            i += 1
+            continue
+        if s.startswith("<") and re.match(r"^</?[A-Za-z!]", s):
+            i += 1  # raw HTML block: never rendered
+            continue
+        t = re.sub(r"^(\s*>\s?)+", "", line)                 # block quotes
+        t = re.sub(r"^\s*([-+*]|\d+[.)])\s+", "", t)          # list markers
+        add_flow(t, ln)
+        i += 1
+    return fm, u
+
+
+# ---------------------------------------------------------------------------
+# Matching source words against rendered tokens.
+
+WINDOW = 1500  # tokens that may lie between two consecutive words of a unit
+
+
+def tok_matches(t, w):
+    """A rendered token matches a source word exactly, or with a footnote
+    number glued to it ("flow1" for flow[^1], "1this" at a note's start)."""
+    if t == w:
+        return True
+    if not w or w[-1].isdigit() or w[0].isdigit():
+        return False
+    core = t.strip("0123456789")
+    return core == w and len(t) - len(core) <= 3
+
+
+def match_at(toks, i, word, limit):
+    """Finds word at or after toks[i] (before limit); a line-end fragment
+    ("inter-") may join a later token ("national").  Returns the index after
+    the match or -1."""
+    end = min(len(toks), limit)
+    j = i
+    while j < end:
+        t = toks[j]
+        if tok_matches(t.text, word):
+            return j + 1
+        if t.hyph and len(t.text) < len(word) and word.startswith(t.text):
+            rest = word[len(t.text):]
+            for k in range(j + 1, min(len(toks), j + 400)):
+                if tok_matches(toks[k].text, rest):
+                    return k + 1
+                if toks[k].hyph and rest.startswith(toks[k].text) and \
+                        k + 1 < len(toks) and \
+                        tok_matches(toks[k + 1].text, rest[len(toks[k].text):]):
+                    return k + 2
+        j += 1
+    return -1
+
+
+def context_words(seq, k, before=6, after=3):
+    return " ".join(w for w, _ in seq[max(0, k - before):k]) + " [[" + seq[k][0] + "]] " + \
+        " ".join(w for w, _ in seq[k + 1:k + 1 + after])
+
+
+def rendered_context(toks, i):
+    a = max(0, i - 8)
+    return " ".join(t.text for t in toks[a:i + 8])
+
+
+def check_sequence(toks, seq, rtl_membership, what, label, anchored=True):
+    """seq: [(word, line)].  Returns an error message or None."""
+    rtl_set = None
+    if rtl_membership:
+        rtl_set = set(strip_marks(t.text) for t in toks)
+    ordered = [(k, w, ln) for k, (w, ln) in enumerate(seq)
+               if not (rtl_membership and is_rtl(w))]
+    for k, (w, ln) in enumerate(seq):
+        if rtl_membership and is_rtl(w) and strip_marks(w) not in rtl_set:
+            return "%s: %s: right-to-left word '%s' (source line %d) is missing: %s" % (
+                label, what, w, ln, context_words(seq, k))
+    if not ordered:
+        return None
+    starts = [0] if anchored else \
+        [j for j, t in enumerate(toks) if tok_matches(t.text, ordered[0][1]) or
+         (t.hyph and ordered[0][1].startswith(t.text))]
+    best = None  # (matched count, message)
+    for s in starts or [0]:
+        pos = s
+        for idx, (k, w, ln) in enumerate(ordered):
+            limit = len(toks) if idx == 0 else pos + WINDOW
+            nxt = match_at(toks, pos, w, limit)
+            if nxt < 0:
+                msg = "%s: %s: word '%s' (source line %d) not found in order; source: %s; " \
+                      "rendered text near the last match: %s" % (
+                          label, what, w, ln, context_words(seq, k), rendered_context(toks, pos))
+                if best is None or idx > best[0]:
+                    best = (idx, msg)
+                break
+            pos = nxt
+        else:
+            return None
+    return best[1] if best else "%s: %s: no words found" % (label, what)
+
+
+def check_words(toks, units, title, rtl_membership, label):
+    errs = []
+    e = check_sequence(toks, units.flow, rtl_membership, "body text", label)
+    if e:
+        errs.append(e)
+    for what, seq in units.detached:
+        e = check_sequence(toks, seq, rtl_membership, what, label, anchored=False)
+        if e:
+            errs.append(e)
+    if title:
+        seq = [(w, 0) for w in words_of(strip_inline(title))]
+        e = check_sequence(toks, seq, rtl_membership, "title", label, anchored=False)
+        if e:
+            errs.append(e)
+    return errs
+
+
+# ---------------------------------------------------------------------------
+# Tool output parsers.
+
+def pdffonts_rows(out):
+    """(name, emb, sub, uni) per font of `pdffonts` output."""
+    rows = []
+    lines = out.splitlines()
+    for line in lines[2:]:
+        f = line.split()
+        if len(f) < 7:
+            continue
+        # name ... type encoding emb sub uni object-num gen
+        rows.append((f[0], f[-5], f[-4], f[-3]))
+    return rows
+
+
+def pdfinfo_fields(out):
+    d = {}
+    for line in out.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            d[k.strip()] = v.strip()
+    return d
+
+
+def epubcheck_problems(out):
+    """Lines of epubcheck output that report an error, warning or fatal."""
+    bad = []
+    for line in out.splitlines():
+        if re.match(r"^\s*(ERROR|WARNING|FATAL|USAGE)\b", line) or \
+                re.match(r"^\s*(ERROR|WARNING|FATAL)\(", line):
+            bad.append(line.strip())
+    return bad
+
+
+def epub_text(path):
+    """Text of the EPUB's XHTML documents in spine order (tags stripped,
+    entities decoded)."""
+    with zipfile.ZipFile(path) as z:
+        container = z.read("META-INF/container.xml").decode("utf-8")
+        m = re.search(r'full-path="([^"]+)"', container)
+        opf_path = m.group(1)
+        opf = z.read(opf_path).decode("utf-8")
+        base = opf_path.rsplit("/", 1)[0] + "/" if "/" in opf_path else ""
+        items = {}
+        for it in re.finditer(r"<item\s[^>]*>", opf):
+            tag = it.group(0)
+            i = re.search(r'\bid="([^"]+)"', tag)
+            h = re.search(r'\bhref="([^"]+)"', tag)
+            if i and h:
+                items[i.group(1)] = h.group(1)
+        parts = []
+        for ref in re.finditer(r'<itemref\s[^>]*idref="([^"]+)"', opf):
+            href = items.get(ref.group(1))
+            if href is None:
+                continue
+            name = base + html.unescape(href).split("#")[0]
+            x = z.read(name).decode("utf-8")
+            x = re.sub(r"(?s)<head\b.*?</head>", " ", x)
+            x = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", x)
+            x = re.sub(r"(?s)<!--.*?-->", " ", x)
+            # block-level tags end a line, so words never glue together
+            x = re.sub(r"(?i)<(br|/p|/h[1-6]|/li|/td|/th|/div|/figcaption|/aside|/blockquote|/tr)\b[^>]*>",
+                       "\n", x)
+            x = re.sub(r"<[^>]+>", "", x)
+            parts.append(html.unescape(x))
+        return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------
+# One sample.
+
+def check_sample(typeset, root, name):
+    src_path = os.path.join(root, "samples", name)
+    with open(src_path, encoding="utf-8") as f:
+        src = f.read()
+    fm, units = source_units(src)
+    title, authors = front_matter_fields(fm)
+    stem = os.path.splitext(name)[0]
+    tmp = tempfile.mkdtemp(prefix="typeset-int-")
+    try:
+        outs = []
+        for k in (1, 2):
+            d = os.path.join(tmp, "run%d" % k)
+            os.mkdir(d)
+            pdf = os.path.join(d, stem + ".pdf")
+            epub = os.path.join(d, stem + ".epub")
+            t0 = time.monotonic()
+            p = run([typeset, src_path, "-o", pdf, "-o", epub])
+            dt = time.monotonic() - t0
+            if p is None or p.returncode != 0:
+                fail("%s: render %d: %s\n%s" % (name, k, describe(p),
+                                                 p.stderr.decode("utf-8", "replace") if p else ""))
+                return
+            ok("%s: render %d took %.2f s" % (name, k, dt))
+            leftovers = sorted(set(os.listdir(d)) - {stem + ".pdf", stem + ".epub"})
+            if leftovers:
+                fail("%s: stray files beside the outputs: %s" % (name, leftovers))
+            outs.append((pdf, epub))
+        pdf, epub = outs[0]
+
+        # determinism
+        for a, b in zip(outs[0], outs[1]):
+            with open(a, "rb") as fa, open(b, "rb") as fb:
+                da, db = fa.read(), fb.read()
+            if da != db:
+                first = next((i for i in range(min(len(da), len(db))) if da[i] != db[i]),
+                             min(len(da), len(db)))
+                fail("%s: two renders of %s differ (sizes %d and %d, first difference at "
+                     "byte %d)" % (name, os.path.basename(a), len(da), len(db), first))
+            else:
+                ok("%s: %s is byte-identical on two runs" % (name, os.path.basename(a)))
+
+        # qpdf --check
+        p = run(["qpdf", "--check", pdf], timeout=120)
+        if p is None or p.returncode != 0 or b"No syntax or stream encoding errors" not in p.stdout:
+            fail("%s: qpdf --check: %s\n%s%s" % (name, describe(p),
+                                                p.stdout.decode(errors="replace") if p else "",
+                                                p.stderr.decode(errors="replace") if p else ""))
+        else:
+            ok("%s: qpdf --check" % name)
+
+        # pdffonts
+        p = run(["pdffonts", pdf], timeout=60)
+        if p is None or p.returncode != 0:
+            fail("%s: pdffonts: %s" % (name, describe(p)))
+        else:
+            rows = pdffonts_rows(p.stdout.decode("utf-8", "replace"))
+            if not rows:
+                fail("%s: pdffonts lists no font" % name)
+            bad = [r for r in rows if r[1:] != ("yes", "yes", "yes")]
+            if bad:
+                fail("%s: fonts not embedded+subset+unicode (name, emb, sub, uni): %s"
+                     % (name, bad))
+            subset_tag = [r for r in rows if not re.match(r"^[A-Z]{6}\+", r[0])]
+            if subset_tag:
+                fail("%s: subset fonts without an ABCDEF+ tag: %s" % (name, subset_tag))
+            if rows and not bad:
+                ok("%s: pdffonts: %d fonts, all emb/sub/uni" % (name, len(rows)))
+
+        # pdfinfo
+        p = run(["pdfinfo", "-enc", "UTF-8", pdf], timeout=60)
+        if p is None or p.returncode != 0:
+            fail("%s: pdfinfo: %s" % (name, describe(p)))
+        else:
+            info = pdfinfo_fields(p.stdout.decode("utf-8", "replace"))
+            if title and info.get("Title") != title:
+                fail("%s: pdfinfo Title is %r, want %r" % (name, info.get("Title"), title))
+            for a in authors:
+                if a not in info.get("Author", ""):
+                    fail("%s: pdfinfo Author %r lacks %r" % (name, info.get("Author"), a))
+            try:
+                pages = int(info.get("Pages", "0"))
+            except ValueError:
+                pages = 0
+            if pages < 1:
+                fail("%s: pdfinfo Pages is %r" % (name, info.get("Pages")))
+            else:
+                ok("%s: pdfinfo: %d pages, title and authors present" % (name, pages))
+
+        # pdftotext
+        p = run(["pdftotext", "-enc", "UTF-8", pdf, "-"], timeout=60)
+        if p is None or p.returncode != 0:
+            fail("%s: pdftotext: %s" % (name, describe(p)))
+        else:
+            toks = tokenise_rendered(p.stdout.decode("utf-8", "replace"))
+            errs = check_words(toks, units, title, True, name + " PDF")
+            for e in errs:
+                fail(e)
+            if not errs:
+                ok("%s: PDF text holds all %d body words in order (+%d detached units)"
+                   % (name, len(units.flow), len(units.detached)))
+
+        # epubcheck
+        p = run(["epubcheck", epub], timeout=300)
+        if p is None:
+            fail("%s: epubcheck timed out" % name)
+        else:
+            out = (p.stdout + p.stderr).decode("utf-8", "replace")
+            probs = epubcheck_problems(out)
+            if p.returncode != 0 or probs or "No errors or warnings detected" not in out:
+                fail("%s: epubcheck (%s):\n  %s" % (name, describe(p),
+                                                    "\n  ".join(probs) or out[-2000:]))
+            else:
+                ok("%s: epubcheck: no errors or warnings" % name)
+
+        # EPUB text
+        try:
+            text = epub_text(epub)
+        except (KeyError, AttributeError, zipfile.BadZipFile, UnicodeDecodeError) as ex:
+            fail("%s: cannot read the EPUB's XHTML: %r" % (name, ex))
+        else:
+            toks = tokenise_rendered(text)
+            errs = check_words(toks, units, title, False, name + " EPUB")
+            for e in errs:
+                fail(e)
+            if not errs:
+                ok("%s: EPUB text holds all %d body words in order" % (name, len(units.flow)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# Self-test of the word matcher: it must find what it should and fail where
+# it should, or the text checks prove nothing.
+
+def self_test():
+    src = "---\ntitle: T\n---\n\n## Inter-national Trade\n\nThe *large-scale* office " \
+          "[link](http://x.org \"t\") flow[^1] goes <https://example.org/> on.\n\n" \
+          "| a | b c |\n|---|---|\n| d | e |\n\n[^1]: A note here.\n"
+    _, u = source_units(src)
+    flow = [w for w, _ in u.flow]
+    assert flow == ["international", "trade", "the", "largescale", "office", "link", "flow",
+                    "goes", "on"], flow
+    assert [w for w, _ in u.detached[0][1]] == ["a"], u.detached
+    assert [w for w, _ in u.detached[-1][1]] == ["a", "note", "here"], u.detached
+    good = "Header\nInter-\nnational Trade\nThe large-\nscale o\ufb03ce link flow\f" \
+           "Page 2\nA note here.\ngoes on.\na b c d e\n"
+    toks = tokenise_rendered(good)
+    errs = check_words(toks, u, None, True, "self")
+    assert errs == [], errs
+    bad = good.replace("flow", "flaw")
+    errs = check_words(tokenise_rendered(bad), u, None, True, "self")
+    assert len(errs) == 1 and "'flow'" in errs[0], errs
+    swapped = good.replace("link flow", "flow link")
+    errs = check_words(tokenise_rendered(swapped), u, None, True, "self")
+    assert len(errs) == 1, errs
+    # right-to-left words: membership, marks ignored
+    _, u2 = source_units("\u0645\u0631\u062d\u0628\u0627 \u0633\u0644\u0627\u0645 end\n")
+    assert check_words(tokenise_rendered("end \u0633\u0644\u0627\u0645 \u0645\u0631\u062d\u0628\u0627"),
+                       u2, None, True, "self") == []
+    assert check_words(tokenise_rendered("end \u0633\u0644\u0627\u0645"), u2, None, True,
+                       "self") != []
+    assert check_words(tokenise_rendered("end \u0633\u0644\u0627\u0645 \u0645\u0631\u062d\u0628\u0627"),
+                       u2, None, False, "self") != []  # in order when not PDF
+    # CJK: one word per character
+    assert words_of("\u4f60\u597d, world") == ["\u4f60", "\u597d", "world"]
+    assert epubcheck_problems("Validating\nWARNING(RSC-017): x\nERROR(RSC-012): y\n"
+                              "No errors") == ["WARNING(RSC-017): x", "ERROR(RSC-012): y"]
+    rows = pdffonts_rows("name type encoding emb sub uni object ID\n----\n"
+                         "ABCDEF+LinLibertine CID TrueType Identity-H yes yes yes 12 0\n"
+                         "Helvetica Type 1 WinAnsi no no no 5 0\n")
+    assert rows == [("ABCDEF+LinLibertine", "yes", "yes", "yes"),
+                    ("Helvetica", "no", "no", "no")], rows
+    ok("self-test of the word matcher and parsers")
+
+
+# ---------------------------------------------------------------------------
+# The series command (issue 6).
+
+SAMPLES = ["not-to-disappear-one-by-one.md", "grain-corridors.md", "arctic-shipping.md",
+           "multilingual.md"]
+
+
+def png_bytes(w, h, rgb):
+    raw = b"".join(b"\0" + bytes(rgb) * w for _ in range(h))
+
+    def chunk(t, d):
+        c = struct.pack(">I", len(d)) + t + d
+        return c + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def copy_samples(root, dest):
+    os.makedirs(dest)
+    for s in SAMPLES:
+        shutil.copy(os.path.join(root, "samples", s), dest)
+    shutil.copytree(os.path.join(root, "samples", "images"), os.path.join(dest, "images"))
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def manifest_text(papers, style=None, extra=""):
+    t = "series:\n  name: Test Series\n  publisher: Test Publisher\n"
+    if style:
+        t += "  style: %s\n" % style
+    t += "output: out\nformats: [pdf, epub]\n"
+    if papers:
+        t += "papers:\n" + "".join("  - path: %s\n" % p for p in papers)
+    else:
+        t += "papers: []\n"
+    return t + extra
+
+
+def series(typeset, manifest, out, *extra, timeout=600):
+    args = [typeset, "series", manifest, "--out", out] + list(extra)
+    return run(args, timeout=timeout)
+
+
+def load_report(path, label):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as ex:
+        fail("%s: report %s unreadable: %r" % (label, path, ex))
+        return None
+
+
+def report_by_path(rep):
+    return {os.path.basename(p["path"]): p for p in rep.get("papers", [])} if rep else {}
+
+
+def stamps(out, stems):
+    r = {}
+    for s in stems:
+        for ext in ("pdf", "epub"):
+            p = os.path.join(out, s + "." + ext)
+            try:
+                st = os.stat(p)
+                r[p] = (st.st_ino, st.st_mtime_ns, st.st_size)
+            except OSError:
+                r[p] = None
+    return r
+
+
+def check_report_fields(rep, label, expect_status, out):
+    if rep is None:
+        return
+    for key in ("papers",):
+        if key not in rep:
+            fail("%s: report lacks %r" % (label, key))
+            return
+    for p in rep["papers"]:
+        for key, typ in (("path", str), ("status", str), ("pages", int), ("bytes", int),
+                         ("ms", (int, float)), ("warnings", int)):
+            if not isinstance(p.get(key), typ) or isinstance(p.get(key), bool):
+                fail("%s: report entry %r: %r is %r" % (label, p.get("path"), key, p.get(key)))
+        st = expect_status.get(os.path.basename(p.get("path", "")))
+        if st and p.get("status") != st:
+            fail("%s: %s has status %r, want %r" % (label, p.get("path"), p.get("status"), st))
+        if p.get("status") == "rendered":
+            stem = os.path.splitext(os.path.basename(p["path"]))[0]
+            size = sum(os.path.getsize(os.path.join(out, stem + e))
+                       for e in (".pdf", ".epub") if os.path.exists(os.path.join(out, stem + e)))
+            if p.get("bytes") != size:
+                fail("%s: %s reports %r bytes, the outputs hold %d" % (label, p["path"],
+                                                                      p.get("bytes"), size))
+            if not isinstance(p.get("pages"), int) or p["pages"] < 1:
+                fail("%s: %s reports %r pages" % (label, p["path"], p.get("pages")))
+            if isinstance(p.get("ms"), (int, float)) and p["ms"] < 0:
+                fail("%s: %s reports negative ms" % (label, p["path"]))
+        if p.get("status") == "failed" and not p.get("error"):
+            fail("%s: failed paper %s has no error text" % (label, p.get("path")))
+
+
+def check_series(typeset, root):
+    tmp = tempfile.mkdtemp(prefix="typeset-series-")
+    stems = [os.path.splitext(s)[0] for s in SAMPLES]
+    try:
+        # -- the samples' own manifest -------------------------------------
+        out = os.path.join(tmp, "samples-out")
+        rep1 = os.path.join(tmp, "r1.json")
+        t0 = time.monotonic()
+        p = series(typeset, os.path.join(root, "samples", "series.yaml"), out, "-j", "2",
+                   "--report", rep1)
+        dt = time.monotonic() - t0
+        if p is None or p.returncode != 0:
+            fail("series samples: %s\n%s" % (describe(p), p.stderr.decode(errors="replace")
+                                             if p else ""))
+        else:
+            ok("series samples: rendered in %.2f s" % dt)
+        missing = [f for f in (s + e for s in stems for e in (".pdf", ".epub"))
+                   if not os.path.isfile(os.path.join(out, f))]
+        if missing:
+            fail("series samples: missing outputs %s" % missing)
+        for f in ("catalogue.pdf", "catalogue.atom"):
+            if not os.path.isfile(os.path.join(out, f)):
+                fail("series samples: no %s" % f)
+        for s in stems:
+            pdf = os.path.join(out, s + ".pdf")
+            if os.path.isfile(pdf):
+                q = run(["qpdf", "--check", pdf], timeout=120)
+                if q is None or q.returncode != 0:
+                    fail("series samples: qpdf --check %s: %s" % (pdf, describe(q)))
+        leftovers = [f for f in os.listdir(out) if f.endswith(".tmp") or ".tmp" in f]
+        if leftovers:
+            fail("series samples: temporary files left: %s" % leftovers)
+        r1 = load_report(rep1, "series samples")
+        check_report_fields(r1, "series samples", {s: "rendered" for s in SAMPLES}, out)
+        if r1 is not None and sorted(report_by_path(r1)) != sorted(SAMPLES):
+            fail("series samples: report lists %s" % sorted(report_by_path(r1)))
+        before = stamps(out, stems)
+        rep2 = os.path.join(tmp, "r2.json")
+        p = series(typeset, os.path.join(root, "samples", "series.yaml"), out, "--report", rep2)
+        if p is None or p.returncode != 0:
+            fail("series samples, second run: %s" % describe(p))
+        else:
+            err = p.stderr.decode("utf-8", "replace")
+            if not re.search(r"\b0 rendered, 4 unchanged, 0 failed", err):
+                fail("series samples, second run: summary does not say 0 rendered, 4 unchanged:"
+                     "\n%s" % err)
+            r2 = load_report(rep2, "series second run")
+            check_report_fields(r2, "series second run", {s: "unchanged" for s in SAMPLES}, out)
+            if stamps(out, stems) != before:
+                fail("series samples, second run: unchanged outputs were rewritten")
+            else:
+                ok("series samples: second run reports every paper unchanged")
+
+        # -- incremental: style, image and text changes --------------------
+        d = os.path.join(tmp, "inc")
+        copy_samples(root, d)
+        style_src = os.path.join(root, "styles", "paper.yaml")
+        shutil.copy(style_src, os.path.join(d, "house.yaml"))
+        man = os.path.join(d, "series.yaml")
+        write(man, manifest_text(SAMPLES, style="./house.yaml"))
+        out = os.path.join(d, "out")
+
+        def statuses(label, *extra):
+            rp = os.path.join(tmp, "inc-%s.json" % re.sub(r"\W", "_", label))
+            q = series(typeset, man, out, "--report", rp, *extra)
+            if q is None or q.returncode != 0:
+                fail("%s: %s\n%s" % (label, describe(q), q.stderr.decode(errors="replace")
+                                     if q else ""))
+                return {}
+            rep = load_report(rp, label)
+            return {k: v.get("status") for k, v in report_by_path(rep).items()}
+
+        st = statuses("incremental first run")
+        if st and set(st.values()) != {"rendered"}:
+            fail("incremental first run: %s" % st)
+        st = statuses("incremental second run")
+        if st and set(st.values()) != {"unchanged"}:
+            fail("incremental second run: %s" % st)
+        with open(os.path.join(d, "house.yaml"), encoding="utf-8") as f:
+            house = f.read()
+        changed = re.sub(r"(?m)^(body:\n  size: )11pt$", r"\g<1>11.5pt", house, count=1)
+        if changed == house:
+            fail("styles/paper.yaml no longer starts its body block with 'size: 11pt': update "
+                 "the style-change test")
+        write(os.path.join(d, "house.yaml"), changed)
+        st = statuses("after a style change")
+        if st and set(st.values()) != {"rendered"}:
+            fail("after a style change every paper must re-render: %s" % st)
+        elif st:
+            ok("incremental: a style change re-renders every paper")
+        st = statuses("after the style change, again")
+        if st and set(st.values()) != {"unchanged"}:
+            fail("after the style change, again: %s" % st)
+        write_bin = os.path.join(d, "images", "grain-corridor-volumes.png")
+        with open(write_bin, "wb") as f:
+            f.write(png_bytes(40, 30, (200, 40, 40)))
+        st = statuses("after an image change")
+        want = {s: "unchanged" for s in SAMPLES}
+        want["grain-corridors.md"] = "rendered"
+        if st and st != want:
+            fail("after an image change only grain-corridors.md must re-render: %s" % st)
+        elif st:
+            ok("incremental: an image change re-renders only the paper that uses it")
+        with open(os.path.join(d, "arctic-shipping.md"), "a", encoding="utf-8") as f:
+            f.write("\nOne more sentence added by the integration test.\n")
+        st = statuses("after a text change")
+        want = {s: "unchanged" for s in SAMPLES}
+        want["arctic-shipping.md"] = "rendered"
+        if st and st != want:
+            fail("after a text change only arctic-shipping.md must re-render: %s" % st)
+        elif st:
+            ok("incremental: a text change re-renders only that paper")
+        st = statuses("with --force", "--force")
+        if st and set(st.values()) != {"rendered"}:
+            fail("--force must re-render every paper: %s" % st)
+        # an output deleted by hand is rendered again
+        os.unlink(os.path.join(out, "multilingual.epub"))
+        st = statuses("after deleting an output")
+        if st and st.get("multilingual.md") != "rendered":
+            fail("a deleted output must be rendered again: %s" % st)
+
+        # -- failure isolation ---------------------------------------------
+        d = os.path.join(tmp, "iso")
+        copy_samples(root, d)
+        write(os.path.join(d, "broken.md"),
+              "---\ntitle: Broken\nsubtitle: one: two\n---\n\nText.\n")
+        man = os.path.join(d, "series.yaml")
+        papers = SAMPLES[:2] + ["broken.md"] + SAMPLES[2:]
+        write(man, manifest_text(papers))
+        out = os.path.join(d, "out")
+        rp = os.path.join(tmp, "iso.json")
+        n_fail = len(failures)
+        p = series(typeset, man, out, "--report", rp, "-j", "2")
+        if p is None or p.returncode != 1:
+            fail("failure isolation: %s, want exit 1" % describe(p))
+        else:
+            err = p.stderr.decode("utf-8", "replace")
+            if not re.search(r"broken\.md:3:\d+: error:", err):
+                fail("failure isolation: stderr does not locate the error in broken.md:3:\n%s"
+                     % err)
+            if not re.search(r"4 rendered, 0 unchanged, 1 failed", err):
+                fail("failure isolation: summary does not say 4 rendered, 1 failed:\n%s" % err)
+            tail = err[err.rfind("typeset: series"):] if "typeset: series" in err else err
+            if "broken.md" not in tail:
+                fail("failure isolation: the summary does not name broken.md:\n%s" % tail)
+            missing = [f for f in (s + e for s in stems for e in (".pdf", ".epub"))
+                       if not os.path.isfile(os.path.join(out, f))]
+            if missing:
+                fail("failure isolation: the good papers lack %s" % missing)
+            stray = [f for f in os.listdir(out) if f.startswith("broken") or ".tmp" in f]
+            if stray:
+                fail("failure isolation: files of the failed paper: %s" % stray)
+            rep = load_report(rp, "failure isolation")
+            check_report_fields(rep, "failure isolation",
+                                dict({s: "rendered" for s in SAMPLES}, **{"broken.md": "failed"}),
+                                out)
+            if len(failures) == n_fail:
+                ok("failure isolation: one broken paper fails alone, exit 1")
+            # the next run retries the failed paper only
+            rp2 = os.path.join(tmp, "iso2.json")
+            p = series(typeset, man, out, "--report", rp2)
+            rep = load_report(rp2, "failure isolation, second run")
+            st = {k: v.get("status") for k, v in report_by_path(rep).items()}
+            want = dict({s: "unchanged" for s in SAMPLES}, **{"broken.md": "failed"})
+            if p is None or p.returncode != 1 or st != want:
+                fail("failure isolation, second run: %s, statuses %s" % (describe(p), st))
+
+        # -- shards: three processes at once -------------------------------
+        d = os.path.join(tmp, "shards")
+        copy_samples(root, d)
+        for k in range(5):
+            shutil.copy(os.path.join(d, SAMPLES[k % 4]), os.path.join(d, "extra-%d.md" % k))
+        papers = SAMPLES + ["extra-%d.md" % k for k in range(5)]
+        man = os.path.join(d, "series.yaml")
+        write(man, manifest_text(papers))
+        out = os.path.join(d, "out")
+        e = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+        procs = []
+        for k in (2, 3):
+            rp = os.path.join(tmp, "shard%d.json" % k)
+            procs.append((k, rp, subprocess.Popen(
+                [typeset, "series", man, "--out", out, "--shard", "%d/3" % k, "--report", rp,
+                 "-j", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)))
+        for k, rp, pr in procs:
+            try:
+                _, errb = pr.communicate(timeout=600)
+            except subprocess.TimeoutExpired:
+                pr.kill()
+                pr.communicate()
+                fail("shard %d/3 timed out" % k)
+                continue
+            if pr.returncode != 0:
+                fail("shard %d/3: exit %d\n%s" % (k, pr.returncode, errb.decode(errors="replace")))
+        cat = [f for f in os.listdir(out) if f.startswith("catalogue")] if os.path.isdir(out) \
+            else []
+        if cat:
+            fail("shards 2 and 3 wrote the catalogue: %s" % cat)
+        rp1 = os.path.join(tmp, "shard1.json")
+        p = series(typeset, man, out, "--shard", "1/3", "--report", rp1)
+        if p is None or p.returncode != 0:
+            fail("shard 1/3: %s" % describe(p))
+        seen = {}
+        for k in (1, 2, 3):
+            rep = load_report(os.path.join(tmp, "shard%d.json" % k), "shard %d" % k)
+            for path, ent in report_by_path(rep).items():
+                if ent.get("status") == "other-shard":
+                    continue
+                seen.setdefault(path, []).append((k, ent.get("status")))
+        twice = {p_: v for p_, v in seen.items() if len(v) != 1}
+        if twice:
+            fail("shards: papers handled by several shards: %s" % twice)
+        if sorted(seen) != sorted(papers):
+            fail("shards: handled %s, want %s" % (sorted(seen), sorted(papers)))
+        if any(v[0][1] != "rendered" for v in seen.values()):
+            fail("shards: statuses %s" % seen)
+        if not os.path.isfile(os.path.join(out, "catalogue.pdf")):
+            fail("shards: shard 1 wrote no catalogue.pdf")
+        stems_all = [os.path.splitext(x)[0] for x in papers]
+        missing = [f for f in (s + x for s in stems_all for x in (".pdf", ".epub"))
+                   if not os.path.isfile(os.path.join(out, f))]
+        if missing:
+            fail("shards: missing outputs %s" % missing)
+        # the shards' state is shared: an unsharded run finds everything done
+        rp = os.path.join(tmp, "after-shards.json")
+        p = series(typeset, man, out, "--report", rp)
+        rep = load_report(rp, "after shards")
+        st = {v.get("status") for v in report_by_path(rep).values()}
+        if p is None or p.returncode != 0 or st != {"unchanged"}:
+            fail("after shards an unsharded run must find every paper unchanged: %s %s"
+                 % (describe(p), st))
+        else:
+            ok("shards: 3 processes rendered %d papers exactly once, catalogue by shard 1"
+               % len(papers))
+
+        # -- series of 0 and of 1 paper -------------------------------------
+        d = os.path.join(tmp, "zero")
+        os.makedirs(d)
+        man = os.path.join(d, "series.yaml")
+        write(man, manifest_text([]))
+        rp = os.path.join(tmp, "zero.json")
+        p = series(typeset, man, os.path.join(d, "out"), "--report", rp)
+        if p is None or p.returncode != 0:
+            fail("series of 0 papers: %s\n%s" % (describe(p), p.stderr.decode(errors="replace")
+                                                  if p else ""))
+        else:
+            rep = load_report(rp, "series of 0")
+            if rep is not None and rep.get("papers") != []:
+                fail("series of 0 papers: report lists %r" % rep.get("papers"))
+            else:
+                ok("series of 0 papers")
+        d = os.path.join(tmp, "one")
+        copy_samples(root, d)
+        man = os.path.join(d, "series.yaml")
+        write(man, manifest_text(["arctic-shipping.md"]))
+        rp = os.path.join(tmp, "one.json")
+        out = os.path.join(d, "out")
+        p = series(typeset, man, out, "--report", rp)
+        if p is None or p.returncode != 0:
+            fail("series of 1 paper: %s" % describe(p))
+        else:
+            rep = load_report(rp, "series of 1")
+            check_report_fields(rep, "series of 1", {"arctic-shipping.md": "rendered"}, out)
+            made = sorted(f for f in os.listdir(out) if not f.startswith("."))
+            want = ["arctic-shipping.epub", "arctic-shipping.pdf", "catalogue.atom",
+                    "catalogue.pdf"]
+            if made != want:
+                fail("series of 1 paper: the output folder holds %s, want %s" % (made, want))
+            else:
+                ok("series of 1 paper")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    if len(sys.argv) < 4:
+        print(__doc__)
+        return 2
+    typeset, root, what = sys.argv[1], sys.argv[2], sys.argv[3]
+    if not os.access(typeset, os.X_OK):
+        print("FAIL: %s is not executable" % typeset)
+        return 1
+    self_test()
+    if what == "sample":
+        for name in sys.argv[4:]:
+            check_sample(typeset, root, name)
+    elif what == "series":
+        check_series(typeset, root)
+    elif what == "selftest":
+        pass
+    else:
+        print(__doc__)
+        return 2
+    if failures:
+        print("%d check(s) failed" % len(failures))
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
