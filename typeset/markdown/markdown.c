@@ -118,6 +118,13 @@ typedef struct conv {
   const char *body;  /* the Markdown cmark saw (NULL for an abstract) */
   size_t *line_start; /* [1..n_lines+1]: offset of each body line (heap) */
   uint32_t block_col; /* column of the leaf block being converted */
+  cmark_node *autolink; /* the last autolink whose position was found */
+  /* backslash hard breaks of the current leaf block (see fix_inline_pos):
+   * cmark's raw line of the last inline, the raw line of the latest breaks,
+   * how many breaks sit on earlier raw lines and how many on that one */
+  uint32_t raw_last, bs_line;
+  unsigned bs_before, bs_on;
+  size_t autolink_end;  /* body offset just after it */
 } conv;
 
 /* Length of body line l (1-based, cmark numbering) without its newline. */
@@ -127,8 +134,10 @@ static size_t line_len(const conv *c, size_t l) {
 
 /* cmark-gfm 0.29.0.gfm.6 does not advance its inline line counter after a
  * backslash hard break, so what follows is reported on the previous line
- * with a column past its end.  Carry such columns over to the next lines
- * (continuation lines start at the block's column). */
+ * with a column past its end, and every later line of the block one line
+ * too early per break.  The caller adds the lag of the earlier lines; here
+ * columns past a line's end carry over to the next lines (continuation
+ * lines start at the block's column). */
 static void fix_inline_pos(const conv *c, uint32_t *line, uint32_t *col) {
   if (!c->line_start) return;
   size_t l = *line, k = *col;
@@ -360,6 +369,56 @@ static void cover(conv *c, cmark_node *cn) {
     if (l >= 1 && (size_t)l <= c->n_lines) c->covered[l] = 1;
 }
 
+/* Body line/column (1-based, cmark numbering) of byte offset off. */
+static void pos_of_offset(const conv *c, size_t off, uint32_t *line, uint32_t *col) {
+  size_t lo = 1, hi = c->n_lines;
+  while (lo < hi) { /* last line whose start is <= off */
+    size_t mid = (lo + hi + 1) / 2;
+    if (c->line_start[mid] <= off) lo = mid; else hi = mid - 1;
+  }
+  *line = (uint32_t)lo;
+  *col = (uint32_t)(off - c->line_start[lo]) + 1;
+}
+
+/* Autolinks carry unreliable positions in cmark-gfm 0.29.0.gfm.6: a `<URL>`
+ * gets its offset within the paragraph as column, the extension's www./URL/
+ * e-mail links are off by one or have none, and the text after an e-mail or
+ * bare URL has none.  An autolink's text is its source text, so look for it
+ * after the previous inline.  `from_*` are file numbering, the results body
+ * numbering; *end_off is the byte offset just after the link. */
+static int find_autolink(const conv *c, cmark_node *cn, uint32_t from_line,
+                         uint32_t from_col, uint32_t *line, uint32_t *col,
+                         size_t *end_off) {
+  cmark_node *k = cmark_node_first_child(cn);
+  if (!c->line_start || !k || k != cmark_node_last_child(cn) ||
+      cmark_node_get_type(k) != CMARK_NODE_TEXT)
+    return 0;
+  const char *url = cmark_node_get_url(cn), *lit = cmark_node_get_literal(k);
+  if (!url || !lit || !*lit) return 0;
+  size_t ul = strlen(url), n = strlen(lit);
+  if (ul < n || strcmp(url + ul - n, lit) != 0) return 0;
+  if (ul != n && !(ul == n + 7 && (strncmp(url, "mailto:", 7) == 0 ||
+                                   strncmp(url, "http://", 7) == 0)))
+    return 0;
+  size_t len = c->line_start[c->n_lines + 1] - 1;
+  const char *body = c->body;
+  size_t start = 0;
+  if (from_line > c->line_off && from_line - c->line_off <= c->n_lines)
+    start = c->line_start[from_line - c->line_off] + (from_col ? from_col - 1 : 0);
+  for (size_t i = start; i + n <= len; i++) {
+    const char *m = memchr(body + i, lit[0], len - i);
+    if (!m) break;
+    i = (size_t)(m - body);
+    if (i + n > len || memcmp(m, lit, n) != 0) continue;
+    size_t at = i, end = i + n;
+    if (at > 0 && body[at - 1] == '<' && end < len && body[end] == '>') at--, end++;
+    pos_of_offset(c, at, line, col);
+    *end_off = end;
+    return 1;
+  }
+  return 0;
+}
+
 static int is_paragraph_image_only(cmark_node *p) {
   cmark_node *f = cmark_node_first_child(p);
   return f && f == cmark_node_last_child(p) &&
@@ -418,23 +477,62 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
       cur = t->type == TS_NODE_FOOTNOTE_DEF ? troot : t->parent;
       continue;
     }
+    size_t end_off = 0;
     uint32_t line = (uint32_t)cmark_node_get_start_line(cn);
     uint32_t col = (uint32_t)cmark_node_get_start_column(cn);
     cmark_node_type ct = cmark_node_get_type(cn);
-    if (line == 0 && (ct == CMARK_NODE_SOFTBREAK || ct == CMARK_NODE_LINEBREAK) &&
+    if (ct == CMARK_NODE_LINK &&
+        find_autolink(c, cn, cur->last ? cur->last->line : cur->line,
+                      cur->last ? cur->last->col : cur->col, &line, &col, &end_off)) {
+      c->autolink = cn;
+      c->autolink_end = end_off;
+      line += c->line_off;
+    } else if (ct == CMARK_NODE_TEXT && c->autolink &&
+               cmark_node_parent(cn) == c->autolink && cur->type == TS_NODE_LINK) {
+      /* the text of an autolink: after the '<' if there is one */
+      line = cur->line;
+      col = cur->col;
+      size_t bl = line - c->line_off;
+      if (c->body[c->line_start[bl] + col - 1] == '<') col++;
+    } else if (line == 0 && (ct == CMARK_NODE_SOFTBREAK || ct == CMARK_NODE_LINEBREAK) &&
         cur->last) {
       /* breaks carry no position: they sit at the end of the previous
        * inline's line */
       line = cur->last->line;
       col = cur->last->col;
-      if (c->line_start && line > c->line_off && line - c->line_off <= c->n_lines)
-        col = (uint32_t)line_len(c, line - c->line_off) + 1;
+      if (c->line_start && line > c->line_off && line - c->line_off <= c->n_lines) {
+        /* the break starts at the trailing blanks or backslash */
+        size_t bl = line - c->line_off, e = line_len(c, bl);
+        const char *ls = c->body + c->line_start[bl];
+        while (e && ls[e - 1] == ' ') e--;
+        if (ct == CMARK_NODE_LINEBREAK && e && ls[e - 1] == '\\' &&
+            e == line_len(c, bl)) {
+          e--;
+          if (c->bs_on && c->raw_last > c->bs_line) {
+            c->bs_before += c->bs_on;
+            c->bs_on = 0;
+          }
+          if (!c->bs_on) c->bs_line = c->raw_last;
+          c->bs_on++;
+        }
+        col = (uint32_t)e + 1;
+      }
+    } else if (line == 0 && c->autolink && cur->last &&
+               cur->last->type == TS_NODE_LINK &&
+               cmark_node_previous(cn) == c->autolink) {
+      /* text the autolink extension split off after a link */
+      pos_of_offset(c, c->autolink_end, &line, &col);
+      line += c->line_off;
     } else if (line == 0) {
       line = cur->line;
       col = cur->col;
     } else {
-      if ((ct & CMARK_NODE_TYPE_MASK) == CMARK_NODE_TYPE_INLINE)
+      if ((ct & CMARK_NODE_TYPE_MASK) == CMARK_NODE_TYPE_INLINE) {
+        uint32_t raw = line;
+        if (c->bs_on) line += raw > c->bs_line ? c->bs_before + c->bs_on : c->bs_before;
+        c->raw_last = raw;
         fix_inline_pos(c, &line, &col);
+      }
       if (ct == CMARK_NODE_CODE && c->line_start && line >= 1 && line <= c->n_lines) {
         /* cmark points at the code's content: step back over the backticks */
         const char *ls = c->body + c->line_start[line];
@@ -510,6 +608,7 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
       continue;
     case CMARK_NODE_TEXT: {
       const char *lit = cmark_node_get_literal(cn);
+      if (!lit || !*lit) continue; /* the autolink extension leaves empty ones */
       t = ts_node_new(doc, TS_NODE_TEXT, line, col);
       if (!t) break;
       t->len = lit ? strlen(lit) : 0;
@@ -627,8 +726,11 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
     if (!t) { st = TS_ERR_NOMEM; goto done; }
     if (attach) ts_node_append(cur, t);
     if (t->type == TS_NODE_PARAGRAPH || t->type == TS_NODE_HEADING ||
-        t->type == TS_NODE_TABLE_CELL || t->type == TS_NODE_FIGURE)
+        t->type == TS_NODE_TABLE_CELL || t->type == TS_NODE_FIGURE) {
       c->block_col = t->col;
+      c->raw_last = c->bs_line = 0;
+      c->bs_before = c->bs_on = 0;
+    }
     if (ts_node_is_container(t->type)) {
       cmark_node_set_user_data(cn, t);
       cur = t;
