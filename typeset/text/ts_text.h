@@ -31,6 +31,15 @@ typedef struct ts_span {
   uint32_t line, col;   /* source position (for reports) */
 } ts_span;
 
+/* A set of code points (arena), used to report each character that no font
+ * covers once per document: create one per document and pass it to every
+ * paragraph through ts_para_opts.reported.  Not thread-safe (one document is
+ * set by one thread). */
+typedef struct ts_cp_set ts_cp_set;
+ts_cp_set *ts_cp_set_create(ts_arena *arena); /* arena; NULL on OOM */
+/* Adds cp; returns 1 if it was new, 0 if present (or on OOM). */
+int ts_cp_set_add(ts_cp_set *s, uint32_t cp);
+
 typedef struct ts_para_opts {
   const ts_style *style;  /* fonts, features, break params, hyphenation */
   const char *lang;       /* BCP 47, e.g. "en", "ru" */
@@ -40,6 +49,9 @@ typedef struct ts_para_opts {
   int hyphenate;
   const char *file;       /* for diagnostics */
   double hang_last_line;  /* reserved */
+  ts_cp_set *reported;    /* optional per-document "already reported" set of
+                             uncovered code points (borrowed); NULL = report
+                             once per paragraph */
 } ts_para_opts;
 
 /* ---- Output ------------------------------------------------------------*/
@@ -93,6 +105,11 @@ typedef struct ts_para ts_para;
 ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans,
                               size_t n, const ts_para_opts *o, ts_diag *d,
                               ts_para **out);
+
+/* Releases what a paragraph holds outside its arena (nothing today: every
+ * allocation is the arena's).  Accepts NULL.  The spans' text must stay
+ * valid until the lines are built. */
+void ts_text_para_destroy(ts_para *p);
 
 /* Breaks the paragraph for the given line widths and builds the lines
  * (arena).  `width(user, i)` gives line i's measure.  trace: optional

@@ -1,0 +1,494 @@
+/* Tests for typeset/text: shaping (ligatures keep their text), font
+ * fallback, bidi visual order, hyphenation with Debian's patterns, UAX #14
+ * breaks, justified lines that meet the measure, hyphen limits, soft
+ * hyphens, missing-glyph reports, footnote marks. */
+#include "text/ts_text.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ts_ctx *ctx;
+
+static void setup(void)
+{
+  ctx = ts_ctx_create();
+  ck_assert_ptr_nonnull(ctx);
+}
+
+static void teardown(void)
+{
+  ts_ctx_destroy(ctx);
+  ctx = NULL;
+}
+
+static ts_span span_of(const char *s, double size)
+{
+  ts_span sp;
+  memset(&sp, 0, sizeof sp);
+  sp.text = s;
+  sp.len = strlen(s);
+  sp.size = size;
+  sp.line = 1;
+  sp.col = 1;
+  return sp;
+}
+
+static ts_para_opts opts_of(const char *lang)
+{
+  ts_para_opts o;
+  memset(&o, 0, sizeof o);
+  o.lang = lang;
+  o.base_rtl = -1;
+  o.mode = TS_LB_JUSTIFY;
+  o.hyphenate = 1;
+  o.file = "test.md";
+  return o;
+}
+
+static double fixed_width(void *user, size_t line)
+{
+  (void)line;
+  return *(double *)user;
+}
+
+/* The text of glyph k of a run: from its cluster to the next cluster. */
+static void glyph_text(const ts_run *r, uint32_t k, char *out, size_t cap)
+{
+  uint32_t c = r->glyphs[k].cluster, end = r->text_len;
+  for (uint32_t i = 0; i < r->n; i++)
+    if (r->glyphs[i].cluster > c && r->glyphs[i].cluster < end) end = r->glyphs[i].cluster;
+  size_t n = end - c < cap - 1 ? end - c : cap - 1;
+  memcpy(out, r->text + c, n);
+  out[n] = 0;
+}
+
+/* The line's text in visual run order. */
+static void line_text(const ts_line *l, char *out, size_t cap)
+{
+  size_t o = 0;
+  for (uint32_t i = 0; i < l->n && o + 1 < cap; i++) {
+    size_t n = l->runs[i].text_len;
+    if (o + n >= cap) n = cap - 1 - o;
+    memcpy(out + o, l->runs[i].text, n);
+    o += n;
+  }
+  out[o] = 0;
+}
+
+START_TEST(ligature_keeps_text)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_span sp = span_of("office", 10);
+  ts_para_opts o = opts_of("en");
+  ts_line line;
+  ck_assert_int_eq(ts_text_line(ctx, a, &sp, 1, &o, &d, &line), TS_OK);
+  ck_assert_uint_eq(line.n, 1);
+  const ts_run *r = &line.runs[0];
+  ck_assert_str_eq(r->face->family, "Linux Libertine O");
+  ck_assert_uint_eq(r->n, 4); /* o, ffi, c, e */
+  char t[16];
+  glyph_text(r, 1, t, sizeof t);
+  ck_assert_str_eq(t, "ffi");
+  glyph_text(r, 0, t, sizeof t);
+  ck_assert_str_eq(t, "o");
+  /* the ligature is one glyph narrower than f+f+i would be, and positions ascend */
+  ck_assert(r->glyphs[1].x > r->glyphs[0].x && r->glyphs[2].x > r->glyphs[1].x);
+  ck_assert(line.width > 20 && line.width < 30); /* about 2.5 em of 10 pt */
+  ck_assert_uint_eq(d.n_warnings, 0);
+  ts_arena_destroy(a);
+}
+END_TEST
+
+START_TEST(cjk_fallback)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_span sp = span_of("Hello 世界 world", 10);
+  ts_para_opts o = opts_of("en");
+  ts_line line;
+  ck_assert_int_eq(ts_text_line(ctx, a, &sp, 1, &o, &d, &line), TS_OK);
+  int found = 0;
+  for (uint32_t i = 0; i < line.n; i++) {
+    const ts_run *r = &line.runs[i];
+    if (memmem(r->text, r->text_len, "世界", strlen("世界"))) {
+      ck_assert_str_eq(r->face->family, "Noto Serif CJK SC");
+      ck_assert_int_eq(r->face->is_cid, 1);
+      ck_assert_uint_ge(r->n, 2); /* the ideographs (and the space after them, common script) */
+      found = 1;
+    }
+    if (memmem(r->text, r->text_len, "Hello", 5)) ck_assert_str_eq(r->face->family, "Linux Libertine O");
+    if (i > 0) ck_assert(r->x >= line.runs[i - 1].x + line.runs[i - 1].width - 0.01);
+  }
+  ck_assert(found);
+  ck_assert_uint_eq(d.n_warnings, 0);
+  ts_arena_destroy(a);
+}
+END_TEST
+
+START_TEST(bidi_visual_order)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  /* LTR paragraph: "abc ", Arabic word, digits, " def".  UAX #9: digits after
+   * Arabic letters are Arabic numbers (W2), level 2; the space between the
+   * Arabic word and the digits is level 1; so visually: abc | 123 | space +
+   * Arabic (right to left) | def */
+  ts_span sp = span_of("abc \xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 123 def", 10);
+  ts_para_opts o = opts_of("en");
+  o.base_rtl = 0;
+  ts_line line;
+  ck_assert_int_eq(ts_text_line(ctx, a, &sp, 1, &o, &d, &line), TS_OK);
+  int i_abc = -1, i_ar = -1, i_num = -1, i_def = -1;
+  for (uint32_t i = 0; i < line.n; i++) {
+    const ts_run *r = &line.runs[i];
+    if (memmem(r->text, r->text_len, "abc", 3)) i_abc = (int)i;
+    if (memmem(r->text, r->text_len, "\xd9\x85", 2)) i_ar = (int)i;
+    if (memmem(r->text, r->text_len, "123", 3)) i_num = (int)i;
+    if (memmem(r->text, r->text_len, "def", 3)) i_def = (int)i;
+  }
+  ck_assert(i_abc >= 0 && i_ar >= 0 && i_num >= 0 && i_def >= 0);
+  ck_assert_int_lt(i_abc, i_num);
+  ck_assert_int_lt(i_num, i_ar);
+  ck_assert_int_lt(i_ar, i_def);
+  ck_assert(line.runs[i_num].x < line.runs[i_ar].x);
+  ck_assert_int_eq(line.runs[i_ar].rtl, 1);
+  ck_assert_int_eq(line.runs[i_abc].rtl, 0);
+  ck_assert_str_eq(line.runs[i_ar].face->family, "Noto Naskh Arabic");
+  /* inside the right-to-left run clusters decrease from left to right */
+  const ts_run *r = &line.runs[i_ar];
+  ck_assert_uint_ge(r->n, 2);
+  ck_assert_uint_ge(r->glyphs[0].cluster, r->glyphs[r->n - 1].cluster);
+  /* a right-to-left paragraph puts the Arabic word first on the right */
+  ts_span sp2 = span_of("\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 abc", 10);
+  o.base_rtl = -1; /* first strong character is Arabic */
+  ck_assert_int_eq(ts_text_line(ctx, a, &sp2, 1, &o, &d, &line), TS_OK);
+  ck_assert_uint_ge(line.n, 2);
+  ck_assert(memmem(line.runs[0].text, line.runs[0].text_len, "abc", 3) != NULL);
+  ck_assert(memmem(line.runs[line.n - 1].text, line.runs[line.n - 1].text_len, "\xd9\x85", 2) != NULL);
+  ts_arena_destroy(a);
+}
+END_TEST
+
+/* Expected breaks checked against the patterns by hand: TeX's own
+ * "hy-phen-ation", "type-set-ting"; German "Sil-ben-tren-nung"; Russian
+ * "пе-ре-но-сы" with righthyphenmin 3 leaves "пе-ре-носы". */
+typedef struct hy_case {
+  const char *lang, *word;
+  size_t n;
+  size_t pos[6];
+} hy_case;
+
+static const hy_case hy_cases[] = {
+  {"en", "hyphenation", 2, {2, 6}},
+  {"en", "typesetting", 2, {4, 7}},
+  {"en-US", "office", 1, {2}},
+  {"en", "Hyphenation", 2, {2, 6}}, /* capitalised: lower-cased for the patterns */
+  {"de", "silbentrennung", 3, {3, 6, 10}},
+  {"ru", "\xd0\xbf\xd0\xb5\xd1\x80\xd0\xb5\xd0\xbd\xd0\xbe\xd1\x81\xd1\x8b", 2, {4, 8}},
+  {"xx", "hyphenation", 0, {0}}, /* no dictionary */
+  {"en", "at", 0, {0}},
+};
+
+START_TEST(hyphenate_words)
+{
+  const hy_case *c = &hy_cases[_i];
+  size_t pos[16];
+  size_t n = ts_hyphenate(ctx, c->lang, c->word, strlen(c->word), 2, 3, pos, 16);
+  ck_assert_msg(n == c->n, "%s/%s: %zu points, expected %zu", c->lang, c->word, n, c->n);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(pos[i], c->pos[i]);
+}
+END_TEST
+
+static ts_para *make_para(ts_arena *a, ts_span *sp, size_t n, ts_para_opts *o, ts_diag *d)
+{
+  ts_para *p = NULL;
+  ck_assert_int_eq(ts_text_para_create(ctx, a, sp, n, o, d, &p), TS_OK);
+  ck_assert_ptr_nonnull(p);
+  return p;
+}
+
+static const char *sample =
+  "The paper examines how the economic relations between Russia and China have "
+  "developed over the last decade, with particular attention to infrastructure, "
+  "energy and the financial instruments that both governments have created to "
+  "support trade. It argues that the partnership, while often described as "
+  "asymmetric, rests on complementary interests that are unlikely to change "
+  "soon. Transport corridors, pipelines and settlement in national currencies "
+  "are discussed in turn, followed by an assessment of the risks that sanctions "
+  "and market volatility pose to the relationship and of the opportunities that "
+  "remain for businesses in both countries.";
+
+START_TEST(justified_lines_meet_measure)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_span sp = span_of(sample, 10);
+  ts_para_opts o = opts_of("en");
+  o.indent = 15;
+  double widths[] = {180, 220, 260, 300, 345};
+  for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+    ts_para *p = make_para(a, &sp, 1, &o, &d);
+    ts_line *lines = NULL;
+    size_t n = 0;
+    ts_buf trace;
+    ts_buf_init(&trace);
+    double W = widths[wi];
+    ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, &trace), TS_OK);
+    ck_assert_uint_gt(n, 3);
+    int consecutive = 0, max_consecutive = 0;
+    for (size_t i = 0; i < n; i++) {
+      const ts_line *l = &lines[i];
+      ck_assert_uint_gt(l->n, 0);
+      const ts_run *last = &l->runs[l->n - 1];
+      double right = last->x + last->width;
+      ck_assert(l->runs[0].x >= (i == 0 ? 15 - 0.01 : -0.01));
+      if (i + 1 < n) {
+        ck_assert_msg(right > W - 0.01 && right < W + 0.01,
+                      "width %g line %zu ends at %g (ratio %g)\n%s", W, i + 1, right,
+                      l->ratio, trace.data);
+        ck_assert(!l->last);
+      } else {
+        ck_assert(l->last);
+        ck_assert(right <= W + 0.01);
+      }
+      ck_assert(!l->overfull);
+      consecutive = l->hyphenated ? consecutive + 1 : 0;
+      if (consecutive > max_consecutive) max_consecutive = consecutive;
+      if (l->hyphenated) {
+        /* the hyphen is drawn and maps to "-" */
+        ck_assert_int_eq(last->text[last->text_len - 1], '-');
+        ck_assert_uint_eq(last->glyphs[last->n - 1].cluster, last->text_len - 1);
+      }
+      ck_assert(l->ascent > 5 && l->ascent < 12);
+      ck_assert(l->descent > 0 && l->descent < 5);
+    }
+    ck_assert_int_le(max_consecutive, 2);
+    ck_assert(strstr(trace.data, "line 1: ratio") != NULL);
+    ts_buf_free(&trace);
+  }
+  ck_assert_uint_eq(d.n_warnings, 0);
+  ts_arena_destroy(a);
+}
+END_TEST
+
+/* All the text of all lines, in order (for LTR text), joined with '|'. */
+static char *lines_joined(const ts_line *lines, size_t n)
+{
+  ts_buf b;
+  ts_buf_init(&b);
+  for (size_t i = 0; i < n; i++) {
+    char t[1024];
+    line_text(&lines[i], t, sizeof t);
+    if (i) ts_buf_putc(&b, '|');
+    ts_buf_puts(&b, t);
+  }
+  size_t len;
+  return ts_buf_detach(&b, &len);
+}
+
+START_TEST(hyphenated_break_text)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  /* a measure that forces breaks inside words */
+  ts_span sp = span_of("hyphenation hyphenation hyphenation", 10);
+  ts_para_opts o = opts_of("en");
+  o.mode = TS_LB_RAGGED;
+  ts_para *p = make_para(a, &sp, 1, &o, &d);
+  ts_line *lines;
+  size_t n;
+  double W = 40;
+  ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
+  char *all = lines_joined(lines, n);
+  /* every piece is a pattern fragment of the word: hy-, phen-, ation */
+  for (size_t i = 0; i < n; i++) {
+    char t[256];
+    line_text(&lines[i], t, sizeof t);
+    if (lines[i].hyphenated) {
+      ck_assert_msg(!strcmp(t, "hy-") || !strcmp(t, "hyphen-") || !strcmp(t, "phen-") ||
+                    !strcmp(t, "ation hy-") || !strcmp(t, "ation hyphen-"), "%s", all);
+    }
+  }
+  ck_assert_msg(strstr(all, "-|") != NULL, "%s", all);
+  free(all);
+
+  /* soft hyphens: "super\u00ADcalifragilistic" breaks only there */
+  ts_span sp2 = span_of("super\xc2\xad" "califragilistic super\xc2\xad" "califragilistic", 10);
+  p = make_para(a, &sp2, 1, &o, &d);
+  W = 60;
+  ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
+  all = lines_joined(lines, n);
+  ck_assert_msg(strstr(all, "super-|califragilistic") != NULL, "%s", all);
+  ck_assert(strstr(all, "\xc2\xad") == NULL); /* the soft hyphen itself is not drawn */
+  free(all);
+  ts_arena_destroy(a);
+}
+END_TEST
+
+START_TEST(no_hyphenation_for_numbers_acronyms_urls)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_span sp[3] = {span_of("UNESCOPARTNERSHIPS abc123defghijklmnop ", 10),
+                   span_of("https://example.org/transportation/infrastructure", 10),
+                   span_of(" representation", 10)};
+  sp[1].no_hyphen = 1;
+  ts_para_opts o = opts_of("en");
+  o.mode = TS_LB_RAGGED;
+  ts_para *p = make_para(a, sp, 3, &o, &d);
+  ts_line *lines;
+  size_t n;
+  double W = 70;
+  ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
+  char *all = lines_joined(lines, n);
+  for (size_t i = 0; i < n; i++) {
+    char t[256];
+    line_text(&lines[i], t, sizeof t);
+    if (lines[i].hyphenated) ck_assert_msg(strstr(t, "represen") != NULL || !strcmp(t, "rep-"), "%s", all);
+  }
+  /* the URL broke after a separator (emergency break), never with a hyphen */
+  ck_assert_msg(strstr(all, "https://example.org/|") != NULL ||
+                strstr(all, "transportation/|") != NULL || strstr(all, "example.|") != NULL, "%s", all);
+  free(all);
+  ts_arena_destroy(a);
+}
+END_TEST
+
+START_TEST(cjk_prohibition)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_span sp = span_of("中国和俄罗斯的关系。经济合作继续发展。两国的贸易增长很快。"
+                       "基础设施建设是合作的重点。", 10);
+  ts_para_opts o = opts_of("zh");
+  for (double W = 41; W < 125; W += 7) {
+    ts_para *p = make_para(a, &sp, 1, &o, &d);
+    ts_line *lines;
+    size_t n;
+    ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
+    ck_assert_uint_gt(n, 1);
+    for (size_t i = 0; i < n; i++) {
+      char t[512];
+      line_text(&lines[i], t, sizeof t);
+      ck_assert_msg(strncmp(t, "。", strlen("。")) != 0, "line %zu starts with 。: %s", i, t);
+      if (i + 1 < n) {
+        const ts_run *r = &lines[i].runs[lines[i].n - 1];
+        double right = r->x + r->width;
+        ck_assert_msg(right > W - 0.01 && right < W + 0.01, "W %g line %zu right %g", W, i, right);
+      }
+    }
+  }
+  ck_assert_uint_eq(d.n_warnings, 0);
+  ts_arena_destroy(a);
+}
+END_TEST
+
+START_TEST(notdef_reported_once)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_cp_set *seen = ts_cp_set_create(a);
+  ts_span sp = span_of("a\xf3\xb0\x80\x80 b \xf3\xb0\x80\x80", 10); /* U+F0000 twice */
+  sp.line = 7;
+  ts_para_opts o = opts_of("en");
+  o.reported = seen;
+  ts_line line;
+  ck_assert_int_eq(ts_text_line(ctx, a, &sp, 1, &o, &d, &line), TS_OK);
+  ck_assert_uint_eq(d.n_warnings, 1);
+  ck_assert_int_eq(ts_text_line(ctx, a, &sp, 1, &o, &d, &line), TS_OK);
+  ck_assert_uint_eq(d.n_warnings, 1); /* same document: not again */
+  int notdef = 0;
+  for (uint32_t i = 0; i < line.n; i++)
+    for (uint32_t k = 0; k < line.runs[i].n; k++) notdef += line.runs[i].glyphs[k].gid == 0;
+  ck_assert_int_eq(notdef, 2);
+  o.reported = NULL; /* another document */
+  ck_assert_int_eq(ts_text_line(ctx, a, &sp, 1, &o, &d, &line), TS_OK);
+  ck_assert_uint_eq(d.n_warnings, 2);
+  ts_arena_destroy(a);
+}
+END_TEST
+
+START_TEST(footnote_mark)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_span sp[2] = {span_of("Text", 10), span_of("12", 10)};
+  sp[1].script_pos = 1;
+  sp[1].note = 12;
+  ts_para_opts o = opts_of("en");
+  ts_line line;
+  ck_assert_int_eq(ts_text_line(ctx, a, sp, 2, &o, &d, &line), TS_OK);
+  ck_assert_uint_eq(line.n_notes, 1);
+  ck_assert_int_eq(line.notes[0], 12);
+  const ts_run *m = NULL;
+  for (uint32_t i = 0; i < line.n; i++)
+    if (line.runs[i].note == 12) m = &line.runs[i];
+  ck_assert_ptr_nonnull(m);
+  /* Libertine has 'sups': same size, superior glyphs; else smaller and raised */
+  if (m->face->has_sups) ck_assert(m->size == 10 && m->dy == 0);
+  else ck_assert(m->size < 10 && m->dy > 0);
+  ts_arena_destroy(a);
+}
+END_TEST
+
+START_TEST(stats_count)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_span sp = span_of(sample, 10);
+  ts_para_opts o = opts_of("en");
+  ts_para *p = make_para(a, &sp, 1, &o, &d);
+  ts_line *lines;
+  size_t n;
+  double W = 200;
+  ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
+  ts_text_stats s;
+  ts_text_stats_get(ctx, &s);
+  ck_assert_uint_eq(s.paragraphs, 1);
+  ck_assert_uint_eq(s.lines, n);
+  ck_assert_uint_ge(s.glyphs_shaped, strlen(sample) - 20); /* a few ligatures */
+  ts_arena_destroy(a);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+  Suite *s = suite_create("text");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 120);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, ligature_keeps_text);
+  tcase_add_test(tc, cjk_fallback);
+  tcase_add_test(tc, bidi_visual_order);
+  tcase_add_loop_test(tc, hyphenate_words, 0, sizeof hy_cases / sizeof *hy_cases);
+  tcase_add_test(tc, justified_lines_meet_measure);
+  tcase_add_test(tc, hyphenated_break_text);
+  tcase_add_test(tc, no_hyphenation_for_numbers_acronyms_urls);
+  tcase_add_test(tc, cjk_prohibition);
+  tcase_add_test(tc, notdef_reported_once);
+  tcase_add_test(tc, footnote_mark);
+  tcase_add_test(tc, stats_count);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void)
+{
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,212 @@
+/* hyphen.c — hyphenation with libhyphen (Liang's patterns, as TeX §§919–
+ * 965) and Debian's hyphen-* dictionaries.  Dictionaries are loaded once per
+ * process into ctx slot TS_SLOT_HYPHEN and only read afterwards, so threads
+ * share them.  Debian's dictionaries are not all UTF-8 (hyph_ru_RU is KOI8-R,
+ * hyph_de_DE ISO-8859-1): each dictionary's charset line decides, and words
+ * are converted with a byte table built from ICU's converter at load time
+ * (ICU converters are not thread-safe; the table is). */
+#include "text/text_internal.h"
+
+#include <hyphen.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/uchar.h>
+#include <unicode/ucnv.h>
+
+#define HYPHEN_DIR "/usr/share/hyphen"
+#define MAX_WORD 64 /* characters; longer "words" (hashes, chemistry) are not hyphenated */
+
+struct hy_dict {
+  char *lang;          /* as asked, e.g. "en", "en-GB" */
+  HyphenDict *dict;    /* NULL: no dictionary for this language (memoised) */
+  int utf8;
+  uint32_t high[128];  /* 8-bit charsets: code point of bytes 0x80..0xFF (0 = none) */
+};
+
+typedef struct hy_cache {
+  pthread_mutex_t lock;
+  hy_dict *dicts;
+  size_t n;
+} hy_cache;
+
+static void hy_cache_free(void *p)
+{
+  hy_cache *c = p;
+  if (!c) return;
+  for (size_t i = 0; i < c->n; i++) {
+    free(c->dicts[i].lang);
+    if (c->dicts[i].dict) hnj_hyphen_free(c->dicts[i].dict);
+  }
+  free(c->dicts);
+  pthread_mutex_destroy(&c->lock);
+  free(c);
+}
+
+static void *hy_cache_create(ts_ctx *ctx)
+{
+  (void)ctx;
+  hy_cache *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  if (pthread_mutex_init(&c->lock, NULL)) { free(c); return NULL; }
+  return c;
+}
+
+/* Default regions for bare language tags (Debian ships region files). */
+static const char *const default_region[][2] = {
+  {"en", "US"}, {"ru", "RU"}, {"de", "DE"}, {"fr", "FR"}, {"uk", "UA"}, {"it", "IT"},
+  {"es", "ES"}, {"pt", "PT"}, {"nl", "NL"}, {"pl", "PL"}, {"cs", "CZ"}, {"sv", "SE"},
+};
+
+static HyphenDict *try_load(const char *ll, const char *rr)
+{
+  char path[128];
+  if (rr) snprintf(path, sizeof path, HYPHEN_DIR "/hyph_%s_%s.dic", ll, rr);
+  else snprintf(path, sizeof path, HYPHEN_DIR "/hyph_%s.dic", ll);
+  FILE *fp = fopen(path, "r");
+  if (!fp) return NULL;
+  fclose(fp);
+  return hnj_hyphen_load(path);
+}
+
+static void fill_table(hy_dict *h)
+{
+  h->utf8 = h->dict->utf8;
+  if (h->utf8) return;
+  UErrorCode err = U_ZERO_ERROR;
+  UConverter *cv = ucnv_open(h->dict->cset, &err);
+  if (U_FAILURE(err) || !cv) return; /* unknown charset: only ASCII words */
+  for (int b = 0x80; b <= 0xFF; b++) {
+    char in = (char)b;
+    UChar out[4];
+    err = U_ZERO_ERROR;
+    ucnv_reset(cv);
+    int32_t n = ucnv_toUChars(cv, out, 4, &in, 1, &err);
+    if (U_SUCCESS(err) && n == 1 && out[0] != 0xFFFD && out[0] != 0x1A) h->high[b - 0x80] = out[0];
+  }
+  ucnv_close(cv);
+}
+
+/* Returns the dictionary for lang (loading it once), NULL if none. */
+const hy_dict *ts_hy_dict(ts_ctx *ctx, const char *lang)
+{
+  hy_cache *c = ts_ctx_slot(ctx, TS_SLOT_HYPHEN, hy_cache_create, hy_cache_free);
+  if (!c || !lang || !*lang) return NULL;
+  const hy_dict *res = NULL;
+  pthread_mutex_lock(&c->lock);
+  for (size_t i = 0; i < c->n; i++)
+    if (!strcmp(c->dicts[i].lang, lang)) {
+      res = c->dicts[i].dict ? &c->dicts[i] : NULL;
+      goto done;
+    }
+  /* "en-GB" / "en_GB" / "EN" → ll = "en", rr = "GB" */
+  HyphenDict *dict = NULL;
+  char ll[9] = {0}, rr[9] = {0};
+  size_t i = 0, k = 0;
+  for (; lang[i] && lang[i] != '-' && lang[i] != '_' && k < 8; i++)
+    ll[k++] = (char)((lang[i] >= 'A' && lang[i] <= 'Z') ? lang[i] + 32 : lang[i]);
+  if (lang[i] == '-' || lang[i] == '_') {
+    i++;
+    k = 0;
+    for (; lang[i] && lang[i] != '-' && lang[i] != '_' && k < 8; i++)
+      rr[k++] = (char)((lang[i] >= 'a' && lang[i] <= 'z') ? lang[i] - 32 : lang[i]);
+    if (k != 2) rr[0] = 0; /* a script subtag ("sr-Latn"): ignore */
+  }
+  for (size_t j = 0; ll[j]; j++)
+    if (!((ll[j] >= 'a' && ll[j] <= 'z'))) goto remember_none; /* never build odd paths */
+  for (size_t j = 0; rr[j]; j++)
+    if (!((rr[j] >= 'A' && rr[j] <= 'Z'))) rr[0] = 0;
+  if (rr[0]) dict = try_load(ll, rr);
+  for (size_t j = 0; !dict && j < sizeof default_region / sizeof *default_region; j++)
+    if (!strcmp(ll, default_region[j][0])) dict = try_load(ll, default_region[j][1]);
+  if (!dict) dict = try_load(ll, NULL);
+remember_none:;
+  hy_dict *nd = realloc(c->dicts, (c->n + 1) * sizeof *nd);
+  if (!nd) {
+    if (dict) hnj_hyphen_free(dict);
+    goto done;
+  }
+  c->dicts = nd;
+  hy_dict *h = &c->dicts[c->n];
+  memset(h, 0, sizeof *h);
+  h->lang = strdup(lang);
+  if (!h->lang) {
+    if (dict) hnj_hyphen_free(dict);
+    goto done;
+  }
+  h->dict = dict;
+  if (dict) fill_table(h);
+  c->n++;
+  res = dict ? h : NULL;
+done:
+  pthread_mutex_unlock(&c->lock);
+  return res;
+}
+
+size_t ts_hyphenate(ts_ctx *ctx, const char *lang, const char *word, size_t len,
+                    int leftmin, int rightmin, size_t *pos, size_t max)
+{
+  if (!ctx || !word || len == 0 || max == 0) return 0;
+  return ts_hy_word(ts_hy_dict(ctx, lang), word, len, leftmin, rightmin, pos, max);
+}
+
+size_t ts_hy_word(const hy_dict *h, const char *word, size_t len, int leftmin, int rightmin,
+                  size_t *pos, size_t max)
+{
+  if (!h || !word || len == 0 || max == 0) return 0;
+  if (leftmin < 1) leftmin = 1;
+  if (rightmin < 1) rightmin = 1;
+
+  uint32_t boff[MAX_WORD + 1]; /* byte offset of each character in word */
+  char conv[MAX_WORD * 4 + 1];
+  size_t nch = 0, nconv = 0;
+  for (size_t i = 0; i < len;) {
+    uint32_t cp;
+    size_t l = ts_utf8_decode(word + i, len - i, &cp);
+    if (l == 0) return 0;
+    if (nch == MAX_WORD) return 0;
+    boff[nch++] = (uint32_t)i;
+    i += l;
+    cp = (uint32_t)u_tolower((UChar32)cp); /* simple case mapping: 1 to 1 */
+    if (h->utf8) {
+      nconv += ts_utf8_encode(cp, conv + nconv);
+    } else if (cp < 0x80) {
+      conv[nconv++] = (char)cp;
+    } else {
+      int b = -1;
+      for (int k = 0; k < 128; k++)
+        if (h->high[k] == cp) { b = 0x80 + k; break; }
+      if (b < 0) return 0; /* not representable in the dictionary's charset */
+      conv[nconv++] = (char)b;
+    }
+  }
+  boff[nch] = (uint32_t)len;
+  if ((int)nch < leftmin + rightmin) return 0;
+  conv[nconv] = 0;
+
+  char hyph[MAX_WORD * 4 + 5];
+  char **rep = NULL;
+  int *rpos = NULL, *cut = NULL;
+  memset(hyph, 0, sizeof hyph);
+  if (hnj_hyphen_hyphenate3(h->dict, conv, (int)nconv, hyph, NULL, &rep, &rpos, &cut,
+                            leftmin, rightmin, 2, 2)) {
+    nch = 0; /* failure: no points */
+  }
+  /* After hyphenation libhyphen indexes UTF-8 words by character (its
+   * hnj_hyphen_norm), 8-bit words by byte = character: hyph[i] odd means a
+   * break after character i. */
+  size_t n = 0;
+  for (size_t i = 0; i + 1 < nch && n < max; i++) {
+    if (!(hyph[i] & 1)) continue;
+    if ((int)(i + 1) < leftmin || (int)(nch - i - 1) < rightmin) continue;
+    if (rep && rep[i]) continue; /* non-standard (rep/cut) hyphenation: skipped */
+    pos[n++] = boff[i + 1];
+  }
+  if (rep) {
+    for (size_t i = 0; i < nconv; i++) free(rep[i]);
+    free(rep);
+  }
+  free(rpos);
+  free(cut);
+  return n;
+}

@@ -1,0 +1,1067 @@
+/* para.c — from styled spans to a shaped paragraph and its Knuth–Plass
+ * items.
+ *
+ *  1. the spans' texts are concatenated (span boundaries kept);
+ *  2. bidi levels come from ICU's ubidi (UAX #9), the base direction from
+ *     the options;
+ *  3. scripts from uscript_getScript, with Common and Inherited characters
+ *     resolved to their neighbours and paired brackets to the script of
+ *     their opening bracket (UAX #24 style, as HarfBuzz's and Pango's
+ *     itemizers do);
+ *  4. a face per grapheme cluster (ICU character break iterator), never
+ *     splitting a cluster between faces;
+ *  5. runs = maximal text of one (span, level, script, face), each shaped
+ *     once with HarfBuzz, with the whole paragraph as context;
+ *  6. break opportunities from ICU's line break iterator (UAX #14, with the
+ *     language's locale so CJK prohibition rules apply), hyphenation points
+ *     from libhyphen, soft hyphens;
+ *  7. items: boxes for unbreakable material, glue for spaces (TeX's
+ *     fontdimens: stretch 1/2, shrink 1/3 of the space; the same after a
+ *     sentence end — \frenchspacing), penalties for other opportunities,
+ *     flagged penalties for hyphenation (TeX §§891–918 for where TeX may
+ *     hyphenate; here patterns apply to each word of letters), parfillskip
+ *     and a forced break at the end (TeX §816). */
+#include "text/text_internal.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/ubidi.h>
+#include <unicode/ubrk.h>
+#include <unicode/uchar.h>
+#include <unicode/uscript.h>
+#include <unicode/ustring.h>
+
+#define PARFIL 1.0e5 /* "0pt plus 1fil": a stretch no finite glue comes near */
+#define URL_PENALTY 1000.0 /* breaks inside URLs and code: only when nothing else fits */
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void *aalloc(ts_arena *a, size_t n, size_t sz)
+{
+  if (n == 0) n = 1;
+  if (n > SIZE_MAX / sz) return NULL;
+  return ts_arena_alloc(a, n * sz);
+}
+
+static void *hgrow(void *p, size_t *cap, size_t need, size_t sz)
+{
+  if (need <= *cap) return p;
+  size_t nc = *cap ? *cap : 64;
+  while (nc < need) nc *= 2;
+  if (nc > SIZE_MAX / sz) return NULL;
+  void *np = realloc(p, nc * sz);
+  if (!np) return NULL;
+  *cap = nc;
+  return np;
+}
+
+/* Characters that are not shaped: controls, line/paragraph separators and
+ * soft hyphens (handled as items). */
+static int is_hidden(uint32_t c)
+{
+  return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0xAD || c == 0x2028 || c == 0x2029;
+}
+
+static int is_mandatory(uint32_t c)
+{
+  return c == '\n' || c == 0x0B || c == 0x0C || c == 0x85 || c == 0x2028 || c == 0x2029;
+}
+
+/* Interword spaces become glue; no-break spaces too (behind a penalty);
+ * fixed spaces (U+2007 figure, U+202F narrow no-break) stay boxes. */
+static int is_space(uint32_t c)
+{
+  if (c == ' ' || c == 0xA0) return 1;
+  if (c == 0x2007 || c == 0x202F) return 0;
+  return c >= 0x2000 && c <= 0x200A ? 1 : c == 0x3000 ? 0 : c == 0x1680 || c == 0x205F;
+}
+
+static int is_dash(uint32_t c)
+{
+  return c == '-' || c == 0x2010 || c == 0x2012 || c == 0x2013 || c == 0x2014;
+}
+
+static int is_cjk(uint32_t c)
+{
+  return (c >= 0x2E80 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7AF) ||
+         (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFF00 && c <= 0xFFEF) ||
+         (c >= 0x20000 && c <= 0x3FFFF);
+}
+
+static uint32_t cp_at(const ts_para *p, uint32_t b)
+{
+  uint32_t c = 0;
+  if (b >= p->len) return 0;
+  ts_utf8_decode(p->text + b, p->len - b, &c);
+  return c;
+}
+
+/* The code point that ends just before byte b. */
+static uint32_t cp_before(const ts_para *p, uint32_t b)
+{
+  if (b == 0) return 0;
+  uint32_t s = b - 1;
+  while (s > 0 && ((unsigned char)p->text[s] & 0xC0) == 0x80 && b - s < 4) s--;
+  uint32_t c = 0;
+  ts_utf8_decode(p->text + s, b - s, &c);
+  return c;
+}
+
+/* ---- code point sets ------------------------------------------------------*/
+
+struct ts_cp_set {
+  ts_arena *arena;
+  uint32_t *slot; /* open addressing; 0 = empty, cp stored + 1 */
+  size_t cap, n;
+};
+
+ts_cp_set *ts_cp_set_create(ts_arena *arena)
+{
+  ts_cp_set *s = ts_arena_alloc(arena, sizeof *s);
+  if (!s) return NULL;
+  s->arena = arena;
+  s->cap = 64;
+  s->slot = aalloc(arena, s->cap, sizeof *s->slot);
+  return s->slot ? s : NULL;
+}
+
+int ts_cp_set_add(ts_cp_set *s, uint32_t cp)
+{
+  if (!s) return 0;
+  if ((s->n + 1) * 2 > s->cap) {
+    size_t nc = s->cap * 2;
+    uint32_t *ns = aalloc(s->arena, nc, sizeof *ns);
+    if (!ns) return 0;
+    for (size_t i = 0; i < s->cap; i++) {
+      if (!s->slot[i]) continue;
+      size_t h = (s->slot[i] * 2654435761u) & (nc - 1);
+      while (ns[h]) h = (h + 1) & (nc - 1);
+      ns[h] = s->slot[i];
+    }
+    s->slot = ns;
+    s->cap = nc;
+  }
+  uint32_t key = cp + 1;
+  size_t h = (key * 2654435761u) & (s->cap - 1);
+  while (s->slot[h]) {
+    if (s->slot[h] == key) return 0;
+    h = (h + 1) & (s->cap - 1);
+  }
+  s->slot[h] = key;
+  s->n++;
+  return 1;
+}
+
+/* ---- statistics (ctx slot TS_SLOT_TEXT) ---------------------------------- */
+
+typedef struct text_stats {
+  _Atomic uint64_t glyphs, paras, lines, reshapes;
+} text_stats;
+
+static void *stats_create(ts_ctx *ctx)
+{
+  (void)ctx;
+  text_stats *s = calloc(1, sizeof *s);
+  return s;
+}
+
+static text_stats *stats_of(ts_ctx *ctx)
+{
+  return ts_ctx_slot(ctx, TS_SLOT_TEXT, stats_create, free);
+}
+
+void ts_text_stats_add(ts_ctx *ctx, uint64_t glyphs, uint64_t paras, uint64_t lines,
+                       uint64_t reshapes)
+{
+  text_stats *s = stats_of(ctx);
+  if (!s) return;
+  atomic_fetch_add(&s->glyphs, glyphs);
+  atomic_fetch_add(&s->paras, paras);
+  atomic_fetch_add(&s->lines, lines);
+  atomic_fetch_add(&s->reshapes, reshapes);
+}
+
+void ts_text_stats_get(ts_ctx *ctx, ts_text_stats *out)
+{
+  memset(out, 0, sizeof *out);
+  text_stats *s = stats_of(ctx);
+  if (!s) return;
+  out->glyphs_shaped = atomic_load(&s->glyphs);
+  out->paragraphs = atomic_load(&s->paras);
+  out->lines = atomic_load(&s->lines);
+  out->reshapes = atomic_load(&s->reshapes);
+}
+
+void ts_text_para_destroy(ts_para *p)
+{
+  (void)p;
+}
+
+/* ---- fonts and features per span ----------------------------------------- */
+
+/* Used when no style is given (tests, tools). */
+static const ts_font_role default_roles[TS_ROLE_COUNT] = {
+  {{"Linux Libertine O"}, 1, NULL},
+  {{"Linux Biolinum O"}, 1, NULL},
+  {{"DejaVu Sans Mono"}, 1, NULL},
+};
+
+typedef struct feat_list {
+  hb_feature_t *f;
+  unsigned n;
+} feat_list;
+
+typedef struct build {
+  ts_para *p;
+  ts_fontset_cache *fsc;
+  size_t n_fsc, cap_fsc;
+  feat_list role_feats[TS_ROLE_COUNT];
+  int role_feats_done[TS_ROLE_COUNT];
+  ts_cp_set *reported;
+} build;
+
+static const ts_fontset *fontset_for(build *B, const ts_span *s, ts_status *st)
+{
+  ts_para *p = B->p;
+  int role = (unsigned)s->role < TS_ROLE_COUNT ? (int)s->role : TS_ROLE_BODY;
+  int bold = s->bold ? 1 : 0, italic = s->italic ? 1 : 0;
+  for (size_t i = 0; i < B->n_fsc; i++)
+    if (B->fsc[i].role == role && B->fsc[i].bold == bold && B->fsc[i].italic == italic)
+      return &B->fsc[i].fs;
+  ts_fontset_cache *n = hgrow(B->fsc, &B->cap_fsc, B->n_fsc + 1, sizeof *n);
+  if (!n) { *st = TS_ERR_NOMEM; return NULL; }
+  B->fsc = n;
+  ts_fontset_cache *e = &B->fsc[B->n_fsc];
+  e->role = role;
+  e->bold = bold;
+  e->italic = italic;
+  const ts_font_role *fr = p->o.style ? &p->o.style->fonts[role] : &default_roles[role];
+  if (fr->n_families == 0) fr = &default_roles[role];
+  ts_status s2 = ts_fonts_fontset(p->ctx, fr, bold ? 700 : 400, italic,
+                                  p->o.style ? p->o.style->dir : NULL, p->d, &e->fs);
+  if (s2 != TS_OK) { *st = s2; return NULL; }
+  B->n_fsc++;
+  return &e->fs;
+}
+
+/* "onum,smcp=0" → features (arena).  Unparseable entries are ignored (the
+ * style loader validates them). */
+static feat_list *role_features(build *B, int role)
+{
+  ts_para *p = B->p;
+  feat_list *fl = &B->role_feats[role];
+  if (B->role_feats_done[role]) return fl;
+  B->role_feats_done[role] = 1;
+  const char *s = p->o.style ? p->o.style->fonts[role].features : NULL;
+  size_t cap = 2;
+  for (const char *q = s; q && *q; q++) cap += *q == ',';
+  if (s) cap++;
+  fl->f = aalloc(p->arena, cap + 4, sizeof *fl->f);
+  if (!fl->f) return fl;
+  hb_feature_from_string("kern", -1, &fl->f[fl->n++]);
+  hb_feature_from_string("liga", -1, &fl->f[fl->n++]);
+  while (s && *s) {
+    while (*s == ' ' || *s == ',') s++;
+    const char *e = s;
+    while (*e && *e != ',') e++;
+    const char *t = e;
+    while (t > s && t[-1] == ' ') t--;
+    if (t > s && fl->n < cap && hb_feature_from_string(s, (int)(t - s), &fl->f[fl->n])) fl->n++;
+    s = e;
+  }
+  return fl;
+}
+
+/* ---- shaping --------------------------------------------------------------*/
+
+typedef struct gvec {
+  sglyph *g;
+  size_t n, cap;
+} gvec;
+
+/* Shapes text[x..y) of the paragraph (with the paragraph as context) into
+ * logical-order glyphs appended to v. */
+static ts_status shape_range(ts_para *p, hb_buffer_t *buf, const prun *r, const char *text,
+                             uint32_t tlen, uint32_t x, uint32_t y, uint32_t cluster_base,
+                             int context, gvec *v)
+{
+  hb_buffer_clear_contents(buf);
+  if (context) hb_buffer_add_utf8(buf, text, (int)tlen, x, (int)(y - x));
+  else hb_buffer_add_utf8(buf, text + x, (int)(y - x), 0, (int)(y - x));
+  hb_buffer_set_direction(buf, (r->level & 1) ? HB_DIRECTION_RTL : HB_DIRECTION_LTR);
+  hb_buffer_set_script(buf, r->script);
+  hb_buffer_set_language(buf, p->lang);
+  unsigned flags = HB_BUFFER_FLAG_REMOVE_DEFAULT_IGNORABLES;
+  if (context && x == 0) flags |= HB_BUFFER_FLAG_BOT;
+  if (context && y == tlen) flags |= HB_BUFFER_FLAG_EOT;
+  hb_buffer_set_flags(buf, (hb_buffer_flags_t)flags);
+  hb_shape(r->face->hb_font, buf, r->feats, r->nfeats);
+  if (!hb_buffer_allocation_successful(buf)) return TS_ERR_NOMEM;
+  unsigned n = 0;
+  hb_glyph_info_t *info = hb_buffer_get_glyph_infos(buf, &n);
+  hb_glyph_position_t *pos = hb_buffer_get_glyph_positions(buf, &n);
+  sglyph *g = hgrow(v->g, &v->cap, v->n + n, sizeof *g);
+  if (!g) return TS_ERR_NOMEM;
+  v->g = g;
+  int rtl = r->level & 1;
+  for (unsigned i = 0; i < n; i++) {
+    unsigned k = rtl ? n - 1 - i : i; /* logical order */
+    sglyph *o = &g[v->n + i];
+    o->gid = info[k].codepoint;
+    o->cluster = (context ? 0 : cluster_base) + info[k].cluster;
+    o->adv = pos[k].x_advance;
+    o->xoff = pos[k].x_offset;
+    o->yoff = pos[k].y_offset;
+  }
+  v->n += n;
+  p->glyphs_shaped += n;
+  return TS_OK;
+}
+
+ts_status ts_text_shape_piece(ts_para *p, hb_buffer_t *buf, const prun *r, uint32_t x,
+                              uint32_t y, int hyphen, sglyph **out, size_t *n_out)
+{
+  /* text[x..y) alone (no context: a line edge), plus the face's hyphen */
+  char *tmp = malloc(y - x + 8);
+  if (!tmp) return TS_ERR_NOMEM;
+  memcpy(tmp, p->text + x, y - x);
+  uint32_t n = y - x;
+  if (hyphen) n += (uint32_t)ts_utf8_encode(r->face->hyphen_cp ? r->face->hyphen_cp : '-', tmp + n);
+  gvec v = {0};
+  ts_status st = shape_range(p, buf, r, tmp, n, 0, n, 0, 0, &v);
+  free(tmp);
+  if (st != TS_OK) { free(v.g); return st; }
+  for (size_t i = 0; i < v.n; i++)
+    v.g[i].cluster = v.g[i].cluster < y - x ? x + v.g[i].cluster : y;
+  p->reshapes++;
+  *out = v.g;
+  *n_out = v.n;
+  return TS_OK;
+}
+
+/* ---- items ----------------------------------------------------------------*/
+
+typedef struct ivec {
+  ts_item *it;
+  pitem *pi;
+  size_t n, cap, cap2;
+} ivec;
+
+static ts_status push(ivec *v, int type, int flagged, double w, double st, double sh,
+                      double pen, int kind, uint32_t b0, uint32_t b1)
+{
+  ts_item *it = hgrow(v->it, &v->cap, v->n + 1, sizeof *it);
+  if (!it) return TS_ERR_NOMEM;
+  v->it = it;
+  pitem *pi = hgrow(v->pi, &v->cap2, v->n + 1, sizeof *pi);
+  if (!pi) return TS_ERR_NOMEM;
+  v->pi = pi;
+  it[v->n] = (ts_item){(uint8_t)type, (uint8_t)flagged, w, st, sh, pen, (uint32_t)v->n};
+  pi[v->n] = (pitem){b0, b1, 0, 0, (uint8_t)kind};
+  v->n++;
+  return TS_OK;
+}
+
+static int last_kind(const ivec *v)
+{
+  return v->n ? v->pi[v->n - 1].kind : -1;
+}
+
+/* Width in pt of the face's hyphen at the run's size. */
+static double hyphen_width(const prun *r)
+{
+  if (!r || !r->face) return 0;
+  hb_codepoint_t g = 0;
+  uint32_t cp = r->face->hyphen_cp ? r->face->hyphen_cp : '-';
+  if (!hb_font_get_nominal_glyph(r->face->hb_font, cp, &g)) return 0;
+  return ts_face_advance(r->face, g) * r->scale;
+}
+
+/* ---- hyphenation points -----------------------------------------------------*/
+
+typedef struct exc {
+  uint64_t hash;
+  const char *word; /* lower-case, without hyphens (arena) */
+  size_t len;
+  uint32_t *pts;    /* character counts before each allowed break */
+  size_t n;
+} exc;
+
+static int exc_cmp(const void *a, const void *b)
+{
+  uint64_t x = ((const exc *)a)->hash, y = ((const exc *)b)->hash;
+  return x < y ? -1 : x > y;
+}
+
+/* Lower-cases s[0..n) into out (UTF-8, at most cap bytes); returns length or 0. */
+static size_t lower_utf8(const char *s, size_t n, char *out, size_t cap, int skip_hyphens,
+                         uint32_t *pts, size_t *npts)
+{
+  size_t o = 0, nch = 0;
+  for (size_t i = 0; i < n;) {
+    uint32_t c;
+    size_t l = ts_utf8_decode(s + i, n - i, &c);
+    if (!l) l = 1;
+    i += l;
+    if (skip_hyphens && c == '-') {
+      if (pts && nch > 0) pts[(*npts)++] = (uint32_t)nch;
+      continue;
+    }
+    if (o + 4 >= cap) return 0;
+    o += ts_utf8_encode((uint32_t)u_tolower((UChar32)c), out + o);
+    nch++;
+  }
+  return o;
+}
+
+static ts_status load_exceptions(ts_para *p, exc **out, size_t *n_out)
+{
+  *out = NULL;
+  *n_out = 0;
+  const ts_style *s = p->o.style;
+  if (!s || !s->n_hyphen_exceptions) return TS_OK;
+  exc *e = aalloc(p->arena, s->n_hyphen_exceptions, sizeof *e);
+  if (!e) return TS_ERR_NOMEM;
+  size_t n = 0;
+  char buf[256];
+  for (size_t i = 0; i < s->n_hyphen_exceptions; i++) {
+    const char *w = s->hyphen_exceptions[i];
+    if (!w) continue;
+    size_t wl = strlen(w);
+    uint32_t *pts = aalloc(p->arena, wl + 1, sizeof *pts);
+    if (!pts) return TS_ERR_NOMEM;
+    size_t np = 0;
+    size_t l = lower_utf8(w, wl, buf, sizeof buf, 1, pts, &np);
+    if (!l) continue;
+    e[n].word = ts_arena_strndup(p->arena, buf, l);
+    if (!e[n].word) return TS_ERR_NOMEM;
+    e[n].len = l;
+    e[n].hash = ts_hash64(buf, l, 0);
+    e[n].pts = pts;
+    e[n].n = np;
+    n++;
+  }
+  qsort(e, n, sizeof *e, exc_cmp);
+  *out = e;
+  *n_out = n;
+  return TS_OK;
+}
+
+/* Marks hyphenation points (break before byte b: hyph[b] = 1) in every
+ * eligible word: letters only (a token with digits, '@', "://" or "www." is
+ * a number, an address or a URL), not all capitals (acronyms), not in a
+ * no_hyphen span, not carrying its own soft hyphens. */
+static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *cpb,
+                               const uint32_t *spn, size_t ncp, uint8_t *hyph)
+{
+  const char *lang = p->o.style && p->o.style->hyphen_lang ? p->o.style->hyphen_lang : p->o.lang;
+  const hy_dict *dict = ts_hy_dict(p->ctx, lang ? lang : "en");
+  exc *ex = NULL;
+  size_t nex = 0;
+  ts_status st = load_exceptions(p, &ex, &nex);
+  if (st != TS_OK) return st;
+  if (!dict && !nex) return TS_OK;
+  int lmin = p->brk.lefthyphenmin > 0 ? p->brk.lefthyphenmin : 2;
+  int rmin = p->brk.righthyphenmin > 0 ? p->brk.righthyphenmin : 3;
+  size_t i = 0;
+  while (i < ncp) {
+    uint32_t c = cpv[i];
+    if (is_space(c) || (is_hidden(c) && c != 0xAD)) { i++; continue; }
+    size_t j = i;
+    int bad = 0;
+    while (j < ncp && !is_space(cpv[j]) && !(is_hidden(cpv[j]) && cpv[j] != 0xAD)) {
+      uint32_t d = cpv[j];
+      if (u_isdigit((UChar32)d) || d == '@' || d == 0xAD) bad = 1;
+      if (d == ':' && j + 2 < ncp && cpv[j + 1] == '/' && cpv[j + 2] == '/') bad = 1;
+      if ((d == 'w' || d == 'W') && j + 3 < ncp && (cpv[j + 1] | 32) == 'w' &&
+          (cpv[j + 2] | 32) == 'w' && cpv[j + 3] == '.')
+        bad = 1;
+      j++;
+    }
+    if (bad) { i = j; continue; }
+    /* words of letters (and marks) inside the token [i, j) */
+    size_t k = i;
+    while (k < j) {
+      if (!u_isalpha((UChar32)cpv[k])) { k++; continue; }
+      size_t w = k;
+      int upper = 0, letters = 0, nohy = 0;
+      while (w < j && (u_isalpha((UChar32)cpv[w]) || (U_GET_GC_MASK(cpv[w]) & U_GC_M_MASK))) {
+        if (u_isalpha((UChar32)cpv[w])) {
+          letters++;
+          upper += u_isupper((UChar32)cpv[w]) ? 1 : 0;
+        }
+        if (p->spans[spn[w]].no_hyphen) nohy = 1;
+        w++;
+      }
+      if (!nohy && !(letters >= 2 && upper == letters) && letters >= lmin + rmin) {
+        const char *word = p->text + cpb[k];
+        size_t wl = cpb[w] - cpb[k];
+        size_t pos[64];
+        size_t np = 0;
+        int from_exc = 0;
+        if (nex) {
+          char low[256];
+          size_t ll = lower_utf8(word, wl, low, sizeof low, 0, NULL, NULL);
+          if (ll) {
+            exc key = {ts_hash64(low, ll, 0), NULL, 0, NULL, 0};
+            exc *e = bsearch(&key, ex, nex, sizeof *ex, exc_cmp);
+            while (e && e > ex && e[-1].hash == key.hash) e--;
+            for (; e && e < ex + nex && e->hash == key.hash; e++) {
+              if (e->len != ll || memcmp(e->word, low, ll)) continue;
+              from_exc = 1;
+              for (size_t q = 0; q < e->n && np < 64; q++)
+                if (k + e->pts[q] < w) pos[np++] = cpb[k + e->pts[q]] - cpb[k];
+              break;
+            }
+          }
+        }
+        if (!from_exc && dict) np = ts_hy_word(dict, word, wl, lmin, rmin, pos, 64);
+        for (size_t q = 0; q < np; q++) hyph[cpb[k] + pos[q]] = 1;
+      }
+      k = w;
+    }
+    i = j;
+  }
+  return TS_OK;
+}
+
+/* ---- paragraph creation --------------------------------------------------- */
+
+typedef struct tmp_arrays {
+  UChar *u16;
+  uint32_t *u16_cp; /* u16 index → code point index */
+  uint32_t *cpb, *cpv, *spn, *cpu;
+  uint8_t *lvl, *hid, *brk, *hyph, *common;
+  int32_t *scr;
+  const ts_face **face;
+} tmp_arrays;
+
+static void tmp_free(tmp_arrays *t)
+{
+  free(t->u16);
+  free(t->u16_cp);
+  free(t->cpb);
+  free(t->cpv);
+  free(t->spn);
+  free(t->cpu);
+  free(t->lvl);
+  free(t->hid);
+  free(t->brk);
+  free(t->hyph);
+  free(t->common);
+  free(t->scr);
+  free(t->face);
+}
+
+static hb_script_t hb_script_of(int32_t sc)
+{
+  const char *n = uscript_getShortName((UScriptCode)sc);
+  return n ? hb_script_from_string(n, -1) : HB_SCRIPT_COMMON;
+}
+
+ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans, size_t n,
+                              const ts_para_opts *o, ts_diag *d, ts_para **out)
+{
+  ts_status st = TS_OK;
+  tmp_arrays t = {0};
+  build B = {0};
+  gvec gv = {0};
+  ivec iv = {0};
+  prun *runs = NULL;
+  size_t n_runs = 0, cap_runs = 0;
+  hb_buffer_t *buf = NULL;
+  UBiDi *bidi = NULL;
+  UBreakIterator *bi = NULL;
+  *out = NULL;
+
+  ts_para *p = ts_arena_alloc(arena, sizeof *p);
+  if (!p) return TS_ERR_NOMEM;
+  B.p = p;
+  p->ctx = ctx;
+  p->arena = arena;
+  p->d = d;
+  if (o) p->o = *o;
+  p->spans = spans;
+  p->n_spans = n;
+  if (p->o.style) p->brk = p->o.style->brk;
+  else p->brk = (ts_break_params){100, 200, 0, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100};
+  p->lang = hb_language_from_string(p->o.lang && *p->o.lang ? p->o.lang : "en", -1);
+  p->indent = p->o.indent > 0 ? p->o.indent : 0;
+  B.reported = p->o.reported ? p->o.reported : ts_cp_set_create(arena);
+
+  /* 1. text */
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) total += spans[i].len;
+  if (total >= UINT32_MAX / 4) { st = TS_ERR_LIMIT; goto done; }
+  p->len = (uint32_t)total;
+  p->text = aalloc(arena, total + 1, 1);
+  p->span_b0 = aalloc(arena, n + 1, sizeof *p->span_b0);
+  if (!p->text || !p->span_b0) { st = TS_ERR_NOMEM; goto done; }
+  for (size_t i = 0, b = 0; i < n; i++) {
+    p->span_b0[i] = (uint32_t)b;
+    if (spans[i].len) memcpy(p->text + b, spans[i].text, spans[i].len);
+    for (size_t k = b; k < b + spans[i].len; k++)
+      if (p->text[k] == '\t') p->text[k] = ' ';
+    b += spans[i].len;
+  }
+  p->span_b0[n] = p->len;
+
+  /* code points, UTF-16 for ICU */
+  size_t L = p->len;
+  t.cpb = malloc((L + 1) * sizeof *t.cpb);
+  t.cpv = malloc((L + 1) * sizeof *t.cpv);
+  t.spn = malloc((L + 1) * sizeof *t.spn);
+  t.cpu = malloc((L + 1) * sizeof *t.cpu);
+  t.lvl = calloc(L + 1, 1);
+  t.hid = calloc(L + 1, 1);
+  t.common = calloc(L + 1, 1);
+  t.scr = malloc((L + 1) * sizeof *t.scr);
+  t.face = calloc(L + 1, sizeof *t.face);
+  t.u16 = malloc((2 * L + 1) * sizeof *t.u16);
+  t.u16_cp = malloc((2 * L + 2) * sizeof *t.u16_cp);
+  t.brk = calloc(L + 1, 1);
+  t.hyph = calloc(L + 1, 1);
+  p->glue_at = aalloc(arena, L + 1, sizeof *p->glue_at);
+  if (!t.cpb || !t.cpv || !t.spn || !t.cpu || !t.lvl || !t.hid || !t.common || !t.scr ||
+      !t.face || !t.u16 || !t.u16_cp || !t.brk || !t.hyph || !p->glue_at) {
+    st = TS_ERR_NOMEM;
+    goto done;
+  }
+  memset(p->glue_at, 0xFF, (L + 1) * sizeof *p->glue_at);
+  size_t ncp = 0, nu = 0, si = 0;
+  int need_bidi = p->o.base_rtl == 1;
+  for (uint32_t b = 0; b < L;) {
+    uint32_t c;
+    size_t l = ts_utf8_decode(p->text + b, L - b, &c);
+    if (l == 0) l = 1; /* invalid byte: U+FFFD, one byte */
+    while (si + 1 < n && p->span_b0[si + 1] <= b) si++;
+    t.cpb[ncp] = b;
+    t.cpv[ncp] = c;
+    t.spn[ncp] = (uint32_t)si;
+    t.cpu[ncp] = (uint32_t)nu;
+    t.hid[ncp] = (uint8_t)is_hidden(c);
+    if (c >= 0x590 && !(c >= 0x900 && c < 0x200E) && !(c >= 0x2070 && c < 0xD800 && c != 0x202A &&
+        c != 0x202B && c != 0x202E && c != 0x2067 && c != 0x2068)) need_bidi = 1;
+    if (c >= 0x200E && c <= 0x200F) need_bidi = 1;
+    if (c >= 0x202A && c <= 0x202E) need_bidi = 1;
+    if (c >= 0x2066 && c <= 0x2069) need_bidi = 1;
+    if (c > 0xFFFF) {
+      t.u16_cp[nu] = (uint32_t)ncp;
+      t.u16[nu++] = (UChar)(0xD7C0 + (c >> 10));
+      t.u16_cp[nu] = (uint32_t)ncp;
+      t.u16[nu++] = (UChar)(0xDC00 | (c & 0x3FF));
+    } else {
+      t.u16_cp[nu] = (uint32_t)ncp;
+      t.u16[nu++] = (UChar)c;
+    }
+    ncp++;
+    b += (uint32_t)l;
+  }
+  t.cpb[ncp] = (uint32_t)L;
+  t.cpu[ncp] = (uint32_t)nu;
+  t.u16_cp[nu] = (uint32_t)ncp;
+
+  /* 2. bidi levels (skipped when nothing right-to-left can occur) */
+  if (need_bidi && nu > 0) {
+    UErrorCode err = U_ZERO_ERROR;
+    bidi = ubidi_openSized((int32_t)nu, 0, &err);
+    UBiDiLevel base = p->o.base_rtl == 1 ? 1 : p->o.base_rtl == 0 ? 0 : UBIDI_DEFAULT_LTR;
+    if (U_SUCCESS(err)) ubidi_setPara(bidi, t.u16, (int32_t)nu, base, NULL, &err);
+    if (U_FAILURE(err)) { st = err == U_MEMORY_ALLOCATION_ERROR ? TS_ERR_NOMEM : TS_ERR_INTERNAL; goto done; }
+    const UBiDiLevel *lv = ubidi_getLevels(bidi, &err);
+    if (U_FAILURE(err) || !lv) { st = TS_ERR_NOMEM; goto done; }
+    for (size_t i = 0; i < ncp; i++) t.lvl[i] = lv[t.cpu[i]];
+    p->rtl = ubidi_getParaLevel(bidi) & 1;
+  }
+
+  /* 3. scripts */
+  {
+    struct { UChar32 close; int32_t sc; } stack[64];
+    int sp = 0;
+    int32_t last = USCRIPT_COMMON;
+    for (size_t i = 0; i < ncp; i++) {
+      UErrorCode err = U_ZERO_ERROR;
+      UChar32 c = (UChar32)t.cpv[i];
+      int32_t sc = uscript_getScript(c, &err);
+      if (U_FAILURE(err)) sc = USCRIPT_COMMON;
+      t.common[i] = sc == USCRIPT_COMMON || sc == USCRIPT_INHERITED;
+      if (sc == USCRIPT_INHERITED) {
+        sc = last;
+      } else if (sc == USCRIPT_COMMON) {
+        int bt = u_getIntPropertyValue(c, UCHAR_BIDI_PAIRED_BRACKET_TYPE);
+        if (bt == U_BPT_OPEN) {
+          if (sp < 64) {
+            stack[sp].close = u_getBidiPairedBracket(c);
+            stack[sp++].sc = last;
+          }
+          sc = last;
+        } else if (bt == U_BPT_CLOSE) {
+          int k = sp - 1;
+          while (k >= 0 && stack[k].close != c) k--;
+          if (k >= 0) {
+            sc = stack[k].sc;
+            sp = k;
+          } else {
+            sc = last;
+          }
+        } else {
+          sc = last;
+        }
+      }
+      t.scr[i] = sc;
+      if (sc != USCRIPT_COMMON) last = sc;
+    }
+    int32_t next = USCRIPT_COMMON;
+    for (size_t i = ncp; i-- > 0;) {
+      if (t.scr[i] == USCRIPT_COMMON) t.scr[i] = next;
+      else next = t.scr[i];
+    }
+  }
+
+  /* 4. a face per grapheme cluster */
+  {
+    UErrorCode err = U_ZERO_ERROR;
+    if (nu > 0) {
+      bi = ubrk_open(UBRK_CHARACTER, "", t.u16, (int32_t)nu, &err);
+      if (U_FAILURE(err)) { st = TS_ERR_NOMEM; goto done; }
+    }
+    const ts_face *prev = NULL;
+    int32_t a = 0;
+    for (int32_t bnd = bi ? ubrk_next(bi) : UBRK_DONE; bnd != UBRK_DONE; a = bnd, bnd = ubrk_next(bi)) {
+      size_t c0 = t.u16_cp[a], c1 = t.u16_cp[bnd];
+      if (c1 <= c0) continue;
+      /* the whole cluster takes the first character's span */
+      for (size_t k = c0 + 1; k < c1; k++) t.spn[k] = t.spn[c0];
+      const ts_span *sp = &spans[t.spn[c0]];
+      const ts_fontset *fs = fontset_for(&B, sp, &st);
+      if (!fs) goto done;
+      /* the base: first character that is neither hidden nor ignorable */
+      size_t base = c0;
+      while (base < c1 && (t.hid[base] || u_hasBinaryProperty((UChar32)t.cpv[base],
+                                                              UCHAR_DEFAULT_IGNORABLE_CODE_POINT)))
+        base++;
+      const ts_face *f = NULL;
+      if (base == c1) {
+        f = prev ? prev : fs->faces[0];
+      } else {
+        uint32_t bc = t.cpv[base];
+        if (t.common[base] && prev && ts_face_has(prev, bc)) f = prev;
+        else f = ts_fontset_pick(fs, bc);
+        /* all of the cluster's characters in one face when one can */
+        int all = 1;
+        for (size_t k = base + 1; k < c1 && all; k++)
+          if (!t.hid[k] && !u_hasBinaryProperty((UChar32)t.cpv[k], UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
+            all = ts_face_has(f, t.cpv[k]);
+        for (int fi = 0; !all && fi < fs->n; fi++) {
+          const ts_face *g = fs->faces[fi];
+          all = 1;
+          for (size_t k = base; k < c1 && all; k++)
+            if (!t.hid[k] && !u_hasBinaryProperty((UChar32)t.cpv[k], UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
+              all = ts_face_has(g, t.cpv[k]);
+          if (all) f = g;
+        }
+        if (!ts_face_has(f, bc) && d && ts_cp_set_add(B.reported, bc)) {
+          char u8[5] = {0};
+          ts_utf8_encode(bc, u8);
+          ts_diag_report(d, TS_WARNING, p->o.file, sp->line, sp->col,
+                         "no font has U+%04X '%s'; it is drawn as the missing-glyph box", bc, u8);
+        }
+        prev = f;
+      }
+      for (size_t k = c0; k < c1; k++) t.face[k] = f;
+    }
+  }
+
+  /* 5. runs, shaped once each */
+  buf = hb_buffer_create();
+  if (!hb_buffer_allocation_successful(buf)) { st = TS_ERR_NOMEM; goto done; }
+  for (size_t i = 0; i < ncp;) {
+    size_t j = i + 1;
+    while (j < ncp && t.spn[j] == t.spn[i] && t.lvl[j] == t.lvl[i] && t.scr[j] == t.scr[i] &&
+           t.face[j] == t.face[i] && t.hid[j] == t.hid[i])
+      j++;
+    prun *nr = hgrow(runs, &cap_runs, n_runs + 1, sizeof *nr);
+    if (!nr) { st = TS_ERR_NOMEM; goto done; }
+    runs = nr;
+    prun *r = &runs[n_runs++];
+    memset(r, 0, sizeof *r);
+    const ts_span *sp = &spans[t.spn[i]];
+    r->b0 = t.cpb[i];
+    r->b1 = t.cpb[j];
+    r->span = t.spn[i];
+    r->level = t.lvl[i];
+    r->hidden = t.hid[i];
+    r->script = hb_script_of(t.scr[i]);
+    r->face = t.face[i];
+    double size = sp->size > 0 ? sp->size : 10;
+    r->size = (float)size;
+    feat_list *fl = role_features(&B, (unsigned)sp->role < TS_ROLE_COUNT ? (int)sp->role : 0);
+    hb_feature_t *feats = aalloc(arena, fl->n + 3, sizeof *feats);
+    if (!feats) { st = TS_ERR_NOMEM; goto done; }
+    unsigned nf = 0;
+    for (unsigned k = 0; k < fl->n; k++) feats[nf++] = fl->f[k];
+    if (sp->smallcaps && r->face && r->face->has_smcp)
+      hb_feature_from_string("smcp", -1, &feats[nf++]);
+    if (sp->script_pos == 1) {
+      if (r->face && r->face->has_sups) {
+        hb_feature_from_string("sups", -1, &feats[nf++]);
+      } else {
+        r->size = (float)(size * 0.65);
+        r->dy = (float)(size * 0.33);
+      }
+    } else if (sp->script_pos == -1) {
+      if (r->face && r->face->has_subs) {
+        hb_feature_from_string("subs", -1, &feats[nf++]);
+      } else {
+        r->size = (float)(size * 0.65);
+        r->dy = (float)(-size * 0.15);
+      }
+    }
+    r->feats = feats;
+    r->nfeats = nf;
+    r->scale = r->face ? r->size / (float)r->face->upem : 0;
+    r->g0 = (uint32_t)gv.n;
+    if (!r->hidden && r->face) {
+      st = shape_range(p, buf, r, p->text, p->len, r->b0, r->b1, 0, 1, &gv);
+      if (st != TS_OK) goto done;
+    }
+    r->ng = (uint32_t)(gv.n - r->g0);
+    i = j;
+  }
+
+  /* 6. break opportunities (UAX #14 with the language's tailoring) */
+  if (nu > 0) {
+    char loc[32];
+    size_t k = 0;
+    for (const char *q = p->o.lang ? p->o.lang : "en"; *q && k + 1 < sizeof loc; q++)
+      loc[k++] = *q == '-' ? '_' : *q;
+    loc[k] = 0;
+    UErrorCode err = U_ZERO_ERROR;
+    UBreakIterator *lb = ubrk_open(UBRK_LINE, loc, t.u16, (int32_t)nu, &err);
+    if (U_FAILURE(err)) { st = TS_ERR_NOMEM; goto done; }
+    for (int32_t bnd = ubrk_first(lb); bnd != UBRK_DONE; bnd = ubrk_next(lb)) {
+      if (bnd <= 0 || (size_t)bnd >= nu) continue;
+      int32_t status = ubrk_getRuleStatus(lb);
+      t.brk[t.cpb[t.u16_cp[bnd]]] = status >= UBRK_LINE_HARD && status < UBRK_LINE_HARD_LIMIT ? 2 : 1;
+    }
+    ubrk_close(lb);
+  }
+  if (p->o.hyphenate) {
+    st = hyphen_points(p, t.cpv, t.cpb, t.spn, ncp, t.hyph);
+    if (st != TS_OK) goto done;
+  }
+
+  /* 7. items */
+  p->runs = runs;
+  p->n_runs = n_runs;
+  p->glyphs = gv.g;
+  {
+    const uint32_t NONE = UINT32_MAX;
+    uint32_t word_start = NONE;
+    int box_open = 0;
+    uint32_t box_b0 = 0, box_b1 = 0;
+    double box_w = 0;
+    const prun *last_vis = NULL;
+    uint32_t prev_c0 = 0;
+#define CLOSE_BOX()                                                                       \
+  do {                                                                                    \
+    if (box_open) {                                                                       \
+      TS_CHECK(push(&iv, TS_ITEM_BOX, 0, box_w, 0, 0, 0, K_BOX, box_b0, box_b1));         \
+      box_open = 0;                                                                       \
+    }                                                                                     \
+  } while (0)
+#define ADD_BOX(b0_, b1_, w_)                                                             \
+  do {                                                                                    \
+    if (!box_open) { box_open = 1; box_b0 = (b0_); box_w = 0; }                           \
+    box_b1 = (b1_);                                                                       \
+    box_w += (w_);                                                                        \
+    if (word_start == NONE) word_start = (b0_);                                           \
+  } while (0)
+    if (p->indent > 0) TS_CHECK(push(&iv, TS_ITEM_BOX, 0, p->indent, 0, 0, 0, K_BOX, 0, 0));
+    int had_content = 0;
+    for (size_t ri = 0; ri < n_runs; ri++) {
+      prun *r = &runs[ri];
+      const ts_span *sp = &spans[r->span];
+      if (r->hidden || !r->face) {
+        for (uint32_t b = r->b0; b < r->b1;) {
+          uint32_t c;
+          size_t l = ts_utf8_decode(p->text + b, r->b1 - b, &c);
+          if (!l) l = 1;
+          if (c == 0xAD && box_open && last_vis) {
+            CLOSE_BOX();
+            TS_CHECK(push(&iv, TS_ITEM_PENALTY, 1, hyphen_width(last_vis), 0, 0,
+                          p->brk.hyphenpenalty, K_HYPH, b, b + (uint32_t)l));
+            iv.pi[iv.n - 1].wstart = word_start;
+          } else if (is_mandatory(c) && had_content) {
+            CLOSE_BOX();
+            while (iv.n && (last_kind(&iv) == K_GLUE ||
+                            (last_kind(&iv) == K_PEN && iv.it[iv.n - 1].penalty >= TS_INF_PENALTY)))
+              iv.n--;
+            TS_CHECK(push(&iv, TS_ITEM_PENALTY, 0, 0, 0, 0, TS_INF_PENALTY, K_PEN, b, b));
+            TS_CHECK(push(&iv, TS_ITEM_GLUE, 0, 0, PARFIL, 0, 0, K_FIL, b, b));
+            TS_CHECK(push(&iv, TS_ITEM_PENALTY, 0, 0, 0, 0, -TS_INF_PENALTY, K_PEN, b,
+                          b + (uint32_t)l));
+            word_start = NONE;
+            had_content = 0;
+          }
+          b += (uint32_t)l;
+        }
+        continue;
+      }
+      last_vis = r;
+      double sc = r->scale;
+      const sglyph *g = gv.g + r->g0;
+      for (uint32_t gi = 0; gi < r->ng;) {
+        uint32_t c0 = g[gi].cluster, gj = gi;
+        double w = 0;
+        while (gj < r->ng && g[gj].cluster == c0) w += g[gj++].adv * sc;
+        uint32_t c1 = gj < r->ng ? g[gj].cluster : r->b1;
+        if (c1 <= c0) c1 = r->b1; /* defensive: clusters ascend in logical order */
+        uint32_t c = cp_at(p, c0);
+        if (is_space(c)) {
+          CLOSE_BOX();
+          word_start = NONE;
+          if (!had_content) { gi = gj; continue; } /* leading spaces */
+          int lk = last_kind(&iv);
+          if (lk == K_GLUE) {
+            ts_item *gl = &iv.it[iv.n - 1];
+            gl->width += w;
+            gl->stretch = gl->width / 2;
+            gl->shrink = gl->width / 3;
+            iv.pi[iv.n - 1].b1 = c1;
+            p->glue_at[c0] = (int32_t)(iv.n - 1);
+          } else {
+            int nobreak = c == 0xA0 || t.brk[c1 < L ? c1 : L] == 0;
+            if (c1 >= L) nobreak = 0;
+            if (nobreak)
+              TS_CHECK(push(&iv, TS_ITEM_PENALTY, 0, 0, 0, 0, TS_INF_PENALTY, K_PEN, c0, c0));
+            else if (sp->no_break && c1 < L && p->spans[r->span].no_break &&
+                     c1 < r->b1)
+              TS_CHECK(push(&iv, TS_ITEM_PENALTY, 0, 0, 0, 0, 5000, K_PEN, c0, c0));
+            TS_CHECK(push(&iv, TS_ITEM_GLUE, 0, w, w / 2, w / 3, 0, K_GLUE, c0, c1));
+            p->glue_at[c0] = (int32_t)(iv.n - 1);
+          }
+          gi = gj;
+          continue;
+        }
+        /* a break opportunity before this cluster? */
+        if (box_open) {
+          uint32_t pc = cp_before(p, c0);
+          if (t.brk[c0] == 1) {
+            CLOSE_BOX();
+            word_start = NONE;
+            if (is_dash(pc)) {
+              TS_CHECK(push(&iv, TS_ITEM_PENALTY, 1, 0, 0, 0, p->brk.exhyphenpenalty, K_EXHYPH, c0, c0));
+            } else if (is_cjk(pc) || is_cjk(c)) {
+              /* between ideographs: zero natural width, a little stretch so
+               * justified CJK lines fill the measure; its width is added
+               * after the previous cluster */
+              TS_CHECK(push(&iv, TS_ITEM_GLUE, 0, 0, r->size * 0.1, 0, 0, K_CJK, c0, c0));
+              p->glue_at[prev_c0] = (int32_t)(iv.n - 1);
+            } else {
+              double pen = sp->no_break && c0 > p->span_b0[r->span] ? 5000 : 0;
+              TS_CHECK(push(&iv, TS_ITEM_PENALTY, 0, 0, 0, 0, pen, K_PEN, c0, c0));
+            }
+          } else if (t.hyph[c0]) {
+            CLOSE_BOX();
+            TS_CHECK(push(&iv, TS_ITEM_PENALTY, 1, hyphen_width(r), 0, 0, p->brk.hyphenpenalty,
+                          K_HYPH, c0, c0));
+            iv.pi[iv.n - 1].wstart = word_start;
+          } else if (sp->no_hyphen && pc < 0x80 && strchr("/.?&=#_:", (int)pc) && pc &&
+                     u_isalnum((UChar32)c)) {
+            /* URLs and code: emergency breaks after separators */
+            CLOSE_BOX();
+            word_start = NONE;
+            TS_CHECK(push(&iv, TS_ITEM_PENALTY, 0, 0, 0, 0, URL_PENALTY, K_PEN, c0, c0));
+          }
+        }
+        /* hyphenation points inside a cluster (a ligature such as the ffi of
+         * "of-fice"): the cluster's width is shared by character count; the
+         * line builder reshapes such edges exactly */
+        uint32_t seg0 = c0;
+        if (c1 - c0 > 1) {
+          size_t nch = 0, before = 0;
+          for (uint32_t b = c0; b < c1;) {
+            uint32_t cc;
+            size_t l = ts_utf8_decode(p->text + b, c1 - b, &cc);
+            b += l ? (uint32_t)l : 1;
+            nch++;
+          }
+          for (uint32_t b = c0; b < c1;) {
+            uint32_t cc;
+            size_t l = ts_utf8_decode(p->text + b, c1 - b, &cc);
+            b += l ? (uint32_t)l : 1;
+            before++;
+            if (b < c1 && t.hyph[b]) {
+              double part = w * (double)before / (double)nch;
+              ADD_BOX(seg0, b, part);
+              w -= part;
+              nch -= before;
+              before = 0;
+              CLOSE_BOX();
+              TS_CHECK(push(&iv, TS_ITEM_PENALTY, 1, hyphen_width(r), 0, 0, p->brk.hyphenpenalty,
+                            K_HYPH, b, b));
+              iv.pi[iv.n - 1].wstart = word_start;
+              seg0 = b;
+            }
+          }
+        }
+        ADD_BOX(seg0, c1, w);
+        had_content = 1;
+        prev_c0 = c0;
+        gi = gj;
+      }
+    }
+    CLOSE_BOX();
+    /* TeX §816: the final space goes, then \penalty10000 \hskip\parfillskip
+     * \penalty-10000 */
+    while (iv.n && (last_kind(&iv) == K_GLUE || last_kind(&iv) == K_CJK ||
+                    (last_kind(&iv) == K_PEN && iv.it[iv.n - 1].penalty >= TS_INF_PENALTY)))
+      iv.n--;
+    int ends_forced = iv.n && iv.it[iv.n - 1].type == TS_ITEM_PENALTY &&
+                      iv.it[iv.n - 1].penalty <= -TS_INF_PENALTY;
+    if (!ends_forced || iv.n == 0) {
+      uint32_t e = iv.n ? iv.pi[iv.n - 1].b1 : 0;
+      if (iv.n && iv.pi[iv.n - 1].kind == K_HYPH) e = iv.pi[iv.n - 1].b0;
+      TS_CHECK(push(&iv, TS_ITEM_PENALTY, 0, 0, 0, 0, TS_INF_PENALTY, K_PEN, e, e));
+      TS_CHECK(push(&iv, TS_ITEM_GLUE, 0, 0, PARFIL, 0, 0, K_FIL, e, e));
+      TS_CHECK(push(&iv, TS_ITEM_PENALTY, 0, 0, 0, 0, -TS_INF_PENALTY, K_PEN, e, e));
+    }
+    /* where each hyphenated word ends (for reshaping line edges) */
+    uint32_t we = iv.pi[iv.n - 1].b0;
+    for (size_t k = iv.n; k-- > 0;) {
+      if (iv.pi[k].kind == K_HYPH) {
+        iv.pi[k].wend = we;
+        if (iv.pi[k].wstart == NONE) iv.pi[k].wstart = iv.pi[k].b0;
+      } else if (iv.pi[k].kind != K_BOX) {
+        we = iv.pi[k].b0;
+      }
+    }
+#undef CLOSE_BOX
+#undef ADD_BOX
+  }
+  p->n_items = iv.n;
+  p->items = ts_arena_memdup(arena, iv.it, iv.n * sizeof *iv.it);
+  p->pi = ts_arena_memdup(arena, iv.pi, iv.n * sizeof *iv.pi);
+  p->runs = n_runs ? ts_arena_memdup(arena, runs, n_runs * sizeof *runs) : NULL;
+  p->glyphs = gv.n ? ts_arena_memdup(arena, gv.g, gv.n * sizeof *gv.g) : NULL;
+  p->n_glyphs = gv.n;
+  if (!p->items || !p->pi || (n_runs && !p->runs) || (gv.n && !p->glyphs)) {
+    st = TS_ERR_NOMEM;
+    goto done;
+  }
+  ts_text_stats_add(ctx, p->glyphs_shaped, 1, 0, 0);
+  *out = p;
+done:
+  if (bi) ubrk_close(bi);
+  if (bidi) ubidi_close(bidi);
+  if (buf) hb_buffer_destroy(buf);
+  tmp_free(&t);
+  free(B.fsc);
+  free(gv.g);
+  free(iv.it);
+  free(iv.pi);
+  free(runs);
+  return st;
+}

@@ -1,0 +1,88 @@
+/* text_internal.h — shared between the files of typeset/text only. */
+#ifndef TS_TEXT_INTERNAL_H
+#define TS_TEXT_INTERNAL_H
+
+#include "text/ts_text.h"
+
+#include <hb.h>
+
+/* A shaped glyph in font units, in logical order within its run. */
+typedef struct sglyph {
+  uint32_t gid, cluster; /* cluster: byte offset into the paragraph text */
+  int32_t adv, xoff, yoff;
+} sglyph;
+
+/* A shaped run: maximal text of one span, bidi level, script and face. */
+typedef struct prun {
+  uint32_t b0, b1;       /* bytes of the paragraph text */
+  uint32_t span;
+  uint8_t level;
+  uint8_t hidden;        /* control characters and soft hyphens: not shaped */
+  hb_script_t script;
+  const ts_face *face;
+  float size, dy, scale; /* scale: pt per font unit */
+  uint32_t g0, ng;       /* glyphs[g0 .. g0+ng) */
+  const hb_feature_t *feats;
+  unsigned nfeats;
+} prun;
+
+enum item_kind {
+  K_BOX = 0, K_GLUE, K_FIL, K_PEN, K_HYPH, K_EXHYPH, K_CJK
+};
+
+/* Per-item data parallel to the ts_item array. */
+typedef struct pitem {
+  uint32_t b0;     /* where the item starts; a line broken here ends at b0 */
+  uint32_t b1;     /* where the item ends; the next line starts at the next item's b0 */
+  uint32_t wstart; /* K_HYPH: start of the word the break falls in */
+  uint32_t wend;   /* K_HYPH: end of that word */
+  uint8_t kind;    /* enum item_kind */
+} pitem;
+
+typedef struct ts_fontset_cache {
+  int role, bold, italic;
+  ts_fontset fs;
+} ts_fontset_cache;
+
+struct ts_para {
+  ts_ctx *ctx;
+  ts_arena *arena;       /* borrowed: the document's */
+  ts_diag *d;            /* borrowed */
+  ts_para_opts o;
+  ts_break_params brk;
+  const ts_span *spans;  /* borrowed */
+  size_t n_spans;
+  char *text;            /* arena: the spans' text concatenated */
+  uint32_t len;
+  uint32_t *span_b0;     /* first byte of each span */
+  prun *runs;
+  size_t n_runs;
+  sglyph *glyphs;
+  size_t n_glyphs;
+  ts_item *items;
+  pitem *pi;
+  size_t n_items;
+  int32_t *glue_at;      /* per byte: glue item whose width follows the cluster starting here */
+  int rtl;               /* paragraph level is right-to-left */
+  double indent;
+  hb_language_t lang;
+  uint64_t reshapes, glyphs_shaped;
+};
+
+/* para.c */
+void ts_text_stats_add(ts_ctx *ctx, uint64_t glyphs, uint64_t paras, uint64_t lines,
+                       uint64_t reshapes);
+/* Shapes text[x..y) of run r without context (a line's edge), with the
+ * face's hyphen appended when `hyphen` (its cluster is y).  Returns owned
+ * logical-order glyphs (free with free()). */
+ts_status ts_text_shape_piece(ts_para *p, hb_buffer_t *buf, const prun *r, uint32_t x,
+                              uint32_t y, int hyphen, sglyph **out, size_t *n_out);
+
+/* hyphen.c: a language's dictionary (loaded once, shared), and hyphenation
+ * of one word with it (thread-safe). */
+typedef struct hy_dict hy_dict;
+const hy_dict *ts_hy_dict(ts_ctx *ctx, const char *lang);
+size_t ts_hy_word(const hy_dict *h, const char *word, size_t len, int leftmin, int rightmin,
+                  size_t *pos, size_t max);
+
+#endif
