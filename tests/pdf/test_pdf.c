@@ -10,6 +10,7 @@
 #include "pdf/ts_pdf.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <hb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -667,6 +668,11 @@ START_TEST(test_bad_page_size) {
   ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &data, &len, &d), TS_ERR_INPUT);
   ck_assert_ptr_null(data);
   ck_assert_int_eq(d.n_errors, 1);
+  /* no pages at all */
+  fx.l.n_pages = 0;
+  ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &data, &len, &d), TS_ERR_INPUT);
+  ck_assert_ptr_null(data);
+  ck_assert_int_eq(d.n_errors, 2);
   fx_free(&fx);
 }
 END_TEST
@@ -690,6 +696,55 @@ START_TEST(test_dates) {
   ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &data, &len, &d), TS_OK);
   ck_assert_ptr_nonnull(memmem(data, len, "/CreationDate (D:20240229000000Z)", 33));
   free(data);
+  fx_free(&fx);
+}
+END_TEST
+
+
+/* Worker threads render documents at once, sharing the context and faces:
+ * every thread's bytes equal a single-threaded render. */
+typedef struct thr_job {
+  fixture *fx;
+  unsigned char *data;
+  size_t len;
+  ts_status st;
+} thr_job;
+
+static void *thr_main(void *p) {
+  thr_job *j = p;
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  for (int i = 0; i < 3; i++) {
+    free(j->data);
+    j->data = NULL;
+    j->st = ts_pdf_write_mem(j->fx->ctx, j->fx->doc, NULL, &j->fx->l, &j->data, &j->len, &d);
+    if (j->st != TS_OK) break;
+  }
+  return NULL;
+}
+
+START_TEST(test_threads) {
+  fixture fx;
+  build_sample(&fx);
+  unsigned char *ref = NULL;
+  size_t rlen = 0;
+  ts_diag d;
+  ts_diag_init(&d, stderr);
+  ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &ref, &rlen, &d), TS_OK);
+  thr_job jobs[4];
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) {
+    jobs[i] = (thr_job){&fx, NULL, 0, TS_ERR_INTERNAL};
+    ck_assert_int_eq(pthread_create(&th[i], NULL, thr_main, &jobs[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    ck_assert_int_eq(jobs[i].st, TS_OK);
+    ck_assert_uint_eq(jobs[i].len, rlen);
+    ck_assert(memcmp(jobs[i].data, ref, rlen) == 0);
+    free(jobs[i].data);
+  }
+  free(ref);
   fx_free(&fx);
 }
 END_TEST
@@ -730,6 +785,7 @@ int main(void) {
   tcase_add_test(tc, test_garbage_runs);
   tcase_add_test(tc, test_bad_page_size);
   tcase_add_test(tc, test_dates);
+  tcase_add_test(tc, test_threads);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

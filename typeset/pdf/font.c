@@ -215,8 +215,12 @@ static void tj_close(ts_buf *b, tj_state *t) {
   t->in_hex = t->in_array = 0;
 }
 
-static double gx_of(const ts_glyph *g) { return isfinite(g->x) ? g->x : 0.0; }
-static double gy_of(const ts_glyph *g) { return isfinite(g->y) ? g->y : 0.0; }
+/* A glyph's offsets, kept finite and within a page's reach (1e5 pt). */
+static double sane(float v) {
+  return !isfinite(v) ? 0.0 : v > 1e5f ? 1e5 : v < -1e5f ? -1e5 : (double)v;
+}
+static double gx_of(const ts_glyph *g) { return sane(g->x); }
+static double gy_of(const ts_glyph *g) { return sane(g->y); }
 
 /* One glyph at its absolute position in the run: a TJ adjustment from the
  * pen (whole 1/1000 em, computed from absolute positions so rounding never

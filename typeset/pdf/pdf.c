@@ -615,6 +615,11 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
   ts_status st = TS_OK;
   unsigned char *out = NULL;
 
+  if (l->n_pages == 0 || !l->pages) {
+    ts_diag_report(w->d, TS_ERROR, w->file, 0, 0, "nothing to write: the layout has no pages");
+    st = TS_ERR_INPUT;
+    goto done;
+  }
   TS_CHECK(check_images(w));
   for (size_t p = 0; p < l->n_pages; p++) {
     double pw = l->pages[p].w, ph = l->pages[p].h;
