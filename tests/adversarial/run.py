@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+"""Runs the adversarial corpus of cases.txt against the typeset binary.
+
+    run.py TYPESET [CASE-FILTER]
+
+Each case renders one input to PDF and EPUB in a fresh folder, with a time
+limit, and checks the exit status (0 renders, 1 refused; never a signal,
+never a sanitizer report), the message on stderr, that a refusal leaves no
+output, and that a rendered PDF passes `qpdf --check` and a rendered EPUB's
+XML files are well-formed.  Standard library only.
+"""
+import concurrent.futures
+import html
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+import zipfile
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FILES = os.path.join(HERE, "files")
+DEFAULT_TIME = 60
+
+
+# ---- Generated inputs ------------------------------------------------------
+
+WORDS = ("typesetting requires patience because every paragraph must balance its "
+         "lines against the measure while hyphenation dictionaries suggest "
+         "breakpoints inside longer words such as international cooperation "
+         "infrastructure responsibility and extraordinary circumstances").split()
+
+
+def words(n, seed=1):
+    out = []
+    x = seed
+    for _ in range(n):
+        x = (x * 1103515245 + 12345) & 0x7fffffff
+        out.append(WORDS[(x >> 8) % len(WORDS)])
+    return out
+
+
+def fm(title):
+    return "---\ntitle: %s\n---\n\n" % title
+
+
+def gen_long_paragraph():
+    return fm("A 100,000-word paragraph") + " ".join(words(100000)) + " paragraphend.\n"
+
+
+def gen_long_word():
+    return fm("A 5,000-letter word") + "Before " + "abcdefghij" * 500 + " after.\n"
+
+
+def gen_nested_quotes():
+    return fm("2,000 nested block quotes") + "> " * 2000 + "deepest text of all.\n"
+
+
+def gen_nested_lists():
+    lines = ["  " * i + "- level %d" % i for i in range(300)]
+    lines.append("  " * 300 + "- innermost item")
+    return fm("300 nested lists") + "\n".join(lines) + "\n"
+
+
+def gen_nested_emphasis():
+    return fm("Deep emphasis") + "*" * 3000 + "emphasised" + "*" * 3000 + "\n\n" + \
+        "".join("*a _b " for _ in range(2000)) + "text\n"
+
+
+def gen_many_brackets():
+    return fm("Brackets") + "[" * 20000 + "x" + "]" * 20000 + "\n\n" + "![" * 5000 + \
+        "\n\n" + "[a](" * 5000 + "\n"
+
+
+def gen_wide_table():
+    n = 40
+    head = "| " + " | ".join("c%d" % i for i in range(n)) + " |"
+    sep = "|" + "|".join("---" for _ in range(n)) + "|"
+    rows = ["| " + " | ".join("r%dx%d" % (r, i) for i in range(n)) + " |" for r in range(5)]
+    return fm("A 40-column table") + "\n".join([head, sep] + rows) + "\n"
+
+
+def gen_many_footnotes():
+    refs = " ".join("word%d[^n%d]" % (i, i) for i in range(1, 1501))
+    defs = "\n\n".join("[^n%d]: note%d text." % (i, i) for i in range(1, 1501))
+    return fm("1,500 footnotes in one paragraph") + refs + "\n\n" + defs + "\n"
+
+
+def gen_long_heading():
+    body = ("heading " * 1300)[:9985]
+    return fm("A heading of 10,000 characters") + "## " + body + " headingend\n\nText.\n"
+
+
+def gen_control_chars():
+    c0 = "".join(chr(c) for c in range(1, 32) if c not in (9, 10, 13))
+    c1 = "".join(chr(c) for c in range(0x80, 0xA0))
+    return fm("Control characters") + "Before" + c0 + "middle\x7f" + c1 + \
+        "\ufffe\uffff\u2028\u2029\ufeff after.\n\n\x0cform \x0bvertical \x1bescape\n\n" \
+        "Title in text \x08\x08\x08 backspaces.\n\ncontrolend\n"
+
+
+def gen_bidi_overrides():
+    return fm("Bidi overrides") + \
+        "Left \u202eright-to-left override never closed \u202dleft override " \
+        "\u202bembedding \u202aembedding \u2067isolate \u2066isolate \u2068first strong " \
+        "\u200f\u200e marks \u061c and \u0645\u0631\u062d\u0628\u0627 \u202c\u2069 " \
+        "\u202c\u202c\u2069\u2069 too many pops.\n\n" \
+        "\u202e\u05e9\u05dc\u05d5\u05dd \u2067\u202d\u202e\u2066\u202b deeply " * 40 + "\n\n" \
+        "bidiend\n"
+
+
+def gen_invalid_utf8():
+    return (fm("Invalid UTF-8").encode() + b"Bad \xff\xfe bytes, overlong \xc0\x80 and "
+            b"\xe0\x80\x80, lone \x80 continuation, cut \xe2\x82 sequence, surrogate "
+            b"\xed\xa0\x80 and beyond \xf4\x90\x80\x80.\n\nutf8end\n")
+
+
+def gen_nul_bytes():
+    return fm("NUL bytes").encode() + b"Text\x00with\x00NUL\x00bytes.\n\n\x00\n\nnulend\n"
+
+
+GENERATORS = {
+    "long-paragraph": gen_long_paragraph,
+    "long-word": gen_long_word,
+    "nested-quotes": gen_nested_quotes,
+    "nested-lists": gen_nested_lists,
+    "nested-emphasis": gen_nested_emphasis,
+    "many-brackets": gen_many_brackets,
+    "wide-table": gen_wide_table,
+    "many-footnotes": gen_many_footnotes,
+    "long-heading": gen_long_heading,
+    "control-chars": gen_control_chars,
+    "bidi-overrides": gen_bidi_overrides,
+    "invalid-utf8": gen_invalid_utf8,
+    "nul-bytes": gen_nul_bytes,
+}
+
+
+# ---- Image assets ------------------------------------------------------------
+
+def png_chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+
+
+PNG_SIG = b"\x89PNG\r\n\x1a\n"
+
+
+def png_bytes(w, h, rgb):
+    raw = b"".join(b"\0" + bytes(rgb) * w for _ in range(h))
+    return PNG_SIG + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + \
+        png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b"")
+
+
+def jpeg_headers():
+    """SOI, JFIF APP0, one quantisation table, an 8x8 greyscale baseline
+    frame header, minimal Huffman tables and the scan header."""
+    soi = b"\xff\xd8"
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    dqt = b"\xff\xdb" + struct.pack(">H", 67) + b"\x00" + bytes([1] * 64)
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 8, 8, 1) + b"\x01\x11\x00"
+    dht_dc = b"\xff\xc4" + struct.pack(">H", 20) + b"\x00" + bytes([1] + [0] * 15) + b"\x00"
+    dht_ac = b"\xff\xc4" + struct.pack(">H", 20) + b"\x10" + bytes([1] + [0] * 15) + b"\x00"
+    sos = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00\x00\x3f\x00"
+    return soi, app0, dqt, sof, dht_dc, dht_ac, sos
+
+
+def make_assets(case_dir):
+    doc = os.path.join(case_dir, "doc")
+    img = os.path.join(doc, "images")
+    outside = os.path.join(case_dir, "outside")
+    os.makedirs(img)
+    os.makedirs(outside)
+    os.makedirs(os.path.join(case_dir, "out"))
+    real = png_bytes(8, 8, (200, 30, 30))
+    for p in (os.path.join(img, "real.png"), os.path.join(outside, "real.png")):
+        with open(p, "wb") as f:
+            f.write(real)
+    with open(os.path.join(img, "fake.png"), "wb") as f:
+        f.write(b"This is a text file that only claims to be a PNG.\n" * 20)
+    soi, app0, dqt, sof, dht_dc, dht_ac, sos = jpeg_headers()
+    with open(os.path.join(img, "trunc.jpg"), "wb") as f:
+        f.write(soi + app0 + dqt + sof[:6])           # cut inside the frame header
+    with open(os.path.join(img, "trunc-scan.jpg"), "wb") as f:
+        f.write(soi + app0 + dqt + sof + dht_dc + dht_ac + sos + b"\x00\x12")  # no EOI
+    with open(os.path.join(img, "trunc.png"), "wb") as f:
+        f.write(PNG_SIG + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 2, 0, 0, 0)))
+    with open(os.path.join(img, "bomb.png"), "wb") as f:
+        f.write(PNG_SIG + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0))
+                + png_chunk(b"IDAT", zlib.compress(b"\0" * 65536)) + png_chunk(b"IEND", b""))
+    os.symlink(os.path.join("..", "..", "outside", "real.png"), os.path.join(img, "link.png"))
+    for name in os.listdir(FILES):
+        if name.endswith(".yaml"):
+            shutil.copy(os.path.join(FILES, name), doc)
+    return doc, outside
+
+
+# ---- Cases -------------------------------------------------------------------
+
+class Case:
+    def __init__(self, lineno, file, expect, opts):
+        self.lineno = lineno
+        self.file = file
+        self.expect = expect
+        self.msg = None
+        self.style = None
+        self.absent = []
+        self.present = []
+        self.time = DEFAULT_TIME
+        for o in opts:
+            k, _, v = o.partition("=")
+            if k == "msg":
+                self.msg = v
+            elif k == "style":
+                self.style = v
+            elif k == "absent":
+                self.absent.append(v.replace("\\s", " "))
+            elif k == "present":
+                self.present.append(v.replace("\\s", " "))
+            elif k == "time":
+                self.time = float(v)
+            else:
+                raise ValueError("cases.txt:%d: unknown key %r" % (lineno, k))
+        if expect not in ("renders", "refused", "either"):
+            raise ValueError("cases.txt:%d: EXPECT must be renders, refused or either" % lineno)
+        if expect == "refused" and not self.msg:
+            raise ValueError("cases.txt:%d: a refused case needs msg=" % lineno)
+
+    @property
+    def name(self):
+        n = self.file[4:] if self.file.startswith("gen:") else self.file
+        return n + ("+" + self.style if self.style else "")
+
+
+def load_cases():
+    cases = []
+    with open(os.path.join(HERE, "cases.txt"), encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            line = line.split("#", 1)[0] if line.lstrip().startswith("#") else line
+            f_ = line.split()
+            if not f_:
+                continue
+            cases.append(Case(i, f_[0], f_[1], f_[2:]))
+    return cases
+
+
+def norm_text(s):
+    s = re.sub(r"[-\u2010\u00ad]\n", "", s)
+    return re.sub(r"\s+", " ", s).casefold()
+
+
+def epub_entries(path):
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        return names, {n: z.read(n) for n in names}
+
+
+def check_epub(path, problems):
+    try:
+        names, data = epub_entries(path)
+    except zipfile.BadZipFile as ex:
+        problems.append("the EPUB is not a ZIP file: %s" % ex)
+        return "", {}
+    if not names or names[0] != "mimetype" or data["mimetype"] != b"application/epub+zip":
+        problems.append("the EPUB does not start with its mimetype entry")
+    text = []
+    for n in names:
+        if re.search(r"\.(xhtml|html|opf|ncx|xml|svg)$", n):
+            try:
+                ET.fromstring(data[n])
+            except ET.ParseError as ex:
+                problems.append("EPUB entry %s is not well-formed XML: %s" % (n, ex))
+            if n.endswith((".xhtml", ".html")):
+                x = data[n].decode("utf-8", "replace")
+                x = re.sub(r"(?s)<head\b.*?</head>", " ", x)
+                x = re.sub(r"<[^>]+>", " ", x)
+                text.append(html.unescape(x))
+    return "\n".join(text), data
+
+
+def run_case(typeset, case, work):
+    problems = []
+    cdir = tempfile.mkdtemp(prefix="case-", dir=work)
+    doc, outside = make_assets(cdir)
+    if case.file.startswith("gen:"):
+        content = GENERATORS[case.file[4:]]()
+        name = case.file[4:] + ".md"
+    else:
+        with open(os.path.join(FILES, case.file), encoding="utf-8") as f:
+            content = f.read().replace("@OUTSIDE@", outside)
+        name = case.file
+    src = os.path.join(doc, name)
+    with open(src, "wb") as f:
+        f.write(content.encode("utf-8") if isinstance(content, str) else content)
+    out = os.path.join(cdir, "out")
+    stem = os.path.splitext(name)[0]
+    pdf = os.path.join(out, stem + ".pdf")
+    epub = os.path.join(out, stem + ".epub")
+    args = [typeset, src, "-o", pdf, "-o", epub]
+    if case.style:
+        args += ["--style", os.path.join(doc, case.style)]
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1540000000")
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                           timeout=case.time)
+    except subprocess.TimeoutExpired:
+        return ["did not finish within %g s" % case.time], time.monotonic() - t0, cdir
+    dt = time.monotonic() - t0
+    err = p.stderr.decode("utf-8", "replace")
+    if p.returncode < 0:
+        problems.append("killed by signal %d" % -p.returncode)
+    if re.search(r"Sanitizer|runtime error:", err):
+        problems.append("sanitizer report:\n" + err[-3000:])
+    if p.returncode not in (0, 1) and p.returncode >= 0:
+        problems.append("exit status %d (want 0 or 1)" % p.returncode)
+    rendered = p.returncode == 0
+    if case.expect == "renders" and not rendered:
+        problems.append("refused, want renders:\n" + err[-1500:])
+    if case.expect == "refused" and rendered:
+        problems.append("rendered, want refused")
+    if case.msg and not rendered:
+        pat = case.msg.replace("@FILE@", re.escape(src))
+        if not re.search(pat, err):
+            problems.append("stderr does not match %s:\n%s" % (pat, err[-1500:]))
+    left = sorted(os.listdir(out))
+    if not rendered:
+        if left:
+            problems.append("a refused render left files: %s" % left)
+        return problems, dt, cdir
+    if sorted(left) != sorted([os.path.basename(pdf), os.path.basename(epub)]):
+        problems.append("the output folder holds %s" % left)
+    if re.search(r"(^|\n)[^\n]*: error:", err):
+        problems.append("rendered but printed an error:\n" + err[-1500:])
+    q = subprocess.run(["qpdf", "--check", pdf], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=120)
+    if q.returncode != 0:
+        problems.append("qpdf --check exit %d:\n%s" % (q.returncode,
+                                                      (q.stdout + q.stderr).decode()[-1500:]))
+    t = subprocess.run(["pdftotext", "-enc", "UTF-8", pdf, "-"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    pdf_text = norm_text(t.stdout.decode("utf-8", "replace"))
+    with open(pdf, "rb") as f:
+        pdf_bytes = f.read()
+    epub_text, entries = check_epub(epub, problems)
+    epub_text = norm_text(epub_text)
+    for a in case.absent:
+        al = a.casefold()
+        if al in pdf_text:
+            problems.append("%r appears in the PDF's text" % a)
+        if a.encode() in pdf_bytes:
+            problems.append("%r appears in the PDF file" % a)
+        for n, d in entries.items():
+            if a.encode() in d or a.encode().lower() in d.lower():
+                problems.append("%r appears in EPUB entry %s" % (a, n))
+        if al in epub_text:
+            problems.append("%r appears in the EPUB's text" % a)
+    for w in case.present:
+        if w.casefold() not in pdf_text:
+            problems.append("%r is missing from the PDF's text" % w)
+        if w.casefold() not in epub_text:
+            problems.append("%r is missing from the EPUB's text" % w)
+    return problems, dt, cdir
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    typeset = sys.argv[1]
+    only = sys.argv[2] if len(sys.argv) > 2 else None
+    cases = [c for c in load_cases() if not only or only in c.name]
+    work = tempfile.mkdtemp(prefix="typeset-adversarial-")
+    failed = 0
+    jobs = max(1, min(4, os.cpu_count() or 1))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+            futs = [(c, ex.submit(run_case, typeset, c, work)) for c in cases]
+            for c, fu in futs:
+                try:
+                    problems, dt, cdir = fu.result()
+                except Exception as e:  # a bug in this script: report, go on
+                    problems, dt, cdir = ["run.py raised %r" % e], 0.0, None
+                if problems:
+                    failed += 1
+                    print("FAIL %-40s (cases.txt:%d, %s, %.2f s)" % (c.name, c.lineno, c.expect, dt))
+                    for pr in problems:
+                        print("     " + pr.replace("\n", "\n     "))
+                else:
+                    print("ok   %-40s %-8s %.2f s" % (c.name, c.expect, dt))
+                sys.stdout.flush()
+                if cdir:
+                    shutil.rmtree(cdir, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("%d of %d cases failed" % (failed, len(cases)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
