@@ -749,6 +749,37 @@ START_TEST(test_threads) {
 }
 END_TEST
 
+
+/* A hyphen added at a line break reads as "-": whether its cluster points
+ * at a soft hyphen in the run's text or past the text's end. */
+START_TEST(test_hyphen) {
+  fixture fx;
+  fx_init(&fx, 2);
+  const ts_face *lib = face(&fx, LIBERTINE, 0);
+  ts_run *a = shape(&fx, lib, "exam-", 12, 0);
+  a->text = "exam\xc2\xad";
+  a->text_len = 6;
+  add(&fx, 0, TS_DRAW_GLYPHS, 72, 700)->run = a;
+  /* another face, so its hyphen glyph has no text from any cluster */
+  const ts_face *dv = face(&fx, DEJAVU, 0);
+  ts_run *b = shape(&fx, dv, "inte-", 12, 0);
+  b->text_len = 4; /* the hyphen's cluster (4) is past the text */
+  add(&fx, 1, TS_DRAW_GLYPHS, 72, 680)->run = b;
+  const char *path = write_sample(&fx, "hy.pdf");
+  char cmd[700];
+  int rc;
+  /* one page each: poppler joins a word hyphenated across lines */
+  for (int pg = 1; pg <= 2; pg++) {
+    snprintf(cmd, sizeof cmd, "pdftotext -enc UTF-8 -f %d -l %d '%s' - 2>&1", pg, pg, path);
+    char *out = run(cmd, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(strstr(out, pg == 1 ? "exam-\n" : "inte-\n"), "%s", out);
+    free(out);
+  }
+  fx_free(&fx);
+}
+END_TEST
+
 /* The page rendered to a picture for a human look (TS_KEEP=1 keeps it). */
 START_TEST(test_render_png) {
   fixture fx;
@@ -786,6 +817,7 @@ int main(void) {
   tcase_add_test(tc, test_bad_page_size);
   tcase_add_test(tc, test_dates);
   tcase_add_test(tc, test_threads);
+  tcase_add_test(tc, test_hyphen);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

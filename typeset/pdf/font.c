@@ -158,6 +158,18 @@ static uint32_t cluster_end(const pdf_w *w, size_t nb, const ts_run *r, uint32_t
   return lo < nb ? w->tmp[lo] : r->text_len;
 }
 
+/* A cluster's text for extraction: a soft hyphen (U+00AD, where the text
+ * engine may point a hyphen inserted at a line break) reads as "-". */
+static void cluster_text(const ts_run *r, uint32_t c, uint32_t end, const char **s,
+                         uint32_t *len) {
+  *s = r->text + c;
+  *len = end - c;
+  if (*len == 2 && memcmp(*s, "\xC2\xAD", 2) == 0) {
+    *s = "-";
+    *len = 1;
+  }
+}
+
 static ts_status add_text(pdf_w *w, const char *s, uint32_t len, uint32_t *idx) {
   if (w->n_texts == w->cap_texts) {
     size_t nc = w->cap_texts ? w->cap_texts * 2 : 256;
@@ -187,8 +199,10 @@ ts_status pdf_fonts_collect(pdf_w *w, const ts_run *r) {
       uint32_t gid = valid_gid(r->face, r->glyphs[k].gid);
       hb_set_add(pf->used, gid);
       if (end > c && !hb_map_has(map, gid)) {
-        uint32_t idx;
-        TS_CHECK(add_text(w, r->text + c, end - c, &idx));
+        uint32_t idx, tl;
+        const char *ts;
+        cluster_text(r, c, end, &ts, &tl);
+        TS_CHECK(add_text(w, ts, tl, &idx));
         hb_map_set(map, gid, idx);
       }
     }
@@ -303,14 +317,17 @@ ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
      * ActualText span (never a whole right-to-left run: poppler would
      * reverse it). */
     int actual = 0;
-    if (end > c) {
+    const char *ct;
+    uint32_t cl;
+    cluster_text(r, c, end, &ct, &cl);
+    if (cl > 0) {
       if (j - i > 1) {
         actual = 1;
       } else {
         uint32_t gid = valid_gid(r->face, r->glyphs[i].gid);
         const pdf_text *tx = hb_map_has(pf->text_of, gid)
                                  ? &w->texts[hb_map_get(pf->text_of, gid)] : NULL;
-        actual = !tx || tx->len != end - c || memcmp(tx->s, r->text + c, end - c) != 0;
+        actual = !tx || tx->len != cl || memcmp(tx->s, ct, cl) != 0;
       }
     }
     if (!actual) {
@@ -319,7 +336,7 @@ ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
     }
     tj_close(b, &t);
     ts_buf_clear(&u16);
-    pdf_utf16be(&u16, r->text + c, end - c, ACTUAL_MAX_UNITS);
+    pdf_utf16be(&u16, ct, cl, ACTUAL_MAX_UNITS);
     ts_buf_puts(b, "/Span <</ActualText <FEFF");
     put_hex(b, (const unsigned char *)u16.data, u16.len);
     ts_buf_puts(b, ">>> BDC\n");
@@ -383,6 +400,26 @@ static ts_status write_tounicode(pdf_w *w, pdf_face *pf, const code_entry *ce,
               "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
               "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
               "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
+  /* Glyphs drawn with no text of their own (a hyphen whose cluster lies past
+   * its run's text, say) read as the code point the cmap maps to them. */
+  hb_map_t *rev = NULL;
+  for (size_t k = 0; k < n && !rev; k++) {
+    uint32_t gid = ce[k].gid;
+    if (gid != 0 && !hb_map_has(pf->text_of, gid) && !hb_map_has(pf->fallback, gid)) {
+      rev = hb_map_create();
+      if (!hb_map_allocation_successful(rev)) { st = TS_ERR_NOMEM; goto done; }
+      if (pf->face->unicodes) {
+        for (hb_codepoint_t cp = HB_SET_VALUE_INVALID; hb_set_next(pf->face->unicodes, &cp);) {
+          hb_codepoint_t g;
+          /* the lowest code point wins ('-' before U+2010) */
+          if (hb_font_get_nominal_glyph(pf->face->hb_font, cp, &g) && hb_set_has(pf->used, g) &&
+              !hb_map_has(rev, g))
+            hb_map_set(rev, g, cp);
+        }
+      }
+      if (!hb_map_allocation_successful(rev)) { st = TS_ERR_NOMEM; goto done; }
+    }
+  }
   /* Entries with text, in code order, at most 100 per block. */
   size_t i = 0;
   while (i < n) {
@@ -395,6 +432,13 @@ static ts_status write_tounicode(pdf_w *w, pdf_face *pf, const code_entry *ce,
       const pdf_text *tx = NULL;
       if (hb_map_has(pf->text_of, gid)) tx = &w->texts[hb_map_get(pf->text_of, gid)];
       else if (hb_map_has(pf->fallback, gid)) tx = &w->texts[hb_map_get(pf->fallback, gid)];
+      char one[4];
+      pdf_text cmap_tx;
+      if (!tx && rev && hb_map_has(rev, gid)) {
+        cmap_tx.s = one;
+        cmap_tx.len = (uint32_t)ts_utf8_encode(hb_map_get(rev, gid), one);
+        tx = &cmap_tx;
+      }
       if (!tx || tx->len == 0) continue;
       ts_buf_clear(&u16);
       pdf_utf16be(&u16, tx->s, tx->len, TOUNI_MAX_UNITS);
@@ -423,6 +467,7 @@ static ts_status write_tounicode(pdf_w *w, pdf_face *pf, const code_entry *ce,
   TS_CHECK(pdf_stream_write(w, s->stream, b.data, b.len));
   *out = s;
 done:
+  hb_map_destroy(rev);
   ts_buf_free(&b);
   ts_buf_free(&u16);
   return st;
