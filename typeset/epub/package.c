@@ -20,8 +20,14 @@ static void css_family(ts_buf *b, const char *f) {
   ts_buf_putc(b, '"');
 }
 
+/* Sans families the style may name without "Sans" in the name. */
 static int looks_sans(const char *f) {
-  return strstr(f, "Sans") && !strstr(f, "Serif");
+  static const char *const sans[] = {"Sans", "Biolinum", "Helvetica", "Arial", "Grotesk",
+                                     "Gothic", "Inter", "Roboto", "Fira"};
+  if (strstr(f, "Serif")) return 0;
+  for (size_t i = 0; i < sizeof sans / sizeof sans[0]; i++)
+    if (strstr(f, sans[i])) return 1;
+  return 0;
 }
 
 static void css_families(ts_buf *b, const ts_style *s, ts_role r) {
@@ -126,7 +132,7 @@ ts_status epub_write_css(epub *E) {
   ts_buf_puts(&b, "widows: 2;\norphans: 2;\n}\n");
   /* the first paragraph after a heading (or anything but a paragraph) is
    * not indented; following ones are (TeX's \parindent convention) */
-  ts_buf_puts(&b, "p + p {\n");
+  ts_buf_puts(&b, "body.chapter p + p {\n");
   css_em(&b, "text-indent", s->body.indent, body);
   if (s->par_skip > 0) css_em(&b, "margin-top", s->par_skip, body);
   ts_buf_puts(&b, "}\n");
@@ -210,6 +216,7 @@ ts_status epub_write_css(epub *E) {
   css_block(&b, "p.author-name, p.cover-author", &s->author, body, s);
   css_block(&b, "p.degree, p.role, p.affiliation, p.address, p.email, p.orcid, p.author-id",
             &s->affiliation, body, s);
+  ts_buf_puts(&b, "div.author p {\nmargin: 0;\n}\n");
   ts_buf_puts(&b, "section.abstract {\nmargin: 1.5em 0;\n}\n");
   css_block(&b, "section.abstract p", &s->abstract, body, s);
   ts_buf_puts(&b, "h2.abstract-title, h2.notes-title {\nfont-size: 1em;\nmargin: 1em 0 0.3em 0;\n}\n");
