@@ -1,0 +1,485 @@
+/* page_blocks.c — code blocks, thematic breaks, tables and figures as
+ * boxes of the galley. */
+#include "page_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double lead_of(const ts_block_style *bs) {
+  return bs->leading > 0 ? bs->leading : bs->size * 1.2;
+}
+
+static pg_box *line_box(pg_builder *b, double L, int kind) {
+  pg_box *bx = pg_box_new(b->a);
+  if (!bx) {
+    pg_fail(b, TS_ERR_NOMEM);
+    return NULL;
+  }
+  bx->h = PG_STRUT_H * L;
+  bx->d = PG_STRUT_D * L;
+  bx->kind = kind;
+  return bx;
+}
+
+static double extent_right(const ts_line *ln) {
+  double hi = 0;
+  for (uint32_t i = 0; i < ln->n; i++)
+    if (ln->runs[i].x + ln->runs[i].width > hi) hi = ln->runs[i].x + ln->runs[i].width;
+  return hi;
+}
+
+static double extent_left(const ts_line *ln) {
+  double lo = 1e30;
+  for (uint32_t i = 0; i < ln->n; i++)
+    if (ln->runs[i].x < lo) lo = ln->runs[i].x;
+  return ln->n ? lo : 0;
+}
+
+typedef struct widths2 {
+  double first, rest;
+} widths2;
+
+static double wfn(void *u, size_t i) {
+  const widths2 *w = u;
+  return i == 0 ? w->first : w->rest;
+}
+
+static ts_para_opts opts(const pg_builder *b, ts_lb_mode mode) {
+  ts_para_opts o;
+  memset(&o, 0, sizeof o);
+  o.style = b->st;
+  o.lang = b->lang;
+  o.base_rtl = -1;
+  o.mode = mode;
+  o.file = b->doc->path;
+  return o;
+}
+
+/* ---- code blocks --------------------------------------------------------
+ * One paragraph per source line, ragged, never hyphenated.  Leading spaces
+ * become an indent of that many character widths (tabs to multiples of 4);
+ * a line too long for the measure wraps at its break opportunities and its
+ * continuation lines start with "↪" (as listings' postbreak). */
+void pg_build_code(pg_builder *b, const ts_node *n, double left, double right) {
+  const ts_block_style *cs = &b->st->code;
+  double L = lead_of(cs);
+  double measure = b->col_w - left - right;
+  pg_space(b, cs->space_before);
+  ts_span probe = pg_span_plain(b, cs, "0");
+  probe.role = TS_ROLE_MONO;
+  ts_line pl;
+  if (!pg_line(b, &probe, 1, &pl)) return;
+  double cw = extent_right(&pl) > 0 ? extent_right(&pl) : 0.6 * cs->size;
+  ts_span mark = pg_span_plain(b, cs, "\xE2\x86\xAA"); /* ↪ */
+  mark.role = TS_ROLE_MONO;
+  mark.color = 0x888888;
+  ts_line ml;
+  if (!pg_line(b, &mark, 1, &ml)) return;
+  double mark_w = 2 * cw;
+
+  /* collect line boxes first: widows and orphans need the count */
+  pg_box **boxes = NULL;
+  uint8_t *hy = NULL;
+  size_t nb = 0, cap = 0;
+  const char *t = n->text ? n->text : "";
+  size_t len = n->len;
+  if (len && t[len - 1] == '\n') len--;
+  size_t pos = 0;
+  while (pos <= len && !b->err) {
+    size_t e = pos;
+    while (e < len && t[e] != '\n') e++;
+    size_t s = pos, col = 0;
+    while (s < e && (t[s] == ' ' || t[s] == '\t')) {
+      col = t[s] == '\t' ? (col / 4 + 1) * 4 : col + 1;
+      s++;
+    }
+    double ind = col * cw;
+    if (ind > measure / 2) ind = floor(measure / 2 / cw) * cw;
+    ts_line *ls = NULL;
+    size_t nl = 0;
+    if (s < e) {
+      ts_span sp = pg_span_plain(b, cs, NULL);
+      sp.text = t + s;
+      sp.len = e - s;
+      sp.role = TS_ROLE_MONO;
+      sp.no_hyphen = 1;
+      sp.line = n->line + 1;
+      ts_para_opts o = opts(b, TS_LB_RAGGED);
+      ts_para *p = NULL;
+      ts_status st = ts_text_para_create(b->ctx, b->a, &sp, 1, &o, b->d, &p);
+      if (st != TS_OK) { pg_fail(b, st); return; }
+      widths2 w = {measure - ind, measure - ind - mark_w};
+      if (w.rest < 4 * cw) w.rest = 4 * cw;
+      st = ts_text_para_lines(p, wfn, &w, &ls, &nl, b->trace);
+      if (st != TS_OK) { pg_fail(b, st); return; }
+    }
+    size_t count = nl ? nl : 1;
+    for (size_t k = 0; k < count; k++) {
+      pg_box *bx = line_box(b, L, PG_BOX_LINE);
+      if (!bx) return;
+      if (nl) {
+        double x = left + ind + (k > 0 ? mark_w : 0);
+        pg_draw_line(b, bx, &ls[k], x, 0);
+        if (k > 0) pg_draw_line(b, bx, &ml, left + ind, 0);
+        if (ls[k].overfull) b->n_overfull++;
+        b->n_lines++;
+      }
+      if (nb == cap) {
+        size_t nc = cap ? cap * 2 : 32;
+        pg_box **nbx = ts_arena_alloc(b->a, nc * sizeof *nbx);
+        uint8_t *nh = ts_arena_alloc(b->a, nc);
+        if (!nbx || !nh) { pg_fail(b, TS_ERR_NOMEM); return; }
+        if (nb) {
+          memcpy(nbx, boxes, nb * sizeof *nbx);
+          memcpy(nh, hy, nb);
+        }
+        boxes = nbx;
+        hy = nh;
+        cap = nc;
+      }
+      hy[nb] = 0;
+      boxes[nb++] = bx;
+    }
+    pos = e + 1;
+  }
+  int orphans = b->st->orphans > 0 ? b->st->orphans : 1;
+  int widows = b->st->widows > 0 ? b->st->widows : 1;
+  for (size_t k = 0; k < nb; k++) {
+    if (k > 0) {
+      double p = 0;
+      if (k < (size_t)orphans || nb - k < (size_t)widows) p = PG_INF_PENALTY;
+      pg_emit_penalty(b, p, 0);
+    }
+    pg_emit_box(b, boxes[k]);
+  }
+  pg_space_after(b, cs->space_after);
+}
+
+/* ---- thematic break: a centred three-star asterism ----------------------- */
+void pg_build_rule(pg_builder *b, double left, double right) {
+  const ts_block_style *bs = &b->st->body;
+  double L = lead_of(bs);
+  pg_space(b, 0.5 * L);
+  ts_span sp = pg_span_plain(b, bs, "*\xE2\x80\x83*\xE2\x80\x83*");
+  ts_line ln;
+  if (!pg_line(b, &sp, 1, &ln)) return;
+  pg_box *bx = line_box(b, L, PG_BOX_RULE);
+  if (!bx) return;
+  double measure = b->col_w - left - right;
+  double w = extent_right(&ln) - extent_left(&ln);
+  pg_draw_line(b, bx, &ln, left + (measure - w) / 2 - extent_left(&ln), 0);
+  pg_emit_box(b, bx);
+  pg_space_after(b, 0.5 * L);
+}
+
+/* ---- tables ----------------------------------------------------------------
+ * Automatic column widths as in CSS 2.1 §17.5.2.2: each column's minimum
+ * (its longest unbreakable piece) and maximum (its longest unbroken line);
+ * when the maxima fit, the table takes them; else each column gets its
+ * minimum plus a share of the rest proportional to max − min; when even the
+ * minima do not fit, they are scaled down (cells then overflow their column
+ * and are reported).  Booktabs rules: heavy above and below, light under the
+ * header, which is repeated at the top of every frame the table continues
+ * on. */
+
+#define MAX_COLS 64
+
+typedef struct cell {
+  ts_para *p;
+  const ts_node *node;
+  double minw, maxw;
+  ts_line *lines;
+  size_t nl;
+} cell;
+
+static int measure_cell(pg_builder *b, cell *c, const ts_block_style *bs, int bold) {
+  (void)bold;
+  ts_line *ls = NULL;
+  size_t nl = 0;
+  widths2 narrow = {0.5, 0.5};
+  ts_status st = ts_text_para_lines(c->p, wfn, &narrow, &ls, &nl, NULL);
+  if (st != TS_OK) { pg_fail(b, st); return 0; }
+  c->minw = 0;
+  for (size_t k = 0; k < nl; k++)
+    if (ls[k].natural > c->minw) c->minw = ls[k].natural;
+  widths2 wide = {1e6, 1e6};
+  st = ts_text_para_lines(c->p, wfn, &wide, &ls, &nl, NULL);
+  if (st != TS_OK) { pg_fail(b, st); return 0; }
+  c->maxw = 0;
+  for (size_t k = 0; k < nl; k++)
+    if (ls[k].natural > c->maxw) c->maxw = ls[k].natural;
+  if (c->maxw < c->minw) c->maxw = c->minw;
+  (void)bs;
+  return 1;
+}
+
+void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) {
+  const ts_block_style *ts = &b->st->table;
+  double L = lead_of(ts);
+  double measure = b->col_w - left - right;
+  if (measure < 36) measure = 36;
+  int ncols = n->ncols;
+  size_t nrows = 0;
+  for (const ts_node *r = n->first; r; r = r->next) {
+    if (r->type != TS_NODE_TABLE_ROW) continue;
+    nrows++;
+    int k = 0;
+    for (const ts_node *c = r->first; c; c = c->next) k++;
+    if (k > ncols) ncols = k;
+  }
+  if (ncols <= 0 || nrows == 0) return;
+  if (ncols > MAX_COLS) {
+    ts_diag_report(b->d, TS_WARNING, b->doc->path, n->line, n->col,
+                   "table has %d columns; only the first %d are set", ncols, MAX_COLS);
+    ncols = MAX_COLS;
+  }
+  cell *cells = ts_arena_alloc(b->a, nrows * (size_t)ncols * sizeof *cells);
+  double *minw = ts_arena_alloc(b->a, (size_t)ncols * sizeof(double));
+  double *maxw = ts_arena_alloc(b->a, (size_t)ncols * sizeof(double));
+  double *w = ts_arena_alloc(b->a, (size_t)ncols * sizeof(double));
+  double *cx = ts_arena_alloc(b->a, (size_t)ncols * sizeof(double));
+  uint8_t *header = ts_arena_alloc(b->a, nrows);
+  if (!cells || !minw || !maxw || !w || !cx || !header) { pg_fail(b, TS_ERR_NOMEM); return; }
+  double pad = 0.5 * ts->size; /* half the column gap on each side */
+
+  /* shape and measure every cell */
+  size_t ri = 0;
+  for (const ts_node *r = n->first; r && !b->err; r = r->next) {
+    if (r->type != TS_NODE_TABLE_ROW) continue;
+    header[ri] = (uint8_t)(r->header != 0);
+    int ci = 0;
+    for (const ts_node *c = r->first; c && ci < ncols; c = c->next, ci++) {
+      cell *ce = &cells[ri * (size_t)ncols + (size_t)ci];
+      ce->node = c;
+      ts_block_style cbs = *ts;
+      if (r->header) cbs.bold = 1;
+      ts_span *sp = NULL;
+      size_t nsp = 0;
+      pg_inline_spans(b, c, &cbs, &sp, &nsp);
+      if (b->err) return;
+      if (nsp == 0) continue;
+      uint8_t al = (n->align && ci < n->ncols) ? n->align[ci] : TS_ALIGN_NONE;
+      ts_para_opts o = opts(b, al == TS_ALIGN_CENTER ? TS_LB_CENTER : TS_LB_RAGGED);
+      ts_status st = ts_text_para_create(b->ctx, b->a, sp, nsp, &o, b->d, &ce->p);
+      if (st != TS_OK) { pg_fail(b, st); return; }
+      if (!measure_cell(b, ce, &cbs, r->header)) return;
+      if (ce->minw + 2 * pad > minw[ci]) minw[ci] = ce->minw + 2 * pad;
+      if (ce->maxw + 2 * pad > maxw[ci]) maxw[ci] = ce->maxw + 2 * pad;
+    }
+    ri++;
+  }
+  double smin = 0, smax = 0;
+  for (int c = 0; c < ncols; c++) {
+    if (maxw[c] < 2 * pad) maxw[c] = minw[c] = 2 * pad;
+    smin += minw[c];
+    smax += maxw[c];
+  }
+  if (smax <= measure) {
+    for (int c = 0; c < ncols; c++) w[c] = maxw[c];
+  } else if (smin <= measure && smax > smin) {
+    double f = (measure - smin) / (smax - smin);
+    for (int c = 0; c < ncols; c++) w[c] = minw[c] + (maxw[c] - minw[c]) * f;
+  } else {
+    for (int c = 0; c < ncols; c++) w[c] = minw[c] * measure / (smin > 0 ? smin : 1);
+    ts_diag_report(b->d, TS_WARNING, b->doc->path, n->line, n->col,
+                   "table too wide for the measure: its cells overflow their columns");
+  }
+  double tw = 0;
+  for (int c = 0; c < ncols; c++) tw += w[c];
+  if (tw > measure) tw = measure;
+  double x0 = left + (measure - tw) / 2; /* narrower tables are centred */
+  double acc = x0;
+  for (int c = 0; c < ncols; c++) {
+    cx[c] = acc;
+    acc += w[c];
+  }
+
+  pg_space(b, ts->space_before);
+  pg_box *hdr = NULL;
+  int tid = ++b->para_id;
+  double heavy = 0.8, light = 0.4;
+  double padv = 0.3 * L;
+  size_t body_rows = 0;
+  for (size_t r = 0; r < nrows && !b->err; r++) {
+    size_t maxl = 1;
+    for (int c = 0; c < ncols; c++) {
+      cell *ce = &cells[r * (size_t)ncols + (size_t)c];
+      if (!ce->p) continue;
+      widths2 wd = {w[c] - 2 * pad, w[c] - 2 * pad};
+      if (wd.first < 1) wd.first = wd.rest = 1;
+      ts_status st = ts_text_para_lines(ce->p, wfn, &wd, &ce->lines, &ce->nl, b->trace);
+      if (st != TS_OK) { pg_fail(b, st); return; }
+      if (ce->nl > maxl) maxl = ce->nl;
+    }
+    pg_box *bx = pg_box_new(b->a);
+    if (!bx) { pg_fail(b, TS_ERR_NOMEM); return; }
+    bx->kind = PG_BOX_TABLE;
+    bx->h = PG_STRUT_H * L + padv;
+    bx->d = (double)(maxl - 1) * L + PG_STRUT_D * L + padv;
+    bx->table = tid;
+    bx->table_x = x0;
+    bx->table_w = tw;
+    int is_header = header[r] && r == 0;
+    if (is_header) {
+      bx->h += padv * 0.5;
+      ts_draw *top = pg_box_draw(b->a, bx);
+      ts_draw *mid = pg_box_draw(b->a, bx);
+      if (!top || !mid) { pg_fail(b, TS_ERR_NOMEM); return; }
+      top->kind = TS_DRAW_RULE;
+      top->x = x0; top->y = bx->h; top->w = tw; top->lw = heavy;
+      top->color = b->st->rule_color;
+      mid->kind = TS_DRAW_RULE;
+      mid->x = x0; mid->y = -bx->d; mid->w = tw; mid->lw = light;
+      mid->color = b->st->rule_color;
+      hdr = bx;
+      bx->table_row = 0;
+    } else {
+      body_rows++;
+      bx->table_row = (int)body_rows;
+      bx->table_header = hdr;
+      if (r == 0) { /* no header row: a top rule all the same */
+        bx->h += padv * 0.5;
+        ts_draw *top = pg_box_draw(b->a, bx);
+        if (!top) { pg_fail(b, TS_ERR_NOMEM); return; }
+        top->kind = TS_DRAW_RULE;
+        top->x = x0; top->y = bx->h; top->w = tw; top->lw = heavy;
+        top->color = b->st->rule_color;
+      }
+    }
+    if (r == nrows - 1) {
+      bx->table_last = 1;
+      bx->d += padv * 0.5;
+      ts_draw *bot = pg_box_draw(b->a, bx);
+      if (!bot) { pg_fail(b, TS_ERR_NOMEM); return; }
+      bot->kind = TS_DRAW_RULE;
+      bot->x = x0; bot->y = -bx->d; bot->w = tw; bot->lw = heavy;
+      bot->color = b->st->rule_color;
+    }
+    for (int c = 0; c < ncols; c++) {
+      cell *ce = &cells[r * (size_t)ncols + (size_t)c];
+      uint8_t al = (n->align && c < n->ncols) ? n->align[c] : TS_ALIGN_NONE;
+      for (size_t k = 0; k < ce->nl; k++) {
+        const ts_line *ln = &ce->lines[k];
+        double inner = w[c] - 2 * pad;
+        double off = 0;
+        if (al == TS_ALIGN_RIGHT) off = inner - extent_right(ln);
+        else if (al == TS_ALIGN_CENTER)
+          off = (inner - (extent_right(ln) - extent_left(ln))) / 2 - extent_left(ln);
+        pg_draw_line(b, bx, ln, cx[c] + pad + off, -(double)k * L);
+        if (ln->overfull) b->n_overfull++;
+        b->n_lines++;
+        for (uint32_t q = 0; q < ln->n; q++) {
+          int num = ln->runs[q].note;
+          if (num > 0 && (size_t)num <= b->n_notes && !b->note_seen[num - 1]) {
+            b->note_seen[num - 1] = 1;
+            int *nn = ts_arena_alloc(b->a, (bx->n_notes + 1) * sizeof(int));
+            ts_draw *dd = pg_box_draw(b->a, bx);
+            if (!nn || !dd) { pg_fail(b, TS_ERR_NOMEM); return; }
+            if (bx->n_notes) memcpy(nn, bx->notes, bx->n_notes * sizeof(int));
+            nn[bx->n_notes++] = num;
+            bx->notes = nn;
+            dd->kind = TS_DRAW_DEST;
+            dd->x = cx[c] + pad + off + ln->runs[q].x;
+            dd->y = bx->h;
+            dd->dest = ts_arena_printf(b->a, "fnref-%d", num);
+          }
+        }
+      }
+    }
+    if (r > 0) {
+      /* the header never ends a frame alone; nor does the first body row
+       * start a table at a frame's foot without a second one */
+      double p = 0;
+      if (r == 1 && hdr) p = PG_INF_PENALTY;
+      pg_emit_penalty(b, p, 0);
+    }
+    pg_emit_box(b, bx);
+  }
+  pg_space_after(b, ts->space_after);
+}
+
+/* ---- figures -------------------------------------------------------------
+ * The image is scaled to the measure (never enlarged past its natural size)
+ * and to at most 70% of a frame's height so its caption fits beside it; it
+ * may shrink further, to 60% of that, where the page builder needs room
+ * (the figure box's shrink).  The caption is kept with it. */
+void pg_build_figure(pg_builder *b, const ts_node *n, double left, double right) {
+  const char *why = NULL;
+  const char *url = n->url ? n->url : "";
+  const char *base = b->doc->dir ? b->doc->dir : ".";
+  char *path = ts_path_resolve_inside(base, url, NULL, 0, &why);
+  if (!path) {
+    ts_diag_report(b->d, TS_ERROR, b->doc->path, n->line, n->col, "image '%s': %s", url,
+                   why ? why : "cannot be resolved");
+    pg_fail(b, TS_ERR_INPUT);
+    return;
+  }
+  double iw = 0, ih = 0;
+  if (pg_image_size(path, &iw, &ih, &why) != 0 || iw <= 0 || ih <= 0) {
+    ts_diag_report(b->d, TS_ERROR, b->doc->path, n->line, n->col, "image '%s': %s", url,
+                   why ? why : "unreadable");
+    free(path);
+    pg_fail(b, TS_ERR_INPUT);
+    return;
+  }
+  const char *apath = ts_arena_strdup(b->a, path);
+  free(path);
+  if (!apath) { pg_fail(b, TS_ERR_NOMEM); return; }
+  const ts_block_style *cs = &b->st->caption;
+  double measure = b->col_w - left - right;
+  double s = 1;
+  if (iw * s > measure) s = measure / iw;
+  double max_h = 0.7 * b->frame_h;
+  if (ih * s > max_h) s = max_h / ih;
+  double w = iw * s, h = ih * s;
+
+  pg_space(b, 0.5 * lead_of(&b->st->body) + cs->space_before);
+  pg_box *bx = pg_box_new(b->a);
+  if (!bx) { pg_fail(b, TS_ERR_NOMEM); return; }
+  bx->kind = PG_BOX_FIGURE;
+  bx->h = h;
+  bx->d = 0;
+  bx->img_w = w;
+  bx->img_h = h;
+  bx->shrink = 0.4 * h;
+  ts_draw *im = pg_box_draw(b->a, bx);
+  if (!im) { pg_fail(b, TS_ERR_NOMEM); return; }
+  im->kind = TS_DRAW_IMAGE;
+  im->x = left + (measure - w) / 2;
+  im->y = 0;
+  im->w = w;
+  im->h = h;
+  im->image = apath;
+  im->alt = n->alt;
+  pg_emit_box(b, bx);
+
+  ts_span *sp = NULL;
+  size_t nsp = 0;
+  pg_inline_spans(b, n, cs, &sp, &nsp);
+  if (nsp > 0 && !b->err) {
+    int keep = b->keep;
+    b->keep = 1 << 20; /* the caption stays with its image */
+    pg_emit_penalty(b, PG_INF_PENALTY, 0);
+    pg_vitem *g = pg_vlist_push(b->a, b->v);
+    if (!g) { pg_fail(b, TS_ERR_NOMEM); return; }
+    g->kind = PG_V_GLUE;
+    g->w = cs->space_before;
+    pg_para_fmt f;
+    memset(&f, 0, sizeof f);
+    f.bs = cs;
+    f.left = left;
+    f.right = right;
+    if (w < measure - 1) { /* a caption no wider than a narrow image */
+      f.left = left + (measure - w) / 2;
+      f.right = right + (measure - w) / 2;
+      if (b->col_w - f.left - f.right < 0.6 * measure) f.left = left, f.right = right;
+    }
+    f.align = cs->align;
+    f.hyphenate = b->st->hyphenate;
+    f.kind = PG_BOX_LINE;
+    pg_para(b, sp, nsp, &f);
+    b->keep = keep > 0 ? keep : 0;
+  }
+  pg_space_after(b, cs->space_after);
+}

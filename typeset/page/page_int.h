@@ -1,0 +1,278 @@
+/* page_int.h — internals of the page builder, shared by its files and its
+ * tests (not part of the public interface).
+ *
+ * The builder works in three steps:
+ *   1. page_build.c turns the document into a vertical list (a "galley" of
+ *      boxes, glue and penalties, TeX's vertical mode, The TeXbook ch. 15)
+ *      plus one small vertical list per footnote;
+ *   2. page_break.c cuts the galley into frames (a column of a page) with
+ *      footnotes at the foot of the frame their mark's line is on (TeX: The
+ *      Program §§980–1028, with Word's rule for notes, see pg_break);
+ *   3. page_render.c places boxes and notes, draws running heads and folios
+ *      (after the page count is known) and emits the display list.
+ *
+ * Boxes carry their drawing items in box coordinates: x from the frame's
+ * left edge, y from the box's baseline, PDF orientation (up is positive).
+ */
+#ifndef TS_PAGE_INT_H
+#define TS_PAGE_INT_H
+
+#include "ts_page.h"
+
+/* Strut proportions of a line: height above the baseline and depth below,
+ * as fractions of the leading (plain TeX's \strut is 8.5pt + 3.5pt for a
+ * 12pt \baselineskip: 0.708 / 0.292).  Stacking line boxes of leading L
+ * therefore puts their baselines exactly L apart. */
+#define PG_STRUT_H 0.7
+#define PG_STRUT_D 0.3
+
+/* TeX's "infinitely bad" and forcing penalties (§§108, 996). */
+#define PG_INF_BAD 10000.0
+#define PG_INF_PENALTY 10000.0
+#define PG_EJECT_PENALTY (-10000.0)
+
+/* The note area: a single note taller than this fraction of the frame height
+ * is split across frames (plain TeX's \dimen\footins plays this role).
+ * Shorter notes are never split: their mark's line moves instead. */
+#define PG_NOTE_AREA 0.6
+
+typedef struct pg_box {
+  double h, d;          /* height above / depth below the baseline, pt */
+  double shrink;        /* figures: height the image may give up, pt */
+  double img_w, img_h;  /* figures: natural image size in the box (pt) */
+  ts_draw *draws;       /* box coordinates (see above); arena */
+  size_t n_draws, cap_draws;
+  int *notes;           /* footnote numbers whose marks are in this box */
+  uint32_t n_notes;
+  double grid;          /* > 0: snap the baseline to multiples of this */
+  int table;            /* table id (0 = not a table row) */
+  int table_row;        /* 0 = header row, n >= 1 body rows */
+  int table_last;       /* last row of its table */
+  const struct pg_box *table_header; /* body rows: the header to repeat */
+  double table_x, table_w; /* table extent (for continuation rules) */
+  int kind;             /* PG_BOX_* (for tests and the dump) */
+  int para;             /* paragraph id (0 none), line index in it */
+  int para_line, para_lines;
+  int anchor;           /* heading: index + 1 into the builder's anchors */
+} pg_box;
+
+enum { PG_BOX_LINE = 0, PG_BOX_HEADING, PG_BOX_FIGURE, PG_BOX_TABLE, PG_BOX_RULE,
+       PG_BOX_OTHER };
+
+typedef enum pg_vkind { PG_V_BOX = 0, PG_V_GLUE, PG_V_PENALTY } pg_vkind;
+
+typedef struct pg_vitem {
+  uint8_t kind;         /* pg_vkind */
+  uint8_t eject_page;   /* PENALTY <= eject: start a new page, not just a column */
+  double w, stretch, shrink; /* GLUE */
+  double penalty;       /* PENALTY */
+  pg_box *box;          /* BOX */
+} pg_vitem;
+
+typedef struct pg_vlist {
+  pg_vitem *items;
+  size_t n, cap;
+} pg_vlist;
+
+/* A footnote set as a column of boxes with fixed gaps. */
+typedef struct pg_note {
+  int number;
+  pg_box **lines;       /* arena */
+  double *gap;          /* gap[i]: fixed space above line i (gap[0] unused) */
+  size_t n;
+  double height;        /* all lines stacked */
+} pg_note;
+
+/* A piece of a note placed in a frame: lines [from, to). */
+typedef struct pg_note_piece {
+  int number;
+  size_t from, to;
+} pg_note_piece;
+
+typedef struct pg_frame {
+  int page;             /* 0-based page index */
+  int col;              /* column */
+  size_t start, end;    /* galley items [start, end) (discardables at top skipped) */
+  const pg_box *header; /* table header repeated at the top, or NULL */
+  pg_note_piece *notes; /* arena */
+  size_t n_notes;
+  double notes_h;       /* height of the note area including the separator */
+  int flush;            /* 1: stretch glue so the frame is full (not the end of a section) */
+  int forced;           /* 1: the break was forced for progress (overfull or split) */
+} pg_frame;
+
+/* Frame geometry per frame: the builder asks for the height of frame k;
+ * the renderer asks for its position. */
+typedef struct pg_geom {
+  const ts_style *style;
+  int columns;
+  double block_h;       /* text block height */
+  double first_top;     /* space used on page 1 by a spanning title block */
+  double note_sep;      /* height of the note separator (skip + rule + gap) */
+} pg_geom;
+
+double pg_frame_height(const pg_geom *g, size_t frame);
+
+/* Tunables of the break search that tests may vary. */
+typedef struct pg_break_params {
+  double note_area;     /* PG_NOTE_AREA */
+  int note_min_lines;   /* lines of a split note kept together on each side (2) */
+} pg_break_params;
+
+typedef struct pg_break_result {
+  pg_frame *frames;     /* arena */
+  size_t n;
+  size_t n_notes_split; /* notes that continue on a later frame */
+  size_t n_forced;      /* frames broken for progress only */
+} pg_break_result;
+
+/* Breaks the galley into frames.  notes[k] is the note numbered k + 1 (or
+ * NULL when missing).  Terminates for every input: each frame takes at
+ * least one box or one note line. */
+ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
+                   const pg_vlist *v, pg_note *const *notes, size_t n_notes,
+                   pg_break_result *out);
+
+/* Baseline positions of the frame's boxes, from the frame top, as the
+ * renderer places them: r is the glue set ratio (> 0 stretch, < 0 shrink),
+ * fig_shrink the total height taken from figures.  Shared by the builder
+ * and the renderer so that what was measured is what gets drawn. */
+typedef struct pg_stack {
+  double top;           /* current bottom (of the last box), from frame top */
+  double pending;       /* glue waiting for the next box */
+  double stretch, shrink, fig_shrink;
+  int boxes;            /* boxes stacked so far */
+} pg_stack;
+void pg_stack_init(pg_stack *s);
+/* Adds a box; returns its baseline (from the frame top). */
+double pg_stack_box(pg_stack *s, const pg_box *b);
+void pg_stack_glue(pg_stack *s, const pg_vitem *g);
+
+/* Galley construction helpers (arena). */
+pg_box *pg_box_new(ts_arena *a);
+ts_draw *pg_box_draw(ts_arena *a, pg_box *b);     /* new zeroed draw item */
+pg_vitem *pg_vlist_push(ts_arena *a, pg_vlist *v);
+
+
+/* ---- galley construction (page_build.c, page_title.c) ------------------- */
+
+/* A heading as the renderer needs it after breaking (TOC page numbers). */
+typedef struct pg_anchor {
+  const char *id;       /* destination name */
+  const pg_box *box;    /* the heading's first line */
+  int page;             /* 0-based page, filled after breaking (-1 unknown) */
+} pg_anchor;
+
+/* A TOC entry whose page number is drawn after breaking. */
+typedef struct pg_toc_entry {
+  pg_box *box;          /* the entry's last line: the number goes there */
+  const char *id;       /* the heading's destination */
+  double right;         /* x of the number's right edge (box coordinates) */
+  double leader_from;   /* x where the dot leaders start */
+  const ts_block_style *bs;
+} pg_toc_entry;
+
+typedef struct pg_builder {
+  ts_ctx *ctx;
+  ts_arena *a;
+  const ts_doc *doc;
+  const ts_style *st;
+  ts_diag *d;
+  ts_buf *trace;
+  const char *lang;
+  ts_status err;        /* sticky: the first failure */
+
+  pg_vlist main;        /* the body galley */
+  pg_vlist title;       /* the title block when it spans two columns */
+  pg_vlist *v;          /* where blocks go now */
+  double col_w;         /* frame width */
+  double frame_h;       /* a full frame's height (figure clamps) */
+
+  /* vertical spacing and keeps */
+  double pend_space;    /* collapsed space before the next block */
+  int have_block;       /* something was emitted on v */
+  int keep;             /* boxes still kept with the preceding heading */
+  int prev_para;        /* previous block was a body paragraph: indent */
+  int para_id;
+  int heading_num[6];
+  int no_grid;          /* inside notes, title block: no grid snapping */
+  int in_notes;         /* building notes: marks inside notes are not refs */
+
+  /* footnotes */
+  uint8_t *note_seen;   /* first reference already emitted */
+  pg_note **notes;      /* notes[k] = note k+1 */
+  size_t n_notes;
+
+  /* headings */
+  ts_vec anchors;       /* pg_anchor */
+  ts_vec outline;       /* ts_outline_entry */
+  ts_vec toc;           /* pg_toc_entry */
+
+  size_t n_lines, n_overfull;
+} pg_builder;
+
+/* Blocks of a container (the document body, an abstract, a note) onto b->v,
+ * iteratively. `base` is the paragraph style (body, footnote, abstract). */
+void pg_build_blocks(pg_builder *b, const ts_node *container,
+                     const ts_block_style *base, double left, double right,
+                     const ts_span *lead, size_t n_lead);
+/* The title block (masthead, title, authors, abstract, keywords). */
+void pg_build_title(pg_builder *b);
+/* A printed table of contents (page numbers drawn after breaking). */
+void pg_build_toc(pg_builder *b);
+/* Footnotes: b->notes from doc->notes. */
+void pg_build_notes(pg_builder *b);
+
+/* Paragraph setting shared by the block and title code. */
+typedef struct pg_para_fmt {
+  const ts_block_style *bs;
+  double left, right;   /* insets within the frame */
+  double indent;        /* first-line indent */
+  ts_align align;
+  int hyphenate;
+  int widows;           /* apply widows/orphans between lines */
+  int kind;             /* PG_BOX_* */
+  double grid;          /* snap baselines (0 = no) */
+  const char *dest;     /* DEST at the first line */
+  const ts_line *label; /* hanging label drawn left of the first line */
+  double label_x;       /* right edge of the label (box coordinates) */
+  pg_box **first_box;   /* out: the first line's box (optional) */
+  pg_box **last_box;    /* out: the last line's box (optional) */
+  double last_width_cut;/* narrower last line (TOC numbers) */
+} pg_para_fmt;
+
+/* Sets spans as a paragraph and appends its lines (boxes and interline
+ * penalties) to b->v.  Spans with text == NULL are forced line breaks. */
+void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f);
+/* Vertical space before a block (collapsed with the previous block's space
+ * after: the larger wins). */
+void pg_space(pg_builder *b, double before);
+void pg_space_after(pg_builder *b, double after);
+/* Spans of a node's inlines in style bs (arena). */
+void pg_inline_spans(pg_builder *b, const ts_node *n, const ts_block_style *bs,
+                     ts_span **spans, size_t *n_spans);
+void pg_build_code(pg_builder *b, const ts_node *n, double left, double right);
+void pg_build_table(pg_builder *b, const ts_node *n, double left, double right);
+void pg_build_figure(pg_builder *b, const ts_node *n, double left, double right);
+void pg_build_rule(pg_builder *b, double left, double right);
+/* A box onto v (counts down keeps). */
+void pg_emit_box(pg_builder *b, pg_box *bx);
+void pg_emit_penalty(pg_builder *b, double p, int eject_page);
+/* A span with a block style's attributes. */
+ts_span pg_span_plain(const pg_builder *b, const ts_block_style *bs, const char *text);
+/* Shaped single line (running heads, labels). 0 on failure (err set). */
+int pg_line(pg_builder *b, const ts_span *spans, size_t n, ts_line *out);
+/* Draws a line's runs into box coordinates at x (left edge) and y (baseline). */
+void pg_draw_line(pg_builder *b, pg_box *bx, const ts_line *ln, double x, double y);
+/* Running-head template: {title} {short-title} {author} {series} {number}
+ * {page} {pages}; "" when every placeholder in it is empty. Arena. */
+const char *pg_template(pg_builder *b, const char *tmpl, int page, int pages);
+/* Upper-cased copy (ICU, full case mapping), arena. */
+const char *pg_upper(pg_builder *b, const char *s, size_t *len);
+void pg_fail(pg_builder *b, ts_status st);
+
+/* Image size from the file header (PNG IHDR + pHYs, JPEG SOFn + JFIF
+ * density).  Returns 0 and the natural size in pt, or -1 (*why says why). */
+int pg_image_size(const char *path, double *w_pt, double *h_pt, const char **why);
+
+#endif
