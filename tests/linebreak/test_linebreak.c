@@ -14,6 +14,21 @@
 
 #include "linebreak/ts_linebreak.h"
 
+/* ---- allocation failure injection ---------------------------------------
+ * The test is linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc:
+ * while fail_countdown > 0, the allocation that brings it to 0 fails. */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+static long fail_countdown; /* test-only state */
+static int should_fail(void) { return fail_countdown > 0 && --fail_countdown == 0; }
+void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t m) { return should_fail() ? NULL : __real_calloc(n, m); }
+void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
+
 /* ---- helpers ------------------------------------------------------------ */
 
 typedef struct para {
@@ -1129,6 +1144,48 @@ START_TEST(test_deterministic_trace) {
 }
 END_TEST
 
+/* every allocation failure gives TS_ERR_NOMEM and an empty result (leaks
+ * are caught by the ASan build), and the run after that succeeds */
+START_TEST(test_out_of_memory) {
+  para P = {0};
+  uint64_t s = 77;
+  for (int i = 0; i < 3000; i++) { /* enough nodes to grow the arrays */
+    if (i) glue(&P, 4, 2, 1);
+    box(&P, 8 + rnd(&s) % 15);
+    if (i % 7 == 3) {
+      pen(&P, 3, 50, 1);
+      box(&P, 9);
+    }
+  }
+  box(&P, 400); /* an overfull word: all four passes run */
+  finish(&P);
+  ts_break_params p = plain_params();
+  p.emergencystretch = 10;
+  widths w = {150, 150, 0};
+  int failures = 0;
+  for (long k = 1;; k++) {
+    ts_lb_result r;
+    memset(&r, 0xAB, sizeof r);
+    fail_countdown = k;
+    ts_status st = ts_linebreak(&p, TS_LB_JUSTIFY, P.it, P.n, width_cb, &w, &r, NULL);
+    int hit = fail_countdown == 0;
+    fail_countdown = 0;
+    if (!hit) {
+      ck_assert_int_eq(st, TS_OK);
+      ck_assert_int_eq(r.pass, 4);
+      ts_lb_result_free(&r);
+      break;
+    }
+    ck_assert_int_eq(st, TS_ERR_NOMEM);
+    ck_assert_ptr_null(r.lines);
+    ck_assert_uint_eq(r.n, 0);
+    failures++;
+  }
+  ck_assert_int_gt(failures, 8);
+  para_free(&P);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("linebreak");
   TCase *tc = tcase_create("core");
@@ -1149,6 +1206,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_hyphen_constraints);
   tcase_add_test(tc, test_degenerate_no_hang);
   tcase_add_test(tc, test_huge_paragraph);
+  tcase_add_test(tc, test_out_of_memory);
   suite_add_tcase(s, tc);
   return s;
 }
