@@ -215,6 +215,9 @@ static void build_sample(fixture *fx) {
   lu->w = 60;
   lu->h = 12;
   lu->uri = "https://example.org/";
+  ts_draw *lu2 = add(fx, 1, TS_DRAW_LINK, 72, 700);
+  lu2->w = lu2->h = 10;
+  lu2->uri = "https://example.org/caf\xc3\xa9 menu";
 
   add(fx, 1, TS_DRAW_DEST, 72, 800)->dest = "sec2";
   add_text(fx, 1, lib, "Section two: office", 14, 72, 760, 0);
@@ -348,8 +351,9 @@ START_TEST(test_structure) {
   ck_assert_int_eq(rc, 0);
   int links = 0;
   for (const char *p = out; (p = memmem(p, run_len - (size_t)(p - out), "/Subtype /Link", 14)); p++) links++;
-  ck_assert_int_eq(links, 2);
+  ck_assert_int_eq(links, 3);
   ck_assert_ptr_nonnull(find(out, "/URI (https://example.org/)"));
+  ck_assert_ptr_nonnull(find(out, "/URI (https://example.org/caf%C3%A9%20menu)"));
   ck_assert_ptr_nonnull(find(out, "/Lang (en)"));
   ck_assert_ptr_nonnull(find(out, "/PageLabels"));
   ck_assert_ptr_nonnull(find(out, "/Outlines"));
@@ -514,6 +518,67 @@ START_TEST(test_image_not_image) {
   fputs("<svg/>", fp);
   fclose(fp);
   expect_image_error(img, "not a PNG or JPEG");
+}
+END_TEST
+
+
+/* JPEG: the header walk finds the frame size past other segments; libharu
+ * embeds the data as it is (DCTDecode).  A header claiming a huge frame is
+ * refused before loading. */
+static void write_jpeg_header(const char *path, unsigned w, unsigned h) {
+  unsigned char j[] = {0xFF, 0xD8,                               /* SOI */
+                       0xFF, 0xE0, 0x00, 0x07, 'J', 'F', 'I', 'F', 0, /* APP0 (short) */
+                       0xFF, 0xC0, 0x00, 0x11, 8, (unsigned char)(h >> 8), (unsigned char)h,
+                       (unsigned char)(w >> 8), (unsigned char)w, 3, 1, 0x11, 0, 2, 0x11, 1,
+                       3, 0x11, 1,                                /* SOF0 */
+                       0xFF, 0xD9};                               /* EOI */
+  FILE *fp = fopen(path, "wb");
+  ck_assert_ptr_nonnull(fp);
+  fwrite(j, 1, sizeof j, fp);
+  fclose(fp);
+}
+
+START_TEST(test_image_jpeg) {
+  fixture fx;
+  fx_init(&fx, 1);
+  char jpg[400], out[400], cmd[900];
+  snprintf(jpg, sizeof jpg, "%s/photo.jpg", tmpdir);
+  write_jpeg_header(jpg, 8, 4);
+  ts_draw *im = add(&fx, 0, TS_DRAW_IMAGE, 100, 500);
+  im->w = 80;
+  im->h = 40;
+  im->image = jpg;
+  /* the same file twice: one image object */
+  ts_draw *im2 = add(&fx, 0, TS_DRAW_IMAGE, 100, 300);
+  *im2 = *im;
+  im2->y = 300;
+  snprintf(out, sizeof out, "%s/jpg.pdf", tmpdir);
+  ts_diag d;
+  ts_diag_init(&d, stderr);
+  ck_assert_int_eq(ts_pdf_write(fx.ctx, fx.doc, NULL, &fx.l, out, &d), TS_OK);
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdfimages -list '%s' 2>&1", out);
+  char *o = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_msg(strstr(o, "image       8     4  rgb     3   8  jpeg"), "%s", o);
+  /* two placements of one object */
+  char *first = strstr(o, "jpeg");
+  ck_assert_ptr_nonnull(first);
+  ck_assert_ptr_nonnull(strstr(first + 4, "jpeg"));
+  free(o);
+  snprintf(cmd, sizeof cmd, "qpdf --show-npages '%s' >/dev/null && qpdf --qdf '%s' - 2>/dev/null | grep -ac '/Subtype /Image'", out, out);
+  o = run(cmd, &rc);
+  ck_assert_str_eq(o, "1\n");
+  free(o);
+  fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_image_jpeg_bomb) {
+  char img[400];
+  snprintf(img, sizeof img, "%s/huge.jpg", tmpdir);
+  write_jpeg_header(img, 65000, 65000);
+  expect_image_error(img, "too large");
 }
 END_TEST
 
@@ -818,6 +883,8 @@ int main(void) {
   tcase_add_test(tc, test_dates);
   tcase_add_test(tc, test_threads);
   tcase_add_test(tc, test_hyphen);
+  tcase_add_test(tc, test_image_jpeg);
+  tcase_add_test(tc, test_image_jpeg_bomb);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -376,8 +376,19 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
                       clamp_real(it->y + it->h)};
     HPDF_Annotation a = NULL;
     if (it->uri) {
-      a = HPDF_Page_CreateURILinkAnnot(page, rect, it->uri);
-      hash_str(w, it->uri);
+      /* A URI action holds 7-bit ASCII (ISO 32000-1 §12.6.4.7): other
+       * bytes and spaces are percent-encoded. */
+      ts_buf u;
+      ts_buf_init(&u);
+      for (const unsigned char *p = (const unsigned char *)it->uri; *p; p++) {
+        if (*p <= 0x20 || *p >= 0x7F) ts_buf_printf(&u, "%%%02X", *p);
+        else ts_buf_putc(&u, (char)*p);
+      }
+      ts_buf_putc(&u, 0);
+      if (u.oom) { ts_buf_free(&u); st = TS_ERR_NOMEM; goto done; }
+      a = HPDF_Page_CreateURILinkAnnot(page, rect, u.data);
+      hash_str(w, u.data);
+      ts_buf_free(&u);
     } else if (it->dest) {
       const dest_entry *e = dest_find(r, it->dest);
       if (!e) {
