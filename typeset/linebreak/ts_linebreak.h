@@ -52,7 +52,8 @@ typedef struct ts_lb_line {
                      * for an empty line (e.g. two forced breaks in a row). */
   double ratio;     /* adjustment ratio r of the items' real glue (>0 stretch, <0 shrink),
                      * 0 when the line has fil stretch or in ragged modes; clamped to -1
-                     * when overfull.  May exceed the tolerance's ratio in pass 3. */
+                     * when overfull (0 if it has no shrink).  May exceed the tolerance's
+                     * ratio in passes 3 and 4. */
   double badness;   /* as used to choose the break (incl. emergency/virtual stretch);
                      * 10001 when overfull */
   double demerits;  /* demerits of this line (§859; 0 for an overfull fallback break) */
@@ -93,7 +94,19 @@ typedef double (*ts_lb_width_fn)(void *user, size_t line);
  * breaks from the dying active node whose line is least overfull (TeX §854's
  * artificial_demerits) and marks the line overfull.
  * p->max_hyphen_lines > 0 is a hard limit on consecutive hyphenated lines
- * (values >= 64 mean no limit).
+ * (values >= 64 mean no limit; an overfull fallback break may exceed it).
+ * The result is optimal for the pass's cost model (TeX's, with exact
+ * 100·r³ badness), except if more than 1024 breakpoints are active at once
+ * (degenerate input: thousands of breaks with no box between them, lines
+ * hundreds of words long, or looseness on a paragraph of thousands of lines);
+ * then the costliest half is dropped to keep the time linear.
+ * Trace lines: "@firstpass" (…"@secondpass", "@emergencypass", "@finalpass");
+ * "@\glue 12 via @@3 b=0 p=0 d=100" for each feasible break (kind \glue,
+ * \penalty, \discretionary or \par, the item index, the origin node; b=* when
+ * overfull, d=* for a fallback break); "@@4: line 2.2- t=1234 -> @@3" for
+ * each new active node (line number, fitness, "-" if hyphenated, total
+ * demerits); then "@chosen pass=P lines=N t=T" and one
+ * "@line i: start..end r= b= d= fit= w=" (+ hyphenated/overfull) per line.
  * Returns TS_OK, TS_ERR_NOMEM (out is then empty) or TS_ERR_USAGE (NULL p,
  * out, width, or items with n > 0).  `out` is owned by the caller and must be
  * freed with ts_lb_result_free.  `trace` (may be NULL; borrowed) receives a
