@@ -189,7 +189,7 @@ static void build_sample(fixture *fx) {
   m->n_authors = 2;
   m->abstract_text = "An abstract.";
   m->lang = "en";
-  static const char *kw[] = {"grain", "shipping"};
+  static const char *kw[] = {"grain", "R&D"};
   m->keywords = kw;
   m->n_keywords = 2;
 
@@ -327,13 +327,23 @@ START_TEST(test_pdfinfo) {
   ck_assert_msg(strstr(out, "Title:           Grain corridors \xe2\x80\x94 a test\n"), "%s", out);
   ck_assert_ptr_nonnull(strstr(out, "Author:          Ada Lovelace, Ivan Petrov\n"));
   ck_assert_ptr_nonnull(strstr(out, "Subject:         An abstract.\n"));
-  ck_assert_ptr_nonnull(strstr(out, "Keywords:        grain, shipping\n"));
+  ck_assert_ptr_nonnull(strstr(out, "Keywords:        grain, R&D\n"));
   ck_assert_ptr_nonnull(strstr(out, "Creator:         typeset " TS_VERSION "\n"));
   ck_assert_ptr_nonnull(strstr(out, "Pages:           2\n"));
   /* SOURCE_DATE_EPOCH 1700000000 is 2023-11-14T22:13:20Z */
   ck_assert_msg(strstr(out, "CreationDate:    2023-11-14T22:13:20Z"), "%s", out);
   ck_assert_ptr_nonnull(strstr(out, "ModDate:         2023-11-14T22:13:20Z"));
   ck_assert_ptr_nonnull(strstr(out, "Page size:       595.276 x 841.89 pts (A4)"));
+  free(out);
+  /* XMP repeats the Info entries (XML-escaped) */
+  snprintf(cmd, sizeof cmd, "pdfinfo -meta '%s' 2>&1", path);
+  out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_msg(strstr(out, "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">Grain corridors \xe2\x80\x94 a test</rdf:li>"), "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "<rdf:li>Ada Lovelace</rdf:li><rdf:li>Ivan Petrov</rdf:li>"));
+  ck_assert_ptr_nonnull(strstr(out, "<pdf:Keywords>grain, R&amp;D</pdf:Keywords>"));
+  ck_assert_ptr_nonnull(strstr(out, "<xmp:CreateDate>2023-11-14T22:13:20Z</xmp:CreateDate>"));
+  ck_assert_ptr_nonnull(strstr(out, "<xmpMM:DocumentID>uuid:"));
   free(out);
   fx_free(&fx);
 }

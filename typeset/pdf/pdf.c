@@ -37,6 +37,7 @@ typedef struct pdf_run {
   size_t n_dests;
   img_entry *imgs;    /* heap */
   size_t n_imgs, cap_imgs;
+  char xmp_date[32];  /* ISO 8601 date of the Info dates, "" when none */
 } pdf_run;
 
 static void on_hpdf_error(HPDF_STATUS e, HPDF_STATUS detail, void *user) {
@@ -575,6 +576,8 @@ static ts_status build_info(pdf_run *r) {
     snprintf(ds, sizeof ds, "D:%04d%02u%02u%02d%02d%02dZ", (int)y, mo, dd, (int)(secs / 3600),
              (int)(secs / 60 % 60), (int)(secs % 60));
     ts_sha256_update(&w->id, ds, strlen(ds));
+    snprintf(r->xmp_date, sizeof r->xmp_date, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, mo, dd,
+             (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
     if (HPDF_Dict_Add(w->pdf->info, "CreationDate", HPDF_String_New(mm, ds, NULL)) != HPDF_OK ||
         HPDF_Dict_Add(w->pdf->info, "ModDate", HPDF_String_New(mm, ds, NULL)) != HPDF_OK) {
       st = TS_ERR_INTERNAL;
@@ -597,6 +600,114 @@ static ts_status build_info(pdf_run *r) {
   }
   if (b.oom) st = TS_ERR_NOMEM;
 done:
+  ts_buf_free(&b);
+  return st;
+}
+
+/* XMP metadata (ISO 16684-1) repeating the Info entries, so tools that
+ * read only XMP find them; the document id derives from the content hash.
+ * Left uncompressed so it can be found without a PDF parser. */
+static void xmp_alt(ts_buf *b, const char *tag, const char *v) {
+  ts_buf_printf(b, "   <%s><rdf:Alt><rdf:li xml:lang=\"x-default\">", tag);
+  ts_buf_xml(b, v, strlen(v));
+  ts_buf_printf(b, "</rdf:li></rdf:Alt></%s>\n", tag);
+}
+
+static void xmp_text(ts_buf *b, const char *tag, const char *v) {
+  ts_buf_printf(b, "   <%s>", tag);
+  ts_buf_xml(b, v, strlen(v));
+  ts_buf_printf(b, "</%s>\n", tag);
+}
+
+static ts_status build_xmp(pdf_run *r, const uint8_t dg[32]) {
+  pdf_w *w = &r->w;
+  const ts_meta *m = w->doc ? &w->doc->meta : NULL;
+  ts_buf b;
+  ts_buf_init(&b);
+  char uuid[37];
+  static const char hx[] = "0123456789abcdef";
+  for (int i = 0, k = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) uuid[k++] = '-';
+    uint8_t v = dg[16 + i];
+    if (i == 6) v = (uint8_t)((v & 0x0F) | 0x50); /* name-based UUID, version 5 layout */
+    if (i == 8) v = (uint8_t)((v & 0x3F) | 0x80);
+    uuid[k++] = hx[v >> 4];
+    uuid[k++] = hx[v & 15];
+    uuid[k] = 0;
+  }
+  ts_buf_puts(&b, "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
+                  "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
+                  " <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n"
+                  "  <rdf:Description rdf:about=\"\"\n"
+                  "    xmlns:dc=\"http://purl.org/dc/elements/1.1/\"\n"
+                  "    xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\"\n"
+                  "    xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\"\n"
+                  "    xmlns:xmpMM=\"http://ns.adobe.com/xap/1.0/mm/\">\n"
+                  "   <dc:format>application/pdf</dc:format>\n");
+  if (m && m->title) xmp_alt(&b, "dc:title", m->title);
+  if (m && m->n_authors) {
+    ts_buf_puts(&b, "   <dc:creator><rdf:Seq>");
+    for (size_t i = 0; i < m->n_authors; i++) {
+      if (!m->authors[i].name) continue;
+      ts_buf_puts(&b, "<rdf:li>");
+      ts_buf_xml(&b, m->authors[i].name, strlen(m->authors[i].name));
+      ts_buf_puts(&b, "</rdf:li>");
+    }
+    ts_buf_puts(&b, "</rdf:Seq></dc:creator>\n");
+  }
+  if (m && m->abstract_text && m->abstract_text[0]) xmp_alt(&b, "dc:description", m->abstract_text);
+  if (m && m->n_keywords) {
+    ts_buf kw;
+    ts_buf_init(&kw);
+    ts_buf_puts(&b, "   <dc:subject><rdf:Bag>");
+    for (size_t i = 0; i < m->n_keywords; i++) {
+      if (!m->keywords[i]) continue;
+      ts_buf_puts(&b, "<rdf:li>");
+      ts_buf_xml(&b, m->keywords[i], strlen(m->keywords[i]));
+      ts_buf_puts(&b, "</rdf:li>");
+      if (kw.len) ts_buf_puts(&kw, ", ");
+      ts_buf_puts(&kw, m->keywords[i]);
+    }
+    ts_buf_puts(&b, "</rdf:Bag></dc:subject>\n");
+    ts_buf_putc(&kw, 0);
+    if (!kw.oom) xmp_text(&b, "pdf:Keywords", kw.data);
+    else b.oom = 1;
+    ts_buf_free(&kw);
+  }
+  const char *lang = m && m->lang ? m->lang : "en";
+  ts_buf_puts(&b, "   <dc:language><rdf:Bag><rdf:li>");
+  ts_buf_xml(&b, lang, strlen(lang));
+  ts_buf_puts(&b, "</rdf:li></rdf:Bag></dc:language>\n");
+  char tool[64];
+  snprintf(tool, sizeof tool, "typeset %s", TS_VERSION);
+  xmp_text(&b, "xmp:CreatorTool", tool);
+  {
+    ts_buf pr;
+    ts_buf_init(&pr);
+    ts_buf_printf(&pr, "typeset %s (libHaru %s, HarfBuzz %s)", TS_VERSION, HPDF_GetVersion(),
+                  hb_version_string());
+    ts_buf_putc(&pr, 0);
+    if (!pr.oom) xmp_text(&b, "pdf:Producer", pr.data);
+    else b.oom = 1;
+    ts_buf_free(&pr);
+  }
+  if (r->xmp_date[0]) {
+    xmp_text(&b, "xmp:CreateDate", r->xmp_date);
+    xmp_text(&b, "xmp:ModifyDate", r->xmp_date);
+    xmp_text(&b, "xmp:MetadataDate", r->xmp_date);
+  }
+  ts_buf_printf(&b, "   <xmpMM:DocumentID>uuid:%s</xmpMM:DocumentID>\n"
+                    "   <xmpMM:InstanceID>uuid:%s</xmpMM:InstanceID>\n", uuid, uuid);
+  ts_buf_puts(&b, "  </rdf:Description>\n </rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"r\"?>\n");
+  ts_status st = b.oom ? TS_ERR_NOMEM : TS_OK;
+  if (st == TS_OK) {
+    HPDF_Dict md = HPDF_DictStream_New(w->pdf->mmgr, w->pdf->xref);
+    if (!md || HPDF_Dict_AddName(md, "Type", "Metadata") != HPDF_OK ||
+        HPDF_Dict_AddName(md, "Subtype", "XML") != HPDF_OK ||
+        HPDF_Stream_Write(md->stream, (const HPDF_BYTE *)b.data, (HPDF_UINT)b.len) != HPDF_OK ||
+        HPDF_Dict_Add(w->pdf->catalog, "Metadata", md) != HPDF_OK)
+      st = TS_ERR_INTERNAL;
+  }
   ts_buf_free(&b);
   return st;
 }
@@ -694,6 +805,7 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
   {
     uint8_t dg[32];
     ts_sha256_final(&w->id, dg);
+    TS_CHECK(build_xmp(r, dg));
     HPDF_Array id = HPDF_Array_New(w->pdf->mmgr);
     if (!id || HPDF_Dict_Add(w->pdf->trailer, "ID", id) != HPDF_OK ||
         HPDF_Array_Add(id, HPDF_Binary_New(w->pdf->mmgr, dg, 16)) != HPDF_OK ||
