@@ -18,6 +18,15 @@ typedef struct find_entry {
   const ts_face *face; /* NULL: not found (memoised too) */
 } find_entry;
 
+/* A fontset already built, keyed by its inputs' content (not by pointers:
+ * a style freed and another loaded at the same address must not match). */
+typedef struct set_entry {
+  uint64_t hash;
+  int weight, italic;
+  char *key;       /* owned: "dir\x1ffamily\x1ffamily..." */
+  ts_fontset fs;
+} set_entry;
+
 typedef struct fonts_cache {
   pthread_mutex_t lock;
   FcConfig *fc;          /* our own configuration: system fonts + app dirs */
@@ -27,6 +36,8 @@ typedef struct fonts_cache {
   size_t n_finds, cap_finds;
   char **dirs;           /* folders added to fc (owned strings) */
   size_t n_dirs;
+  set_entry *sets;
+  size_t n_sets, cap_sets;
   char **warned;         /* families already reported missing */
   size_t n_warned;
   int fb_loaded;
@@ -45,6 +56,8 @@ static void cache_free(void *p)
   free(c->finds);
   for (size_t i = 0; i < c->n_dirs; i++) free(c->dirs[i]);
   free(c->dirs);
+  for (size_t i = 0; i < c->n_sets; i++) free(c->sets[i].key);
+  free(c->sets);
   for (size_t i = 0; i < c->n_warned; i++) free(c->warned[i]);
   free(c->warned);
   for (int r = 0; r < TS_ROLE_COUNT; r++) {
@@ -81,6 +94,8 @@ static void add_dir_locked(fonts_cache *c, const char *dir)
       else free(c->finds[i].family);
     }
     c->n_finds = k;
+    for (size_t i = 0; i < c->n_sets; i++) free(c->sets[i].key);
+    c->n_sets = 0;
   }
 }
 
@@ -336,6 +351,24 @@ static void set_add(ts_fontset *out, const ts_face *f, int script)
   }
 }
 
+/* The memo key of a fontset request (malloc'd) or NULL on OOM. */
+static char *set_key(const ts_font_role *role, const char *extra_dir, size_t *len)
+{
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_buf_puts(&b, extra_dir ? extra_dir : "");
+  for (int i = 0; role && i < role->n_families && i < TS_STYLE_MAX_FAMILIES; i++) {
+    ts_buf_putc(&b, 0x1f);
+    ts_buf_puts(&b, role->families[i] ? role->families[i] : "");
+  }
+  ts_buf_putc(&b, 0);
+  if (b.oom) {
+    ts_buf_free(&b);
+    return NULL;
+  }
+  return ts_buf_detach(&b, len);
+}
+
 ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, int italic,
                            const char *extra_dir, ts_diag *d, ts_fontset *out)
 {
@@ -344,9 +377,20 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
   if (!c) return TS_ERR_NOMEM;
   if (weight <= 0) weight = 400;
   italic = italic ? 1 : 0;
-  /* The role index is found from the role pointer's families only for the
-   * fallback list: callers pass &style->fonts[r]; others get body fallbacks. */
+  size_t klen = 0;
+  char *key = set_key(role, extra_dir, &klen);
+  if (!key) return TS_ERR_NOMEM;
+  uint64_t h = ts_hash64(key, klen, (uint64_t)weight * 2 + (uint64_t)italic);
   pthread_mutex_lock(&c->lock);
+  for (size_t i = 0; i < c->n_sets; i++) {
+    set_entry *e = &c->sets[i];
+    if (e->hash == h && e->weight == weight && e->italic == italic && !strcmp(e->key, key)) {
+      *out = e->fs;
+      pthread_mutex_unlock(&c->lock);
+      free(key);
+      return out->n > 0 ? TS_OK : TS_ERR_FONT;
+    }
+  }
   add_dir_locked(c, extra_dir);
   load_fallbacks_locked(c, ctx, d);
   int r = TS_ROLE_BODY;
@@ -358,8 +402,8 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
       if (!f) warn_missing_locked(c, d, fam, NULL);
       set_add(out, f, TS_FB_NONE);
     }
-    /* Guess the flavour: a fixed-pitch first face means mono; a sans one
-     * (PANOSE) means heading fallbacks. */
+    /* The flavour of the fallbacks follows the role's first face: fixed
+     * pitch → mono, sans (PANOSE or name) → heading, else body. */
     if (out->n > 0 && out->faces[0]->fixed_pitch) r = TS_ROLE_MONO;
     else if (out->n > 0 && !out->faces[0]->serif) r = TS_ROLE_HEADING;
   }
@@ -368,7 +412,20 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
     if (!f) warn_missing_locked(c, d, c->fb_family[r][i], c->fb_package[r][i]);
     set_add(out, f, c->fb_script[r][i]);
   }
+  if (c->n_sets == c->cap_sets) {
+    size_t nc = c->cap_sets ? c->cap_sets * 2 : 16;
+    set_entry *ns = realloc(c->sets, nc * sizeof *ns);
+    if (ns) {
+      c->sets = ns;
+      c->cap_sets = nc;
+    }
+  }
+  if (c->n_sets < c->cap_sets) {
+    c->sets[c->n_sets++] = (set_entry){h, weight, italic, key, *out};
+    key = NULL;
+  }
   pthread_mutex_unlock(&c->lock);
+  free(key);
   return out->n > 0 ? TS_OK : TS_ERR_FONT;
 }
 

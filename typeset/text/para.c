@@ -23,7 +23,9 @@
  *     and a forced break at the end (TeX §816). */
 #include "text/text_internal.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/ubidi.h>
@@ -153,28 +155,98 @@ int ts_cp_set_add(ts_cp_set *s, uint32_t cp)
   return 1;
 }
 
-/* ---- statistics (ctx slot TS_SLOT_TEXT) ---------------------------------- */
+/* ---- shared state (ctx slot TS_SLOT_TEXT): statistics and break iterator
+ * templates.  Opening an ICU break iterator loads and unpacks its rules (the
+ * largest cost of a short paragraph); a clone of a template shares them. */
 
-typedef struct text_stats {
+typedef struct brk_template {
+  char locale[32];
+  UBreakIterator *line;
+} brk_template;
+
+typedef struct text_shared {
   _Atomic uint64_t glyphs, paras, lines, reshapes;
-} text_stats;
+  pthread_mutex_t lock;
+  UBreakIterator *chars;  /* grapheme clusters (locale-independent) */
+  brk_template *lines_t;  /* line breaking per locale */
+  size_t n_lines_t;
+} text_shared;
 
-static void *stats_create(ts_ctx *ctx)
+static void shared_free(void *v)
+{
+  text_shared *s = v;
+  if (!s) return;
+  if (s->chars) ubrk_close(s->chars);
+  for (size_t i = 0; i < s->n_lines_t; i++) ubrk_close(s->lines_t[i].line);
+  free(s->lines_t);
+  pthread_mutex_destroy(&s->lock);
+  free(s);
+}
+
+static void *shared_create(ts_ctx *ctx)
 {
   (void)ctx;
-  text_stats *s = calloc(1, sizeof *s);
+  text_shared *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  if (pthread_mutex_init(&s->lock, NULL)) { free(s); return NULL; }
   return s;
 }
 
-static text_stats *stats_of(ts_ctx *ctx)
+static text_shared *shared_of(ts_ctx *ctx)
 {
-  return ts_ctx_slot(ctx, TS_SLOT_TEXT, stats_create, free);
+  return ts_ctx_slot(ctx, TS_SLOT_TEXT, shared_create, shared_free);
+}
+
+/* A fresh break iterator over text: a clone of the cached template (created
+ * on first use).  locale NULL: grapheme clusters.  Returns owned (close with
+ * ubrk_close) or NULL. */
+static UBreakIterator *open_breaker(ts_ctx *ctx, const char *locale, const UChar *text,
+                                    int32_t len)
+{
+  text_shared *s = shared_of(ctx);
+  UErrorCode err = U_ZERO_ERROR;
+  UBreakIterator *bi = NULL;
+  if (!s) return NULL;
+  pthread_mutex_lock(&s->lock);
+  UBreakIterator *tmpl = NULL;
+  if (!locale) {
+    if (!s->chars) s->chars = ubrk_open(UBRK_CHARACTER, "", NULL, 0, &err);
+    tmpl = U_SUCCESS(err) ? s->chars : NULL;
+  } else {
+    for (size_t i = 0; i < s->n_lines_t; i++)
+      if (!strcmp(s->lines_t[i].locale, locale)) tmpl = s->lines_t[i].line;
+    if (!tmpl) {
+      brk_template *nt = realloc(s->lines_t, (s->n_lines_t + 1) * sizeof *nt);
+      if (nt) {
+        s->lines_t = nt;
+        UBreakIterator *t = ubrk_open(UBRK_LINE, locale, NULL, 0, &err);
+        if (U_SUCCESS(err) && t) {
+          snprintf(nt[s->n_lines_t].locale, sizeof nt[0].locale, "%s", locale);
+          nt[s->n_lines_t++].line = t;
+          tmpl = t;
+        }
+      }
+    }
+  }
+  err = U_ZERO_ERROR;
+  if (tmpl) bi = ubrk_clone(tmpl, &err);
+  pthread_mutex_unlock(&s->lock);
+  if (!bi || U_FAILURE(err)) {
+    if (bi) ubrk_close(bi);
+    return NULL;
+  }
+  ubrk_setText(bi, text, len, &err);
+  if (U_FAILURE(err)) {
+    ubrk_close(bi);
+    return NULL;
+  }
+  return bi;
 }
 
 void ts_text_stats_add(ts_ctx *ctx, uint64_t glyphs, uint64_t paras, uint64_t lines,
                        uint64_t reshapes)
 {
-  text_stats *s = stats_of(ctx);
+  text_shared *s = shared_of(ctx);
   if (!s) return;
   atomic_fetch_add(&s->glyphs, glyphs);
   atomic_fetch_add(&s->paras, paras);
@@ -185,7 +257,7 @@ void ts_text_stats_add(ts_ctx *ctx, uint64_t glyphs, uint64_t paras, uint64_t li
 void ts_text_stats_get(ts_ctx *ctx, ts_text_stats *out)
 {
   memset(out, 0, sizeof *out);
-  text_stats *s = stats_of(ctx);
+  text_shared *s = shared_of(ctx);
   if (!s) return;
   out->glyphs_shaped = atomic_load(&s->glyphs);
   out->paragraphs = atomic_load(&s->paras);
@@ -721,10 +793,9 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
 
   /* 4. a face per grapheme cluster */
   {
-    UErrorCode err = U_ZERO_ERROR;
     if (nu > 0) {
-      bi = ubrk_open(UBRK_CHARACTER, "", t.u16, (int32_t)nu, &err);
-      if (U_FAILURE(err)) { st = TS_ERR_NOMEM; goto done; }
+      bi = open_breaker(ctx, NULL, t.u16, (int32_t)nu);
+      if (!bi) { st = TS_ERR_NOMEM; goto done; }
     }
     const ts_face *prev = NULL;
     int32_t a = 0;
@@ -837,9 +908,8 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     for (const char *q = p->o.lang ? p->o.lang : "en"; *q && k + 1 < sizeof loc; q++)
       loc[k++] = *q == '-' ? '_' : *q;
     loc[k] = 0;
-    UErrorCode err = U_ZERO_ERROR;
-    UBreakIterator *lb = ubrk_open(UBRK_LINE, loc, t.u16, (int32_t)nu, &err);
-    if (U_FAILURE(err)) { st = TS_ERR_NOMEM; goto done; }
+    UBreakIterator *lb = open_breaker(ctx, loc, t.u16, (int32_t)nu);
+    if (!lb) { st = TS_ERR_NOMEM; goto done; }
     for (int32_t bnd = ubrk_first(lb); bnd != UBRK_DONE; bnd = ubrk_next(lb)) {
       if (bnd <= 0 || (size_t)bnd >= nu) continue;
       int32_t status = ubrk_getRuleStatus(lb);
