@@ -187,6 +187,18 @@ static double o_rag(const ocfg *c, double L) {
   return k ? TS_LB_RAG_EMS * 3.0 * sum / (double)k : L / 12.0;
 }
 
+/* TeX §108: t, s >= 0 in sp */
+static double tex_badness(long long t, long long s) {
+  if (t == 0) return 0;
+  if (s <= 0) return 10000;
+  long long r;
+  if (t <= 7230584) r = t * 297 / s;
+  else if (s >= 1663497) r = t / (s / 297);
+  else r = t;
+  if (r > 1290) return 10000;
+  return (double)((r * r * r + 131072) / 262144);
+}
+
 /* measures the line from break a (-1 = start) to b, TeX §§851–853 */
 static oline o_measure(const ocfg *c, long a, size_t b, size_t lineno, double *nat) {
   size_t s = o_start(c, a, b);
@@ -211,31 +223,20 @@ static oline o_measure(const ocfg *c, long a, size_t b, size_t lineno, double *n
   } else {
     y += c->es;
   }
+  /* in scaled points, with TeX's badness (§108), written out again here */
   oline o = {0, 2, 0};
-  double sh = L - w;
+  long long sh = llround(L * 65536) - llround(w * 65536);
+  long long ys = llround(y * 65536), zs = llround(z * 65536);
   if (sh > 0) {
     if (fil) return o;
-    if (y <= 0) o.bad = 10000;
-    else {
-      double r = sh / y;
-      o.bad = r > 100 ? 10000 : floor(100 * r * r * r + 0.5);
-      if (o.bad > 10000) o.bad = 10000;
-    }
+    o.bad = tex_badness(sh, ys);
     o.fit = o.bad > 99 ? 0 : o.bad > 12 ? 1 : 2;
+  } else if (-sh > zs) {
+    o.bad = 10001;
+    o.fit = 3;
+    o.overfull = 1;
   } else {
-    if (-sh > z + 1e-7) {
-      o.bad = 10001;
-      o.fit = 3;
-      o.overfull = 1;
-      return o;
-    }
-    if (sh == 0) o.bad = 0;
-    else if (z <= 0) o.bad = 10000;
-    else {
-      double r = -sh / z;
-      o.bad = floor(100 * r * r * r + 0.5);
-      if (o.bad > 10000) o.bad = 10000;
-    }
+    o.bad = tex_badness(-sh, zs);
     o.fit = o.bad > 12 ? 3 : 2;
   }
   return o;
@@ -646,8 +647,9 @@ START_TEST(test_emergency) {
     ck_assert_double_eq(r.lines[i].natural, 80);
     ck_assert_double_eq(r.lines[i].ratio, 5);
     ck_assert_int_eq(r.lines[i].overfull, 0);
-    /* badness with the emergency stretch: 100·(20/24)³ = 57.87 → 58 */
-    ck_assert_double_eq(r.lines[i].badness, 58);
+    /* badness with the emergency stretch, §108: r = 20·2¹⁶·297 div 24·2¹⁶
+     * = 247; (247³ + 2¹⁷) div 2¹⁸ = 57 (the exact 100·(20/24)³ is 57.87) */
+    ck_assert_double_eq(r.lines[i].badness, 57);
   }
   ts_lb_result_free(&r);
   /* without it: pass 4, loose lines rather than overfull ones */

@@ -17,8 +17,8 @@
  *   hyphenated lines they end, so that max_hyphen_lines is an exact hard
  *   constraint; a node is dropped when another at the same place with the
  *   same fitness and a shorter run costs no more (it can do all the first can).
- * - Badness is exact 100·r³ rounded to an integer and capped at 10000 rather
- *   than §108's fixed-point approximation (we work in doubles).
+ * - Lengths are doubles (pt); a line's badness is computed as TeX computes it
+ *   (§108 on scaled points), so the two agree to the scaled point.
  * - The last resort (pass 4) accepts underfull lines up to badness 10000
  *   before it makes a line overfull, and when it must, it breaks from the
  *   dying node whose line is least overfull (TeX §854 takes the last one in
@@ -33,8 +33,6 @@
 
 #define INF_BAD 10000.0           /* §108 */
 #define AWFUL_BAD 1e300           /* §833: larger than any real total */
-#define OVERFULL_EPS 1e-7         /* pt: below 1/100 sp, so rounding of sums
-                                     never makes an exact fit overfull */
 #define NO_POS ((size_t)-1)       /* the position of the paragraph's start */
 #define MAX_HYPH_LIMIT 64         /* max_hyphen_lines at or above: no limit */
 /* Safety bound on the active list.  Real paragraphs keep a few dozen nodes
@@ -116,15 +114,28 @@ typedef struct lb_state {
 
 static double finite_or(double v, double dflt) { return isfinite(v) ? v : dflt; }
 
-/* §108: badness of stretching/shrinking by t when s is available; exact
- * 100·(t/s)³, rounded, capped at inf_bad. */
-static double badness(double t, double s) {
+/* Lengths in TeX's scaled points (1/65536 pt), where badness is computed, so
+ * that lines are judged exactly as TeX judges them. */
+static int64_t to_sp(double x) {
+  if (!(x == x)) return 0;
+  if (x > 1e13) x = 1e13; /* ~6.6e17 sp: far beyond any page, inside int64 */
+  if (x < -1e13) x = -1e13;
+  return llround(x * 65536.0);
+}
+
+/* §108: badness of stretching/shrinking by t when s is available, TeX's
+ * integer approximation of 100·(t/s)³ (297³ ≈ 100·2¹⁸), capped at inf_bad.
+ * Kept bit-identical to TeX rather than exact, so that results can be
+ * checked against TeX itself (it differs from the exact value by at most 1). */
+static double badness(int64_t t, int64_t s) {
+  int64_t r;
   if (t <= 0) return 0;
   if (s <= 0) return INF_BAD;
-  double r = t / s;
-  if (r > 100) return INF_BAD; /* 100·r³ > 1e8: avoid needless overflow */
-  double b = floor(100.0 * r * r * r + 0.5);
-  return b > INF_BAD ? INF_BAD : b;
+  if (t <= 7230584) r = (t * 297) / s;
+  else if (s >= 1663497) r = t / (s / 297);
+  else r = t;
+  if (r > 1290) return INF_BAD; /* 1290³ < 2³¹ < 1291³ */
+  return (double)((r * r * r + 0x20000) / 0x40000);
 }
 
 static double item_penalty(const ts_item *it) {
@@ -197,21 +208,24 @@ static void geometry(const lb_state *S, const lb_node *r, size_t b, double es, l
 
 /* §§851–853: badness and fitness class of a line. */
 static double line_badness(const lb_geom *g, int *fit) {
-  double shortfall = g->L - g->w;
+  int64_t shortfall = to_sp(g->L) - to_sp(g->w);
   double b;
   if (shortfall > 0) {
     if (g->f > 0) { /* §852: infinite stretch */
       *fit = DECENT;
       return 0;
     }
-    b = badness(shortfall, g->y);
+    /* (§852's test for shortfall > 7230584 with stretch < 1663497 gives
+     * inf_bad, as badness() does for those values) */
+    b = badness(shortfall, to_sp(g->y));
     *fit = b > 12 ? (b > 99 ? VERY_LOOSE : LOOSE) : DECENT;
   } else {
-    if (-shortfall > g->z + OVERFULL_EPS) { /* §851: overfull */
+    int64_t z = to_sp(g->z);
+    if (-shortfall > z) { /* §851: overfull */
       *fit = TIGHT;
       return INF_BAD + 1;
     }
-    b = badness(-shortfall, g->z);
+    b = badness(-shortfall, z);
     *fit = b > 12 ? TIGHT : DECENT;
   }
   return b;
@@ -551,16 +565,17 @@ static ts_status collect(lb_state *S, const lb_node *fin, int pass, ts_lb_result
     geometry(S, &tmp, b, 0, &g);
     ln->natural = g.w;
     double shortfall = g.L - g.w;
+    int64_t sh = to_sp(g.L) - to_sp(g.w); /* judged in sp as in line_badness */
     if (S->mode != TS_LB_JUSTIFY) {
       ln->ratio = 0;
-      ln->overfull = -shortfall > OVERFULL_EPS;
-    } else if (shortfall > 0) {
+      ln->overfull = sh < 0;
+    } else if (sh > 0) {
       ln->ratio = g.f > 0 || g.y <= 0 ? 0 : shortfall / g.y;
-    } else if (-shortfall > g.z + OVERFULL_EPS) {
+    } else if (-sh > to_sp(g.z)) {
       ln->overfull = 1;
       ln->ratio = g.z > 0 ? -1 : 0;
     } else {
-      ln->ratio = g.z > 0 ? shortfall / g.z : 0;
+      ln->ratio = g.z > 0 && shortfall < 0 ? shortfall / g.z : 0;
     }
     pi = prev;
   }

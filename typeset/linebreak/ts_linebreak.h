@@ -95,8 +95,8 @@ typedef double (*ts_lb_width_fn)(void *user, size_t line);
  * artificial_demerits) and marks the line overfull.
  * p->max_hyphen_lines > 0 is a hard limit on consecutive hyphenated lines
  * (values >= 64 mean no limit; an overfull fallback break may exceed it).
- * The result is optimal for the pass's cost model (TeX's, with exact
- * 100·r³ badness), except if more than 1024 breakpoints are active at once
+ * The result is optimal for the pass's cost model (TeX's, badness by §108
+ * on scaled points, so identical to TeX's), except if more than 1024 breakpoints are active at once
  * (degenerate input: thousands of breaks with no box between them, lines
  * hundreds of words long, or looseness on a paragraph of thousands of lines);
  * then the costliest half is dropped to keep the time linear.
