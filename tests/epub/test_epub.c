@@ -826,6 +826,25 @@ START_TEST(fonts_are_subsets) {
 }
 END_TEST
 
+
+/* No metadata, no body, no diagnostics sink: still a valid EPUB. */
+START_TEST(empty_document) {
+  ts_doc *d = ts_doc_create("/nonexistent/empty.md");
+  ck_assert_ptr_nonnull(d);
+  unsigned char *z = NULL;
+  size_t len = 0;
+  ck_assert_int_eq(ts_epub_write_mem(ctx, d, NULL, &z, &len, NULL), TS_OK);
+  char *opf = entry(z, len, "OEBPS/package.opf", NULL);
+  ck_assert_ptr_nonnull(strstr(opf, "<dc:title id=\"title\">empty.md</dc:title>"));
+  free(opf);
+  char path[512];
+  save("empty.epub", z, len, path, sizeof path);
+  ck_assert(epubcheck_clean(path));
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
 static Suite *epub_suite(void) {
   Suite *s = suite_create("epub");
   TCase *tc = tcase_create("epub");
@@ -844,6 +863,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, deep_nesting);
   tcase_add_test(tc, markdown_book_split);
   tcase_add_test(tc, fonts_are_subsets);
+  tcase_add_test(tc, empty_document);
   tcase_add_loop_test(tc, markdown_samples, 0, (int)(sizeof samples / sizeof samples[0]));
   suite_add_tcase(s, tc);
   return s;

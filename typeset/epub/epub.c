@@ -1412,7 +1412,8 @@ static ts_status prepare(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
   E->ctx = ctx;
   E->doc = doc;
   E->style = style;
-  E->d = d;
+  ts_diag_init(&E->own_diag, NULL);
+  E->d = d ? d : &E->own_diag;
   return epub_build(E);
 }
 
@@ -1483,17 +1484,17 @@ ts_status ts_epub_write(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
   int zerr = 0;
   z = zip_open(tmp, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
   if (!z) {
-    ts_diag_report(d, TS_ERROR, path, 0, 0, "cannot create the EPUB (libzip error %d)", zerr);
+    ts_diag_report(E.d, TS_ERROR, path, 0, 0, "cannot create the EPUB (libzip error %d)", zerr);
     TS_CHECK(TS_ERR_IO);
   }
   TS_CHECK(zip_fill(&E, z));
   if (zip_close(z) < 0) {
-    ts_diag_report(d, TS_ERROR, path, 0, 0, "cannot write the EPUB: %s", zip_strerror(z));
+    ts_diag_report(E.d, TS_ERROR, path, 0, 0, "cannot write the EPUB: %s", zip_strerror(z));
     TS_CHECK(TS_ERR_IO);
   }
   z = NULL;
   if (rename(tmp, path) != 0) {
-    ts_diag_report(d, TS_ERROR, path, 0, 0, "cannot write the EPUB: %s", strerror(errno));
+    ts_diag_report(E.d, TS_ERROR, path, 0, 0, "cannot write the EPUB: %s", strerror(errno));
     TS_CHECK(TS_ERR_IO);
   }
 done:

@@ -60,7 +60,8 @@ typedef struct epub {
   ts_ctx *ctx;
   const ts_doc *doc;
   const ts_style *style;
-  ts_diag *d;
+  ts_diag *d;            /* the caller's, or own_diag when it passed NULL */
+  ts_diag own_diag;
   ts_arena *a;           /* owned: everything of this build */
   const char *lang;      /* validated BCP 47 tag */
   const char *title;     /* the book's title (never NULL) */
