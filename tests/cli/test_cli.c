@@ -191,6 +191,10 @@ static void run_args(run_result *r, const char *const *args) {
   } while (0)
 
 static void assert_exit(const run_result *r, int code, const char *what) {
+  /* a sanitizer report may come with exit status 1, which looks like a
+   * refusal: look for it first */
+  ck_assert_msg(!strstr(r->err, "Sanitizer") && !strstr(r->err, "runtime error:"),
+                "%s: sanitizer report:\n%s", what, r->err);
   ck_assert_msg(r->exited, "%s: typeset died of signal %d; stderr:\n%s", what, r->status,
                 r->err);
   ck_assert_msg(r->status == code, "%s: exit status %d, want %d; stderr:\n%s", what,

@@ -72,6 +72,7 @@ def describe(p):
 # Words: normalisation and tokenising shared by the source, PDF and XHTML.
 
 HYPHENS = "-\u2010\u00ad"
+JOINERS = "\u200c\u200d\u2060"
 CJK_RANGES = ((0x2E80, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F),
               (0x20000, 0x3FFFF))
 
@@ -89,7 +90,12 @@ def normalise(text):
     """NFKC (ligatures, presentation forms), case-folded, without format
     characters (soft hyphen, zero-width and bidi controls)."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf" or ch == "\u00ad")
+    # joiners vanish inside a word; other format characters (bidi embeddings
+    # and marks that pdftotext puts around right-to-left runs, zero-width
+    # space, BOM) separate words
+    return "".join("" if ch in JOINERS else
+                   " " if unicodedata.category(ch) == "Cf" and ch != "\u00ad" else ch
+                   for ch in text)
 
 
 def tokens_of_line(line):
@@ -360,13 +366,20 @@ def rendered_context(toks, i):
 def check_sequence(toks, seq, rtl_membership, what, label, anchored=True):
     """seq: [(word, line)].  Returns an error message or None."""
     rtl_set = None
+    by_membership = [False] * len(seq)
     if rtl_membership:
         rtl_set = set(strip_marks(t.text) for t in toks)
-    ordered = [(k, w, ln) for k, (w, ln) in enumerate(seq)
-               if not (rtl_membership and is_rtl(w))]
+        for k, (w, ln) in enumerate(seq):
+            # right-to-left words, and numbers inside a right-to-left run
+            # (poppler orders such runs visually)
+            by_membership[k] = is_rtl(w) or (w.isdigit() and any(
+                0 <= j < len(seq) and seq[j][1] == ln and is_rtl(seq[j][0])
+                for j in (k - 1, k + 1)))
+    ordered = [(k, w, ln) for k, (w, ln) in enumerate(seq) if not by_membership[k]]
     for k, (w, ln) in enumerate(seq):
-        if rtl_membership and is_rtl(w) and strip_marks(w) not in rtl_set:
-            return "%s: %s: right-to-left word '%s' (source line %d) is missing: %s" % (
+        if by_membership[k] and strip_marks(w) not in rtl_set:
+            return "%s: %s: word '%s' (source line %d; right-to-left run, checked by " \
+                "membership) is missing: %s" % (
                 label, what, w, ln, context_words(seq, k))
     if not ordered:
         return None
@@ -425,6 +438,44 @@ def pdffonts_rows(out):
     return rows
 
 
+def bbox_words(xhtml):
+    """[(page, xmin, ymin, xmax, ymax, word)] from `pdftotext -bbox`."""
+    out = []
+    page = 0
+    for m in re.finditer(r'<page\b|<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                         r'yMax="([\d.]+)">([^<]*)</word>', xhtml):
+        if m.group(0) == "<page":
+            page += 1
+            continue
+        out.append((page, float(m.group(1)), float(m.group(2)), float(m.group(3)),
+                    float(m.group(4)), html.unescape(m.group(5))))
+    return out
+
+
+def overlaps(words):
+    """Pairs of words on one page whose boxes overlap by more than a third of
+    the smaller box: text drawn over text (a folio over a footnote, a float
+    over a paragraph)."""
+    bad = []
+    by_page = {}
+    for w in words:
+        by_page.setdefault(w[0], []).append(w)
+    for page, ws in sorted(by_page.items()):
+        ws.sort(key=lambda w: w[2])
+        for i, a in enumerate(ws):
+            for b in ws[i + 1:]:
+                if b[2] >= a[4]:
+                    break
+                ix = min(a[3], b[3]) - max(a[1], b[1])
+                iy = min(a[4], b[4]) - max(a[2], b[2])
+                if ix <= 0 or iy <= 0:
+                    continue
+                small = min((a[3] - a[1]) * (a[4] - a[2]), (b[3] - b[1]) * (b[4] - b[2]))
+                if small > 0 and ix * iy > small / 3:
+                    bad.append((page, a[5], b[5], round(a[1]), round(a[2])))
+    return bad
+
+
 def pdfinfo_fields(out):
     d = {}
     for line in out.splitlines():
@@ -442,6 +493,20 @@ def epubcheck_problems(out):
                 re.match(r"^\s*(ERROR|WARNING|FATAL)\(", line):
             bad.append(line.strip())
     return bad
+
+
+def epubcheck_cmd():
+    """Debian's /usr/bin/epubcheck is a link to a jar that runs only where
+    binfmt_misc knows jars: call java -jar on it directly."""
+    exe = shutil.which("epubcheck")
+    if exe is None:
+        return ["epubcheck"]
+    real = os.path.realpath(exe)
+    with open(real, "rb") as f:
+        magic = f.read(2)
+    if magic == b"PK" or real.endswith(".jar"):
+        return ["java", "-jar", real]
+    return [exe]
 
 
 def epub_text(path):
@@ -582,8 +647,20 @@ def check_sample(typeset, root, name):
                 ok("%s: PDF text holds all %d body words in order (+%d detached units)"
                    % (name, len(units.flow), len(units.detached)))
 
+        # text drawn over text
+        p = run(["pdftotext", "-bbox", pdf, "-"], timeout=60)
+        if p is None or p.returncode != 0:
+            fail("%s: pdftotext -bbox: %s" % (name, describe(p)))
+        else:
+            bad = overlaps(bbox_words(p.stdout.decode("utf-8", "replace")))
+            if bad:
+                fail("%s: %d pairs of words drawn over each other (page, word, word, x, y): %s"
+                     % (name, len(bad), bad[:8]))
+            else:
+                ok("%s: no word is drawn over another" % name)
+
         # epubcheck
-        p = run(["epubcheck", epub], timeout=300)
+        p = run(epubcheck_cmd() + [epub], timeout=300)
         if p is None:
             fail("%s: epubcheck timed out" % name)
         else:
@@ -644,6 +721,14 @@ def self_test():
                        "self") != []
     assert check_words(tokenise_rendered("end \u0633\u0644\u0627\u0645 \u0645\u0631\u062d\u0628\u0627"),
                        u2, None, False, "self") != []  # in order when not PDF
+    # bidi controls around right-to-left runs separate words
+    assert words_of("\u0639\u0627\u0645\u202c92 x\u202bab") == ["\u0639\u0627\u0645", "92", "x", "ab"]
+    bw = bbox_words('<page width="1"><word xMin="10" yMin="10" xMax="50" yMax="20">ab</word>'
+                    '<word xMin="60" yMin="10" xMax="90" yMax="20">cd</word>'
+                    '<word xMin="42" yMin="11" xMax="52" yMax="21">2</word></page>'
+                    '<page><word xMin="10" yMin="10" xMax="50" yMax="20">ef</word></page>')
+    assert [w[0] for w in bw] == [1, 1, 1, 2], bw
+    assert overlaps(bw) == [(1, "ab", "2", 10, 10)], overlaps(bw)
     # CJK: one word per character
     assert words_of("\u4f60\u597d, world") == ["\u4f60", "\u597d", "world"]
     assert epubcheck_problems("Validating\nWARNING(RSC-017): x\nERROR(RSC-012): y\n"
