@@ -1,2 +1,588 @@
+/* test_layout.c — whole layouts through the real pipeline: Markdown →
+ * model → text engine (HarfBuzz, Linux Libertine O) → page builder.  Checks
+ * what a publisher would check on proofs: notes on their marks' pages,
+ * nothing outside the text block, widows/orphans, headings never last,
+ * table headers repeated, figures scaled to fit, running heads, {pages},
+ * the contents' page numbers, links and destinations, determinism. */
+#include "core/ts_core.h"
+#include "doc/ts_doc.h"
+#include "markdown/ts_markdown.h"
+#include "page/page_int.h"
+#include "style/ts_style.h"
+
 #include <check.h>
-Suite *layout_suite(void) { return suite_create("page-layout"); }
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static ts_ctx *ctx;
+static char tmpdir[128];
+
+static void setup(void) {
+  ctx = ts_ctx_create();
+  ck_assert_ptr_nonnull(ctx);
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/ts-page-test-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  ck_assert_int_eq(system(cmd), 0);
+  ts_ctx_destroy(ctx);
+}
+
+typedef struct run_t {
+  ts_doc *doc;
+  ts_style *st;
+  ts_layout l;
+  pg_debug dbg;
+  ts_diag d;
+  ts_status status;
+} run_t;
+
+static ts_style *style_named(const char *name, ts_diag *d) {
+  ts_style *s = NULL;
+  ck_assert_int_eq(ts_style_load(ctx, name, d, &s), TS_OK);
+  return s;
+}
+
+/* Lays out markdown text (written to tmpdir/doc.md so images resolve). */
+static void layout(run_t *r, const char *md, ts_style *st) {
+  memset(r, 0, sizeof *r);
+  ts_diag_init(&r->d, NULL);
+  char path[256];
+  snprintf(path, sizeof path, "%s/doc.md", tmpdir);
+  ck_assert_int_eq(ts_markdown_parse(ctx, path, md, strlen(md), &r->d, &r->doc), TS_OK);
+  r->st = st;
+  ts_layout_opts o = {st, NULL};
+  r->status = pg_layout(ctx, r->doc, &o, &r->d, &r->l, &r->dbg);
+}
+
+static void done_run(run_t *r) {
+  ts_doc_destroy(r->doc);
+  ts_style_destroy(r->st);
+}
+
+/* Page index of the destination `name` (-1 if absent); *count its number. */
+static int dest_page(const ts_layout *l, const char *name, int *count) {
+  int page = -1, n = 0;
+  for (size_t p = 0; p < l->n_pages; p++)
+    for (size_t i = 0; i < l->pages[p].n; i++) {
+      const ts_draw *d = &l->pages[p].items[i];
+      if (d->kind == TS_DRAW_DEST && d->dest && !strcmp(d->dest, name)) {
+        if (page < 0) page = (int)p;
+        n++;
+      }
+    }
+  if (count) *count = n;
+  return page;
+}
+
+/* Deterministic filler text: `n` words. */
+static void words(ts_buf *b, unsigned *seed, int n) {
+  static const char *const w[] = {
+      "the", "policy", "of", "cooperation", "between", "neighbouring", "countries",
+      "has", "changed", "considerably", "since", "trade", "and", "investment",
+      "grew", "while", "sanctions", "restricted", "access", "to", "technology",
+      "markets", "responded", "with", "new", "corridors", "for", "grain", "and",
+      "energy", "supplies", "that", "avoid", "the", "old", "routes", "entirely"};
+  for (int i = 0; i < n; i++) {
+    *seed = *seed * 1103515245u + 12345u;
+    ts_buf_puts(b, w[(*seed >> 16) % (sizeof w / sizeof w[0])]);
+    ts_buf_putc(b, i + 1 < n ? ' ' : '.');
+  }
+}
+
+static double block_top(const ts_style *s) { return s->page_h - s->margin_top; }
+static double block_bottom(const ts_style *s) { return s->margin_bottom; }
+static double block_left(const ts_style *s, size_t page) {
+  return (s->mirror && (page + 1) % 2 == 0) ? s->margin_outer : s->margin_inner;
+}
+
+/* ---- footnotes ----------------------------------------------------------- */
+
+START_TEST(notes_on_their_marks_pages) {
+  ts_buf md;
+  ts_buf_init(&md);
+  unsigned seed = 7;
+  ts_buf_puts(&md, "---\ntitle: Notes\n---\n\n");
+  int nn = 0;
+  for (int p = 0; p < 40; p++) {
+    words(&md, &seed, 40 + (int)(seed >> 20) % 80);
+    if (p % 2 == 0) {
+      ts_buf_printf(&md, "[^n%d] ", ++nn);
+      words(&md, &seed, 20);
+    }
+    ts_buf_puts(&md, "\n\n");
+  }
+  for (int k = 1; k <= nn; k++) {
+    ts_buf_printf(&md, "[^n%d]: ", k);
+    words(&md, &seed, 10 + (k * 37) % 90); /* notes of 1 to 8 lines */
+    ts_buf_puts(&md, "\n\n");
+  }
+  run_t r;
+  layout(&r, md.data, style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  ck_assert_uint_gt(r.l.n_pages, 4);
+  double area = PG_NOTE_AREA * (r.st->page_h - r.st->margin_top - r.st->margin_bottom);
+  for (int k = 1; k <= nn; k++) {
+    char fn[32], ref[32];
+    snprintf(fn, sizeof fn, "fn-%d", k);
+    snprintf(ref, sizeof ref, "fnref-%d", k);
+    int c1, c2;
+    int pf = dest_page(&r.l, fn, &c1), pr = dest_page(&r.l, ref, &c2);
+    ck_assert_int_eq(c1, 1); /* each note set exactly once */
+    ck_assert_int_eq(c2, 1);
+    ck_assert_int_ge(pf, pr); /* never before its mark */
+    const pg_note *nt = r.dbg.b->notes[k - 1];
+    if (nt->height <= area) ck_assert_int_eq(pf, pr); /* a note that fits starts there */
+  }
+  ts_buf_free(&md);
+  done_run(&r);
+}
+END_TEST
+
+START_TEST(long_note_splits_across_pages) {
+  ts_buf md;
+  ts_buf_init(&md);
+  unsigned seed = 11;
+  ts_buf_puts(&md, "---\ntitle: Long note\n---\n\n");
+  for (int p = 0; p < 12; p++) {
+    words(&md, &seed, 80);
+    if (p == 3) ts_buf_puts(&md, "[^long]");
+    ts_buf_puts(&md, "\n\n");
+  }
+  ts_buf_puts(&md, "[^long]: ");
+  words(&md, &seed, 1500); /* ~90 lines of notes: taller than a page */
+  ts_buf_puts(&md, "\n");
+  run_t r;
+  layout(&r, md.data, style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  ck_assert_uint_ge(r.l.n_notes_split, 2); /* three pieces at least */
+  int pr = dest_page(&r.l, "fnref-1", NULL), pf = dest_page(&r.l, "fn-1", NULL);
+  ck_assert_int_eq(pf, pr); /* it starts on its mark's page */
+  /* its text continues on the following pages: note lines sit below the
+   * body, so the pages after the mark carry small (8.5pt) glyph runs */
+  int pages_with_note_text = 0;
+  for (size_t p = (size_t)pr; p < r.l.n_pages; p++) {
+    int has = 0;
+    for (size_t i = 0; i < r.l.pages[p].n; i++) {
+      const ts_draw *d = &r.l.pages[p].items[i];
+      if (d->kind == TS_DRAW_GLYPHS && d->run->size < 9 && d->y > block_bottom(r.st) - 1 &&
+          d->y < block_top(r.st))
+        has = 1;
+    }
+    pages_with_note_text += has;
+  }
+  ck_assert_int_ge(pages_with_note_text, 3);
+  ts_buf_free(&md);
+  done_run(&r);
+}
+END_TEST
+
+START_TEST(two_hundred_notes_in_one_paragraph) {
+  ts_buf md;
+  ts_buf_init(&md);
+  ts_buf_puts(&md, "---\ntitle: Many notes\n---\n\n");
+  for (int k = 1; k <= 200; k++) ts_buf_printf(&md, "w%d[^%d] ", k, k);
+  ts_buf_puts(&md, "\n\n");
+  for (int k = 1; k <= 200; k++) ts_buf_printf(&md, "[^%d]: Note number %d.\n\n", k, k);
+  run_t r;
+  layout(&r, md.data, style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  ck_assert_uint_lt(r.l.n_pages, 60);
+  for (int k = 1; k <= 200; k++) {
+    char fn[32], ref[32];
+    snprintf(fn, sizeof fn, "fn-%d", k);
+    snprintf(ref, sizeof ref, "fnref-%d", k);
+    int c;
+    int pf = dest_page(&r.l, fn, &c);
+    ck_assert_int_eq(c, 1);
+    ck_assert_int_ge(pf, dest_page(&r.l, ref, NULL));
+  }
+  ts_buf_free(&md);
+  done_run(&r);
+}
+END_TEST
+
+/* ---- geometry -------------------------------------------------------------- */
+
+/* Every item inside its page's text block, except the running heads and
+ * folios, which sit on at most one baseline above and one below it. */
+static void check_inside(const run_t *r) {
+  const ts_style *s = r->st;
+  double bw = s->page_w - s->margin_inner - s->margin_outer;
+  for (size_t p = 0; p < r->l.n_pages; p++) {
+    double x0 = block_left(s, p), x1 = x0 + bw;
+    double y0 = block_bottom(s), y1 = block_top(s);
+    double head = -1, foot = -1;
+    for (size_t i = 0; i < r->l.pages[p].n; i++) {
+      const ts_draw *d = &r->l.pages[p].items[i];
+      double w = d->kind == TS_DRAW_GLYPHS ? d->run->width : d->w;
+      ck_assert_msg(d->x >= x0 - 0.5 && d->x + w <= x1 + 0.5,
+                    "page %zu item %zu kind %d outside horizontally: %g..%g not in %g..%g",
+                    p + 1, i, d->kind, d->x, d->x + w, x0, x1);
+      if (d->kind == TS_DRAW_DEST) continue;
+      double top = d->y + (d->kind == TS_DRAW_GLYPHS ? 0 : d->h);
+      if (d->y >= y0 - 3 && top <= y1 + 0.5) continue; /* descenders may touch */
+      ck_assert_int_ne(d->kind, TS_DRAW_IMAGE);
+      ck_assert_int_ne(d->kind, TS_DRAW_RECT);
+      if (d->y > y1) { /* header band: one baseline (and its rule) */
+        if (d->kind == TS_DRAW_RULE) continue;
+        if (head < 0) head = d->y;
+        ck_assert_double_eq_tol(d->y, head, 2.0);
+      } else {
+        if (d->kind == TS_DRAW_RULE) continue;
+        if (foot < 0) foot = d->y;
+        ck_assert_double_eq_tol(d->y, foot, 2.0);
+      }
+    }
+  }
+}
+
+static char *read_sample(const char *name) {
+  char path[512];
+  const char *dd = getenv("TYPESET_DATA_DIR");
+  snprintf(path, sizeof path, "%s/samples/%s", dd ? dd : TS_DATA_DIR, name);
+  size_t len;
+  char *s = ts_file_read(path, &len, 0);
+  ck_assert_ptr_nonnull(s);
+  return s;
+}
+
+static const char *const samples[] = {"not-to-disappear-one-by-one.md", "grain-corridors.md",
+                                      "arctic-shipping.md", "multilingual.md"};
+
+START_TEST(samples_stay_inside_the_block) {
+  char *md = read_sample(samples[_i]);
+  /* images resolve beside the sample: run from its folder */
+  char path[512];
+  const char *dd = getenv("TYPESET_DATA_DIR");
+  snprintf(path, sizeof path, "%s/samples/%s", dd ? dd : TS_DATA_DIR, samples[_i]);
+  run_t r;
+  memset(&r, 0, sizeof r);
+  ts_diag_init(&r.d, NULL);
+  ck_assert_int_eq(ts_markdown_parse(ctx, path, md, strlen(md), &r.d, &r.doc), TS_OK);
+  r.st = style_named("paper", &r.d);
+  ts_layout_opts o = {r.st, NULL};
+  ck_assert_int_eq(pg_layout(ctx, r.doc, &o, &r.d, &r.l, &r.dbg), TS_OK);
+  check_inside(&r);
+  /* widows, orphans, headings: in every frame that was not forced */
+  const pg_break_result *res = &r.dbg.res;
+  const pg_vlist *v = &r.dbg.b->main;
+  for (size_t f = 0; f + 1 < res->n; f++) {
+    const pg_frame *fr = &res->frames[f];
+    if (fr->forced) continue;
+    const pg_box *first = NULL, *last = NULL;
+    for (size_t i = fr->start; i < fr->end; i++)
+      if (v->items[i].kind == PG_V_BOX) {
+        if (!first) first = v->items[i].box;
+        last = v->items[i].box;
+      }
+    ck_assert_ptr_nonnull(last);
+    ck_assert_int_ne(last->kind, PG_BOX_HEADING);
+    if (last->kind == PG_BOX_LINE && last->para_lines > 1) ck_assert_int_ne(last->para_line, 0);
+    if (first->kind == PG_BOX_LINE && first->para_lines > 1)
+      ck_assert_int_ne(first->para_line, first->para_lines - 1);
+  }
+  /* page 1 of the paper style has no running head: nothing above the block */
+  for (size_t i = 0; i < r.l.pages[0].n; i++)
+    ck_assert_double_le(r.l.pages[0].items[i].y, block_top(r.st) + 0.5);
+  if (r.l.n_pages > 1) {
+    int above = 0;
+    for (size_t i = 0; i < r.l.pages[1].n; i++)
+      above += r.l.pages[1].items[i].kind == TS_DRAW_GLYPHS &&
+               r.l.pages[1].items[i].y > block_top(r.st);
+    ck_assert_int_gt(above, 0);
+  }
+  free(md);
+  done_run(&r);
+}
+END_TEST
+
+START_TEST(pages_placeholder_substituted) {
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  const char *y = "base: paper\nrunning:\n  footer-recto: \"{page} of {pages}\"\n"
+                  "  footer-verso: \"{page} of {pages}\"\n";
+  ts_style *st = NULL;
+  ck_assert_int_eq(ts_style_load_string(ctx, y, strlen(y), "t.yaml", &d, &st), TS_OK);
+  ts_buf md;
+  ts_buf_init(&md);
+  unsigned seed = 3;
+  ts_buf_puts(&md, "---\ntitle: Pages\n---\n\n");
+  for (int p = 0; p < 30; p++) {
+    words(&md, &seed, 90);
+    ts_buf_puts(&md, "\n\n");
+  }
+  run_t r;
+  layout(&r, md.data, st);
+  ck_assert_int_eq(r.status, TS_OK);
+  ck_assert_uint_ge(r.l.n_pages, 3);
+  char want[32];
+  snprintf(want, sizeof want, "of %zu", r.l.n_pages);
+  for (size_t p = 1; p < r.l.n_pages; p++) {
+    ts_buf foot;
+    ts_buf_init(&foot);
+    for (size_t i = 0; i < r.l.pages[p].n; i++) {
+      const ts_draw *dr = &r.l.pages[p].items[i];
+      if (dr->kind == TS_DRAW_GLYPHS && dr->y < block_bottom(st) - 3) {
+        ts_buf_append(&foot, dr->run->text, dr->run->text_len);
+        ts_buf_putc(&foot, ' ');
+      }
+    }
+    ts_buf_putc(&foot, 0);
+    ck_assert_msg(strstr(foot.data, want) != NULL, "page %zu footer '%s'", p + 1, foot.data);
+    ck_assert_ptr_null(strstr(foot.data, "{"));
+    ts_buf_free(&foot);
+  }
+  ts_buf_free(&md);
+  done_run(&r);
+}
+END_TEST
+
+START_TEST(table_header_repeats) {
+  ts_buf md;
+  ts_buf_init(&md);
+  ts_buf_puts(&md, "---\ntitle: Table\n---\n\nIntro.\n\n| Year | Quantity | Comment |\n"
+                   "|---:|---:|:---|\n");
+  for (int k = 0; k < 150; k++)
+    ts_buf_printf(&md, "| %d | %d | row number %d of the long table |\n", 1900 + k, k * 37, k);
+  ts_buf_puts(&md, "\nAfter.\n");
+  run_t r;
+  layout(&r, md.data, style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  ck_assert_uint_ge(r.l.n_pages, 3);
+  /* every page with table rows shows the header "Quantity" */
+  int table_pages = 0;
+  for (size_t p = 0; p < r.l.n_pages; p++) {
+    int rows = 0, header = 0;
+    for (size_t i = 0; i < r.l.pages[p].n; i++) {
+      const ts_draw *d = &r.l.pages[p].items[i];
+      if (d->kind != TS_DRAW_GLYPHS) continue;
+      if (d->run->text_len >= 8 && !memcmp(d->run->text, "Quantity", 8)) header++;
+      if (d->run->text_len >= 3 && !memcmp(d->run->text, "row", 3)) rows++;
+    }
+    if (rows) {
+      table_pages++;
+      ck_assert_int_eq(header, 1);
+    }
+  }
+  ck_assert_int_ge(table_pages, 3);
+  check_inside(&r);
+  ts_buf_free(&md);
+  done_run(&r);
+}
+END_TEST
+
+static void write_png(const char *path, uint32_t w, uint32_t h) {
+  unsigned char png[33] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13,
+                           'I', 'H', 'D', 'R'};
+  png[16] = (unsigned char)(w >> 24); png[17] = (unsigned char)(w >> 16);
+  png[18] = (unsigned char)(w >> 8); png[19] = (unsigned char)w;
+  png[20] = (unsigned char)(h >> 24); png[21] = (unsigned char)(h >> 16);
+  png[22] = (unsigned char)(h >> 8); png[23] = (unsigned char)h;
+  png[24] = 8; png[25] = 2;
+  FILE *fp = fopen(path, "wb");
+  ck_assert_ptr_nonnull(fp);
+  fwrite(png, 1, sizeof png, fp);
+  fclose(fp);
+}
+
+START_TEST(figure_scaled_to_fit) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/tall.png", tmpdir);
+  write_png(path, 3000, 9000); /* 1440 x 4320 pt at 150 dpi */
+  snprintf(path, sizeof path, "%s/wide.png", tmpdir);
+  write_png(path, 6000, 1500);
+  ts_buf md;
+  ts_buf_init(&md);
+  unsigned seed = 5;
+  ts_buf_puts(&md, "---\ntitle: Figures\n---\n\n");
+  words(&md, &seed, 300);
+  ts_buf_puts(&md, "\n\n![A very tall chart](tall.png)\n\n");
+  words(&md, &seed, 200);
+  ts_buf_puts(&md, "\n\n![A wide chart with a caption that runs long enough to wrap onto a "
+                   "second line](wide.png)\n\n");
+  words(&md, &seed, 100);
+  ts_buf_puts(&md, "\n");
+  run_t r;
+  layout(&r, md.data, style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  const ts_style *s = r.st;
+  double bw = s->page_w - s->margin_inner - s->margin_outer;
+  double bh = s->page_h - s->margin_top - s->margin_bottom;
+  int images = 0;
+  for (size_t p = 0; p < r.l.n_pages; p++)
+    for (size_t i = 0; i < r.l.pages[p].n; i++) {
+      const ts_draw *d = &r.l.pages[p].items[i];
+      if (d->kind != TS_DRAW_IMAGE) continue;
+      images++;
+      ck_assert_double_le(d->w, bw + 0.01);
+      ck_assert_double_le(d->h, 0.7 * bh + 0.01);
+      /* aspect ratio kept */
+      if (strstr(d->image, "tall")) ck_assert_double_eq_tol(d->h / d->w, 3.0, 0.01);
+      else ck_assert_double_eq_tol(d->w / d->h, 4.0, 0.01);
+      ck_assert_ptr_nonnull(d->alt);
+    }
+  ck_assert_int_eq(images, 2);
+  check_inside(&r);
+  ts_buf_free(&md);
+  done_run(&r);
+}
+END_TEST
+
+START_TEST(missing_image_is_a_located_error) {
+  const char *md = "---\ntitle: X\n---\n\nText.\n\n![Gone](nowhere.png)\n\n"
+                   "![Outside](../../etc/passwd)\n";
+  run_t r;
+  layout(&r, md, style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_ERR_INPUT);
+  ck_assert_uint_ge(r.d.n_errors, 1);
+  ck_assert_msg(strstr(r.d.first_error, "doc.md:7:1: error:") != NULL, "%s", r.d.first_error);
+  done_run(&r);
+}
+END_TEST
+
+START_TEST(deep_nesting_keeps_a_measure) {
+  ts_buf md;
+  ts_buf_init(&md);
+  for (int k = 0; k < 2000; k++) ts_buf_puts(&md, "> ");
+  ts_buf_puts(&md, "deep text that still needs a readable measure to be set in\n\n");
+  for (int k = 0; k < 300; k++) {
+    for (int j = 0; j < k; j++) ts_buf_puts(&md, "  ");
+    ts_buf_puts(&md, "- item\n");
+  }
+  run_t r;
+  layout(&r, md.data, style_named("default", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  check_inside(&r);
+  ts_buf_free(&md);
+  done_run(&r);
+}
+END_TEST
+
+START_TEST(links_and_destinations) {
+  const char *md = "---\ntitle: Links\n---\n\n# First {#first}\n\nSee [the second](#second) "
+                   "and [a site](https://example.org/).[^a]\n\n# Second {#second}\n\nText.\n\n"
+                   "[^a]: The note.\n";
+  run_t r;
+  layout(&r, md, style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  ck_assert_int_ge(dest_page(&r.l, "second", NULL), 0);
+  ck_assert_int_ge(dest_page(&r.l, "fn-1", NULL), 0);
+  ck_assert_int_ge(dest_page(&r.l, "fnref-1", NULL), 0);
+  int to_second = 0, to_site = 0, to_fn = 0, to_ref = 0;
+  for (size_t p = 0; p < r.l.n_pages; p++)
+    for (size_t i = 0; i < r.l.pages[p].n; i++) {
+      const ts_draw *d = &r.l.pages[p].items[i];
+      if (d->kind != TS_DRAW_LINK) continue;
+      if (d->dest && !strcmp(d->dest, "second")) to_second++;
+      if (d->dest && !strcmp(d->dest, "fn-1")) to_fn++;
+      if (d->dest && !strcmp(d->dest, "fnref-1")) to_ref++;
+      if (d->uri && !strcmp(d->uri, "https://example.org/")) to_site++;
+      ck_assert_double_gt(d->w, 0);
+    }
+  ck_assert_int_eq(to_second, 1);
+  ck_assert_int_eq(to_site, 1);
+  ck_assert_int_eq(to_fn, 1);
+  ck_assert_int_eq(to_ref, 1);
+  ck_assert_uint_eq(r.l.n_outline, 2);
+  ck_assert_str_eq(r.l.outline[1].dest, "second");
+  ck_assert_str_eq(r.l.outline[1].title, "Second");
+  done_run(&r);
+}
+END_TEST
+
+START_TEST(book_contents_numbers) {
+  ts_buf md;
+  ts_buf_init(&md);
+  unsigned seed = 9;
+  ts_buf_puts(&md, "---\ntitle: A Book\nauthor: A. Writer\n---\n\n");
+  for (int c = 1; c <= 4; c++) {
+    ts_buf_printf(&md, "# Chapter %d {#ch%d}\n\n", c, c);
+    for (int p = 0; p < 4 + c * 3; p++) {
+      words(&md, &seed, 90);
+      ts_buf_puts(&md, "\n\n");
+    }
+  }
+  run_t r;
+  layout(&r, md.data, style_named("book", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  /* each chapter starts a page: its destination is the page's first item */
+  for (int c = 1; c <= 4; c++) {
+    char id[16];
+    snprintf(id, sizeof id, "ch%d", c);
+    int p = dest_page(&r.l, id, NULL);
+    ck_assert_int_ge(p, 1);
+    char num[16];
+    snprintf(num, sizeof num, "%d", p + 1);
+    /* the contents page carries the number and a link to the chapter */
+    int found_num = 0, found_link = 0;
+    for (size_t q = 0; q < r.l.n_pages && q < 3; q++)
+      for (size_t i = 0; i < r.l.pages[q].n; i++) {
+        const ts_draw *d = &r.l.pages[q].items[i];
+        if (d->kind == TS_DRAW_LINK && d->dest && !strcmp(d->dest, id)) found_link = 1;
+        if (d->kind == TS_DRAW_GLYPHS && d->run->text_len == strlen(num) &&
+            !memcmp(d->run->text, num, strlen(num)) && d->x > 200)
+          found_num = 1;
+      }
+    ck_assert_msg(found_num && found_link, "chapter %d on page %s", c, num);
+  }
+  check_inside(&r);
+  ts_buf_free(&md);
+  done_run(&r);
+}
+END_TEST
+
+START_TEST(layout_is_deterministic) {
+  char *md = read_sample("grain-corridors.md");
+  ts_buf a, b;
+  ts_buf_init(&a);
+  ts_buf_init(&b);
+  for (int k = 0; k < 2; k++) {
+    char path[512];
+    const char *dd = getenv("TYPESET_DATA_DIR");
+    snprintf(path, sizeof path, "%s/samples/grain-corridors.md", dd ? dd : TS_DATA_DIR);
+    run_t r;
+    memset(&r, 0, sizeof r);
+    ts_diag_init(&r.d, NULL);
+    ck_assert_int_eq(ts_markdown_parse(ctx, path, md, strlen(md), &r.d, &r.doc), TS_OK);
+    r.st = style_named("paper", &r.d);
+    ts_layout_opts o = {r.st, NULL};
+    ck_assert_int_eq(ts_page_layout(ctx, r.doc, &o, &r.d, &r.l), TS_OK);
+    ts_page_dump(&r.l, k ? &b : &a);
+    done_run(&r);
+  }
+  ck_assert_uint_gt(a.len, 1000);
+  ck_assert_uint_eq(a.len, b.len);
+  ck_assert(memcmp(a.data, b.data, a.len) == 0);
+  ck_assert_ptr_nonnull(strstr(a.data, "page 1 glyphs x="));
+  ts_buf_free(&a);
+  ts_buf_free(&b);
+  free(md);
+}
+END_TEST
+
+Suite *layout_suite(void) {
+  Suite *s = suite_create("page-layout");
+  TCase *t = tcase_create("layout");
+  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_set_timeout(t, 120);
+  tcase_add_test(t, notes_on_their_marks_pages);
+  tcase_add_test(t, long_note_splits_across_pages);
+  tcase_add_test(t, two_hundred_notes_in_one_paragraph);
+  tcase_add_loop_test(t, samples_stay_inside_the_block, 0, 4);
+  tcase_add_test(t, pages_placeholder_substituted);
+  tcase_add_test(t, table_header_repeats);
+  tcase_add_test(t, figure_scaled_to_fit);
+  tcase_add_test(t, missing_image_is_a_located_error);
+  tcase_add_test(t, deep_nesting_keeps_a_measure);
+  tcase_add_test(t, links_and_destinations);
+  tcase_add_test(t, book_contents_numbers);
+  tcase_add_test(t, layout_is_deterministic);
+  suite_add_tcase(s, t);
+  return s;
+}

@@ -10,7 +10,7 @@ Suite *layout_suite(void);
 int main(void) {
   SRunner *sr = srunner_create(break_suite());
   srunner_add_suite(sr, layout_suite());
-  srunner_run_all(sr, CK_NORMAL);
+  srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY, default normal */
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;

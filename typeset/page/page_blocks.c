@@ -193,24 +193,37 @@ typedef struct cell {
   size_t nl;
 } cell;
 
-static int measure_cell(pg_builder *b, cell *c, const ts_block_style *bs, int bold) {
-  (void)bold;
+/* A cell's widths: the maximum from one unbroken line, the minimum from its
+ * widest word measured alone (cells are never hyphenated), so probing a
+ * narrow measure does not report overfull lines. */
+static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n) {
   ts_line *ls = NULL;
   size_t nl = 0;
-  widths2 narrow = {0.5, 0.5};
-  ts_status st = ts_text_para_lines(c->p, wfn, &narrow, &ls, &nl, NULL);
-  if (st != TS_OK) { pg_fail(b, st); return 0; }
-  c->minw = 0;
-  for (size_t k = 0; k < nl; k++)
-    if (ls[k].natural > c->minw) c->minw = ls[k].natural;
   widths2 wide = {1e6, 1e6};
-  st = ts_text_para_lines(c->p, wfn, &wide, &ls, &nl, NULL);
+  ts_status st = ts_text_para_lines(c->p, wfn, &wide, &ls, &nl, NULL);
   if (st != TS_OK) { pg_fail(b, st); return 0; }
   c->maxw = 0;
   for (size_t k = 0; k < nl; k++)
-    if (ls[k].natural > c->maxw) c->maxw = ls[k].natural;
+    if (extent_right(&ls[k]) > c->maxw) c->maxw = extent_right(&ls[k]);
+  c->minw = 0;
+  for (size_t k = 0; k < n; k++) {
+    const char *t = sp[k].text;
+    size_t len = sp[k].len, i = 0;
+    if (!t) continue;
+    while (i < len) {
+      while (i < len && (t[i] == ' ' || t[i] == '\n' || t[i] == '\t')) i++;
+      size_t s0 = i;
+      while (i < len && t[i] != ' ' && t[i] != '\n' && t[i] != '\t') i++;
+      if (i == s0) continue;
+      ts_span w = sp[k];
+      w.text = t + s0;
+      w.len = i - s0;
+      ts_line ln;
+      if (!pg_line(b, &w, 1, &ln)) return 0;
+      if (extent_right(&ln) > c->minw) c->minw = extent_right(&ln);
+    }
+  }
   if (c->maxw < c->minw) c->maxw = c->minw;
-  (void)bs;
   return 1;
 }
 
@@ -263,7 +276,7 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
       ts_para_opts o = opts(b, al == TS_ALIGN_CENTER ? TS_LB_CENTER : TS_LB_RAGGED);
       ts_status st = ts_text_para_create(b->ctx, b->a, sp, nsp, &o, b->d, &ce->p);
       if (st != TS_OK) { pg_fail(b, st); return; }
-      if (!measure_cell(b, ce, &cbs, r->header)) return;
+      if (!measure_cell(b, ce, sp, nsp)) return;
       if (ce->minw + 2 * pad > minw[ci]) minw[ci] = ce->minw + 2 * pad;
       if (ce->maxw + 2 * pad > maxw[ci]) maxw[ci] = ce->maxw + 2 * pad;
     }

@@ -271,6 +271,16 @@ const char *pg_template(pg_builder *b, const char *tmpl, int page, int pages);
 const char *pg_upper(pg_builder *b, const char *s, size_t *len);
 void pg_fail(pg_builder *b, ts_status st);
 
+/* ts_page_layout with its internals kept for tests: the builder (galley,
+ * notes) and the frames of the body galley (frame pages count from page0). */
+typedef struct pg_debug {
+  pg_builder *b;
+  pg_break_result res;
+  int page0;
+} pg_debug;
+ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_diag *d,
+                    ts_layout *out, pg_debug *dbg);
+
 /* Image size from the file header (PNG IHDR + pHYs, JPEG SOFn + JFIF
  * density).  Returns 0 and the natural size in pt, or -1 (*why says why). */
 int pg_image_size(const char *path, double *w_pt, double *h_pt, const char **why);

@@ -280,6 +280,11 @@ static int page_of_frame(const pg_frame *f, int page0) { return f->page + page0;
 
 ts_status ts_page_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_diag *d,
                          ts_layout *out) {
+  return pg_layout(ctx, doc, o, d, out, NULL);
+}
+
+ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_diag *d,
+                    ts_layout *out, pg_debug *dbg) {
   ts_status st = TS_OK;
   if (!doc || !o || !o->style || !out) return TS_ERR_USAGE;
   memset(out, 0, sizeof *out);
@@ -453,6 +458,11 @@ ts_status ts_page_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o
   out->n_lines = b->n_lines;
   out->n_overfull = b->n_overfull;
   out->n_notes_split = res.n_notes_split + tres.n_notes_split;
+  if (dbg) {
+    dbg->b = b;
+    dbg->res = res;
+    dbg->page0 = page0;
+  }
 done:
   return st;
 }
