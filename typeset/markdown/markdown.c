@@ -118,11 +118,21 @@ typedef struct conv {
   const char *body;  /* the Markdown cmark saw (NULL for an abstract) */
   size_t *line_start; /* [1..n_lines+1]: offset of each body line (heap) */
   uint32_t block_col; /* column of the leaf block being converted */
+  ts_node *block;     /* that block (PARAGRAPH, HEADING, TABLE_CELL, FIGURE) */
+  size_t block_line;  /* its body line */
+  ts_node **chain;    /* its BLOCKQUOTE/ITEM ancestors, outermost first (heap) */
+  size_t chain_n, chain_cap;
+  int chain_built;
+  int synth;          /* the block has no position from cmark (see convert) */
+  cmark_node *table_fix, *in_hdr; /* a table after such a block; its header row */
+  size_t table_line, hdr_delta;
+  size_t synth_line;  /* then: the body line of its next inline */
   cmark_node *autolink; /* the last autolink whose position was found */
   /* backslash hard breaks of the current leaf block (see fix_inline_pos):
-   * cmark's raw line of the last inline, the raw line of the latest breaks,
+   * cmark's current raw line, the raw line of the latest breaks,
    * how many breaks sit on earlier raw lines and how many on that one */
-  uint32_t raw_last, bs_line;
+  uint32_t raw_cur, bs_line;
+  uint32_t end_line; /* file line where the last inline ended */
   unsigned bs_before, bs_on;
   size_t autolink_end;  /* body offset just after it */
 } conv;
@@ -132,22 +142,74 @@ static size_t line_len(const conv *c, size_t l) {
   return c->line_start[l + 1] - c->line_start[l] - 1;
 }
 
-/* cmark-gfm 0.29.0.gfm.6 does not advance its inline line counter after a
- * backslash hard break, so what follows is reported on the previous line
- * with a column past its end, and every later line of the block one line
- * too early per break.  The caller adds the lag of the earlier lines; here
- * columns past a line's end carry over to the next lines (continuation
- * lines start at the block's column). */
-static void fix_inline_pos(const conv *c, uint32_t *line, uint32_t *col) {
-  if (!c->line_start) return;
-  size_t l = *line, k = *col;
-  while (l >= 1 && l < c->n_lines && k > line_len(c, l) + 1) {
-    k -= line_len(c, l) + 1;
+/* Where cmark's content of body line l begins: on the block's first line its
+ * column; on later lines after the container prefixes cmark matched there
+ * (block quote markers, list item indentation; replayed on the line from
+ * the outermost container in, a lazy continuation line stops early) and,
+ * unless lazy, the blanks that follow. */
+static size_t line_prefix(conv *c, size_t l) {
+  if (l == c->block_line || !c->block) return c->block_col ? c->block_col - 1 : 0;
+  if (!c->chain_built) {
+    c->chain_n = 0;
+    for (ts_node *a = c->block->parent; a && a->type != TS_NODE_DOCUMENT; a = a->parent)
+      if (a->type == TS_NODE_BLOCKQUOTE || a->type == TS_NODE_ITEM) c->chain_n++;
+    if (c->chain_n > c->chain_cap) {
+      ts_node **nc = realloc(c->chain, c->chain_n * sizeof *nc);
+      if (!nc) return c->block_col ? c->block_col - 1 : 0; /* positions only */
+      c->chain = nc;
+      c->chain_cap = c->chain_n;
+    }
+    size_t i = c->chain_n;
+    for (ts_node *a = c->block->parent; a && a->type != TS_NODE_DOCUMENT; a = a->parent)
+      if (a->type == TS_NODE_BLOCKQUOTE || a->type == TS_NODE_ITEM) c->chain[--i] = a;
+    c->chain_built = 1;
+  }
+  const char *ls = c->body + c->line_start[l];
+  size_t n = line_len(c, l), p = 0, i;
+  for (i = 0; i < c->chain_n; i++) {
+    const ts_node *a = c->chain[i];
+    if (a->type == TS_NODE_BLOCKQUOTE) {
+      size_t q = p, k = 0;
+      while (k < 3 && q < n && ls[q] == ' ') q++, k++;
+      if (q >= n || ls[q] != '>') break;
+      q++;
+      if (q < n && (ls[q] == ' ' || ls[q] == '\t')) q++;
+      p = q;
+    } else if (a->first) {
+      size_t need = a->first->col ? a->first->col - 1 : 0, q = p;
+      while (q < need && q < n && (ls[q] == ' ' || ls[q] == '\t')) q++;
+      if (q < need) break;
+      p = q;
+    }
+  }
+  /* cmark adds a continuation line from its first non-blank character, but
+   * a lazy one from where the container match stopped */
+  if (i == c->chain_n)
+    while (p < n && (ls[p] == ' ' || ls[p] == '\t')) p++;
+  return p;
+}
+
+/* cmark-gfm 0.29.0.gfm.6 reports an inline's column as its offset in the
+ * block's content line plus the block's column, whatever the container
+ * prefix of that line really is (lazy continuation lines), and it does not
+ * advance its line counter after a backslash hard break: what follows is
+ * reported on the previous line with a column past its end, and every later
+ * line of the block one line too early per break.  The caller adds the lag
+ * of the earlier lines; here the offset is carried over line ends and placed
+ * after each line's real prefix.  *line is body numbering. */
+static void fix_inline_pos(conv *c, uint32_t *line, uint32_t *col) {
+  if (!c->line_start || !c->block || *col < c->block_col || *line < 1 ||
+      *line > c->n_lines)
+    return;
+  size_t l = *line, k = *col - c->block_col; /* 0-based offset in content */
+  size_t pre = line_prefix(c, l);
+  while (l < c->n_lines && pre + k > line_len(c, l) && pre <= line_len(c, l)) {
+    k -= line_len(c, l) - pre + 1;
     l++;
-    k += c->block_col > 0 ? c->block_col - 1 : 0;
+    pre = line_prefix(c, l);
   }
   *line = (uint32_t)l;
-  *col = (uint32_t)k;
+  *col = (uint32_t)(pre + k + 1);
 }
 
 static void warn(conv *c, uint32_t line, uint32_t col, const char *fmt, ...)
@@ -380,6 +442,60 @@ static void pos_of_offset(const conv *c, size_t off, uint32_t *line, uint32_t *c
   *col = (uint32_t)(off - c->line_start[lo]) + 1;
 }
 
+/* cmark's line counter did not see `m` line ends (inside a code span or raw
+ * HTML, or after a backslash break) on its current line. */
+static void add_lag(conv *c, uint32_t m) {
+  if (c->bs_on && c->raw_cur > c->bs_line) {
+    c->bs_before += c->bs_on;
+    c->bs_on = 0;
+  }
+  if (!c->bs_on) c->bs_line = c->raw_cur;
+  c->bs_on += m;
+}
+
+/* Line ends inside the code span whose opening backticks start at body
+ * offset `at` (the closing run has the same length). */
+static uint32_t code_span_newlines(const conv *c, size_t at) {
+  size_t len = c->line_start[c->n_lines + 1] - 1, r = 0, i;
+  const char *b = c->body;
+  while (at + r < len && b[at + r] == '`') r++;
+  if (!r) return 0;
+  uint32_t nl = 0;
+  size_t stop = len - at > 65536 ? at + 65536 : len; /* a bound, never reached in practice */
+  for (i = at + r; i < stop;) {
+    if (b[i] == '`') {
+      size_t k = 0;
+      while (i + k < stop && b[i + k] == '`') k++;
+      if (k == r) return nl;
+      i += k;
+    } else {
+      nl += b[i] == '\n';
+      i++;
+    }
+  }
+  return 0;
+}
+
+/* Body offset of the first occurrence of lit[0..n) at or after file
+ * position from_line:from_col, looking at most 64 KiB ahead; SIZE_MAX if
+ * none. */
+static size_t find_text(const conv *c, const char *lit, size_t n, uint32_t from_line,
+                        uint32_t from_col) {
+  size_t len = c->line_start[c->n_lines + 1] - 1;
+  size_t start = 0;
+  if (!n) return SIZE_MAX;
+  if (from_line > c->line_off && from_line - c->line_off <= c->n_lines)
+    start = c->line_start[from_line - c->line_off] + (from_col ? from_col - 1 : 0);
+  size_t stop = len - start > 65536 + n ? start + 65536 + n : len;
+  for (size_t i = start; i + n <= stop; i++) {
+    const char *m = memchr(c->body + i, lit[0], stop - i);
+    if (!m) break;
+    i = (size_t)(m - c->body);
+    if (i + n <= stop && memcmp(m, lit, n) == 0) return i;
+  }
+  return SIZE_MAX;
+}
+
 /* Autolinks carry unreliable positions in cmark-gfm 0.29.0.gfm.6: a `<URL>`
  * gets its offset within the paragraph as column, the extension's www./URL/
  * e-mail links are off by one or have none, and the text after an e-mail or
@@ -400,23 +516,13 @@ static int find_autolink(const conv *c, cmark_node *cn, uint32_t from_line,
   if (ul != n && !(ul == n + 7 && (strncmp(url, "mailto:", 7) == 0 ||
                                    strncmp(url, "http://", 7) == 0)))
     return 0;
-  size_t len = c->line_start[c->n_lines + 1] - 1;
-  const char *body = c->body;
-  size_t start = 0;
-  if (from_line > c->line_off && from_line - c->line_off <= c->n_lines)
-    start = c->line_start[from_line - c->line_off] + (from_col ? from_col - 1 : 0);
-  for (size_t i = start; i + n <= len; i++) {
-    const char *m = memchr(body + i, lit[0], len - i);
-    if (!m) break;
-    i = (size_t)(m - body);
-    if (i + n > len || memcmp(m, lit, n) != 0) continue;
-    size_t at = i, end = i + n;
-    if (at > 0 && body[at - 1] == '<' && end < len && body[end] == '>') at--, end++;
-    pos_of_offset(c, at, line, col);
-    *end_off = end;
-    return 1;
-  }
-  return 0;
+  size_t at = find_text(c, lit, n, from_line, from_col);
+  if (at == SIZE_MAX) return 0;
+  size_t end = at + n, len = c->line_start[c->n_lines + 1] - 1;
+  if (at > 0 && c->body[at - 1] == '<' && end < len && c->body[end] == '>') at--, end++;
+  pos_of_offset(c, at, line, col);
+  *end_off = end;
+  return 1;
 }
 
 static int is_paragraph_image_only(cmark_node *p) {
@@ -471,6 +577,7 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
     cmark_node *cn = cmark_iter_get_node(it);
     if (cn == croot) continue;
     if (ev == CMARK_EVENT_EXIT) {
+      if (cn == c->in_hdr) c->table_fix = c->in_hdr = NULL;
       ts_node *t = cmark_node_get_user_data(cn);
       if (!t) continue; /* transparent node */
       TS_CHECK(finish_node(c, t));
@@ -478,10 +585,65 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
       continue;
     }
     size_t end_off = 0;
+    uint32_t extra = 0; /* line ends inside this inline (code span, HTML) */
     uint32_t line = (uint32_t)cmark_node_get_start_line(cn);
     uint32_t col = (uint32_t)cmark_node_get_start_column(cn);
     cmark_node_type ct = cmark_node_get_type(cn);
-    if (ct == CMARK_NODE_LINK &&
+    int is_inline = (ct & CMARK_NODE_TYPE_MASK) == CMARK_NODE_TYPE_INLINE;
+    if (ct == CMARK_NODE_PARAGRAPH && line == 0 && c->line_start) {
+      /* the table extension leaves the lines above a table's header row in
+       * a new paragraph without a position: count back from the table */
+      size_t lines = 1;
+      cmark_iter *pi = cmark_iter_new(cn);
+      if (!pi) { st = TS_ERR_NOMEM; goto done; }
+      cmark_event_type pe;
+      while ((pe = cmark_iter_next(pi)) != CMARK_EVENT_DONE) {
+        cmark_node_type pt = cmark_node_get_type(cmark_iter_get_node(pi));
+        lines += pe == CMARK_EVENT_ENTER &&
+                 (pt == CMARK_NODE_SOFTBREAK || pt == CMARK_NODE_LINEBREAK);
+      }
+      cmark_iter_free(pi);
+      /* the table was given this paragraph's first line */
+      cmark_node *nx = cmark_node_next(cn);
+      int nl = nx ? cmark_node_get_start_line(nx) : 0;
+      c->synth_line = nl > 0 ? (size_t)nl : 1;
+      if (c->synth_line > c->n_lines) c->synth_line = c->n_lines;
+      line = (uint32_t)c->synth_line + c->line_off;
+      col = nx ? (uint32_t)cmark_node_get_start_column(nx) : 1;
+      c->synth = 2; /* becomes 1 once this paragraph is the current block */
+      /* the header row's columns count from this paragraph's content */
+      c->table_fix = nx;
+      c->table_line = c->synth_line + lines;
+      c->hdr_delta = 0;
+      for (size_t l = c->synth_line; l < c->table_line && l <= c->n_lines; l++) {
+        const char *ls = c->body + c->line_start[l];
+        size_t k = 0;
+        while (k < line_len(c, l) && (ls[k] == ' ' || ls[k] == '\t' || ls[k] == '>')) k++;
+        c->hdr_delta += line_len(c, l) - k + 1;
+      }
+      if (c->table_line > c->n_lines) c->table_line = c->n_lines;
+    } else if (c->table_fix && (cn == c->table_fix || c->in_hdr ||
+                                (cmark_node_parent(cn) == c->table_fix &&
+                                 !cmark_node_previous(cn)))) {
+      /* that table, its header row and what the row holds */
+      if (cn != c->table_fix && !c->in_hdr) c->in_hdr = cn;
+      if (cn != c->table_fix && cn != c->in_hdr)
+        col = col > c->hdr_delta ? col - (uint32_t)c->hdr_delta : 1;
+      line = (uint32_t)c->table_line + c->line_off;
+    } else if (is_inline && c->synth == 1 && c->line_start) {
+      /* inlines of such a paragraph: cmark's lines are unusable; give each
+       * the start of its line (its line counted by breaks) */
+      size_t sl = c->synth_line <= c->n_lines ? c->synth_line : c->n_lines;
+      const char *ls = c->body + c->line_start[sl];
+      size_t k = 0;
+      while (k < line_len(c, sl) && (ls[k] == ' ' || ls[k] == '\t' || ls[k] == '>')) k++;
+      col = (uint32_t)k + 1;
+      if (ct == CMARK_NODE_SOFTBREAK || ct == CMARK_NODE_LINEBREAK) {
+        col = (uint32_t)line_len(c, sl) + 1;
+        c->synth_line++;
+      }
+      line = (uint32_t)sl + c->line_off;
+    } else if (ct == CMARK_NODE_LINK &&
         find_autolink(c, cn, cur->last ? cur->last->line : cur->line,
                       cur->last ? cur->last->col : cur->col, &line, &col, &end_off)) {
       c->autolink = cn;
@@ -494,12 +656,13 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
       col = cur->col;
       size_t bl = line - c->line_off;
       if (c->body[c->line_start[bl] + col - 1] == '<') col++;
-    } else if (line == 0 && (ct == CMARK_NODE_SOFTBREAK || ct == CMARK_NODE_LINEBREAK) &&
-        cur->last) {
-      /* breaks carry no position: they sit at the end of the previous
-       * inline's line */
-      line = cur->last->line;
-      col = cur->last->col;
+    } else if (line == 0 && (ct == CMARK_NODE_SOFTBREAK || ct == CMARK_NODE_LINEBREAK)) {
+      /* breaks carry no position: they end the line of the previous inline
+       * (the next line when that is a break too) */
+      const ts_node *prev = cur->last;
+      line = c->end_line ? c->end_line : cur->line;
+      col = prev ? prev->col : cur->col;
+      int backslash = 0;
       if (c->line_start && line > c->line_off && line - c->line_off <= c->n_lines) {
         /* the break starts at the trailing blanks or backslash */
         size_t bl = line - c->line_off, e = line_len(c, bl);
@@ -508,39 +671,57 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
         if (ct == CMARK_NODE_LINEBREAK && e && ls[e - 1] == '\\' &&
             e == line_len(c, bl)) {
           e--;
-          if (c->bs_on && c->raw_last > c->bs_line) {
-            c->bs_before += c->bs_on;
-            c->bs_on = 0;
-          }
-          if (!c->bs_on) c->bs_line = c->raw_last;
-          c->bs_on++;
+          backslash = 1;
         }
         col = (uint32_t)e + 1;
       }
+      if (backslash) /* cmark's line counter stays behind (fix_inline_pos) */
+        add_lag(c, 1);
+      else
+        c->raw_cur++;
+      extra = 1; /* what follows is on the next line */
     } else if (line == 0 && c->autolink && cur->last &&
                cur->last->type == TS_NODE_LINK &&
                cmark_node_previous(cn) == c->autolink) {
       /* text the autolink extension split off after a link */
       pos_of_offset(c, c->autolink_end, &line, &col);
       line += c->line_off;
+    } else if (line == 0 && ct == CMARK_NODE_TEXT && c->line_start &&
+               cmark_node_get_literal(cn) &&
+               (end_off = find_text(c, cmark_node_get_literal(cn),
+                                    strlen(cmark_node_get_literal(cn)),
+                                    cur->last ? cur->last->line : cur->line,
+                                    cur->last ? cur->last->col : cur->col)) != SIZE_MAX) {
+      /* text cmark made up from source text ("[^x]" of an unknown note) */
+      pos_of_offset(c, end_off, &line, &col);
+      line += c->line_off;
     } else if (line == 0) {
       line = cur->line;
       col = cur->col;
     } else {
-      if ((ct & CMARK_NODE_TYPE_MASK) == CMARK_NODE_TYPE_INLINE) {
+      if (is_inline) {
         uint32_t raw = line;
         if (c->bs_on) line += raw > c->bs_line ? c->bs_before + c->bs_on : c->bs_before;
-        c->raw_last = raw;
+        c->raw_cur = raw;
         fix_inline_pos(c, &line, &col);
       }
       if (ct == CMARK_NODE_CODE && c->line_start && line >= 1 && line <= c->n_lines) {
         /* cmark points at the code's content: step back over the backticks */
         const char *ls = c->body + c->line_start[line];
         while (col > 1 && col - 1 <= line_len(c, line) && ls[col - 2] == '`') col--;
+        extra = code_span_newlines(c, c->line_start[line] + col - 1);
+      } else if (ct == CMARK_NODE_HTML_INLINE) {
+        for (const char *h = cmark_node_get_literal(cn); h && *h; h++) extra += *h == '\n';
       }
+      if (extra) add_lag(c, extra);
       line += c->line_off;
     }
     if (col == 0) col = 1;
+    if (c->line_start && line > c->line_off + c->n_lines) { /* never past the end */
+      line = c->line_off + (uint32_t)c->n_lines;
+      col = (uint32_t)line_len(c, c->n_lines) + 1;
+    }
+    if (is_inline) c->end_line = line + extra;
     ts_node *t = NULL;
     int attach = 1;
     switch (ct) {
@@ -728,8 +909,14 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
     if (t->type == TS_NODE_PARAGRAPH || t->type == TS_NODE_HEADING ||
         t->type == TS_NODE_TABLE_CELL || t->type == TS_NODE_FIGURE) {
       c->block_col = t->col;
-      c->raw_last = c->bs_line = 0;
+      c->block = t;
+      c->block_line = t->line - c->line_off;
+      c->chain_built = 0;
+      c->raw_cur = (uint32_t)c->block_line;
+      c->end_line = t->line;
+      c->bs_line = 0;
       c->bs_before = c->bs_on = 0;
+      c->synth = c->synth == 2 && t->type == TS_NODE_PARAGRAPH;
     }
     if (ts_node_is_container(t->type)) {
       cmark_node_set_user_data(cn, t);
@@ -929,6 +1116,7 @@ done:
   if (st == TS_ERR_NOMEM) ts_diag_report(d, TS_ERROR, path, 0, 0, "out of memory");
   free(c.covered);
   free(c.line_start);
+  free(c.chain);
   if (root) cmark_node_free(root);
   ts_doc_destroy(doc);
   free(text);
