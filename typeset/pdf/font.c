@@ -1,14 +1,18 @@
 /* font.c — glyph runs as PDF text: one Type 0 / Identity-H font per face,
- * text operators with TJ adjustments, and at the end the subset font
- * programs (harfbuzz-subset), /W widths, FontDescriptor and ToUnicode CMap.
+ * text operators with TJ adjustments, and the subset font programs
+ * (harfbuzz-subset), /W widths, FontDescriptor and ToUnicode CMap.
  *
- * Codes: a face's code is its glyph id, except for CID-keyed CFF faces whose
- * code is the glyph's CFF CID (the subsetter keeps the CIDs, so the bare CFF
- * table can be embedded as CIDFontType0C).  TrueType faces carry a
- * CIDToGIDMap from original to subset glyph ids; name-keyed CFF faces are
- * subset with retained glyph ids and embedded as an OpenType program, whose
- * CIDs are glyph ids (ISO 32000-1 §9.7.4.2).  The facts this relies on were
- * verified with poppler, qpdf and MuPDF: see shared notes/pdf-glyphs.md. */
+ * Every run is collected before anything is drawn, so each face is subset
+ * once, before drawing, from the document's whole glyph set.  Codes:
+ *   TrueType        — original glyph ids, with a CIDToGIDMap to the subset's
+ *                     (CIDFontType2, FontFile2);
+ *   CID-keyed CFF   — the glyph's CFF CID, which the subsetter keeps, so the
+ *                     bare CFF table goes in as FontFile3 /CIDFontType0C;
+ *   name-keyed CFF  — the subset's glyph ids: an OpenType program
+ *                     (FontFile3 /OpenType) whose CIDs are glyph ids
+ *                     (ISO 32000-1 §9.7.4.2).
+ * These were checked with poppler, qpdf and pdffonts: see shared
+ * notes/pdf-glyphs.md. */
 #include "pdf_int.h"
 
 #include <hb-subset.h>
@@ -64,8 +68,13 @@ static void put_code(ts_buf *b, uint32_t code) {
 }
 
 /* The code written for a glyph (see the file comment). */
-static uint32_t glyph_code(const ts_face *f, uint32_t gid) {
+static uint32_t glyph_code(const pdf_face *pf, uint32_t gid) {
+  const ts_face *f = pf->face;
   if (f->is_cid && f->gid_to_cid && gid < f->num_glyphs) return f->gid_to_cid[gid];
+  if (pf->remap) {
+    hb_codepoint_t ng = hb_map_get(pf->old2new, gid);
+    return ng == HB_MAP_VALUE_INVALID ? 0 : ng;
+  }
   return gid;
 }
 
@@ -109,6 +118,8 @@ void pdf_fonts_free(pdf_w *w) {
     hb_set_destroy(w->faces[i].used);
     hb_map_destroy(w->faces[i].text_of);
     hb_map_destroy(w->faces[i].fallback);
+    hb_face_destroy(w->faces[i].sub);
+    hb_subset_plan_destroy(w->faces[i].plan);
   }
   free(w->faces);
   w->faces = NULL;
@@ -239,8 +250,9 @@ static double gy_of(const ts_glyph *g) { return sane(g->y); }
 /* One glyph at its absolute position in the run: a TJ adjustment from the
  * pen (whole 1/1000 em, computed from absolute positions so rounding never
  * accumulates), Ts for a y offset. */
-static void emit_glyph(ts_buf *b, tj_state *t, const ts_face *f, const ts_glyph *g,
+static void emit_glyph(ts_buf *b, tj_state *t, const pdf_face *pf, const ts_glyph *g,
                        double size) {
+  const ts_face *f = pf->face;
   uint32_t gid = valid_gid(f, g->gid);
   double gy = gy_of(g);
   if (fabs(gy - t->rise) > 0.0005) {
@@ -257,7 +269,7 @@ static void emit_glyph(ts_buf *b, tj_state *t, const ts_face *f, const ts_glyph 
     ts_buf_printf(b, " %lld ", (long long)adj);
   }
   if (!t->in_hex) { ts_buf_putc(b, '<'); t->in_hex = 1; }
-  put_code(b, glyph_code(f, gid));
+  put_code(b, glyph_code(pf, gid));
   t->pen = target + pdf_glyph_w1000(f, gid);
 }
 
@@ -275,8 +287,9 @@ static double glyph_end(const ts_face *f, const ts_glyph *g, double size) {
  * drawn, it is repeated at the end in invisible mode (3 Tr) so the span
  * covers the whole cluster.  Drawing order inside a cluster does not change
  * the picture (one colour). */
-static void emit_cluster(ts_buf *b, tj_state *t, const ts_face *f, const ts_glyph *gs,
+static void emit_cluster(ts_buf *b, tj_state *t, const pdf_face *pf, const ts_glyph *gs,
                          uint32_t n, double size) {
+  const ts_face *f = pf->face;
   uint32_t first = 0, maxend = 0;
   for (uint32_t k = 1; k < n; k++) {
     double xk = gx_of(&gs[k]), xf = gx_of(&gs[first]);
@@ -284,17 +297,17 @@ static void emit_cluster(ts_buf *b, tj_state *t, const ts_face *f, const ts_glyp
     if (xk < xf - 0.0005 || (fabs(xk - xf) <= 0.0005 && on_base_k && !on_base_f)) first = k;
     if (glyph_end(f, &gs[k], size) > glyph_end(f, &gs[maxend], size) + 0.0005) maxend = k;
   }
-  emit_glyph(b, t, f, &gs[first], size);
+  emit_glyph(b, t, pf, &gs[first], size);
   uint32_t last = first;
   for (uint32_t k = 0; k < n; k++) {
     if (k == first) continue;
-    emit_glyph(b, t, f, &gs[k], size);
+    emit_glyph(b, t, pf, &gs[k], size);
     last = k;
   }
   if (glyph_end(f, &gs[maxend], size) > glyph_end(f, &gs[last], size) + 0.01) {
     tj_close(b, t);
     ts_buf_puts(b, "3 Tr\n");
-    emit_glyph(b, t, f, &gs[maxend], size);
+    emit_glyph(b, t, pf, &gs[maxend], size);
     tj_close(b, t);
     ts_buf_puts(b, "0 Tr\n");
   }
@@ -331,7 +344,7 @@ ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
       }
     }
     if (!actual) {
-      for (uint32_t k = i; k < j; k++) emit_glyph(b, &t, r->face, &r->glyphs[k], size);
+      for (uint32_t k = i; k < j; k++) emit_glyph(b, &t, pf, &r->glyphs[k], size);
       continue;
     }
     tj_close(b, &t);
@@ -340,7 +353,7 @@ ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
     ts_buf_puts(b, "/Span <</ActualText <FEFF");
     put_hex(b, (const unsigned char *)u16.data, u16.len);
     ts_buf_puts(b, ">>> BDC\n");
-    emit_cluster(b, &t, r->face, r->glyphs + i, j - i, size);
+    emit_cluster(b, &t, pf, r->glyphs + i, j - i, size);
     tj_close(b, &t);
     ts_buf_puts(b, "EMC\n");
   }
@@ -521,34 +534,15 @@ static void subset_tag(const pdf_face *pf, const code_entry *ce, size_t n, char 
   tag[7] = 0;
 }
 
-static ts_status embed_face(pdf_w *w, pdf_face *pf) {
+/* Subsets one face: the glyph set only, layout tables and hinting dropped,
+ * no code points (a CID font does not use the cmap). */
+static ts_status subset_face(pdf_w *w, pdf_face *pf) {
   ts_status st = TS_OK;
   const ts_face *f = pf->face;
-  HPDF_MMgr mm = w->pdf->mmgr;
-  hb_subset_input_t *in = NULL;
-  hb_subset_plan_t *plan = NULL;
-  hb_face_t *sub = NULL;
-  hb_blob_t *prog = NULL;
-  code_entry *ce = NULL;
-  size_t n = 0;
-  int keep_gids = f->is_cff && !f->is_cid;
-
-  /* Codes of the glyphs used, sorted. */
-  ce = malloc((hb_set_get_population(pf->used) + 1) * sizeof *ce);
-  if (!ce) { st = TS_ERR_NOMEM; goto done; }
-  for (hb_codepoint_t g = HB_SET_VALUE_INVALID; hb_set_next(pf->used, &g);) {
-    ce[n].gid = g;
-    ce[n].code = glyph_code(f, g);
-    n++;
-  }
-  qsort(ce, n, sizeof *ce, cmp_code);
-
-  /* Subset: the glyph set only, layout tables and hinting dropped. */
-  in = hb_subset_input_create_or_fail();
-  if (!in) { st = TS_ERR_NOMEM; goto done; }
+  hb_subset_input_t *in = hb_subset_input_create_or_fail();
+  if (!in) return TS_ERR_NOMEM;
   hb_set_union(hb_subset_input_glyph_set(in), pf->used);
-  hb_subset_input_set_flags(in, HB_SUBSET_FLAGS_NO_HINTING |
-                                    (keep_gids ? HB_SUBSET_FLAGS_RETAIN_GIDS : 0));
+  hb_subset_input_set_flags(in, HB_SUBSET_FLAGS_NO_HINTING);
   static const hb_tag_t drop[] = {
       HB_TAG('G','S','U','B'), HB_TAG('G','P','O','S'), HB_TAG('G','D','E','F'),
       HB_TAG('B','A','S','E'), HB_TAG('J','S','T','F'), HB_TAG('M','A','T','H'),
@@ -556,22 +550,57 @@ static ts_status embed_face(pdf_w *w, pdf_face *pf) {
       HB_TAG('L','T','S','H'), HB_TAG('V','D','M','X'), HB_TAG('E','B','D','T'),
       HB_TAG('E','B','L','C'), HB_TAG('E','B','S','C'), HB_TAG('C','B','D','T'),
       HB_TAG('C','B','L','C'), HB_TAG('s','b','i','x'), HB_TAG('S','V','G',' '),
-      HB_TAG('m','o','r','x'), HB_TAG('k','e','r','x'), HB_TAG('f','e','a','t'),
-      HB_TAG('G','S','U','B')};
+      HB_TAG('m','o','r','x'), HB_TAG('k','e','r','x'), HB_TAG('f','e','a','t')};
   hb_set_t *ds = hb_subset_input_set(in, HB_SUBSET_SETS_DROP_TABLE_TAG);
   for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) hb_set_add(ds, drop[i]);
-  /* No code points: the cmap is not used by a CID font. */
   hb_set_clear(hb_subset_input_unicode_set(in));
-  plan = hb_subset_plan_create_or_fail(f->hb_face, in);
-  if (!plan) { st = TS_ERR_NOMEM; goto done; }
-  const hb_map_t *old2new = hb_subset_plan_old_to_new_glyph_mapping(plan);
-  sub = hb_subset_plan_execute_or_fail(plan);
-  if (!sub) {
+  pf->plan = hb_subset_plan_create_or_fail(f->hb_face, in);
+  if (!pf->plan) { st = TS_ERR_NOMEM; goto done; }
+  pf->old2new = hb_subset_plan_old_to_new_glyph_mapping(pf->plan);
+  pf->sub = hb_subset_plan_execute_or_fail(pf->plan);
+  if (!pf->sub) {
     ts_diag_report(w->d, TS_ERROR, f->path, 0, 0, "could not subset font '%s'",
                    f->psname ? f->psname : "?");
     st = TS_ERR_FONT;
     goto done;
   }
+  /* Name-keyed CFF goes in as an OpenType program whose CIDs are glyph
+   * ids: the subset's, which keeps the font small (retaining the original
+   * ids would carry every glyph name and width of the face). */
+  pf->remap = f->is_cff && !f->is_cid;
+done:
+  hb_subset_input_destroy(in);
+  return st;
+}
+
+ts_status pdf_fonts_subset(pdf_w *w) {
+  ts_status st = TS_OK;
+  for (size_t i = 0; i < w->n_faces; i++) TS_CHECK(subset_face(w, &w->faces[i]));
+done:
+  return st;
+}
+
+static ts_status embed_face(pdf_w *w, pdf_face *pf) {
+  ts_status st = TS_OK;
+  const ts_face *f = pf->face;
+  HPDF_MMgr mm = w->pdf->mmgr;
+  hb_face_t *sub = pf->sub;
+  const hb_map_t *old2new = pf->old2new;
+  hb_blob_t *prog = NULL;
+  code_entry *ce = NULL;
+  size_t n = 0;
+  if (TS_NEVER(!sub)) return TS_ERR_INTERNAL;
+
+  /* Codes of the glyphs used, sorted. */
+  ce = malloc((hb_set_get_population(pf->used) + 1) * sizeof *ce);
+  if (!ce) { st = TS_ERR_NOMEM; goto done; }
+  for (hb_codepoint_t g = HB_SET_VALUE_INVALID; hb_set_next(pf->used, &g);) {
+    ce[n].gid = g;
+    ce[n].code = glyph_code(pf, g);
+    n++;
+  }
+  qsort(ce, n, sizeof *ce, cmp_code);
+
   prog = f->is_cid ? hb_face_reference_table(sub, HB_TAG('C','F','F',' '))
                    : hb_face_reference_blob(sub);
   unsigned plen = 0;
@@ -678,9 +707,6 @@ static ts_status embed_face(pdf_w *w, pdf_face *pf) {
   }
 done:
   hb_blob_destroy(prog);
-  hb_face_destroy(sub);
-  hb_subset_plan_destroy(plan);
-  hb_subset_input_destroy(in);
   free(ce);
   return st;
 }

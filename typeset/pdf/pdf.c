@@ -786,6 +786,8 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
         TS_CHECK(pdf_fonts_collect(w, it->run));
     }
 
+  TS_CHECK(pdf_fonts_subset(w));
+
   for (size_t p = 0; p < l->n_pages; p++) {
     HPDF_Page pg = r->pages[p];
     if (TS_NEVER(HPDF_Page_GetGMode(pg) != HPDF_GMODE_PAGE_DESCRIPTION)) {

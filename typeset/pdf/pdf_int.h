@@ -14,6 +14,7 @@
 
 #include <hpdf.h>
 #include <hb.h>
+#include <hb-subset.h>
 
 /* A glyph's Unicode text for ToUnicode: a slice of some run's text (the
  * layout's arena outlives the writer). */
@@ -29,6 +30,11 @@ typedef struct pdf_face {
   hb_set_t *used;    /* original glyph ids drawn (owned) */
   hb_map_t *text_of; /* gid → index into w->texts, from single-glyph clusters (owned) */
   hb_map_t *fallback;/* gid → index, from multi-glyph clusters (owned) */
+  /* Set by pdf_fonts_subset, before drawing: */
+  hb_subset_plan_t *plan; /* (owned) */
+  hb_face_t *sub;    /* the subset font (owned) */
+  const hb_map_t *old2new; /* original → subset glyph id (the plan's) */
+  int remap;         /* codes are subset glyph ids (name-keyed CFF) */
 } pdf_face;
 
 typedef struct pdf_w {
@@ -62,11 +68,15 @@ ts_status pdf_face_get(pdf_w *w, const ts_face *face, pdf_face **out);
 /* Pass over every run before drawing: records each glyph's text. */
 ts_status pdf_fonts_collect(pdf_w *w, const ts_run *run);
 
+/* After collecting, before drawing: subsets every used face (the codes of
+ * name-keyed CFF faces are their subset glyph ids). */
+ts_status pdf_fonts_subset(pdf_w *w);
+
 /* Appends a run's text operators (between BT and ET, font already set) to
  * w->cs: TJ arrays with adjustments, Ts for y offsets, ActualText spans. */
 ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *run);
 
-/* Subsets and embeds every used face, filling the Type 0 dictionaries. */
+/* Embeds every used face, filling the Type 0 dictionaries. */
 ts_status pdf_fonts_finish(pdf_w *w);
 
 void pdf_fonts_free(pdf_w *w);
