@@ -303,6 +303,60 @@ START_TEST(front_matter_shifts_inline_positions) {
 }
 END_TEST
 
+/* cmark-gfm's own inline positions are off on these; see fix_inline_pos */
+START_TEST(positions_hard_cases) {
+  run r;
+  parse(&r, "> quote line\n"    /* 1 */
+            "lazy *x*\n"        /* 2: lazy continuation */
+            "\n"
+            "- item\n"          /* 4 */
+            "     more *y*\n"   /* 5: over-indented continuation */
+            "\n"
+            "a `co\n"           /* 7: code span over two lines */
+            "de` *z*\n"         /* 8 */
+            "\n"
+            "x <span\n"         /* 10: raw HTML over two lines */
+            "class=\"a\">y</span> *w*\n" /* 11 */
+            "\n"
+            "para1\n"           /* 13 */
+            "para2\n"           /* 14 */
+            "| h1 | h2 |\n"     /* 15: a table glued to the paragraph */
+            "|----|----|\n"
+            "| c  | d  |\n");   /* 17 */
+  ck_assert_int_eq(r.st, TS_OK);
+  ts_node *root = r.doc->root;
+  ts_node *x = nth(root, TS_NODE_EMPH, 0);
+  POS(x, 2, 6);
+  POS(x->first, 2, 7);
+  POS(x->prev, 2, 1);
+  ts_node *y = nth(root, TS_NODE_EMPH, 1);
+  POS(y->prev, 5, 6);
+  POS(y, 5, 11);
+  ts_node *co = nth(root, TS_NODE_CODE, 0);
+  POS(co, 7, 3);
+  text_is(co, "co de");
+  ts_node *z = nth(root, TS_NODE_EMPH, 2);
+  POS(z->prev, 8, 4);
+  POS(z, 8, 5);
+  ts_node *w = nth(root, TS_NODE_EMPH, 3);
+  POS(w, 11, 20);
+  ck_assert_ptr_nonnull(strstr(r.diag, "t.md:10:3: warning: raw HTML dropped"));
+  ck_assert_ptr_nonnull(strstr(r.diag, "t.md:11:12: warning: raw HTML dropped"));
+  ts_node *p = nth(root, TS_NODE_PARAGRAPH, 4);
+  POS(p, 13, 1);
+  text_is(p->first, "para1");
+  ts_node *t = nth(root, TS_NODE_TABLE, 0);
+  ck_assert_ptr_eq(p->next, t);
+  POS(t, 15, 1);
+  POS(t->first, 15, 1);
+  ck_assert(t->first->header);
+  POS(t->first->first, 15, 2);
+  POS(t->first->first->first, 15, 3);
+  POS(t->last, 17, 1);
+  done(&r);
+}
+END_TEST
+
 START_TEST(raw_html_dropped) {
   run r;
   parse(&r, "Before\n\n<div class=\"x\">\n<script>alert(1)</script>\n</div>\n\n"
@@ -985,6 +1039,7 @@ int main(void) {
   tcase_add_test(tc, blocks);
   tcase_add_test(tc, inlines);
   tcase_add_test(tc, front_matter_shifts_inline_positions);
+  tcase_add_test(tc, positions_hard_cases);
   tcase_add_test(tc, raw_html_dropped);
   tcase_add_test(tc, link_schemes);
   tcase_add_test(tc, heading_ids);
