@@ -510,6 +510,8 @@ START_TEST(short_paper_one_file) {
   add_link(d, p, "#only", "the top");
   add_link(d, p, "#missing", "nowhere");
   add_link(d, p, "javascript:alert(1)", "script");
+  para(d, d->root, "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 world"); /* Arabic first: rtl */
+  para(d, d->root, "World \xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7");  /* Latin first */
   size_t len;
   unsigned char *data = NULL;
   ts_diag diag;
@@ -522,6 +524,9 @@ START_TEST(short_paper_one_file) {
   ck_assert_ptr_null(strstr(c1, "missing"));
   ck_assert_ptr_null(strstr(c1, "javascript"));
   ck_assert_ptr_nonnull(strstr(c1, "nowhere"));
+  ck_assert_ptr_nonnull(strstr(c1, "<p dir=\"rtl\">\xd9\x85"));
+  ck_assert_ptr_nonnull(strstr(c1, "<p>World "));
+  ck_assert_int_eq(count(c1, "dir="), 1);
   ck_assert_uint_eq(diag.n_warnings, 2);
   /* no metadata: the title comes from the heading, the date is fixed */
   char *opf = entry(data, len, "OEBPS/package.opf", NULL);
@@ -845,6 +850,28 @@ START_TEST(empty_document) {
 }
 END_TEST
 
+
+START_TEST(numbered_headings) {
+  ts_doc *d = hand_doc();
+  style->h[0].numbered = 1;
+  style->h[1].numbered = 1;
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  char *c1 = entry(z, len, "OEBPS/chapter-1.xhtml", NULL);
+  char *c2 = entry(z, len, "OEBPS/chapter-2.xhtml", NULL);
+  char *nav = entry(z, len, "OEBPS/nav.xhtml", NULL);
+  ck_assert_ptr_nonnull(strstr(c1, "<h1 id=\"introduction\"><span class=\"secnum\">1</span> Introduction</h1>"));
+  ck_assert_ptr_nonnull(strstr(c1, "<h2 id=\"background\"><span class=\"secnum\">1.1</span> Background</h2>"));
+  ck_assert_ptr_nonnull(strstr(c2, "<h1 id=\"method\"><span class=\"secnum\">2</span> Method</h1>"));
+  ck_assert_ptr_nonnull(strstr(nav, ">1.1 Background</a>"));
+  free(nav);
+  free(c1);
+  free(c2);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
 static Suite *epub_suite(void) {
   Suite *s = suite_create("epub");
   TCase *tc = tcase_create("epub");
@@ -864,6 +891,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, markdown_book_split);
   tcase_add_test(tc, fonts_are_subsets);
   tcase_add_test(tc, empty_document);
+  tcase_add_test(tc, numbered_headings);
   tcase_add_loop_test(tc, markdown_samples, 0, (int)(sizeof samples / sizeof samples[0]));
   suite_add_tcase(s, tc);
   return s;

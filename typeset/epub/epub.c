@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <unicode/uchar.h>
 #include <zip.h>
 
 /* ---- small map --------------------------------------------------------- */
@@ -525,7 +526,8 @@ static void xhtml_head(epub *E, ts_buf *b, const char *title, const char *body_c
   ts_buf_xml(b, E->lang, strlen(E->lang));
   ts_buf_puts(b, "\" xml:lang=\"");
   ts_buf_xml(b, E->lang, strlen(E->lang));
-  ts_buf_puts(b, "\">\n<head>\n<meta charset=\"UTF-8\"/>\n<title>");
+  ts_buf_puts(b, E->rtl ? "\" dir=\"rtl\">\n" : "\">\n");
+  ts_buf_puts(b, "<head>\n<meta charset=\"UTF-8\"/>\n<title>");
   ts_buf_xml(b, title, strlen(title));
   ts_buf_puts(b, "</title>\n<link rel=\"stylesheet\" type=\"text/css\" href=\"style.css\"/>\n"
                  "</head>\n<body");
@@ -645,6 +647,36 @@ static int cell_column(const ts_node *cell) {
   return c;
 }
 
+/* Direction of the first strong character of a block's text (Unicode
+ * bidi rules P2-P3): 0 none, 1 left-to-right, 2 right-to-left. Code spans
+ * do not count. */
+static int first_strong(const ts_node *block) {
+  ts_iter it;
+  ts_iter_init(&it, (ts_node *)block);
+  ts_node *n;
+  int entering;
+  while ((n = ts_iter_next(&it, &entering))) {
+    if (!entering || n->type != TS_NODE_TEXT || !n->text) continue;
+    for (size_t i = 0; i < n->len;) {
+      uint32_t cp;
+      size_t k = ts_utf8_decode(n->text + i, n->len - i, &cp);
+      i += k ? k : 1;
+      UCharDirection dir = u_charDirection((UChar32)cp);
+      if (dir == U_LEFT_TO_RIGHT) return 1;
+      if (dir == U_RIGHT_TO_LEFT || dir == U_RIGHT_TO_LEFT_ARABIC) return 2;
+    }
+  }
+  return 0;
+}
+
+/* ` dir="rtl"` / ` dir="ltr"` when a block's direction differs from the
+ * document's, so right-to-left paragraphs are laid out as such. */
+static void put_dir(const epub *E, ts_buf *b, const ts_node *block) {
+  int d = first_strong(block);
+  if (d == 2 && !E->rtl) ts_buf_puts(b, " dir=\"rtl\"");
+  else if (d == 1 && E->rtl) ts_buf_puts(b, " dir=\"ltr\"");
+}
+
 /* Renders one subtree (a block and everything in it). */
 static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
   ts_iter it;
@@ -663,6 +695,7 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
       if (entering) {
         ts_buf_printf(b, "<h%d", lv);
         if (have) ts_buf_printf(b, " id=\"%s\"", E->heads[hi].id);
+        put_dir(E, b, n);
         ts_buf_puts(b, ">");
         if (have && E->heads[hi].num)
           ts_buf_printf(b, "<span class=\"secnum\">%s</span> ", E->heads[hi].num);
@@ -677,7 +710,9 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
         break;
       }
       if (entering) {
-        ts_buf_puts(b, "<p>");
+        ts_buf_puts(b, "<p");
+        put_dir(E, b, n);
+        ts_buf_puts(b, ">");
         if (R->pending) {
           ts_buf_puts(b, R->pending);
           ts_buf_putc(b, ' ');
@@ -701,7 +736,13 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
       }
       break;
     case TS_NODE_ITEM:
-      ts_buf_puts(b, entering ? "<li>" : "</li>\n");
+      if (entering) {
+        ts_buf_puts(b, "<li");
+        put_dir(E, b, n);
+        ts_buf_puts(b, ">");
+      } else {
+        ts_buf_puts(b, "</li>\n");
+      }
       break;
     case TS_NODE_BLOCKQUOTE:
       ts_buf_puts(b, entering ? "<blockquote>\n" : "</blockquote>\n");
@@ -758,6 +799,7 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
         if (al == TS_ALIGN_LEFT) ts_buf_puts(b, " class=\"al\"");
         else if (al == TS_ALIGN_CENTER) ts_buf_puts(b, " class=\"ac\"");
         else if (al == TS_ALIGN_RIGHT) ts_buf_puts(b, " class=\"ar\"");
+        put_dir(E, b, n);
         ts_buf_puts(b, ">");
       } else {
         ts_buf_puts(b, th ? "</th>" : "</td>");
@@ -1342,6 +1384,13 @@ static ts_status epub_build(epub *E) {
   E->image_by_url.strkeys = 1;
   E->image_by_real.strkeys = 1;
   E->lang = valid_lang(m->lang);
+  {
+    static const char *const rtl_langs[] = {"ar", "he", "iw", "fa", "ur", "yi", "ps",
+                                            "sd", "ug", "dv", "ckb", "syr"};
+    size_t ll = strcspn(E->lang, "-");
+    for (size_t i = 0; i < sizeof rtl_langs / sizeof rtl_langs[0]; i++)
+      if (strlen(rtl_langs[i]) == ll && strncasecmp(E->lang, rtl_langs[i], ll) == 0) E->rtl = 1;
+  }
   /* a title is required: metadata, else the first heading, else the file */
   E->title = (m->title && m->title[0]) ? m->title : NULL;
   if (!E->title) {

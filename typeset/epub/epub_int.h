@@ -64,6 +64,7 @@ typedef struct epub {
   ts_diag own_diag;
   ts_arena *a;           /* owned: everything of this build */
   const char *lang;      /* validated BCP 47 tag */
+  int rtl;               /* the language is written right to left */
   const char *title;     /* the book's title (never NULL) */
 
   efile *files;          /* [0] cover, [1] title page, [2..] chapters */

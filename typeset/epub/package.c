@@ -258,7 +258,8 @@ ts_status epub_write_nav(epub *E) {
   ts_buf_puts(&b, E->lang);
   ts_buf_puts(&b, "\" xml:lang=\"");
   ts_buf_puts(&b, E->lang);
-  ts_buf_puts(&b, "\">\n<head>\n<meta charset=\"UTF-8\"/>\n<title>");
+  ts_buf_puts(&b, E->rtl ? "\" dir=\"rtl\">\n" : "\">\n");
+  ts_buf_puts(&b, "<head>\n<meta charset=\"UTF-8\"/>\n<title>");
   epub_text(E, &b, E->title, strlen(E->title));
   ts_buf_puts(&b, "</title>\n<link rel=\"stylesheet\" type=\"text/css\" href=\"style.css\"/>\n"
                   "</head>\n<body>\n<nav epub:type=\"toc\" id=\"toc\" role=\"doc-toc\">\n<h1>");
@@ -509,7 +510,8 @@ ts_status epub_write_opf(epub *E) {
   for (size_t i = 0; i < E->n_fonts; i++)
     ts_buf_printf(&b, "<item id=\"font-%zu\" href=\"%s\" media-type=\"%s\"/>\n", i + 1,
                   E->fonts[i].name, E->fonts[i].media);
-  ts_buf_puts(&b, "</manifest>\n<spine toc=\"ncx\">\n");
+  ts_buf_puts(&b, E->rtl ? "</manifest>\n<spine toc=\"ncx\" page-progression-direction=\"rtl\">\n"
+                         : "</manifest>\n<spine toc=\"ncx\">\n");
   for (size_t i = 0; i < E->n_files; i++)
     ts_buf_printf(&b, "<itemref idref=\"%s\"/>\n", E->files[i].id);
   ts_buf_puts(&b, "</spine>\n</package>\n");
