@@ -397,6 +397,15 @@ START_TEST(link_schemes) {
   ck_assert_ptr_nonnull(strstr(r.diag, "t.md:3:30: warning: link target 'other.md'"));
   ck_assert_uint_eq(r.d.n_warnings, 4);
   done(&r);
+
+  /* an anchor that names no heading is kept, with a warning */
+  parse(&r, "# Real\n\n[a](#real) [b](#nope)\n\n[^n]\n\n[^n]: [c](#gone)\n");
+  ck_assert_int_eq(r.st, TS_OK);
+  ck_assert_int_eq(count(r.doc->root, TS_NODE_LINK), 2);
+  ck_assert_ptr_nonnull(strstr(r.diag, "t.md:3:12: warning: link to '#nope'"));
+  ck_assert_ptr_nonnull(strstr(r.diag, "t.md:7:7: warning: link to '#gone'"));
+  ck_assert_uint_eq(r.d.n_warnings, 2);
+  done(&r);
 }
 END_TEST
 
@@ -646,6 +655,13 @@ START_TEST(meta_variants) {
   ck_assert_str_eq(r.doc->meta.lang, "en");
   ck_assert_int_eq(r.doc->meta.lang_explicit, 0);
   POS(r.doc->root->first, 5, 1);
+  done(&r);
+
+  /* block scalars lose their final line end */
+  parse(&r, "---\ntitle: |\n  Two\n  lines\nsubtitle: >\n  folded\n  text\n---\n");
+  ck_assert_int_eq(r.st, TS_OK);
+  ck_assert_str_eq(r.doc->meta.title, "Two\nlines");
+  ck_assert_str_eq(r.doc->meta.subtitle, "folded text");
   done(&r);
 
   /* authors as a list of strings */

@@ -956,6 +956,45 @@ static void warn_unreferenced_notes(conv *c, const char *body, size_t len) {
   }
 }
 
+/* Warns about "#id" links that name no heading. */
+static ts_status check_anchors(ts_doc *doc, ts_diag *d, const char *file) {
+  ts_status st = TS_OK;
+  idset ids = {0};
+  ts_node *roots[2] = {doc->root, doc->meta.abstract};
+  for (int pass = 0; pass < 2; pass++) {
+    for (int r = 0; r < 2; r++) {
+      ts_iter it;
+      ts_iter_init(&it, roots[r]);
+      ts_node *n;
+      int ent;
+      while (roots[r] && (n = ts_iter_next(&it, &ent))) {
+        if (!ent) continue;
+        if (pass == 0 && n->type == TS_NODE_HEADING && n->id)
+          TS_CHECK(idset_add(&ids, n->id));
+        else if (pass == 1 && n->type == TS_NODE_LINK && n->url && n->url[0] == '#' &&
+                 !idset_has(&ids, n->url + 1))
+          ts_diag_report(d, TS_WARNING, file, n->line, n->col,
+                         "link to '%.200s': no heading has that identifier", n->url);
+      }
+    }
+  }
+  /* notes are walked too: links inside them */
+  for (size_t i = 0; i < doc->n_notes; i++) {
+    ts_iter it;
+    ts_iter_init(&it, doc->notes[i]);
+    ts_node *n;
+    int ent;
+    while ((n = ts_iter_next(&it, &ent)))
+      if (ent && n->type == TS_NODE_LINK && n->url && n->url[0] == '#' &&
+          !idset_has(&ids, n->url + 1))
+        ts_diag_report(d, TS_WARNING, file, n->line, n->col,
+                       "link to '%.200s': no heading has that identifier", n->url);
+  }
+done:
+  idset_free(&ids);
+  return st;
+}
+
 static cmark_node *cmark_run(const char *src, size_t len, int options,
                              cmark_syntax_extension **ext, int n_ext) {
   cmark_parser *p = cmark_parser_new(options);
@@ -1109,6 +1148,7 @@ ts_status ts_markdown_parse(ts_ctx *ctx, const char *path, const char *data,
 
   /* 4. the abstract, after the body so body identifiers come first */
   if (abs.present) TS_CHECK(md_convert_abstract(doc, d, path, &abs));
+  TS_CHECK(check_anchors(doc, d, path));
 
   *out = doc;
   doc = NULL;

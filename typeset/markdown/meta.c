@@ -106,10 +106,14 @@ static ts_status load(ts_arena *A, const char *yaml, size_t len, const char *fil
           n->null = n->len == 0 || strcmp(n->v, "~") == 0 ||
                     strcmp(n->v, "null") == 0 || strcmp(n->v, "Null") == 0 ||
                     strcmp(n->v, "NULL") == 0;
-        /* a block scalar's text starts on the line after its indicator */
+        /* a block scalar's text starts on the line after its indicator;
+         * its final line end is not part of a title or a name */
         if (ev.data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
-            ev.data.scalar.style == YAML_FOLDED_SCALAR_STYLE)
+            ev.data.scalar.style == YAML_FOLDED_SCALAR_STYLE) {
           n->null = -1; /* marker read by the abstract: block style */
+          char *v = (char *)n->v; /* our own copy */
+          while (n->len && v[n->len - 1] == '\n') v[--n->len] = 0;
+        }
       } else {
         n->kind = ev.type == YAML_SEQUENCE_START_EVENT ? Y_SEQ : Y_MAP;
       }
