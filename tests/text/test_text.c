@@ -5,8 +5,10 @@
 #include "text/ts_text.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static ts_ctx *ctx;
 
@@ -463,6 +465,138 @@ START_TEST(stats_count)
 }
 END_TEST
 
+
+START_TEST(no_line_starts_with_dash)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_span sp = span_of("\xd0\x9c\xd0\xb8\xd1\x80 \xe2\x80\x94 \xd1\x8d\xd1\x82\xd0\xbe "
+                       "\xd0\xb4\xd0\xbe\xd0\xbc \xe2\x80\x94 \xd0\xb8 \xd1\x81\xd0\xb0\xd0\xb4 "
+                       "\xe2\x80\x94 \xd0\xb8 \xd0\xbb\xd0\xb5\xd1\x81 \xe2\x80\x94 \xd0\xb8 "
+                       "\xd0\xbf\xd0\xbe\xd0\xbb\xd0\xb5 \xe2\x80\x94 \xd0\xb8 \xd1\x80\xd0\xb5\xd0\xba\xd0\xb0.",
+                       10);
+  ts_para_opts o = opts_of("ru");
+  o.mode = TS_LB_RAGGED;
+  for (double W = 30; W < 120; W += 5) {
+    ts_para *p = make_para(a, &sp, 1, &o, &d);
+    ts_line *lines;
+    size_t n;
+    ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
+    for (size_t i = 1; i < n; i++) {
+      char t[512];
+      line_text(&lines[i], t, sizeof t);
+      ck_assert_msg(strncmp(t, "\xe2\x80\x94", 3) != 0, "W %g line %zu: %s", W, i, t);
+    }
+  }
+  ts_arena_destroy(a);
+}
+END_TEST
+
+START_TEST(exceptions_override_patterns)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_style st;
+  memset(&st, 0, sizeof st);
+  st.brk = (ts_break_params){100, 200, 15, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100};
+  const char *exc[] = {"typesetting", "hyphena-tion"}; /* patterns: type-set-ting, hy-phen-ation */
+  st.hyphen_exceptions = exc;
+  st.n_hyphen_exceptions = 2;
+  ts_span sp = span_of("typesetting Hyphenation typesetting hyphenation", 10);
+  ts_para_opts o = opts_of("en");
+  o.mode = TS_LB_RAGGED;
+  o.style = &st;
+  int saw_ta = 0;
+  for (double W = 25; W < 80; W += 3) {
+    ts_para *p = make_para(a, &sp, 1, &o, &d);
+    ts_line *lines;
+    size_t n;
+    ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
+    for (size_t i = 0; i < n; i++) {
+      char t[512];
+      line_text(&lines[i], t, sizeof t);
+      if (!lines[i].hyphenated) continue;
+      size_t l = strlen(t);
+      ck_assert_msg(l >= 8 && !strcasecmp(t + l - 8, "hyphena-"), "W %g: %s", W, t);
+      saw_ta = 1;
+    }
+  }
+  ck_assert(saw_ta); /* the exception matches whatever the case */
+  ts_arena_destroy(a);
+}
+END_TEST
+
+typedef struct job {
+  double W;
+  char *trace;
+} job;
+
+static char *trace_of(double W)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_span sp = span_of(sample, 10);
+  ts_para_opts o = opts_of("en");
+  ts_para *p = NULL;
+  ts_line *lines;
+  size_t n, len;
+  ts_buf b;
+  ts_buf_init(&b);
+  if (ts_text_para_create(ctx, a, &sp, 1, &o, &d, &p) == TS_OK)
+    ts_text_para_lines(p, fixed_width, &W, &lines, &n, &b);
+  ts_arena_destroy(a);
+  return ts_buf_detach(&b, &len);
+}
+
+static void *worker(void *arg)
+{
+  job *j = arg;
+  for (int r = 0; r < 5; r++) {
+    char *t = trace_of(j->W);
+    if (r == 0) j->trace = t;
+    else {
+      if (!j->trace || !t || strcmp(j->trace, t)) {
+        free(j->trace);
+        j->trace = NULL;
+      }
+      free(t);
+    }
+  }
+  return NULL;
+}
+
+/* Threads share the context (faces, patterns, break iterator templates):
+ * every result equals the single-threaded one. */
+START_TEST(threads_share_context)
+{
+  double widths[4] = {200, 250, 300, 345};
+  char *ref[4];
+  for (int i = 0; i < 4; i++) {
+    ref[i] = trace_of(widths[i]);
+    ck_assert_ptr_nonnull(ref[i]);
+  }
+  ts_ctx_destroy(ctx);
+  ctx = ts_ctx_create(); /* cold caches: threads race to fill them */
+  pthread_t th[8];
+  job jobs[8];
+  for (int i = 0; i < 8; i++) {
+    jobs[i].W = widths[i % 4];
+    jobs[i].trace = NULL;
+    ck_assert_int_eq(pthread_create(&th[i], NULL, worker, &jobs[i]), 0);
+  }
+  for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < 8; i++) {
+    ck_assert_ptr_nonnull(jobs[i].trace);
+    ck_assert_str_eq(jobs[i].trace, ref[i % 4]);
+    free(jobs[i].trace);
+  }
+  for (int i = 0; i < 4; i++) free(ref[i]);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("text");
@@ -480,6 +614,9 @@ static Suite *suite(void)
   tcase_add_test(tc, notdef_reported_once);
   tcase_add_test(tc, footnote_mark);
   tcase_add_test(tc, stats_count);
+  tcase_add_test(tc, no_line_starts_with_dash);
+  tcase_add_test(tc, exceptions_override_patterns);
+  tcase_add_test(tc, threads_share_context);
   suite_add_tcase(s, tc);
   return s;
 }

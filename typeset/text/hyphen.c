@@ -17,16 +17,32 @@
 #define HYPHEN_DIR "/usr/share/hyphen"
 #define MAX_WORD 64 /* characters; longer "words" (hashes, chemistry) are not hyphenated */
 
+/* Words already hyphenated (a paper repeats its vocabulary): results are
+ * memoised per dictionary, up to WORDS_MAX words. */
+#define WORDS_MAX 32768
+
+typedef struct hy_word {
+  uint64_t hash;  /* 0 = empty slot */
+  uint32_t off;   /* word bytes in the pool */
+  uint8_t len, lmin, rmin, n;
+  uint8_t pos[16];
+} hy_word;
+
 struct hy_dict {
   char *lang;          /* as asked, e.g. "en", "en-GB" */
   HyphenDict *dict;    /* NULL: no dictionary for this language (memoised) */
   int utf8;
   uint32_t high[128];  /* 8-bit charsets: code point of bytes 0x80..0xFF (0 = none) */
+  pthread_mutex_t lock;/* guards the memo below */
+  hy_word *words;      /* open addressing, 2 * WORDS_MAX slots */
+  size_t n_words;
+  char *pool;
+  size_t pool_len, pool_cap;
 };
 
 typedef struct hy_cache {
   pthread_mutex_t lock;
-  hy_dict *dicts;
+  hy_dict **dicts;     /* each allocated once: pointers handed out stay valid */
   size_t n;
 } hy_cache;
 
@@ -35,8 +51,13 @@ static void hy_cache_free(void *p)
   hy_cache *c = p;
   if (!c) return;
   for (size_t i = 0; i < c->n; i++) {
-    free(c->dicts[i].lang);
-    if (c->dicts[i].dict) hnj_hyphen_free(c->dicts[i].dict);
+    hy_dict *h = c->dicts[i];
+    free(h->lang);
+    if (h->dict) hnj_hyphen_free(h->dict);
+    free(h->words);
+    free(h->pool);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
   }
   free(c->dicts);
   pthread_mutex_destroy(&c->lock);
@@ -95,8 +116,8 @@ const hy_dict *ts_hy_dict(ts_ctx *ctx, const char *lang)
   const hy_dict *res = NULL;
   pthread_mutex_lock(&c->lock);
   for (size_t i = 0; i < c->n; i++)
-    if (!strcmp(c->dicts[i].lang, lang)) {
-      res = c->dicts[i].dict ? &c->dicts[i] : NULL;
+    if (!strcmp(c->dicts[i]->lang, lang)) {
+      res = c->dicts[i]->dict ? c->dicts[i] : NULL;
       goto done;
     }
   /* "en-GB" / "en_GB" / "EN" → ll = "en", rr = "GB" */
@@ -121,19 +142,16 @@ const hy_dict *ts_hy_dict(ts_ctx *ctx, const char *lang)
     if (!strcmp(ll, default_region[j][0])) dict = try_load(ll, default_region[j][1]);
   if (!dict) dict = try_load(ll, NULL);
 remember_none:;
-  hy_dict *nd = realloc(c->dicts, (c->n + 1) * sizeof *nd);
-  if (!nd) {
+  hy_dict **nd = realloc(c->dicts, (c->n + 1) * sizeof *nd);
+  hy_dict *h = calloc(1, sizeof *h);
+  if (nd) c->dicts = nd;
+  if (!nd || !h || !(h->lang = strdup(lang)) || pthread_mutex_init(&h->lock, NULL)) {
+    if (h) free(h->lang);
+    free(h);
     if (dict) hnj_hyphen_free(dict);
     goto done;
   }
-  c->dicts = nd;
-  hy_dict *h = &c->dicts[c->n];
-  memset(h, 0, sizeof *h);
-  h->lang = strdup(lang);
-  if (!h->lang) {
-    if (dict) hnj_hyphen_free(dict);
-    goto done;
-  }
+  c->dicts[c->n] = h;
   h->dict = dict;
   if (dict) fill_table(h);
   c->n++;
@@ -150,8 +168,89 @@ size_t ts_hyphenate(ts_ctx *ctx, const char *lang, const char *word, size_t len,
   return ts_hy_word(ts_hy_dict(ctx, lang), word, len, leftmin, rightmin, pos, max);
 }
 
-size_t ts_hy_word(const hy_dict *h, const char *word, size_t len, int leftmin, int rightmin,
+static size_t hy_word_uncached(const hy_dict *h, const char *word, size_t len, int leftmin,
+                               int rightmin, size_t *pos, size_t max);
+
+/* Memo look-up; returns 1 and fills pos/n when found. */
+static int memo_get(hy_dict *h, uint64_t hash, const char *word, size_t len, int lmin, int rmin,
+                    size_t *pos, size_t max, size_t *n)
+{
+  int found = 0;
+  pthread_mutex_lock(&h->lock);
+  if (h->words) {
+    size_t mask = 2 * WORDS_MAX - 1;
+    for (size_t i = hash & mask; h->words[i].hash; i = (i + 1) & mask) {
+      hy_word *w = &h->words[i];
+      if (w->hash == hash && w->len == len && w->lmin == lmin && w->rmin == rmin &&
+          !memcmp(h->pool + w->off, word, len)) {
+        size_t k = 0;
+        for (; k < w->n && k < max; k++) pos[k] = w->pos[k];
+        *n = k;
+        found = 1;
+        break;
+      }
+    }
+  }
+  pthread_mutex_unlock(&h->lock);
+  return found;
+}
+
+static void memo_put(hy_dict *h, uint64_t hash, const char *word, size_t len, int lmin, int rmin,
+                     const size_t *pos, size_t n)
+{
+  pthread_mutex_lock(&h->lock);
+  if (!h->words) h->words = calloc(2 * WORDS_MAX, sizeof *h->words);
+  if (!h->words || h->n_words >= WORDS_MAX) goto out;
+  if (h->pool_len + len > h->pool_cap) {
+    size_t nc = h->pool_cap ? h->pool_cap * 2 : 65536;
+    while (nc < h->pool_len + len) nc *= 2;
+    char *np = realloc(h->pool, nc);
+    if (!np) goto out;
+    h->pool = np;
+    h->pool_cap = nc;
+  }
+  size_t mask = 2 * WORDS_MAX - 1, i = hash & mask;
+  while (h->words[i].hash) {
+    hy_word *w = &h->words[i];
+    if (w->hash == hash && w->len == len && w->lmin == lmin && w->rmin == rmin &&
+        !memcmp(h->pool + w->off, word, len))
+      goto out; /* another thread was first */
+    i = (i + 1) & mask;
+  }
+  hy_word *w = &h->words[i];
+  memcpy(h->pool + h->pool_len, word, len);
+  w->off = (uint32_t)h->pool_len;
+  h->pool_len += len;
+  w->len = (uint8_t)len;
+  w->lmin = (uint8_t)lmin;
+  w->rmin = (uint8_t)rmin;
+  w->n = (uint8_t)n;
+  for (size_t k = 0; k < n; k++) w->pos[k] = (uint8_t)pos[k];
+  w->hash = hash;
+  h->n_words++;
+out:
+  pthread_mutex_unlock(&h->lock);
+}
+
+size_t ts_hy_word(const hy_dict *hc, const char *word, size_t len, int leftmin, int rightmin,
                   size_t *pos, size_t max)
+{
+  if (!hc || !word || len == 0 || max == 0) return 0;
+  hy_dict *h = (hy_dict *)hc; /* only the memo (under its lock) changes */
+  int cacheable = len < 256 && leftmin >= 0 && leftmin < 256 && rightmin >= 0 && rightmin < 256;
+  uint64_t hash = ts_hash64(word, len, 0x9e3779b97f4a7c15ull) | 1;
+  size_t n = 0;
+  if (cacheable && memo_get(h, hash, word, len, leftmin, rightmin, pos, max, &n)) return n;
+  size_t tmp[16];
+  n = hy_word_uncached(hc, word, len, leftmin, rightmin, tmp, 16);
+  if (cacheable) memo_put(h, hash, word, len, leftmin, rightmin, tmp, n);
+  if (n > max) n = max;
+  memcpy(pos, tmp, n * sizeof *pos);
+  return n;
+}
+
+static size_t hy_word_uncached(const hy_dict *h, const char *word, size_t len, int leftmin,
+                               int rightmin, size_t *pos, size_t max)
 {
   if (!h || !word || len == 0 || max == 0) return 0;
   if (leftmin < 1) leftmin = 1;

@@ -582,8 +582,10 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
             for (; e && e < ex + nex && e->hash == key.hash; e++) {
               if (e->len != ll || memcmp(e->word, low, ll)) continue;
               from_exc = 1;
+              /* lefthyphenmin/righthyphenmin bind exceptions too, as in TeX */
               for (size_t q = 0; q < e->n && np < 64; q++)
-                if (k + e->pts[q] < w) pos[np++] = cpb[k + e->pts[q]] - cpb[k];
+                if (e->pts[q] >= (uint32_t)lmin && k + e->pts[q] + (size_t)rmin <= w)
+                  pos[np++] = cpb[k + e->pts[q]] - cpb[k];
               break;
             }
           }
@@ -793,13 +795,25 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
 
   /* 4. a face per grapheme cluster */
   {
-    if (nu > 0) {
+    /* Text of precomposed Latin, Greek and Cyrillic letters, punctuation
+     * and spaces has one cluster per character: ICU is asked only when
+     * something else (marks, joiners, Hangul, emoji, Indic) occurs. */
+    int simple = 1;
+    for (size_t i = 0; i < ncp && simple; i++) {
+      uint32_t c = t.cpv[i];
+      simple = (c < 0x300 && c != '\r') || (c >= 0x370 && c < 0x483) || (c >= 0x48A && c < 0x590) ||
+               (c >= 0x2010 && c < 0x2028) || (c >= 0x2030 && c < 0x2060);
+    }
+    if (nu > 0 && !simple) {
       bi = open_breaker(ctx, NULL, t.u16, (int32_t)nu);
       if (!bi) { st = TS_ERR_NOMEM; goto done; }
     }
     const ts_face *prev = NULL;
     int32_t a = 0;
-    for (int32_t bnd = bi ? ubrk_next(bi) : UBRK_DONE; bnd != UBRK_DONE; a = bnd, bnd = ubrk_next(bi)) {
+    for (int32_t bnd = bi ? ubrk_next(bi) : simple && nu ? (int32_t)t.cpu[1] : UBRK_DONE;
+         bnd != UBRK_DONE; a = bnd,
+                 bnd = bi ? ubrk_next(bi)
+                          : (size_t)bnd < nu ? (int32_t)t.cpu[t.u16_cp[bnd] + 1] : UBRK_DONE) {
       size_t c0 = t.u16_cp[a], c1 = t.u16_cp[bnd];
       if (c1 <= c0) continue;
       /* the whole cluster takes the first character's span */
@@ -1002,7 +1016,10 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
             iv.pi[iv.n - 1].b1 = c1;
             p->glue_at[c0] = (int32_t)(iv.n - 1);
           } else {
-            int nobreak = c == 0xA0 || t.brk[c1 < L ? c1 : L] == 0;
+            /* no break before a spaced dash: a line never starts with one
+             * (Russian and English house rules alike) */
+            uint32_t nc = cp_at(p, c1);
+            int nobreak = c == 0xA0 || t.brk[c1 < L ? c1 : L] == 0 || nc == 0x2014 || nc == 0x2013;
             if (c1 >= L) nobreak = 0;
             if (nobreak)
               TS_CHECK(push(&iv, TS_ITEM_PENALTY, 0, 0, 0, 0, TS_INF_PENALTY, K_PEN, c0, c0));
