@@ -19,6 +19,11 @@
 #define IMG_MAX_SIDE 20000u
 #define IMG_MAX_PIXELS 100000000ull
 
+/* Placeholders for the content-derived ids, patched after saving (see
+ * patch_ids): libharu writes a binary string as <hex>. */
+#define ID_HOLDER "/ID [ <00000000000000000000000000000000> <00000000000000000000000000000000> ]"
+#define XMP_UUID_HOLDER "uuid:00000000-0000-0000-0000-000000000000"
+
 typedef struct dest_entry {
   const char *name;
   size_t page, seq;
@@ -53,7 +58,7 @@ int pdf_failed(const pdf_w *w) {
 }
 
 ts_status pdf_stream_write(pdf_w *w, HPDF_Stream s, const void *p, size_t n) {
-  ts_sha256_update(&w->id, p, n);
+  (void)w;
   const unsigned char *q = p;
   while (n > 0) { /* HPDF_UINT is 32 bits */
     HPDF_UINT chunk = n > (1u << 30) ? (1u << 30) : (HPDF_UINT)n;
@@ -64,10 +69,6 @@ ts_status pdf_stream_write(pdf_w *w, HPDF_Stream s, const void *p, size_t n) {
   return TS_OK;
 }
 
-static void hash_str(pdf_w *w, const char *s) {
-  if (!s) s = "";
-  ts_sha256_update(&w->id, s, strlen(s) + 1);
-}
 
 /* ---- Locations for diagnostics --------------------------------------------*/
 
@@ -154,14 +155,6 @@ static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, const char 
   return kind;
 }
 
-static void hash_file(pdf_w *w, const char *path) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return;
-  unsigned char buf[8192];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, fp)) > 0) ts_sha256_update(&w->id, buf, n);
-  fclose(fp);
-}
 
 /* Checks every image before anything is built: all bad images are reported. */
 static ts_status check_images(pdf_w *w) {
@@ -209,7 +202,6 @@ static ts_status image_get(pdf_run *r, const char *path, HPDF_Image *out) {
   r->imgs[r->n_imgs].path = path;
   r->imgs[r->n_imgs].img = img;
   r->n_imgs++;
-  hash_file(w, path);
   *out = img;
   return TS_OK;
 }
@@ -327,7 +319,9 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
     uint32_t col = it->color ? it->color : run->color;
     ts_buf_puts(b, "q\n");
     put_color(b, col, "rg");
-    ts_buf_printf(b, "BT\n/%s ", fname);
+    ts_buf_puts(b, "BT\n/");
+    ts_buf_puts(b, fname);
+    ts_buf_putc(b, ' ');
     ts_buf_num(b, run->size, 3);
     ts_buf_puts(b, " Tf\n1 0 0 1 ");
     double org[2] = {it->x, it->y};
@@ -388,7 +382,6 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
       ts_buf_putc(&u, 0);
       if (u.oom) { ts_buf_free(&u); st = TS_ERR_NOMEM; goto done; }
       a = HPDF_Page_CreateURILinkAnnot(page, rect, u.data);
-      hash_str(w, u.data);
       ts_buf_free(&u);
     } else if (it->dest) {
       const dest_entry *e = dest_find(r, it->dest);
@@ -400,7 +393,6 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
       HPDF_Destination dst = make_dest(r, e);
       if (!dst) { st = TS_ERR_INTERNAL; goto done; }
       a = HPDF_Page_CreateLinkAnnot(page, rect, dst);
-      hash_str(w, it->dest);
     } else {
       break;
     }
@@ -408,8 +400,6 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
       st = TS_ERR_INTERNAL;
       goto done;
     }
-    double v[4] = {it->x, it->y, it->w, it->h};
-    ts_sha256_update(&w->id, v, sizeof v);
     break;
   }
   default: /* DEST: collected before drawing */
@@ -450,7 +440,6 @@ static ts_status build_outline(pdf_run *r) {
     if (tl < strlen(t) && clean_len >= 3 && memcmp(clean + clean_len - 3, "\xEF\xBF\xBD", 3) == 0)
       clean[clean_len - 3] = 0;
     HPDF_Outline o = HPDF_CreateOutline(w->pdf, top ? stack[top - 1] : NULL, clean, enc);
-    hash_str(w, clean);
     free(clean);
     if (!o) return TS_ERR_INTERNAL;
     const dest_entry *d = dest_find(r, e->dest);
@@ -473,7 +462,6 @@ static ts_status info_text(pdf_w *w, const char *key, const char *s, size_t n) {
   pdf_utf16be(&b, s, n, 30000);
   ts_status st = b.oom ? TS_ERR_NOMEM : TS_OK;
   if (st == TS_OK) {
-    ts_sha256_update(&w->id, b.data, b.len);
     HPDF_Binary v = HPDF_Binary_New(w->pdf->mmgr, (HPDF_BYTE *)b.data, (HPDF_UINT)b.len);
     if (!v || HPDF_Dict_Add(w->pdf->info, key, v) != HPDF_OK) st = TS_ERR_INTERNAL;
   }
@@ -575,7 +563,6 @@ static ts_status build_info(pdf_run *r) {
     char ds[40];
     snprintf(ds, sizeof ds, "D:%04d%02u%02u%02d%02d%02dZ", (int)y, mo, dd, (int)(secs / 3600),
              (int)(secs / 60 % 60), (int)(secs % 60));
-    ts_sha256_update(&w->id, ds, strlen(ds));
     snprintf(r->xmp_date, sizeof r->xmp_date, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, mo, dd,
              (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
     if (HPDF_Dict_Add(w->pdf->info, "CreationDate", HPDF_String_New(mm, ds, NULL)) != HPDF_OK ||
@@ -592,7 +579,6 @@ static ts_status build_info(pdf_run *r) {
           *p == '-'))
       ok = 0;
   if (ok) {
-    hash_str(w, lang);
     if (HPDF_Dict_Add(w->pdf->catalog, "Lang", HPDF_String_New(mm, lang, NULL)) != HPDF_OK) {
       st = TS_ERR_INTERNAL;
       goto done;
@@ -619,22 +605,11 @@ static void xmp_text(ts_buf *b, const char *tag, const char *v) {
   ts_buf_printf(b, "</%s>\n", tag);
 }
 
-static ts_status build_xmp(pdf_run *r, const uint8_t dg[32]) {
+static ts_status build_xmp(pdf_run *r) {
   pdf_w *w = &r->w;
   const ts_meta *m = w->doc ? &w->doc->meta : NULL;
   ts_buf b;
   ts_buf_init(&b);
-  char uuid[37];
-  static const char hx[] = "0123456789abcdef";
-  for (int i = 0, k = 0; i < 16; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) uuid[k++] = '-';
-    uint8_t v = dg[16 + i];
-    if (i == 6) v = (uint8_t)((v & 0x0F) | 0x50); /* name-based UUID, version 5 layout */
-    if (i == 8) v = (uint8_t)((v & 0x3F) | 0x80);
-    uuid[k++] = hx[v >> 4];
-    uuid[k++] = hx[v & 15];
-    uuid[k] = 0;
-  }
   ts_buf_puts(&b, "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
                   "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
                   " <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n"
@@ -696,8 +671,8 @@ static ts_status build_xmp(pdf_run *r, const uint8_t dg[32]) {
     xmp_text(&b, "xmp:ModifyDate", r->xmp_date);
     xmp_text(&b, "xmp:MetadataDate", r->xmp_date);
   }
-  ts_buf_printf(&b, "   <xmpMM:DocumentID>uuid:%s</xmpMM:DocumentID>\n"
-                    "   <xmpMM:InstanceID>uuid:%s</xmpMM:InstanceID>\n", uuid, uuid);
+  ts_buf_puts(&b, "   <xmpMM:DocumentID>" XMP_UUID_HOLDER "</xmpMM:DocumentID>\n"
+                  "   <xmpMM:InstanceID>" XMP_UUID_HOLDER "</xmpMM:InstanceID>\n");
   ts_buf_puts(&b, "  </rdf:Description>\n </rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"r\"?>\n");
   ts_status st = b.oom ? TS_ERR_NOMEM : TS_OK;
   if (st == TS_OK) {
@@ -710,6 +685,48 @@ static ts_status build_xmp(pdf_run *r, const uint8_t dg[32]) {
   }
   ts_buf_free(&b);
   return st;
+}
+
+
+/* Replaces the placeholders of the saved file by the hash of its bytes. */
+static ts_status patch_ids(pdf_w *w, unsigned char *buf, size_t n) {
+  static const char hx[] = "0123456789ABCDEF", lx[] = "0123456789abcdef";
+  ts_sha256 h;
+  uint8_t dg[32];
+  ts_sha256_init(&h);
+  ts_sha256_update(&h, buf, n);
+  ts_sha256_final(&h, dg);
+  /* the trailer is at the end: search backwards */
+  size_t hl = strlen(ID_HOLDER);
+  unsigned char *id = NULL;
+  for (size_t i = n >= hl ? n - hl + 1 : 0; i-- > 0;)
+    if (buf[i] == '/' && memcmp(buf + i, ID_HOLDER, hl) == 0) { id = buf + i; break; }
+  if (TS_NEVER(!id)) {
+    ts_diag_report(w->d, TS_ERROR, w->file, 0, 0, "internal error: no /ID in the trailer");
+    return TS_ERR_INTERNAL;
+  }
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < 16; i++) {
+      id[7 + k * 35 + 2 * i] = (unsigned char)hx[dg[i] >> 4];
+      id[8 + k * 35 + 2 * i] = (unsigned char)hx[dg[i] & 15];
+    }
+  /* XMP ids: a version-5-style UUID from the hash's second half */
+  size_t ul = strlen(XMP_UUID_HOLDER);
+  for (int found = 0; found < 2;) {
+    unsigned char *u = memmem(buf, n, XMP_UUID_HOLDER, ul);
+    if (!u) break;
+    size_t k = 5;
+    for (int i = 0; i < 16; i++) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) k++; /* '-' */
+      uint8_t v = dg[16 + i];
+      if (i == 6) v = (uint8_t)((v & 0x0F) | 0x50);
+      if (i == 8) v = (uint8_t)((v & 0x3F) | 0x80);
+      u[k++] = (unsigned char)lx[v >> 4];
+      u[k++] = (unsigned char)lx[v & 15];
+    }
+    found++;
+  }
+  return TS_OK;
 }
 
 /* Page labels: decimal from each page's folio; a new range where folios do
@@ -772,8 +789,6 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
       st = TS_ERR_INTERNAL;
       goto done;
     }
-    double sz[2] = {l->pages[p].w, l->pages[p].h};
-    ts_sha256_update(&w->id, sz, sizeof sz);
     r->pages[p] = pg;
   }
   TS_CHECK(collect_dests(r));
@@ -802,16 +817,18 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
   TS_CHECK(build_labels(r));
   TS_CHECK(pdf_fonts_finish(w));
 
-  /* Trailer /ID from the content (libharu writes none unless encrypting, and
-   * its PDF/A ID uses the clock). */
+  /* Trailer /ID and XMP document id from the content: written as zero
+   * placeholders, then the saved bytes (placeholders included) are hashed
+   * and the placeholders overwritten in place (same length, so no offset
+   * moves).  libharu writes no /ID unless encrypting, and its PDF/A ID
+   * uses the clock. */
   {
-    uint8_t dg[32];
-    ts_sha256_final(&w->id, dg);
-    TS_CHECK(build_xmp(r, dg));
+    uint8_t zero[16] = {0};
+    TS_CHECK(build_xmp(r));
     HPDF_Array id = HPDF_Array_New(w->pdf->mmgr);
     if (!id || HPDF_Dict_Add(w->pdf->trailer, "ID", id) != HPDF_OK ||
-        HPDF_Array_Add(id, HPDF_Binary_New(w->pdf->mmgr, dg, 16)) != HPDF_OK ||
-        HPDF_Array_Add(id, HPDF_Binary_New(w->pdf->mmgr, dg, 16)) != HPDF_OK) {
+        HPDF_Array_Add(id, HPDF_Binary_New(w->pdf->mmgr, zero, 16)) != HPDF_OK ||
+        HPDF_Array_Add(id, HPDF_Binary_New(w->pdf->mmgr, zero, 16)) != HPDF_OK) {
       st = TS_ERR_INTERNAL;
       goto done;
     }
@@ -837,6 +854,7 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
     HPDF_ResetError(w->pdf);
   }
   if (got != size) { st = TS_ERR_INTERNAL; goto done; }
+  TS_CHECK(patch_ids(w, out, size));
   *data = out;
   *len = size;
   out = NULL;
@@ -883,7 +901,6 @@ ts_status ts_pdf_write_mem(ts_ctx *ctx, const ts_doc *doc, const ts_style *style
   r.w.d = d;
   r.w.file = doc && doc->path ? doc->path : "(document)";
   ts_buf_init(&r.w.cs);
-  ts_sha256_init(&r.w.id);
   ts_status st = render(&r, data, len);
   run_free(&r);
   return st;

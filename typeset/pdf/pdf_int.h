@@ -52,14 +52,13 @@ typedef struct pdf_w {
   size_t n_texts, cap_texts;
   uint32_t *tmp;         /* scratch for cluster boundaries (heap) */
   size_t cap_tmp;
-  ts_sha256 id;          /* hash of everything written, for the trailer /ID */
   ts_buf cs;             /* content being built for the current item */
 } pdf_w;
 
 /* True when libharu has reported an error (w->err set). */
 int pdf_failed(const pdf_w *w);
 
-/* Writes n bytes into a libharu stream and into the /ID hash. */
+/* Writes n bytes into a libharu stream. */
 ts_status pdf_stream_write(pdf_w *w, HPDF_Stream s, const void *p, size_t n);
 
 /* Finds or creates the document's font for face: borrowed (w owns it). */
