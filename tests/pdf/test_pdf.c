@@ -12,6 +12,7 @@
 #include <check.h>
 #include <pthread.h>
 #include <hb.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -616,6 +617,11 @@ START_TEST(test_positions) {
   xmin = strtod(p + 6, NULL);
   double want = 50 + g[r->n - 1].x;
   ck_assert_msg(xmin > want - 0.02 && xmin < want + 0.02, "W at %g, want %g", xmin, want);
+  /* its /W width: DejaVu Sans 'W' advances 2025/2048 em (9.888 pt at 10 pt) */
+  p = strstr(out, "xMax=\"");
+  ck_assert_ptr_nonnull(p);
+  double xmax = strtod(p + 6, NULL);
+  ck_assert_msg(fabs(xmax - xmin - 9.888) < 0.02, "W is %g wide", xmax - xmin);
   free(out);
   fx_free(&fx);
 }

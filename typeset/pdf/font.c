@@ -498,36 +498,60 @@ done:
   return st;
 }
 
-/* /W: runs of consecutive codes as `c [w1 w2 …]` (libharu arrays hold at
- * most 32,767 items, so groups are capped). */
+/* /DW is the most common width and /W lists the others as runs of
+ * consecutive codes `c [w1 w2 …]` (libharu arrays hold at most 32,767
+ * items; CJK faces, mostly 1000 wide, stay far below). */
+static int cmp_int(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return x < y ? -1 : x > y;
+}
+
 static ts_status write_widths(pdf_w *w, const ts_face *f, const code_entry *ce,
                               size_t n, HPDF_Dict cid) {
   HPDF_MMgr mm = w->pdf->mmgr;
-  HPDF_Array W = HPDF_Array_New(mm);
-  if (!W || HPDF_Dict_Add(cid, "W", W) != HPDF_OK) return TS_ERR_INTERNAL;
-  size_t i = 0;
-  while (i < n) {
-    HPDF_Array grp = HPDF_Array_New(mm);
-    if (!grp || HPDF_Array_AddNumber(W, (HPDF_INT32)ce[i].code) != HPDF_OK ||
-        HPDF_Array_Add(W, grp) != HPDF_OK)
-      return TS_ERR_INTERNAL;
-    size_t k = i, cnt = 0;
-    uint32_t next = ce[i].code;
-    while (k < n && cnt < 8000) {
-      if (ce[k].code != next) {
-        if (k > i && ce[k].code == ce[k - 1].code) { k++; continue; }
-        break;
-      }
-      if (HPDF_Array_AddNumber(grp, pdf_glyph_w1000(f, ce[k].gid)) != HPDF_OK)
-        return TS_ERR_INTERNAL;
-      next = ce[k].code + 1;
-      k++;
-      cnt++;
-    }
-    i = k;
-    if (HPDF_Array_Items(W) > 32000) return TS_ERR_LIMIT;
+  ts_status st = TS_OK;
+  int *wv = malloc((n ? n : 1) * sizeof *wv), *sorted = malloc((n ? n : 1) * sizeof *sorted);
+  if (!wv || !sorted) { st = TS_ERR_NOMEM; goto done; }
+  for (size_t k = 0; k < n; k++) sorted[k] = wv[k] = pdf_glyph_w1000(f, ce[k].gid);
+  qsort(sorted, n, sizeof *sorted, cmp_int);
+  int dw = 1000;
+  size_t best = 0;
+  for (size_t k = 0, j; k < n; k = j) {
+    for (j = k + 1; j < n && sorted[j] == sorted[k]; j++) {}
+    if (j - k > best) { best = j - k; dw = sorted[k]; }
   }
-  return TS_OK;
+  HPDF_Array W = HPDF_Array_New(mm);
+  if (!W || HPDF_Dict_AddNumber(cid, "DW", dw) != HPDF_OK || HPDF_Dict_Add(cid, "W", W) != HPDF_OK) {
+    st = TS_ERR_INTERNAL;
+    goto done;
+  }
+  HPDF_Array grp = NULL;
+  uint32_t next = 0;
+  for (size_t k = 0; k < n; k++) {
+    if (k > 0 && ce[k].code == ce[k - 1].code) continue; /* one width per code */
+    if (wv[k] == dw) { grp = NULL; continue; }
+    if (!grp || ce[k].code != next || HPDF_Array_Items(grp) >= 8000) {
+      if (HPDF_Array_Items(W) >= 32000) {
+        ts_diag_report(w->d, TS_ERROR, f->path, 0, 0,
+                       "font '%s': too many glyph widths for one PDF font",
+                       f->psname ? f->psname : "?");
+        st = TS_ERR_LIMIT;
+        goto done;
+      }
+      grp = HPDF_Array_New(mm);
+      if (!grp || HPDF_Array_AddNumber(W, (HPDF_INT32)ce[k].code) != HPDF_OK ||
+          HPDF_Array_Add(W, grp) != HPDF_OK) {
+        st = TS_ERR_INTERNAL;
+        goto done;
+      }
+    }
+    if (HPDF_Array_AddNumber(grp, wv[k]) != HPDF_OK) { st = TS_ERR_INTERNAL; goto done; }
+    next = ce[k].code + 1;
+  }
+done:
+  free(wv);
+  free(sorted);
+  return st;
 }
 
 static void subset_tag(const pdf_face *pf, const code_entry *ce, size_t n, char tag[8]) {
@@ -681,8 +705,7 @@ static ts_status embed_face(pdf_w *w, pdf_face *pf) {
       HPDF_Dict_Add(si, "Ordering", HPDF_String_New(mm, "Identity", NULL)) != HPDF_OK ||
       HPDF_Dict_AddNumber(si, "Supplement", 0) != HPDF_OK ||
       HPDF_Dict_Add(cid, "CIDSystemInfo", si) != HPDF_OK ||
-      HPDF_Dict_Add(cid, "FontDescriptor", fd) != HPDF_OK ||
-      HPDF_Dict_AddNumber(cid, "DW", 1000) != HPDF_OK) {
+      HPDF_Dict_Add(cid, "FontDescriptor", fd) != HPDF_OK) {
     st = TS_ERR_INTERNAL; goto done;
   }
   TS_CHECK(write_widths(w, f, ce, n, cid));
