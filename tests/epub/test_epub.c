@@ -371,6 +371,9 @@ START_TEST(container_layout) {
    * length 8, extra length 0, name "mimetype", data at byte 38 */
   ck_assert_int_eq(memcmp(z, "PK\003\004", 4), 0);
   ck_assert_int_eq(z[8] | z[9] << 8, 0);
+  ck_assert_int_eq(z[6] & 0x08, 0);      /* sizes in the header, no data descriptor */
+  ck_assert_int_eq(z[18] | z[19] << 8, 20); /* compressed size */
+  ck_assert_int_eq(z[22] | z[23] << 8, 20); /* uncompressed size */
   ck_assert_int_eq(z[26] | z[27] << 8, 8);
   ck_assert_int_eq(z[28] | z[29] << 8, 0);
   ck_assert_int_eq(memcmp(z + 30, "mimetype", 8), 0);

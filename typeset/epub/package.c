@@ -42,6 +42,38 @@ static void css_families(ts_buf *b, const ts_style *s, ts_role r) {
   }
   ts_buf_puts(b, generic);
   ts_buf_puts(b, ";\n");
+  /* OpenType features of the role ("onum,smcp=0"): font-feature-settings */
+  if (fr->features && fr->features[0]) {
+    ts_buf tmp;
+    ts_buf_init(&tmp);
+    int n = 0;
+    for (const char *p = fr->features; *p;) {
+      while (*p == ',' || *p == ' ') p++;
+      size_t k = strcspn(p, ",");
+      if (k == 0) break;
+      const char *eq = memchr(p, '=', k);
+      size_t tl = eq ? (size_t)(eq - p) : k;
+      while (tl > 0 && p[tl - 1] == ' ') tl--;
+      int on = !(eq && eq[1] == '0');
+      int ok = tl >= 1 && tl <= 4;
+      for (size_t i = 0; i < tl && ok; i++)
+        ok = (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+             (p[i] >= '0' && p[i] <= '9');
+      if (ok) {
+        ts_buf_puts(&tmp, n++ ? ", \"" : "\"");
+        ts_buf_append(&tmp, p, tl);
+        for (size_t i = tl; i < 4; i++) ts_buf_putc(&tmp, ' ');
+        ts_buf_printf(&tmp, "\" %d", on);
+      }
+      p += k;
+    }
+    if (n && !tmp.oom) {
+      ts_buf_puts(b, "font-feature-settings: ");
+      ts_buf_append(b, tmp.data, tmp.len);
+      ts_buf_puts(b, ";\n");
+    }
+    ts_buf_free(&tmp);
+  }
 }
 
 static void css_em(ts_buf *b, const char *prop, double v, double em) {
