@@ -597,6 +597,63 @@ START_TEST(threads_share_context)
 }
 END_TEST
 
+/* Garbage in: invalid UTF-8, NULs, controls, soft hyphens, marks without
+ * bases, bidi controls, lone surrogates' encodings; tiny and huge measures.
+ * Nothing may crash, and every line keeps its glyphs inside its runs. */
+START_TEST(garbage_input)
+{
+  static const char *const pieces[] = {
+    "a", " ", "\xc2\xad", "\xcc\x81", "\xd9\x85", "\xe2\x80\x8f", "\xe2\x80\xae", "\xe4\xb8\xad",
+    "\xe3\x80\x82", "\xff", "\xc0\x80", "\xed\xa0\x80", "\n", "\t", "-", "\xe2\x80\x94", "(", ")",
+    "http://x.y/z", "1", "\xf0\x9f\x98\x80", "\xe0\xa4\x95\xe0\xa5\x8d", "\xc2\xa0", "\x01", "fi",
+  };
+  const size_t np = sizeof pieces / sizeof *pieces;
+  uint32_t seed = 12345;
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  for (int round = 0; round < 150; round++) {
+    ts_arena *a = ts_arena_create(0);
+    char buf[600];
+    size_t len = 0;
+    int n = (int)(seed % 60);
+    for (int k = 0; k < n; k++) {
+      seed = seed * 1103515245u + 12345u;
+      const char *pc = pieces[(seed >> 16) % np];
+      size_t l = strlen(pc);
+      if (len + l >= sizeof buf) break;
+      memcpy(buf + len, pc, l);
+      len += l;
+    }
+    if (round % 7 == 0 && len) buf[len / 2] = 0; /* an embedded NUL */
+    ts_span sp[2] = {span_of("", 10), span_of("", 7)};
+    sp[0].text = buf;
+    sp[0].len = len / 2;
+    sp[1].text = buf + len / 2;
+    sp[1].len = len - len / 2;
+    sp[1].italic = 1;
+    sp[1].no_hyphen = round & 1;
+    ts_para_opts o = opts_of(round % 3 ? "en" : "ar");
+    o.base_rtl = round % 3 - 1;
+    o.mode = (ts_lb_mode)(round % 3);
+    ts_para *p = make_para(a, sp, 2, &o, &d);
+    double W = round % 5 == 0 ? 1 : round % 5 == 1 ? 1e5 : 20 + round;
+    ts_line *lines;
+    size_t nl;
+    ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &nl, NULL), TS_OK);
+    ck_assert_uint_ge(nl, 1);
+    for (size_t i = 0; i < nl; i++)
+      for (uint32_t r = 0; r < lines[i].n; r++) {
+        const ts_run *run = &lines[i].runs[r];
+        for (uint32_t g = 0; g < run->n; g++) ck_assert_uint_le(run->glyphs[g].cluster, run->text_len);
+      }
+    ts_line one;
+    ck_assert_int_eq(ts_text_line(ctx, a, sp, 2, &o, &d, &one), TS_OK);
+    ts_arena_destroy(a);
+    seed = seed * 1103515245u + 12345u;
+  }
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("text");
@@ -617,6 +674,7 @@ static Suite *suite(void)
   tcase_add_test(tc, no_line_starts_with_dash);
   tcase_add_test(tc, exceptions_override_patterns);
   tcase_add_test(tc, threads_share_context);
+  tcase_add_test(tc, garbage_input);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -373,6 +373,7 @@ static ts_status shape_range(ts_para *p, hb_buffer_t *buf, const prun *r, const 
   unsigned n = 0;
   hb_glyph_info_t *info = hb_buffer_get_glyph_infos(buf, &n);
   hb_glyph_position_t *pos = hb_buffer_get_glyph_positions(buf, &n);
+  if (n == 0) return TS_OK; /* only default-ignorable characters */
   sglyph *g = hgrow(v->g, &v->cap, v->n + n, sizeof *g);
   if (!g) return TS_ERR_NOMEM;
   v->g = g;
