@@ -200,33 +200,40 @@ static double tex_badness(long long t, long long s) {
 }
 
 /* measures the line from break a (-1 = start) to b, TeX §§851–853 */
+static long long sp(double x) { return llround(x * 65536); }
+
 static oline o_measure(const ocfg *c, long a, size_t b, size_t lineno, double *nat) {
   size_t s = o_start(c, a, b);
-  double w = 0, y = 0, z = 0;
+  /* in scaled points like TeX: each item rounded, then summed */
+  long long w = 0, ys = 0, zs = 0;
+  double natural = 0;
   int fil = 0;
   for (size_t j = s; j < b; j++) {
     const ts_item *x = &c->it[j];
     if (x->type == TS_ITEM_PENALTY) continue;
-    w += x->width;
+    w += sp(x->width);
+    natural += x->width;
     if (x->type == TS_ITEM_GLUE) {
       if (isinf(x->stretch)) fil++;
-      else y += x->stretch;
-      z += x->shrink;
+      else ys += sp(x->stretch);
+      zs += sp(x->shrink);
     }
   }
-  if (b < c->n && c->it[b].type == TS_ITEM_PENALTY) w += c->it[b].width;
-  if (nat) *nat = w;
+  if (b < c->n && c->it[b].type == TS_ITEM_PENALTY) {
+    w += sp(c->it[b].width);
+    natural += c->it[b].width;
+  }
+  if (nat) *nat = natural;
   double L = width_cb((void *)c->w, lineno);
   if (c->mode != TS_LB_JUSTIFY) {
-    y = o_rag(c, L) + c->es;
-    z = 0;
+    ys = sp(o_rag(c, L)) + sp(c->es);
+    zs = 0;
   } else {
-    y += c->es;
+    ys += sp(c->es);
   }
-  /* in scaled points, with TeX's badness (§108), written out again here */
+  /* TeX's badness (§108), written out again here */
   oline o = {0, 2, 0};
-  long long sh = llround(L * 65536) - llround(w * 65536);
-  long long ys = llround(y * 65536), zs = llround(z * 65536);
+  long long sh = sp(L) - w;
   if (sh > 0) {
     if (fil) return o;
     o.bad = tex_badness(sh, ys);

@@ -46,10 +46,11 @@
 
 enum { VERY_LOOSE = 0, LOOSE = 1, DECENT = 2, TIGHT = 3 }; /* §817 */
 
-/* Totals of items[0..i): natural width, finite stretch, shrink and the count
- * of fil glues (first-order infinite stretch). */
+/* Totals of items[0..i) in scaled points (each item rounded to sp, then
+ * summed exactly, as TeX does): natural width, finite stretch, shrink, and
+ * the count of fil glues (first-order infinite stretch). */
 typedef struct lb_sum {
-  double w, y, z, f;
+  int64_t w, y, z, f;
 } lb_sum;
 
 /* An active breakpoint (§819): a place the paragraph may be broken at, with
@@ -91,13 +92,15 @@ typedef struct lb_state {
   lb_sum *sum;          /* n+1 */
   size_t *nextbox;      /* n+1: first box at or after i, else n */
   double widths[TS_LB_SHAPE_LINES + 1];
+  int64_t wsp[TS_LB_SHAPE_LINES + 1];   /* the same in sp */
+  int64_t ragsp[TS_LB_SHAPE_LINES + 1]; /* ragged modes: virtual stretch, sp */
   size_t shape_last;    /* lines >= this have widths[shape_last] */
   size_t class_last;    /* line classes merge from here on (§848 easy_line) */
-  double rag;           /* ragged modes: virtual stretch, 0 = width/12 */
   int hyph_limit;       /* 0 = none */
   int nslots_run;       /* run slots per fitness */
   /* per pass */
-  double threshold, es;
+  double threshold;
+  int64_t es;           /* emergency stretch, sp */
   int allow_disc, artificial_ok;
   lb_node *act, *nxt;   /* active array and the one being built */
   size_t nact, nnxt, capact, capnxt;
@@ -158,7 +161,7 @@ static int legal_break(const lb_state *S, size_t b) {
   return 0;
 }
 
-static double line_width(const lb_state *S, size_t line) {
+static double line_width_pt(const lb_state *S, size_t line) {
   return S->widths[line < S->shape_last ? line : S->shape_last];
 }
 
@@ -180,35 +183,34 @@ static ts_status grow(void **arr, size_t *cap, size_t need, size_t elem) {
   return TS_OK;
 }
 
-/* The geometry of the line from active node r to break b: natural width,
- * stretch and shrink as the badness sees them (virtual stretch in ragged
- * modes, plus emergency stretch), the fil count and the first item. */
+/* The line from active node r to break b as the badness sees it (§851):
+ * natural width, stretch (virtual in ragged modes, plus emergency stretch),
+ * shrink, fil count and measure, all in sp. */
 typedef struct lb_geom {
-  size_t s;
-  double w, y, z, f, L;
+  int64_t w, y, z, f, L;
 } lb_geom;
 
-static void geometry(const lb_state *S, const lb_node *r, size_t b, double es, lb_geom *g) {
+static void geometry(const lb_state *S, const lb_node *r, size_t b, int64_t es, lb_geom *g) {
   size_t s = r->start < b ? r->start : b;
   const lb_sum *A = &S->sum[s], *B = &S->sum[b];
-  g->s = s;
-  g->L = line_width(S, r->line);
+  size_t l = r->line < S->shape_last ? r->line : S->shape_last;
+  g->L = S->wsp[l];
   g->w = B->w - A->w;
   if (b < S->n && S->items[b].type == TS_ITEM_PENALTY)
-    g->w += finite_or(S->items[b].width, 0);
+    g->w += to_sp(finite_or(S->items[b].width, 0));
   g->f = B->f - A->f;
   if (S->mode == TS_LB_JUSTIFY) {
     g->y = B->y - A->y + es;
     g->z = B->z - A->z;
   } else {
-    g->y = (S->rag > 0 ? S->rag : g->L / 12.0) + es;
+    g->y = S->ragsp[l] + es;
     g->z = 0;
   }
 }
 
 /* §§851–853: badness and fitness class of a line. */
 static double line_badness(const lb_geom *g, int *fit) {
-  int64_t shortfall = to_sp(g->L) - to_sp(g->w);
+  int64_t shortfall = g->L - g->w;
   double b;
   if (shortfall > 0) {
     if (g->f > 0) { /* §852: infinite stretch */
@@ -217,15 +219,14 @@ static double line_badness(const lb_geom *g, int *fit) {
     }
     /* (§852's test for shortfall > 7230584 with stretch < 1663497 gives
      * inf_bad, as badness() does for those values) */
-    b = badness(shortfall, to_sp(g->y));
+    b = badness(shortfall, g->y);
     *fit = b > 12 ? (b > 99 ? VERY_LOOSE : LOOSE) : DECENT;
   } else {
-    int64_t z = to_sp(g->z);
-    if (-shortfall > z) { /* §851: overfull */
+    if (-shortfall > g->z) { /* §851: overfull */
       *fit = TIGHT;
       return INF_BAD + 1;
     }
-    b = badness(-shortfall, z);
+    b = badness(-shortfall, g->z);
     *fit = b > 12 ? TIGHT : DECENT;
   }
   return b;
@@ -338,7 +339,8 @@ static ts_status try_break(lb_state *S, size_t b) {
   int have = 0;
   /* pass 4: the dying node whose line is least overfull (§854) */
   size_t art = (size_t)-1;
-  double art_excess = 0, art_bad = 0;
+  int64_t art_excess = 0;
+  double art_bad = 0;
   int art_fit = DECENT;
 
   S->nnxt = 0;
@@ -361,7 +363,7 @@ static ts_status try_break(lb_state *S, size_t b) {
     }
     if (bad > S->threshold) { /* §854/§855: not feasible */
       if (dies && S->artificial_ok) {
-        double excess = geo.w - geo.L - geo.z;
+        int64_t excess = geo.w - geo.L - geo.z;
         if (excess < 0) excess = 0;
         if (art == (size_t)-1 || excess < art_excess ||
             (excess == art_excess && r->total <= S->act[art].total)) {
@@ -556,26 +558,39 @@ static ts_status collect(lb_state *S, const lb_node *fin, int pass, ts_lb_result
     ln->fitness = ps->fit;
     ln->hyphenated = b < S->n && b != S->last && S->items[b].type == TS_ITEM_PENALTY &&
                      S->items[b].flagged;
-    /* real glue (no emergency or virtual stretch) for the ratio */
+    /* overfull as the breaker judged it (sp sums, no emergency stretch) */
     lb_node tmp;
     memset(&tmp, 0, sizeof tmp);
     tmp.start = s;
     tmp.line = i;
     lb_geom g;
     geometry(S, &tmp, b, 0, &g);
-    ln->natural = g.w;
-    double shortfall = g.L - g.w;
-    int64_t sh = to_sp(g.L) - to_sp(g.w); /* judged in sp as in line_badness */
+    int64_t sh = g.L - g.w;
+    /* the report: the items' own values, summed directly */
+    double w = 0, y = 0, z = 0;
+    int fil = 0;
+    for (size_t j = s; j < b; j++) {
+      const ts_item *it = &S->items[j];
+      if (it->type == TS_ITEM_PENALTY) continue;
+      w += finite_or(it->width, 0);
+      if (it->type != TS_ITEM_GLUE) continue;
+      if (isinf(it->stretch) && it->stretch > 0) fil = 1;
+      else y += finite_or(it->stretch, 0);
+      z += finite_or(it->shrink, 0);
+    }
+    if (b < S->n && S->items[b].type == TS_ITEM_PENALTY) w += finite_or(S->items[b].width, 0);
+    ln->natural = w;
+    double shortfall = line_width_pt(S, i) - w;
     if (S->mode != TS_LB_JUSTIFY) {
       ln->ratio = 0;
       ln->overfull = sh < 0;
     } else if (sh > 0) {
-      ln->ratio = g.f > 0 || g.y <= 0 ? 0 : shortfall / g.y;
-    } else if (-sh > to_sp(g.z)) {
+      ln->ratio = fil || y <= 0 ? 0 : shortfall / y;
+    } else if (-sh > g.z) {
       ln->overfull = 1;
-      ln->ratio = g.z > 0 ? -1 : 0;
+      ln->ratio = z > 0 ? -1 : 0;
     } else {
-      ln->ratio = g.z > 0 && shortfall < 0 ? shortfall / g.z : 0;
+      ln->ratio = z > 0 && shortfall < 0 ? shortfall / z : 0;
     }
     pi = prev;
   }
@@ -630,6 +645,7 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
   for (size_t l = 0; l <= TS_LB_SHAPE_LINES; l++) {
     double w = width(user, l);
     S.widths[l] = isfinite(w) && w > 0 ? w : 0;
+    S.wsp[l] = to_sp(S.widths[l]);
   }
   S.shape_last = TS_LB_SHAPE_LINES;
   while (S.shape_last > 0 && S.widths[S.shape_last - 1] == S.widths[TS_LB_SHAPE_LINES])
@@ -650,30 +666,28 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
   }
   {
     lb_sum acc = {0, 0, 0, 0};
+    double gw = 0;
+    size_t ng = 0;
     for (size_t i = 0; i < n; i++) {
       S.sum[i] = acc;
       const ts_item *it = &items[i];
       if (it->type == TS_ITEM_PENALTY) continue;
-      acc.w += finite_or(it->width, 0);
+      acc.w += to_sp(finite_or(it->width, 0));
       if (it->type == TS_ITEM_GLUE) {
         if (isinf(it->stretch) && it->stretch > 0) acc.f += 1;
-        else acc.y += finite_or(it->stretch, 0);
-        acc.z += finite_or(it->shrink, 0);
+        else acc.y += to_sp(finite_or(it->stretch, 0));
+        acc.z += to_sp(finite_or(it->shrink, 0));
+        if (isfinite(it->width) && it->width > 0 && isfinite(it->stretch)) {
+          gw += it->width;
+          ng++;
+        }
       }
     }
     S.sum[n] = acc;
     /* ragged: V = TS_LB_RAG_EMS em, em = 3 × the mean interword glue */
-    double gw = 0;
-    size_t ng = 0;
-    for (size_t i = 0; i < n; i++) {
-      const ts_item *it = &items[i];
-      if (it->type == TS_ITEM_GLUE && isfinite(it->width) && it->width > 0 &&
-          isfinite(it->stretch)) {
-        gw += it->width;
-        ng++;
-      }
-    }
-    S.rag = ng ? TS_LB_RAG_EMS * 3.0 * gw / (double)ng : 0;
+    double rag = ng ? TS_LB_RAG_EMS * 3.0 * gw / (double)ng : 0;
+    for (size_t l = 0; l <= TS_LB_SHAPE_LINES; l++)
+      S.ragsp[l] = to_sp(rag > 0 ? rag : S.widths[l] / 12.0);
     S.nextbox[n] = n;
     for (size_t i = n; i-- > 0;)
       S.nextbox[i] = items[i].type != TS_ITEM_GLUE && items[i].type != TS_ITEM_PENALTY
@@ -692,7 +706,7 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
       if (pass == 1 && pretol < 0) continue;
       if (pass == 3 && es <= 0) continue;
       S.threshold = pass == 1 ? pretol : tol;
-      S.es = pass == 3 ? es : 0;
+      S.es = pass == 3 ? to_sp(es) : 0;
       S.allow_disc = pass != 1;
       S.artificial_ok = 0;
       TS_CHECK(run_pass(&S, pass, &best, &actual));
@@ -704,7 +718,7 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
     }
     /* pass 4: the fallback never fails */
     S.threshold = tol > INF_BAD ? tol : INF_BAD;
-    S.es = es > 0 ? es : 0;
+    S.es = es > 0 ? to_sp(es) : 0;
     S.allow_disc = 1;
     S.artificial_ok = 1;
     TS_CHECK(run_pass(&S, 4, &best, &actual));
