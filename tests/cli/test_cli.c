@@ -860,9 +860,11 @@ START_TEST(dump_model_is_stable_json) {
   run_free(&a);
   run_free(&b);
   /* a dump writes no file: not even INPUT.pdf */
-  char *pdf = strdup(in);
+  size_t in_len = strlen(in);
+  char *pdf = malloc(in_len + 2);
   ck_assert_ptr_nonnull(pdf);
-  strcpy(pdf + strlen(pdf) - 3, ".pdf");
+  memcpy(pdf, in, in_len - 3);
+  memcpy(pdf + in_len - 3, ".pdf", 5);
   ck_assert_msg(!exists(pdf), "--dump wrote %s", pdf);
   free(pdf);
   free(in);
@@ -1036,6 +1038,109 @@ START_TEST(series_malformed_manifest_located) {
 }
 END_TEST
 
+START_TEST(series_manifest_aliases_refused) {
+  /* a "billion laughs" manifest: refused at once, located */
+  char *man = write_in("series.yaml",
+                       "series:\n"                                   /* 1 */
+                       "  name: &n Laughs\n"                         /* 2 */
+                       "a: &a [x, x, x, x, x, x, x, x, x]\n"         /* 3 */
+                       "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n" /* 4 */
+                       "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n" /* 5 */
+                       "papers: *c\n");                              /* 6 */
+  char *out = path_in("out");
+  run_result r;
+  RUN(&r, "series", man, "--out", out);
+  assert_exit(&r, 1, "manifest with aliases");
+  unsigned line = located_error(r.err, man, NULL);
+  ck_assert_msg(line >= 3 && line <= 6, "want %s:3..6:COL: error: …, stderr:\n%s", man, r.err);
+  run_free(&r);
+  free(man);
+  free(out);
+}
+END_TEST
+
+START_TEST(series_paper_outside_folder_refused) {
+  char *sub = path_in("series");
+  ck_assert_int_eq(mkdir(sub, 0755), 0);
+  char *outside = write_in("outside.md", good_doc);
+  char *man = write_in("series/series.yaml",
+                       "papers:\n"
+                       "  - path: ../outside.md\n");
+  char *out = path_in("series/out");
+  run_result r;
+  RUN(&r, "series", man, "--out", out);
+  assert_exit(&r, 1, "paper outside the manifest's folder");
+  unsigned line = located_error(r.err, man, NULL);
+  ck_assert_msg(line == 2, "want %s:2:COL: error: …, stderr:\n%s", man, r.err);
+  run_free(&r);
+  ck_assert_msg(!exists(out) || rmdir(out) == 0, "the refused series wrote into %s", out);
+  free(sub);
+  free(outside);
+  free(man);
+  free(out);
+}
+END_TEST
+
+/* SIGTERM while a series renders: whatever was finished stays, no temporary
+ * file is left in the output folder. */
+START_TEST(sigterm_series_leaves_no_temp) {
+  char *sub = path_in("s");
+  ck_assert_int_eq(mkdir(sub, 0755), 0);
+  char *big = big_doc("s/a.md", 1500);
+  size_t n;
+  char *text = read_all(big, &n);
+  ck_assert_ptr_nonnull(text);
+  char *b = path_in("s/b.md"), *c = path_in("s/c.md");
+  write_file(b, text, n);
+  write_file(c, text, n);
+  free(text);
+  char *man = write_in("s/series.yaml", "papers:\n  - a.md\n  - b.md\n  - c.md\n");
+  char *out = path_in("s/out");
+  const char *const args[] = {"series", man, "--out", out, "-j", "2", "--quiet", NULL};
+  pid_t pid = spawn(args, cap_out, cap_err);
+  /* SIGTERM as soon as a temporary file shows up in the output folder */
+  long waited = 0;
+  int finished = 0, ws;
+  while (waited < 60000) {
+    if (waitpid(pid, &ws, WNOHANG) == pid) {
+      finished = 1;
+      break;
+    }
+    DIR *d = opendir(out);
+    int tmp_seen = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+      if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp")) tmp_seen = 1;
+    if (d) closedir(d);
+    if (tmp_seen) break;
+    sleep_ms(1);
+    waited++;
+  }
+  ck_assert_msg(!finished, "the series finished before SIGTERM: make the papers bigger");
+  kill(pid, SIGTERM);
+  run_result r;
+  memset(&r, 0, sizeof r);
+  reap(pid, 30000, &r);
+  collect(&r, cap_out, cap_err);
+  ck_assert_msg(!r.timed_out, "typeset series ignored SIGTERM");
+  ck_assert_msg(!r.exited || r.status != 0, "typeset series exited 0 after SIGTERM");
+  ck_assert_msg(!strstr(r.err, "Sanitizer"), "sanitizer report:\n%s", r.err);
+  run_free(&r);
+  DIR *d = opendir(out);
+  ck_assert_ptr_nonnull(d);
+  struct dirent *e;
+  while ((e = readdir(d)))
+    ck_assert_msg(!strstr(e->d_name, ".tmp"), "SIGTERM left %s/%s", out, e->d_name);
+  closedir(d);
+  free(sub);
+  free(big);
+  free(b);
+  free(c);
+  free(man);
+  free(out);
+}
+END_TEST
+
 static Suite *cli_suite(void) {
   Suite *s = suite_create("cli");
   TCase *t = tcase_create("basics");
@@ -1060,12 +1165,15 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, dump_lines_and_pages);
   tcase_add_test(t, series_missing_manifest_exit_1);
   tcase_add_test(t, series_malformed_manifest_located);
+  tcase_add_test(t, series_manifest_aliases_refused);
+  tcase_add_test(t, series_paper_outside_folder_refused);
   suite_add_tcase(s, t);
   TCase *sig = tcase_create("signals");
   tcase_add_checked_fixture(sig, setup, teardown);
   tcase_set_timeout(sig, 240);
   tcase_add_test(sig, sigterm_leaves_no_temp_pdf);
   tcase_add_test(sig, sigterm_leaves_no_temp_epub);
+  tcase_add_test(sig, sigterm_series_leaves_no_temp);
   suite_add_tcase(s, sig);
   return s;
 }
