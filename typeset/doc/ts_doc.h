@@ -172,7 +172,8 @@ ts_node *ts_iter_next(ts_iter *it, int *entering);
 void ts_iter_skip(ts_iter *it);
 
 /* Appends the plain text of node's inlines (TEXT, CODE, breaks as spaces,
- * image alt text; footnote refs omitted) to b. */
+ * image alt text; footnote refs omitted) to b.  The texts of successive
+ * blocks are separated by one space. */
 void ts_node_plain_text(const ts_node *node, ts_buf *b);
 
 /* Finds a heading by identifier; NULL if none. */

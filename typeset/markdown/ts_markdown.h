@@ -7,7 +7,12 @@
 #include "../doc/ts_doc.h"
 
 /* Parses data[0..len) read from `path` (used for messages and as the folder
- * images resolve in).  Warnings and errors go to d.  On success *out is owned
+ * images resolve in).  Warnings and errors go to d.  ctx may be NULL (then
+ * the caller guarantees no other thread registers cmark extensions at the
+ * same time).  Policy: raw HTML is dropped and links other than http, https,
+ * mailto and "#id" keep only their text (both warned); YAML aliases and
+ * blocks of more than 100,000 events are refused (TS_ERR_INPUT); the
+ * abstract is parsed as CommonMark without the GFM extensions.  On success *out is owned
  * by the caller (free with ts_doc_destroy).  On failure *out is NULL and an
  * error was reported: TS_ERR_INPUT (malformed metadata the document cannot
  * be rendered without), TS_ERR_NOMEM. data is borrowed. */
