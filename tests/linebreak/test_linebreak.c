@@ -1071,6 +1071,18 @@ START_TEST(test_edge_inputs) {
   ck_assert_int_eq(ts_linebreak(&p, TS_LB_JUSTIFY, P.it, P.n, width_cb, &bad, &r, NULL), TS_OK);
   ck_assert_uint_gt(r.n, 0);
   ts_lb_result_free(&r);
+  /* absurd magnitudes: no integer overflow (UBSan build), still lines */
+  para_free(&P);
+  for (int i = 0; i < 2000; i++) {
+    if (i) glue(&P, i % 2 ? 1e300 : -1e300, 1e300, 1e300);
+    box(&P, i % 3 ? 1e300 : -1e300);
+  }
+  finish(&P);
+  widths huge = {1e300, 1e300, 0};
+  ck_assert_int_eq(ts_linebreak(&p, TS_LB_JUSTIFY, P.it, P.n, width_cb, &huge, &r, NULL), TS_OK);
+  ck_assert_uint_gt(r.n, 0);
+  ck_assert_uint_eq(r.lines[r.n - 1].end, P.n - 1);
+  ts_lb_result_free(&r);
   para_free(&P);
 }
 END_TEST

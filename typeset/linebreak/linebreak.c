@@ -121,9 +121,17 @@ static double finite_or(double v, double dflt) { return isfinite(v) ? v : dflt; 
  * that lines are judged exactly as TeX judges them. */
 static int64_t to_sp(double x) {
   if (!(x == x)) return 0;
-  if (x > 1e13) x = 1e13; /* ~6.6e17 sp: far beyond any page, inside int64 */
-  if (x < -1e13) x = -1e13;
+  if (x > 1e9) x = 1e9; /* TeX's limit is 16384 pt; 1e9 pt ≈ 6.6e13 sp */
+  if (x < -1e9) x = -1e9;
   return llround(x * 65536.0);
+}
+
+/* Prefix sums saturate at ±2^61 so that differences of two sums plus a few
+ * clamped items never overflow int64, whatever the input. */
+#define SUM_LIMIT ((int64_t)1 << 61)
+static int64_t sat_add(int64_t a, int64_t v) {
+  int64_t r = a + v; /* |a| <= 2^61 and |v| < 2^47: cannot overflow */
+  return r > SUM_LIMIT ? SUM_LIMIT : r < -SUM_LIMIT ? -SUM_LIMIT : r;
 }
 
 /* §108: badness of stretching/shrinking by t when s is available, TeX's
@@ -592,6 +600,7 @@ static ts_status collect(lb_state *S, const lb_node *fin, int pass, ts_lb_result
     } else {
       ln->ratio = z > 0 && shortfall < 0 ? shortfall / z : 0;
     }
+    if (!isfinite(ln->ratio)) ln->ratio = 0; /* absurd input only */
     pi = prev;
   }
   out->lines = lines;
@@ -672,11 +681,11 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
       S.sum[i] = acc;
       const ts_item *it = &items[i];
       if (it->type == TS_ITEM_PENALTY) continue;
-      acc.w += to_sp(finite_or(it->width, 0));
+      acc.w = sat_add(acc.w, to_sp(finite_or(it->width, 0)));
       if (it->type == TS_ITEM_GLUE) {
         if (isinf(it->stretch) && it->stretch > 0) acc.f += 1;
-        else acc.y += to_sp(finite_or(it->stretch, 0));
-        acc.z += to_sp(finite_or(it->shrink, 0));
+        else acc.y = sat_add(acc.y, to_sp(finite_or(it->stretch, 0)));
+        acc.z = sat_add(acc.z, to_sp(finite_or(it->shrink, 0)));
         if (isfinite(it->width) && it->width > 0 && isfinite(it->stretch)) {
           gw += it->width;
           ng++;
