@@ -5,6 +5,7 @@
 #include "text/ts_text.h"
 
 #include <check.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,11 +250,24 @@ START_TEST(justified_lines_meet_measure)
       ck_assert_uint_gt(l->n, 0);
       const ts_run *last = &l->runs[l->n - 1];
       double right = last->x + last->width;
-      ck_assert(l->runs[0].x >= (i == 0 ? 15 - 0.01 : -0.01));
+      /* the left edge is the indent (first line) or 0, less the margin kerning */
+      double left = (i == 0 ? 15 : 0) - l->protrude_l;
+      ck_assert_msg(l->runs[0].x > left - 0.01 && l->runs[0].x < left + 0.01, "line %zu x %g",
+                    i + 1, l->runs[0].x);
+      if (i == 0) ck_assert(l->protrude_l == 0);
       if (i + 1 < n) {
-        ck_assert_msg(right > W - 0.01 && right < W + 0.01,
+        /* the right edge is the measure, plus the hanging punctuation */
+        ck_assert_msg(right > W + l->protrude_r - 0.01 && right < W + l->protrude_r + 0.01,
                       "width %g line %zu ends at %g (ratio %g)\n%s", W, i + 1, right,
                       l->ratio, trace.data);
+        char t[1024];
+        line_text(l, t, sizeof t);
+        char endc = t[strlen(t) - 1];
+        const ts_glyph *lg = &last->glyphs[last->n - 1];
+        if (endc == '.') ck_assert(fabs(l->protrude_r - 0.7 * lg->adv) < 0.01);
+        else if (endc == ',' || endc == '-') ck_assert(fabs(l->protrude_r - 0.5 * lg->adv) < 0.01);
+        else if ((endc >= 'a' && endc <= 'z') || (endc >= 'A' && endc <= 'Z'))
+          ck_assert(l->protrude_r == 0);
         ck_assert(!l->last);
       } else {
         ck_assert(l->last);

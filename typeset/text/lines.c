@@ -15,6 +15,33 @@
 #include <string.h>
 #include <unicode/ubidi.h>
 
+/* Protrusion factors (fraction of the glyph's advance), after the defaults
+ * of microtype for Latin text (Schlicht, "The microtype package", §5). */
+static double protrusion(uint32_t c, int right)
+{
+  if (right) {
+    switch (c) {
+    case '.': case ',': return c == '.' ? 0.7 : 0.5;
+    case ':': case ';': return c == ':' ? 0.5 : 0.3;
+    case '!': return 0.1;
+    case '?': return 0.2;
+    case '-': case 0x2010: case 0x2011: return 0.5;
+    case 0x2013: return 0.2;
+    case 0x2014: return 0.15;
+    case '\'': case '"': case 0x2019: case 0x201D: return 0.5;
+    case 0x203A: case 0xBB: return 0.3;
+    case ')': return 0.05;
+    default: return 0;
+    }
+  }
+  switch (c) {
+  case '\'': case '"': case 0x2018: case 0x201C: case 0x201E: case 0x201A: return 0.5;
+  case 0x2039: case 0xAB: return 0.3;
+  case '(': return 0.05;
+  default: return 0;
+  }
+}
+
 typedef struct piece {
   const prun *r;
   uint32_t a, b;  /* bytes of the paragraph text */
@@ -22,6 +49,23 @@ typedef struct piece {
   size_t n, cap;
   int hyphen;     /* "-" appended to the run text, glyph cluster b */
 } piece;
+
+static uint32_t cp_at_text(const ts_para *p, uint32_t b)
+{
+  uint32_t c = 0;
+  if (b < p->len) ts_utf8_decode(p->text + b, p->len - b, &c);
+  return c;
+}
+
+static uint32_t cp_before_text(const ts_para *p, uint32_t b)
+{
+  if (b == 0 || b > p->len) return 0;
+  uint32_t s = b - 1;
+  while (s > 0 && ((unsigned char)p->text[s] & 0xC0) == 0x80 && b - s < 4) s--;
+  uint32_t c = 0;
+  ts_utf8_decode(p->text + s, b - s, &c);
+  return c;
+}
 
 static ts_status piece_add(piece *pc, const sglyph *g, size_t n)
 {
@@ -176,8 +220,24 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
     }
   }
 
+  /* 1b. margin kerning: the line's first and last glyphs (logical order of
+   * a left-to-right paragraph = visual order) may hang into the margins */
+  double prot_l = 0, prot_r = 0;
+  if (W >= 0 && p->o.mode == TS_LB_JUSTIFY && !p->o.no_protrusion && !p->rtl && lc->n_pcs) {
+    const piece *f = &lc->pcs[0], *l = &lc->pcs[lc->n_pcs - 1];
+    if (!(f->r->level & 1) && f->n && indent == 0 && f->a == lb0) {
+      double k = protrusion(cp_at_text(p, f->a), 0);
+      prot_l = k * f->g[0].adv * f->r->scale;
+    }
+    if (!(l->r->level & 1) && l->n && !is_last) {
+      uint32_t c = l->hyphen ? '-' : cp_before_text(p, l->b);
+      double k = protrusion(c, 1);
+      prot_r = k * l->g[l->n - 1].adv * l->r->scale;
+    }
+  }
+
   /* 2. glue set (TeX §658: r from the line's total stretch or shrink) */
-  double natural = indent, stretch = 0, shrink = 0;
+  double natural = indent - prot_l - prot_r, stretch = 0, shrink = 0;
   int fil = 0;
   for (size_t i = 0; i < lc->n_pcs; i++)
     for (size_t k = 0; k < lc->pcs[i].n; k++) natural += lc->pcs[i].g[k].adv * lc->pcs[i].r->scale;
@@ -308,10 +368,13 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
     if (off < 0 && p->o.mode != TS_LB_CENTER) off = p->rtl ? off : 0;
   }
   if (!p->rtl) off += indent;
+  off -= prot_l;
   for (size_t v = 0; v < np; v++) out->runs[v].x += (float)off;
 
   out->width = (float)measure;
-  out->natural = (float)natural;
+  out->natural = (float)(natural + prot_l + prot_r);
+  out->protrude_l = (float)prot_l;
+  out->protrude_r = (float)prot_r;
   out->ascent = asc;
   out->descent = desc;
   out->ratio = (float)ratio;

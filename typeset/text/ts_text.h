@@ -49,6 +49,7 @@ typedef struct ts_para_opts {
   int hyphenate;
   const char *file;       /* for diagnostics */
   double hang_last_line;  /* reserved */
+  int no_protrusion;      /* 1: no margin kerning (see ts_line.protrude_l) */
   ts_cp_set *reported;    /* optional per-document "already reported" set of
                              uncovered code points (borrowed); NULL = report
                              once per paragraph */
@@ -91,6 +92,11 @@ typedef struct ts_line {
   float natural;     /* natural width of its material */
   float ascent, descent; /* max over runs, pt (descent positive) */
   float ratio;       /* adjustment ratio */
+  /* Margin kerning (pdfTeX's protrusion) of justified left-to-right lines:
+   * punctuation and hyphens at a line's end hang this far past the measure,
+   * opening quotes at its start this far before 0 (pt), so the edges look
+   * straight.  The line's other material still fills exactly the measure. */
+  float protrude_l, protrude_r;
   uint8_t hyphenated, overfull, last;
   uint32_t src_line;
   int *notes;        /* footnote numbers whose marks are on this line */
