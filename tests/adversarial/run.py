@@ -124,7 +124,99 @@ def gen_nul_bytes():
     return fm("NUL bytes").encode() + b"Text\x00with\x00NUL\x00bytes.\n\n\x00\n\nnulend\n"
 
 
+def gen_same_headings():
+    return fm("500 identical headings") + "".join("## Same heading\n\nText %d.\n\n" % i
+                                                   for i in range(500))
+
+
+def gen_footnote_tangle():
+    return fm("Footnotes everywhere") + \
+        "## A heading with a note[^h]\n\n" \
+        "| Cell with a note[^c] | ![img](images/real.png) |\n|---|---|\n| x[^a] | y |\n\n" \
+        "Text[^a] and again[^a] and a cycle[^b].\n\n" \
+        "[^a]: Note a refers to b[^b].\n\n[^b]: Note b refers to a[^a].\n\n" \
+        "[^h]: A note from a heading.\n\n[^c]: A note from a cell.\n\n" \
+        "[^b]: A second definition of b.\n\ntangleend\n"
+
+
+def gen_empty_constructs():
+    return fm("Empty constructs") + "##\n\n#\n\n| |\n|-|\n| |\n\n[]()\n\n[](#nowhere)\n\n" \
+        "- \n\n1. \n\n> \n\n***\n\n```\n```\n\n![](images/real.png)\n\n**\n\n<>\n\n" \
+        "[^]\n\nemptyend\n"
+
+
+def gen_astral():
+    return fm("Emoji and astral characters") + \
+        "Family \U0001F468\u200D\U0001F469\u200D\U0001F467 flag \U0001F1FA\U0001F1F3 " \
+        "math \U0001D400\U0001D401 ancient \U00010330\U00010331 private \U000F0000\U0010FFFD " \
+        "variation \u2764\uFE0F tags \U000E0041 rare CJK \U00020000\U0002A700.\n\nastralend\n"
+
+
+def gen_zalgo():
+    marks = "".join(chr(0x300 + (i % 0x70)) for i in range(1000))
+    return fm("Stacked combining marks") + " ".join("a" + marks for _ in range(10)) + \
+        "\n\nzalgoend\n"
+
+
+def gen_long_table():
+    rows = "".join("| row%d | some text in a cell | %d |\n" % (i, i * 7) for i in range(3000))
+    return fm("A table of 3,000 rows") + "| A | B | C |\n|---|---|--:|\n" + rows
+
+
+def gen_deep_yaml():
+    return "---\ntitle: Deep\nx: " + "[" * 100000 + "]" * 100000 + "\n---\n\nText.\n"
+
+
+def gen_deep_yaml_map():
+    lines = ["---", "title: Deep map"]
+    for i in range(3000):
+        lines.append(" " * i + "k%d:" % i)
+    lines.append(" " * 3000 + "v: 1")
+    return "\n".join(lines) + "\n---\n\nText.\n"
+
+
+def gen_many_authors():
+    return "---\ntitle: Many authors\nauthor:\n" + "".join(
+        "  - name: Author Number %d\n" % i for i in range(20000)) + "---\n\nText.\n"
+
+
+def gen_crlf_yaml():
+    return ("---\r\ntitle: CRLF\r\nsubtitle: one: two\r\n---\r\n\r\nBody.\r\n").encode()
+
+
+def gen_cr_only():
+    return ("---\rtitle: Old Mac endings\r---\r\rFirst paragraph.\r\rcrend\r").encode()
+
+
+def gen_bom_front_matter():
+    return b"\xef\xbb\xbf" + "---\ntitle: Bom Title Here\n---\n\nbomend\n".encode()
+
+
+def gen_many_links():
+    return fm("Many links") + " ".join("[l%d](https://example.org/%d)" % (i, i)
+                                        for i in range(20000)) + "\n\nlinksend\n"
+
+
+def gen_long_url():
+    return fm("A long URL") + "See <https://example.org/" + "a" * 60000 + "> and [x](https://e.org/" + \
+        "%41" * 20000 + ").\n\nurlend\n"
+
+
 GENERATORS = {
+    "same-headings": gen_same_headings,
+    "footnote-tangle": gen_footnote_tangle,
+    "empty-constructs": gen_empty_constructs,
+    "astral": gen_astral,
+    "zalgo": gen_zalgo,
+    "long-table": gen_long_table,
+    "deep-yaml": gen_deep_yaml,
+    "deep-yaml-map": gen_deep_yaml_map,
+    "many-authors": gen_many_authors,
+    "crlf-yaml": gen_crlf_yaml,
+    "cr-only": gen_cr_only,
+    "bom-front-matter": gen_bom_front_matter,
+    "many-links": gen_many_links,
+    "long-url": gen_long_url,
     "long-paragraph": gen_long_paragraph,
     "long-word": gen_long_word,
     "nested-quotes": gen_nested_quotes,
@@ -276,6 +368,11 @@ def check_epub(path, problems):
                 problems.append("EPUB entry %s is not well-formed XML: %s" % (n, ex))
             if n.endswith((".xhtml", ".html")):
                 x = data[n].decode("utf-8", "replace")
+                ids = re.findall(r'\sid="([^"]*)"', x)
+                dup = sorted(set(i for i in ids if ids.count(i) > 1)) if len(ids) < 20000 else \
+                    sorted(i for i, c in __import__("collections").Counter(ids).items() if c > 1)
+                if dup:
+                    problems.append("EPUB entry %s repeats the ids %s" % (n, dup[:5]))
                 x = re.sub(r"(?s)<head\b.*?</head>", " ", x)
                 x = re.sub(r"<[^>]+>", " ", x)
                 text.append(html.unescape(x))
