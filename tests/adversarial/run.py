@@ -468,7 +468,7 @@ def main():
     if len(sys.argv) < 2:
         print(__doc__)
         return 2
-    typeset = sys.argv[1]
+    typeset = os.path.abspath(sys.argv[1])
     only = sys.argv[2] if len(sys.argv) > 2 else None
     cases = [c for c in load_cases() if not only or only in c.name]
     work = tempfile.mkdtemp(prefix="typeset-adversarial-")

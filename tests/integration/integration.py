@@ -3,6 +3,7 @@
 
     integration.py TYPESET SOURCE_ROOT sample NAME.md   one sample: PDF + EPUB
     integration.py TYPESET SOURCE_ROOT series           the series command
+    integration.py TYPESET SOURCE_ROOT options          --style, reproducibility
 
 For a sample: render to PDF and EPUB with SOURCE_DATE_EPOCH set, then
   - qpdf --check passes;
@@ -1116,11 +1117,117 @@ def check_series(typeset, root):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---------------------------------------------------------------------------
+# Options and reproducibility.
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def check_options(typeset, root):
+    """--style by name and by path; reproducible bytes whatever the folder,
+    the clock, the order of -o and the way the input path is spelled."""
+    name = "arctic-shipping.md"
+    tmp = tempfile.mkdtemp(prefix="typeset-opt-")
+    try:
+        def render(src, outs, env=None, cwd=None, extra=()):
+            p = run([typeset, src] + [a for o in outs for a in ("-o", o)] + list(extra),
+                    env=env, cwd=cwd)
+            if p is None or p.returncode != 0:
+                fail("render %s -> %s %s: %s\n%s" % (src, outs, list(extra), describe(p),
+                                                    p.stderr.decode(errors="replace") if p else ""))
+                return False
+            return True
+
+        # the same paper in two different folders (build-path variation)
+        dirs = []
+        for k in ("a", "deeper/folder/b"):
+            d = os.path.join(tmp, k)
+            os.makedirs(d)
+            shutil.copy(os.path.join(root, "samples", name), d)
+            shutil.copytree(os.path.join(root, "samples", "images"), os.path.join(d, "images"))
+            dirs.append(d)
+        outs = []
+        for d in dirs:
+            o = [os.path.join(d, "paper.pdf"), os.path.join(d, "paper.epub")]
+            if not render(os.path.join(d, name), o):
+                return
+            outs.append(o)
+        for a, b in zip(outs[0], outs[1]):
+            if read_bytes(a) != read_bytes(b):
+                fail("options: %s differs when the paper lives in another folder"
+                     % os.path.basename(a))
+        # relative input path from another working directory, -o in the other order
+        rel = [os.path.join(tmp, "rel.epub"), os.path.join(tmp, "rel.pdf")]
+        if render(os.path.join("folder", "b", name), rel, cwd=os.path.join(tmp, "deeper")):
+            if read_bytes(rel[1]) != read_bytes(outs[0][0]) or \
+                    read_bytes(rel[0]) != read_bytes(outs[0][1]):
+                fail("options: a relative input path or another order of -o changes the outputs")
+        # no SOURCE_DATE_EPOCH: the clock is never read, so two runs a second
+        # apart still agree
+        noepoch = []
+        for k in (1, 2):
+            o = [os.path.join(tmp, "ne%d.pdf" % k), os.path.join(tmp, "ne%d.epub" % k)]
+            e = dict(os.environ)
+            e.pop("SOURCE_DATE_EPOCH", None)
+            pr = subprocess.run([typeset, os.path.join(dirs[0], name), "-o", o[0], "-o", o[1]],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
+                                timeout=TIMEOUT)
+            if pr.returncode != 0:
+                fail("options: render without SOURCE_DATE_EPOCH: exit %d" % pr.returncode)
+                return
+            noepoch.append(o)
+            if k == 1:
+                time.sleep(1.2)
+        for a, b in zip(noepoch[0], noepoch[1]):
+            if read_bytes(a) != read_bytes(b):
+                fail("options: without SOURCE_DATE_EPOCH two runs differ in %s (the clock was "
+                     "read?)" % os.path.basename(a))
+        # SOURCE_DATE_EPOCH does reach the outputs: another epoch, another PDF date
+        o = [os.path.join(tmp, "epoch2.pdf")]
+        if render(os.path.join(dirs[0], name), o, env={"SOURCE_DATE_EPOCH": "1600000000"}):
+            info = run(["pdfinfo", o[0]])
+            base = run(["pdfinfo", outs[0][0]])
+            if info and base:
+                ci = re.search(r"CreationDate:\s*(.*)", info.stdout.decode())
+                cb = re.search(r"CreationDate:\s*(.*)", base.stdout.decode())
+                if ci and cb and ci.group(1) == cb.group(1):
+                    fail("options: SOURCE_DATE_EPOCH 1600000000 and 1540000000 give the same "
+                         "CreationDate %s" % ci.group(1))
+                if ci and "2020" not in ci.group(1):
+                    fail("options: SOURCE_DATE_EPOCH 1600000000 (2020-09-13) gives CreationDate "
+                         "%s" % ci.group(1))
+        # --style by name and by path
+        by_name = [os.path.join(tmp, "book-name.pdf"), os.path.join(tmp, "book-name.epub")]
+        by_path = [os.path.join(tmp, "book-path.pdf"), os.path.join(tmp, "book-path.epub")]
+        if render(os.path.join(dirs[0], name), by_name, extra=("--style", "book")) and \
+                render(os.path.join(dirs[0], name), by_path,
+                       extra=("--style", os.path.join(root, "styles", "book.yaml"))):
+            for a, b in zip(by_name, by_path):
+                if read_bytes(a) != read_bytes(b):
+                    fail("options: --style book and --style styles/book.yaml differ in %s"
+                         % os.path.basename(a))
+            info = run(["pdfinfo", by_name[0]])
+            m = re.search(r"Page size:\s*([\d.]+) x ([\d.]+) pts", info.stdout.decode()) \
+                if info else None
+            if not m or abs(float(m.group(1)) - 432) > 0.5 or abs(float(m.group(2)) - 648) > 0.5:
+                fail("options: --style book (6x9in) gives page size %s, want 432 x 648 pts"
+                     % (m.group(0) if m else None))
+            if read_bytes(by_name[0]) == read_bytes(outs[0][0]):
+                fail("options: --style book changes nothing in the PDF")
+        if not failures:
+            ok("options: reproducible across folders, cwd, -o order and time; --style "
+               "by name = by path; book style is 6x9in")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     if len(sys.argv) < 4:
         print(__doc__)
         return 2
-    typeset, root, what = sys.argv[1], sys.argv[2], sys.argv[3]
+    typeset, root, what = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
     if not os.access(typeset, os.X_OK):
         print("FAIL: %s is not executable" % typeset)
         return 1
@@ -1130,6 +1237,8 @@ def main():
             check_sample(typeset, root, name)
     elif what == "series":
         check_series(typeset, root)
+    elif what == "options":
+        check_options(typeset, root)
     elif what == "selftest":
         pass
     else:
