@@ -232,6 +232,21 @@ static const char *dup_opt(ts_arena *a, const char *s) {
   return (s && *s) ? ts_arena_strdup(a, s) : NULL;
 }
 
+/* Arena copy of b's text ("" when empty); NULL after an allocation failure
+ * (b's or the arena's).  b is freed. */
+static char *buf_to_arena(ts_arena *a, ts_buf *b) {
+  char *r = b->oom ? NULL : ts_arena_strndup(a, b->len ? b->data : "", b->len);
+  ts_buf_free(b);
+  return r;
+}
+
+static char *plain_to_arena(ts_arena *a, const ts_node *n) {
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_node_plain_text(n, &b);
+  return buf_to_arena(a, &b);
+}
+
 /* Plain text of a cmark subtree (image alt text). */
 static char *cmark_plain(ts_arena *a, cmark_node *root) {
   ts_buf b;
@@ -258,9 +273,7 @@ static char *cmark_plain(ts_arena *a, cmark_node *root) {
     }
   }
   cmark_iter_free(it);
-  char *r = b.oom ? NULL : ts_arena_strndup(a, b.len ? b.data : "", b.len);
-  ts_buf_free(&b);
-  return r;
+  return buf_to_arena(a, &b);
 }
 
 /* Merges runs of adjacent TEXT children into one node (cmark splits text at
@@ -412,11 +425,7 @@ static ts_status finish_node(conv *c, ts_node *t) {
     hr->col = t->col;
     hr->explicit_id = strip_heading_attr(c->doc, t, &found);
   } else if (t->type == TS_NODE_FIGURE) {
-    ts_buf b;
-    ts_buf_init(&b);
-    ts_node_plain_text(t, &b);
-    t->alt = b.oom ? NULL : ts_arena_strndup(c->doc->arena, b.len ? b.data : "", b.len);
-    ts_buf_free(&b);
+    t->alt = plain_to_arena(c->doc->arena, t);
     if (!t->alt) return TS_ERR_NOMEM;
   }
 done:
@@ -787,22 +796,15 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
       if (TS_NEVER(!t)) { st = TS_ERR_INTERNAL; goto done; }
       cur = t;
       continue;
-    case CMARK_NODE_TEXT: {
-      const char *lit = cmark_node_get_literal(cn);
-      if (!lit || !*lit) continue; /* the autolink extension leaves empty ones */
-      t = ts_node_new(doc, TS_NODE_TEXT, line, col);
-      if (!t) break;
-      t->len = lit ? strlen(lit) : 0;
-      t->text = ts_arena_strndup(A, lit ? lit : "", t->len);
-      if (!t->text) { st = TS_ERR_NOMEM; goto done; }
-      break;
-    }
+    case CMARK_NODE_TEXT:
     case CMARK_NODE_CODE: {
       const char *lit = cmark_node_get_literal(cn);
-      t = ts_node_new(doc, TS_NODE_CODE, line, col);
+      if (!lit) lit = "";
+      if (ct == CMARK_NODE_TEXT && !*lit) continue; /* the autolink extension leaves empty ones */
+      t = ts_node_new(doc, ct == CMARK_NODE_TEXT ? TS_NODE_TEXT : TS_NODE_CODE, line, col);
       if (!t) break;
-      t->len = lit ? strlen(lit) : 0;
-      t->text = ts_arena_strndup(A, lit ? lit : "", t->len);
+      t->len = strlen(lit);
+      t->text = ts_arena_strndup(A, lit, t->len);
       if (!t->text) { st = TS_ERR_NOMEM; goto done; }
       break;
     }
@@ -956,18 +958,20 @@ static void warn_unreferenced_notes(conv *c, const char *body, size_t len) {
   }
 }
 
-/* Warns about "#id" links that name no heading. */
+/* Warns about "#id" links (in the body, the abstract or a note) that name no
+ * heading: one pass collects the identifiers, the second checks. */
 static ts_status check_anchors(ts_doc *doc, ts_diag *d, const char *file) {
   ts_status st = TS_OK;
   idset ids = {0};
-  ts_node *roots[2] = {doc->root, doc->meta.abstract};
+  size_t n_roots = 2 + doc->n_notes;
   for (int pass = 0; pass < 2; pass++) {
-    for (int r = 0; r < 2; r++) {
+    for (size_t r = 0; r < n_roots; r++) {
+      ts_node *root = r == 0 ? doc->root : r == 1 ? doc->meta.abstract : doc->notes[r - 2];
       ts_iter it;
-      ts_iter_init(&it, roots[r]);
+      ts_iter_init(&it, root);
       ts_node *n;
       int ent;
-      while (roots[r] && (n = ts_iter_next(&it, &ent))) {
+      while (root && (n = ts_iter_next(&it, &ent))) {
         if (!ent) continue;
         if (pass == 0 && n->type == TS_NODE_HEADING && n->id)
           TS_CHECK(idset_add(&ids, n->id));
@@ -977,18 +981,6 @@ static ts_status check_anchors(ts_doc *doc, ts_diag *d, const char *file) {
                          "link to '%.200s': no heading has that identifier", n->url);
       }
     }
-  }
-  /* notes are walked too: links inside them */
-  for (size_t i = 0; i < doc->n_notes; i++) {
-    ts_iter it;
-    ts_iter_init(&it, doc->notes[i]);
-    ts_node *n;
-    int ent;
-    while ((n = ts_iter_next(&it, &ent)))
-      if (ent && n->type == TS_NODE_LINK && n->url && n->url[0] == '#' &&
-          !idset_has(&ids, n->url + 1))
-        ts_diag_report(d, TS_WARNING, file, n->line, n->col,
-                       "link to '%.200s': no heading has that identifier", n->url);
   }
 done:
   idset_free(&ids);
@@ -1020,12 +1012,7 @@ ts_status md_convert_abstract(ts_doc *doc, ts_diag *d, const char *file,
   /* the abstract joins the id space after the body */
   doc->meta.abstract = troot;
   TS_CHECK(convert(&c, root, troot));
-  ts_buf b;
-  ts_buf_init(&b);
-  ts_node_plain_text(troot, &b);
-  doc->meta.abstract_text =
-      b.oom ? NULL : ts_arena_strndup(doc->arena, b.len ? b.data : "", b.len);
-  ts_buf_free(&b);
+  doc->meta.abstract_text = plain_to_arena(doc->arena, troot);
   if (!doc->meta.abstract_text) st = TS_ERR_NOMEM;
 done:
   cmark_node_free(root);
