@@ -204,7 +204,8 @@ static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n) {
   if (st != TS_OK) { pg_fail(b, st); return 0; }
   c->maxw = 0;
   for (size_t k = 0; k < nl; k++)
-    if (extent_right(&ls[k]) > c->maxw) c->maxw = extent_right(&ls[k]);
+    if (extent_right(&ls[k]) - extent_left(&ls[k]) > c->maxw)
+      c->maxw = extent_right(&ls[k]) - extent_left(&ls[k]);
   c->minw = 0;
   for (size_t k = 0; k < n; k++) {
     const char *t = sp[k].text;
@@ -273,10 +274,12 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
       if (b->err) return;
       if (nsp == 0) continue;
       uint8_t al = (n->align && ci < n->ncols) ? n->align[ci] : TS_ALIGN_NONE;
-      ts_para_opts o = opts(b, al == TS_ALIGN_CENTER ? TS_LB_CENTER : TS_LB_RAGGED);
+      (void)al; /* cells are set ragged; alignment is applied when placing */
+      ts_para_opts o = opts(b, TS_LB_RAGGED);
       ts_status st = ts_text_para_create(b->ctx, b->a, sp, nsp, &o, b->d, &ce->p);
       if (st != TS_OK) { pg_fail(b, st); return; }
       if (!measure_cell(b, ce, sp, nsp)) return;
+      ce->minw += 0.05; /* rounding in the engine's width test */
       if (ce->minw + 2 * pad > minw[ci]) minw[ci] = ce->minw + 2 * pad;
       if (ce->maxw + 2 * pad > maxw[ci]) maxw[ci] = ce->maxw + 2 * pad;
     }
@@ -294,9 +297,26 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
     double f = (measure - smin) / (smax - smin);
     for (int c = 0; c < ncols; c++) w[c] = minw[c] + (maxw[c] - minw[c]) * f;
   } else {
+    /* even the longest words do not fit: columns shrink in proportion and
+     * the cells are hyphenated (a last resort; the rest overflows and the
+     * text engine reports it) */
     for (int c = 0; c < ncols; c++) w[c] = minw[c] * measure / (smin > 0 ? smin : 1);
     ts_diag_report(b->d, TS_WARNING, b->doc->path, n->line, n->col,
-                   "table too wide for the measure: its cells overflow their columns");
+                   "table too wide for the measure: its cells are hyphenated");
+    for (size_t r = 0; r < nrows && !b->err; r++)
+      for (int c = 0; c < ncols; c++) {
+        cell *ce = &cells[r * (size_t)ncols + (size_t)c];
+        if (!ce->p) continue;
+        ts_block_style cbs = *ts;
+        if (header[r]) cbs.bold = 1;
+        ts_span *sp = NULL;
+        size_t nsp = 0;
+        pg_inline_spans(b, ce->node, &cbs, &sp, &nsp);
+        ts_para_opts o = opts(b, TS_LB_RAGGED);
+        o.hyphenate = 1;
+        ts_status st = ts_text_para_create(b->ctx, b->a, sp, nsp, &o, b->d, &ce->p);
+        if (st != TS_OK) { pg_fail(b, st); return; }
+      }
   }
   double tw = 0;
   for (int c = 0; c < ncols; c++) tw += w[c];
@@ -312,8 +332,11 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
   pg_box *hdr = NULL;
   int tid = ++b->para_id;
   double heavy = 0.8, light = 0.4;
-  double padv = 0.3 * L;
+  double padv = 0.22 * L;
   size_t body_rows = 0;
+  double total = 0;
+  pg_box **rows = ts_arena_alloc(b->a, nrows * sizeof *rows);
+  if (!rows) { pg_fail(b, TS_ERR_NOMEM); return; }
   for (size_t r = 0; r < nrows && !b->err; r++) {
     size_t maxl = 1;
     for (int c = 0; c < ncols; c++) {
@@ -400,14 +423,21 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
         }
       }
     }
+    rows[r] = bx;
+    total += bx->h + bx->d;
+  }
+  if (b->err) return;
+  /* a table shorter than 40% of a frame is never split; a longer one never
+   * leaves its header alone, nor a single body row at either end */
+  int whole = total <= 0.4 * b->frame_h;
+  size_t first_body = hdr ? 1 : 0;
+  for (size_t r = 0; r < nrows; r++) {
     if (r > 0) {
-      /* the header never ends a frame alone; nor does the first body row
-       * start a table at a frame's foot without a second one */
       double p = 0;
-      if (r == 1 && hdr) p = PG_INF_PENALTY;
+      if (whole || r <= first_body + 1 || r + 1 == nrows) p = PG_INF_PENALTY;
       pg_emit_penalty(b, p, 0);
     }
-    pg_emit_box(b, bx);
+    pg_emit_box(b, rows[r]);
   }
   pg_space_after(b, ts->space_after);
 }

@@ -162,14 +162,17 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
   size_t cols = g->columns > 0 ? (size_t)g->columns : 1;
   int min_lines = bp->note_min_lines > 0 ? bp->note_min_lines : 1;
   size_t i = 0, frame = 0, carry_head = 0;
+  int opens = 0;
   memset(out, 0, sizeof *out);
 
   for (;;) {
     /* discard glue and penalties at the top of a frame (§1000) */
     while (i < v->n && v->items[i].kind != PG_V_BOX) {
       if (v->items[i].kind == PG_V_PENALTY && v->items[i].eject_page &&
-          v->items[i].penalty <= PG_EJECT_PENALTY && frame % cols != 0)
-        frame = (frame / cols + 1) * cols;
+          v->items[i].penalty <= PG_EJECT_PENALTY) {
+        if (frame % cols != 0) frame = (frame / cols + 1) * cols;
+        opens = 1;
+      }
       i++;
     }
     if (i >= v->n && carry_head >= carries.n) break;
@@ -330,6 +333,8 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
     f->col = (int)(frame % cols);
     f->start = i;
     f->header = header;
+    f->opens = opens;
+    opens = 0;
     size_t n_started = 0;
     if (best != (size_t)-1) {
       f->end = best;

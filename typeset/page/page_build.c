@@ -752,6 +752,7 @@ static void paragraph_block(pg_builder *b, const ts_node *n, cframe *top,
   int in_tight = n->parent && n->parent->type == TS_NODE_ITEM && n->parent->parent &&
                  n->parent->parent->tight;
   double before = in_tight ? 0 : bs->space_before;
+  if (n->next && n->next->type == TS_NODE_TABLE) before += b->st->table.space_before;
   if (b->prev_para && body) before += b->st->par_skip;
   if (in_tight && top->label_pending) before = 0;
   pg_space(b, before);
@@ -783,9 +784,24 @@ static void paragraph_block(pg_builder *b, const ts_node *n, cframe *top,
     f.label_x = top->label_x;
     top->label_pending = 0;
   }
+  /* a paragraph that introduces the next block stays with it: a table's
+   * caption set above it ("Table 1. …", unindented), or text ending in a
+   * colon before a list, quote, code block or table */
+  const ts_node *nx = n->next;
+  int caption = nx && nx->type == TS_NODE_TABLE;
+  int intro = 0;
+  if (nx && (nx->type == TS_NODE_LIST || nx->type == TS_NODE_BLOCKQUOTE ||
+             nx->type == TS_NODE_CODEBLOCK || nx->type == TS_NODE_TABLE)) {
+    const ts_node *last = n->last;
+    while (last && last->type != TS_NODE_TEXT && last->last) last = last->last;
+    if (last && last->type == TS_NODE_TEXT && last->len && last->text[last->len - 1] == ':')
+      intro = 1;
+  }
+  if (caption) f.indent = 0;
   pg_para(b, sp.s, sp.n, &f);
   pg_space_after(b, in_tight ? 0 : bs->space_after);
   b->prev_para = 1;
+  if (caption || intro) b->keep = 1;
 }
 
 static const ts_line *item_label(pg_builder *b, const cframe *list, const ts_block_style *bs) {

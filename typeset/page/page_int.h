@@ -99,6 +99,7 @@ typedef struct pg_frame {
   double notes_h;       /* height of the note area including the separator */
   int flush;            /* 1: stretch glue so the frame is full (not the end of a section) */
   int forced;           /* 1: the break was forced for progress (overfull or split) */
+  int opens;            /* 1: starts after a forced page break (a chapter opening) */
 } pg_frame;
 
 /* Frame geometry per frame: the builder asks for the height of frame k;

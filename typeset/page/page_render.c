@@ -327,6 +327,7 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
   ts_vec_init(&b->outline, sizeof(ts_outline_entry));
   ts_vec_init(&b->toc, sizeof(pg_toc_entry));
 
+  double title_after = 0;
   /* 1. galleys: notes first (marks look them up), then the front matter and
    *    the body */
   pg_build_notes(b);
@@ -337,6 +338,7 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
       b->v = &b->title;
       b->col_w = r.block_w;
       pg_build_title(b);
+      title_after = b->pend_space; /* the space below the title block */
       b->v = &b->main;
       b->col_w = r.col_w;
       b->have_block = 0;
@@ -373,7 +375,7 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
         else if (b->title.items[i].kind == PG_V_GLUE) pg_stack_glue(&s, &b->title.items[i]);
       }
       page0 = lf->page;
-      g.first_top = s.top + (lf->n_notes ? lf->notes_h : 0);
+      g.first_top = s.top + title_after + (lf->n_notes ? lf->notes_h : 0);
       if (sty->baseline_grid && sty->body.leading > 0)
         g.first_top = ceil(g.first_top / sty->body.leading) * sty->body.leading;
       if (g.first_top > 0.85 * r.block_h) { /* no room left: body on the next page */
@@ -430,7 +432,13 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
   }
   if (r.err) { st = r.err; goto done; }
 
-  /* 4. running heads and folios, now that {pages} is known */
+  /* 4. running heads and folios, now that {pages} is known; a page that
+   *    opens a chapter (after a forced break) has its folio but no head */
+  uint8_t *opening = ts_arena_alloc(a, (size_t)n_pages);
+  if (!opening) { st = TS_ERR_NOMEM; goto done; }
+  for (size_t i = 0; i < res.n; i++)
+    if (res.frames[i].opens && res.frames[i].col == 0)
+      opening[page_of_frame(&res.frames[i], page0)] = 1;
   for (int i = 0; i < n_pages && !b->err && !r.err; i++) {
     if (i == 0 && !sty->running_on_first) continue;
     int verso = (i + 1) % 2 == 0;
@@ -446,7 +454,9 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
                                                : 2.5 * fl;
     if (hgap > sty->margin_top - hl * PG_STRUT_H) hgap = sty->margin_top - hl * PG_STRUT_H;
     if (fgap > sty->margin_bottom - fl * PG_STRUT_D) fgap = sty->margin_bottom - fl * PG_STRUT_D;
-    running(&r, &out->pages[i], ht, &sty->header, r.page_h - sty->margin_top + hgap, i, n_pages, 1);
+    if (!opening[i])
+      running(&r, &out->pages[i], ht, &sty->header, r.page_h - sty->margin_top + hgap, i,
+              n_pages, 1);
     running(&r, &out->pages[i], ft, &sty->footer, r.page_h - sty->margin_top - r.block_h - fgap,
             i, n_pages, 0);
   }

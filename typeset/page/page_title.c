@@ -341,8 +341,11 @@ void pg_build_title(pg_builder *b) {
     f.kind = PG_BOX_LINE;
     pg_para(b, sp, 3, &f);
   }
-  /* a hairline in the accent colour closes the front matter */
-  if (b->have_block) {
+  /* a hairline in the accent colour closes a paper's front matter (a book's
+   * title page needs none) */
+  int paperlike = (st->masthead && *st->masthead) || m->n_keywords || m->abstract ||
+                  (m->abstract_text && *m->abstract_text);
+  if (b->have_block && paperlike) {
     pg_space(b, 0.5 * lead_of(&st->body));
     pg_box *bx = pg_box_new(b->a);
     if (!bx) { pg_fail(b, TS_ERR_NOMEM); return; }
@@ -356,6 +359,9 @@ void pg_build_title(pg_builder *b) {
     r->lw = 0.5;
     r->color = st->accent;
     pg_emit_box(b, bx);
+    pg_space_after(b, st->keywords.space_after > 0 ? st->keywords.space_after
+                                                   : lead_of(&st->body));
+  } else if (b->have_block) {
     pg_space_after(b, st->keywords.space_after > 0 ? st->keywords.space_after
                                                    : lead_of(&st->body));
   }
