@@ -986,6 +986,11 @@ static void put_masthead(epub *E, ts_buf *b) {
   if (!tpl || !tpl[0]) tpl = "{series} № {number}";
   if (!s->number || !s->number[0]) tpl = "{series}";
   ts_buf_puts(b, "<p class=\"masthead\">");
+  if (s->issn && s->issn[0]) { /* right-aligned, as on the PDF's band */
+    ts_buf_puts(b, "<span class=\"issn\">ISSN ");
+    text_z(E, b, s->issn);
+    ts_buf_puts(b, "</span>");
+  }
   for (const char *p = tpl; *p;) {
     const char *val = NULL;
     size_t skip = 0;
@@ -1057,21 +1062,23 @@ static ts_status render_titlepage(epub *E, ts_buf *b) {
   for (size_t i = 0; i < m->n_authors; i++) {
     const ts_author *a = &m->authors[i];
     ts_buf_puts(b, "<div class=\"author\">\n");
+    /* as in the PDF's title block: name; "degree, role"; affiliation;
+     * address; the identifiers on one line; e-mail */
     put_p(E, b, "author-name", a->name);
-    put_p(E, b, "degree", a->degree);
-    put_p(E, b, "role", a->role);
+    int hd = a->degree && a->degree[0], hr = a->role && a->role[0];
+    if (hd || hr) {
+      ts_buf_puts(b, "<p class=\"degree\">");
+      if (hd) text_z(E, b, a->degree);
+      if (hd && hr) ts_buf_puts(b, ", ");
+      if (hr) text_z(E, b, a->role);
+      ts_buf_puts(b, "</p>\n");
+    }
     put_p(E, b, "affiliation", a->affiliation);
     put_p(E, b, "address", a->address);
-    if (a->email && a->email[0]) {
-      ts_buf_puts(b, "<p class=\"email\"><a href=\"mailto:");
-      put_url(b, a->email);
-      ts_buf_puts(b, "\">");
-      text_z(E, b, a->email);
-      ts_buf_puts(b, "</a></p>\n");
-    }
+    int n_ids = 0;
     if (a->orcid && a->orcid[0]) {
       const char *o = orcid_bare(a->orcid);
-      ts_buf_puts(b, "<p class=\"orcid\">ORCID: ");
+      ts_buf_puts(b, "<p class=\"author-ids\"><span class=\"author-id\">ORCID: ");
       if (a->orcid_valid) {
         ts_buf_puts(b, "<a href=\"https://orcid.org/");
         put_url(b, o);
@@ -1081,15 +1088,25 @@ static ts_status render_titlepage(epub *E, ts_buf *b) {
       } else {
         text_z(E, b, o);
       }
-      ts_buf_puts(b, "</p>\n");
+      ts_buf_puts(b, "</span>");
+      n_ids++;
     }
     for (size_t k = 0; k < a->n_ids; k++) {
       if (!a->ids[k].key || !a->ids[k].value) continue;
-      ts_buf_puts(b, "<p class=\"author-id\">");
+      ts_buf_puts(b, n_ids ? " <span class=\"author-id\">" : "<p class=\"author-ids\"><span class=\"author-id\">");
       text_z(E, b, a->ids[k].key);
       ts_buf_puts(b, ": ");
       text_z(E, b, a->ids[k].value);
-      ts_buf_puts(b, "</p>\n");
+      ts_buf_puts(b, "</span>");
+      n_ids++;
+    }
+    if (n_ids) ts_buf_puts(b, "</p>\n");
+    if (a->email && a->email[0]) {
+      ts_buf_puts(b, "<p class=\"email\">E-mail: <a href=\"mailto:");
+      put_url(b, a->email);
+      ts_buf_puts(b, "\">");
+      text_z(E, b, a->email);
+      ts_buf_puts(b, "</a></p>\n");
     }
     ts_buf_puts(b, "</div>\n");
   }

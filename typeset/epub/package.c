@@ -236,18 +236,32 @@ ts_status epub_write_css(epub *E) {
   ts_buf_puts(&b, "ol.notes {\nlist-style-type: none;\npadding-left: 0;\n}\n");
   /* title page, after the PDF's first page */
   ts_buf_puts(&b, ".titlepage, .cover {\ntext-align: left;\n}\n");
+  /* the masthead: text on an accent band when the colours contrast, else
+   * accent text over a rule (as page_title.c draws it) */
   ts_buf_puts(&b, ".masthead {\n");
   css_size(&b, &s->masthead_style, body);
   css_face(&b, &s->masthead_style);
-  css_color(&b, "color", s->accent);
-  ts_buf_printf(&b, "border-bottom: 2px solid #%06X;\npadding-bottom: 0.3em;\nmargin: 0 0 1.5em 0;\n}\n",
+  ts_buf_puts(&b, "text-indent: 0;\ntext-align: left;\nmargin: 0 0 1.5em 0;\n");
+  if (s->masthead_style.color != s->accent) {
+    css_color(&b, "color", s->masthead_style.color);
+    css_color(&b, "background-color", s->accent);
+    ts_buf_puts(&b, "padding: 0.35em 0.5em;\n");
+  } else {
+    css_color(&b, "color", s->accent);
+    ts_buf_printf(&b, "border-bottom: 1px solid #%06X;\npadding-bottom: 0.3em;\n",
+                  (unsigned)(s->accent & 0xFFFFFF));
+  }
+  ts_buf_puts(&b, "}\n.masthead .issn {\nfloat: right;\nfont-weight: normal;\n}\n");
+  ts_buf_printf(&b, "section.titlepage {\nborder-bottom: 0.5px solid #%06X;\npadding-bottom: 1em;\n}\n",
                 (unsigned)(s->accent & 0xFFFFFF));
   css_block(&b, "h1.title, h1.cover-title", &s->title, body, s);
   css_block(&b, "p.subtitle, p.cover-subtitle", &s->subtitle, body, s);
   ts_buf_puts(&b, "div.author {\nmargin: 1em 0;\n}\n");
   css_block(&b, "p.author-name, p.cover-author", &s->author, body, s);
-  css_block(&b, "p.degree, p.role, p.affiliation, p.address, p.email, p.orcid, p.author-id",
+  css_block(&b, "p.degree, p.affiliation, p.address, p.email, p.author-ids",
             &s->affiliation, body, s);
+  ts_buf_puts(&b, "p.author-ids, p.email {\nfont-style: normal;\n}\n"
+                  ".author-id {\nmargin-right: 1em;\n}\n");
   ts_buf_puts(&b, "div.author p {\nmargin: 0;\n}\n");
   ts_buf_puts(&b, "section.abstract {\nmargin: 1.5em 0;\n}\n");
   css_block(&b, "section.abstract p", &s->abstract, body, s);
