@@ -1,6 +1,7 @@
 /* test_markdown.c — Markdown + YAML front matter into the model.  Expected
  * positions were counted on the inputs by hand (columns are 1-based bytes). */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -641,6 +642,57 @@ START_TEST(meta_all_keys) {
 }
 END_TEST
 
+/* Worker threads share one context (cmark's extension registry is set up
+ * under its lock) and must produce identical models. */
+typedef struct thread_job {
+  char *dump;
+  size_t len;
+  int ok;
+} thread_job;
+
+static void *thread_main(void *arg) {
+  thread_job *j = arg;
+  ts_buf b;
+  ts_buf_init(&b);
+  j->ok = 1;
+  for (int i = 0; i < 20 && j->ok; i++) {
+    ts_diag d;
+    ts_diag_init(&d, NULL);
+    ts_doc *doc = NULL;
+    if (ts_markdown_parse(g_ctx, "t.md", meta_md, sizeof meta_md - 1, &d, &doc) != TS_OK) {
+      j->ok = 0;
+      break;
+    }
+    ts_buf_clear(&b);
+    ts_doc_dump_json(doc, &b);
+    ts_doc_destroy(doc);
+    if (i == 0) {
+      j->dump = malloc(b.len + 1);
+      memcpy(j->dump, b.data, b.len + 1);
+      j->len = b.len;
+    } else if (b.len != j->len || memcmp(b.data, j->dump, b.len) != 0) {
+      j->ok = 0;
+    }
+  }
+  ts_buf_free(&b);
+  return NULL;
+}
+
+START_TEST(threads_share_ctx) {
+  pthread_t th[4];
+  thread_job jobs[4] = {{0}};
+  for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, thread_main, &jobs[i]), 0);
+  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < 4; i++) {
+    ck_assert(jobs[i].ok);
+    ck_assert_uint_eq(jobs[i].len, jobs[0].len);
+    ck_assert(memcmp(jobs[i].dump, jobs[0].dump, jobs[0].len) == 0);
+  }
+  ck_assert_ptr_nonnull(strstr(jobs[0].dump, "\"series\":{\"name\":\"Valdai Papers\""));
+  for (int i = 0; i < 4; i++) free(jobs[i].dump);
+}
+END_TEST
+
 START_TEST(meta_variants) {
   run r;
   /* a single author string, keywords as a comma string, "..." closing */
@@ -1065,6 +1117,7 @@ int main(void) {
   tcase_add_test(tc, footnote_in_footnote);
   tcase_add_test(tc, meta_all_keys);
   tcase_add_test(tc, meta_variants);
+  tcase_add_test(tc, threads_share_ctx);
   tcase_add_test(tc, meta_wrong_types);
   tcase_add_test(tc, meta_malformed);
   tcase_add_test(tc, yaml_billion_laughs);
