@@ -454,6 +454,19 @@ START_TEST(footnote_mark)
   /* Libertine has 'sups': same size, superior glyphs; else smaller and raised */
   if (m->face->has_sups) ck_assert(m->size == 10 && m->dy == 0);
   else ck_assert(m->size < 10 && m->dy > 0);
+  ck_assert(m->face->has_sups); /* Libertine: superior figures */
+  /* a mark 'sups' does not cover (here a dagger and a bracket) is made smaller
+   * and raised instead, all of it: never two sizes in one mark */
+  ts_span sp2[2] = {span_of("Text", 10), span_of("\xe2\x80\xa0[", 10)};
+  sp2[1].script_pos = 1;
+  sp2[1].note = 4;
+  ck_assert_int_eq(ts_text_line(ctx, a, sp2, 2, &o, &d, &line), TS_OK);
+  m = NULL;
+  for (uint32_t i = 0; i < line.n; i++)
+    if (line.runs[i].note == 4) m = &line.runs[i];
+  ck_assert_ptr_nonnull(m);
+  ck_assert(m->size > 6.4 && m->size < 6.6);
+  ck_assert(m->dy > 3.2 && m->dy < 3.4);
   ts_arena_destroy(a);
 }
 END_TEST

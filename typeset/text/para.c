@@ -667,7 +667,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
 
   /* 1. text */
   size_t total = 0;
-  for (size_t i = 0; i < n; i++) total += spans[i].len;
+  for (size_t i = 0; i < n; i++) total += spans[i].text ? spans[i].len : 0;
   if (total >= UINT32_MAX / 4) { st = TS_ERR_LIMIT; goto done; }
   p->len = (uint32_t)total;
   p->text = aalloc(arena, total + 1, 1);
@@ -675,10 +675,11 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   if (!p->text || !p->span_b0) { st = TS_ERR_NOMEM; goto done; }
   for (size_t i = 0, b = 0; i < n; i++) {
     p->span_b0[i] = (uint32_t)b;
-    if (spans[i].len) memcpy(p->text + b, spans[i].text, spans[i].len);
-    for (size_t k = b; k < b + spans[i].len; k++)
+    size_t sl = spans[i].text ? spans[i].len : 0; /* a NULL text is an empty span */
+    if (sl) memcpy(p->text + b, spans[i].text, sl);
+    for (size_t k = b; k < b + sl; k++)
       if (p->text[k] == '\t') p->text[k] = ' ';
-    b += spans[i].len;
+    b += sl;
   }
   p->span_b0[n] = p->len;
 
@@ -911,6 +912,28 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     if (!r->hidden && r->face) {
       st = shape_range(p, buf, r, p->text, p->len, r->b0, r->b1, 0, 1, &gv);
       if (st != TS_OK) goto done;
+      /* 'sups'/'subs' may cover only some characters (often digits only):
+       * when any glyph stayed the default one, the run is synthesized
+       * instead (smaller and shifted) so a mark never mixes two sizes */
+      if (sp->script_pos != 0 && r->size == (float)size) {
+        int unchanged = 0;
+        for (size_t k = r->g0; k < gv.n && !unchanged; k++) {
+          hb_codepoint_t nom = 0;
+          uint32_t c = cp_at(p, gv.g[k].cluster);
+          if (hb_font_get_nominal_glyph(r->face->hb_font, c, &nom) && nom == gv.g[k].gid &&
+              !u_isspace((UChar32)c))
+            unchanged = 1;
+        }
+        if (unchanged) {
+          gv.n = r->g0;
+          r->nfeats--; /* the script feature was added last */
+          r->size = (float)(size * 0.65);
+          r->dy = (float)(sp->script_pos > 0 ? size * 0.33 : -size * 0.15);
+          r->scale = r->size / (float)r->face->upem;
+          st = shape_range(p, buf, r, p->text, p->len, r->b0, r->b1, 0, 1, &gv);
+          if (st != TS_OK) goto done;
+        }
+      }
     }
     r->ng = (uint32_t)(gv.n - r->g0);
     i = j;
