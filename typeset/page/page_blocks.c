@@ -279,7 +279,7 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
       ts_status st = ts_text_para_create(b->ctx, b->a, sp, nsp, &o, b->d, &ce->p);
       if (st != TS_OK) { pg_fail(b, st); return; }
       if (!measure_cell(b, ce, sp, nsp)) return;
-      ce->minw += 0.05; /* rounding in the engine's width test */
+      ce->minw += 0.5; /* rounding in the engine's width test */
       if (ce->minw + 2 * pad > minw[ci]) minw[ci] = ce->minw + 2 * pad;
       if (ce->maxw + 2 * pad > maxw[ci]) maxw[ci] = ce->maxw + 2 * pad;
     }

@@ -752,9 +752,31 @@ static void paragraph_block(pg_builder *b, const ts_node *n, cframe *top,
   int in_tight = n->parent && n->parent->type == TS_NODE_ITEM && n->parent->parent &&
                  n->parent->parent->tight;
   double before = in_tight ? 0 : bs->space_before;
-  if (n->next && n->next->type == TS_NODE_TABLE) before += b->st->table.space_before;
+
   if (b->prev_para && body) before += b->st->par_skip;
   if (in_tight && top->label_pending) before = 0;
+  /* a paragraph that introduces the next block stays with it: a table's
+   * caption set above it ("Table 1. …", unindented), or text ending in a
+   * colon before a list, quote, code block or table */
+  const ts_node *nx = n->next;
+  int caption = 0;
+  if (nx && nx->type == TS_NODE_TABLE && n->first) {
+    const ts_node *t = n->first;
+    while (t && t->type != TS_NODE_TEXT && t->first) t = t->first;
+    caption = n->first->type == TS_NODE_STRONG || n->first->type == TS_NODE_EMPH ||
+              (t && t->type == TS_NODE_TEXT && t->len >= 5 &&
+               (!strncmp(t->text, "Table", 5) || !strncmp(t->text, "Tab.", 4) ||
+                (t->len >= 12 && !strncmp(t->text, "Таблица", 12))));
+  }
+  int intro = 0;
+  if (nx && (nx->type == TS_NODE_LIST || nx->type == TS_NODE_BLOCKQUOTE ||
+             nx->type == TS_NODE_CODEBLOCK || nx->type == TS_NODE_TABLE)) {
+    const ts_node *last = n->last;
+    while (last && last->type != TS_NODE_TEXT && last->last) last = last->last;
+    if (last && last->type == TS_NODE_TEXT && last->len && last->text[last->len - 1] == ':')
+      intro = 1;
+  }
+  if (caption) before += b->st->table.space_before;
   pg_space(b, before);
   spanv sp = {0};
   for (size_t k = 0; k < n_lead; k++) {
@@ -783,19 +805,6 @@ static void paragraph_block(pg_builder *b, const ts_node *n, cframe *top,
     f.label = top->label;
     f.label_x = top->label_x;
     top->label_pending = 0;
-  }
-  /* a paragraph that introduces the next block stays with it: a table's
-   * caption set above it ("Table 1. …", unindented), or text ending in a
-   * colon before a list, quote, code block or table */
-  const ts_node *nx = n->next;
-  int caption = nx && nx->type == TS_NODE_TABLE;
-  int intro = 0;
-  if (nx && (nx->type == TS_NODE_LIST || nx->type == TS_NODE_BLOCKQUOTE ||
-             nx->type == TS_NODE_CODEBLOCK || nx->type == TS_NODE_TABLE)) {
-    const ts_node *last = n->last;
-    while (last && last->type != TS_NODE_TEXT && last->last) last = last->last;
-    if (last && last->type == TS_NODE_TEXT && last->len && last->text[last->len - 1] == ':')
-      intro = 1;
   }
   if (caption) f.indent = 0;
   pg_para(b, sp.s, sp.n, &f);
