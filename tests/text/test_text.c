@@ -335,6 +335,35 @@ START_TEST(hyphenated_break_text)
   ck_assert_msg(strstr(all, "-|") != NULL, "%s", all);
   free(all);
 
+  /* a break inside the ffi ligature: both halves are reshaped, "of-" as
+   * o, f, hyphen and "fice" starting with the fi ligature */
+  ts_span sp3 = span_of("office office office office", 10);
+  o.mode = TS_LB_RAGGED;
+  int saw = 0;
+  for (double W3 = 18; W3 < 40 && !saw; W3 += 1) {
+    p = make_para(a, &sp3, 1, &o, &d);
+    ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W3, &lines, &n, NULL), TS_OK);
+    for (size_t i = 0; i + 1 < n; i++) {
+      char t[256];
+      line_text(&lines[i], t, sizeof t);
+      size_t l = strlen(t);
+      if (!lines[i].hyphenated || l < 3 || strcmp(t + l - 3, "of-")) continue;
+      const ts_run *r = &lines[i].runs[lines[i].n - 1];
+      ck_assert_uint_ge(r->n, 3);
+      char g[16];
+      glyph_text(r, r->n - 2, g, sizeof g);
+      ck_assert_str_eq(g, "f");
+      glyph_text(r, r->n - 1, g, sizeof g);
+      ck_assert_str_eq(g, "-");
+      const ts_run *q = &lines[i + 1].runs[0];
+      glyph_text(q, 0, g, sizeof g);
+      ck_assert_str_eq(g, "fi");
+      ck_assert(strncmp(q->text, "fice", 4) == 0);
+      saw = 1;
+    }
+  }
+  ck_assert(saw);
+
   /* soft hyphens: "super\u00ADcalifragilistic" breaks only there */
   ts_span sp2 = span_of("super\xc2\xad" "califragilistic super\xc2\xad" "califragilistic", 10);
   p = make_para(a, &sp2, 1, &o, &d);

@@ -1038,7 +1038,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
             gl->stretch = gl->width / 2;
             gl->shrink = gl->width / 3;
             iv.pi[iv.n - 1].b1 = c1;
-            p->glue_at[c0] = (int32_t)(iv.n - 1);
+            /* the set glue's extra width goes after the first space only */
           } else {
             /* no break before a spaced dash: a line never starts with one
              * (Russian and English house rules alike) */
