@@ -302,7 +302,10 @@ static void oracle(const ocfg *c, double *best, size_t maxk) {
               int run = 0, ok = 1;
               if (o_hyph(c, b)) {
                 run = h + 1;
-                if (lim && run > lim) ok = 0;
+                if (lim && run > lim) {
+                  if (forced) run = lim; /* forced breaks are never refused */
+                  else ok = 0;
+                }
                 if (!lim) run = 1;
               }
               if (ok) {
@@ -357,11 +360,12 @@ typedef struct expect {
   int pass;
   size_t lines;
   double total;
+  uint64_t tie_lines; /* bit k: k lines reach the same least total (k < 64) */
 } expect;
 
 static expect o_expect(const ts_item *it, size_t n, const ts_break_params *p, ts_lb_mode mode,
                        const widths *w) {
-  expect e = {4, 0, 0};
+  expect e = {4, 0, 0, 0};
   size_t maxk = n + 3;
   double *best = malloc(maxk * sizeof *best);
   ck_assert_ptr_nonnull(best);
@@ -378,6 +382,11 @@ static expect o_expect(const ts_item *it, size_t n, const ts_break_params *p, ts
       e.pass = pass;
       e.lines = k;
       e.total = best[k];
+      /* with looseness 0, TeX breaks ties between line counts by list order
+       * (§855: the later node wins), not by fewest lines: any is right */
+      if (p->looseness == 0)
+        for (size_t j = 0; j < maxk && j < 64; j++)
+          if (best[j] == best[k]) e.tie_lines |= (uint64_t)1 << j;
       break;
     }
   }
@@ -411,8 +420,10 @@ static void check_result(const ts_item *it, size_t n, const ts_break_params *p,
     ck_assert_int_eq(ln->hyphenated, o_hyph(&c, b));
     if (ln->hyphenated) {
       run++;
-      if (p->max_hyphen_lines > 0 && p->max_hyphen_lines < 64 && pass < 4)
+      if (p->max_hyphen_lines > 0 && p->max_hyphen_lines < 64 && pass < 4) {
+        if (o_forced(&c, b) && run > p->max_hyphen_lines) run = p->max_hyphen_lines;
         ck_assert_int_le(run, p->max_hyphen_lines);
+      }
     } else run = 0;
     if (o.overfull) {
       ck_assert_int_eq(pass, 4);
@@ -448,13 +459,16 @@ static void gen_para(uint64_t *s, para *P, const gen_opts *g) {
       unsigned k = rnd(s) % 16;
       if (k == 0) pen(P, 0, (double)((int)(rnd(s) % 5) * 100 - 100), 0);
       else if (k == 1) pen(P, 0, TS_INF_PENALTY, 0); /* a tie */
-      glue(P, 8 + rnd(s) % 5, 3 + rnd(s) % 6, 1 + rnd(s) % 3);
+      double gw = 8 + rnd(s) % 5, gy = 3 + rnd(s) % 6, gz = 1 + rnd(s) % 3;
+      glue(P, gw, gy, gz); /* (one draw per statement: argument order is unspecified) */
     }
     unsigned parts = rnd(s) % 3 == 0 ? 2 + rnd(s) % 2 : 1;
     for (unsigned pi = 0; pi < parts; pi++) {
       if (pi > 0) {
         int w0 = g->hyphen_w0 || rnd(s) % 4 == 0;
-        pen(P, w0 ? 0 : 3 + rnd(s) % 3, 50, 1);
+        double pv = rnd(s) % 40 ? 50 : -TS_INF_PENALTY; /* sometimes forced */
+        double hw = w0 ? 0 : 3 + rnd(s) % 3;
+        pen(P, hw, pv, 1);
       }
       box(P, 8 + rnd(s) % 40);
     }
@@ -502,8 +516,9 @@ static int run_oracle_case(uint64_t seed, int *looser) {
   ck_assert_msg(r.pass == e.pass, "seed %llu: pass %d, oracle %d", (unsigned long long)seed,
                 r.pass, e.pass);
   if (e.pass < 4) {
-    ck_assert_msg(r.n == e.lines, "seed %llu: %zu lines, oracle %zu", (unsigned long long)seed,
-                  r.n, e.lines);
+    int same = r.n == e.lines || (r.n < 64 && (e.tie_lines >> r.n & 1));
+    ck_assert_msg(same, "seed %llu: %zu lines, oracle %zu", (unsigned long long)seed, r.n,
+                  e.lines);
     ck_assert_msg(r.total_demerits == e.total, "seed %llu: total %.17g, oracle %.17g",
                   (unsigned long long)seed, r.total_demerits, e.total);
   }
@@ -1087,6 +1102,59 @@ START_TEST(test_edge_inputs) {
 }
 END_TEST
 
+/* random garbage: any types and values; always TS_OK with sane lines */
+START_TEST(test_garbage) {
+  uint64_t s = (uint64_t)_i * 7777 + 3;
+  static const double vals[] = {0, 1, -1, 5, 37.5, -20, 1e6, -1e6, 10000, -10000, 1e300};
+  ts_break_params p = plain_params();
+  for (int k = 0; k < 50; k++) {
+    para P = {0};
+    size_t n = 1 + rnd(&s) % 60;
+    for (size_t i = 0; i < n; i++) {
+      ts_item x;
+      memset(&x, 0, sizeof x);
+      x.type = (uint8_t)(rnd(&s) % 5);
+      x.flagged = (uint8_t)(rnd(&s) % 2);
+      x.width = vals[rnd(&s) % 11];
+      x.stretch = rnd(&s) % 7 == 0 ? INFINITY : vals[rnd(&s) % 11];
+      x.shrink = rnd(&s) % 9 == 0 ? NAN : vals[rnd(&s) % 11];
+      unsigned q = rnd(&s) % 8;
+      x.penalty = q == 0 ? INFINITY : q == 1 ? -INFINITY : q == 2 ? NAN : vals[rnd(&s) % 11];
+      push(&P, x);
+    }
+    p.pretolerance = rnd(&s) % 2 ? -1 : 100;
+    p.emergencystretch = rnd(&s) % 2 ? 0 : 20;
+    p.looseness = (int)(rnd(&s) % 3) - 1;
+    p.max_hyphen_lines = (int)(rnd(&s) % 3);
+    widths w;
+    w.first = vals[rnd(&s) % 11];
+    w.rest = vals[rnd(&s) % 11];
+    w.nfirst = rnd(&s) % 3;
+    ts_lb_mode mode = (ts_lb_mode)(rnd(&s) % 3);
+    ts_lb_result r;
+    ts_buf tr;
+    ts_buf_init(&tr);
+    ck_assert_int_eq(ts_linebreak(&p, mode, P.it, n, width_cb, &w, &r, k % 5 ? NULL : &tr), TS_OK);
+    ck_assert_uint_ge(r.n, 1);
+    ck_assert_int_ge(r.pass, 1);
+    ck_assert_int_le(r.pass, 4);
+    size_t prev_end = 0;
+    for (size_t i = 0; i < r.n; i++) {
+      ck_assert_uint_le(r.lines[i].start, r.lines[i].end);
+      ck_assert_uint_le(r.lines[i].end, n);
+      if (i) ck_assert_uint_gt(r.lines[i].end, prev_end);
+      prev_end = r.lines[i].end;
+      ck_assert(isfinite(r.lines[i].ratio));
+    }
+    int forced_end = P.it[n - 1].type == TS_ITEM_PENALTY && P.it[n - 1].penalty <= -10000;
+    ck_assert_uint_eq(r.lines[r.n - 1].end, forced_end ? n - 1 : n);
+    ts_buf_free(&tr);
+    ts_lb_result_free(&r);
+    para_free(&P);
+  }
+}
+END_TEST
+
 /* thousands of box-less breakpoints in the fallback pass: the active list
  * bound keeps this linear */
 START_TEST(test_degenerate_no_hang) {
@@ -1226,6 +1294,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_total_fit_beats_first_fit);
   tcase_add_test(tc, test_hyphen_constraints);
   tcase_add_test(tc, test_degenerate_no_hang);
+  tcase_add_loop_test(tc, test_garbage, 0, 20);
   tcase_add_test(tc, test_huge_paragraph);
   tcase_add_test(tc, test_out_of_memory);
   suite_add_tcase(s, tc);

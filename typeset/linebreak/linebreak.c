@@ -387,7 +387,10 @@ static ts_status try_break(lb_state *S, size_t b) {
     unsigned run = 0;
     if (hyph_break) {
       run = r->run + 1u;
-      if (S->hyph_limit > 0 && run > (unsigned)S->hyph_limit) continue;
+      if (S->hyph_limit > 0 && run > (unsigned)S->hyph_limit) {
+        if (!forced) continue; /* a forced break is never refused */
+        run = (unsigned)S->hyph_limit;
+      }
     }
     double d = lp + bad;
     d = fabs(d) >= 10000 ? 100000000.0 : d * d;

@@ -94,7 +94,8 @@ typedef double (*ts_lb_width_fn)(void *user, size_t line);
  * breaks from the dying active node whose line is least overfull (TeX §854's
  * artificial_demerits) and marks the line overfull.
  * p->max_hyphen_lines > 0 is a hard limit on consecutive hyphenated lines
- * (values >= 64 mean no limit; an overfull fallback break may exceed it).
+ * (values >= 64 mean no limit; a forced break or an overfull fallback break
+ * may exceed it).
  * The result is optimal for the pass's cost model (TeX's, badness by §108
  * on scaled points, so identical to TeX's), except if more than 1024 breakpoints are active at once
  * (degenerate input: thousands of breaks with no box between them, lines
