@@ -320,7 +320,7 @@ START_TEST(positions_hard_cases) {
             "class=\"a\">y</span> *w*\n" /* 11 */
             "\n"
             "para1\n"           /* 13 */
-            "para2\n"           /* 14 */
+            "  para2 *v*\n"     /* 14 */
             "| h1 | h2 |\n"     /* 15: a table glued to the paragraph */
             "|----|----|\n"
             "| c  | d  |\n");   /* 17 */
@@ -346,6 +346,10 @@ START_TEST(positions_hard_cases) {
   ts_node *p = nth(root, TS_NODE_PARAGRAPH, 4);
   POS(p, 13, 1);
   text_is(p->first, "para1");
+  POS(p->first->next, 13, 6); /* soft break */
+  POS(p->first->next->next, 14, 3);
+  POS(nth(p, TS_NODE_EMPH, 0), 14, 9);
+  POS(nth(p, TS_NODE_EMPH, 0)->first, 14, 10);
   ts_node *t = nth(root, TS_NODE_TABLE, 0);
   ck_assert_ptr_eq(p->next, t);
   POS(t, 15, 1);

@@ -126,7 +126,7 @@ typedef struct conv {
   int synth;          /* the block has no position from cmark (see convert) */
   cmark_node *table_fix, *in_hdr; /* a table after such a block; its header row */
   size_t table_line, hdr_delta;
-  size_t synth_line;  /* then: the body line of its next inline */
+  size_t synth_line;  /* then: its first body line */
   cmark_node *autolink; /* the last autolink whose position was found */
   /* backslash hard breaks of the current leaf block (see fix_inline_pos):
    * cmark's current raw line, the raw line of the latest breaks,
@@ -639,19 +639,6 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
       if (cn != c->table_fix && cn != c->in_hdr)
         col = col > c->hdr_delta ? col - (uint32_t)c->hdr_delta : 1;
       line = (uint32_t)c->table_line + c->line_off;
-    } else if (is_inline && c->synth == 1 && c->line_start) {
-      /* inlines of such a paragraph: cmark's lines are unusable; give each
-       * the start of its line (its line counted by breaks) */
-      size_t sl = c->synth_line <= c->n_lines ? c->synth_line : c->n_lines;
-      const char *ls = c->body + c->line_start[sl];
-      size_t k = 0;
-      while (k < line_len(c, sl) && (ls[k] == ' ' || ls[k] == '\t' || ls[k] == '>')) k++;
-      col = (uint32_t)k + 1;
-      if (ct == CMARK_NODE_SOFTBREAK || ct == CMARK_NODE_LINEBREAK) {
-        col = (uint32_t)line_len(c, sl) + 1;
-        c->synth_line++;
-      }
-      line = (uint32_t)sl + c->line_off;
     } else if (ct == CMARK_NODE_LINK &&
         find_autolink(c, cn, cur->last ? cur->last->line : cur->line,
                       cur->last ? cur->last->col : cur->col, &line, &col, &end_off)) {
@@ -695,6 +682,16 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
       /* text the autolink extension split off after a link */
       pos_of_offset(c, c->autolink_end, &line, &col);
       line += c->line_off;
+    } else if (is_inline && c->synth == 1 && c->line_start) {
+      /* inlines of such a paragraph: cmark numbers its lines from 0 and its
+       * columns from 0 at the line's first non-blank (breaks are above) */
+      size_t sl = c->synth_line + line;
+      if (sl > c->n_lines) sl = c->n_lines;
+      const char *ls = c->body + c->line_start[sl];
+      size_t k = 0;
+      while (k < line_len(c, sl) && (ls[k] == ' ' || ls[k] == '\t' || ls[k] == '>')) k++;
+      col += (uint32_t)k + 1;
+      line = (uint32_t)sl + c->line_off;
     } else if (line == 0 && ct == CMARK_NODE_TEXT && c->line_start &&
                cmark_node_get_literal(cn) &&
                (end_off = find_text(c, cmark_node_get_literal(cn),
