@@ -24,6 +24,23 @@
 #define CJK "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
 #define NASKH "/usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf"
 
+/* ---- allocation failure injection ------------------------------------------
+ * Linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc: while
+ * fail_countdown > 0, the allocation that brings it to 0 fails.  Only calls
+ * from the statically linked stages go through the wrappers (libharu and
+ * HarfBuzz are shared libraries). */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+static long fail_countdown; /* test-only state */
+static int should_fail(void) { return fail_countdown > 0 && --fail_countdown == 0; }
+void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t m) { return should_fail() ? NULL : __real_calloc(n, m); }
+void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
+
 static char tmpdir[256];
 static size_t run_len; /* length of run()'s last output (it may hold NULs) */
 
@@ -368,6 +385,8 @@ START_TEST(test_structure) {
   ck_assert_ptr_nonnull(find(out, "/Lang (en)"));
   ck_assert_ptr_nonnull(find(out, "/PageLabels"));
   ck_assert_ptr_nonnull(find(out, "/Outlines"));
+  ck_assert_ptr_nonnull(find(out, "/PageMode /UseOutlines"));
+  ck_assert_ptr_nonnull(find(out, "/DisplayDocTitle true"));
   ck_assert_ptr_nonnull(find(out, "/ID ["));
   ck_assert_ptr_nonnull(find(out, "/FontFile2"));
   ck_assert_ptr_nonnull(find(out, "/Subtype /CIDFontType0C"));
@@ -861,6 +880,39 @@ START_TEST(test_hyphen) {
 }
 END_TEST
 
+
+/* Every allocation of the writer failing in turn: TS_ERR_NOMEM, no output,
+ * no crash, no leak (run under ASan). */
+START_TEST(test_oom) {
+  fixture fx;
+  build_sample(&fx);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  long n;
+  int failures = 0;
+  for (n = 1; n < 20000; n++) {
+    unsigned char *data = NULL;
+    size_t len = 0;
+    fail_countdown = n;
+    ts_status st = ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &data, &len, &d);
+    long left = fail_countdown;
+    fail_countdown = 0;
+    if (left > 0) { /* no allocation failed: done */
+      ck_assert_int_eq(st, TS_OK);
+      free(data);
+      break;
+    }
+    ck_assert_msg(st == TS_ERR_NOMEM, "allocation %ld: %s", n, ts_status_str(st));
+    ck_assert_ptr_null(data);
+    failures++;
+  }
+  ck_assert_int_lt(n, 20000);
+  ck_assert_int_gt(failures, 10);
+  if (getenv("TS_VERBOSE")) fprintf(stderr, "oom: %d failure points\n", failures);
+  fx_free(&fx);
+}
+END_TEST
+
 /* The page rendered to a picture for a human look (TS_KEEP=1 keeps it). */
 START_TEST(test_render_png) {
   fixture fx;
@@ -899,6 +951,7 @@ int main(void) {
   tcase_add_test(tc, test_dates);
   tcase_add_test(tc, test_threads);
   tcase_add_test(tc, test_hyphen);
+  tcase_add_test(tc, test_oom);
   tcase_add_test(tc, test_image_jpeg);
   tcase_add_test(tc, test_image_jpeg_bomb);
   suite_add_tcase(s, tc);

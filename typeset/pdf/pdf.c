@@ -423,6 +423,8 @@ static ts_status build_outline(pdf_run *r) {
   if (l->n_outline == 0) return TS_OK;
   HPDF_Encoder enc = HPDF_GetEncoder(w->pdf, "UTF-8");
   if (!enc) return TS_ERR_INTERNAL;
+  /* readers open with the bookmarks shown */
+  if (HPDF_SetPageMode(w->pdf, HPDF_PAGE_MODE_USE_OUTLINE) != HPDF_OK) return TS_ERR_INTERNAL;
   HPDF_Outline stack[8];
   int levels[8], top = 0;
   for (size_t i = 0; i < l->n_outline; i++) {
@@ -527,7 +529,16 @@ static ts_status build_info(pdf_run *r) {
   ts_buf_printf(&b, "typeset %s", TS_VERSION);
   TS_CHECK(info_text(w, "Creator", b.data, b.len));
   const ts_meta *m = w->doc ? &w->doc->meta : NULL;
-  if (m && m->title) TS_CHECK(info_text(w, "Title", m->title, strlen(m->title)));
+  if (m && m->title) {
+    TS_CHECK(info_text(w, "Title", m->title, strlen(m->title)));
+    /* window title from the document's title, not its file name */
+    HPDF_Dict vp = HPDF_Dict_New(mm);
+    if (!vp || HPDF_Dict_AddBoolean(vp, "DisplayDocTitle", HPDF_TRUE) != HPDF_OK ||
+        HPDF_Dict_Add(w->pdf->catalog, "ViewerPreferences", vp) != HPDF_OK) {
+      st = TS_ERR_INTERNAL;
+      goto done;
+    }
+  }
   if (m && m->n_authors) {
     ts_buf_clear(&b);
     for (size_t i = 0; i < m->n_authors; i++) {
