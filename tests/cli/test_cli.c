@@ -661,6 +661,19 @@ START_TEST(default_output_beside_input) {
   free(sub);
   free(in);
   free(pdf);
+  /* a dot in a folder name is not an extension; no extension: .pdf added */
+  char *vdir = path_in("notes.v2");
+  ck_assert_int_eq(mkdir(vdir, 0755), 0);
+  char *noext = write_in("notes.v2/README", good_doc);
+  RUN(&r, noext, "-q");
+  assert_exit(&r, 0, "input without extension");
+  run_free(&r);
+  char *want = path_in("notes.v2/README.pdf");
+  ck_assert_msg(exists(want), "no %s", want);
+  free(vdir);
+  free(noext);
+  free(want);
+  assert_listing("notes.v2\npapers\n", "after a render of an input without extension");
 }
 END_TEST
 
@@ -961,7 +974,7 @@ static int render_and_term(const char *in, const char *out, const char *base_lis
 }
 
 static void check_sigterm(const char *out_name) {
-  char *in = big_doc("big.md", 3000);
+  char *in = big_doc("big.md", 2000);
   char *out = path_in(out_name);
   int interrupted = 0;
   /* first at the moment the temporary file appears, then at fixed times */
