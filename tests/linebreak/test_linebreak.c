@@ -1123,6 +1123,7 @@ START_TEST(test_garbage) {
       push(&P, x);
     }
     p.pretolerance = rnd(&s) % 2 ? -1 : 100;
+    p.tolerance = rnd(&s) % 4 ? 200 : 20000; /* > 10000: overfull lines feasible */
     p.emergencystretch = rnd(&s) % 2 ? 0 : 20;
     p.looseness = (int)(rnd(&s) % 3) - 1;
     p.max_hyphen_lines = (int)(rnd(&s) % 3);

@@ -369,7 +369,18 @@ static ts_status try_break(lb_state *S, size_t b) {
       TS_CHECK(grow((void **)&S->nxt, &S->capnxt, S->nnxt + 1, sizeof *S->nxt));
       S->nxt[S->nnxt++] = *r;
     }
-    if (bad > S->threshold) { /* §854/§855: not feasible */
+    /* §854/§855: feasible unless too bad, or past the hyphen limit (a
+     * forced break is never refused) */
+    int feasible = bad <= S->threshold;
+    unsigned run = 0;
+    if (feasible && hyph_break) {
+      run = r->run + 1u;
+      if (S->hyph_limit > 0 && run > (unsigned)S->hyph_limit) {
+        if (forced) run = (unsigned)S->hyph_limit;
+        else feasible = 0;
+      }
+    }
+    if (!feasible) {
       if (dies && S->artificial_ok) {
         int64_t excess = geo.w - geo.L - geo.z;
         if (excess < 0) excess = 0;
@@ -384,14 +395,6 @@ static ts_status try_break(lb_state *S, size_t b) {
       continue;
     }
     /* §859: demerits */
-    unsigned run = 0;
-    if (hyph_break) {
-      run = r->run + 1u;
-      if (S->hyph_limit > 0 && run > (unsigned)S->hyph_limit) {
-        if (!forced) continue; /* a forced break is never refused */
-        run = (unsigned)S->hyph_limit;
-      }
-    }
     double d = lp + bad;
     d = fabs(d) >= 10000 ? 100000000.0 : d * d;
     if (pi > 0) d += pi * pi;
