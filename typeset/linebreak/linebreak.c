@@ -23,7 +23,13 @@
  *   before it makes a line overfull, and when it must, it breaks from the
  *   dying node whose line is least overfull (TeX §854 takes the last one in
  *   the list).  A pipeline that runs unattended should rather print a loose
- *   line than one sticking into the margin.
+ *   line than one sticking into the margin.  TeX's final pass also gives
+ *   d = 0 to a feasible forced break from the only node left (§854); we
+ *   count the line's real demerits (same choice, honest totals).
+ * - The first pass skips flagged penalties that insert a hyphen (width > 0):
+ *   TeX's first pass runs before hyphenation, and our items carry the
+ *   pattern hyphens already; explicit hyphens (width 0) are tried.
+ * Checked against TeX itself by tests/linebreak/tex_compare.py.
  */
 #include "ts_linebreak.h"
 
