@@ -441,6 +441,7 @@ class Bench:
 # ---------------------------------------------------------------- line quality
 
 SENT_END = re.compile(r'[.?!:;][\u201d\u2019"\')\]]*$')
+MARKER = re.compile(r'^([\u2022\u2013\u2014*\u25e6-]|\(?\d+[.)])$')   # list markers
 
 
 def line_quality(pdf):
@@ -480,10 +481,10 @@ def line_quality(pdf):
     full = [l for l in body if (l[1] - l[0]) >= 0.97 * wmode]
     short = [l for l in body if 0.3 * wmode < (l[1] - l[0]) < 0.85 * wmode]
 
-    def gaps(l, skip_sentence=True):
+    def gaps(l):
         g = []
-        for (x0, x1, w), (y0, _, _) in zip(l[3], l[3][1:]):
-            if skip_sentence and SENT_END.search(w):
+        for i, ((x0, x1, w), (y0, _, _)) in enumerate(zip(l[3], l[3][1:])):
+            if SENT_END.search(w) or (i == 0 and MARKER.match(w)):
                 continue
             g.append(y0 - x1)
         return g
