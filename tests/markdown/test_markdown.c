@@ -997,6 +997,28 @@ START_TEST(deep_lists) {
 END_TEST
 
 /* ---- apply_yaml, files, dump ------------------------------------------------*/
+/* 20,000 backslash breaks in one paragraph: positions stay exact and the
+ * correction stays linear. */
+START_TEST(many_hard_breaks) {
+  ts_buf src;
+  ts_buf_init(&src);
+  for (int i = 0; i < 20000; i++) ts_buf_puts(&src, "a\\\n");
+  ts_buf_puts(&src, "*b*\n");
+  run r;
+  double t0 = now_s();
+  parse_n(&r, src.data, src.len);
+  double t = now_s() - t0;
+  ck_assert_int_eq(r.st, TS_OK);
+  ck_assert_int_eq(count(r.doc->root, TS_NODE_LINEBREAK), 20000);
+  POS(nth(r.doc->root, TS_NODE_LINEBREAK, 19999), 20000, 2);
+  POS(nth(r.doc->root, TS_NODE_TEXT, 12345), 12346, 1);
+  POS(nth(r.doc->root, TS_NODE_EMPH, 0), 20001, 1);
+  ck_assert_msg(t < 2.0, "took %d ms", (int)(t * 1000));
+  done(&r);
+  ts_buf_free(&src);
+}
+END_TEST
+
 START_TEST(apply_yaml) {
   run r;
   parse(&r, "---\ntitle: A\nlang: de\n---\nBody\n");
@@ -1129,6 +1151,7 @@ int main(void) {
   tcase_add_test(tc, hygiene);
   tcase_add_test(tc, deep_quotes);
   tcase_add_test(tc, deep_lists);
+  tcase_add_test(tc, many_hard_breaks);
   tcase_add_test(tc, apply_yaml);
   tcase_add_test(tc, parse_file);
   tcase_add_test(tc, dump_exact);

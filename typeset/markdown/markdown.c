@@ -123,6 +123,7 @@ typedef struct conv {
   ts_node **chain;    /* its BLOCKQUOTE/ITEM ancestors, outermost first (heap) */
   size_t chain_n, chain_cap;
   int chain_built;
+  size_t wrap_from, wrap_l, wrap_k; /* fix_inline_pos's last walk (0 = none) */
   int synth;          /* the block has no position from cmark (see convert) */
   cmark_node *table_fix, *in_hdr; /* a table after such a block; its header row */
   size_t table_line, hdr_delta;
@@ -202,12 +203,20 @@ static void fix_inline_pos(conv *c, uint32_t *line, uint32_t *col) {
       *line > c->n_lines)
     return;
   size_t l = *line, k = *col - c->block_col; /* 0-based offset in content */
+  size_t from = l, k0 = k;
+  if (c->wrap_from == from && k >= c->wrap_k) { /* resume the previous walk */
+    l = c->wrap_l;
+    k -= c->wrap_k;
+  }
   size_t pre = line_prefix(c, l);
   while (l < c->n_lines && pre + k > line_len(c, l) && pre <= line_len(c, l)) {
     k -= line_len(c, l) - pre + 1;
     l++;
     pre = line_prefix(c, l);
   }
+  c->wrap_from = from; /* inlines come in order: n breaks stay O(n) */
+  c->wrap_l = l;
+  c->wrap_k = k0 - k;
   *line = (uint32_t)l;
   *col = (uint32_t)(pre + k + 1);
 }
@@ -911,6 +920,7 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
       c->block = t;
       c->block_line = t->line - c->line_off;
       c->chain_built = 0;
+      c->wrap_from = 0;
       c->raw_cur = (uint32_t)c->block_line;
       c->end_line = t->line;
       c->bs_line = 0;
