@@ -612,6 +612,27 @@ START_TEST(test_image_jpeg_bomb) {
 }
 END_TEST
 
+
+/* A PNG whose header is fine but whose data is not: libharu's decoder
+ * fails, reported as a located input error. */
+START_TEST(test_image_corrupt) {
+  char img[400];
+  snprintf(img, sizeof img, "%s/broken.png", tmpdir);
+  write_png(img, 4, 3, 1); /* header and IEND only: no image data */
+  expect_image_error(img, "cannot decode image");
+}
+END_TEST
+
+START_TEST(test_image_truncated) {
+  char img[400];
+  snprintf(img, sizeof img, "%s/trunc.png", tmpdir);
+  write_png(img, 64, 64, 0);
+  /* cut the file inside its data */
+  ck_assert_int_eq(truncate(img, 60), 0);
+  expect_image_error(img, "cannot decode image");
+}
+END_TEST
+
 /* Glyph positions: TJ adjustments place every glyph where the run says, in
  * whole 1/1000 em, without drift over a long line. */
 START_TEST(test_positions) {
@@ -952,6 +973,8 @@ int main(void) {
   tcase_add_test(tc, test_threads);
   tcase_add_test(tc, test_hyphen);
   tcase_add_test(tc, test_oom);
+  tcase_add_test(tc, test_image_corrupt);
+  tcase_add_test(tc, test_image_truncated);
   tcase_add_test(tc, test_image_jpeg);
   tcase_add_test(tc, test_image_jpeg_bomb);
   suite_add_tcase(s, tc);

@@ -11,6 +11,7 @@
 #include "pdf_int.h"
 
 #include <math.h>
+#include <png.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,6 +157,33 @@ static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, const char 
 }
 
 
+/* Decodes a whole PNG with libpng's simplified API (its own error
+ * recovery, no setjmp here) before libharu sees it: libharu's libpng error
+ * callback returns instead of jumping, and libpng then aborts the process,
+ * so a PNG with a broken data stream must never reach it. */
+static int png_decodes(const char *path, const char **why) {
+  png_image img;
+  memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_file(&img, path)) {
+    *why = "cannot decode image";
+    return 0;
+  }
+  img.format = PNG_FORMAT_GRAY; /* one byte per pixel is enough to check */
+  size_t sz = PNG_IMAGE_SIZE(img);
+  void *buf = malloc(sz ? sz : 1);
+  if (!buf) {
+    png_image_free(&img);
+    *why = "out of memory decoding image";
+    return 0;
+  }
+  int ok = png_image_finish_read(&img, NULL, buf, 0, NULL) != 0;
+  free(buf);
+  png_image_free(&img);
+  if (!ok) *why = "cannot decode image";
+  return ok;
+}
+
 /* Checks every image before anything is built: all bad images are reported. */
 static ts_status check_images(pdf_w *w) {
   ts_status st = TS_OK;
@@ -166,7 +194,8 @@ static ts_status check_images(pdf_w *w) {
       if (it->kind != TS_DRAW_IMAGE) continue;
       const char *why = "no image path";
       uint32_t wd, ht, line, col;
-      if (it->image && image_probe(it->image, &wd, &ht, &why) != IMG_BAD) continue;
+      int kind = it->image ? image_probe(it->image, &wd, &ht, &why) : IMG_BAD;
+      if (kind == IMG_JPEG || (kind == IMG_PNG && png_decodes(it->image, &why))) continue;
       image_pos(w->doc, it->image, &line, &col);
       ts_diag_report(w->d, TS_ERROR, w->file, line, col, "%s: %s",
                      it->image ? it->image : "(image)", why);
@@ -184,6 +213,7 @@ static ts_status image_get(pdf_run *r, const char *path, HPDF_Image *out) {
   const char *why = "unreadable image";
   int kind = image_probe(path, &wd, &ht, &why);
   HPDF_Image img = NULL;
+  /* (PNG data streams were checked by check_images) */
   if (kind == IMG_PNG) img = HPDF_LoadPngImageFromFile(w->pdf, path);
   else if (kind == IMG_JPEG) img = HPDF_LoadJpegImageFromFile(w->pdf, path);
   if (!img) {
