@@ -234,6 +234,7 @@ START_TEST(justified_lines_meet_measure)
   ts_span sp = span_of(sample, 10);
   ts_para_opts o = opts_of("en");
   o.indent = 15;
+  o.protrusion = _i;
   double widths[] = {180, 220, 260, 300, 345};
   for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
     ts_para *p = make_para(a, &sp, 1, &o, &d);
@@ -264,7 +265,8 @@ START_TEST(justified_lines_meet_measure)
         line_text(l, t, sizeof t);
         char endc = t[strlen(t) - 1];
         const ts_glyph *lg = &last->glyphs[last->n - 1];
-        if (endc == '.') ck_assert(fabs(l->protrude_r - 0.7 * lg->adv) < 0.01);
+        if (!o.protrusion) ck_assert(l->protrude_l == 0 && l->protrude_r == 0);
+        else if (endc == '.') ck_assert(fabs(l->protrude_r - 0.7 * lg->adv) < 0.01);
         else if (endc == ',' || endc == '-') ck_assert(fabs(l->protrude_r - 0.5 * lg->adv) < 0.01);
         else if ((endc >= 'a' && endc <= 'z') || (endc >= 'A' && endc <= 'Z'))
           ck_assert(l->protrude_r == 0);
@@ -720,7 +722,7 @@ static Suite *suite(void)
   tcase_add_test(tc, cjk_fallback);
   tcase_add_test(tc, bidi_visual_order);
   tcase_add_loop_test(tc, hyphenate_words, 0, sizeof hy_cases / sizeof *hy_cases);
-  tcase_add_test(tc, justified_lines_meet_measure);
+  tcase_add_loop_test(tc, justified_lines_meet_measure, 0, 2); /* without, with protrusion */
   tcase_add_test(tc, hyphenated_break_text);
   tcase_add_test(tc, no_hyphenation_for_numbers_acronyms_urls);
   tcase_add_test(tc, cjk_prohibition);

@@ -223,7 +223,7 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
   /* 1b. margin kerning: the line's first and last glyphs (logical order of
    * a left-to-right paragraph = visual order) may hang into the margins */
   double prot_l = 0, prot_r = 0;
-  if (W >= 0 && p->o.mode == TS_LB_JUSTIFY && !p->o.no_protrusion && !p->rtl && lc->n_pcs) {
+  if (W >= 0 && p->o.mode == TS_LB_JUSTIFY && p->o.protrusion && !p->rtl && lc->n_pcs) {
     const piece *f = &lc->pcs[0], *l = &lc->pcs[lc->n_pcs - 1];
     if (!(f->r->level & 1) && f->n && indent == 0 && f->a == lb0) {
       double k = protrusion(cp_at_text(p, f->a), 0);

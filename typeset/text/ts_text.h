@@ -49,7 +49,9 @@ typedef struct ts_para_opts {
   int hyphenate;
   const char *file;       /* for diagnostics */
   double hang_last_line;  /* reserved */
-  int no_protrusion;      /* 1: no margin kerning (see ts_line.protrude_l) */
+  int protrusion;         /* 1: margin kerning in justified lines (see
+                             ts_line.protrude_l); off by default because the
+                             material then leaves [0, width] by design */
   ts_cp_set *reported;    /* optional per-document "already reported" set of
                              uncovered code points (borrowed); NULL = report
                              once per paragraph */
