@@ -148,31 +148,67 @@ static pg_break_result run_break(gal *g, const pg_geom *gm) {
 
 /* Frame of each box (index into frames); -1 if not placed. */
 static int frame_of_box(const gal *g, const pg_break_result *r, const pg_box *b) {
-  for (size_t f = 0; f < r->n; f++)
-    for (size_t i = r->frames[f].start; i < r->frames[f].end; i++)
+  for (size_t f = 0; f < r->n; f++) {
+    pg_frame_it it;
+    pg_frame_it_init(&it, &r->frames[f]);
+    size_t i;
+    while ((i = pg_frame_it_next(&it)) != PG_FRAME_END)
       if (g->v.items[i].kind == PG_V_BOX && g->v.items[i].box == b) return (int)f;
+  }
   return -1;
 }
 
-/* Every box exactly once, in order; frames contiguous. */
+/* Every box exactly once; boxes outside floats in order; a float set at
+ * most one frame after the text that surrounds it. */
 static void check_cover(const gal *g, const pg_break_result *r) {
-  size_t pos = 0;
+  int *seen = calloc(g->v.n + 1, sizeof(int));
+  ck_assert_ptr_nonnull(seen);
+  size_t last = 0;
+  int any = 0;
   for (size_t f = 0; f < r->n; f++) {
-    const pg_frame *fr = &r->frames[f];
-    ck_assert_uint_ge(fr->start, pos);
-    for (size_t i = pos; i < fr->start; i++) ck_assert_int_ne(g->v.items[i].kind, PG_V_BOX);
-    ck_assert_uint_ge(fr->end, fr->start);
-    pos = fr->end;
+    pg_frame_it it;
+    pg_frame_it_init(&it, &r->frames[f]);
+    size_t k;
+    while ((k = pg_frame_it_next(&it)) != PG_FRAME_END) {
+      ck_assert_uint_lt(k, g->v.n);
+      if (g->v.items[k].kind != PG_V_BOX) continue;
+      ck_assert_int_eq(seen[k], 0);
+      seen[k] = (int)f + 1;
+      if (it.phase == 1) {
+        if (any) ck_assert_uint_gt(k, last);
+        last = k;
+        any = 1;
+      }
+    }
   }
-  for (size_t i = pos; i < g->v.n; i++) ck_assert_int_ne(g->v.items[i].kind, PG_V_BOX);
+  for (size_t i = 0; i < g->v.n; i++)
+    if (g->v.items[i].kind == PG_V_BOX) ck_assert_msg(seen[i] > 0, "box %zu not placed", i);
+  free(seen);
 }
 
-/* Height of a frame's material (boxes + glue at natural size, header). */
+/* Height of a frame's material (boxes + glue at natural size, float
+ * separation, header), as the renderer stacks it. */
 static double frame_height(const gal *g, const pg_frame *f) {
   pg_stack s;
   pg_stack_init(&s);
-  if (f->header) pg_stack_box(&s, f->header);
-  for (size_t i = f->start; i < f->end; i++) {
+  pg_frame_it it;
+  pg_frame_it_init(&it, f);
+  size_t i;
+  int sep = 0, hdr = f->header == NULL;
+  while ((i = pg_frame_it_next(&it)) != PG_FRAME_END) {
+    if (it.phase == 1 && !sep) {
+      sep = 1;
+      if (f->fl_end > f->fl_start) {
+        pg_vitem gl = {0};
+        gl.kind = PG_V_GLUE;
+        gl.w = f->float_sep;
+        pg_stack_glue(&s, &gl);
+      }
+    }
+    if (it.phase == 1 && !hdr) {
+      pg_stack_box(&s, f->header);
+      hdr = 1;
+    }
     if (g->v.items[i].kind == PG_V_BOX) pg_stack_box(&s, g->v.items[i].box);
     else if (g->v.items[i].kind == PG_V_GLUE) pg_stack_glue(&s, &g->v.items[i]);
   }
@@ -466,6 +502,31 @@ START_TEST(table_header_repeats) {
 }
 END_TEST
 
+/* A figure that does not fit what is left of a frame moves to the top of
+ * the next one, and the text after it fills the frame. */
+START_TEST(float_moves_to_next_frame) {
+  gal g;
+  gal_init(&g);
+  para(&g, 14);
+  size_t fs = g.v.n;
+  push_glue(&g, 6, 0);
+  pg_box *fig = line(&g, PG_BOX_FIGURE);
+  fig->h = 100;
+  push_box(&g, fig);
+  g.v.items[fs].float_end = (uint32_t)g.v.n;
+  pg_box **after = para(&g, 20);
+  pg_geom gm = geom(20); /* 240pt: 14 lines leave 72pt, the figure needs 106 */
+  pg_break_result r = run_break(&g, &gm);
+  check_cover(&g, &r);
+  ck_assert_int_eq(frame_of_box(&g, &r, fig), 1);
+  ck_assert_int_eq(frame_of_box(&g, &r, after[0]), 0); /* text fills frame 0 */
+  ck_assert_uint_eq(r.frames[1].fl_start, fs);
+  for (size_t f = 0; f < r.n; f++)
+    ck_assert_double_le(frame_height(&g, &r.frames[f]), gm.block_h + 1e-6);
+  ts_arena_destroy(g.a);
+}
+END_TEST
+
 START_TEST(oversized_box_progress) {
   gal g;
   gal_init(&g);
@@ -562,6 +623,7 @@ Suite *break_suite(void) {
   tcase_add_test(t, two_hundred_notes_one_paragraph);
   tcase_add_loop_test(t, generated_documents, 0, 40);
   tcase_add_test(t, table_header_repeats);
+  tcase_add_test(t, float_moves_to_next_frame);
   tcase_add_test(t, oversized_box_progress);
   tcase_add_test(t, empty_galley);
   tcase_add_test(t, image_headers);

@@ -328,6 +328,8 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
     acc += w[c];
   }
 
+  size_t group = b->caption_start ? b->caption_start - 1 : b->v->n;
+  b->caption_start = 0;
   pg_space(b, ts->space_before);
   pg_box *hdr = NULL;
   int tid = ++b->para_id;
@@ -439,6 +441,8 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
     }
     pg_emit_box(b, rows[r]);
   }
+  if (whole && b->v == &b->main && group < b->v->n)
+    b->v->items[group].float_end = (uint32_t)b->v->n; /* may float to the next frame */
   pg_space_after(b, ts->space_after);
 }
 
@@ -477,6 +481,7 @@ void pg_build_figure(pg_builder *b, const ts_node *n, double left, double right)
   if (ih * s > max_h) s = max_h / ih;
   double w = iw * s, h = ih * s;
 
+  size_t group = b->v->n;
   pg_space(b, 0.5 * lead_of(&b->st->body) + cs->space_before);
   pg_box *bx = pg_box_new(b->a);
   if (!bx) { pg_fail(b, TS_ERR_NOMEM); return; }
@@ -524,5 +529,7 @@ void pg_build_figure(pg_builder *b, const ts_node *n, double left, double right)
     pg_para(b, sp, nsp, &f);
     b->keep = keep > 0 ? keep : 0;
   }
+  if (b->v == &b->main && group < b->v->n)
+    b->v->items[group].float_end = (uint32_t)b->v->n; /* may float to the next frame */
   pg_space_after(b, cs->space_after);
 }

@@ -39,6 +39,25 @@ double pg_frame_height(const pg_geom *g, size_t frame) {
   return h > 0 ? h : 0;
 }
 
+void pg_frame_it_init(pg_frame_it *it, const pg_frame *f) {
+  it->f = f;
+  it->phase = f->fl_end > f->fl_start ? 0 : 1;
+  it->k = it->phase == 0 ? f->fl_start : f->start;
+}
+
+size_t pg_frame_it_next(pg_frame_it *it) {
+  const pg_frame *f = it->f;
+  if (it->phase == 0) {
+    if (it->k < f->fl_end) return it->k++;
+    it->phase = 1;
+    it->k = f->start;
+  }
+  if (f->hole_end > f->hole_start && it->k >= f->hole_start && it->k < f->hole_end)
+    it->k = f->hole_end;
+  if (it->k >= f->end) return PG_FRAME_END;
+  return it->k++;
+}
+
 /* ---- stacking ---------------------------------------------------------- */
 
 void pg_stack_init(pg_stack *s) { memset(s, 0, sizeof *s); }
@@ -150,6 +169,67 @@ static const pg_note *get_note(pg_note *const *notes, size_t n_notes, int number
   return (n && n->n > 0) ? n : NULL;
 }
 
+/* Space between a float set at the top of a frame and the text: a line of
+ * body text. */
+static double float_sep(const pg_geom *g) {
+  if (!g->style) return 12;
+  double L = g->style->body.leading > 0 ? g->style->body.leading : 1.2 * g->style->body.size;
+  return L;
+}
+
+/* The state of the search through one frame. */
+typedef struct scan {
+  ts_arena *a;
+  const pg_geom *g;
+  pg_note *const *notes;
+  size_t n_notes;
+  int min_lines;
+  double H, note_max;
+  pg_stack s;
+  double lines_h;   /* note lines in the frame, no separator */
+  double need;      /* note area needed, separator included */
+  int blocked;      /* no new note may start */
+  size_t n_pieces;  /* continued pieces already in the frame */
+  vec *startv;      /* started notes */
+} scan;
+
+/* Stacks a box and starts its notes.  Returns 0, 1 when it cannot go in
+ * this frame (a note that does not fit and may not split), -1 on OOM. */
+static int scan_box(scan *sc, const pg_box *bx) {
+  pg_stack_box(&sc->s, bx);
+  for (uint32_t q = 0; q < bx->n_notes; q++) {
+    const pg_note *nt = get_note(sc->notes, sc->n_notes, bx->notes[q]);
+    if (!nt) continue;
+    if (sc->blocked) return 1;
+    double sep = (sc->n_pieces == 0 && sc->startv->n == 0) ? sc->g->note_sep : 0;
+    started *sn = vpush(sc->a, sc->startv);
+    if (!sn) return -1;
+    sn->number = nt->number;
+    if (nt->height <= sc->note_max + EPS) {
+      sn->take = nt->n;
+      sc->lines_h += nt->height;
+      sc->need += nt->height + sep;
+    } else {
+      /* a tall note takes what is left now (TeX §1010), within the area */
+      double room = sc->H - sc->s.top - sc->need - sep;
+      if (sc->note_max - sc->lines_h < room) room = sc->note_max - sc->lines_h;
+      size_t k = note_fit(nt, 0, room < 0 ? 0 : room);
+      size_t ml = (size_t)sc->min_lines;
+      if (k + ml > nt->n && nt->n >= 2 * ml) k = nt->n - ml;
+      size_t want = nt->n < ml ? nt->n : ml;
+      if (k < want || k == 0) {
+        sc->startv->n--;
+        return 1;
+      }
+      sn->take = k;
+      sc->lines_h += note_span(nt, 0, k);
+      sc->need += note_span(nt, 0, k) + sep;
+      if (k < nt->n) sc->blocked = 1;
+    }
+  }
+  return sc->s.top - sc->s.shrink - sc->s.fig_shrink > sc->H - sc->need + EPS;
+}
+
 ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
                    const pg_vlist *v, pg_note *const *notes, size_t n_notes,
                    pg_break_result *out) {
@@ -162,6 +242,7 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
   size_t cols = g->columns > 0 ? (size_t)g->columns : 1;
   int min_lines = bp->note_min_lines > 0 ? bp->note_min_lines : 1;
   size_t i = 0, frame = 0, carry_head = 0;
+  size_t pend_fs = 0, pend_fe = 0; /* a float deferred to the next frame */
   int opens = 0;
   memset(out, 0, sizeof *out);
 
@@ -175,7 +256,7 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
       }
       i++;
     }
-    if (i >= v->n && carry_head >= carries.n) break;
+    if (i >= v->n && carry_head >= carries.n && pend_fe == 0) break;
 
     double H = pg_frame_height(g, frame);
     double note_max = bp->note_area * H;
@@ -218,27 +299,56 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
     }
     size_t n_carry_pieces = pieces.n;
 
-    /* 2. the body */
-    pg_stack s;
-    pg_stack_init(&s);
+    /* 2. a float deferred from the previous frame goes first, whole */
+    scan sc;
+    memset(&sc, 0, sizeof sc);
+    sc.a = a;
+    sc.g = g;
+    sc.notes = notes;
+    sc.n_notes = n_notes;
+    sc.min_lines = min_lines;
+    sc.H = H;
+    sc.note_max = note_max;
+    pg_stack_init(&sc.s);
+    sc.lines_h = notes_h;
+    sc.need = notes_h + (pieces.n ? g->note_sep : 0);
+    sc.blocked = block_new;
+    sc.n_pieces = pieces.n;
+    startv.n = 0;
+    startv.data = NULL;
+    startv.cap = 0;
+    sc.startv = &startv;
+    size_t fl_start = pend_fs, fl_end = pend_fe;
+    pend_fs = pend_fe = 0;
+    size_t boxes = 0;
+    for (size_t k = fl_start; k < fl_end; k++) {
+      const pg_vitem *it = &v->items[k];
+      if (it->kind == PG_V_GLUE) pg_stack_glue(&sc.s, it);
+      if (it->kind != PG_V_BOX) continue;
+      if (scan_box(&sc, it->box) < 0) { st = TS_ERR_NOMEM; goto done; }
+      boxes++;
+    }
+    size_t fl_started = startv.n;
+    pg_vitem sep_glue;
+    memset(&sep_glue, 0, sizeof sep_glue);
+    sep_glue.kind = PG_V_GLUE;
+    sep_glue.w = float_sep(g);
+    if (fl_end > fl_start) pg_stack_glue(&sc.s, &sep_glue);
+
+    /* 3. the body */
     const pg_box *header = NULL;
     if (i < v->n && v->items[i].box->table && v->items[i].box->table_row > 0 &&
         v->items[i].box->table_header)
       header = v->items[i].box->table_header;
-    if (header) pg_stack_box(&s, header);
+    if (header) pg_stack_box(&sc.s, header);
 
-    startv.n = 0;
-    startv.data = NULL;
-    startv.cap = 0;
-    double lines_h = notes_h; /* note lines in the frame, no separator */
-    double need = notes_h + (pieces.n ? g->note_sep : 0);
-    int blocked = block_new;
-    size_t best = (size_t)-1, best_started = 0;
+    size_t best = (size_t)-1, best_started = fl_started;
     double best_cost = AWFUL;
     int best_forced_eject = 0, best_end_of_list = 0;
-    size_t last_fit = (size_t)-1, last_fit_started = 0;
-    size_t boxes = 0;
-    int prev_box = 0, overflow = 0;
+    size_t last_fit = (size_t)-1, last_fit_started = fl_started;
+    int prev_box = boxes > 0;
+    size_t hole_s = 0, hole_e = 0; /* a float moved to the next frame */
+    size_t first_box = (size_t)-1;
     size_t j = i;
 
     for (; j <= v->n; j++) {
@@ -258,10 +368,10 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
         }
       }
       if (is_break) {
-        double avail = H - need;
-        double nat = s.top, sh = s.shrink + s.fig_shrink;
-        if (nat - sh > avail + EPS) { overflow = 1; break; }
-        double b = nat <= avail ? badness(avail - nat, s.stretch)
+        double avail = H - sc.need;
+        double nat = sc.s.top, sh = sc.s.shrink + sc.s.fig_shrink;
+        if (nat - sh > avail + EPS) break;
+        double b = nat <= avail ? badness(avail - nat, sc.s.stretch)
                                 : badness(nat - avail, sh);
         double c;
         if (p <= PG_EJECT_PENALTY) c = p;
@@ -278,54 +388,52 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
       }
       if (j == v->n) break;
       const pg_vitem *it = &v->items[j];
+      /* a float (figure, short table) that does not fit what is left of
+       * the frame moves to the top of the next one; the text after it
+       * fills this frame (LaTeX's [tp] placement, one float at a time) */
+      int floatable = j > 0 && (v->items[j - 1].kind == PG_V_BOX ||
+                                (v->items[j - 1].kind == PG_V_PENALTY &&
+                                 v->items[j - 1].penalty < PG_INF_PENALTY));
+      if (it->float_end > j && it->float_end <= v->n && boxes > 0 && hole_e == 0 && floatable) {
+        scan t = sc;
+        vec tv = startv; /* started notes are appended past n: restored below */
+        t.startv = &tv;
+        int over = 0;
+        for (size_t k = j; k < it->float_end && !over; k++) {
+          const pg_vitem *fi = &v->items[k];
+          if (fi->kind == PG_V_GLUE) pg_stack_glue(&t.s, fi);
+          else if (fi->kind == PG_V_BOX) {
+            int r = scan_box(&t, fi->box);
+            if (r < 0) { st = TS_ERR_NOMEM; goto done; }
+            over = r;
+          }
+        }
+        if (over && it->float_end < v->n) {
+          hole_s = j;
+          hole_e = it->float_end;
+          j = hole_e - 1;
+          continue; /* prev_box stays: the next glue is a legal break */
+        }
+      }
       if (it->kind == PG_V_GLUE) {
-        pg_stack_glue(&s, it);
+        pg_stack_glue(&sc.s, it);
         prev_box = 0;
         continue;
       }
       if (it->kind == PG_V_PENALTY) { prev_box = 0; continue; }
 
       /* a box: stack it and start its notes */
-      const pg_box *bx = it->box;
-      pg_stack_box(&s, bx);
+      int r = scan_box(&sc, it->box);
+      if (r < 0) { st = TS_ERR_NOMEM; goto done; }
       boxes++;
       prev_box = 1;
-      int infeasible = 0;
-      for (uint32_t q = 0; q < bx->n_notes && !infeasible; q++) {
-        const pg_note *nt = get_note(notes, n_notes, bx->notes[q]);
-        if (!nt) continue;
-        if (blocked) { infeasible = 1; break; }
-        double sep = (pieces.n == 0 && startv.n == 0) ? g->note_sep : 0;
-        started *sn = vpush(a, &startv);
-        if (!sn) { st = TS_ERR_NOMEM; goto done; }
-        sn->number = nt->number;
-        if (nt->height <= note_max + EPS) {
-          sn->take = nt->n;
-          lines_h += nt->height;
-          need += nt->height + sep;
-        } else {
-          /* a tall note takes what is left now (TeX §1010), within the area */
-          double room = H - s.top - need - sep;
-          if (note_max - lines_h < room) room = note_max - lines_h;
-          size_t k = note_fit(nt, 0, room < 0 ? 0 : room);
-          if (k + (size_t)min_lines > nt->n && nt->n >= 2 * (size_t)min_lines)
-            k = nt->n - (size_t)min_lines;
-          size_t want = nt->n < (size_t)min_lines ? nt->n : (size_t)min_lines;
-          if (k < want || k == 0) { infeasible = 1; startv.n--; break; }
-          sn->take = k;
-          lines_h += note_span(nt, 0, k);
-          need += note_span(nt, 0, k) + sep;
-          if (k < nt->n) blocked = 1;
-        }
-      }
-      if (infeasible || s.top - s.shrink - s.fig_shrink > H - need + EPS) {
-        overflow = 1;
-        break;
-      }
+      if (first_box == (size_t)-1) first_box = j;
+      if (r) break;
       last_fit = j + 1;
       last_fit_started = startv.n;
     }
-    (void)overflow;
+    size_t n_carry_pieces_unused = n_carry_pieces;
+    (void)n_carry_pieces_unused;
 
     pg_frame *f = vpush(a, &frames);
     if (!f) { st = TS_ERR_NOMEM; goto done; }
@@ -334,8 +442,11 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
     f->start = i;
     f->header = header;
     f->opens = opens;
+    f->fl_start = fl_start;
+    f->fl_end = fl_end;
+    f->float_sep = sep_glue.w;
     opens = 0;
-    size_t n_started = 0;
+    size_t n_started = fl_started;
     if (best != (size_t)-1) {
       f->end = best;
       n_started = best_started;
@@ -347,6 +458,8 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
       n_started = last_fit_started;
       f->forced = 1;
       out->n_forced++;
+    } else if (fl_end > fl_start) {
+      f->end = i; /* the deferred float alone: the body starts on the next frame */
     } else if (i < v->n && n_carry_pieces > 0 && fits_fresh(g, bp, frame, v, i, notes, n_notes)) {
       /* continued notes filled this frame: the first box goes to the next
        * frame, where it fits with its notes (no short note is split) */
@@ -407,6 +520,14 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
       }
     }
     (void)n_carry_pieces;
+    /* the float skipped over waits for the next frame, unless the frame
+     * ended before it */
+    if (hole_e > hole_s && f->end > hole_s) {
+      f->hole_start = hole_s;
+      f->hole_end = hole_e;
+      pend_fs = hole_s;
+      pend_fe = hole_e;
+    }
     f->notes = pieces.data;
     f->n_notes = pieces.n;
     double nh = 0;

@@ -776,7 +776,10 @@ static void paragraph_block(pg_builder *b, const ts_node *n, cframe *top,
     if (last && last->type == TS_NODE_TEXT && last->len && last->text[last->len - 1] == ':')
       intro = 1;
   }
-  if (caption) before += b->st->table.space_before;
+  if (caption) {
+    before += b->st->table.space_before;
+    b->caption_start = b->v->n + 1;
+  }
   pg_space(b, before);
   spanv sp = {0};
   for (size_t k = 0; k < n_lead; k++) {

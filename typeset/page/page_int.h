@@ -64,6 +64,9 @@ typedef enum pg_vkind { PG_V_BOX = 0, PG_V_GLUE, PG_V_PENALTY } pg_vkind;
 typedef struct pg_vitem {
   uint8_t kind;         /* pg_vkind */
   uint8_t eject_page;   /* PENALTY <= eject: start a new page, not just a column */
+  uint32_t float_end;   /* > index: first item of a float group [index, float_end)
+                         * (a figure, a short table with its caption) that may
+                         * move to the top of the next frame */
   double w, stretch, shrink; /* GLUE */
   double penalty;       /* PENALTY */
   pg_box *box;          /* BOX */
@@ -100,7 +103,22 @@ typedef struct pg_frame {
   int flush;            /* 1: stretch glue so the frame is full (not the end of a section) */
   int forced;           /* 1: the break was forced for progress (overfull or split) */
   int opens;            /* 1: starts after a forced page break (a chapter opening) */
+  size_t fl_start, fl_end;     /* a float deferred from before, set first */
+  double float_sep;            /* space between that float and the text */
+  size_t hole_start, hole_end; /* a float within [start, end) moved on */
 } pg_frame;
+
+/* Items of a frame in the order they are set: the deferred float, then
+ * [start, end) without the hole.  next returns an item index or
+ * PG_FRAME_END. */
+#define PG_FRAME_END ((size_t)-1)
+typedef struct pg_frame_it {
+  const pg_frame *f;
+  int phase;            /* 0 float, 1 body */
+  size_t k;
+} pg_frame_it;
+void pg_frame_it_init(pg_frame_it *it, const pg_frame *f);
+size_t pg_frame_it_next(pg_frame_it *it);
 
 /* Frame geometry per frame: the builder asks for the height of frame k;
  * the renderer asks for its position. */
@@ -196,6 +214,7 @@ typedef struct pg_builder {
   int prev_para;        /* previous block was a body paragraph: indent */
   int para_id;
   int heading_num[6];
+  size_t caption_start;  /* a table caption's first item + 1 (0 = none) */
   int no_grid;          /* inside notes, title block: no grid snapping */
   int in_notes;         /* building notes: marks inside notes are not refs */
 

@@ -81,18 +81,85 @@ static void rule(rctx *r, ts_page *pg, double x, double y, double w, double lw, 
   d->color = color;
 }
 
+/* Placement state of one frame. */
+typedef struct placer {
+  rctx *r;
+  ts_page *pg;
+  double fx, ftop;
+  double ratio, fr;     /* glue set ratio, figure shrink ratio */
+  double y, pending;
+  int boxes;
+  const pg_box *last;
+  double last_base;
+} placer;
+
+static void place_box(placer *p, const pg_box *bx) {
+  double top = p->y + (p->boxes ? p->pending : 0);
+  double h = bx->h - p->fr * bx->shrink;
+  double base = top + h;
+  if (bx->grid > 0) {
+    double k = ceil(base / bx->grid - 1e-6);
+    if (k < 1) k = 1;
+    base = k * bx->grid;
+  }
+  double scale = bx->h > 0 && bx->shrink > 0 ? h / bx->h : 1;
+  put_box(p->r, p->pg, bx, p->fx, p->ftop + base, scale);
+  p->y = base + bx->d;
+  p->pending = 0;
+  p->boxes++;
+  p->last = bx;
+  p->last_base = base;
+}
+
+static void place_glue(placer *p, const pg_vitem *it) {
+  if (p->boxes)
+    p->pending += it->w + (p->ratio > 0 ? p->ratio * it->stretch : p->ratio * it->shrink);
+}
+
+/* Calls box/glue for the frame's material in order: the deferred float, the
+ * repeated table header, the body without its hole. */
+static void frame_walk(const pg_frame *f, const pg_vlist *v, void *u,
+                       void (*box)(void *, const pg_box *), void (*glue)(void *, const pg_vitem *)) {
+  pg_frame_it it;
+  pg_frame_it_init(&it, f);
+  int header_done = f->header == NULL;
+  int float_done = 0;
+  size_t k;
+  while ((k = pg_frame_it_next(&it)) != PG_FRAME_END) {
+    if (it.phase == 1 && !float_done) {
+      float_done = 1;
+      if (f->fl_end > f->fl_start) {
+        pg_vitem sep;
+        memset(&sep, 0, sizeof sep);
+        sep.kind = PG_V_GLUE;
+        sep.w = f->float_sep;
+        glue(u, &sep);
+      }
+    }
+    if (!header_done && it.phase == 1) {
+      box(u, f->header);
+      header_done = 1;
+    }
+    if (k >= v->n) break;
+    const pg_vitem *x = &v->items[k];
+    if (x->kind == PG_V_BOX) box(u, x->box);
+    else if (x->kind == PG_V_GLUE) glue(u, x);
+  }
+  if (!header_done) box(u, f->header);
+}
+
+static void m_box(void *u, const pg_box *b) { pg_stack_box(u, b); }
+static void m_glue(void *u, const pg_vitem *g) { pg_stack_glue(u, g); }
+static void p_box(void *u, const pg_box *b) { place_box(u, b); }
+static void p_glue(void *u, const pg_vitem *g) { place_glue(u, g); }
+
 static void render_frame(rctx *r, const pg_frame *f, const pg_vlist *v, pg_note *const *notes,
                          size_t n_notes, double fx, double ftop, double H, ts_page *pg,
                          const pg_geom *g) {
   /* natural size of the material */
   pg_stack s;
   pg_stack_init(&s);
-  if (f->header) pg_stack_box(&s, f->header);
-  for (size_t i = f->start; i < f->end && i < v->n; i++) {
-    const pg_vitem *it = &v->items[i];
-    if (it->kind == PG_V_BOX) pg_stack_box(&s, it->box);
-    else if (it->kind == PG_V_GLUE) pg_stack_glue(&s, it);
-  }
+  frame_walk(f, v, &s, m_box, m_glue);
   double avail = H - f->notes_h;
   double nat = s.top, ratio = 0, fr = 0;
   if (nat > avail + 1e-6) {
@@ -107,41 +174,17 @@ static void render_frame(rctx *r, const pg_frame *f, const pg_vlist *v, pg_note 
     ratio = (avail - nat) / s.stretch;
   }
   /* place */
-  double y = 0, pending = 0;
-  int boxes = 0;
-  const pg_box *last = NULL;
-  double last_base = 0;
-  for (size_t i = f->start; i <= f->end && i <= v->n; i++) {
-    const pg_box *bx = NULL;
-    if (i == f->start && f->header && boxes == 0) {
-      bx = f->header;
-      i--; /* then the first item itself (wraps and comes back for start 0) */
-    } else {
-      if (i >= f->end || i >= v->n) break;
-      const pg_vitem *it = &v->items[i];
-      if (it->kind == PG_V_GLUE) {
-        if (boxes) pending += it->w + (ratio > 0 ? ratio * it->stretch : ratio * it->shrink);
-        continue;
-      }
-      if (it->kind != PG_V_BOX) continue;
-      bx = it->box;
-    }
-    double top = y + (boxes ? pending : 0);
-    double h = bx->h - fr * bx->shrink;
-    double base = top + h;
-    if (bx->grid > 0) {
-      double k = ceil(base / bx->grid - 1e-6);
-      if (k < 1) k = 1;
-      base = k * bx->grid;
-    }
-    double scale = bx->h > 0 && bx->shrink > 0 ? h / bx->h : 1;
-    put_box(r, pg, bx, fx, ftop + base, scale);
-    y = base + bx->d;
-    pending = 0;
-    boxes++;
-    last = bx;
-    last_base = base;
-  }
+  placer pl;
+  memset(&pl, 0, sizeof pl);
+  pl.r = r;
+  pl.pg = pg;
+  pl.fx = fx;
+  pl.ftop = ftop;
+  pl.ratio = ratio;
+  pl.fr = fr;
+  frame_walk(f, v, &pl, p_box, p_glue);
+  const pg_box *last = pl.last;
+  double last_base = pl.last_base;
   /* a table continuing on the next frame closes with a light rule */
   if (last && last->table && !last->table_last && last->table_row > 0) {
     rule(r, pg, fx + last->table_x, r->page_h - (ftop + last_base + last->d), last->table_w,
@@ -370,10 +413,7 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
       const pg_frame *lf = &tres.frames[tres.n - 1];
       pg_stack s;
       pg_stack_init(&s);
-      for (size_t i = lf->start; i < lf->end; i++) {
-        if (b->title.items[i].kind == PG_V_BOX) pg_stack_box(&s, b->title.items[i].box);
-        else if (b->title.items[i].kind == PG_V_GLUE) pg_stack_glue(&s, &b->title.items[i]);
-      }
+      frame_walk(lf, &b->title, &s, m_box, m_glue);
       page0 = lf->page;
       g.first_top = s.top + title_after + (lf->n_notes ? lf->notes_h : 0);
       if (sty->baseline_grid && sty->body.leading > 0)
@@ -405,7 +445,9 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
   /* anchors' pages first: the contents need them before their boxes are placed */
   for (size_t i = 0; i < res.n; i++) {
     const pg_frame *f = &res.frames[i];
-    for (size_t k = f->start; k < f->end; k++) {
+    pg_frame_it fit;
+    pg_frame_it_init(&fit, f);
+    for (size_t k; (k = pg_frame_it_next(&fit)) != PG_FRAME_END;) {
       const pg_vitem *it = &b->main.items[k];
       if (it->kind == PG_V_BOX && it->box->anchor > 0) {
         pg_anchor *an = (pg_anchor *)b->anchors.data + (it->box->anchor - 1);
