@@ -30,7 +30,7 @@ static void make_tmpdir(void) {
 /* A valid 1x1 RGBA PNG. */
 static const unsigned char png1[] = {
     0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0, 1,
-    0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 13, 'I', 'D', 'A', 'T', 0x78,
+    0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 10, 'I', 'D', 'A', 'T', 0x78,
     0x9c, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0d, 0x0a, 0x2d, 0xb4, 0, 0, 0, 0, 'I', 'E', 'N', 'D',
     0xae, 0x42, 0x60, 0x82};
 
@@ -875,6 +875,57 @@ START_TEST(numbered_headings) {
 }
 END_TEST
 
+
+/* Truncated or corrupt images are refused with a located error (epubcheck
+ * would report them as PKG-021). */
+static const struct {
+  const char *name;
+  size_t cut;   /* bytes removed from the end of the 1x1 PNG */
+  int flip;     /* index of a byte to change (-1: none) */
+  int jpeg;     /* use the JPEG fixture instead */
+} bad_images[] = {
+    {"truncated.png", 12, -1, 0},
+    {"badcrc.png", 0, 43, 0},
+    {"noscan-end.jpg", 0, -1, 1},
+};
+
+START_TEST(corrupt_images_refused) {
+  make_tmpdir();
+  /* SOI, a frame header (SOF0, 1x1, one component), SOS, then scan bytes
+   * and no EOI: a JPEG cut inside its scan */
+  static const unsigned char jpeg_cut[] = {
+      0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0, 1, 0, 1, 1, 1, 0x11, 0,
+      0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0x3F, 0, 0x12, 0x34, 0x56};
+  unsigned char buf[sizeof png1];
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", tmpdir, bad_images[_i].name);
+  if (bad_images[_i].jpeg) {
+    write_file(path, jpeg_cut, sizeof jpeg_cut);
+  } else {
+    memcpy(buf, png1, sizeof png1);
+    if (bad_images[_i].flip >= 0) buf[bad_images[_i].flip] ^= 0x55;
+    write_file(path, buf, sizeof png1 - bad_images[_i].cut);
+  }
+  snprintf(path, sizeof path, "%s/paper.md", tmpdir);
+  ts_doc *d = ts_doc_create(path);
+  para(d, d->root, "Before.");
+  ts_node *fig = add(d, d->root, TS_NODE_FIGURE);
+  fig->url = bad_images[_i].name;
+  fig->alt = "broken";
+  unsigned char *z = NULL;
+  size_t len = 0;
+  ts_diag diag;
+  ts_diag_init(&diag, NULL);
+  ck_assert_int_eq(ts_epub_write_mem(ctx, d, style, &z, &len, &diag), TS_ERR_INPUT);
+  ck_assert_ptr_null(z);
+  char want[600];
+  snprintf(want, sizeof want, "%s/paper.md:%u:1: error: image '%s': ", tmpdir,
+           (unsigned)fig->line, bad_images[_i].name);
+  ck_assert_msg(strstr(diag.first_error, want), "%s", diag.first_error);
+  ts_doc_destroy(d);
+}
+END_TEST
+
 static Suite *epub_suite(void) {
   Suite *s = suite_create("epub");
   TCase *tc = tcase_create("epub");
@@ -895,6 +946,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, fonts_are_subsets);
   tcase_add_test(tc, empty_document);
   tcase_add_test(tc, numbered_headings);
+  tcase_add_loop_test(tc, corrupt_images_refused, 0, (int)(sizeof bad_images / sizeof bad_images[0]));
   tcase_add_loop_test(tc, markdown_samples, 0, (int)(sizeof samples / sizeof samples[0]));
   suite_add_tcase(s, tc);
   return s;

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <unicode/uchar.h>
+#include <zlib.h>
 #include <zip.h>
 
 /* ---- small map --------------------------------------------------------- */
@@ -329,6 +330,64 @@ static const char *sniff_image(const unsigned char *p, size_t n, const char **ex
   return NULL;
 }
 
+static uint32_t be32(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Structural check of an image file so a truncated or corrupt one is
+ * refused here instead of reaching readers (epubcheck PKG-021): PNG chunks
+ * with their CRCs up to IEND (PNG spec §5.3); JPEG segments up to the scan
+ * and an EOI marker after it (ITU T.81 §B.1); GIF's trailer byte.  NULL when
+ * fine, else why not. */
+static const char *image_problem(const unsigned char *p, size_t n, const char *media) {
+  if (strcmp(media, "image/png") == 0) {
+    size_t i = 8;
+    int seen_ihdr = 0, seen_idat = 0;
+    while (i + 12 <= n) {
+      uint32_t len = be32(p + i);
+      if (len > n - i - 12) return "a PNG chunk runs past the end of the file";
+      const unsigned char *type = p + i + 4;
+      uint32_t crc = (uint32_t)crc32(0L, type, len + 4);
+      if (crc != be32(p + i + 8 + len)) return "a PNG chunk has a wrong CRC";
+      if (memcmp(type, "IHDR", 4) == 0) seen_ihdr = 1;
+      else if (memcmp(type, "IDAT", 4) == 0) seen_idat = 1;
+      else if (memcmp(type, "IEND", 4) == 0)
+        return seen_ihdr && seen_idat ? NULL : "the PNG has no image data";
+      i += 12 + (size_t)len;
+    }
+    return "the PNG is truncated (no IEND chunk)";
+  }
+  if (strcmp(media, "image/jpeg") == 0) {
+    size_t i = 2;
+    int frame = 0;
+    while (i + 4 <= n) {
+      if (p[i] != 0xFF) return "the JPEG has a broken marker";
+      unsigned m = p[i + 1];
+      if (m == 0xFF) { i++; continue; } /* fill byte */
+      if (m == 0xD8 || (m >= 0xD0 && m <= 0xD7) || m == 0x01) { i += 2; continue; }
+      size_t len = (size_t)p[i + 2] << 8 | p[i + 3];
+      if (len < 2 || len > n - i - 2) return "a JPEG segment runs past the end of the file";
+      if ((m >= 0xC0 && m <= 0xCF) && m != 0xC4 && m != 0xC8 && m != 0xCC) frame = 1;
+      if (m == 0xDA) { /* start of scan: the entropy-coded data must end with EOI */
+        if (!frame) return "the JPEG has no frame header";
+        size_t e = n;
+        while (e > i + 4 && p[e - 1] == 0) e--; /* tolerate zero padding */
+        for (size_t k = e; k >= 2 && k > e - 64 && k > i + 4; k--)
+          if (p[k - 2] == 0xFF && p[k - 1] == 0xD9) return NULL;
+        return "the JPEG is truncated (no end-of-image marker)";
+      }
+      i += 2 + len;
+    }
+    return "the JPEG is truncated";
+  }
+  if (strcmp(media, "image/gif") == 0) {
+    size_t e = n;
+    while (e > 13 && p[e - 1] == 0) e--;
+    return (e > 13 && p[e - 1] == 0x3B) ? NULL : "the GIF is truncated (no trailer)";
+  }
+  return NULL;
+}
+
 static int is_remote(const char *url) {
   const char *c = strchr(url, ':');
   const char *s = strchr(url, '/');
@@ -400,6 +459,12 @@ static ts_status add_image(epub *E, const char *url, uint32_t line, uint32_t col
   if (!media) {
     ts_diag_report(E->d, TS_ERROR, file, line, col,
                    "image '%s' is not PNG, JPEG, GIF or SVG", url);
+    st = TS_ERR_INPUT;
+    goto remember;
+  }
+  const char *problem = image_problem(data, len, media);
+  if (problem) {
+    ts_diag_report(E->d, TS_ERROR, file, line, col, "image '%s': %s", url, problem);
     st = TS_ERR_INPUT;
     goto remember;
   }
