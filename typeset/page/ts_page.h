@@ -20,6 +20,16 @@ typedef enum ts_draw_kind {
   TS_DRAW_DEST        /* named destination at (x, y) (top of the target) */
 } ts_draw_kind;
 
+/* Conventions of the display list (the PDF writer draws it as is):
+ *  - GLYPHS: x, y is the run's origin with the run's own offsets already
+ *    applied (x includes run->x, y includes run->dy for superscripts); the
+ *    writer must not add them again.  Strike-through is not a property the
+ *    writer draws: the page builder emits it as a RULE.
+ *  - RULE: a stroked line, LINK/RECT/IMAGE: x,y is the lower-left corner.
+ *  - DEST names: heading ids (as in the model), "fn-N" at note N's first
+ *    line, "fnref-N" at its mark; LINK dest names carry no '#'.
+ *  - Items come in drawing order (rectangles before the text over them).
+ * Everything (pages, items, runs) lives in the document's arena. */
 typedef struct ts_draw {
   uint8_t kind;
   double x, y, w, h;   /* pt; PDF coordinates (origin bottom-left) */
@@ -59,7 +69,9 @@ typedef struct ts_layout_opts {
   ts_buf *trace_lines;  /* optional --dump lines */
 } ts_layout_opts;
 
-/* Lays out doc; everything in doc->arena.  Images are resolved inside the
+/* Lays out doc; everything in doc->arena (the model is not modified, but
+ * its arena is used for the layout: the doc pointer is const for the tree
+ * only).  Images are resolved inside the
  * document's folder (ts_path_resolve_inside); a missing or unreadable image
  * is a located error (TS_ERR_INPUT). */
 ts_status ts_page_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o,
