@@ -712,6 +712,47 @@ START_TEST(garbage_input)
 }
 END_TEST
 
+/* A right-to-left paragraph: justified lines fill the measure, the indent
+ * is on the right of the first line, the last line is flush right. */
+START_TEST(rtl_paragraph_lines)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_span sp = span_of("\xd9\x8a\xd9\x88\xd9\x84\xd8\xaf \xd8\xac\xd9\x85\xd9\x8a\xd8\xb9 "
+                       "\xd8\xa7\xd9\x84\xd9\x86\xd8\xa7\xd8\xb3 \xd8\xa3\xd8\xad\xd8\xb1\xd8\xa7\xd8\xb1\xd9\x8b\xd8\xa7 "
+                       "\xd9\x85\xd8\xaa\xd8\xb3\xd8\xa7\xd9\x88\xd9\x8a\xd9\x86 \xd9\x81\xd9\x8a "
+                       "\xd8\xa7\xd9\x84\xd9\x83\xd8\xb1\xd8\xa7\xd9\x85\xd8\xa9 2018 "
+                       "\xd9\x88\xd8\xa7\xd9\x84\xd8\xad\xd9\x82\xd9\x88\xd9\x82. "
+                       "\xd9\x88\xd9\x82\xd8\xaf \xd9\x88\xd9\x87\xd8\xa8\xd9\x88\xd8\xa7 "
+                       "\xd8\xb9\xd9\x82\xd9\x84\xd8\xa7\xd9\x8b \xd9\x88\xd8\xb6\xd9\x85\xd9\x8a\xd8\xb1\xd9\x8b\xd8\xa7", 10);
+  ts_para_opts o = opts_of("ar");
+  o.indent = 12;
+  double W = 90;
+  ts_para *p = make_para(a, &sp, 1, &o, &d);
+  ts_line *lines;
+  size_t n;
+  ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
+  ck_assert_uint_ge(n, 2);
+  for (size_t i = 0; i < n; i++) {
+    const ts_line *l = &lines[i];
+    double left = l->runs[0].x, right = l->runs[l->n - 1].x + l->runs[l->n - 1].width;
+    double want_right = i == 0 ? W - 12 : W;
+    ck_assert(!l->overfull);
+    if (!l->overfull) ck_assert_msg(fabs(right - want_right) < 0.01, "line %zu right %g", i, right);
+    if (i + 1 < n && !l->overfull) ck_assert_msg(fabs(left) < 0.01, "line %zu left %g", i, left);
+    if (i + 1 == n) ck_assert(left > 0.5); /* short last line: flush right */
+    /* runs are contiguous left to right */
+    for (uint32_t k = 1; k < l->n; k++)
+      ck_assert(fabs(l->runs[k].x - (l->runs[k - 1].x + l->runs[k - 1].width)) < 0.01);
+    /* the digits keep their left-to-right order inside the right-to-left line */
+    for (uint32_t k = 0; k < l->n; k++)
+      if (memmem(l->runs[k].text, l->runs[k].text_len, "2018", 4)) ck_assert_int_eq(l->runs[k].rtl, 0);
+  }
+  ts_arena_destroy(a);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("text");
@@ -733,6 +774,7 @@ static Suite *suite(void)
   tcase_add_test(tc, exceptions_override_patterns);
   tcase_add_test(tc, threads_share_context);
   tcase_add_test(tc, garbage_input);
+  tcase_add_test(tc, rtl_paragraph_lines);
   suite_add_tcase(s, tc);
   return s;
 }
