@@ -225,6 +225,8 @@ static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n) {
     }
   }
   if (c->maxw < c->minw) c->maxw = c->minw;
+  c->minw += 0.5; /* room for rounding in the engine's overfull test */
+  c->maxw += 0.5;
   return 1;
 }
 
@@ -279,7 +281,6 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
       ts_status st = ts_text_para_create(b->ctx, b->a, sp, nsp, &o, b->d, &ce->p);
       if (st != TS_OK) { pg_fail(b, st); return; }
       if (!measure_cell(b, ce, sp, nsp)) return;
-      ce->minw += 0.5; /* rounding in the engine's width test */
       if (ce->minw + 2 * pad > minw[ci]) minw[ci] = ce->minw + 2 * pad;
       if (ce->maxw + 2 * pad > maxw[ci]) maxw[ci] = ce->maxw + 2 * pad;
     }
