@@ -82,7 +82,9 @@ def run_once(cmd, cwd, env):
 
 
 def measure(cmd, cwd, env, reps, setup=None, warmup=True):
-    """Warm-up run (untimed) then reps runs; setup(i) runs before each."""
+    """Warm-up run (untimed) then reps runs; setup(i) runs before each.
+    A warm-up that takes over 2 s counts as a run: caches matter little
+    there, and slow peers would otherwise take most of the session."""
     runs = []
     for i in range(reps + (1 if warmup else 0)):
         if setup:
@@ -91,9 +93,11 @@ def measure(cmd, cwd, env, reps, setup=None, warmup=True):
         if r['rc'] != 0:
             return {'ok': False, 'cmd': cmd, 'rc': r['rc'],
                     'error': r['stderr'].strip().splitlines()[-3:]}
-        if warmup and i == 0:
+        if warmup and i == 0 and r['wall'] <= 2.0:
             continue
         runs.append(r)
+        if len(runs) == reps:
+            break
     walls = [r['wall'] for r in runs]
     return {'ok': True, 'cmd': cmd, 'reps': len(runs),
             'wall_med': statistics.median(walls), 'wall_min': min(walls),
@@ -301,7 +305,7 @@ class Bench:
                 continue
             o = os.path.join(d, 'book-%d.%s' % (pages, tool))
             r = measure(self.t.cmd(tool, md, o, book=True, style=style), d, self.t.env,
-                        self.reps(slow=tool in ('xelatex', 'weasyprint')))
+                        self.reps(slow=tool != 'typeset'))
             n = pdf_pages(o + '.pdf')
             extra = {'pages': n, 'words': words}
             if r['ok'] and n:
@@ -515,8 +519,86 @@ def fmt_s(x):
 def row_time(r):
     if not r.get('ok'):
         return 'failed', '', '', ''
-    return (fmt_s(r['wall_med']), '%s–%s' % (fmt_s(r['wall_min']), fmt_s(r['wall_max'])),
+    return (fmt_s(r['wall_med']), '%s–%s (%d)' % (fmt_s(r['wall_min']), fmt_s(r['wall_max']),
+                                                 r['reps']),
             fmt_s(r['cpu_med']), '%.1f' % r['rss_mib'])
+
+
+def summary(C, L):
+    """One table, typeset against its peers: wall median (CPU median)."""
+    cols = [('typeset', 'typeset'), ('pandoc', 'pandoc (EPUB)'),
+            ('weasyprint', 'WeasyPrint'), ('groff', 'groff -ms'),
+            ('typst', 'Typst'), ('xelatex', 'pandoc + xelatex')]
+
+    def cell(rs, mem=False):
+        rs = [r for r in rs if r and r.get('ok')]
+        if not rs:
+            return '–'
+        w = statistics.median(r['wall_med'] for r in rs)
+        c = statistics.median(r['cpu_med'] for r in rs)
+        s = '%s (%s)' % (fmt_s(w), fmt_s(c))
+        if mem:
+            s += ', %.0f MiB' % max(r['rss_mib'] for r in rs)
+        return s
+
+    def pick(prefix, tool):
+        return [v.get(tool) for k, v in C.items() if k.startswith(prefix)]
+    rows = []
+    rows.append(['sample paper → PDF (median of the 4)'] +
+                [cell(pick('paper-pdf:', t)) if t != 'pandoc' else '' for t, _ in cols])
+    rows.append(['sample paper → EPUB (median of the 4)'] +
+                [cell(pick('paper-epub:', t)) if t in ('typeset', 'pandoc') else ''
+                 for t, _ in cols])
+    book = C.get('book-200-pdf', {})
+    if book:
+        r = ['200-page book → PDF']
+        for t, _ in cols:
+            x = book.get(t)
+            r.append('' if t == 'pandoc' else
+                     (cell([x], mem=True) + (', %s pages' % x['pages']
+                                             if x and x.get('ok') and x.get('pages') else '')
+                      if x else '–'))
+        rows.append(r)
+    be = C.get('book-200-epub', {})
+    if be:
+        rows.append(['200-page book → EPUB'] +
+                    [cell([be.get(t)], mem=True) if t in ('typeset', 'pandoc') else ''
+                     for t, _ in cols])
+    for n in (50, 200):
+        for fmt in ('pdf+epub', 'pdf', 'epub'):
+            s = C.get('series-%d:%s' % (n, fmt), {})
+            if not s:
+                continue
+            r = ['%d-paper series → %s' % (n, fmt.upper())]
+            for t, _ in cols:
+                if t == 'typeset':
+                    x = [s.get('typeset -j1'), s.get('typeset -j2')]
+                    r.append(' / '.join(cell([y], mem=True) for y in x) + ' (-j1 / -j2)'
+                             if any(x) else '')
+                else:
+                    r.append(cell([s.get(t + ' ×2')]) + ' (2 at a time)'
+                             if s.get(t + ' ×2') else '')
+            rows.append(r)
+        inc = C.get('series-%d:incremental' % n, {}).get('typeset -j2')
+        if inc:
+            rows.append(['%d-paper series, one paper changed' % n, cell([inc], mem=True)] +
+                        [''] * (len(cols) - 1))
+    q = C.get('quality:book-200', {})
+    if q:
+        rows.append(['book: loose lines, hyphenated ends'] +
+                    ['%.2f %%, %d' % (q[t]['loose_pct'], q[t]['hyphenated_ends'])
+                     if t in q else '' for t, _ in cols])
+    if not rows:
+        return
+    L.append('## Summary: typeset and its peers\n')
+    L.append('Wall time, median of the runs (CPU time user + system in brackets), '
+             'peak memory where shown; the same machine and the same run of '
+             'bench.py. Details in the tables below.\n')
+    L.append('| | ' + ' | '.join(name for _, name in cols) + ' |')
+    L.append('|---|' + '---:|' * len(cols))
+    for r in rows:
+        L.append('| ' + ' | '.join(r) + ' |')
+    L.append('')
 
 
 def machine():
@@ -574,10 +656,11 @@ def write_report(res, path):
         L.append('## %s\n' % title)
         if note:
             L.append(note + '\n')
-        L.append('| case | tool | median | min–max | CPU | peak MiB | load | |')
+        L.append('| case | tool | median | min–max (runs) | CPU | peak MiB | load | |')
         L.append('|---|---|---:|---:|---:|---:|---:|---|')
         L.extend(rows)
         L.append('')
+    summary(C, L)
     keys = sorted(C)
     table('(1) Sample papers to PDF, one fresh process each',
           [k for k in keys if k.startswith('paper-pdf:')],
