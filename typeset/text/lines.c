@@ -427,6 +427,7 @@ ts_status ts_text_para_lines(ts_para *p, ts_lb_width_fn width, void *user, ts_li
   size_t prev_end = SIZE_MAX;
   for (size_t i = 0; i < res.n; i++) {
     double W = width(user, i);
+    if (!(W >= 0) || W > 1e7) W = W > 1e7 ? 1e7 : 0; /* negative or NaN measures: zero */
     TS_CHECK(build_line(&lc, &res.lines[i], i, prev_end, i + 1 == res.n, W, &out[i]));
     prev_end = res.lines[i].end;
     if (out[i].overfull && p->d) {
