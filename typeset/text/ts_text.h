@@ -33,8 +33,10 @@ typedef struct ts_span {
 
 /* A set of code points (arena), used to report each character that no font
  * covers once per document: create one per document and pass it to every
- * paragraph through ts_para_opts.reported.  Not thread-safe (one document is
- * set by one thread). */
+ * paragraph through ts_para_opts.reported.  (Chosen over a set keyed by the
+ * ts_diag in the shared context, which would outlive the document and could
+ * match a later diag at the same address.)  Not thread-safe: one document is
+ * set by one thread. */
 typedef struct ts_cp_set ts_cp_set;
 ts_cp_set *ts_cp_set_create(ts_arena *arena); /* arena; NULL on OOM */
 /* Adds cp; returns 1 if it was new, 0 if present (or on OOM). */
@@ -46,7 +48,8 @@ typedef struct ts_para_opts {
   int base_rtl;           /* -1 auto (first strong character), 0 LTR, 1 RTL */
   ts_lb_mode mode;
   double indent;          /* first-line indent, pt */
-  int hyphenate;
+  int hyphenate;          /* 1: patterns of style->hyphen_lang (else lang) and
+                             style->hyphen_exceptions; soft hyphens always */
   const char *file;       /* for diagnostics */
   double hang_last_line;  /* reserved */
   int protrusion;         /* 1: margin kerning in justified lines (see
