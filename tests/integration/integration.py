@@ -51,6 +51,7 @@ def run(args, timeout=TIMEOUT, env=None, cwd=None):
     e = dict(os.environ)
     e["SOURCE_DATE_EPOCH"] = EPOCH
     e["LC_ALL"] = "C.UTF-8"
+    e["TZ"] = "UTC"
     if env:
         e.update(env)
     try:
@@ -189,6 +190,30 @@ def yaml_unquote(v):
     return v
 
 
+def front_matter_extra(fm_lines):
+    """lang and the abstract's text (a `|` block) of the samples' front matter."""
+    lang = None
+    abstract = []
+    in_abs = False
+    for line in fm_lines:
+        if in_abs:
+            if line.startswith("  ") or not line.strip():
+                abstract.append(line.strip())
+                continue
+            in_abs = False
+        m = re.match(r"^lang:\s*(\S+)", line)
+        if m:
+            lang = yaml_unquote(m.group(1))
+        m = re.match(r"^abstract:\s*(.*)$", line)
+        if m:
+            v = m.group(1).strip()
+            if v in ("|", ">", "|-", ">-"):
+                in_abs = True
+            elif v:
+                abstract.append(yaml_unquote(v))
+    return lang, " ".join(abstract).strip()
+
+
 def front_matter_fields(fm_lines):
     """title and author names of the samples' front matter (a deliberately
     small reader for the block style the samples use)."""
@@ -240,77 +265,132 @@ class Units:
         self.detached = []  # [(what, [(word, line)])]
 
 
-def source_units(src):
-    fm, body, first = split_front_matter(src)
-    u = Units()
-    lines = body
-    i = 0
-    n = len(lines)
+def source_blocks(body, first):
+    """Markdown body lines to blocks: (kind, [(text, line)]) with kind one of
+    para, heading, code, table, footnote, figure.  Blank lines end a para."""
+    blocks = []
+    para = None
+    i, n = 0, len(body)
 
-    def add_flow(text, ln):
-        for w in words_of(strip_inline(text)):
-            u.flow.append((w, ln))
+    def close():
+        nonlocal para
+        if para:
+            blocks.append(("para", para))
+        para = None
 
-    def add_unit(what, text, ln):
-        ws = [(w, ln) for w in words_of(strip_inline(text))]
-        if ws:
-            u.detached.append((what, ws))
-
-    in_code = False
     while i < n:
-        line = lines[i]
+        line = body[i]
         ln = first + i + 1
         s = line.strip()
         if re.match(r"^\s{0,3}(```|~~~)", line):
-            in_code = not in_code
+            close()
+            code = []
             i += 1
-            continue
-        if in_code:
-            for w in words_of(line):
-                u.flow.append((w, ln))
+            while i < n and not re.match(r"^\s{0,3}(```|~~~)", body[i]):
+                code.append((body[i], first + i + 1))
+                i += 1
+            blocks.append(("code", code))
             i += 1
             continue
         m = re.match(r"^\[\^([^\]]+)\]:\s?(.*)$", line)
         if m:
-            text = [m.group(2)]
+            close()
+            text = [(m.group(2), ln)]
             i += 1
-            while i < n and (lines[i].startswith("    ") or lines[i].startswith("\t") or
-                             (not lines[i].strip() and i + 1 < n and
-                              lines[i + 1].startswith("    "))):
-                text.append(lines[i].strip())
+            while i < n and (body[i].startswith("    ") or body[i].startswith("\t") or
+                             (not body[i].strip() and i + 1 < n and
+                              body[i + 1].startswith("    "))):
+                text.append((body[i].strip(), first + i + 1))
                 i += 1
-            add_unit("footnote [^%s]" % m.group(1), " ".join(text), ln)
+            blocks.append(("footnote [^%s]" % m.group(1), text))
             continue
         if s.startswith("|"):
-            while i < n and lines[i].strip().startswith("|"):
-                row = lines[i].strip().strip("|")
-                if not re.match(r"^[\s|:\-]+$", row):
-                    for cell in re.split(r"(?<!\\)\|", row):
-                        add_unit("table cell on line %d" % (first + i + 1), cell, first + i + 1)
+            close()
+            rows = []
+            while i < n and body[i].strip().startswith("|"):
+                rows.append((body[i].strip(), first + i + 1))
                 i += 1
+            blocks.append(("table", rows))
             continue
-        m = re.match(r"^!\[(.*)\]\((\S+)(\s+\"(.*)\")?\)\s*$", s)
-        if m:
-            # a paragraph holding only an image is a figure; its alt text is
-            # the caption (typeset/doc/ts_doc.h)
-            add_unit("figure caption on line %d" % ln, m.group(1), ln)
+        if not s:
+            close()
             i += 1
             continue
+        if para is None and re.match(r"^!\[(.*)\]\((\S+)(\s+\"(.*)\")?\)\s*$", s):
+            # a paragraph holding only an image is a figure; its alt text is
+            # the caption (typeset/doc/ts_doc.h)
+            if i + 1 >= n or not body[i + 1].strip():
+                blocks.append(("figure", [(re.match(r"^!\[(.*)\]", s).group(1), ln)]))
+                i += 1
+                continue
         if re.match(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$", line):
+            close()
             i += 1
             continue
         m = re.match(r"^\s{0,3}#{1,6}\s+(.*?)(\s+#+\s*)?$", line)
         if m:
-            add_flow(re.sub(r"\s*\{[^}]*\}\s*$", "", m.group(1)), ln)
+            close()
+            blocks.append(("heading", [(re.sub(r"\s*\{[^}]*\}\s*$", "", m.group(1)), ln)]))
             i += 1
             continue
-        if s.startswith("<") and re.match(r"^</?[A-Za-z!]", s):
-            i += 1  # raw HTML block: never rendered
+        if para is None and re.match(r"^</?[A-Za-z!]", s):
+            while i < n and body[i].strip():  # raw HTML block: never rendered
+                i += 1
             continue
         t = re.sub(r"^(\s*>\s?)+", "", line)                 # block quotes
         t = re.sub(r"^\s*([-+*]|\d+[.)])\s+", "", t)          # list markers
-        add_flow(t, ln)
+        if para is None:
+            para = []
+        para.append((t, ln))
         i += 1
+    close()
+    return blocks
+
+
+def is_table_caption(text):
+    """The page builder keeps a paragraph right before a table with it (and
+    may float both): a caption ("**Table 1.** …", "Table 1 …") or an
+    introduction ending in a colon (typeset/page/page_build.c)."""
+    t = text.strip()
+    return bool(re.match(r"^(\*|_|Table|Tab\.|Таблица)", t)) or t.endswith(":")
+
+
+def source_units(src):
+    fm, body, first = split_front_matter(src)
+    u = Units()
+    blocks = source_blocks(body, first)
+
+    def words_with_lines(lines):
+        out = []
+        for text, ln in lines:
+            out.extend((w, ln) for w in words_of(strip_inline(text)))
+        return out
+
+    for k, (kind, lines) in enumerate(blocks):
+        if kind in ("heading", "code") or (kind == "para" and not (
+                k + 1 < len(blocks) and blocks[k + 1][0] == "table" and
+                is_table_caption(" ".join(t for t, _ in lines)))):
+            if kind == "code":
+                u.flow.extend((w, ln) for text, ln in lines for w in words_of(text))
+            else:
+                u.flow.extend(words_with_lines(lines))
+        elif kind == "para":
+            ws = words_with_lines(lines)
+            if ws:
+                u.detached.append(("caption of the table after line %d" % lines[0][1], ws))
+        elif kind == "table":
+            for row, ln in lines:
+                row = row.strip("|")
+                if re.match(r"^[\s|:\-]+$", row):
+                    continue
+                for cell in re.split(r"(?<!\\)\|", row):
+                    ws = [(w, ln) for w in words_of(strip_inline(cell))]
+                    if ws:
+                        u.detached.append(("table cell on line %d" % ln, ws))
+        else:  # footnote, figure
+            ws = words_with_lines(lines)
+            if ws:
+                u.detached.append(("%s on line %d" % (kind, lines[0][1]), ws))
     return fm, u
 
 
@@ -510,6 +590,44 @@ def epubcheck_cmd():
     return [exe]
 
 
+OPF_NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
+EPOCH_ISO = "2018-10-20T01:46:40Z"  # SOURCE_DATE_EPOCH 1540000000
+
+
+def opf_problems(path, title, authors, lang):
+    """One dc:title (stores reject a second one), every author a dc:creator,
+    dc:language from the metadata, an identifier, and dcterms:modified from
+    SOURCE_DATE_EPOCH."""
+    import xml.etree.ElementTree as ET
+    errs = []
+    with zipfile.ZipFile(path) as z:
+        container = z.read("META-INF/container.xml").decode("utf-8")
+        opf_path = re.search(r'full-path="([^"]+)"', container).group(1)
+        root = ET.fromstring(z.read(opf_path))
+    md = root.find("opf:metadata", OPF_NS)
+    if md is None:
+        return ["no <metadata>"]
+    titles = [t.text or "" for t in md.findall("dc:title", OPF_NS)]
+    if len(titles) != 1:
+        errs.append("%d dc:title elements %r, want exactly one" % (len(titles), titles))
+    elif title and not titles[0].startswith(title):
+        errs.append("dc:title %r, want %r" % (titles[0], title))
+    creators = [c.text or "" for c in md.findall("dc:creator", OPF_NS)]
+    for a in authors:
+        if a not in creators:
+            errs.append("no dc:creator %r (creators: %r)" % (a, creators))
+    langs = [l.text for l in md.findall("dc:language", OPF_NS)]
+    if not langs or (lang and langs[0] != lang):
+        errs.append("dc:language %r, want %r" % (langs, lang))
+    if not md.findall("dc:identifier", OPF_NS):
+        errs.append("no dc:identifier")
+    mod = [m.text for m in md.findall("opf:meta", OPF_NS)
+           if m.get("property") == "dcterms:modified"]
+    if mod != [EPOCH_ISO]:
+        errs.append("dcterms:modified %r, want [%r] from SOURCE_DATE_EPOCH" % (mod, EPOCH_ISO))
+    return errs
+
+
 def epub_text(path):
     """Text of the EPUB's XHTML documents in spine order (tags stripped,
     entities decoded)."""
@@ -553,6 +671,10 @@ def check_sample(typeset, root, name):
         src = f.read()
     fm, units = source_units(src)
     title, authors = front_matter_fields(fm)
+    lang, abstract = front_matter_extra(fm)
+    if abstract:
+        ws = [(w, 0) for w in words_of(strip_inline(abstract))]
+        units.detached.append(("abstract", ws))
     stem = os.path.splitext(name)[0]
     tmp = tempfile.mkdtemp(prefix="typeset-int-")
     try:
@@ -570,6 +692,11 @@ def check_sample(typeset, root, name):
                                                  p.stderr.decode("utf-8", "replace") if p else ""))
                 return
             ok("%s: render %d took %.2f s" % (name, k, dt))
+            over = [l for l in p.stderr.decode("utf-8", "replace").splitlines()
+                    if "overfull" in l or "underfull" in l]
+            if k == 1 and over:
+                fail("%s: %d overfull/underfull lines in a sample, e.g. %s"
+                     % (name, len(over), over[:3]))
             leftovers = sorted(set(os.listdir(d)) - {stem + ".pdf", stem + ".epub"})
             if leftovers:
                 fail("%s: stray files beside the outputs: %s" % (name, leftovers))
@@ -626,6 +753,14 @@ def check_sample(typeset, root, name):
             for a in authors:
                 if a not in info.get("Author", ""):
                     fail("%s: pdfinfo Author %r lacks %r" % (name, info.get("Author"), a))
+            m = re.match(r"([\d.]+) x ([\d.]+) pts", info.get("Page size", ""))
+            if not m or abs(float(m.group(1)) - 595.28) > 0.5 or \
+                    abs(float(m.group(2)) - 841.89) > 0.5:
+                fail("%s: page size %r, want A4 (595.28 x 841.89 pts)"
+                     % (name, info.get("Page size")))
+            if info.get("CreationDate") and "2018" not in info["CreationDate"]:
+                fail("%s: CreationDate %r does not come from SOURCE_DATE_EPOCH (2018-10-20)"
+                     % (name, info.get("CreationDate")))
             try:
                 pages = int(info.get("Pages", "0"))
             except ValueError:
@@ -672,6 +807,10 @@ def check_sample(typeset, root, name):
                                                     "\n  ".join(probs) or out[-2000:]))
             else:
                 ok("%s: epubcheck: no errors or warnings" % name)
+
+        # EPUB package metadata
+        for e in opf_problems(epub, title, authors, lang):
+            fail("%s: EPUB package: %s" % (name, e))
 
         # EPUB text
         try:
@@ -722,6 +861,11 @@ def self_test():
                        "self") != []
     assert check_words(tokenise_rendered("end \u0633\u0644\u0627\u0645 \u0645\u0631\u062d\u0628\u0627"),
                        u2, None, False, "self") != []  # in order when not PDF
+    # a caption paragraph before a table travels with it
+    _, u3 = source_units("Intro text.\n\n**Table 1.** Cap words\n\n| a |\n|---|\n| b |\n\nEnd.\n")
+    assert [w for w, _ in u3.flow] == ["intro", "text", "end"], u3.flow
+    assert [[w for w, _ in ws] for _, ws in u3.detached] == [["table", "1", "cap", "words"],
+                                                            ["a"], ["b"]], u3.detached
     # bidi controls around right-to-left runs separate words
     assert words_of("\u0639\u0627\u0645\u202c92 x\u202bab") == ["\u0639\u0627\u0645", "92", "x", "ab"]
     bw = bbox_words('<page width="1"><word xMin="10" yMin="10" xMax="50" yMax="20">ab</word>'
