@@ -35,8 +35,10 @@ typedef struct ts_face {
   int is_cid;            /* CID-keyed CFF (Noto CJK) */
   uint16_t *gid_to_cid;  /* is_cid: CFF CID per glyph id (num_glyphs entries) */
   hb_set_t *unicodes;    /* code points the cmap covers */
-  uint32_t id;           /* small stable number within the cache (load order;
-                            0 for faces loaded outside a cache) */
+  uint32_t id;           /* small number within the cache, in load order (0 for
+                            faces loaded outside a cache).  Load order depends
+                            on thread timing: never write it to an output —
+                            use path + index or psname there. */
   /* GSUB features looked up once at load (for synthesis decisions) */
   int has_smcp, has_sups, has_subs;
   uint32_t hyphen_cp;    /* U+2010 when covered, else U+002D (0 if neither) */
@@ -62,8 +64,11 @@ const ts_face *ts_fonts_find(ts_ctx *ctx, const char *family, int weight,
 
 /* A role's face set for one style: the role's families in order, then the
  * script fallbacks of fonts/fallbacks.yaml (Arabic, Hebrew, Devanagari, CJK,
- * symbols).  `extra_dir` (a style's folder) is searched too. Missing
- * families are reported once per process as warnings to d. */
+ * symbols) of the flavour of the role's first face (fixed pitch → mono, sans
+ * → heading, else body).  `extra_dir` (a style's folder) is added to the
+ * process's font folders (so its families are visible to later look-ups
+ * too).  Missing families are reported once per process as warnings to d.
+ * Results are memoised by content (families, weight, slant, folder). */
 /* Script classes of the fallbacks (the `script:` keys of fallbacks.yaml). */
 typedef enum ts_fb_script {
   TS_FB_NONE = 0, /* the role's own families: used for every script */
