@@ -8,6 +8,20 @@
 #include "../doc/ts_doc.h"
 #include "../style/ts_style.h"
 
+/* What the EPUB holds (OEBPS/):
+ *   cover.xhtml, titlepage.xhtml, chapter-N.xhtml (the body split at top-level
+ *   level-1 headings when there are two or more), nav.xhtml, toc.ncx,
+ *   style.css, images/ (copied once, media type from the bytes), fonts/
+ *   (the style's faces subset to the book's characters).
+ * Heading ids come from the model; ids that are not plain ASCII, clash with
+ * the writer's own (r3, r3-2, n3) or repeat become "sec-K", and "#id" links
+ * follow them across files.  Links other than http, https, mailto and
+ * existing headings are kept as text with a warning.  Missing, escaping or
+ * corrupt images are located errors (TS_ERR_INPUT).  The container is
+ * byte-identical for the same input: dates from SOURCE_DATE_EPOCH, else
+ * meta.date, else 2000-01-01.  style may be NULL (the default style); d may
+ * be NULL (messages are then only counted internally). */
+
 ts_status ts_epub_write(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
                         const char *path, ts_diag *d);
 
