@@ -201,6 +201,58 @@ START_TEST(fontset_fallbacks)
 }
 END_TEST
 
+/* A style's folder is searched: with fontconfig limited to an empty
+ * configuration (no system fonts), a family is found only once the folder
+ * holding its file is given, and a family missing before is found after. */
+START_TEST(style_folder_fonts)
+{
+  char dir[] = "/tmp/ts_fontdir_XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char conf[600], font[600], cache[600];
+  snprintf(conf, sizeof conf, "%s/fonts.conf", dir);
+  snprintf(font, sizeof font, "%s/copy.ttf", dir);
+  snprintf(cache, sizeof cache, "%s/cache", dir);
+  FILE *fp = fopen(conf, "w");
+  ck_assert_ptr_nonnull(fp);
+  fprintf(fp, "<?xml version=\"1.0\"?>\n<fontconfig><cachedir>%s</cachedir></fontconfig>\n", cache);
+  fclose(fp);
+  size_t len = 0;
+  char *data = ts_file_read(DEJAVU, &len, 0);
+  ck_assert_ptr_nonnull(data);
+  fp = fopen(font, "wb");
+  ck_assert_ptr_nonnull(fp);
+  ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+  fclose(fp);
+  free(data);
+
+  setenv("FONTCONFIG_FILE", conf, 1);
+  ts_ctx *ctx = ts_ctx_create();
+  ck_assert_ptr_null(ts_fonts_find(ctx, "DejaVu Serif", 400, 0)); /* creates the cache */
+  unsetenv("FONTCONFIG_FILE");
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_font_role role = {{"DejaVu Serif"}, 1, NULL};
+  ts_fontset fs;
+  ck_assert_int_eq(ts_fonts_fontset(ctx, &role, 400, 0, dir, &d, &fs), TS_OK);
+  ck_assert_int_ge(fs.n, 1);
+  ck_assert_str_eq(fs.faces[0]->family, "DejaVu Serif");
+  ck_assert(strncmp(fs.faces[0]->path, dir, strlen(dir)) == 0);
+  ck_assert_ptr_eq(ts_fonts_find(ctx, "DejaVu Serif", 400, 0), fs.faces[0]);
+  /* the fallbacks are missing here: each reported once, with its package */
+  unsigned w = d.n_warnings;
+  ck_assert_uint_ge(w, 3);
+  ck_assert_int_eq(ts_fonts_fontset(ctx, &role, 400, 0, dir, &d, &fs), TS_OK);
+  ck_assert_uint_eq(d.n_warnings, w);
+  ts_ctx_destroy(ctx);
+  unlink(font);
+  unlink(conf);
+  /* fontconfig's cache files */
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("fonts");
@@ -212,6 +264,7 @@ static Suite *suite(void)
   tcase_add_test(tc, refuse_non_font);
   tcase_add_test(tc, find_family);
   tcase_add_test(tc, fontset_fallbacks);
+  tcase_add_test(tc, style_folder_fonts);
   suite_add_tcase(s, tc);
   return s;
 }
