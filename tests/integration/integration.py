@@ -1022,6 +1022,65 @@ def check_series(typeset, root):
             fail("series samples: temporary files left: %s" % leftovers)
         r1 = load_report(rep1, "series samples")
         check_report_fields(r1, "series samples", {s: "rendered" for s in SAMPLES}, out)
+        # reported pages agree with the PDFs
+        for path, ent in report_by_path(r1).items():
+            pdf = os.path.join(out, os.path.splitext(path)[0] + ".pdf")
+            q = run(["pdfinfo", pdf], timeout=60)
+            m = re.search(r"Pages:\s*(\d+)", q.stdout.decode()) if q and q.returncode == 0 \
+                else None
+            if not m or int(m.group(1)) != ent.get("pages"):
+                fail("series samples: %s reports %r pages, pdfinfo says %s"
+                     % (path, ent.get("pages"), m.group(1) if m else None))
+        # the catalogue: a valid PDF and an Atom feed with one entry a paper,
+        # linking to files that exist
+        cat_pdf = os.path.join(out, "catalogue.pdf")
+        if os.path.isfile(cat_pdf):
+            q = run(["qpdf", "--check", cat_pdf], timeout=120)
+            if q is None or q.returncode != 0:
+                fail("series samples: qpdf --check catalogue.pdf: %s" % describe(q))
+        try:
+            import xml.etree.ElementTree as ET
+            feed = ET.parse(os.path.join(out, "catalogue.atom")).getroot()
+            ns = {"a": "http://www.w3.org/2005/Atom"}
+            entries = feed.findall("a:entry", ns)
+            if len(entries) != len(SAMPLES):
+                fail("series samples: catalogue.atom has %d entries, want %d"
+                     % (len(entries), len(SAMPLES)))
+            for e in entries:
+                hrefs = [l.get("href") for l in e.findall("a:link", ns)]
+                if len(hrefs) != 2 or not all(os.path.isfile(os.path.join(out, h)) for h in hrefs):
+                    fail("series samples: catalogue entry %r links %r"
+                         % (e.findtext("a:title", None, ns), hrefs))
+        except (OSError, ET.ParseError) as ex:
+            fail("series samples: catalogue.atom: %r" % ex)
+        # worker threads share one context: -j 1 and -j 4 give the same bytes
+        # (the same output folder both times: the catalogue's ids depend on it)
+        out_j1 = os.path.join(tmp, "samples-j1")
+        out_j4 = os.path.join(tmp, "samples-j")
+        p1 = series(typeset, os.path.join(root, "samples", "series.yaml"), out_j4, "-j", "1")
+        if os.path.isdir(out_j4):
+            os.rename(out_j4, out_j1)
+        p4 = series(typeset, os.path.join(root, "samples", "series.yaml"), out_j4, "-j", "4")
+        if p1 is None or p4 is None or p1.returncode or p4.returncode:
+            fail("series -j 1 / -j 4: %s / %s" % (describe(p1), describe(p4)))
+        else:
+            names = sorted(f for f in os.listdir(out_j1) if not f.startswith("."))
+            if names != sorted(f for f in os.listdir(out_j4) if not f.startswith(".")):
+                fail("series -j 1 and -j 4 write different files")
+            diff = [f for f in names if read_bytes(os.path.join(out_j1, f)) !=
+                    read_bytes(os.path.join(out_j4, f))]
+            # RFC 4287 §4.2.6: an entry's atom:id must not change when the
+            # entry is relocated, so the output folder cannot be part of it
+            def atom_ids(d):
+                x = read_bytes(os.path.join(d, "catalogue.atom")).decode("utf-8", "replace")
+                return re.findall(r"<entry>.*?<id>([^<]*)</id>", x, re.S)
+            if atom_ids(out) != atom_ids(out_j1):
+                fail("series: catalogue.atom entry ids change with the output folder "
+                     "(RFC 4287 4.2.6): %s vs %s" % (atom_ids(out)[:2], atom_ids(out_j1)[:2]))
+            if diff:
+                fail("series: -j 1 and -j 4 give different bytes for %s" % diff)
+            else:
+                ok("series: -j 1 and -j 4 give byte-identical outputs (%d files)" % len(names))
         if r1 is not None and sorted(report_by_path(r1)) != sorted(SAMPLES):
             fail("series samples: report lists %s" % sorted(report_by_path(r1)))
         before = stamps(out, stems)
