@@ -53,6 +53,7 @@ static ts_para_opts opts(const pg_builder *b, ts_lb_mode mode) {
   o.base_rtl = -1;
   o.mode = mode;
   o.file = b->doc->path;
+  o.reported = b->reported;
   return o;
 }
 

@@ -182,6 +182,10 @@ static ts_para_opts para_opts(const pg_builder *b, ts_lb_mode mode, double inden
   o.indent = indent;
   o.hyphenate = hyph;
   o.file = b->doc->path;
+  o.reported = b->reported;
+  /* margin kerning (pdfTeX's protrusion) in justified text: punctuation
+   * and hyphens hang slightly into the margin so the edges look straight */
+  o.protrusion = mode == TS_LB_JUSTIFY;
   return o;
 }
 

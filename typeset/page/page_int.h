@@ -200,6 +200,7 @@ typedef struct pg_builder {
   ts_buf *trace;
   const char *lang;
   ts_status err;        /* sticky: the first failure */
+  ts_cp_set *reported;  /* code points without a font, reported once */
 
   pg_vlist main;        /* the body galley */
   pg_vlist title;       /* the title block when it spans two columns */
