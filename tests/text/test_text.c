@@ -753,6 +753,50 @@ START_TEST(rtl_paragraph_lines)
 }
 END_TEST
 
+/* Small capitals: 'smcp' when the face has it (Libertine), else capitals at
+ * 80 % (PT Serif has no 'smcp'); the text stays as written either way. */
+START_TEST(small_capitals)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_span sp = span_of("Valdai Papers", 10);
+  sp.smallcaps = 1;
+  ts_para_opts o = opts_of("en");
+  ts_line line;
+  ck_assert_int_eq(ts_text_line(ctx, a, &sp, 1, &o, &d, &line), TS_OK);
+  ck_assert_uint_eq(line.n, 1);
+  ck_assert(line.runs[0].size == 10);
+  hb_codepoint_t ga = 0;
+  hb_font_get_nominal_glyph(line.runs[0].face->hb_font, 'a', &ga);
+  ck_assert_uint_ne(line.runs[0].glyphs[1].gid, ga); /* a small-capital a */
+
+  ts_style st;
+  memset(&st, 0, sizeof st);
+  st.brk = (ts_break_params){100, 200, 15, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100};
+  st.fonts[TS_ROLE_BODY].families[0] = "PT Serif";
+  st.fonts[TS_ROLE_BODY].n_families = 1;
+  o.style = &st;
+  ck_assert_int_eq(ts_text_line(ctx, a, &sp, 1, &o, &d, &line), TS_OK);
+  ck_assert_uint_ge(line.n, 4); /* V | ALDAI | space P (full size) | APERS */
+  int small = 0;
+  for (uint32_t i = 0; i < line.n; i++) {
+    const ts_run *r = &line.runs[i];
+    ck_assert_str_eq(r->face->family, "PT Serif");
+    if (r->size < 10) {
+      ck_assert(r->size > 7.99 && r->size < 8.01);
+      hb_codepoint_t gu = 0;
+      hb_font_get_nominal_glyph(r->face->hb_font, (hb_codepoint_t)(r->text[0] - 32), &gu);
+      ck_assert_uint_eq(r->glyphs[0].gid, gu); /* drawn as a capital */
+      ck_assert(r->text[0] >= 'a' && r->text[0] <= 'z'); /* text as written */
+      small++;
+    }
+  }
+  ck_assert_int_eq(small, 2);
+  ts_arena_destroy(a);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("text");
@@ -775,6 +819,7 @@ static Suite *suite(void)
   tcase_add_test(tc, threads_share_context);
   tcase_add_test(tc, garbage_input);
   tcase_add_test(tc, rtl_paragraph_lines);
+  tcase_add_test(tc, small_capitals);
   suite_add_tcase(s, tc);
   return s;
 }

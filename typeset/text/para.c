@@ -398,7 +398,7 @@ ts_status ts_text_shape_piece(ts_para *p, hb_buffer_t *buf, const prun *r, uint3
   /* text[x..y) alone (no context: a line edge), plus the face's hyphen */
   char *tmp = malloc(y - x + 8);
   if (!tmp) return TS_ERR_NOMEM;
-  memcpy(tmp, p->text + x, y - x);
+  memcpy(tmp, r->src + x, y - x);
   uint32_t n = y - x;
   if (hyphen) n += (uint32_t)ts_utf8_encode(r->face->hyphen_cp ? r->face->hyphen_cp : '-', tmp + n);
   gvec v = {0};
@@ -607,7 +607,7 @@ typedef struct tmp_arrays {
   UChar *u16;
   uint32_t *u16_cp; /* u16 index → code point index */
   uint32_t *cpb, *cpv, *spn, *cpu;
-  uint8_t *lvl, *hid, *brk, *hyph, *common;
+  uint8_t *lvl, *hid, *brk, *hyph, *common, *small;
   int32_t *scr;
   const ts_face **face;
 } tmp_arrays;
@@ -622,6 +622,7 @@ static void tmp_free(tmp_arrays *t)
   free(t->cpu);
   free(t->lvl);
   free(t->hid);
+  free(t->small);
   free(t->brk);
   free(t->hyph);
   free(t->common);
@@ -691,6 +692,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   t.cpu = malloc((L + 1) * sizeof *t.cpu);
   t.lvl = calloc(L + 1, 1);
   t.hid = calloc(L + 1, 1);
+  t.small = calloc(L + 1, 1);
   t.common = calloc(L + 1, 1);
   t.scr = malloc((L + 1) * sizeof *t.scr);
   t.face = calloc(L + 1, sizeof *t.face);
@@ -699,7 +701,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   t.brk = calloc(L + 1, 1);
   t.hyph = calloc(L + 1, 1);
   p->glue_at = aalloc(arena, L + 1, sizeof *p->glue_at);
-  if (!t.cpb || !t.cpv || !t.spn || !t.cpu || !t.lvl || !t.hid || !t.common || !t.scr ||
+  if (!t.cpb || !t.cpv || !t.spn || !t.cpu || !t.lvl || !t.hid || !t.small || !t.common || !t.scr ||
       !t.face || !t.u16 || !t.u16_cp || !t.brk || !t.hyph || !p->glue_at) {
     st = TS_ERR_NOMEM;
     goto done;
@@ -860,13 +862,32 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     }
   }
 
+  /* 4b. small capitals the face cannot set ('smcp' missing): lower-case
+   * letters are shaped as capitals at 80 % from a copy of the text in which
+   * they are upper-cased in place (same UTF-8 length, so clusters still
+   * point into the original text, which ToUnicode keeps) */
+  for (size_t i = 0; i < ncp; i++) {
+    const ts_span *sp = &spans[t.spn[i]];
+    if (!sp->smallcaps || !t.face[i] || t.face[i]->has_smcp || !u_islower((UChar32)t.cpv[i]))
+      continue;
+    uint32_t up = (uint32_t)u_toupper((UChar32)t.cpv[i]);
+    char enc[4];
+    if (up == t.cpv[i] || ts_utf8_encode(up, enc) != t.cpb[i + 1] - t.cpb[i]) continue;
+    if (!p->stext) {
+      p->stext = ts_arena_memdup(arena, p->text, L + 1);
+      if (!p->stext) { st = TS_ERR_NOMEM; goto done; }
+    }
+    memcpy(p->stext + t.cpb[i], enc, t.cpb[i + 1] - t.cpb[i]);
+    t.small[i] = 1;
+  }
+
   /* 5. runs, shaped once each */
   buf = hb_buffer_create();
   if (!hb_buffer_allocation_successful(buf)) { st = TS_ERR_NOMEM; goto done; }
   for (size_t i = 0; i < ncp;) {
     size_t j = i + 1;
     while (j < ncp && t.spn[j] == t.spn[i] && t.lvl[j] == t.lvl[i] && t.scr[j] == t.scr[i] &&
-           t.face[j] == t.face[i] && t.hid[j] == t.hid[i])
+           t.face[j] == t.face[i] && t.hid[j] == t.hid[i] && t.small[j] == t.small[i])
       j++;
     prun *nr = hgrow(runs, &cap_runs, n_runs + 1, sizeof *nr);
     if (!nr) { st = TS_ERR_NOMEM; goto done; }
@@ -907,10 +928,16 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     }
     r->feats = feats;
     r->nfeats = nf;
+    r->src = p->text;
+    if (t.small[i]) {
+      r->src = p->stext;
+      r->size = (float)(r->size * 0.8);
+      size *= 0.8;
+    }
     r->scale = r->face ? r->size / (float)r->face->upem : 0;
     r->g0 = (uint32_t)gv.n;
     if (!r->hidden && r->face) {
-      st = shape_range(p, buf, r, p->text, p->len, r->b0, r->b1, 0, 1, &gv);
+      st = shape_range(p, buf, r, r->src, p->len, r->b0, r->b1, 0, 1, &gv);
       if (st != TS_OK) goto done;
       /* 'sups'/'subs' may cover only some characters (often digits only):
        * when any glyph stayed the default one, the run is synthesized
@@ -930,7 +957,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
           r->size = (float)(size * 0.65);
           r->dy = (float)(sp->script_pos > 0 ? size * 0.33 : -size * 0.15);
           r->scale = r->size / (float)r->face->upem;
-          st = shape_range(p, buf, r, p->text, p->len, r->b0, r->b1, 0, 1, &gv);
+          st = shape_range(p, buf, r, r->src, p->len, r->b0, r->b1, 0, 1, &gv);
           if (st != TS_OK) goto done;
         }
       }

@@ -24,6 +24,8 @@ typedef struct prun {
   uint32_t g0, ng;       /* glyphs[g0 .. g0+ng) */
   const hb_feature_t *feats;
   unsigned nfeats;
+  const char *src;       /* text shaped: the paragraph's, or stext for
+                            synthesized small capitals (same byte offsets) */
 } prun;
 
 enum item_kind {
@@ -53,6 +55,8 @@ struct ts_para {
   const ts_span *spans;  /* borrowed */
   size_t n_spans;
   char *text;            /* arena: the spans' text concatenated */
+  char *stext;           /* arena: text with small-capital letters upper-cased
+                            in place (NULL when none) */
   uint32_t len;
   uint32_t *span_b0;     /* first byte of each span */
   prun *runs;
