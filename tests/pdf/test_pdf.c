@@ -934,6 +934,80 @@ START_TEST(test_oom) {
 }
 END_TEST
 
+
+/* Random display lists (glyph ids, clusters, offsets, colours, bytes of
+ * text that need not be UTF-8, odd numbers): always a valid PDF. */
+static uint32_t rnd(uint64_t *s) {
+  *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+  return (uint32_t)(*s >> 33);
+}
+
+static double rnd_num(uint64_t *s) {
+  switch (rnd(s) % 12) {
+  case 0: return 0.0 / 0.0;
+  case 1: return 1e300;
+  case 2: return -1e300;
+  case 3: return -(double)(rnd(s) % 100);
+  default: return (double)(rnd(s) % 60000) / 100.0;
+  }
+}
+
+START_TEST(test_random_layouts) {
+  fixture fx;
+  fx_init(&fx, 3);
+  const ts_face *faces[2] = {face(&fx, DEJAVU, 0), face(&fx, LIBERTINE, 0)};
+  uint64_t seed = 12345;
+  for (int iter = 0; iter < 40; iter++) {
+    for (size_t p = 0; p < 3; p++) fx.l.pages[p].n = 0;
+    for (int k = 0, nk = (int)(rnd(&seed) % 40); k < nk; k++) {
+      size_t pg = rnd(&seed) % 3;
+      ts_draw_kind kind = (ts_draw_kind)(rnd(&seed) % 6);
+      if (kind == TS_DRAW_IMAGE) kind = TS_DRAW_RECT;
+      ts_draw *d = add(&fx, pg, kind, rnd_num(&seed), rnd_num(&seed));
+      d->w = rnd_num(&seed);
+      d->h = rnd_num(&seed);
+      d->lw = rnd_num(&seed);
+      d->color = rnd(&seed);
+      static const char *names[] = {"a", "b", "#a", "", "c"};
+      if (kind == TS_DRAW_DEST || (kind == TS_DRAW_LINK && rnd(&seed) % 2))
+        d->dest = names[rnd(&seed) % 5];
+      else if (kind == TS_DRAW_LINK)
+        d->uri = "http://x.org/\x01\xff?a=b c";
+      if (kind == TS_DRAW_GLYPHS) {
+        uint32_t n = rnd(&seed) % 30, tl = rnd(&seed) % 40;
+        ts_run *r = ts_arena_alloc(fx.a, sizeof *r);
+        ts_glyph *g = ts_arena_alloc(fx.a, (n ? n : 1) * sizeof *g);
+        char *text = ts_arena_alloc(fx.a, tl + 1);
+        for (uint32_t i = 0; i < tl; i++) text[i] = (char)(rnd(&seed) % 255 + 1);
+        r->face = faces[rnd(&seed) % 2];
+        r->size = (float)(rnd(&seed) % 4 ? 1 + rnd(&seed) % 30 : rnd_num(&seed));
+        for (uint32_t i = 0; i < n; i++) {
+          g[i].gid = rnd(&seed) % 8 ? rnd(&seed) % 2000 : rnd(&seed);
+          g[i].cluster = rnd(&seed) % (tl + 3);
+          g[i].x = (float)rnd_num(&seed);
+          g[i].y = (float)(rnd(&seed) % 3 ? 0 : rnd_num(&seed));
+        }
+        r->glyphs = g;
+        r->n = n;
+        r->text = text;
+        r->text_len = tl;
+        d->run = r;
+      }
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/r%d.pdf", tmpdir, iter);
+    ts_diag d;
+    ts_diag_init(&d, NULL);
+    ts_status st = ts_pdf_write(fx.ctx, fx.doc, NULL, &fx.l, path, &d);
+    ck_assert_msg(st == TS_OK, "iteration %d: %s %s", iter, ts_status_str(st), d.first_error);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "qpdf --check '%s' >/dev/null 2>&1", path);
+    ck_assert_msg(system(cmd) == 0, "iteration %d: qpdf --check failed", iter);
+  }
+  fx_free(&fx);
+}
+END_TEST
+
 /* The page rendered to a picture for a human look (TS_KEEP=1 keeps it). */
 START_TEST(test_render_png) {
   fixture fx;
@@ -973,6 +1047,7 @@ int main(void) {
   tcase_add_test(tc, test_threads);
   tcase_add_test(tc, test_hyphen);
   tcase_add_test(tc, test_oom);
+  tcase_add_test(tc, test_random_layouts);
   tcase_add_test(tc, test_image_corrupt);
   tcase_add_test(tc, test_image_truncated);
   tcase_add_test(tc, test_image_jpeg);
