@@ -1019,6 +1019,29 @@ START_TEST(many_hard_breaks) {
 }
 END_TEST
 
+/* 20,000 headings with the same text: unique ids without quadratic work. */
+START_TEST(many_equal_headings) {
+  ts_buf src;
+  ts_buf_init(&src);
+  for (int i = 0; i < 20000; i++) ts_buf_puts(&src, "# A\n");
+  ts_buf_puts(&src, "# A 1 {#a-1}\n# A 1\n");
+  run r;
+  double t0 = now_s();
+  parse_n(&r, src.data, src.len);
+  double t = now_s() - t0;
+  ck_assert_int_eq(r.st, TS_OK);
+  /* the explicit "a-1" is served first, so the automatic ones skip it */
+  ck_assert_str_eq(nth(r.doc->root, TS_NODE_HEADING, 0)->id, "a");
+  ck_assert_str_eq(nth(r.doc->root, TS_NODE_HEADING, 1)->id, "a-2");
+  ck_assert_str_eq(nth(r.doc->root, TS_NODE_HEADING, 19999)->id, "a-20000");
+  ck_assert_str_eq(nth(r.doc->root, TS_NODE_HEADING, 20000)->id, "a-1");
+  ck_assert_str_eq(nth(r.doc->root, TS_NODE_HEADING, 20001)->id, "a-1-1");
+  ck_assert_msg(t < 2.0, "took %d ms", (int)(t * 1000));
+  done(&r);
+  ts_buf_free(&src);
+}
+END_TEST
+
 START_TEST(apply_yaml) {
   run r;
   parse(&r, "---\ntitle: A\nlang: de\n---\nBody\n");
@@ -1152,6 +1175,7 @@ int main(void) {
   tcase_add_test(tc, deep_quotes);
   tcase_add_test(tc, deep_lists);
   tcase_add_test(tc, many_hard_breaks);
+  tcase_add_test(tc, many_equal_headings);
   tcase_add_test(tc, apply_yaml);
   tcase_add_test(tc, parse_file);
   tcase_add_test(tc, dump_exact);

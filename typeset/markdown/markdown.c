@@ -29,12 +29,15 @@
 /* ---- Identifier set (open addressing; heap, freed after each conversion) */
 typedef struct idset {
   const char **slot;
+  unsigned *next; /* per slot: the next "-k" suffix to try for this base */
   size_t cap, n;
 } idset;
 
 static void idset_free(idset *s) {
   free(s->slot);
+  free(s->next);
   s->slot = NULL;
+  s->next = NULL;
   s->cap = s->n = 0;
 }
 
@@ -53,11 +56,19 @@ static int idset_has(const idset *s, const char *id) {
 static ts_status idset_add(idset *s, const char *id) {
   if ((s->n + 1) * 2 > s->cap) {
     size_t ncap = s->cap ? s->cap * 2 : 64;
-    idset t = {calloc(ncap, sizeof *t.slot), ncap, 0};
-    if (!t.slot) return TS_ERR_NOMEM;
+    idset t = {calloc(ncap, sizeof *t.slot), calloc(ncap, sizeof *t.next), ncap, 0};
+    if (!t.slot || !t.next) {
+      idset_free(&t);
+      return TS_ERR_NOMEM;
+    }
     for (size_t i = 0; i < s->cap; i++)
-      if (s->slot[i]) t.slot[idset_find(&t, s->slot[i])] = s->slot[i], t.n++;
-    free(s->slot);
+      if (s->slot[i]) {
+        size_t j = idset_find(&t, s->slot[i]);
+        t.slot[j] = s->slot[i];
+        t.next[j] = s->next[i];
+        t.n++;
+      }
+    idset_free(s);
     *s = t;
   }
   size_t i = idset_find(s, id);
@@ -396,8 +407,19 @@ static ts_status assign_ids(conv *c) {
         if (!base) { st = TS_ERR_NOMEM; goto done; }
       }
       const char *id = base;
-      for (unsigned k = 1; idset_has(&set, id); k++) {
-        id = ts_arena_printf(c->doc->arena, "%s-%u", base, k);
+      if (idset_has(&set, base)) {
+        /* the base remembers the next suffix to try: n equal headings cost
+         * O(n), not O(n^2) */
+        size_t bslot = idset_find(&set, base);
+        unsigned k = set.next[bslot] ? set.next[bslot] : 1;
+        for (;; k++) {
+          ts_buf_clear(&b);
+          ts_buf_printf(&b, "%s-%u", base, k);
+          if (b.oom) { st = TS_ERR_NOMEM; goto done; }
+          if (!idset_has(&set, b.data)) break;
+        }
+        set.next[bslot] = k + 1;
+        id = ts_arena_strndup(c->doc->arena, b.data, b.len);
         if (!id) { st = TS_ERR_NOMEM; goto done; }
       }
       if (hr->explicit_id && id != base)
