@@ -923,6 +923,42 @@ START_TEST(corrupt_images_refused) {
 }
 END_TEST
 
+
+/* Each image file is copied once; different files with one name get
+ * distinct names. */
+START_TEST(images_once_and_unique) {
+  ts_doc *d = hand_doc(); /* has fig.png */
+  char path[512];
+  snprintf(path, sizeof path, "%s/sub", tmpdir);
+  ck_assert_int_eq(mkdir(path, 0755), 0);
+  snprintf(path, sizeof path, "%s/sub/FIG.png", tmpdir);
+  unsigned char other[sizeof png1];
+  memcpy(other, png1, sizeof png1);
+  write_file(path, other, sizeof other);
+  const char *urls[] = {"./fig.png", "sub/FIG.png", "./sub/FIG.png"};
+  for (int i = 0; i < 3; i++) {
+    ts_node *p = para(d, d->root, "Inline ");
+    ts_node *im = add(d, p, TS_NODE_IMAGE);
+    im->url = urls[i];
+    im->alt = "dot";
+  }
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  char *opf = entry(z, len, "OEBPS/package.opf", NULL);
+  ck_assert_int_eq(count(opf, "media-type=\"image/png\""), 2);
+  ck_assert_ptr_nonnull(strstr(opf, "href=\"images/fig.png\""));
+  ck_assert_ptr_nonnull(strstr(opf, "href=\"images/fig-2.png\""));
+  char *c2 = entry(z, len, "OEBPS/chapter-2.xhtml", NULL);
+  ck_assert_int_eq(count(c2, "<img class=\"inline\" src=\"images/fig.png\""), 1);
+  ck_assert_int_eq(count(c2, "<img class=\"inline\" src=\"images/fig-2.png\""), 2);
+  ck_assert_int_eq(count(c2, "<img src=\"images/fig.png\""), 1); /* the figure */
+  free(c2);
+  free(opf);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
 static Suite *epub_suite(void) {
   Suite *s = suite_create("epub");
   TCase *tc = tcase_create("epub");
@@ -943,6 +979,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, fonts_are_subsets);
   tcase_add_test(tc, empty_document);
   tcase_add_test(tc, numbered_headings);
+  tcase_add_test(tc, images_once_and_unique);
   tcase_add_loop_test(tc, corrupt_images_refused, 0, (int)(sizeof bad_images / sizeof bad_images[0]));
   tcase_add_loop_test(tc, markdown_samples, 0, (int)(sizeof samples / sizeof samples[0]));
   suite_add_tcase(s, tc);

@@ -483,17 +483,17 @@ static ts_status add_image(epub *E, const char *url, uint32_t line, uint32_t col
   if (stem == 0) ts_buf_puts(&nb, "image");
   size_t stem_end = nb.len;
   ts_buf_printf(&nb, ".%s", ext);
-  for (int k = 2; !nb.oom; k++) { /* unique names (case-insensitively) */
-    int clash = 0;
-    for (size_t i = 0; i < E->n_images && !clash; i++)
-      clash = strcasecmp(E->images[i].name, nb.data) == 0;
-    if (!clash) break;
+  /* unique names, compared case-insensitively (names are ASCII here) */
+  for (size_t i = 0; i < nb.len; i++)
+    if (nb.data[i] >= 'A' && nb.data[i] <= 'Z') nb.data[i] = (char)(nb.data[i] + 32);
+  for (int k = 2; !nb.oom && emap_get(&E->image_names, nb.data, NULL); k++) {
     nb.len = stem_end;
     ts_buf_printf(&nb, "-%d.%s", k, ext);
   }
   const char *name = nb.oom ? NULL : ts_arena_strdup(E->a, nb.data);
   ts_buf_free(&nb);
   if (!name) TS_CHECK(TS_ERR_NOMEM);
+  TS_CHECK(emap_put(E->a, &E->image_names, name, 1));
   eimage *im = ts_arena_alloc(E->a, (E->n_images + 1) * sizeof *im);
   if (!im) TS_CHECK(TS_ERR_NOMEM);
   if (E->n_images) memcpy(im, E->images, E->n_images * sizeof *im);
@@ -1461,6 +1461,7 @@ static ts_status epub_build(epub *E) {
   E->used_ids.strkeys = 1;
   E->image_by_url.strkeys = 1;
   E->image_by_real.strkeys = 1;
+  E->image_names.strkeys = 1;
   E->lang = valid_lang(m->lang);
   {
     static const char *const rtl_langs[] = {"ar", "he", "iw", "fa", "ur", "yi", "ps",

@@ -79,6 +79,7 @@ typedef struct epub {
   size_t n_images;
   emap image_by_url;     /* url as written -> images index (-1: not embeddable) */
   emap image_by_real;
+  emap image_names;      /* names given so far (lowercase) */
   int n_img_refs, n_img_alt; /* image references / those with alt text */
   int cover_image;       /* index into images or -1 */
 
