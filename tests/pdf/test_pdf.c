@@ -1008,6 +1008,29 @@ START_TEST(test_random_layouts) {
 }
 END_TEST
 
+
+/* Page labels follow the folios: a new decimal range where they jump. */
+START_TEST(test_page_labels) {
+  fixture fx;
+  fx_init(&fx, 4);
+  fx.l.pages[0].number = 0; /* unnumbered title page: its index */
+  fx.l.pages[1].number = 5;
+  fx.l.pages[2].number = 6;
+  fx.l.pages[3].number = 9;
+  const char *path = write_sample(&fx, "labels.pdf");
+  char cmd[700];
+  int rc;
+  snprintf(cmd, sizeof cmd, "qpdf --json --json-key=pagelabels '%s' | tr -d ' \\n'", path);
+  char *out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_msg(strstr(out, "\"pagelabels\":[{\"index\":0,\"label\":{\"/S\":\"/D\",\"/St\":1}},"
+                            "{\"index\":1,\"label\":{\"/S\":\"/D\",\"/St\":5}},"
+                            "{\"index\":3,\"label\":{\"/S\":\"/D\",\"/St\":9}}]"), "%s", out);
+  free(out);
+  fx_free(&fx);
+}
+END_TEST
+
 /* The page rendered to a picture for a human look (TS_KEEP=1 keeps it). */
 START_TEST(test_render_png) {
   fixture fx;
@@ -1047,6 +1070,7 @@ int main(void) {
   tcase_add_test(tc, test_threads);
   tcase_add_test(tc, test_hyphen);
   tcase_add_test(tc, test_oom);
+  tcase_add_test(tc, test_page_labels);
   tcase_add_test(tc, test_random_layouts);
   tcase_add_test(tc, test_image_corrupt);
   tcase_add_test(tc, test_image_truncated);

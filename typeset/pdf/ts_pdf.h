@@ -10,6 +10,18 @@
 #include "../doc/ts_doc.h"
 #include "../page/ts_page.h"
 
+/* Draws every page of layout (borrowed; its runs' faces must outlive the
+ * call) and writes path atomically: nothing is written unless the whole
+ * document succeeded.  doc (borrowed, may be NULL) gives the metadata
+ * (Info, XMP, /Lang) and source positions for image errors; style is not
+ * needed (the layout carries every decision).  Errors, reported to d:
+ * TS_ERR_INPUT for an image that is missing, not PNG/JPEG, undecodable or
+ * larger than 20000 x 20000 pixels (FILE:LINE:COL of its figure), a page
+ * size outside 3..14400 pt or a layout without pages; TS_ERR_FONT when a
+ * face cannot be subset; TS_ERR_NOMEM; TS_ERR_IO when the file cannot be
+ * written; TS_ERR_INTERNAL for a libharu failure (its error code is in the
+ * message).  A link to an unknown destination is a warning.  Thread-safe:
+ * documents may be written concurrently with one ctx and shared faces. */
 ts_status ts_pdf_write(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
                        const ts_layout *layout, const char *path, ts_diag *d);
 
