@@ -4,9 +4,10 @@
  *
  * Vertical justification: a frame that ends inside a section (not at a
  * forced break nor at the end) has its inter-block glue stretched so its
- * last line sits on the text block's foot — but only within the glue's
- * stretch (r ≤ 1).  A frame that would need more (it ended early because a
- * heading, a widow or a footnote's line moved on) keeps its natural spacing,
+ * last line sits on the text block's foot — but only within twice the
+ * glue's stretch (PG_MAX_RATIO).  A frame that would need more (it ended
+ * early because a heading, a widow or a footnote's line moved on) keeps its
+ * natural spacing,
  * top-aligned: one page with a short foot reads better than a page whose
  * paragraphs drift apart.  Footnotes always sit at the foot of the frame,
  * so facing pages keep their note areas and baselines aligned.  On a
@@ -15,6 +16,10 @@
 
 #include <math.h>
 #include <string.h>
+
+/* Vertical glue stretches at most twice its stretch (badness 800): the
+ * extra space hides in paragraph gaps, heading spaces and above the notes. */
+#define PG_MAX_RATIO 2.0
 
 typedef struct rctx {
   pg_builder *b;
@@ -170,8 +175,11 @@ static void render_frame(rctx *r, const pg_frame *f, const pg_vlist *v, pg_note 
       deficit -= fr * s.fig_shrink;
     }
     if (deficit > 1e-6 && s.shrink > 0) ratio = -(deficit / s.shrink > 1 ? 1 : deficit / s.shrink);
-  } else if (f->flush && !r->st->baseline_grid && s.stretch > 0 && avail - nat <= s.stretch) {
-    ratio = (avail - nat) / s.stretch;
+  } else if (f->flush && !r->st->baseline_grid) {
+    /* the note separator stretches too (plain TeX's \skip\footins is 12pt
+     * plus 4pt): its share stays above the rule, the notes keep the foot */
+    double st = s.stretch + (f->n_notes ? r->st->footnote_skip / 3 : 0);
+    if (s.stretch > 0 && avail - nat <= PG_MAX_RATIO * st) ratio = (avail - nat) / st;
   }
   /* place */
   placer pl;
