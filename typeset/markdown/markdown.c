@@ -135,6 +135,7 @@ typedef struct conv {
   size_t chain_n, chain_cap;
   int chain_built;
   size_t wrap_from, wrap_l, wrap_k; /* fix_inline_pos's last walk (0 = none) */
+  size_t pfx_line, pfx;               /* line_prefix's last answer (0 = none) */
   int synth;          /* the block has no position from cmark (see convert) */
   cmark_node *table_fix, *in_hdr; /* a table after such a block; its header row */
   size_t table_line, hdr_delta;
@@ -161,6 +162,7 @@ static size_t line_len(const conv *c, size_t l) {
  * unless lazy, the blanks that follow. */
 static size_t line_prefix(conv *c, size_t l) {
   if (l == c->block_line || !c->block) return c->block_col ? c->block_col - 1 : 0;
+  if (l == c->pfx_line) return c->pfx; /* inlines of one line come together */
   if (!c->chain_built) {
     c->chain_n = 0;
     for (ts_node *a = c->block->parent; a && a->type != TS_NODE_DOCUMENT; a = a->parent)
@@ -198,6 +200,8 @@ static size_t line_prefix(conv *c, size_t l) {
    * a lazy one from where the container match stopped */
   if (i == c->chain_n)
     while (p < n && (ls[p] == ' ' || ls[p] == '\t')) p++;
+  c->pfx_line = l;
+  c->pfx = p;
   return p;
 }
 
@@ -943,6 +947,7 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
       c->block_line = t->line - c->line_off;
       c->chain_built = 0;
       c->wrap_from = 0;
+      c->pfx_line = 0;
       c->raw_cur = (uint32_t)c->block_line;
       c->end_line = t->line;
       c->bs_line = 0;
