@@ -288,6 +288,7 @@ START_TEST(justified_lines_meet_measure)
     }
     ck_assert_int_le(max_consecutive, 2);
     ck_assert(strstr(trace.data, "line 1: ratio") != NULL);
+    ck_assert(strncmp(trace.data, "paragraph test.md:1: ", 21) == 0);
     ts_buf_free(&trace);
   }
   ck_assert_uint_eq(d.n_warnings, 0);

@@ -424,6 +424,13 @@ ts_status ts_text_para_lines(ts_para *p, ts_lb_width_fn width, void *user, ts_li
   if (!hb_buffer_allocation_successful(lc.buf)) { st = TS_ERR_NOMEM; goto done; }
   ts_line *out = res.n ? ts_arena_alloc(p->arena, res.n * sizeof *out) : NULL;
   if (res.n && !out) { st = TS_ERR_NOMEM; goto done; }
+  if (trace) {
+    /* a header per paragraph, as TeX's @firstpass/@secondpass */
+    ts_buf_printf(trace, "paragraph %s:%u: %zu lines, pass %d, demerits ",
+                  p->o.file ? p->o.file : "-", p->n_spans ? p->spans[0].line : 0, res.n, res.pass);
+    ts_buf_num(trace, res.total_demerits, 0);
+    ts_buf_putc(trace, '\n');
+  }
   size_t prev_end = SIZE_MAX;
   for (size_t i = 0; i < res.n; i++) {
     double W = width(user, i);
