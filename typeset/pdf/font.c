@@ -162,8 +162,25 @@ static size_t cluster_starts(pdf_w *w, const ts_run *r, ts_status *st) {
     w->tmp = nt;
     w->cap_tmp = r->n;
   }
-  for (uint32_t i = 0; i < r->n; i++) w->tmp[i] = clamp_cluster(r, r->glyphs[i].cluster);
-  qsort(w->tmp, r->n, sizeof *w->tmp, cmp_u32);
+  int up = 1, down = 1;
+  for (uint32_t i = 0; i < r->n; i++) {
+    w->tmp[i] = clamp_cluster(r, r->glyphs[i].cluster);
+    if (i > 0) {
+      if (w->tmp[i] < w->tmp[i - 1]) up = 0;
+      if (w->tmp[i] > w->tmp[i - 1]) down = 0;
+    }
+  }
+  /* Runs are monotonic (left-to-right increasing, right-to-left
+   * decreasing): sort only when they are not. */
+  if (down && !up) {
+    for (uint32_t i = 0, j = r->n - 1; i < j; i++, j--) {
+      uint32_t t = w->tmp[i];
+      w->tmp[i] = w->tmp[j];
+      w->tmp[j] = t;
+    }
+  } else if (!up) {
+    qsort(w->tmp, r->n, sizeof *w->tmp, cmp_u32);
+  }
   size_t k = 0;
   for (uint32_t i = 0; i < r->n; i++)
     if (k == 0 || w->tmp[k - 1] != w->tmp[i]) w->tmp[k++] = w->tmp[i];
