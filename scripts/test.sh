@@ -4,7 +4,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
-export SOURCE_DATE_EPOCH=1700000000
 
 BUILD_DIR=build sh scripts/build.sh
 meson test -C build --print-errorlogs --num-processes 2

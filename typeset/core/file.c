@@ -70,23 +70,34 @@ char *ts_file_read(const char *path, size_t *len, size_t max) {
 
 /* ---- Registry of unfinished temporary files ------------------------------
  * The one piece of process-wide state in typeset: signals are process-wide,
- * so the list of files to remove when one arrives must be too.  Fixed slots,
- * so the handler only reads memory and calls unlink (async-signal-safe). */
+ * so the list of files to remove when one arrives must be too.
+ *
+ * SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken by one
+ * thread that waits for them (sigwait).  That thread removes the registered
+ * files while holding tmp_lock and then ends the process with the signal's
+ * default action, still holding the lock.  ts_out_open creates a file and
+ * registers it under the same lock, so no thread can create a temporary file
+ * after the clean-up has looked at the list: an interrupted run leaves none.
+ */
 #define TMP_SLOTS 256
 static char tmp_paths[TMP_SLOTS][PATH_MAX];
-static volatile sig_atomic_t tmp_used[TMP_SLOTS];
+static int tmp_used[TMP_SLOTS];
 static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void ts_tmp_register(const char *tmp) {
-  if (!tmp || strlen(tmp) >= PATH_MAX) return;
-  pthread_mutex_lock(&tmp_lock);
+static void register_locked(const char *tmp) {
   for (int i = 0; i < TMP_SLOTS; i++) {
     if (!tmp_used[i]) {
       memcpy(tmp_paths[i], tmp, strlen(tmp) + 1);
       tmp_used[i] = 1;
-      break;
+      return;
     }
   }
+}
+
+void ts_tmp_register(const char *tmp) {
+  if (!tmp || strlen(tmp) >= PATH_MAX) return;
+  pthread_mutex_lock(&tmp_lock);
+  register_locked(tmp);
   pthread_mutex_unlock(&tmp_lock);
 }
 
@@ -102,21 +113,37 @@ void ts_tmp_unregister(const char *tmp) {
   pthread_mutex_unlock(&tmp_lock);
 }
 
-static void on_signal(int sig) {
+static void *signal_thread(void *arg) {
+  sigset_t *set = arg;
+  int sig = 0;
+  if (sigwait(set, &sig) != 0) return NULL;
+  pthread_mutex_lock(&tmp_lock); /* kept until the process ends */
   for (int i = 0; i < TMP_SLOTS; i++)
     if (tmp_used[i]) unlink(tmp_paths[i]);
   signal(sig, SIG_DFL);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  pthread_sigmask(SIG_UNBLOCK, &one, NULL);
   raise(sig);
+  _exit(128 + sig); /* not reached: the default action ends the process */
 }
 
 void ts_out_install_signal_handlers(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
+  static sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  /* blocked here, so in every thread created from now on */
+  if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return;
+  pthread_t t;
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&t, &at, signal_thread, &set) != 0)
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  pthread_attr_destroy(&at);
 }
 
 char *ts_tmp_name_for(const char *path) {
@@ -147,7 +174,16 @@ ts_status ts_out_open(ts_out *o, const char *path) {
     ts_out_abort(o);
     return TS_ERR_NOMEM;
   }
+  if (strlen(o->tmp) >= PATH_MAX) {
+    ts_out_abort(o);
+    errno = ENAMETOOLONG;
+    return TS_ERR_IO;
+  }
+  /* create and register under one lock: see the registry above */
+  pthread_mutex_lock(&tmp_lock);
   int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd >= 0) register_locked(o->tmp);
+  pthread_mutex_unlock(&tmp_lock);
   if (fd < 0) {
     int e = errno;
     free(o->tmp);
@@ -156,7 +192,6 @@ ts_status ts_out_open(ts_out *o, const char *path) {
     errno = e;
     return TS_ERR_IO;
   }
-  ts_tmp_register(o->tmp);
   o->fp = fdopen(fd, "wb");
   if (!o->fp) {
     close(fd);
@@ -171,9 +206,11 @@ ts_status ts_out_commit(ts_out *o) {
   if (!o->fp || !o->tmp) return TS_ERR_USAGE;
   int bad = ferror(o->fp) != 0;
   if (fflush(o->fp) != 0) bad = 1;
-  if (fsync(fileno(o->fp)) != 0 && errno != EINVAL) bad = 1;
   if (fclose(o->fp) != 0) bad = 1;
   o->fp = NULL;
+  /* no fsync: rename() makes the replacement atomic for every reader and
+   * against interruption; a power cut is the file system's business, as for
+   * compilers and linkers, and fsync costs more than rendering a paper */
   if (bad || rename(o->tmp, o->path) != 0) {
     int e = errno;
     ts_out_abort(o);
