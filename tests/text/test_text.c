@@ -798,6 +798,48 @@ START_TEST(small_capitals)
 }
 END_TEST
 
+/* A word of the other alphabet is hyphenated with that alphabet's patterns:
+ * "свободными" (сво-бод-ными with Debian's Russian patterns) in an English
+ * paragraph, "typesetting" (type-set-ting) in a Russian one. */
+START_TEST(hyphenation_follows_alphabet)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  const char *langs[2] = {"en", "ru"};
+  const char *texts[2] = {"\xd1\x81\xd0\xb2\xd0\xbe\xd0\xb1\xd0\xbe\xd0\xb4\xd0\xbd\xd1\x8b\xd0\xbc\xd0\xb8 "
+                          "\xd1\x81\xd0\xb2\xd0\xbe\xd0\xb1\xd0\xbe\xd0\xb4\xd0\xbd\xd1\x8b\xd0\xbc\xd0\xb8",
+                          "typesetting typesetting"};
+  /* a line may also start and end inside the word: "бод-", "set-" */
+  const char *ends[2][3] = {{"\xd1\x81\xd0\xb2\xd0\xbe-", "\xd1\x81\xd0\xb2\xd0\xbe\xd0\xb1\xd0\xbe\xd0\xb4-",
+                             "\xd0\xb1\xd0\xbe\xd0\xb4-"},
+                            {"type-", "typeset-", "set-"}};
+  for (int k = 0; k < 2; k++) {
+    ts_span sp = span_of(texts[k], 10);
+    ts_para_opts o = opts_of(langs[k]);
+    o.mode = TS_LB_RAGGED;
+    int saw = 0;
+    for (double W = 20; W < 60; W += 2) {
+      ts_para *p = make_para(a, &sp, 1, &o, &d);
+      ts_line *lines;
+      size_t n;
+      ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
+      for (size_t i = 0; i < n; i++) {
+        if (!lines[i].hyphenated) continue;
+        char t[256];
+        line_text(&lines[i], t, sizeof t);
+        const char *s0 = strrchr(t, ' ') ? strrchr(t, ' ') + 1 : t;
+        ck_assert_msg(!strcmp(s0, ends[k][0]) || !strcmp(s0, ends[k][1]) || !strcmp(s0, ends[k][2]),
+                      "%s", t);
+        saw = 1;
+      }
+    }
+    ck_assert(saw);
+  }
+  ts_arena_destroy(a);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("text");
@@ -821,6 +863,7 @@ static Suite *suite(void)
   tcase_add_test(tc, garbage_input);
   tcase_add_test(tc, rtl_paragraph_lines);
   tcase_add_test(tc, small_capitals);
+  tcase_add_test(tc, hyphenation_follows_alphabet);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -529,12 +529,21 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
                                const uint32_t *spn, size_t ncp, uint8_t *hyph)
 {
   const char *lang = p->o.style && p->o.style->hyphen_lang ? p->o.style->hyphen_lang : p->o.lang;
-  const hy_dict *dict = ts_hy_dict(p->ctx, lang ? lang : "en");
+  if (!lang || !*lang) lang = "en";
+  const hy_dict *dict = ts_hy_dict(p->ctx, lang);
+  /* Words of the other alphabet get that alphabet's usual patterns: Russian
+   * names in an English paper, English titles in a Russian one. */
+  static const char *const cyr_langs[] = {"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "mn", "tg"};
+  int cyr_lang = 0;
+  for (size_t k = 0; k < sizeof cyr_langs / sizeof *cyr_langs; k++)
+    if (!strncmp(lang, cyr_langs[k], 2) && (lang[2] == 0 || lang[2] == '-' || lang[2] == '_'))
+      cyr_lang = 1;
+  const hy_dict *other = NULL;
+  int other_loaded = 0;
   exc *ex = NULL;
   size_t nex = 0;
   ts_status st = load_exceptions(p, &ex, &nex);
   if (st != TS_OK) return st;
-  if (!dict && !nex) return TS_OK;
   int lmin = p->brk.lefthyphenmin > 0 ? p->brk.lefthyphenmin : 2;
   int rmin = p->brk.righthyphenmin > 0 ? p->brk.righthyphenmin : 3;
   size_t i = 0;
@@ -591,7 +600,20 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
             }
           }
         }
-        if (!from_exc && dict) np = ts_hy_word(dict, word, wl, lmin, rmin, pos, 64);
+        if (!from_exc) {
+          UErrorCode err = U_ZERO_ERROR;
+          int cyr = uscript_getScript((UChar32)cpv[k], &err) == USCRIPT_CYRILLIC;
+          int latin = uscript_getScript((UChar32)cpv[k], &err) == USCRIPT_LATIN;
+          const hy_dict *use = dict;
+          if ((cyr && !cyr_lang) || (latin && cyr_lang)) {
+            if (!other_loaded) {
+              other = ts_hy_dict(p->ctx, cyr_lang ? "en" : "ru");
+              other_loaded = 1;
+            }
+            use = other;
+          }
+          if (use) np = ts_hy_word(use, word, wl, lmin, rmin, pos, 64);
+        }
         for (size_t q = 0; q < np; q++) hyph[cpb[k] + pos[q]] = 1;
       }
       k = w;
