@@ -1328,6 +1328,10 @@ def read_bytes(path):
         return f.read()
 
 
+def maybe_bytes(path):
+    return read_bytes(path) if os.path.isfile(path) else None
+
+
 def check_options(typeset, root):
     """--style by name and by path; reproducible bytes whatever the folder,
     the clock, the order of -o and the way the input path is spelled."""
@@ -1419,6 +1423,31 @@ def check_options(typeset, root):
                      % (m.group(0) if m else None))
             if read_bytes(by_name[0]) == read_bytes(outs[0][0]):
                 fail("options: --style book changes nothing in the PDF")
+        # two processes writing the same outputs at once: each output ends up
+        # whole (one of the two renders), no temporary file stays
+        race = os.path.join(tmp, "race")
+        os.mkdir(race)
+        e = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+        procs = [subprocess.Popen([typeset, os.path.join(dirs[0], name), "-q", "-o",
+                                   os.path.join(race, "same.pdf"), "-o",
+                                   os.path.join(race, "same.epub")] + style,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
+                 for style in ([], ["--style", "book"], [], ["--style", "book"])]
+        for pr in procs:
+            pr.communicate(timeout=TIMEOUT)
+            if pr.returncode != 0:
+                fail("options: concurrent render exit %d" % pr.returncode)
+        if sorted(os.listdir(race)) != ["same.epub", "same.pdf"]:
+            fail("options: concurrent renders left %s" % sorted(os.listdir(race)))
+        else:
+            got = read_bytes(os.path.join(race, "same.pdf"))
+            if got not in (maybe_bytes(outs[0][0]), maybe_bytes(by_name[0])):
+                fail("options: concurrent renders of one output left a PDF that is neither "
+                     "render")
+            got = read_bytes(os.path.join(race, "same.epub"))
+            if got not in (maybe_bytes(outs[0][1]), maybe_bytes(by_name[1])):
+                fail("options: concurrent renders of one output left an EPUB that is neither "
+                     "render")
         if not failures:
             ok("options: reproducible across folders, cwd, -o order and time; --style "
                "by name = by path; book style is 6x9in")
