@@ -1031,6 +1031,27 @@ START_TEST(test_page_labels) {
 }
 END_TEST
 
+
+/* A face flagged CFF without a 'CFF ' table (as a CFF2 variable font would
+ * be): a reported font error, not a broken PDF. */
+START_TEST(test_cff2_refused) {
+  fixture fx;
+  fx_init(&fx, 1);
+  face(&fx, DEJAVU, 0);
+  ts_face *f = fx.faces[0];
+  f->is_cff = 1; /* DejaVu has glyf outlines: no 'CFF ' table */
+  add_text(&fx, 0, f, "abc", 12, 72, 700, 0);
+  unsigned char *data = NULL;
+  size_t len = 0;
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &data, &len, &d), TS_ERR_FONT);
+  ck_assert_ptr_null(data);
+  ck_assert_msg(strstr(d.first_error, "CFF2"), "%s", d.first_error);
+  fx_free(&fx);
+}
+END_TEST
+
 /* The page rendered to a picture for a human look (TS_KEEP=1 keeps it). */
 START_TEST(test_render_png) {
   fixture fx;
@@ -1070,6 +1091,7 @@ int main(void) {
   tcase_add_test(tc, test_threads);
   tcase_add_test(tc, test_hyphen);
   tcase_add_test(tc, test_oom);
+  tcase_add_test(tc, test_cff2_refused);
   tcase_add_test(tc, test_page_labels);
   tcase_add_test(tc, test_random_layouts);
   tcase_add_test(tc, test_image_corrupt);

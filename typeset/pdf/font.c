@@ -592,6 +592,18 @@ static void subset_tag(const pdf_face *pf, const code_entry *ce, size_t n, char 
 static ts_status subset_face(pdf_w *w, pdf_face *pf) {
   ts_status st = TS_OK;
   const ts_face *f = pf->face;
+  if (f->is_cff) {
+    /* PDF has no place for CFF2 (variable) outlines. */
+    hb_blob_t *cff = hb_face_reference_table(f->hb_face, HB_TAG('C','F','F',' '));
+    unsigned len = hb_blob_get_length(cff);
+    hb_blob_destroy(cff);
+    if (len == 0) {
+      ts_diag_report(w->d, TS_ERROR, f->path, 0, 0,
+                     "font '%s' has CFF2 outlines, which PDF cannot embed; use a static "
+                     "OpenType/CFF or TrueType font", f->psname ? f->psname : "?");
+      return TS_ERR_FONT;
+    }
+  }
   hb_subset_input_t *in = hb_subset_input_create_or_fail();
   if (!in) return TS_ERR_NOMEM;
   hb_set_union(hb_subset_input_glyph_set(in), pf->used);
