@@ -764,7 +764,6 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
     }
     if (is_inline) c->end_line = line + extra;
     ts_node *t = NULL;
-    int attach = 1;
     switch (ct) {
     case CMARK_NODE_BLOCK_QUOTE:
       t = ts_node_new(doc, TS_NODE_BLOCKQUOTE, line, col);
@@ -932,14 +931,13 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
       } else if (strcmp(ts, "strikethrough") == 0) {
         t = ts_node_new(doc, TS_NODE_STRIKE, line, col);
       } else {
-        attach = 0; /* unknown extension node: keep its children */
-        continue;
+        continue; /* unknown extension node: keep its children */
       }
       break;
     }
     }
     if (!t) { st = TS_ERR_NOMEM; goto done; }
-    if (attach) ts_node_append(cur, t);
+    ts_node_append(cur, t);
     if (t->type == TS_NODE_PARAGRAPH || t->type == TS_NODE_HEADING ||
         t->type == TS_NODE_TABLE_CELL || t->type == TS_NODE_FIGURE) {
       c->block_col = t->col;
