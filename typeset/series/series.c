@@ -399,6 +399,28 @@ done:
   return st;
 }
 
+ts_status ts_series_check_manifest(ts_ctx *ctx, const char *text, size_t len,
+                                   const char *file, ts_diag *d) {
+  (void)ctx;
+  ts_status st = TS_OK;
+  manifest m;
+  memset(&m, 0, sizeof m);
+  m.file = strdup(file);
+  m.dir = ts_path_dirname(file);
+  m.text = malloc(len + 1);
+  if (!m.file || !m.dir || !m.text) {
+    st = TS_ERR_NOMEM;
+    goto done;
+  }
+  if (len) memcpy(m.text, text, len);
+  m.text[len] = '\0';
+  m.text_len = len;
+  st = parse_manifest(d, &m);
+done:
+  manifest_free(&m);
+  return st;
+}
+
 /* ---- Fill-in metadata: what the series gives a paper that lacks it ----- */
 
 static void yq(ts_buf *b, const char *s) {

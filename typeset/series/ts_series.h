@@ -63,4 +63,12 @@ typedef struct ts_series_opts {
 ts_status ts_series_run(ts_ctx *ctx, const char *manifest,
                         const ts_series_opts *o, ts_diag *d);
 
+/* Parses a manifest's text without rendering anything (fuzzing, tests):
+ * the same checks and messages as ts_series_run up to the paper list, paper
+ * paths globbed in the folder of `file` (which is not read).  text[0..len)
+ * is borrowed and need not be NUL-terminated.  TS_OK, TS_ERR_INPUT (a
+ * located error was reported), TS_ERR_LIMIT or TS_ERR_NOMEM. */
+ts_status ts_series_check_manifest(ts_ctx *ctx, const char *text, size_t len,
+                                   const char *file, ts_diag *d);
+
 #endif
