@@ -959,6 +959,49 @@ START_TEST(images_once_and_unique) {
 }
 END_TEST
 
+
+/* A long document without level-1 headings is split at its level-2
+ * headings so no content document grows too large; links still resolve. */
+START_TEST(large_file_split) {
+  ts_doc *d = ts_doc_create("/nonexistent/long.md");
+  char *para_text = malloc(10001);
+  ck_assert_ptr_nonnull(para_text);
+  for (int i = 0; i < 10000; i++) para_text[i] = (i % 7 == 6) ? ' ' : (char)('a' + i % 7);
+  para_text[10000] = 0;
+  for (int s = 1; s <= 40; s++) {
+    char id[32], title[32];
+    snprintf(id, sizeof id, "part-%d", s);
+    snprintf(title, sizeof title, "Part %d", s);
+    heading(d, 2, ts_arena_strdup(d->arena, id), title);
+    for (int k = 0; k < 2; k++) para(d, d->root, para_text);
+  }
+  ts_node *p = para(d, d->root, "Back to ");
+  add_link(d, p, "#part-1", "the start");
+  free(para_text);
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  int files = 0;
+  for (int i = 1; i < 100; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "OEBPS/chapter-%d.xhtml", i);
+    size_t flen = 0;
+    char *x = entry(z, len, name, &flen);
+    if (!x) break;
+    files++;
+    ck_assert_uint_lt(flen, 300000);
+    free(x);
+  }
+  ck_assert_int_ge(files, 3);
+  char last[64];
+  snprintf(last, sizeof last, "OEBPS/chapter-%d.xhtml", files);
+  char *x = entry(z, len, last, NULL);
+  ck_assert_ptr_nonnull(strstr(x, "<a href=\"chapter-1.xhtml#part-1\">the start</a>"));
+  free(x);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
 static Suite *epub_suite(void) {
   Suite *s = suite_create("epub");
   TCase *tc = tcase_create("epub");
@@ -980,6 +1023,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, empty_document);
   tcase_add_test(tc, numbered_headings);
   tcase_add_test(tc, images_once_and_unique);
+  tcase_add_test(tc, large_file_split);
   tcase_add_loop_test(tc, corrupt_images_refused, 0, (int)(sizeof bad_images / sizeof bad_images[0]));
   tcase_add_loop_test(tc, markdown_samples, 0, (int)(sizeof samples / sizeof samples[0]));
   suite_add_tcase(s, tc);

@@ -182,15 +182,74 @@ static const char *plain_text(epub *E, const ts_node *n) {
   return r;
 }
 
+/* Bytes of text a file of the EPUB may hold before it is split further at
+ * its level-2 (then level-3) headings: stores and older readers reject or
+ * choke on very large content documents (Kindle's limit was 300 KB). */
+#define EPUB_FILE_TEXT_LIMIT 200000
+
+/* Approximate bytes of the top-level blocks [first, end). */
+static size_t text_bytes(ts_node *first, ts_node *end) {
+  size_t n = 0;
+  for (ts_node *top = first; top && top != end; top = top->next) {
+    ts_iter it;
+    ts_iter_init(&it, top);
+    ts_node *c;
+    int entering;
+    while ((c = ts_iter_next(&it, &entering)))
+      if (entering) n += c->len + 8; /* text plus some markup */
+  }
+  return n;
+}
+
 /* Splits the body into chapter files at top-level level-1 headings when
- * there are at least two of them; a short paper stays one file. */
+ * there are at least two of them (a short paper stays one file), then
+ * splits any file still too large at its level-2, then level-3 headings. */
 static ts_status split_chapters(epub *E) {
   ts_node *root = E->doc->root;
-  size_t n_h1 = 0;
+  size_t n_h1 = 0, n_heads = 0;
   for (ts_node *c = root->first; c; c = c->next)
-    if (c->type == TS_NODE_HEADING && c->level == 1) n_h1++;
-  size_t max = 3 + n_h1;
-  E->files = ts_arena_alloc(E->a, max * sizeof *E->files);
+    if (c->type == TS_NODE_HEADING) {
+      n_heads++;
+      if (c->level == 1) n_h1++;
+    }
+  /* starts of the files, in order; each file ends where the next starts */
+  ts_node **starts = ts_arena_alloc(E->a, (n_heads + 2) * sizeof *starts);
+  ts_node **next = ts_arena_alloc(E->a, (n_heads + 2) * sizeof *next);
+  if (!starts || !next) return TS_ERR_NOMEM;
+  size_t n = 0;
+  starts[n++] = root->first;
+  if (n_h1 >= 2)
+    for (ts_node *c = root->first; c; c = c->next)
+      if (c->type == TS_NODE_HEADING && c->level == 1 && c != root->first) starts[n++] = c;
+  for (int level = 2; level <= 3; level++) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+      ts_node *end = i + 1 < n ? starts[i + 1] : NULL;
+      next[m++] = starts[i];
+      if (text_bytes(starts[i], end) <= EPUB_FILE_TEXT_LIMIT) continue;
+      /* greedy: a candidate heading starts a new file only when its
+       * section would not fit in the current one */
+      size_t acc = 0;
+      ts_node *seg = starts[i];
+      for (ts_node *c = starts[i]->next;; c = c->next) {
+        int cand = c && c != end && c->type == TS_NODE_HEADING && c->level <= level;
+        if (c && c != end && !cand) continue;
+        size_t sec = text_bytes(seg, c == end ? end : c); /* the section seg..c */
+        if (acc > 0 && acc + sec > EPUB_FILE_TEXT_LIMIT) {
+          next[m++] = seg;
+          acc = 0;
+        }
+        acc += sec;
+        if (!c || c == end) break;
+        seg = c;
+      }
+    }
+    ts_node **t = starts;
+    starts = next;
+    next = t;
+    n = m;
+  }
+  E->files = ts_arena_alloc(E->a, (n + 2) * sizeof *E->files);
   if (!E->files) return TS_ERR_NOMEM;
   E->files[0].name = "cover.xhtml";
   E->files[0].id = "cover";
@@ -198,20 +257,11 @@ static ts_status split_chapters(epub *E) {
   E->files[1].id = "titlepage";
   E->n_files = 2;
   E->first_chapter = 2;
-  ts_node *start = root->first;
-  if (n_h1 >= 2) {
-    for (ts_node *c = root->first; c; c = c->next) {
-      if (c->type == TS_NODE_HEADING && c->level == 1 && c != start) {
-        E->files[E->n_files].first = start;
-        E->files[E->n_files].end = c;
-        E->n_files++;
-        start = c;
-      }
-    }
+  for (size_t i = 0; i < n; i++) {
+    efile *f = &E->files[E->n_files++];
+    f->first = starts[i];
+    f->end = i + 1 < n ? starts[i + 1] : NULL;
   }
-  E->files[E->n_files].first = start;
-  E->files[E->n_files].end = NULL;
-  E->n_files++;
   for (size_t i = E->first_chapter; i < E->n_files; i++) {
     size_t k = i - E->first_chapter + 1;
     E->files[i].name = ts_arena_printf(E->a, "chapter-%zu.xhtml", k);
@@ -1012,7 +1062,10 @@ static ts_status render_chapter(epub *E, size_t fi, ts_buf *b) {
   xhtml_head(E, b, F->title, "chapter");
   int stack[8];
   int depth = 0;
-  int chapters = E->n_files - E->first_chapter > 1;
+  int chapters = 0; /* several level-1 headings: each opens a chapter */
+  for (ts_node *c = E->doc->root->first; c && chapters < 2; c = c->next)
+    chapters += c->type == TS_NODE_HEADING && c->level == 1;
+  chapters = chapters >= 2;
   for (ts_node *top = F->first; top && top != F->end; top = top->next) {
     if (top->type == TS_NODE_HEADING) {
       int lv = top->level < 1 ? 1 : top->level > 6 ? 6 : top->level;
