@@ -628,6 +628,38 @@ def opf_problems(path, title, authors, lang):
     return errs
 
 
+def top_headings(src):
+    """(text, line) of the source's headings of the highest level used."""
+    _, body, first = split_front_matter(src)
+    hs = []
+    for kind, lines in source_blocks(body, first):
+        if kind == "heading":
+            ln = lines[0][1]
+            level = len(re.match(r"^\s*(#+)", body[ln - first - 1]).group(1))
+            hs.append((level, lines[0][0], ln))
+    if not hs:
+        return []
+    top = min(h[0] for h in hs)
+    return [(t, ln) for lv, t, ln in hs if lv == top]
+
+
+def nav_text(path):
+    """Text of the EPUB 3 navigation document's toc nav."""
+    with zipfile.ZipFile(path) as z:
+        container = z.read("META-INF/container.xml").decode("utf-8")
+        opf_path = re.search(r'full-path="([^"]+)"', container).group(1)
+        opf = z.read(opf_path).decode("utf-8")
+        base = opf_path.rsplit("/", 1)[0] + "/" if "/" in opf_path else ""
+        item = next(m.group(0) for m in re.finditer(r"<item\s[^>]*>", opf)
+                    if re.search(r'properties="[^"]*\bnav\b', m.group(0)))
+        href = re.search(r'href="([^"]+)"', item).group(1)
+        x = z.read(base + html.unescape(href)).decode("utf-8")
+    m = re.search(r'(?s)<nav\b[^>]*epub:type="toc"[^>]*>(.*?)</nav>', x)
+    x = m.group(1) if m else x
+    x = re.sub(r"(?i)</(li|a|span)>", "\n", x)
+    return html.unescape(re.sub(r"<[^>]+>", "", x))
+
+
 def epub_text(path):
     """Text of the EPUB's XHTML documents in spine order (tags stripped,
     entities decoded)."""
@@ -807,6 +839,21 @@ def check_sample(typeset, root, name):
                                                     "\n  ".join(probs) or out[-2000:]))
             else:
                 ok("%s: epubcheck: no errors or warnings" % name)
+
+        # EPUB navigation: the top-level headings, in order
+        tops = top_headings(src)
+        try:
+            nav = nav_text(epub)
+        except (KeyError, AttributeError, zipfile.BadZipFile) as ex:
+            fail("%s: EPUB navigation document unreadable: %r" % (name, ex))
+        else:
+            seq = [(w, ln) for text, ln in tops for w in words_of(strip_inline(text))]
+            e = check_sequence(tokenise_rendered(nav), seq, False, "navigation (top-level "
+                               "headings)", name + " EPUB")
+            if e:
+                fail(e)
+            else:
+                ok("%s: EPUB nav lists the %d top-level headings in order" % (name, len(tops)))
 
         # EPUB package metadata
         for e in opf_problems(epub, title, authors, lang):
