@@ -600,6 +600,12 @@ START_TEST(image_headers) {
   fputs("GIF89a", fp);
   fclose(fp);
   ck_assert_int_eq(pg_image_size(path, &w, &h, &why), -1);
+  snprintf(path, sizeof path, "%s/f.jpg", dir); /* frame header, scan cut short */
+  fp = fopen(path, "wb");
+  fwrite(jpg, 1, sizeof jpg - 2, fp);
+  fclose(fp);
+  ck_assert_int_eq(pg_image_size(path, &w, &h, &why), -1);
+  ck_assert_ptr_nonnull(strstr(why, "truncated"));
   snprintf(path, sizeof path, "%s/e.jpg", dir); /* JPEG with no SOF */
   fp = fopen(path, "wb");
   fwrite(jpg, 1, 28, fp);

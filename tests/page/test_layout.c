@@ -454,6 +454,16 @@ START_TEST(missing_image_is_a_located_error) {
 }
 END_TEST
 
+START_TEST(inline_image_outside_is_an_error) {
+  const char *md = "---\ntitle: X\n---\n\nText with ![tiny](../../outside.png) inline.\n";
+  run_t r;
+  layout(&r, md, style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_ERR_INPUT);
+  ck_assert_msg(strstr(r.d.first_error, "doc.md:5:11: error:") != NULL, "%s", r.d.first_error);
+  done_run(&r);
+}
+END_TEST
+
 START_TEST(deep_nesting_keeps_a_measure) {
   ts_buf md;
   ts_buf_init(&md);
@@ -641,6 +651,7 @@ Suite *layout_suite(void) {
   tcase_add_test(t, table_header_repeats);
   tcase_add_test(t, figure_scaled_to_fit);
   tcase_add_test(t, missing_image_is_a_located_error);
+  tcase_add_test(t, inline_image_outside_is_an_error);
   tcase_add_test(t, deep_nesting_keeps_a_measure);
   tcase_add_test(t, links_and_destinations);
   tcase_add_test(t, book_contents_numbers);

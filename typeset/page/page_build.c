@@ -8,6 +8,7 @@
 #include "page_int.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unicode/ustring.h>
 
@@ -340,13 +341,26 @@ static void inline_spans(pg_builder *b, const ts_node *parent, const ts_block_st
       sp->text = n->text;
       sp->len = n->len;
       break;
-    case TS_NODE_IMAGE:
+    case TS_NODE_IMAGE: {
+      /* an image in running text is set as its alt text, but its file must
+       * still be a safe one (the EPUB embeds it): same rule as figures */
+      const char *why = NULL;
+      char *rp = ts_path_resolve_inside(b->doc->dir ? b->doc->dir : ".", n->url ? n->url : "",
+                                        NULL, 0, &why);
+      if (!rp) {
+        ts_diag_report(b->d, TS_ERROR, b->doc->path, n->line, n->col, "image '%s': %s",
+                       n->url ? n->url : "", why ? why : "cannot be resolved");
+        pg_fail(b, TS_ERR_INPUT);
+        return;
+      }
+      free(rp);
       if (!n->alt || !n->alt[0]) continue;
       sp = spush(b, out);
       if (!sp) return;
       sp->text = n->alt;
       sp->len = strlen(n->alt);
       break;
+    }
     case TS_NODE_SOFTBREAK:
       sp = spush(b, out);
       if (!sp) return;

@@ -88,6 +88,21 @@ static int jpeg_size(FILE *fp, double *w, double *h, const char **why) {
         *why = "JPEG with zero dimensions";
         return -1;
       }
+      /* a JPEG cut short has no end-of-image marker near its end (tools
+       * may pad after it, so look through the last bytes) */
+      unsigned char tail[256];
+      long sz;
+      if (fseek(fp, 0, SEEK_END) != 0 || (sz = ftell(fp)) < 4) break;
+      long from = sz > (long)sizeof tail ? sz - (long)sizeof tail : 0;
+      if (fseek(fp, from, SEEK_SET) != 0) break;
+      size_t n = fread(tail, 1, (size_t)(sz - from), fp);
+      int eoi = 0;
+      for (size_t k = 0; k + 1 < n; k++)
+        if (tail[k] == 0xFF && tail[k + 1] == 0xD9) eoi = 1;
+      if (!eoi) {
+        *why = "truncated JPEG (no end-of-image marker)";
+        return -1;
+      }
       *w = pw * 72.0 / dpx;
       *h = ph * 72.0 / dpy;
       return 0;
