@@ -35,7 +35,7 @@
 double pg_frame_height(const pg_geom *g, size_t frame) {
   size_t cols = g->columns > 0 ? (size_t)g->columns : 1;
   double h = g->block_h;
-  if (frame / cols == 0) h -= g->first_top;
+  if (frame / cols == 0) h -= g->first_top + g->first_bottom;
   return h > 0 ? h : 0;
 }
 

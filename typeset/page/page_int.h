@@ -127,6 +127,7 @@ typedef struct pg_geom {
   int columns;
   double block_h;       /* text block height */
   double first_top;     /* space used on page 1 by a spanning title block */
+  double first_bottom;  /* and by its notes, at the foot below the columns' */
   double note_sep;      /* height of the note separator (skip + rule + gap) */
 } pg_geom;
 

@@ -425,12 +425,13 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
       pg_stack_init(&s);
       frame_walk(lf, &b->title, &s, m_box, m_glue);
       page0 = lf->page;
-      g.first_top = s.top + title_after + (lf->n_notes ? lf->notes_h : 0);
+      g.first_top = s.top + title_after;
+      g.first_bottom = lf->n_notes ? lf->notes_h : 0; /* title notes: full width, at the foot */
       if (sty->baseline_grid && sty->body.leading > 0)
         g.first_top = ceil(g.first_top / sty->body.leading) * sty->body.leading;
-      if (g.first_top > 0.85 * r.block_h) { /* no room left: body on the next page */
+      if (g.first_top + g.first_bottom > 0.85 * r.block_h) { /* no room: body on the next page */
         page0++;
-        g.first_top = 0;
+        g.first_top = g.first_bottom = 0;
       }
     }
   }
