@@ -140,7 +140,7 @@ static pg_geom geom(double lines) {
 }
 
 static pg_break_result run_break(gal *g, const pg_geom *gm) {
-  pg_break_params bp = {PG_NOTE_AREA, 2};
+  pg_break_params bp = {PG_NOTE_AREA, 2, PG_NOTE_MAX};
   pg_break_result r;
   ck_assert_int_eq(pg_break(g->a, gm, &bp, &g->v, g->notes, g->n_notes, &r), TS_OK);
   return r;
@@ -354,7 +354,7 @@ START_TEST(note_moves_its_line) {
   gal g;
   gal_init(&g);
   pg_box **p = para(&g, 40);
-  int n1 = note(&g, 8); /* 80pt: fits a 240pt frame's note area (144) */
+  int n1 = note(&g, 8); /* 80pt: within a 240pt frame's note area (84): never split */
   ref(&g, p[18], n1);   /* line 19 of 20: no room for 8 note lines */
   pg_box *marks[1] = {p[18]};
   pg_geom gm = geom(20);

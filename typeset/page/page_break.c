@@ -13,7 +13,8 @@
  * insertion that does not fit, §1008–1010): the line holding a mark must be
  * in the same frame as the start of its note, so when a note does not fit
  * the line moves to the next frame.  Only a note taller than the note area
- * (PG_NOTE_AREA of the frame, plain TeX's \dimen\footins) is split, and it
+ * (PG_NOTE_AREA of the frame) is split, within PG_NOTE_MAX of a frame
+ * (plain TeX's \dimen\footins), and it
  * keeps at least note_min_lines lines on each side.  Split notes continue at
  * the top of the next frames' note areas before any new note.  While a note
  * continues past the current frame no new note may start in it (it would
@@ -131,7 +132,8 @@ static int fits_fresh(const pg_geom *g, const pg_break_params *bp, size_t frame,
     nh += notes[num - 1]->height;
   }
   if (nh > 0) need += nh + g->note_sep;
-  return need <= H && nh <= bp->note_area * H;
+  (void)bp;
+  return need <= H;
 }
 
 typedef struct carry {
@@ -184,7 +186,7 @@ typedef struct scan {
   pg_note *const *notes;
   size_t n_notes;
   int min_lines;
-  double H, note_max;
+  double H, note_area, note_max;
   pg_stack s;
   double lines_h;   /* note lines in the frame, no separator */
   double need;      /* note area needed, separator included */
@@ -205,7 +207,7 @@ static int scan_box(scan *sc, const pg_box *bx) {
     started *sn = vpush(sc->a, sc->startv);
     if (!sn) return -1;
     sn->number = nt->number;
-    if (nt->height <= sc->note_max + EPS) {
+    if (nt->height <= sc->note_area + EPS) {
       sn->take = nt->n;
       sc->lines_h += nt->height;
       sc->need += nt->height + sep;
@@ -259,7 +261,8 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
     if (i >= v->n && carry_head >= carries.n && pend_fe == 0) break;
 
     double H = pg_frame_height(g, frame);
-    double note_max = bp->note_area * H;
+    double note_area = bp->note_area * H;
+    double note_max = (bp->note_max > bp->note_area ? bp->note_max : bp->note_area) * H;
     int body_left = i < v->n;
     pieces.n = 0;
     pieces.data = NULL;
@@ -308,6 +311,7 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
     sc.n_notes = n_notes;
     sc.min_lines = min_lines;
     sc.H = H;
+    sc.note_area = note_area;
     sc.note_max = note_max;
     pg_stack_init(&sc.s);
     sc.lines_h = notes_h;

@@ -32,9 +32,13 @@
 #define PG_EJECT_PENALTY (-10000.0)
 
 /* The note area: a single note taller than this fraction of the frame height
- * is split across frames (plain TeX's \dimen\footins plays this role).
- * Shorter notes are never split: their mark's line moves instead. */
-#define PG_NOTE_AREA 0.6
+ * may be split across frames; shorter notes are never split: their mark's
+ * line moves instead.  A third of the frame keeps the page a moved line can
+ * leave short to at most that, where a larger area left half-empty pages.
+ * PG_NOTE_MAX bounds the notes of a frame that holds pieces of split notes
+ * (plain TeX's \dimen\footins), so some text stays on every page. */
+#define PG_NOTE_AREA 0.35
+#define PG_NOTE_MAX 0.7
 
 typedef struct pg_box {
   double h, d;          /* height above / depth below the baseline, pt */
@@ -135,8 +139,9 @@ double pg_frame_height(const pg_geom *g, size_t frame);
 
 /* Tunables of the break search that tests may vary. */
 typedef struct pg_break_params {
-  double note_area;     /* PG_NOTE_AREA */
+  double note_area;     /* PG_NOTE_AREA: notes taller than this split */
   int note_min_lines;   /* lines of a split note kept together on each side (2) */
+  double note_max;      /* PG_NOTE_MAX: note area of a frame with split notes */
 } pg_break_params;
 
 typedef struct pg_break_result {

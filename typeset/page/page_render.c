@@ -412,7 +412,7 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
   g.columns = r.cols;
   g.block_h = r.block_h;
   g.note_sep = sty->footnote_skip + sty->footnote_rule_weight;
-  pg_break_params bp = {PG_NOTE_AREA, 2};
+  pg_break_params bp = {PG_NOTE_AREA, 2, PG_NOTE_MAX};
   int page0 = 0;
   pg_break_result tres = {0};
   if (b->title.n) {
