@@ -630,7 +630,7 @@ typedef struct rstate {
   int in_link;
 } rstate;
 
-static void xhtml_head(epub *E, ts_buf *b, const char *title, const char *body_class) {
+void epub_xhtml_head(const epub *E, ts_buf *b, const char *title, const char *body_class) {
   ts_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n"
                  "<html xmlns=\"http://www.w3.org/1999/xhtml\" "
                  "xmlns:epub=\"http://www.idpf.org/2007/ops\" lang=\"");
@@ -1059,7 +1059,7 @@ static ts_status render_chapter(epub *E, size_t fi, ts_buf *b) {
   rstate R;
   efile *F = &E->files[fi];
   TS_CHECK(rstate_init(E, &R, fi));
-  xhtml_head(E, b, F->title, "chapter");
+  epub_xhtml_head(E, b, F->title, "chapter");
   int stack[8];
   int depth = 0;
   int chapters = 0; /* several level-1 headings: each opens a chapter */
@@ -1141,7 +1141,7 @@ static const char *orcid_bare(const char *o) {
 
 static ts_status render_cover(epub *E, ts_buf *b) {
   const ts_meta *m = &E->doc->meta;
-  xhtml_head(E, b, epub_label(E, "cover"), "cover");
+  epub_xhtml_head(E, b, epub_label(E, "cover"), "cover");
   ts_buf_puts(b, "<section epub:type=\"cover\" class=\"cover\">\n");
   if (E->cover_image >= 0) {
     ts_buf_puts(b, "<div class=\"cover-image\"><img src=\"");
@@ -1166,7 +1166,7 @@ static ts_status render_titlepage(epub *E, ts_buf *b) {
   const ts_meta *m = &E->doc->meta;
   rstate R;
   TS_CHECK(rstate_init(E, &R, 1));
-  xhtml_head(E, b, E->title, "titlepage");
+  epub_xhtml_head(E, b, E->title, "titlepage");
   ts_buf_puts(b, "<section epub:type=\"titlepage\" class=\"titlepage\">\n");
   put_masthead(E, b);
   ts_buf_puts(b, "<h1 class=\"title\">");
@@ -1224,17 +1224,15 @@ static ts_status render_titlepage(epub *E, ts_buf *b) {
     }
     ts_buf_puts(b, "</div>\n");
   }
-  if (m->abstract && m->abstract->first) {
+  int blocks = m->abstract && m->abstract->first;
+  if (blocks || (m->abstract_text && m->abstract_text[0])) {
     ts_buf_puts(b, "<section class=\"abstract\" role=\"doc-abstract\">\n<h2 class=\"abstract-title\">");
     text_z(E, b, epub_label(E, "abstract"));
     ts_buf_puts(b, "</h2>\n");
-    for (ts_node *c = m->abstract->first; c; c = c->next) TS_CHECK(render_node(E, &R, b, c));
-    ts_buf_puts(b, "</section>\n");
-  } else if (m->abstract_text && m->abstract_text[0]) {
-    ts_buf_puts(b, "<section class=\"abstract\" role=\"doc-abstract\">\n<h2 class=\"abstract-title\">");
-    text_z(E, b, epub_label(E, "abstract"));
-    ts_buf_puts(b, "</h2>\n");
-    put_p(E, b, "abstract-text", m->abstract_text);
+    if (blocks)
+      for (ts_node *c = m->abstract->first; c; c = c->next) TS_CHECK(render_node(E, &R, b, c));
+    else
+      put_p(E, b, "abstract-text", m->abstract_text);
     ts_buf_puts(b, "</section>\n");
   }
   if (m->n_keywords) {

@@ -105,6 +105,9 @@ void epub_text(epub *E, ts_buf *b, const char *s, size_t n);
  * "titlepage", "landmarks", "start". */
 const char *epub_label(const epub *E, const char *key);
 
+/* The XML declaration, doctype, <html> with lang (and dir), <head> with
+ * title and style sheet, and <body> (with class when not NULL). */
+void epub_xhtml_head(const epub *E, ts_buf *b, const char *title, const char *body_class);
 /* Formats E->modified as CCYY-MM-DDThh:mm:ssZ (out: at least 32 bytes). */
 void epub_format_modified(const epub *E, char *out, size_t n);
 /* dc:date when meta.date is a valid ISO 8601 date (arena), else NULL. */

@@ -10,6 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Hands a finished buffer to *out (owned, free()) or reports OOM. */
+static ts_status finish(ts_buf *b, char **out, size_t *len) {
+  if (b->oom) {
+    ts_buf_free(b);
+    return TS_ERR_NOMEM;
+  }
+  *out = ts_buf_detach(b, len);
+  return *out ? TS_OK : TS_ERR_NOMEM;
+}
+
 /* ---- CSS ---------------------------------------------------------------- */
 
 /* A family name as a CSS string: quotes, backslashes and controls dropped. */
@@ -95,8 +105,8 @@ static const char *css_align(ts_align a) {
   }
 }
 
-static void css_hyphens(ts_buf *b, int on) {
-  const char *v = on ? "auto" : "manual";
+/* hyphens with the prefixed forms older WebKit and EPUB readers know */
+static void css_hyphens(ts_buf *b, const char *v) {
   ts_buf_printf(b, "-webkit-hyphens: %s;\n-epub-hyphens: %s;\nhyphens: %s;\n", v, v, v);
 }
 
@@ -160,7 +170,7 @@ ts_status epub_write_css(epub *E) {
   ts_buf_puts(&b, "margin: 0 0.5em;\n}\n");
   ts_buf_puts(&b, "p {\nmargin: 0;\ntext-indent: 0;\n");
   ts_buf_printf(&b, "text-align: %s;\n", css_align(s->body.align));
-  css_hyphens(&b, s->hyphenate);
+  css_hyphens(&b, s->hyphenate ? "auto" : "manual");
   ts_buf_puts(&b, "widows: 2;\norphans: 2;\n}\n");
   /* the first paragraph after a heading (or anything but a paragraph) is
    * not indented; following ones are (TeX's \parindent convention) */
@@ -185,7 +195,7 @@ ts_status epub_write_css(epub *E) {
     ts_buf_puts(&b, h->b.space_after != 0 ? "em 0;\n" : " 0;\n");
     ts_buf_printf(&b, "text-align: %s;\n", h->b.align == TS_JUSTIFY ? "left" : css_align(h->b.align));
     css_color(&b, "color", h->b.color);
-    ts_buf_puts(&b, "-webkit-hyphens: manual;\n-epub-hyphens: manual;\nhyphens: manual;\n");
+    css_hyphens(&b, "manual");
     ts_buf_puts(&b, "page-break-after: avoid;\nbreak-after: avoid;\n}\n");
   }
   ts_buf_puts(&b, ".secnum {\nmargin-right: 0.5em;\n}\n");
@@ -198,11 +208,12 @@ ts_status epub_write_css(epub *E) {
   ts_buf_puts(&b, "pre {\n");
   css_families(&b, s, TS_ROLE_MONO);
   css_size(&b, &s->code, body);
-  ts_buf_puts(&b, "white-space: pre-wrap;\ntext-align: left;\nmargin: 0.6em 0;\n"
-                  "-webkit-hyphens: none;\n-epub-hyphens: none;\nhyphens: none;\n}\n");
-  ts_buf_puts(&b, "code {\n");
+  ts_buf_puts(&b, "white-space: pre-wrap;\ntext-align: left;\nmargin: 0.6em 0;\n");
+  css_hyphens(&b, "none");
+  ts_buf_puts(&b, "}\ncode {\n");
   css_families(&b, s, TS_ROLE_MONO);
-  ts_buf_puts(&b, "-webkit-hyphens: none;\n-epub-hyphens: none;\nhyphens: none;\n}\n");
+  css_hyphens(&b, "none");
+  ts_buf_puts(&b, "}\n");
   ts_buf_puts(&b, "pre code {\nfont-size: 1em;\n}\n");
   ts_buf_puts(&b, "ul, ol {\nmargin: 0.4em 0;\npadding-left: ");
   ts_buf_num(&b, s->list.indent > 0 ? s->list.indent / body : 1.5, 3);
@@ -270,12 +281,7 @@ ts_status epub_write_css(epub *E) {
   ts_buf_puts(&b, ".keywords-label {\nfont-weight: bold;\n}\n");
   ts_buf_puts(&b, "div.cover-image {\ntext-align: center;\n}\ndiv.cover-image img {\n"
                   "max-width: 100%;\nmax-height: 100%;\n}\n");
-  if (b.oom) {
-    ts_buf_free(&b);
-    return TS_ERR_NOMEM;
-  }
-  E->css = ts_buf_detach(&b, &E->css_len);
-  return E->css ? TS_OK : TS_ERR_NOMEM;
+  return finish(&b, &E->css, &E->css_len);
 }
 
 /* ---- nav.xhtml ------------------------------------------------------------ */
@@ -298,17 +304,8 @@ static void head_label(epub *E, ts_buf *b, const ehead *h) {
 ts_status epub_write_nav(epub *E) {
   ts_buf b;
   ts_buf_init(&b);
-  ts_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n"
-                  "<html xmlns=\"http://www.w3.org/1999/xhtml\" "
-                  "xmlns:epub=\"http://www.idpf.org/2007/ops\" lang=\"");
-  ts_buf_puts(&b, E->lang);
-  ts_buf_puts(&b, "\" xml:lang=\"");
-  ts_buf_puts(&b, E->lang);
-  ts_buf_puts(&b, E->rtl ? "\" dir=\"rtl\">\n" : "\">\n");
-  ts_buf_puts(&b, "<head>\n<meta charset=\"UTF-8\"/>\n<title>");
-  epub_text(E, &b, E->title, strlen(E->title));
-  ts_buf_puts(&b, "</title>\n<link rel=\"stylesheet\" type=\"text/css\" href=\"style.css\"/>\n"
-                  "</head>\n<body>\n<nav epub:type=\"toc\" id=\"toc\" role=\"doc-toc\">\n<h1>");
+  epub_xhtml_head(E, &b, E->title, NULL);
+  ts_buf_puts(&b, "<nav epub:type=\"toc\" id=\"toc\" role=\"doc-toc\">\n<h1>");
   const char *lbl = epub_label(E, "contents");
   epub_text(E, &b, lbl, strlen(lbl));
   ts_buf_puts(&b, "</h1>\n");
@@ -362,12 +359,7 @@ ts_status epub_write_nav(epub *E) {
   lbl = epub_label(E, "start");
   epub_text(E, &b, lbl, strlen(lbl));
   ts_buf_puts(&b, "</a></li>\n</ol>\n</nav>\n</body>\n</html>\n");
-  if (b.oom) {
-    ts_buf_free(&b);
-    return TS_ERR_NOMEM;
-  }
-  E->nav = ts_buf_detach(&b, &E->nav_len);
-  return E->nav ? TS_OK : TS_ERR_NOMEM;
+  return finish(&b, &E->nav, &E->nav_len);
 }
 
 /* ---- toc.ncx ------------------------------------------------------------------ */
@@ -417,14 +409,9 @@ ts_status epub_write_ncx(epub *E) {
   ts_buf_puts(&b, "</text></docTitle>\n<navMap>\n");
   ts_buf_append(&b, body.data ? body.data : "", body.len);
   ts_buf_puts(&b, "</navMap>\n</ncx>\n");
-  int oom = b.oom || body.oom;
+  if (body.oom) b.oom = 1;
   ts_buf_free(&body);
-  if (oom) {
-    ts_buf_free(&b);
-    return TS_ERR_NOMEM;
-  }
-  E->ncx = ts_buf_detach(&b, &E->ncx_len);
-  return E->ncx ? TS_OK : TS_ERR_NOMEM;
+  return finish(&b, &E->ncx, &E->ncx_len);
 }
 
 /* ---- package.opf ------------------------------------------------------------ */
@@ -561,10 +548,5 @@ ts_status epub_write_opf(epub *E) {
   for (size_t i = 0; i < E->n_files; i++)
     ts_buf_printf(&b, "<itemref idref=\"%s\"/>\n", E->files[i].id);
   ts_buf_puts(&b, "</spine>\n</package>\n");
-  if (b.oom) {
-    ts_buf_free(&b);
-    return TS_ERR_NOMEM;
-  }
-  E->opf = ts_buf_detach(&b, &E->opf_len);
-  return E->opf ? TS_OK : TS_ERR_NOMEM;
+  return finish(&b, &E->opf, &E->opf_len);
 }
