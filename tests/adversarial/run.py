@@ -202,6 +202,42 @@ def gen_long_url():
         "%41" * 20000 + ").\n\nurlend\n"
 
 
+SAMPLES = ["not-to-disappear-one-by-one.md", "grain-corridors.md", "arctic-shipping.md",
+           "multilingual.md"]
+INTERESTING = b"*_[]()!#|>`-:\n\t\\<&^~=+{}\"' \x00\xff\xe2\x80\xae"
+
+
+def gen_mutant(k):
+    """Sample k % 4 with a few seeded mutations (byte changes, deleted,
+    repeated and swapped spans): typeset must render or refuse it cleanly."""
+    import random
+    rnd = random.Random(1000 + k)
+    root = os.environ.get("TYPESET_DATA_DIR") or os.path.join(HERE, "..", "..")
+    with open(os.path.join(root, "samples", SAMPLES[k % 4]), "rb") as f:
+        data = bytearray(f.read())
+    for _ in range(rnd.randint(1, 12)):
+        op = rnd.randrange(5)
+        i = rnd.randrange(len(data))
+        j = min(len(data), i + rnd.randint(1, 400))
+        if op == 0:
+            data[i] = rnd.choice(INTERESTING)
+        elif op == 1:
+            del data[i:j]
+        elif op == 2:
+            data[i:i] = data[i:j] * rnd.randint(2, 20)
+        elif op == 3:
+            data[i:i] = rnd.choice([b"[^x]", b"\n| a | b |\n|---|\n", b"\n---\n", b"> " * 50,
+                                    b"![i](images/real.png)", b"\n    - \n", b"```\n", b"&#0;",
+                                    b"\n[^x]: note\n", b"<!--", b"***"])
+        else:
+            k2 = rnd.randrange(len(data))
+            a, b = sorted((i, k2))
+            data[a:b] = data[a:b][::-1] if rnd.random() < 0.1 else data[a:b]
+        if not data:
+            data = bytearray(b"x")
+    return bytes(data)
+
+
 GENERATORS = {
     "same-headings": gen_same_headings,
     "footnote-tangle": gen_footnote_tangle,
@@ -285,6 +321,12 @@ def make_assets(case_dir):
         f.write(PNG_SIG + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0))
                 + png_chunk(b"IDAT", zlib.compress(b"\0" * 65536)) + png_chunk(b"IEND", b""))
     os.symlink(os.path.join("..", "..", "outside", "real.png"), os.path.join(img, "link.png"))
+    root = os.environ.get("TYPESET_DATA_DIR") or os.path.join(HERE, "..", "..")
+    sample_images = os.path.join(root, "samples", "images")
+    if os.path.isdir(sample_images):  # for the mutants of the samples
+        for name in os.listdir(sample_images):
+            if name.endswith(".png"):
+                shutil.copy(os.path.join(sample_images, name), img)
     for name in os.listdir(FILES):
         if name.endswith(".yaml"):
             shutil.copy(os.path.join(FILES, name), doc)
@@ -319,6 +361,8 @@ class Case:
                 raise ValueError("cases.txt:%d: unknown key %r" % (lineno, k))
         if expect not in ("renders", "refused", "either"):
             raise ValueError("cases.txt:%d: EXPECT must be renders, refused or either" % lineno)
+        if file.startswith("gen:mutant-") and expect == "refused":
+            raise ValueError("cases.txt:%d: mutants are `either`" % lineno)
         if expect == "refused" and not self.msg:
             raise ValueError("cases.txt:%d: a refused case needs msg=" % lineno)
 
@@ -335,6 +379,12 @@ def load_cases():
             line = line.split("#", 1)[0] if line.lstrip().startswith("#") else line
             f_ = line.split()
             if not f_:
+                continue
+            if f_[0] == "gen:mutants":
+                # gen:mutants either count=N: N seeded mutants of the samples
+                opts = [o for o in f_[2:] if not o.startswith("count=")]
+                count = int(next((o[6:] for o in f_[2:] if o.startswith("count=")), "16"))
+                cases.extend(Case(i, "gen:mutant-%d" % k, f_[1], opts) for k in range(count))
                 continue
             cases.append(Case(i, f_[0], f_[1], f_[2:]))
     return cases
@@ -383,7 +433,10 @@ def run_case(typeset, case, work):
     problems = []
     cdir = tempfile.mkdtemp(prefix="case-", dir=work)
     doc, outside = make_assets(cdir)
-    if case.file.startswith("gen:"):
+    if case.file.startswith("gen:mutant-"):
+        content = gen_mutant(int(case.file[11:]))
+        name = case.file[4:] + ".md"
+    elif case.file.startswith("gen:"):
         content = GENERATORS[case.file[4:]]()
         name = case.file[4:] + ".md"
     else:
@@ -406,7 +459,7 @@ def run_case(typeset, case, work):
         p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                            timeout=case.time)
     except subprocess.TimeoutExpired:
-        return ["did not finish within %g s" % case.time], time.monotonic() - t0, cdir
+        return ["did not finish within %g s" % case.time], time.monotonic() - t0, cdir, "hung"
     dt = time.monotonic() - t0
     err = p.stderr.decode("utf-8", "replace")
     if p.returncode < 0:
@@ -428,7 +481,7 @@ def run_case(typeset, case, work):
     if not rendered:
         if left:
             problems.append("a refused render left files: %s" % left)
-        return problems, dt, cdir
+        return problems, dt, cdir, "refused"
     if sorted(left) != sorted([os.path.basename(pdf), os.path.basename(epub)]):
         problems.append("the output folder holds %s" % left)
     if re.search(r"(^|\n)[^\n]*: error:", err):
@@ -461,7 +514,7 @@ def run_case(typeset, case, work):
             problems.append("%r is missing from the PDF's text" % w)
         if w.casefold() not in epub_text:
             problems.append("%r is missing from the EPUB's text" % w)
-    return problems, dt, cdir
+    return problems, dt, cdir, "rendered"
 
 
 def main():
@@ -479,16 +532,16 @@ def main():
             futs = [(c, ex.submit(run_case, typeset, c, work)) for c in cases]
             for c, fu in futs:
                 try:
-                    problems, dt, cdir = fu.result()
+                    problems, dt, cdir, outcome = fu.result()
                 except Exception as e:  # a bug in this script: report, go on
-                    problems, dt, cdir = ["run.py raised %r" % e], 0.0, None
+                    problems, dt, cdir, outcome = ["run.py raised %r" % e], 0.0, None, "?"
                 if problems:
                     failed += 1
                     print("FAIL %-40s (cases.txt:%d, %s, %.2f s)" % (c.name, c.lineno, c.expect, dt))
                     for pr in problems:
                         print("     " + pr.replace("\n", "\n     "))
                 else:
-                    print("ok   %-40s %-8s %.2f s" % (c.name, c.expect, dt))
+                    print("ok   %-40s %-8s %-8s %.2f s" % (c.name, c.expect, outcome, dt))
                 sys.stdout.flush()
                 if cdir:
                     shutil.rmtree(cdir, ignore_errors=True)
