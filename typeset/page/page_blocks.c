@@ -6,10 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double lead_of(const ts_block_style *bs) {
-  return bs->leading > 0 ? bs->leading : bs->size * 1.2;
-}
-
 static pg_box *line_box(pg_builder *b, double L, int kind) {
   pg_box *bx = pg_box_new(b->a);
   if (!bx) {
@@ -23,38 +19,19 @@ static pg_box *line_box(pg_builder *b, double L, int kind) {
 }
 
 static double extent_right(const ts_line *ln) {
-  double hi = 0;
-  for (uint32_t i = 0; i < ln->n; i++)
-    if (ln->runs[i].x + ln->runs[i].width > hi) hi = ln->runs[i].x + ln->runs[i].width;
-  return hi;
+  double x0, x1;
+  pg_line_extent(ln, &x0, &x1);
+  return x1;
 }
 
 static double extent_left(const ts_line *ln) {
-  double lo = 1e30;
-  for (uint32_t i = 0; i < ln->n; i++)
-    if (ln->runs[i].x < lo) lo = ln->runs[i].x;
-  return ln->n ? lo : 0;
-}
-
-typedef struct widths2 {
-  double first, rest;
-} widths2;
-
-static double wfn(void *u, size_t i) {
-  const widths2 *w = u;
-  return i == 0 ? w->first : w->rest;
+  double x0, x1;
+  pg_line_extent(ln, &x0, &x1);
+  return x0;
 }
 
 static ts_para_opts opts(const pg_builder *b, ts_lb_mode mode) {
-  ts_para_opts o;
-  memset(&o, 0, sizeof o);
-  o.style = b->st;
-  o.lang = b->lang;
-  o.base_rtl = -1;
-  o.mode = mode;
-  o.file = b->doc->path;
-  o.reported = b->reported;
-  return o;
+  return pg_para_opts(b, mode, 0, 0);
 }
 
 /* ---- code blocks --------------------------------------------------------
@@ -64,7 +41,7 @@ static ts_para_opts opts(const pg_builder *b, ts_lb_mode mode) {
  * continuation lines start with "↪" (as listings' postbreak). */
 void pg_build_code(pg_builder *b, const ts_node *n, double left, double right) {
   const ts_block_style *cs = &b->st->code;
-  double L = lead_of(cs);
+  double L = pg_leading(cs);
   double measure = b->col_w - left - right;
   pg_space(b, cs->space_before);
   ts_span probe = pg_span_plain(b, cs, "0");
@@ -110,9 +87,9 @@ void pg_build_code(pg_builder *b, const ts_node *n, double left, double right) {
       ts_para *p = NULL;
       ts_status st = ts_text_para_create(b->ctx, b->a, &sp, 1, &o, b->d, &p);
       if (st != TS_OK) { pg_fail(b, st); return; }
-      widths2 w = {measure - ind, measure - ind - mark_w};
+      pg_widths w = {measure - ind, measure - ind - mark_w};
       if (w.rest < 4 * cw) w.rest = 4 * cw;
-      st = ts_text_para_lines(p, wfn, &w, &ls, &nl, b->trace);
+      st = ts_text_para_lines(p, pg_width_fn, &w, &ls, &nl, b->trace);
       if (st != TS_OK) { pg_fail(b, st); return; }
     }
     size_t count = nl ? nl : 1;
@@ -160,7 +137,7 @@ void pg_build_code(pg_builder *b, const ts_node *n, double left, double right) {
 /* ---- thematic break: a centred three-star asterism ----------------------- */
 void pg_build_rule(pg_builder *b, double left, double right) {
   const ts_block_style *bs = &b->st->body;
-  double L = lead_of(bs);
+  double L = pg_leading(bs);
   pg_space(b, 0.5 * L);
   ts_span sp = pg_span_plain(b, bs, "*\xE2\x80\x83*\xE2\x80\x83*");
   ts_line ln;
@@ -200,8 +177,8 @@ typedef struct cell {
 static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n) {
   ts_line *ls = NULL;
   size_t nl = 0;
-  widths2 wide = {1e6, 1e6};
-  ts_status st = ts_text_para_lines(c->p, wfn, &wide, &ls, &nl, NULL);
+  pg_widths wide = {1e6, 1e6};
+  ts_status st = ts_text_para_lines(c->p, pg_width_fn, &wide, &ls, &nl, NULL);
   if (st != TS_OK) { pg_fail(b, st); return 0; }
   c->maxw = 0;
   for (size_t k = 0; k < nl; k++)
@@ -233,7 +210,7 @@ static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n) {
 
 void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) {
   const ts_block_style *ts = &b->st->table;
-  double L = lead_of(ts);
+  double L = pg_leading(ts);
   double measure = b->col_w - left - right;
   if (measure < 36) measure = 36;
   int ncols = n->ncols;
@@ -346,9 +323,9 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
     for (int c = 0; c < ncols; c++) {
       cell *ce = &cells[r * (size_t)ncols + (size_t)c];
       if (!ce->p) continue;
-      widths2 wd = {w[c] - 2 * pad, w[c] - 2 * pad};
+      pg_widths wd = {w[c] - 2 * pad, w[c] - 2 * pad};
       if (wd.first < 1) wd.first = wd.rest = 1;
-      ts_status st = ts_text_para_lines(ce->p, wfn, &wd, &ce->lines, &ce->nl, b->trace);
+      ts_status st = ts_text_para_lines(ce->p, pg_width_fn, &wd, &ce->lines, &ce->nl, b->trace);
       if (st != TS_OK) { pg_fail(b, st); return; }
       if (ce->nl > maxl) maxl = ce->nl;
     }
@@ -409,22 +386,9 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
         pg_draw_line(b, bx, ln, cx[c] + pad + off, -(double)k * L);
         if (ln->overfull) b->n_overfull++;
         b->n_lines++;
-        for (uint32_t q = 0; q < ln->n; q++) {
-          int num = ln->runs[q].note;
-          if (num > 0 && (size_t)num <= b->n_notes && !b->note_seen[num - 1]) {
-            b->note_seen[num - 1] = 1;
-            int *nn = ts_arena_alloc(b->a, (bx->n_notes + 1) * sizeof(int));
-            ts_draw *dd = pg_box_draw(b->a, bx);
-            if (!nn || !dd) { pg_fail(b, TS_ERR_NOMEM); return; }
-            if (bx->n_notes) memcpy(nn, bx->notes, bx->n_notes * sizeof(int));
-            nn[bx->n_notes++] = num;
-            bx->notes = nn;
-            dd->kind = TS_DRAW_DEST;
-            dd->x = cx[c] + pad + off + ln->runs[q].x;
-            dd->y = bx->h;
-            dd->dest = ts_arena_printf(b->a, "fnref-%d", num);
-          }
-        }
+        for (uint32_t q = 0; q < ln->n; q++)
+          if (ln->runs[q].note > 0)
+            pg_note_ref(b, bx, ln->runs[q].note, cx[c] + pad + off + ln->runs[q].x);
       }
     }
     rows[r] = bx;
@@ -484,7 +448,7 @@ void pg_build_figure(pg_builder *b, const ts_node *n, double left, double right)
   double w = iw * s, h = ih * s;
 
   size_t group = b->v->n;
-  pg_space(b, 0.5 * lead_of(&b->st->body) + cs->space_before);
+  pg_space(b, 0.5 * pg_leading(&b->st->body) + cs->space_before);
   pg_box *bx = pg_box_new(b->a);
   if (!bx) { pg_fail(b, TS_ERR_NOMEM); return; }
   bx->kind = PG_BOX_FIGURE;

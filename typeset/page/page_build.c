@@ -173,7 +173,7 @@ ts_span pg_span_plain(const pg_builder *b, const ts_block_style *bs, const char 
   return sp;
 }
 
-static ts_para_opts para_opts(const pg_builder *b, ts_lb_mode mode, double indent, int hyph) {
+ts_para_opts pg_para_opts(const pg_builder *b, ts_lb_mode mode, double indent, int hyph) {
   ts_para_opts o;
   memset(&o, 0, sizeof o);
   o.style = b->st;
@@ -193,7 +193,7 @@ static ts_para_opts para_opts(const pg_builder *b, ts_lb_mode mode, double inden
 int pg_line(pg_builder *b, const ts_span *spans, size_t n, ts_line *out) {
   memset(out, 0, sizeof *out);
   if (b->err) return 0;
-  ts_para_opts o = para_opts(b, TS_LB_RAGGED, 0, 0);
+  ts_para_opts o = pg_para_opts(b, TS_LB_RAGGED, 0, 0);
   ts_status st = ts_text_line(b->ctx, b->a, spans, n, &o, b->d, out);
   if (st != TS_OK) {
     pg_fail(b, st);
@@ -202,8 +202,7 @@ int pg_line(pg_builder *b, const ts_span *spans, size_t n, ts_line *out) {
   return 1;
 }
 
-/* Left and right ends of a line's material (runs as placed). */
-static void line_extent(const ts_line *ln, double *x0, double *x1) {
+void pg_line_extent(const ts_line *ln, double *x0, double *x1) {
   double lo = 1e30, hi = -1e30;
   for (uint32_t i = 0; i < ln->n; i++) {
     const ts_run *r = &ln->runs[i];
@@ -218,7 +217,7 @@ static void line_extent(const ts_line *ln, double *x0, double *x1) {
 
 static double line_width(const ts_line *ln) {
   double x0, x1;
-  line_extent(ln, &x0, &x1);
+  pg_line_extent(ln, &x0, &x1);
   return x1 > 0 ? x1 : 0;
 }
 
@@ -421,12 +420,8 @@ void pg_inline_spans(pg_builder *b, const ts_node *n, const ts_block_style *bs,
 
 /* ---- paragraphs --------------------------------------------------------- */
 
-typedef struct widths {
-  double first, rest;
-} widths;
-
-static double width_fn(void *u, size_t i) {
-  const widths *w = u;
+double pg_width_fn(void *u, size_t i) {
+  const pg_widths *w = u;
   return i == 0 ? w->first : w->rest;
 }
 
@@ -443,7 +438,7 @@ static ts_lb_mode mode_of(ts_align a) {
 static double align_offset(const ts_line *ln, ts_align al, double measure) {
   if (al != TS_CENTER && al != TS_RAGGED_LEFT) return 0;
   double x0, x1;
-  line_extent(ln, &x0, &x1);
+  pg_line_extent(ln, &x0, &x1);
   if (al == TS_CENTER) return (measure - (x1 - x0)) / 2 - x0;
   return measure - x1;
 }
@@ -470,18 +465,23 @@ static double interline(const pg_builder *b, size_t k, size_t n, int hyph, int w
   return p;
 }
 
-static void add_note_ref(pg_builder *b, pg_box *bx, int number) {
-  if (number < 1 || (size_t)number > b->n_notes) return;
+void pg_note_ref(pg_builder *b, pg_box *bx, int number, double x) {
+  if (b->in_notes || number < 1 || (size_t)number > b->n_notes) return;
   if (b->note_seen[number - 1]) return;
   b->note_seen[number - 1] = 1;
   int *nn = ts_arena_alloc(b->a, (bx->n_notes + 1) * sizeof(int));
-  if (!nn) {
+  ts_draw *dd = draw(b, bx, TS_DRAW_DEST);
+  if (!nn || !dd) {
     pg_fail(b, TS_ERR_NOMEM);
     return;
   }
   if (bx->n_notes) memcpy(nn, bx->notes, bx->n_notes * sizeof(int));
   nn[bx->n_notes++] = number;
   bx->notes = nn;
+  dd->x = x;
+  dd->y = bx->h;
+  dd->dest = ts_arena_printf(b->a, "fnref-%d", number);
+  if (!dd->dest) pg_fail(b, TS_ERR_NOMEM);
 }
 
 typedef struct linev {
@@ -533,17 +533,17 @@ void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f
         if (!e || !lpush(b, &lines, e)) return;
       }
     } else {
-      ts_para_opts o = para_opts(b, mode_of(f->align), first_seg ? f->indent : 0, f->hyphenate);
+      ts_para_opts o = pg_para_opts(b, mode_of(f->align), first_seg ? f->indent : 0, f->hyphenate);
       ts_para *p = NULL;
       ts_status st = ts_text_para_create(b->ctx, b->a, spans + seg, m, &o, b->d, &p);
       if (st != TS_OK) {
         pg_fail(b, st);
         return;
       }
-      widths w = {measure, measure};
+      pg_widths w = {measure, measure};
       ts_line *ls = NULL;
       size_t nl = 0;
-      st = ts_text_para_lines(p, width_fn, &w, &ls, &nl, b->trace);
+      st = ts_text_para_lines(p, pg_width_fn, &w, &ls, &nl, b->trace);
       if (st != TS_OK) {
         pg_fail(b, st);
         return;
@@ -573,19 +573,8 @@ void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f
     bx->para_lines = (int)lines.n;
     double x = f->left + align_offset(ln, f->align, measure);
     pg_draw_line(b, bx, ln, x, 0);
-    for (uint32_t r = 0; r < ln->n; r++) {
-      const ts_run *run = &ln->runs[r];
-      if (run->note <= 0 || b->in_notes) continue;
-      if ((size_t)run->note <= b->n_notes && !b->note_seen[run->note - 1]) {
-        ts_draw *dd = draw(b, bx, TS_DRAW_DEST);
-        if (!dd) return;
-        dd->x = x + run->x;
-        dd->y = bx->h;
-        dd->dest = ts_arena_printf(b->a, "fnref-%d", run->note);
-        if (!dd->dest) { pg_fail(b, TS_ERR_NOMEM); return; }
-      }
-      add_note_ref(b, bx, run->note);
-    }
+    for (uint32_t r = 0; r < ln->n; r++)
+      if (ln->runs[r].note > 0) pg_note_ref(b, bx, ln->runs[r].note, x + ln->runs[r].x);
     if (k == 0 && f->label) {
       double lw = line_width(f->label);
       pg_draw_line(b, bx, f->label, f->label_x - lw, 0);

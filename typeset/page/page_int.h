@@ -250,6 +250,24 @@ void pg_build_toc(pg_builder *b);
 /* Footnotes: b->notes from doc->notes. */
 void pg_build_notes(pg_builder *b);
 
+/* Small helpers shared by the galley files. */
+static inline double pg_leading(const ts_block_style *bs) {
+  return bs->leading > 0 ? bs->leading : bs->size * 1.2;
+}
+/* Line widths for the text engine: the first line, then the others. */
+typedef struct pg_widths {
+  double first, rest;
+} pg_widths;
+double pg_width_fn(void *user, size_t line);
+/* Left and right ends of a line's material as the engine placed it. */
+void pg_line_extent(const ts_line *ln, double *x0, double *x1);
+/* Options for the text engine: style, language, mode; protrusion in
+ * justified text; the document's set of reported code points. */
+ts_para_opts pg_para_opts(const pg_builder *b, ts_lb_mode mode, double indent, int hyph);
+/* Records the first reference to note `number` in box bx (mark at x):
+ * the box carries it to the breaker and gets the DEST "fnref-N". */
+void pg_note_ref(pg_builder *b, pg_box *bx, int number, double x);
+
 /* Paragraph setting shared by the block and title code. */
 typedef struct pg_para_fmt {
   const ts_block_style *bs;

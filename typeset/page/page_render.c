@@ -254,9 +254,8 @@ static void running(rctx *r, ts_page *pg, const char *tmpl, const ts_block_style
     }
     ts_line ln;
     if (!pg_line(b, &sp, 1, &ln)) return;
-    double w = 0;
-    for (uint32_t k = 0; k < ln.n; k++)
-      if (ln.runs[k].x + ln.runs[k].width > w) w = ln.runs[k].x + ln.runs[k].width;
+    double x0, w;
+    pg_line_extent(&ln, &x0, &w);
     double x;
     int where; /* 0 left, 1 centre, 2 right */
     if (np == 1) {
@@ -274,16 +273,14 @@ static void running(rctx *r, ts_page *pg, const char *tmpl, const ts_block_style
     if (where == 0) x = bl;
     else if (where == 2) x = bl + r->block_w - w;
     else x = bl + (r->block_w - w) / 2;
-    for (uint32_t k = 0; k < ln.n; k++) {
-      const ts_run *run = &ln.runs[k];
-      if (!run->n) continue;
+    /* drawn through a box so heads get what body lines get (strike, links) */
+    pg_box hb;
+    memset(&hb, 0, sizeof hb);
+    pg_draw_line(b, &hb, &ln, x, baseline);
+    for (size_t k = 0; k < hb.n_draws; k++) {
       ts_draw *d = page_push(r, pg);
       if (!d) return;
-      d->kind = TS_DRAW_GLYPHS;
-      d->x = x + run->x;
-      d->y = baseline + run->dy;
-      d->color = run->color;
-      d->run = run;
+      *d = hb.draws[k];
     }
   }
   if (is_header && r->st->header_rule > 0) {
@@ -315,9 +312,8 @@ static void toc_numbers(rctx *r) {
     if (!sp.text || !pg_line(b, &sp, 1, &ln)) return;
     ts_span ds = pg_span_plain(b, te[i].bs, ".");
     if (!pg_line(b, &ds, 1, &dot)) return;
-    double w = 0;
-    for (uint32_t k = 0; k < ln.n; k++)
-      if (ln.runs[k].x + ln.runs[k].width > w) w = ln.runs[k].x + ln.runs[k].width;
+    double x0, w;
+    pg_line_extent(&ln, &x0, &w);
     double nx = te[i].right - w;
     pg_draw_line(b, te[i].box, &ln, nx, 0);
     double step = 0.5 * te[i].bs->size;

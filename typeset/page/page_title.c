@@ -6,10 +6,6 @@
 
 #include <string.h>
 
-static double lead_of(const ts_block_style *bs) {
-  return bs->leading > 0 ? bs->leading : bs->size * 1.2;
-}
-
 /* ---- templates --------------------------------------------------------- */
 
 static const char *authors_short(pg_builder *b) {
@@ -138,7 +134,7 @@ static void masthead(pg_builder *b) {
   const char *text = pg_template(b, st->masthead, 1, 1);
   if (!text || !*text) return;
   const ts_block_style *ms = &st->masthead_style;
-  double L = lead_of(ms);
+  double L = pg_leading(ms);
   /* text on an accent band when it contrasts, else accent text over a rule */
   int band = ms->color != st->accent;
   ts_span sp = pg_span_plain(b, ms, text);
@@ -181,9 +177,8 @@ static void masthead(pg_builder *b) {
   }
   pg_draw_line(b, bx, &ln, pad, 0);
   if (has_right) {
-    double w = 0;
-    for (uint32_t i = 0; i < rl.n; i++)
-      if (rl.runs[i].x + rl.runs[i].width > w) w = rl.runs[i].x + rl.runs[i].width;
+    double x0, w;
+    pg_line_extent(&rl, &x0, &w);
     pg_draw_line(b, bx, &rl, b->col_w - pad - w, 0);
   }
   pg_emit_box(b, bx);
@@ -346,7 +341,7 @@ void pg_build_title(pg_builder *b) {
   int paperlike = (st->masthead && *st->masthead) || m->n_keywords || m->abstract ||
                   (m->abstract_text && *m->abstract_text);
   if (b->have_block && paperlike) {
-    pg_space(b, 0.5 * lead_of(&st->body));
+    pg_space(b, 0.5 * pg_leading(&st->body));
     pg_box *bx = pg_box_new(b->a);
     if (!bx) { pg_fail(b, TS_ERR_NOMEM); return; }
     bx->kind = PG_BOX_RULE;
@@ -360,10 +355,10 @@ void pg_build_title(pg_builder *b) {
     r->color = st->accent;
     pg_emit_box(b, bx);
     pg_space_after(b, st->keywords.space_after > 0 ? st->keywords.space_after
-                                                   : lead_of(&st->body));
+                                                   : pg_leading(&st->body));
   } else if (b->have_block) {
     pg_space_after(b, st->keywords.space_after > 0 ? st->keywords.space_after
-                                                   : lead_of(&st->body));
+                                                   : pg_leading(&st->body));
   }
   b->keep = 0;
   b->no_grid = 0;
@@ -396,7 +391,7 @@ void pg_build_toc(pg_builder *b) {
   ts_span sp = pg_span_plain(b, &hs->b, title);
   plain_para(b, &sp, 1, &hs->b, 0, 0, hs->b.align, 1);
   pg_space_after(b, hs->b.space_after);
-  double L = lead_of(bs);
+  double L = pg_leading(bs);
   double reserve = 3 * bs->size; /* room for the page number */
   for (const ts_node *n = b->doc->root->first; n && !b->err; n = n->next) {
     if (n->type != TS_NODE_HEADING || n->level > 2 || !n->id) continue;
