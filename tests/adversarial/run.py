@@ -522,6 +522,9 @@ def main():
         print(__doc__)
         return 2
     typeset = os.path.abspath(sys.argv[1])
+    if not os.access(typeset, os.X_OK):
+        print("FAIL: %s is not an executable" % typeset)
+        return 1
     only = sys.argv[2] if len(sys.argv) > 2 else None
     cases = [c for c in load_cases() if not only or only in c.name]
     work = tempfile.mkdtemp(prefix="typeset-adversarial-")
