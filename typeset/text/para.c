@@ -23,6 +23,7 @@
  *     and a forced break at the end (TeX §816). */
 #include "text/text_internal.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@
 #include <unicode/uscript.h>
 #include <unicode/ustring.h>
 
-#define PARFIL 1.0e5 /* "0pt plus 1fil": a stretch no finite glue comes near */
+#define PARFIL INFINITY /* "0pt plus 1fil": the line breaker counts infinite stretch as fil (TeX §816) */
 #define URL_PENALTY 1000.0 /* breaks inside URLs and code: only when nothing else fits */
 
 /* ---- small helpers ------------------------------------------------------ */
