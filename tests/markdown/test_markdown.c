@@ -831,6 +831,32 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+START_TEST(yaml_deep_nesting_refused_quickly) {
+  /* 100,000 nested flow sequences: libyaml's scanner is quadratic in the
+   * nesting, so the loader must stop at its depth limit (64) */
+  size_t n = 100000;
+  char *src = malloc(2 * n + 64);
+  ck_assert_ptr_nonnull(src);
+  strcpy(src, "---\ntitle: Deep\nx: ");
+  size_t o = strlen(src);
+  memset(src + o, '[', n);
+  memset(src + o + n, ']', n);
+  strcpy(src + o + 2 * n, "\n---\nText.\n");
+  run r;
+  double t0 = now_s();
+  parse(&r, src);
+  double t = now_s() - t0;
+  ck_assert_int_eq(r.st, TS_ERR_INPUT);
+  /* the root mapping is level 1, so the 64th '[' (column 4 + 63 = 67 of
+   * line 3) is level 65, the first one too deep */
+  ck_assert_msg(strstr(r.diag, "t.md:3:67: error: YAML metadata nested too deeply") != NULL,
+                "diag: %s", r.diag);
+  ck_assert_msg(t < 1.0, "took %d ms", (int)(t * 1000));
+  done(&r);
+  free(src);
+}
+END_TEST
+
 START_TEST(yaml_billion_laughs) {
   const char *bomb =
       "---\n"
@@ -1173,6 +1199,7 @@ int main(void) {
   tcase_add_test(tc, meta_wrong_types);
   tcase_add_test(tc, meta_malformed);
   tcase_add_test(tc, yaml_billion_laughs);
+  tcase_add_test(tc, yaml_deep_nesting_refused_quickly);
   tcase_add_loop_test(tc, orcid_table, 0, (int)(sizeof orcid_cases / sizeof *orcid_cases));
   tcase_add_test(tc, hygiene);
   tcase_add_test(tc, deep_quotes);

@@ -51,6 +51,7 @@ static ts_status load(ts_arena *A, const char *yaml, size_t len, const char *fil
   yaml_event_t ev;
   int have_ev = 0, docs = 0, done_doc = 0;
   size_t n_events = 0;
+  int depth = 0;
   ynode *cur = NULL, *root = NULL;
   *out = NULL;
   if (!yaml_parser_initialize(&p)) return TS_ERR_NOMEM;
@@ -116,6 +117,16 @@ static ts_status load(ts_arena *A, const char *yaml, size_t len, const char *fil
         }
       } else {
         n->kind = ev.type == YAML_SEQUENCE_START_EVENT ? Y_SEQ : Y_MAP;
+        /* libyaml rescans its whole stack of possible simple keys for every
+         * token inside flow collections, so deep nesting costs quadratic
+         * time: stop long before that matters (metadata needs 3 levels) */
+        if (++depth > TS_MD_YAML_MAX_DEPTH) {
+          ts_diag_report(d, TS_ERROR, file, line, col,
+                         "YAML metadata nested too deeply (more than %d levels)",
+                         TS_MD_YAML_MAX_DEPTH);
+          st = TS_ERR_INPUT;
+          goto done;
+        }
       }
       if (cur) {
         n->parent = cur;
@@ -127,6 +138,7 @@ static ts_status load(ts_arena *A, const char *yaml, size_t len, const char *fil
       if (n->kind != Y_SCALAR) cur = n;
     } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
       if (cur) cur = cur->parent;
+      if (depth > 0) depth--;
     }
     yaml_event_delete(&ev);
     have_ev = 0;
