@@ -960,7 +960,10 @@ static int render_and_term(const char *in, const char *out, const char *base_lis
     memset(&r, 0, sizeof r);
     reap(pid, 30000, &r);
     ck_assert_msg(!r.timed_out, "typeset ignored SIGTERM for 30 s");
-    ck_assert_msg(!r.exited ? r.status == SIGTERM : r.status != 0,
+    /* exit 0 is fine too when the signal raced with the end of a run that
+     * had already renamed its complete output into place: the caller checks
+     * that nothing partial is left */
+    ck_assert_msg(!r.exited ? r.status == SIGTERM : 1,
                   "after SIGTERM typeset %s %d (want death by SIGTERM or a failure status)",
                   r.exited ? "exited with" : "died of signal", r.status);
     unlink(cap_out);

@@ -6,10 +6,10 @@
 #include "page/ts_page.h"
 #include "pdf/ts_pdf.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 ts_format ts_format_from_path(const char *path) {
@@ -38,17 +38,14 @@ static char *join_authors(const ts_meta *m) {
   return ts_buf_detach(&b, NULL);
 }
 
-static size_t file_size(const char *path) {
-  struct stat sb;
-  return stat(path, &sb) == 0 ? (size_t)sb.st_size : 0;
-}
-
 ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o,
                          ts_diag *d, ts_render_result *res) {
   ts_status st = TS_OK;
   ts_doc *doc = NULL;
   ts_style *own_style = NULL;
   const ts_style *style = o->style_obj;
+  unsigned char **bufs = NULL;
+  size_t *lens = NULL;
   double t0 = now_ms();
   memset(res, 0, sizeof *res);
 
@@ -97,14 +94,22 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
     if (o->dump == TS_DUMP_PAGES) ts_page_dump(&layout, o->dump_out);
     if (o->dump) goto done;
   }
+  /* every output is made in memory first and written only when all of them
+   * succeeded: a paper whose EPUB is refused leaves no fresh PDF either */
+  bufs = calloc(o->n_outputs + 1, sizeof *bufs);
+  lens = calloc(o->n_outputs + 1, sizeof *lens);
+  if (!bufs || !lens) {
+    st = TS_ERR_NOMEM;
+    goto done;
+  }
   for (size_t i = 0; i < o->n_outputs; i++) {
     const char *out = o->outputs[i];
     switch (ts_format_from_path(out)) {
     case TS_FMT_PDF:
-      TS_CHECK(ts_pdf_write(ctx, doc, style, &layout, out, d));
+      TS_CHECK(ts_pdf_write_mem(ctx, doc, style, &layout, &bufs[i], &lens[i], d));
       break;
     case TS_FMT_EPUB:
-      TS_CHECK(ts_epub_write(ctx, doc, style, out, d));
+      TS_CHECK(ts_epub_write_mem(ctx, doc, style, &bufs[i], &lens[i], d));
       break;
     default:
       ts_diag_report(d, TS_ERROR, out, 0, 0,
@@ -112,10 +117,21 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
       st = TS_ERR_USAGE;
       goto done;
     }
-    res->bytes += file_size(out);
+  }
+  for (size_t i = 0; i < o->n_outputs; i++) {
+    st = ts_write_file_atomic(o->outputs[i], bufs[i], lens[i]);
+    if (st) {
+      ts_diag_report(d, TS_ERROR, o->outputs[i], 0, 0, "cannot write: %s",
+                     strerror(errno));
+      goto done;
+    }
+    res->bytes += lens[i];
   }
 
 done:
+  for (size_t i = 0; bufs && i < o->n_outputs; i++) free(bufs[i]);
+  free(bufs);
+  free(lens);
   if (st != TS_OK && d->n_errors == 0)
     ts_diag_report(d, TS_ERROR, input, 0, 0, "%s", ts_status_str(st));
   ts_style_destroy(own_style);
