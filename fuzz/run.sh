@@ -1,0 +1,38 @@
+#!/bin/sh
+# fuzz/run.sh BUILD TARGET SECONDS [extra libFuzzer flags]
+# Runs fuzz_TARGET from BUILD (a -Dfuzz=true build, fuzz/README.md) for
+# SECONDS with a seed corpus assembled from samples/, styles/ and
+# tests/adversarial/files/ plus fuzz/regressions/TARGET/.  The corpus that
+# libFuzzer grows is kept in $FUZZ_WORK/TARGET (default /tmp/typeset-fuzz);
+# crash inputs land in $FUZZ_WORK/TARGET-artifacts/.
+set -eu
+build=$1 target=$2 secs=$3
+shift 3
+src=$(cd "$(dirname "$0")/.." && pwd)
+work=${FUZZ_WORK:-/tmp/typeset-fuzz}
+corpus=$work/$target
+seeds=$work/$target-seeds
+arts=$work/$target-artifacts
+mkdir -p "$corpus" "$seeds" "$arts"
+case $target in
+  markdown|pipeline)
+    cp "$src"/samples/*.md "$seeds"/ 2>/dev/null || true
+    cp "$src"/tests/adversarial/files/*.md "$seeds"/ 2>/dev/null || true
+    dict=$src/fuzz/markdown.dict max=65536 ;;
+  style)
+    cp "$src"/styles/*.yaml "$seeds"/
+    cp "$src"/tests/adversarial/files/*.yaml "$seeds"/ 2>/dev/null || true
+    dict=$src/fuzz/yaml.dict max=16384 ;;
+  manifest)
+    cp "$src"/samples/series.yaml "$seeds"/
+    dict=$src/fuzz/yaml.dict max=16384 ;;
+  *) echo "unknown target $target" >&2; exit 2 ;;
+esac
+[ -d "$src/fuzz/regressions/$target" ] && cp "$src/fuzz/regressions/$target"/* "$seeds"/ 2>/dev/null || true
+export TYPESET_DATA_DIR="$src"
+# libhyphen leaks a little on purpose (see scripts/test.sh); nothing else may
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$src/fuzz/lsan.supp:print_suppressions=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+exec "$build/fuzz/fuzz_$target" -max_len=$max -timeout=10 -rss_limit_mb=2048 \
+  -dict="$dict" -max_total_time="$secs" -print_final_stats=1 \
+  -artifact_prefix="$arts/" "$@" "$corpus" "$seeds"
