@@ -399,6 +399,66 @@ static void write_png(const char *path, uint32_t w, uint32_t h) {
   fclose(fp);
 }
 
+/* Text of the glyph runs on the baseline of the first run starting with
+ * `word` (page p), in drawing order; "" when absent. */
+static void baseline_text(const ts_layout *l, const char *word, char *out, size_t cap) {
+  out[0] = 0;
+  size_t wl = strlen(word), o = 0;
+  for (size_t p = 0; p < l->n_pages; p++) {
+    const ts_draw *hit = NULL;
+    for (size_t i = 0; i < l->pages[p].n && !hit; i++) {
+      const ts_draw *d = &l->pages[p].items[i];
+      if (d->kind == TS_DRAW_GLYPHS && d->run->text_len >= wl && !memcmp(d->run->text, word, wl))
+        hit = d;
+    }
+    if (!hit) continue;
+    for (size_t i = 0; i < l->pages[p].n; i++) {
+      const ts_draw *d = &l->pages[p].items[i];
+      if (d->kind != TS_DRAW_GLYPHS || d->y != hit->y) continue;
+      for (uint32_t k = 0; k < d->run->text_len && o + 2 < cap; k++) out[o++] = d->run->text[k];
+      out[o++] = '|';
+    }
+    out[o] = 0;
+    return;
+  }
+}
+
+/* Column widths from min/max content (CSS 2.1 auto layout): the arctic
+ * sample's table fits the measure without hyphenating a word, and the wide
+ * "Main waters" column is not squeezed to its longest word (it once came
+ * out one word a line: "Kara," / "Laptev," / "East" ...). */
+START_TEST(table_columns_from_min_max_content) {
+  const char *md =
+      "---\ntitle: Table\n---\n\nIntro.\n\n"
+      "| Route | Main waters | Season for non-icebreaking ships | Distance saving vs Suez, "
+      "Rotterdam–Yokohama | Escort |\n"
+      "|:------|:------------|:----:|----:|:------:|\n"
+      "| Northern Sea Route | Kara, Laptev, East Siberian and Chukchi Seas | July–November | "
+      "about 35–40% | Often required |\n"
+      "| Northwest Passage | Canadian Arctic Archipelago | August–October | about 25–30% | Rare |\n"
+      "| Transpolar Route | Central Arctic Ocean | Not yet available | about 40% | Icebreaker "
+      "only |\n\nAfter.\n";
+  run_t r;
+  layout(&r, md, style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  char line[512];
+  baseline_text(&r.l, "Kara", line, sizeof line);
+  ck_assert_msg(strstr(line, "Laptev") != NULL, "Kara and Laptev share a line: %s", line);
+  /* whole words: header words not hyphenated, body words not hyphenated */
+  baseline_text(&r.l, "icebreaking", line, sizeof line);
+  ck_assert_msg(line[0] != 0, "header word 'icebreaking' is set whole");
+  baseline_text(&r.l, "Rotterdam", line, sizeof line);
+  ck_assert_msg(strstr(line, "Rotterdam\xE2\x80\x93") != NULL, "Rotterdam– whole: %s", line);
+  baseline_text(&r.l, "Archipelago", line, sizeof line);
+  ck_assert_msg(line[0] != 0, "'Archipelago' is set whole");
+  baseline_text(&r.l, "Icebreaker", line, sizeof line);
+  ck_assert_msg(line[0] != 0, "'Icebreaker' is set whole");
+  ck_assert_uint_eq(r.l.n_overfull, 0);
+  check_inside(&r);
+  done_run(&r);
+}
+END_TEST
+
 START_TEST(figure_scaled_to_fit) {
   char path[256];
   snprintf(path, sizeof path, "%s/tall.png", tmpdir);
@@ -649,6 +709,7 @@ Suite *layout_suite(void) {
   tcase_add_loop_test(t, samples_stay_inside_the_block, 0, 4);
   tcase_add_test(t, pages_placeholder_substituted);
   tcase_add_test(t, table_header_repeats);
+  tcase_add_test(t, table_columns_from_min_max_content);
   tcase_add_test(t, figure_scaled_to_fit);
   tcase_add_test(t, missing_image_is_a_located_error);
   tcase_add_test(t, inline_image_outside_is_an_error);

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unicode/ubrk.h>
+#include <unicode/utext.h>
 
 static pg_box *line_box(pg_builder *b, double L, int kind) {
   pg_box *bx = pg_box_new(b->a);
@@ -152,28 +154,58 @@ void pg_build_rule(pg_builder *b, double left, double right) {
 }
 
 /* ---- tables ----------------------------------------------------------------
- * Automatic column widths as in CSS 2.1 §17.5.2.2: each column's minimum
- * (its longest unbreakable piece) and maximum (its longest unbroken line);
- * when the maxima fit, the table takes them; else each column gets its
- * minimum plus a share of the rest proportional to max − min; when even the
- * minima do not fit, they are scaled down (cells then overflow their column
- * and are reported).  Booktabs rules: heavy above and below, light under the
- * header, which is repeated at the top of every frame the table continues
- * on. */
+ * Automatic column widths as in CSS 2.1 §17.5.2.2 (auto table layout): each
+ * column's minimum (min-content: its widest piece between two line-break
+ * opportunities of UAX #14) and maximum (max-content: its longest unbroken
+ * line).  When the maxima fit, the table takes them; else each column gets
+ * its minimum plus a share of the rest proportional to max − min.  Cells are
+ * set ragged right and not hyphenated.  Only when even the minima do not fit
+ * are body cells hyphenated (a column's floor becomes its widest hyphenated
+ * fragment, but never less than its header's words: headers are hyphenated
+ * last), and the columns with the most to give shrink first, so as few
+ * columns as possible are hyphenated.  Booktabs rules: heavy above and below,
+ * light under the header, which is repeated at the top of every frame the
+ * table continues on. */
 
 #define MAX_COLS 64
 
 typedef struct cell {
   ts_para *p;
   const ts_node *node;
-  double minw, maxw;
+  double minw, maxw;    /* min-content / max-content */
+  double hminw;         /* min-content when hyphenated */
   ts_line *lines;
   size_t nl;
 } cell;
 
-/* A cell's widths: the maximum from one unbroken line, the minimum from its
- * widest word measured alone (cells are never hyphenated), so probing a
- * narrow measure does not report overfull lines. */
+static int is_trail_space(char c) { return c == ' ' || c == '\n' || c == '\t'; }
+
+/* Width of text [s, e) of the cell's concatenated spans (buf offsets,
+ * span k starting at at[k]), shaped as one line. */
+static double piece_width(pg_builder *b, const ts_span *sp, size_t n, const size_t *at,
+                          size_t s, size_t e, ts_span *tmp) {
+  size_t m = 0;
+  for (size_t k = 0; k < n; k++) {
+    if (!sp[k].text) continue;
+    size_t a0 = at[k], a1 = at[k] + sp[k].len;
+    size_t lo = s > a0 ? s : a0, hi = e < a1 ? e : a1;
+    if (lo >= hi) continue;
+    tmp[m] = sp[k];
+    tmp[m].text = sp[k].text + (lo - a0);
+    tmp[m].len = hi - lo;
+    m++;
+  }
+  if (m == 0) return 0;
+  ts_line ln;
+  if (!pg_line(b, tmp, m, &ln)) return 0;
+  return extent_right(&ln);
+}
+
+/* A cell's widths: max-content from one unbroken line; min-content from its
+ * pieces between UAX #14 break opportunities (ICU's line iterator, as the
+ * text engine breaks), each measured alone with its trailing spaces
+ * dropped; the hyphenated min-content cuts each piece of a single
+ * hyphenatable span at its hyphenation points (the hyphen counted). */
 static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n) {
   ts_line *ls = NULL;
   size_t nl = 0;
@@ -184,26 +216,102 @@ static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n) {
   for (size_t k = 0; k < nl; k++)
     if (extent_right(&ls[k]) - extent_left(&ls[k]) > c->maxw)
       c->maxw = extent_right(&ls[k]) - extent_left(&ls[k]);
-  c->minw = 0;
+  c->minw = c->hminw = 0;
+
+  size_t total = 0;
+  for (size_t k = 0; k < n; k++) total += sp[k].text ? sp[k].len : 1;
+  if (total == 0 || total > INT32_MAX) goto done;
+  char *buf = ts_arena_alloc(b->a, total + 1);
+  size_t *at = ts_arena_alloc(b->a, (n + 1) * sizeof *at);
+  ts_span *tmp = ts_arena_alloc(b->a, n * sizeof *tmp);
+  if (!buf || !at || !tmp) { pg_fail(b, TS_ERR_NOMEM); return 0; }
+  size_t pos = 0;
   for (size_t k = 0; k < n; k++) {
-    const char *t = sp[k].text;
-    size_t len = sp[k].len, i = 0;
-    if (!t) continue;
-    while (i < len) {
-      while (i < len && (t[i] == ' ' || t[i] == '\n' || t[i] == '\t')) i++;
-      size_t s0 = i;
-      while (i < len && t[i] != ' ' && t[i] != '\n' && t[i] != '\t') i++;
-      if (i == s0) continue;
-      ts_span w = sp[k];
-      w.text = t + s0;
-      w.len = i - s0;
-      ts_line ln;
-      if (!pg_line(b, &w, 1, &ln)) return 0;
-      if (extent_right(&ln) > c->minw) c->minw = extent_right(&ln);
+    at[k] = pos;
+    if (sp[k].text) {
+      memcpy(buf + pos, sp[k].text, sp[k].len);
+      pos += sp[k].len;
+    } else {
+      buf[pos++] = '\n'; /* a forced break */
     }
   }
+  buf[pos] = 0;
+  at[n] = pos;
+
+  const char *hlang = b->st->hyphen_lang ? b->st->hyphen_lang : b->lang;
+  if (!hlang || !*hlang) hlang = "en";
+  int lmin = b->st->brk.lefthyphenmin > 0 ? b->st->brk.lefthyphenmin : 2;
+  int rmin = b->st->brk.righthyphenmin > 0 ? b->st->brk.righthyphenmin : 3;
+  double hyw = -1; /* the hyphen's width, measured once */
+
+  UErrorCode ue = U_ZERO_ERROR;
+  UText *ut = utext_openUTF8(NULL, buf, (int64_t)total, &ue);
+  UBreakIterator *bi = U_SUCCESS(ue) ? ubrk_open(UBRK_LINE, b->lang ? b->lang : "", NULL, 0, &ue)
+                                     : NULL;
+  if (bi && U_SUCCESS(ue)) ubrk_setUText(bi, ut, &ue);
+  if (!bi || U_FAILURE(ue)) {
+    /* no break iterator: the whole cell is one piece */
+    if (bi) ubrk_close(bi);
+    bi = NULL;
+  }
+  int32_t s = 0, e = bi ? ubrk_first(bi) : 0;
+  for (;;) {
+    s = e;
+    if (bi) {
+      e = ubrk_next(bi);
+      if (e == UBRK_DONE) break;
+    } else {
+      if (s >= (int32_t)total) break;
+      e = (int32_t)total;
+    }
+    size_t ps = (size_t)s, pe = (size_t)e;
+    while (pe > ps && is_trail_space(buf[pe - 1])) pe--;
+    if (pe == ps) continue;
+    double pw = piece_width(b, sp, n, at, ps, pe, tmp);
+    if (b->err) break;
+    if (pw > c->minw) c->minw = pw;
+    if (pw <= c->hminw) continue;
+    /* hyphenated fragments of a piece inside one plain span */
+    double hw = pw;
+    size_t k = 0;
+    while (k + 1 < n && at[k + 1] <= ps) k++;
+    if (sp[k].text && !sp[k].no_hyphen && pe <= at[k] + sp[k].len) {
+      size_t ws = ps, we = pe; /* the word without surrounding punctuation */
+      while (ws < we && (unsigned char)buf[ws] < 0x80 && !((buf[ws] | 32) >= 'a' && (buf[ws] | 32) <= 'z'))
+        ws++;
+      while (we > ws && (unsigned char)buf[we - 1] < 0x80 &&
+             !((buf[we - 1] | 32) >= 'a' && (buf[we - 1] | 32) <= 'z'))
+        we--;
+      size_t hp[32];
+      size_t nh = we > ws ? ts_hyphenate(b->ctx, hlang, buf + ws, we - ws, lmin, rmin, hp, 32) : 0;
+      if (nh > 0) {
+        if (hyw < 0) {
+          ts_span h = sp[k];
+          h.text = "-";
+          h.len = 1;
+          hyw = piece_width(b, &h, 1, at + k, at[k], at[k] + 1, tmp);
+        }
+        hw = 0;
+        size_t f0 = ps;
+        for (size_t q = 0; q <= nh && !b->err; q++) {
+          size_t f1 = q < nh ? ws + hp[q] : pe;
+          if (f1 <= f0) continue;
+          double fw = piece_width(b, sp, n, at, f0, f1, tmp) + (q < nh ? hyw : 0);
+          if (fw > hw) hw = fw;
+          f0 = f1;
+        }
+      }
+    }
+    if (hw > c->hminw) c->hminw = hw;
+  }
+  if (bi) ubrk_close(bi);
+  utext_close(ut);
+  if (b->err) return 0;
+done:
   if (c->maxw < c->minw) c->maxw = c->minw;
+  if (c->hminw > c->minw) c->hminw = c->minw;
   c->minw += 0.5; /* room for rounding in the engine's overfull test */
+  c->hminw += 0.5;
   c->maxw += 0.5;
   return 1;
 }
@@ -264,39 +372,86 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
     }
     ri++;
   }
-  double smin = 0, smax = 0;
+  /* floors of each column: level 0 its min-content (nothing hyphenated),
+   * level 1 its header's min-content or its body's hyphenated min-content,
+   * level 2 everything hyphenated */
+  double *floor1 = ts_arena_alloc(b->a, (size_t)ncols * sizeof(double));
+  double *floor2 = ts_arena_alloc(b->a, (size_t)ncols * sizeof(double));
+  if (!floor1 || !floor2) { pg_fail(b, TS_ERR_NOMEM); return; }
+  for (size_t r = 0; r < nrows; r++)
+    for (int c = 0; c < ncols; c++) {
+      const cell *ce = &cells[r * (size_t)ncols + (size_t)c];
+      if (!ce->p) continue;
+      double f1 = (header[r] ? ce->minw : ce->hminw) + 2 * pad;
+      double f2 = ce->hminw + 2 * pad;
+      if (f1 > floor1[c]) floor1[c] = f1;
+      if (f2 > floor2[c]) floor2[c] = f2;
+    }
+  double smin = 0, smax = 0, s1 = 0, s2 = 0;
   for (int c = 0; c < ncols; c++) {
     if (maxw[c] < 2 * pad) maxw[c] = minw[c] = 2 * pad;
+    if (floor1[c] < 2 * pad) floor1[c] = 2 * pad;
+    if (floor2[c] < 2 * pad) floor2[c] = 2 * pad;
+    if (floor1[c] > minw[c]) floor1[c] = minw[c];
+    if (floor2[c] > floor1[c]) floor2[c] = floor1[c];
     smin += minw[c];
     smax += maxw[c];
+    s1 += floor1[c];
+    s2 += floor2[c];
   }
   if (smax <= measure) {
     for (int c = 0; c < ncols; c++) w[c] = maxw[c];
-  } else if (smin <= measure && smax > smin) {
-    double f = (measure - smin) / (smax - smin);
+  } else if (smin <= measure) {
+    /* CSS: the minimum plus a share of the rest in proportion to max − min */
+    double f = smax > smin ? (measure - smin) / (smax - smin) : 0;
     for (int c = 0; c < ncols; c++) w[c] = minw[c] + (maxw[c] - minw[c]) * f;
+  } else if (s2 <= measure) {
+    /* hyphenation needed: from the min-contents, take the excess from the
+     * columns that can give most (down to their floor), body columns before
+     * headers, so few columns are hyphenated */
+    double *fl = s1 <= measure ? floor1 : floor2;
+    double excess = smin - measure;
+    for (int c = 0; c < ncols; c++) w[c] = minw[c];
+    while (excess > 0.01) {
+      int best = -1;
+      for (int c = 0; c < ncols; c++)
+        if (w[c] - fl[c] > 0.01 && (best < 0 || w[c] - fl[c] > w[best] - fl[best])) best = c;
+      if (best < 0) break;
+      /* shrink the widest-giving column to the next one's slack (or by the
+       * whole excess), then look again */
+      double next = 0;
+      for (int c = 0; c < ncols; c++)
+        if (c != best && w[c] - fl[c] > next) next = w[c] - fl[c];
+      double give = (w[best] - fl[best]) - next;
+      if (give < 0.5) give = 0.5;
+      if (give > w[best] - fl[best]) give = w[best] - fl[best];
+      if (give > excess) give = excess;
+      w[best] -= give;
+      excess -= give;
+    }
   } else {
-    /* even the longest words do not fit: columns shrink in proportion and
-     * the cells are hyphenated (a last resort; the rest overflows and the
-     * text engine reports it) */
-    for (int c = 0; c < ncols; c++) w[c] = minw[c] * measure / (smin > 0 ? smin : 1);
+    /* even the hyphenated fragments do not fit: columns shrink in proportion
+     * (a last resort; the rest overflows and the text engine reports it) */
+    for (int c = 0; c < ncols; c++) w[c] = floor2[c] * measure / (s2 > 0 ? s2 : 1);
     ts_diag_report(b->d, TS_WARNING, b->doc->path, n->line, n->col,
-                   "table too wide for the measure: its cells are hyphenated");
-    for (size_t r = 0; r < nrows && !b->err; r++)
-      for (int c = 0; c < ncols; c++) {
-        cell *ce = &cells[r * (size_t)ncols + (size_t)c];
-        if (!ce->p) continue;
-        ts_block_style cbs = *ts;
-        if (header[r]) cbs.bold = 1;
-        ts_span *sp = NULL;
-        size_t nsp = 0;
-        pg_inline_spans(b, ce->node, &cbs, &sp, &nsp);
-        ts_para_opts o = opts(b, TS_LB_RAGGED);
-        o.hyphenate = 1;
-        ts_status st = ts_text_para_create(b->ctx, b->a, sp, nsp, &o, b->d, &ce->p);
-        if (st != TS_OK) { pg_fail(b, st); return; }
-      }
+                   "table too wide for the measure even with its cells hyphenated");
   }
+  /* a cell whose words do not fit its column is hyphenated */
+  for (size_t r = 0; r < nrows && !b->err; r++)
+    for (int c = 0; c < ncols; c++) {
+      cell *ce = &cells[r * (size_t)ncols + (size_t)c];
+      if (!ce->p || ce->minw + 2 * pad <= w[c] + 0.01) continue;
+      ts_block_style cbs = *ts;
+      if (header[r]) cbs.bold = 1;
+      ts_span *sp = NULL;
+      size_t nsp = 0;
+      pg_inline_spans(b, ce->node, &cbs, &sp, &nsp);
+      if (b->err) return;
+      ts_para_opts o = opts(b, TS_LB_RAGGED);
+      o.hyphenate = 1;
+      ts_status st = ts_text_para_create(b->ctx, b->a, sp, nsp, &o, b->d, &ce->p);
+      if (st != TS_OK) { pg_fail(b, st); return; }
+    }
   double tw = 0;
   for (int c = 0; c < ncols; c++) tw += w[c];
   if (tw > measure) tw = measure;
