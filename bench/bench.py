@@ -130,7 +130,9 @@ def first_line(cmd):
 class Tools:
     def __init__(self, a):
         self.typeset = os.path.join(a.build, 'typeset', 'cli', 'typeset')
-        self.env = dict(os.environ, TYPESET_DATA_DIR=ROOT, LC_ALL='C.UTF-8')
+        self.worktree = a.worktree
+        self.src = a.src
+        self.env = dict(os.environ, TYPESET_DATA_DIR=a.src, LC_ALL='C.UTF-8')
         self.env.pop('SOURCE_DATE_EPOCH', None)
         typst = a.typst or os.environ.get('TYPST') or shutil.which('typst')
         if not typst:
@@ -157,7 +159,10 @@ class Tools:
         if self.on['typeset']:
             v['typeset'] = first_line([self.typeset, '--version']) + \
                 ' (release build, commit %s)' % first_line(
-                    ['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'])
+                    ['git', '-C', self.src, 'rev-parse', '--short', 'HEAD']
+                    if self.worktree else
+                    ['cut', '-c1-7', os.path.join(self.src, '.bench-commit')]) \
+                + (' plus the uncommitted working tree' if self.worktree else '')
         if any(self.on[t] for t in ('pandoc', 'weasyprint', 'groff', 'typst', 'xelatex')):
             v['pandoc'] = first_line(['pandoc', '--version'])
         if self.on['weasyprint']:
@@ -332,7 +337,7 @@ class Bench:
             for j in (1, 2):
                 cmd = '%s series %s -j %d --force -q --out %s' % (
                     q(self.t.typeset), q(manifest), j, q(out))
-                r = measure(cmd, d, self.t.env, self.reps())
+                r = measure(cmd, d, self.t.env, self.reps(slow=n > 50))
                 extra = {'papers': n}
                 if r['ok']:
                     extra['papers_per_s'] = round(n / r['wall_med'], 1)
@@ -725,10 +730,32 @@ def write_report(res, path):
 # ---------------------------------------------------------------- main
 
 def build(a):
+    """Release build of the committed tree (HEAD exported with git archive,
+    so other people's uncommitted edits never enter a measurement), or of
+    the working tree with --worktree.  Sets a.src to the source used."""
+    if a.worktree:
+        a.src = ROOT
+    else:
+        head = subprocess.run(['git', '-C', ROOT, 'rev-parse', 'HEAD'],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        a.src = a.build + '-src'
+        stamp = os.path.join(a.src, '.bench-commit')
+        old = open(stamp).read().strip() if os.path.exists(stamp) else ''
+        if old != head:
+            if os.path.isdir(a.src):
+                shutil.rmtree(a.src)
+            os.makedirs(a.src)
+            arc = subprocess.run(['git', '-C', ROOT, 'archive', head],
+                                 capture_output=True, check=True).stdout
+            subprocess.run(['tar', '-x', '-C', a.src], input=arc, check=True)
+            with open(stamp, 'w') as f:
+                f.write(head + '\n')
+            if os.path.isdir(a.build):
+                shutil.rmtree(a.build)
     if a.no_build:
         return
     if not os.path.exists(os.path.join(a.build, 'build.ninja')):
-        subprocess.run(['meson', 'setup', a.build, ROOT, '--buildtype=release'],
+        subprocess.run(['meson', 'setup', a.build, a.src, '--buildtype=release'],
                        check=True, stdout=subprocess.DEVNULL)
     subprocess.run(['ninja', '-C', a.build, 'typeset/cli/typeset'], check=True,
                    stdout=subprocess.DEVNULL)
@@ -749,6 +776,8 @@ def main():
     ap.add_argument('--work', default='/tmp/typeset-bench-work')
     ap.add_argument('--typst', default='', help='path of the typst binary')
     ap.add_argument('--no-build', action='store_true')
+    ap.add_argument('--worktree', action='store_true',
+                    help='build the working tree, not the committed HEAD')
     ap.add_argument('--merge', action='store_true',
                     help='add to WORK/results.json instead of starting afresh')
     ap.add_argument('--slow-peers', action='store_true',
