@@ -836,6 +836,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
       if (!bi) { st = TS_ERR_NOMEM; goto done; }
     }
     const ts_face *prev = NULL;
+    int prev_fs = -1; /* font set prev was chosen from (as fontset_for keys it) */
     int32_t a = 0;
     for (int32_t bnd = bi ? ubrk_next(bi) : simple && nu ? (int32_t)t.cpu[1] : UBRK_DONE;
          bnd != UBRK_DONE; a = bnd,
@@ -858,7 +859,12 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
         f = prev ? prev : fs->faces[0];
       } else {
         uint32_t bc = t.cpv[base];
-        if (t.common[base] && prev && ts_face_has(prev, bc)) f = prev;
+        /* a common character (space, punctuation) stays in its neighbour's
+         * face only within one font set: the space after a code span is the
+         * text face's, not the monospace one's */
+        int fs_key = ((unsigned)sp->role < TS_ROLE_COUNT ? (int)sp->role : TS_ROLE_BODY) * 4 +
+                     (sp->bold ? 2 : 0) + (sp->italic ? 1 : 0);
+        if (t.common[base] && prev && prev_fs == fs_key && ts_face_has(prev, bc)) f = prev;
         else f = ts_fontset_pick(fs, bc);
         /* all of the cluster's characters in one face when one can */
         int all = 1;
@@ -880,6 +886,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
                          "no font has U+%04X '%s'; it is drawn as the missing-glyph box", bc, u8);
         }
         prev = f;
+        prev_fs = fs_key;
       }
       for (size_t k = c0; k < c1; k++) t.face[k] = f;
     }
