@@ -459,6 +459,31 @@ START_TEST(table_columns_from_min_max_content) {
 }
 END_TEST
 
+/* The space after a code span is the text face's (it once took the
+ * monospace face of the span before it: 0.6 em instead of 0.25 em). */
+START_TEST(space_after_code_is_the_text_space) {
+  run_t r;
+  layout(&r, "---\ntitle: T\n---\n\nWord `Arc4` or `Arc7` under.\n", style_named("default", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  const ts_draw *code = NULL, *next = NULL;
+  const ts_page *pg = &r.l.pages[0];
+  for (size_t i = 0; i < pg->n; i++) {
+    const ts_draw *d = &pg->items[i];
+    if (d->kind != TS_DRAW_GLYPHS) continue;
+    if (d->run->text_len == 4 && !memcmp(d->run->text, "Arc4", 4)) code = d;
+    else if (code && !next) next = d;
+  }
+  ck_assert_ptr_nonnull(code);
+  ck_assert_ptr_nonnull(next);
+  /* "or" starts one text space (0.2-0.35 em of 10.5 pt) after the code */
+  double gap = next->x - (code->x + code->run->width);
+  for (uint32_t k = 0; k < next->run->n && next->run->text[next->run->glyphs[k].cluster] == ' '; k++)
+    gap += next->run->glyphs[k].adv;
+  ck_assert_msg(gap > 0.2 * 10.5 && gap < 0.35 * 10.5, "space after code: %.2f pt", gap);
+  done_run(&r);
+}
+END_TEST
+
 START_TEST(figure_scaled_to_fit) {
   char path[256];
   snprintf(path, sizeof path, "%s/tall.png", tmpdir);
@@ -710,6 +735,7 @@ Suite *layout_suite(void) {
   tcase_add_test(t, pages_placeholder_substituted);
   tcase_add_test(t, table_header_repeats);
   tcase_add_test(t, table_columns_from_min_max_content);
+  tcase_add_test(t, space_after_code_is_the_text_space);
   tcase_add_test(t, figure_scaled_to_fit);
   tcase_add_test(t, missing_image_is_a_located_error);
   tcase_add_test(t, inline_image_outside_is_an_error);
