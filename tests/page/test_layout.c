@@ -11,6 +11,7 @@
 #include "style/ts_style.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,8 +223,10 @@ static void check_inside(const run_t *r) {
       const ts_draw *d = &r->l.pages[p].items[i];
       double w = d->kind == TS_DRAW_GLYPHS ? d->run->width : d->w;
       /* justified text may hang punctuation into the margin (protrusion):
-       * at most 0.4 em; everything else stays strictly inside */
-      double tol = d->kind == TS_DRAW_GLYPHS ? 0.4 * d->run->size : 0.5;
+       * at most 0.4 em, and so may a link's rectangle, which covers its
+       * text; everything else stays strictly inside */
+      double tol = d->kind == TS_DRAW_GLYPHS ? 0.4 * d->run->size
+                   : d->kind == TS_DRAW_LINK ? 0.4 * s->body.size : 0.5;
       if (r->l.n_overfull == 0) /* overfull lines stick out, reported */
         ck_assert_msg(d->x >= x0 - tol && d->x + w <= x1 + tol,
                     "page %zu item %zu kind %d outside horizontally: %g..%g not in %g..%g",
@@ -484,6 +487,49 @@ START_TEST(space_after_code_is_the_text_space) {
 }
 END_TEST
 
+/* Hanging note numbers: numbers right-aligned in a hang (9. and 10. end
+ * together), every note's text starting at one indent. */
+START_TEST(note_numbers_hang) {
+  ts_buf md;
+  ts_buf_init(&md);
+  ts_buf_puts(&md, "---\ntitle: Notes\n---\n\n");
+  for (int k = 1; k <= 12; k++) ts_buf_printf(&md, "Sentence %d.[^n%d]\n\n", k, k);
+  for (int k = 1; k <= 12; k++)
+    ts_buf_printf(&md, "[^n%d]: Zeta note text number %d, long enough to be a note.\n\n", k, k);
+  run_t r;
+  layout(&r, md.data, style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  double num_right = -1, text_left = -1;
+  int seen = 0;
+  for (size_t p = 0; p < r.l.n_pages; p++)
+    for (size_t i = 0; i < r.l.pages[p].n; i++) {
+      const ts_draw *d = &r.l.pages[p].items[i];
+      if (d->kind != TS_DRAW_GLYPHS || d->run->text_len < 4 || memcmp(d->run->text, "Zeta", 4))
+        continue;
+      /* the number is the run on this baseline left of the text */
+      const ts_draw *num = NULL;
+      for (size_t j = 0; j < r.l.pages[p].n; j++) {
+        const ts_draw *e = &r.l.pages[p].items[j];
+        if (e->kind == TS_DRAW_GLYPHS && e != d && e->y == d->y && e->x < d->x) num = e;
+      }
+      ck_assert_ptr_nonnull(num);
+      ck_assert(num->run->text_len >= 2 && num->run->text[num->run->text_len - 1] == '.');
+      double nr = num->x + num->run->width;
+      if (seen == 0) {
+        num_right = nr;
+        text_left = d->x;
+      }
+      ck_assert_msg(fabs(nr - num_right) < 0.01, "numbers end together: %.2f vs %.2f", nr, num_right);
+      ck_assert_msg(fabs(d->x - text_left) < 0.01, "texts start together");
+      ck_assert(d->x - nr > 2);
+      seen++;
+    }
+  ck_assert_int_eq(seen, 12);
+  ts_buf_free(&md);
+  done_run(&r);
+}
+END_TEST
+
 START_TEST(figure_scaled_to_fit) {
   char path[256];
   snprintf(path, sizeof path, "%s/tall.png", tmpdir);
@@ -736,6 +782,7 @@ Suite *layout_suite(void) {
   tcase_add_test(t, table_header_repeats);
   tcase_add_test(t, table_columns_from_min_max_content);
   tcase_add_test(t, space_after_code_is_the_text_space);
+  tcase_add_test(t, note_numbers_hang);
   tcase_add_test(t, figure_scaled_to_fit);
   tcase_add_test(t, missing_image_is_a_located_error);
   tcase_add_test(t, inline_image_outside_is_an_error);

@@ -844,6 +844,12 @@ static const ts_line *item_label(pg_builder *b, const cframe *list, const ts_blo
 
 void pg_build_blocks(pg_builder *b, const ts_node *container, const ts_block_style *base,
                      double left, double right, const ts_span *lead, size_t n_lead) {
+  pg_build_blocks_label(b, container, base, left, right, lead, n_lead, NULL, 0);
+}
+
+void pg_build_blocks_label(pg_builder *b, const ts_node *container, const ts_block_style *base,
+                           double left, double right, const ts_span *lead, size_t n_lead,
+                           const ts_line *label, double label_x) {
   if (!container || b->err) return;
   cstack stack = {0};
   cframe *root = cpush(b, &stack);
@@ -852,6 +858,9 @@ void pg_build_blocks(pg_builder *b, const ts_node *container, const ts_block_sty
   root->left = left;
   root->right = right;
   root->bs = base;
+  root->label = label;
+  root->label_x = label_x;
+  root->label_pending = label != NULL;
   int lead_used = n_lead == 0;
   int in_note = base == &b->st->footnote;
   ts_iter it;
@@ -984,6 +993,7 @@ void pg_build_blocks(pg_builder *b, const ts_node *container, const ts_block_sty
       break;
     }
   }
+  if (stack.n && stack.f[0].label_pending) label_line(b, &stack.f[0]); /* an empty note */
   if (!lead_used && n_lead) { /* a note without paragraphs still shows its number */
     cframe *top = &stack.f[0];
     pg_para_fmt f;

@@ -243,6 +243,12 @@ typedef struct pg_builder {
 void pg_build_blocks(pg_builder *b, const ts_node *container,
                      const ts_block_style *base, double left, double right,
                      const ts_span *lead, size_t n_lead);
+/* The same with a hanging label (a note's number) drawn with its right
+ * edge at label_x, left of the first line of the first block. */
+void pg_build_blocks_label(pg_builder *b, const ts_node *container,
+                           const ts_block_style *base, double left, double right,
+                           const ts_span *lead, size_t n_lead, const ts_line *label,
+                           double label_x);
 /* The title block (masthead, title, authors, abstract, keywords). */
 void pg_build_title(pg_builder *b);
 /* A printed table of contents (page numbers drawn after breaking). */

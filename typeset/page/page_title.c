@@ -473,6 +473,20 @@ void pg_build_notes(pg_builder *b) {
   b->in_notes = 1;
   b->no_grid = 1;
   const ts_block_style *fs = &st->footnote;
+  /* Hanging numbers: every note's text starts at the same indent, its
+   * number set right-aligned in the hang before it (so 9. and 10. align on
+   * the full stop), the hang fitting the widest number. */
+  double gap = 0.5 * fs->size;
+  double hang = 0;
+  {
+    ts_span w = pg_span_plain(b, fs, ts_arena_printf(b->a, "%zu.", doc->n_notes));
+    ts_line wl;
+    if (!w.text) { pg_fail(b, TS_ERR_NOMEM); return; }
+    if (!pg_line(b, &w, 1, &wl)) return;
+    double x0, x1;
+    pg_line_extent(&wl, &x0, &x1);
+    hang = x1 + gap;
+  }
   for (size_t k = 0; k < doc->n_notes && !b->err; k++) {
     const ts_node *def = doc->notes[k];
     if (!def) continue;
@@ -483,12 +497,12 @@ void pg_build_notes(pg_builder *b) {
     b->have_block = 0;
     b->keep = 0;
     b->prev_para = 0;
-    ts_span lead[2];
-    lead[0] = pg_span_plain(b, fs, ts_arena_printf(b->a, "%d.", num));
-    lead[0].link = ts_arena_printf(b->a, "#fnref-%d", num);
-    lead[1] = pg_span_plain(b, fs, "\xC2\xA0"); /* no-break space */
-    if (!lead[0].text || !lead[0].link) { pg_fail(b, TS_ERR_NOMEM); break; }
-    pg_build_blocks(b, def, fs, 0, 0, lead, 2);
+    ts_span lab = pg_span_plain(b, fs, ts_arena_printf(b->a, "%d.", num));
+    lab.link = ts_arena_printf(b->a, "#fnref-%d", num);
+    ts_line *label = ts_arena_alloc(b->a, sizeof *label);
+    if (!lab.text || !lab.link || !label) { pg_fail(b, TS_ERR_NOMEM); break; }
+    if (!pg_line(b, &lab, 1, label)) break;
+    pg_build_blocks_label(b, def, fs, hang, 0, NULL, 0, label, hang - gap);
     if (b->err) break;
     pg_note *nt = ts_arena_alloc(b->a, sizeof *nt);
     size_t nb = 0;
