@@ -817,8 +817,18 @@ static ts_status write_catalogue(run *r) {
     const paper *p = &m->papers[i];
     ts_buf_puts(&feed, "  <entry>\n    <title>");
     xml_text(&feed, mt && mt->title ? mt->title : p->rel);
+    /* an entry's id must never change (RFC 4287 §4.2.6): it comes from the
+     * series name and the paper's path in the series, nothing else */
+    ts_sha256 eh;
+    ts_sha256_init(&eh);
+    ts_sha256_update(&eh, name, strlen(name) + 1);
+    ts_sha256_update(&eh, p->rel, strlen(p->rel));
+    uint8_t edg[32];
+    char ehex[65];
+    ts_sha256_final(&eh, edg);
+    ts_sha256_hex(edg, ehex);
     ts_buf_printf(&feed, "</title>\n    <id>urn:typeset:%.32s</id>\n    <updated>%s</updated>\n",
-                  p->hash[0] ? p->hash : hex, when);
+                  ehex, when);
     for (size_t a = 0; mt && a < mt->n_authors; a++) {
       ts_buf_puts(&feed, "    <author><name>");
       xml_text(&feed, mt->authors[a].name);
