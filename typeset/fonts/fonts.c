@@ -7,16 +7,28 @@
 
 #include <fontconfig/fontconfig.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
 
+/* A family look-up: the faces of the family, best first (fontconfig's
+ * order), and the face loaded from them once asked for. */
 typedef struct find_entry {
   char *family; /* owned, as asked */
   int weight, italic;
-  const ts_face *face; /* NULL: not found (memoised too) */
+  FcFontSet *cands;    /* owned: the family's faces, best first; NULL: none */
+  int loaded;          /* face is the answer (NULL: none loads) */
+  const ts_face *face;
 } find_entry;
+
+/* One family name of one font, for the family index. */
+typedef struct fam_ref {
+  const char *family; /* borrowed from the font's pattern */
+  FcPattern *font;    /* borrowed from the configuration's font sets */
+  uint32_t seq;       /* the font's position in fontconfig's set order */
+} fam_ref;
 
 /* A fontset already built, keyed by its inputs' content (not by pointers:
  * a style freed and another loaded at the same address must not match). */
@@ -38,6 +50,11 @@ typedef struct fonts_cache {
   size_t n_dirs;
   set_entry *sets;
   size_t n_sets, cap_sets;
+  fam_ref *fams;         /* family index, sorted by (family, seq) */
+  size_t n_fams;
+  int fams_ok;           /* the index matches the configuration's fonts */
+  struct ts_fontset_fb **fbs; /* owned: every lazy fallback list handed out */
+  size_t n_fbs;
   char **warned;         /* families already reported missing */
   size_t n_warned;
   int fb_loaded;
@@ -46,14 +63,34 @@ typedef struct fonts_cache {
   size_t n_fb[TS_ROLE_COUNT];
 } fonts_cache;
 
+/* The script fallbacks of a fontset, loaded on first use: located (and
+ * deduplicated) when the set is made, each face loaded the first time
+ * ts_fontset_face asks for it.  Owned by the cache; fontsets borrow it. */
+struct ts_fontset_fb {
+  struct fonts_cache *c;
+  int weight, italic;
+  const char *family[TS_FONTSET_MAX]; /* borrowed from the cache's fallback list */
+  const ts_face *face[TS_FONTSET_MAX]; /* valid once state[i] is 1 */
+  atomic_int state[TS_FONTSET_MAX];    /* 1: face[i] resolved */
+};
+
+static void find_entry_free(find_entry *e)
+{
+  free(e->family);
+  if (e->cands) FcFontSetDestroy(e->cands);
+}
+
 static void cache_free(void *p)
 {
   fonts_cache *c = p;
   if (!c) return;
   for (size_t i = 0; i < c->n_faces; i++) ts_face_destroy(c->faces[i]);
   free(c->faces);
-  for (size_t i = 0; i < c->n_finds; i++) free(c->finds[i].family);
+  for (size_t i = 0; i < c->n_finds; i++) find_entry_free(&c->finds[i]);
   free(c->finds);
+  free(c->fams);
+  for (size_t i = 0; i < c->n_fbs; i++) free(c->fbs[i]);
+  free(c->fbs);
   for (size_t i = 0; i < c->n_dirs; i++) free(c->dirs[i]);
   free(c->dirs);
   for (size_t i = 0; i < c->n_sets; i++) free(c->sets[i].key);
@@ -91,9 +128,10 @@ static void add_dir_locked(fonts_cache *c, const char *dir)
     size_t k = 0;
     for (size_t i = 0; i < c->n_finds; i++) {
       if (c->finds[i].face) c->finds[k++] = c->finds[i];
-      else free(c->finds[i].family);
+      else find_entry_free(&c->finds[i]);
     }
     c->n_finds = k;
+    c->fams_ok = 0;
     for (size_t i = 0; i < c->n_sets; i++) free(c->sets[i].key);
     c->n_sets = 0;
   }
@@ -144,59 +182,160 @@ static const ts_face *face_for_locked(fonts_cache *c, const char *path, unsigned
   return f;
 }
 
-/* Does one of the pattern's family names equal `family` (ASCII case-folded)? */
-static int family_matches(FcPattern *p, const char *family)
+static int fam_cmp(const void *a, const void *b)
 {
-  FcChar8 *s;
-  for (int i = 0; FcPatternGetString(p, FC_FAMILY, i, &s) == FcResultMatch; i++)
-    if (!strcasecmp((const char *)s, family)) return 1;
-  return 0;
+  const fam_ref *x = a, *y = b;
+  int r = strcasecmp(x->family, y->family);
+  if (r) return r;
+  return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-static const ts_face *find_locked(fonts_cache *c, const char *family, int weight, int italic)
+/* Builds the family index: every family name of every font, so that a
+ * look-up sorts only the family's own faces instead of every font on the
+ * machine (FcFontSort over ~500 fonts cost ~4 M instructions a look-up). */
+static int index_locked(fonts_cache *c)
+{
+  if (c->fams_ok) return 1;
+  FcFontSet *sets[2] = {FcConfigGetFonts(c->fc, FcSetSystem), FcConfigGetFonts(c->fc, FcSetApplication)};
+  size_t n = 0, cap = 0;
+  fam_ref *v = NULL;
+  uint32_t seq = 0;
+  for (int s = 0; s < 2; s++) {
+    for (int i = 0; sets[s] && i < sets[s]->nfont; i++, seq++) {
+      FcPattern *p = sets[s]->fonts[i];
+      FcChar8 *fam;
+      for (int k = 0; FcPatternGetString(p, FC_FAMILY, k, &fam) == FcResultMatch; k++) {
+        if (n == cap) {
+          size_t nc = cap ? cap * 2 : 1024;
+          fam_ref *nv = realloc(v, nc * sizeof *nv);
+          if (!nv) { free(v); return 0; }
+          v = nv;
+          cap = nc;
+        }
+        v[n++] = (fam_ref){(const char *)fam, p, seq};
+      }
+    }
+  }
+  if (n) qsort(v, n, sizeof *v, fam_cmp);
+  free(c->fams);
+  c->fams = v;
+  c->n_fams = n;
+  c->fams_ok = 1;
+  return 1;
+}
+
+/* The first index entry of `family` (n_fams when none). */
+static size_t index_first(const fonts_cache *c, const char *family)
+{
+  size_t lo = 0, hi = c->n_fams;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcasecmp(c->fams[mid].family, family) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < c->n_fams && !strcasecmp(c->fams[lo].family, family) ? lo : c->n_fams;
+}
+
+static int family_exists_locked(fonts_cache *c, const char *family)
+{
+  return index_locked(c) && index_first(c, family) < c->n_fams;
+}
+
+/* The family's faces, best first: the look-up of `family` at weight/slant,
+ * memoised.  fontconfig's FcFontSetSort orders the family's own faces (in
+ * the configuration's order, so ties break as FcFontSort over every font
+ * would: the family's faces sort ahead of all others there, and the sort
+ * is stable).  Only a face whose family really is the one asked for
+ * counts, so an alias or substitute (fontconfig's "DejaVu Sans" for
+ * anything) never passes.  Returns the entry's position, or -1 on OOM. */
+static long locate_locked(fonts_cache *c, const char *family, int weight, int italic)
 {
   for (size_t i = 0; i < c->n_finds; i++) {
     find_entry *e = &c->finds[i];
     if (e->weight == weight && e->italic == italic && !strcasecmp(e->family, family))
-      return e->face;
+      return (long)i;
   }
+  if (c->n_finds == c->cap_finds) {
+    size_t nc = c->cap_finds ? c->cap_finds * 2 : 32;
+    find_entry *nf = realloc(c->finds, nc * sizeof *nf);
+    if (!nf) return -1;
+    c->finds = nf;
+    c->cap_finds = nc;
+  }
+  char *copy = strdup(family);
+  if (!copy) return -1;
+  FcFontSet *cands = NULL;
+  if (!index_locked(c)) { free(copy); return -1; }
+  size_t first = index_first(c, family);
+  if (first < c->n_fams) {
+    FcFontSet *sub = FcFontSetCreate();
+    FcPattern *pat = FcPatternCreate();
+    uint32_t last = UINT32_MAX;
+    int ok = sub && pat;
+    for (size_t i = first; ok && i < c->n_fams && !strcasecmp(c->fams[i].family, family); i++) {
+      if (c->fams[i].seq == last) continue; /* two names of one font */
+      last = c->fams[i].seq;
+      FcPatternReference(c->fams[i].font);
+      if (!FcFontSetAdd(sub, c->fams[i].font)) {
+        FcPatternDestroy(c->fams[i].font);
+        ok = 0;
+      }
+    }
+    if (ok) {
+      FcPatternAddString(pat, FC_FAMILY, (const FcChar8 *)family);
+      FcPatternAddInteger(pat, FC_WEIGHT, FcWeightFromOpenType(weight));
+      FcPatternAddInteger(pat, FC_SLANT, italic ? FC_SLANT_ITALIC : FC_SLANT_ROMAN);
+      FcPatternAddBool(pat, FC_OUTLINE, FcTrue);
+      FcConfigSubstitute(c->fc, pat, FcMatchPattern);
+      FcDefaultSubstitute(pat);
+      FcResult res;
+      cands = FcFontSetSort(c->fc, &sub, 1, pat, FcFalse, NULL, &res);
+    }
+    if (sub) FcFontSetDestroy(sub);
+    if (pat) FcPatternDestroy(pat);
+    if (!ok || !cands) { free(copy); return -1; }
+  }
+  c->finds[c->n_finds] = (find_entry){copy, weight, italic, cands, 0, NULL};
+  return (long)c->n_finds++;
+}
+
+/* The file and index of the family's best face, without loading it (NULL
+ * when the family has no face). */
+static const char *locate_file_locked(fonts_cache *c, const char *family, int weight, int italic,
+                                      unsigned *index)
+{
+  long k = locate_locked(c, family, weight, italic);
+  if (k < 0 || !c->finds[k].cands) return NULL;
+  for (int i = 0; i < c->finds[k].cands->nfont; i++) {
+    FcPattern *p = c->finds[k].cands->fonts[i];
+    FcChar8 *file = NULL;
+    int idx = 0;
+    if (FcPatternGetString(p, FC_FILE, 0, &file) != FcResultMatch) continue;
+    FcPatternGetInteger(p, FC_INDEX, 0, &idx);
+    *index = (unsigned)(idx & 0xFFFF);
+    return (const char *)file;
+  }
+  return NULL;
+}
+
+/* The family's best face that loads. */
+static const ts_face *find_locked(fonts_cache *c, const char *family, int weight, int italic)
+{
+  long k = locate_locked(c, family, weight, italic);
+  if (k < 0) return NULL;
+  find_entry *e = &c->finds[k];
+  if (e->loaded) return e->face;
   const ts_face *face = NULL;
-  FcPattern *pat = FcPatternCreate();
-  FcFontSet *set = NULL;
-  if (!pat) goto memo;
-  FcPatternAddString(pat, FC_FAMILY, (const FcChar8 *)family);
-  FcPatternAddInteger(pat, FC_WEIGHT, FcWeightFromOpenType(weight));
-  FcPatternAddInteger(pat, FC_SLANT, italic ? FC_SLANT_ITALIC : FC_SLANT_ROMAN);
-  FcPatternAddBool(pat, FC_OUTLINE, FcTrue);
-  FcConfigSubstitute(c->fc, pat, FcMatchPattern);
-  FcDefaultSubstitute(pat);
-  FcResult res;
-  /* FcFontSort orders by closeness (family first, then style); the first
-   * candidate whose family really is the one asked for wins, so an alias or
-   * substitute (fontconfig's "DejaVu Sans" for anything) never passes. */
-  set = FcFontSort(c->fc, pat, FcFalse, NULL, &res);
-  for (int i = 0; set && i < set->nfont && !face; i++) {
-    FcPattern *p = set->fonts[i];
-    if (!family_matches(p, family)) continue;
+  for (int i = 0; e->cands && i < e->cands->nfont && !face; i++) {
+    FcPattern *p = e->cands->fonts[i];
     FcChar8 *file = NULL;
     int index = 0;
     if (FcPatternGetString(p, FC_FILE, 0, &file) != FcResultMatch) continue;
     FcPatternGetInteger(p, FC_INDEX, 0, &index);
     face = face_for_locked(c, (const char *)file, (unsigned)(index & 0xFFFF));
   }
-memo:
-  if (set) FcFontSetDestroy(set);
-  if (pat) FcPatternDestroy(pat);
-  if (c->n_finds == c->cap_finds) {
-    size_t nc = c->cap_finds ? c->cap_finds * 2 : 32;
-    find_entry *nf = realloc(c->finds, nc * sizeof *nf);
-    if (!nf) return face;
-    c->finds = nf;
-    c->cap_finds = nc;
-  }
-  char *copy = strdup(family);
-  if (!copy) return face;
-  c->finds[c->n_finds++] = (find_entry){copy, weight, italic, face};
+  e->loaded = 1;
+  e->face = face;
   return face;
 }
 
@@ -345,11 +484,24 @@ static void set_add(ts_fontset *out, const ts_face *f, int script)
   if (!f) return;
   for (int i = 0; i < out->n; i++)
     if (out->faces[i] == f) return;
-  if (out->n < (int)(sizeof out->faces / sizeof out->faces[0])) {
+  if (out->n < TS_FONTSET_MAX) {
     out->script[out->n] = (uint8_t)script;
     out->faces[out->n++] = f;
   }
 }
+
+/* A fallback whose family exists: neither located nor loaded until a
+ * character needs it (ts_fontset_face). */
+static void set_add_lazy(ts_fontset *out, const char *family, int script)
+{
+  if (out->n < TS_FONTSET_MAX) {
+    out->script[out->n] = (uint8_t)script;
+    out->fb->family[out->n] = family;
+    out->faces[out->n++] = NULL;
+  }
+}
+
+static const ts_face *resolve_locked(struct ts_fontset_fb *fb, int i);
 
 /* The memo key of a fontset request (malloc'd) or NULL on OOM. */
 static char *set_key(const ts_font_role *role, const char *extra_dir, size_t *len)
@@ -393,6 +545,20 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
   }
   add_dir_locked(c, extra_dir);
   load_fallbacks_locked(c, ctx, d);
+  ts_status st = TS_OK;
+  struct ts_fontset_fb *fb = calloc(1, sizeof *fb);
+  struct ts_fontset_fb **nfbs = fb ? realloc(c->fbs, (c->n_fbs + 1) * sizeof *nfbs) : NULL;
+  if (!nfbs) {
+    free(fb);
+    st = TS_ERR_NOMEM;
+    goto out;
+  }
+  c->fbs = nfbs;
+  c->fbs[c->n_fbs++] = fb;
+  fb->c = c;
+  fb->weight = weight;
+  fb->italic = italic;
+  out->fb = fb;
   int r = TS_ROLE_BODY;
   if (role) {
     for (int i = 0; i < role->n_families && i < TS_STYLE_MAX_FAMILIES; i++) {
@@ -407,10 +573,21 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
     if (out->n > 0 && out->faces[0]->fixed_pitch) r = TS_ROLE_MONO;
     else if (out->n > 0 && !out->faces[0]->serif) r = TS_ROLE_HEADING;
   }
+  for (int i = 0; i < out->n; i++) {
+    fb->face[i] = out->faces[i];
+    atomic_init(&fb->state[i], 1);
+  }
   for (size_t i = 0; i < c->n_fb[r]; i++) {
-    const ts_face *f = find_locked(c, c->fb_family[r][i], weight, italic);
-    if (!f) warn_missing_locked(c, d, c->fb_family[r][i], c->fb_package[r][i]);
-    set_add(out, f, c->fb_script[r][i]);
+    const char *fam = c->fb_family[r][i];
+    if (!family_exists_locked(c, fam)) warn_missing_locked(c, d, fam, c->fb_package[r][i]);
+    else set_add_lazy(out, fam, c->fb_script[r][i]);
+  }
+  /* no role face: the first fallback stands in for it (faces[0] is read
+   * directly), so it is loaded now */
+  if (out->n > 0 && !out->faces[0]) {
+    fb->face[0] = resolve_locked(fb, 0);
+    atomic_store_explicit(&fb->state[0], 1, memory_order_relaxed);
+    out->faces[0] = fb->face[0];
   }
   if (c->n_sets == c->cap_sets) {
     size_t nc = c->cap_sets ? c->cap_sets * 2 : 16;
@@ -424,8 +601,10 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
     c->sets[c->n_sets++] = (set_entry){h, weight, italic, key, *out};
     key = NULL;
   }
+out:
   pthread_mutex_unlock(&c->lock);
   free(key);
+  if (st != TS_OK) return st;
   return out->n > 0 ? TS_OK : TS_ERR_FONT;
 }
 
@@ -444,6 +623,50 @@ ts_fb_script ts_fb_script_of(uint32_t cp)
   }
 }
 
+/* Fallback i's face, or NULL when an earlier entry has the same face (file
+ * and index: the set holds each face once, at its first place, so that the
+ * script pass of ts_fontset_pick sees it under its first script only) or
+ * when it cannot be loaded. */
+static const ts_face *resolve_locked(struct ts_fontset_fb *fb, int i)
+{
+  fonts_cache *c = fb->c;
+  unsigned index = 0, j_index = 0;
+  const char *file = locate_file_locked(c, fb->family[i], fb->weight, fb->italic, &index);
+  if (!file) return NULL;
+  for (int j = 0; j < i; j++) {
+    const char *jf;
+    if (fb->family[j]) {
+      jf = locate_file_locked(c, fb->family[j], fb->weight, fb->italic, &j_index);
+    } else {
+      jf = fb->face[j] ? fb->face[j]->path : NULL; /* a role face */
+      j_index = fb->face[j] ? fb->face[j]->index : 0;
+    }
+    if (jf && j_index == index && !strcmp(jf, file)) return NULL;
+  }
+  return find_locked(c, fb->family[i], fb->weight, fb->italic);
+}
+
+const ts_face *ts_fontset_face(const ts_fontset *fs, int i)
+{
+  if (!fs || i < 0 || i >= fs->n) return NULL;
+  if (fs->faces[i] || !fs->fb) return fs->faces[i];
+  struct ts_fontset_fb *fb = fs->fb;
+  if (atomic_load_explicit(&fb->state[i], memory_order_acquire)) return fb->face[i];
+  pthread_mutex_lock(&fb->c->lock);
+  if (!atomic_load_explicit(&fb->state[i], memory_order_relaxed)) {
+    fb->face[i] = resolve_locked(fb, i);
+    atomic_store_explicit(&fb->state[i], 1, memory_order_release);
+  }
+  pthread_mutex_unlock(&fb->c->lock);
+  return fb->face[i];
+}
+
+static int covers(const ts_fontset *fs, int i, uint32_t cp)
+{
+  const ts_face *f = ts_fontset_face(fs, i);
+  return f && hb_set_has(f->unicodes, cp);
+}
+
 const ts_face *ts_fontset_pick(const ts_fontset *fs, uint32_t cp)
 {
   if (!fs || fs->n == 0) return NULL;
@@ -453,8 +676,8 @@ const ts_face *ts_fontset_pick(const ts_fontset *fs, uint32_t cp)
   ts_fb_script sc = ts_fb_script_of(cp);
   if (sc != TS_FB_NONE)
     for (int j = i; j < fs->n; j++)
-      if (fs->script[j] == sc && hb_set_has(fs->faces[j]->unicodes, cp)) return fs->faces[j];
+      if (fs->script[j] == sc && covers(fs, j, cp)) return ts_fontset_face(fs, j);
   for (int j = i; j < fs->n; j++)
-    if (hb_set_has(fs->faces[j]->unicodes, cp)) return fs->faces[j];
-  return fs->faces[0];
+    if (covers(fs, j, cp)) return ts_fontset_face(fs, j);
+  return ts_fontset_face(fs, 0);
 }

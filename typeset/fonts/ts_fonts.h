@@ -85,10 +85,17 @@ typedef enum ts_fb_script {
  * punctuation, digits, spaces). */
 ts_fb_script ts_fb_script_of(uint32_t cp);
 
+#define TS_FONTSET_MAX 32
+struct ts_fontset_fb; /* the cache's lazily loaded fallbacks (opaque) */
 typedef struct ts_fontset {
-  const ts_face *faces[32]; /* borrowed from the cache */
-  uint8_t script[32];       /* ts_fb_script of each face (TS_FB_NONE: role family) */
-  int n;
+  /* Borrowed from the cache.  The role's own faces are always loaded; a
+   * script fallback's entry is NULL until its face is first needed: read
+   * faces through ts_fontset_face, which loads it then (so an English
+   * paper never loads the CJK, Arabic... faces). */
+  const ts_face *faces[TS_FONTSET_MAX];
+  uint8_t script[TS_FONTSET_MAX]; /* ts_fb_script of each face (TS_FB_NONE: role family) */
+  int n;                          /* entries, role faces and fallbacks */
+  struct ts_fontset_fb *fb;       /* borrowed from the cache: the lazy fallbacks */
 } ts_fontset;
 ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight,
                            int italic, const char *extra_dir, ts_diag *d,
@@ -105,5 +112,10 @@ size_t ts_fonts_fallbacks(ts_ctx *ctx, ts_role role, const char *const **familie
  * to the Arabic fallback even when the Latin fallback has Arabic glyphs),
  * else the first face that covers it, else the set's first face. */
 const ts_face *ts_fontset_pick(const ts_fontset *fs, uint32_t cp);
+
+/* Entry i of the set (0 <= i < n), loading a fallback face on first use
+ * (thread-safe; borrowed from the cache).  NULL when i is out of range or
+ * the face cannot be loaded. */
+const ts_face *ts_fontset_face(const ts_fontset *fs, int i);
 
 #endif

@@ -872,7 +872,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
           if (!t.hid[k] && !u_hasBinaryProperty((UChar32)t.cpv[k], UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
             all = ts_face_has(f, t.cpv[k]);
         for (int fi = 0; !all && fi < fs->n; fi++) {
-          const ts_face *g = fs->faces[fi];
+          const ts_face *g = ts_fontset_face(fs, fi);
           all = 1;
           for (size_t k = base; k < c1 && all; k++)
             if (!t.hid[k] && !u_hasBinaryProperty((UChar32)t.cpv[k], UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
