@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -1011,6 +1013,103 @@ static void check_sigterm(const char *out_name) {
   free(out);
 }
 
+/* Deterministic variant: typeset is frozen (SIGSTOP) the moment inotify
+ * reports a temporary file in tmpdir.  If that file still exists then, the
+ * run is between creating and renaming it: SIGTERM + SIGCONT must end the
+ * process by SIGTERM and leave neither the temporary file nor the output.
+ * Returns 1 for such a hit, 0 when the run was already past its rename. */
+static int term_mid_write(const char *in, const char *out) {
+  int fd = inotify_init1(IN_CLOEXEC);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_ge(inotify_add_watch(fd, tmpdir, IN_CREATE), 0);
+  const char *const args[] = {in, "-o", out, "--quiet", NULL};
+  pid_t pid = spawn(args, cap_out, cap_err);
+  char tmpname[8192] = "";
+  long waited = 0;
+  int ws = 0;
+  while (!tmpname[0]) {
+    struct pollfd pf = {fd, POLLIN, 0};
+    if (poll(&pf, 1, 50) > 0) {
+      char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+      ssize_t n = read(fd, buf, sizeof buf);
+      for (char *q = buf; n > 0 && q < buf + n;) {
+        const struct inotify_event *ev = (const struct inotify_event *)q;
+        if (!tmpname[0] && ev->len && ev->name[0] == '.' && strstr(ev->name, ".tmp")) {
+          kill(pid, SIGSTOP);
+          snprintf(tmpname, sizeof tmpname, "%s/%s", tmpdir, ev->name);
+        }
+        q += sizeof *ev + ev->len;
+      }
+    } else if (waitpid(pid, &ws, WNOHANG) == pid) {
+      close(fd);
+      unlink(cap_out);
+      unlink(cap_err);
+      ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the render failed (%d)", ws);
+      return 0; /* no temporary file seen at all */
+    } else if ((waited += 50) > 120000) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &ws, 0);
+      ck_abort_msg("no temporary file within 120 s");
+    }
+  }
+  close(fd);
+  ck_assert_int_eq(waitpid(pid, &ws, WUNTRACED), pid);
+  int hit = WIFSTOPPED(ws) && exists(tmpname);
+  run_result r;
+  memset(&r, 0, sizeof r);
+  if (hit) kill(pid, SIGTERM);
+  kill(pid, SIGCONT);
+  reap(pid, 60000, &r);
+  collect(&r, cap_out, cap_err);
+  ck_assert_msg(!r.timed_out, "typeset did not end after SIGTERM/SIGCONT");
+  ck_assert_msg(!strstr(r.err, "Sanitizer"), "sanitizer report:\n%s", r.err);
+  if (hit) {
+    ck_assert_msg(!r.exited && r.status == SIGTERM,
+                  "SIGTERM mid-write: typeset %s %d, want death by SIGTERM",
+                  r.exited ? "exited with" : "died of signal", r.status);
+    ck_assert_msg(!exists(tmpname), "SIGTERM mid-write left %s", tmpname);
+    /* the signal is taken by typeset's signal thread while the writer runs
+     * on: the output may have been renamed into place, but then whole */
+    if (exists(out)) {
+      size_t n;
+      char *d = read_all(out, &n);
+      ck_assert_ptr_nonnull(d);
+      int whole = 0;
+      for (size_t i = n > 1024 ? n - 1024 : 0; i + 4 <= n; i++)
+        if (!memcmp(d + i, "%%EOF", i + 5 <= n ? 5 : 4) || !memcmp(d + i, "PK\5\6", 4))
+          whole = 1;
+      free(d);
+      ck_assert_msg(whole, "SIGTERM mid-write left a partial output %s", out);
+    }
+  } else {
+    ck_assert_msg(r.exited && r.status == 0, "the render failed (%d)", r.status);
+  }
+  run_free(&r);
+  return hit;
+}
+
+static void check_mid_write(const char *out_name) {
+  char *in = big_doc("mid.md", 800);
+  char *out = path_in(out_name);
+  int hits = 0;
+  for (int k = 0; k < 6 && hits < 2; k++) {
+    unlink(out);
+    hits += term_mid_write(in, out);
+    char *l = listing();
+    ck_assert_msg(!strstr(l, ".tmp"), "temporary files left:\n%s", l);
+    free(l);
+  }
+  ck_assert_msg(hits > 0, "never caught a temporary %s file mid-write in 6 runs", out_name);
+  free(in);
+  free(out);
+}
+
+START_TEST(sigterm_mid_write_pdf) { check_mid_write("mid.pdf"); }
+END_TEST
+
+START_TEST(sigterm_mid_write_epub) { check_mid_write("mid.epub"); }
+END_TEST
+
 START_TEST(sigterm_leaves_no_temp_pdf) { check_sigterm("big.pdf"); }
 END_TEST
 
@@ -1189,6 +1288,8 @@ static Suite *cli_suite(void) {
   tcase_set_timeout(sig, 240);
   tcase_add_test(sig, sigterm_leaves_no_temp_pdf);
   tcase_add_test(sig, sigterm_leaves_no_temp_epub);
+  tcase_add_test(sig, sigterm_mid_write_pdf);
+  tcase_add_test(sig, sigterm_mid_write_epub);
   tcase_add_test(sig, sigterm_series_leaves_no_temp);
   suite_add_tcase(s, sig);
   return s;
