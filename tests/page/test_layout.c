@@ -530,6 +530,39 @@ START_TEST(note_numbers_hang) {
 }
 END_TEST
 
+/* A title of two lines is balanced: "Not to Disappear One by / One" once
+ * left its last word alone. */
+START_TEST(title_lines_balanced) {
+  run_t r;
+  layout(&r, "---\ntitle: Not to Disappear One by One\n---\n\nText.\n", style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  double y[4], x0[4], x1[4];
+  int nl = 0;
+  const ts_page *pg = &r.l.pages[0];
+  for (size_t i = 0; i < pg->n; i++) {
+    const ts_draw *d = &pg->items[i];
+    if (d->kind != TS_DRAW_GLYPHS || d->run->size < 20) continue;
+    int k = 0;
+    while (k < nl && y[k] != d->y) k++;
+    if (k == nl) {
+      ck_assert_int_lt(nl, 4);
+      y[nl] = d->y;
+      x0[nl] = d->x;
+      x1[nl] = d->x + d->run->width;
+      nl++;
+    } else {
+      if (d->x < x0[k]) x0[k] = d->x;
+      if (d->x + d->run->width > x1[k]) x1[k] = d->x + d->run->width;
+    }
+  }
+  ck_assert_int_eq(nl, 2);
+  double w0 = x1[0] - x0[0], w1 = x1[1] - x0[1];
+  double lo = w0 < w1 ? w0 : w1, hi = w0 < w1 ? w1 : w0;
+  ck_assert_msg(lo > 0.6 * hi, "title lines %.1f and %.1f pt", w0, w1);
+  done_run(&r);
+}
+END_TEST
+
 START_TEST(figure_scaled_to_fit) {
   char path[256];
   snprintf(path, sizeof path, "%s/tall.png", tmpdir);
@@ -783,6 +816,7 @@ Suite *layout_suite(void) {
   tcase_add_test(t, table_columns_from_min_max_content);
   tcase_add_test(t, space_after_code_is_the_text_space);
   tcase_add_test(t, note_numbers_hang);
+  tcase_add_test(t, title_lines_balanced);
   tcase_add_test(t, figure_scaled_to_fit);
   tcase_add_test(t, missing_image_is_a_located_error);
   tcase_add_test(t, inline_image_outside_is_an_error);

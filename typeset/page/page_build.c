@@ -511,6 +511,38 @@ static const ts_line *empty_line(pg_builder *b) {
   return ln;
 }
 
+/* The narrowest measure that sets a ragged paragraph in as many lines as
+ * the full measure does (bisection on a probe paragraph that reports
+ * nothing, so narrow trials raise no overfull warnings): a two-line title
+ * then breaks near its middle instead of leaving one word on its last line.
+ * Returns the measure, or -1 on failure (b->err set). */
+static double balanced_measure(pg_builder *b, const ts_span *spans, size_t n,
+                               const ts_para_opts *o, double measure, size_t nl) {
+  ts_para *probe = NULL;
+  ts_status st = ts_text_para_create(b->ctx, b->a, spans, n, o, NULL, &probe);
+  if (st != TS_OK) {
+    pg_fail(b, st);
+    return -1;
+  }
+  double lo = measure / (double)nl, hi = measure;
+  for (int it = 0; it < 14 && hi - lo > 0.5; it++) {
+    double mid = (lo + hi) / 2;
+    pg_widths w = {mid, mid};
+    ts_line *ls = NULL;
+    size_t k = 0;
+    st = ts_text_para_lines(probe, pg_width_fn, &w, &ls, &k, NULL);
+    if (st != TS_OK) {
+      pg_fail(b, st);
+      return -1;
+    }
+    int ok = k == nl;
+    for (size_t i = 0; i < k && ok; i++) ok = !ls[i].overfull;
+    if (ok) hi = mid;
+    else lo = mid;
+  }
+  return hi + 0.5 < measure ? hi + 0.5 : measure;
+}
+
 void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f) {
   if (b->err) return;
   const ts_block_style *bs = f->bs;
@@ -547,6 +579,18 @@ void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f
       if (st != TS_OK) {
         pg_fail(b, st);
         return;
+      }
+      if (f->balance && nl > 1 && f->align != TS_JUSTIFY && !f->last_width_cut) {
+        double bw = balanced_measure(b, spans + seg, m, &o, measure, nl);
+        if (bw < 0) return;
+        if (bw < measure) {
+          w.first = w.rest = bw;
+          st = ts_text_para_lines(p, pg_width_fn, &w, &ls, &nl, NULL);
+          if (st != TS_OK) {
+            pg_fail(b, st);
+            return;
+          }
+        }
       }
       for (size_t k = 0; k < nl; k++)
         if (!lpush(b, &lines, &ls[k])) return;
@@ -724,6 +768,7 @@ static void heading_block(pg_builder *b, const ts_node *n) {
   f.kind = PG_BOX_HEADING;
   f.dest = id;
   f.first_box = &first;
+  f.balance = 1;
   pg_para(b, sp.s, sp.n, &f);
   (void)keep_before;
   b->keep = hs->keep_with_next > 0 ? hs->keep_with_next : 1;

@@ -290,6 +290,8 @@ typedef struct pg_para_fmt {
   pg_box **first_box;   /* out: the first line's box (optional) */
   pg_box **last_box;    /* out: the last line's box (optional) */
   double last_width_cut;/* narrower last line (TOC numbers) */
+  int balance;          /* ragged display text (titles, headings): lines of
+                           even length, as CSS text-wrap: balance */
 } pg_para_fmt;
 
 /* Sets spans as a paragraph and appends its lines (boxes and interline

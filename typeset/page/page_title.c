@@ -107,6 +107,7 @@ static void plain_para(pg_builder *b, const ts_span *sp, size_t n, const ts_bloc
   f.right = right;
   f.align = al == TS_JUSTIFY ? TS_RAGGED_RIGHT : al;
   f.kind = PG_BOX_HEADING;
+  f.balance = 1;
   b->keep = 1 << 20;
   pg_para(b, sp, n, &f);
   b->keep = keep_next ? 1 : 0;
