@@ -316,6 +316,105 @@ done:
   return 1;
 }
 
+/* Lines of a cell set at column width cw. */
+static size_t cell_lines(pg_builder *b, cell *ce, double cw, double pad) {
+  if (!ce->p) return 1;
+  pg_widths wd = {cw - 2 * pad, cw - 2 * pad};
+  if (wd.first < 1) wd.first = wd.rest = 1;
+  ts_line *ls = NULL;
+  size_t nl = 0;
+  ts_status st = ts_text_para_lines(ce->p, pg_width_fn, &wd, &ls, &nl, NULL);
+  if (st != TS_OK) {
+    pg_fail(b, st);
+    return 1;
+  }
+  return nl ? nl : 1;
+}
+
+/* The CSS widths are proportional, not good: a long header can take four
+ * lines beside a column with room to spare.  A steepest descent moves width
+ * between columns (never below a column's min-content, so nothing new is
+ * hyphenated) while the table gets shorter in lines (the rows' tallest cells
+ * summed), or its header does (it is repeated on every page), or, the
+ * two not growing, fewer cells are as tall as their row (so a row made
+ * tall by two columns can be shortened one column at a time).  Small
+ * tables only (a few breaks per cell and move); returns 0 on failure
+ * (b->err set). */
+#define SHORTEN_MAX_CELLS 120
+static int shorten_table(pg_builder *b, cell *cells, const uint8_t *header, size_t nrows,
+                         int ncols, double pad, const double *minw, double *w) {
+  size_t nc = (size_t)ncols;
+  if (ncols < 2 || nrows * nc > SHORTEN_MAX_CELLS) return 1;
+  size_t *cnt = ts_arena_alloc(b->a, nrows * nc * sizeof *cnt);
+  size_t *ti = ts_arena_alloc(b->a, nrows * sizeof *ti);
+  size_t *tj = ts_arena_alloc(b->a, nrows * sizeof *tj);
+  if (!cnt || !ti || !tj) {
+    pg_fail(b, TS_ERR_NOMEM);
+    return 0;
+  }
+  /* cost: the table's lines first, then all cells' lines (so a plateau,
+   * two columns making a row tall, can be left one column at a time) */
+  size_t total = 0, head = 0, cells_total = 0;
+  for (size_t r = 0; r < nrows; r++) {
+    size_t mx = 1;
+    for (size_t c = 0; c < nc; c++) {
+      cnt[r * nc + c] = cell_lines(b, &cells[r * nc + c], w[c], pad);
+      if (cnt[r * nc + c] > mx) mx = cnt[r * nc + c];
+    }
+    for (size_t c = 0; c < nc; c++) cells_total += cnt[r * nc + c] == mx;
+    total += mx;
+    if (header[r]) head += mx;
+  }
+  static const double steps[] = {4, 12, 24, 48};
+  for (int iter = 0; iter < 24 && !b->err; iter++) {
+    size_t best_total = total, best_head = head, best_cells = cells_total;
+    int bi = -1, bj = -1;
+    double bd = 0;
+    for (size_t i = 0; i < nc; i++)
+      for (size_t j = 0; j < nc; j++) {
+        if (i == j) continue;
+        for (size_t q = 0; q < sizeof steps / sizeof *steps; q++) {
+          double d = steps[q];
+          if (w[i] - d < minw[i]) break;
+          size_t t = 0, th = 0, tc = 0;
+          for (size_t r = 0; r < nrows && !b->err; r++) {
+            ti[r] = cell_lines(b, &cells[r * nc + i], w[i] - d, pad);
+            tj[r] = cell_lines(b, &cells[r * nc + j], w[j] + d, pad);
+            size_t mx = ti[r] > tj[r] ? ti[r] : tj[r];
+            for (size_t c = 0; c < nc; c++)
+              if (c != i && c != j && cnt[r * nc + c] > mx) mx = cnt[r * nc + c];
+            for (size_t c = 0; c < nc; c++) {
+              size_t k = c == i ? ti[r] : c == j ? tj[r] : cnt[r * nc + c];
+              tc += k == mx;
+            }
+            t += mx;
+            if (header[r]) th += mx;
+          }
+          if (t < best_total || (t == best_total && th < best_head) ||
+              (t == best_total && th == best_head && tc < best_cells)) {
+            best_total = t;
+            best_head = th;
+            best_cells = tc;
+            bi = (int)i;
+            bj = (int)j;
+            bd = d;
+          }
+        }
+      }
+    if (bi < 0 || b->err) break;
+    w[bi] -= bd;
+    w[bj] += bd;
+    for (size_t r = 0; r < nrows; r++) {
+      cnt[r * nc + (size_t)bi] = cell_lines(b, &cells[r * nc + (size_t)bi], w[bi], pad);
+      cnt[r * nc + (size_t)bj] = cell_lines(b, &cells[r * nc + (size_t)bj], w[bj], pad);
+    }
+    total = best_total;
+    head = best_head;
+    cells_total = best_cells;
+  }
+  return !b->err;
+}
+
 void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) {
   const ts_block_style *ts = &b->st->table;
   double L = pg_leading(ts);
@@ -405,6 +504,7 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
     /* CSS: the minimum plus a share of the rest in proportion to max − min */
     double f = smax > smin ? (measure - smin) / (smax - smin) : 0;
     for (int c = 0; c < ncols; c++) w[c] = minw[c] + (maxw[c] - minw[c]) * f;
+    if (!shorten_table(b, cells, header, nrows, ncols, pad, minw, w)) return;
   } else if (s2 <= measure) {
     /* hyphenation needed: from the min-contents, take the excess from the
      * columns that can give most (down to their floor), body columns before
