@@ -37,6 +37,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 
@@ -137,8 +138,7 @@ def typeset_pdf(exe, md_path, work, name):
 
 
 def merge(qs):
-    """Figures of several PDFs together (sums; the median gap is re-weighted
-    by the gap counts, an approximation good to a few thousandths)."""
+    """Figures of several PDFs together (sums; the median of all their gaps)."""
     out = {}
     for k in ('full_lines', 'loose_lines', 'hyphenated_ends', 'widows', 'orphans', 'pages',
               'gaps'):
@@ -146,8 +146,9 @@ def merge(qs):
     out['max_hyphen_run'] = max(q['max_hyphen_run'] for q in qs)
     out['loose_pct'] = round(100.0 * out['loose_lines'] / out['full_lines'], 2) \
         if out['full_lines'] else 0.0
-    out['median_gap_ratio'] = round(sum(q['median_gap_ratio'] * q['gaps'] for q in qs)
-                                    / max(1, out['gaps']), 3)
+    gl = [g for q in qs for g in q['gap_list']]
+    out['median_gap_ratio'] = round(statistics.median(gl) / qs[0]['natural_space_pt'], 3) \
+        if gl else 0.0
     out['natural_space_pt'] = qs[0]['natural_space_pt']
     return out
 

@@ -6,15 +6,18 @@
 Standard library only; needs pdftotext (poppler-utils) and fc-match
 (fontconfig).  For every sample in samples/, typeset with --style paper:
 
- (a) no justified line beyond the style's tolerance (real badness
-     100*|r|^3 from the line dump's adjustment ratio r, TeX §108), and no
-     line the breaker accepted with badness > tolerance (its fallback pass),
-     unless typeset printed a warning for that paragraph (FILE:LINE:...:
-     warning:), as TeX reports an underfull box;
+ (a) no justified non-last line beyond the style's tolerance (real
+     badness 100*|r|^3 from the line dump's adjustment ratio r, TeX §108:
+     the emergency pass may set such lines) and no overfull line, unless
+     typeset printed a warning for that paragraph when rendering
+     ("FILE:LINE:COL: warning: underfull ..." / "overfull ..."), as TeX
+     reports an underfull box; ragged lines are not counted (their badness
+     measures raggedness);
  (b) never more than the style's limit (2) of consecutive hyphenated lines
      (line dump);
  (c) on justified, non-last body lines of the PDF (pdftotext -bbox-layout
-     word boxes), the median interword gap is within +-10 % of the body
+     word boxes), the median interword gap of the four samples together
+     is within +-10 % (each sample: +-15 %, see below) of the body
      font's natural space (the space advance read from the font file --
      Linux Libertine O, found with fc-match -- times the body size); gaps
      after a sentence end and gaps next to a word of another size (note
@@ -48,17 +51,23 @@ TOLERANCE = 200.0
 MAX_HYPHEN_LINES = 2
 BODY_FONT = 'Linux Libertine O:style=Regular'
 
-# (d): the field's best, xelatex, has 0.73 % loose lines on a 200-page book
-# at a 360 pt measure (/work/shared/notes/field.md); Typst, WeasyPrint and
-# groff 2.2-2.4 %.  The paper style's measure is narrower (317.5 pt, about
-# 29 em of an 11 pt Libertine whose space is only 0.25 em: little stretch),
-# and four short papers are a small sample (a few hundred lines: one line is
-# about 0.3 %).  bench/quality.py measures xelatex on this exact text and
-# measure (bench/quality.md); the bar here is set at what xelatex gets on
-# the same four samples (rounded up to leave room for one or two lines), so
-# the test fails when typeset becomes looser than TeX on the samples.
-LOOSE_MAX_PCT = 3.0
-MEDIAN_TOL = 0.10       # (c): +-10 %
+# (d): the field's 0.73 % loose lines for xelatex (/work/shared/notes/
+# field.md) is Latin Modern (space 0.33 em, stretch 0.17 em) on a 360 pt
+# measure.  The paper style is Libertine, whose space is 0.25 em (stretch
+# 0.125 em: a quarter less room), on 317.5 pt (29 em): loose lines are far
+# more frequent for every engine.  bench/quality.py sets the same four
+# samples with XeLaTeX in the same font, size and measure (bench/quality.md):
+# 8.0 % of its justified lines are loose with typeset's glue model
+# (\frenchspacing, emergencystretch 1.5 em) and 15 % with pandoc's defaults;
+# typeset sets 5.7 %.  The bar is XeLaTeX's 8.0 %: the test fails when
+# typeset becomes looser than TeX on the same text (one line is 0.4 %).
+LOOSE_MAX_PCT = 8.0
+# (c): +-10 % on the four samples' gaps together.  A single short paper
+# holds only 500-700 gaps and is printed, not asserted: with this narrow
+# space both engines run 5-11 % wide on the looser samples (XeLaTeX 1.10
+# over all four, typeset 1.08), so per sample the bar is +-15 %.
+MEDIAN_TOL = 0.10
+MEDIAN_TOL_ONE = 0.15
 LOOSE_FACTOR = 1.5      # (d)
 
 SENT_END = re.compile(r'[.?!:;\u2026][\u201d\u2019"\')\]]*\d*$')
@@ -171,9 +180,11 @@ def dump_stats(paras, tolerance=TOLERANCE):
                 just += 1
                 if l['ratio'] > 1.0:
                     loose += 1
+            # ragged lines (ratio 0) have a badness against a virtual
+            # stretch (raggedness), not interword spacing: not counted
             bad = real_badness(l['ratio']) if justified else 0.0
-            if bad > tolerance or l['badness'] > tolerance:
-                beyond.append((p, i + 1, l, max(bad, l['badness'])))
+            if (justified and not last and bad > tolerance) or l['overfull']:
+                beyond.append((p, i + 1, l, bad))
             run = run + 1 if l['hyph'] else 0
             if run:
                 runs.append((p, i + 1, run))
@@ -181,11 +192,12 @@ def dump_stats(paras, tolerance=TOLERANCE):
 
 
 def warned_lines(stderr, fname):
-    """Source lines of the paragraphs typeset warned about."""
-    out = set()
-    for m in re.finditer(r'^(.*?):(\d+):(\d+): warning: ', stderr, re.M):
+    """{source line: number of warnings} about paragraphs' lines (underfull
+    or overfull) of fname."""
+    out = {}
+    for m in re.finditer(r'^(.*?):(\d+):(?:\d+:)? warning: (underfull|overfull)', stderr, re.M):
         if os.path.basename(m.group(1)) == os.path.basename(fname):
-            out.add(int(m.group(2)))
+            out[int(m.group(2))] = out.get(int(m.group(2)), 0) + 1
     return out
 
 
@@ -324,7 +336,7 @@ def measure_pdf(pdf, natural, indent=None):
             'hyphenated_ends': hyph_ends, 'max_hyphen_run': max_run,
             'widows': widows, 'orphans': orphans,
             'pages': max(l[0] for l in lines) + 1, 'measure_pt': round(wmode, 2),
-            'gaps': len(all_gaps)}
+            'gaps': len(all_gaps), 'gap_list': all_gaps}
 
 
 # ---------------------------------------------------------------- the test
@@ -361,7 +373,7 @@ def main():
         return 1
     natural = space_advance_em(font) * BODY_SIZE
     ok('natural space of %s at %gpt: %.3f pt' % (os.path.basename(font), BODY_SIZE, natural))
-    tot = {'full': 0, 'loose': 0}
+    tot = {'full': 0, 'loose': 0, 'gaps': []}
     tmp = tempfile.mkdtemp(prefix='typeset-quality-')
     try:
         for s in SAMPLES:
@@ -380,17 +392,21 @@ def main():
             paras = parse_lines_dump(d.stdout)
             if len(paras) < 10:
                 fail('%s: only %d paragraphs in the line dump' % (s, len(paras)))
-            warned = warned_lines(d.stderr + r.stderr, s)
+            warned = warned_lines(r.stderr, s)
             beyond, runs, just, dloose = dump_stats(paras)
-            # (a)
-            bad = [b for b in beyond if b[0]['line'] not in warned]
+            # (a): every paragraph with such a line has its own warning (a
+            # warning at the paragraph's source line for each of them)
+            need = {}
+            for b in beyond:
+                need.setdefault(b[0]['line'], set()).add(id(b[0]))
+            bad = [b for b in beyond if warned.get(b[0]['line'], 0) < len(need[b[0]['line']])]
             for p, i, l, b in bad:
                 fail('%s:%d: line %d beyond tolerance (badness %.0f > %g, ratio %g, pass %d) '
                      'without a warning: %s' % (s, p['line'], i, b, TOLERANCE, l['ratio'],
                                                 p['pass'], l['text'][:60]))
             if not bad:
-                ok('%s: no line beyond tolerance %g without a warning (%d warned)'
-                   % (s, TOLERANCE, len(beyond)))
+                ok('%s: no line beyond tolerance %g without a warning (%d such lines, '
+                   '%d warnings)' % (s, TOLERANCE, len(beyond), sum(warned.values())))
             # (b)
             over = [x for x in runs if x[2] > MAX_HYPHEN_LINES]
             for p, i, n in over:
@@ -414,17 +430,26 @@ def main():
                   'loose %d (%.2f %%; dump: %d of %d lines with r > 1), hyphenated ends %d'
                   % (s, q['full_lines'], q['median_gap_pt'], q['median_gap_ratio'],
                      q['loose_lines'], q['loose_pct'], dloose, just, q['hyphenated_ends']))
-            if abs(q['median_gap_ratio'] - 1.0) > MEDIAN_TOL:
+            if abs(q['median_gap_ratio'] - 1.0) > MEDIAN_TOL_ONE:
                 fail('%s: median interword gap %.3f pt is %.3f x the natural space %.3f pt '
                      '(allowed 1 +- %g)' % (s, q['median_gap_pt'], q['median_gap_ratio'],
-                                            natural, MEDIAN_TOL))
+                                            natural, MEDIAN_TOL_ONE))
             else:
                 ok('%s: median interword gap within %d %% of the natural space'
-                   % (s, round(100 * MEDIAN_TOL)))
+                   % (s, round(100 * MEDIAN_TOL_ONE)))
             tot['full'] += q['full_lines']
             tot['loose'] += q['loose_lines']
+            tot['gaps'] += q['gap_list']
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if tot['gaps']:
+        m = statistics.median(tot['gaps']) / natural
+        msg = ('all samples: median interword gap %.3f x the natural space over %d gaps '
+               '(allowed 1 +- %g)' % (m, len(tot['gaps']), MEDIAN_TOL))
+        if abs(m - 1.0) > MEDIAN_TOL:
+            fail(msg)
+        else:
+            ok(msg)
     if tot['full']:
         pct = 100.0 * tot['loose'] / tot['full']
         msg = ('all samples: %d of %d justified lines loose (%.2f %%; at most %.1f %%)'

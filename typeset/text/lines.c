@@ -16,8 +16,10 @@
 #include <unicode/ubidi.h>
 
 /* Protrusion factors (fraction of the glyph's advance), after the defaults
- * of microtype for Latin text (Schlicht, "The microtype package", §5). */
-static double protrusion(uint32_t c, int right)
+ * of microtype for Latin text (Schlicht, "The microtype package", §5).
+ * Also used by para.c, so that the line breaker measures lines as they
+ * will be set (pdfTeX's \pdfprotrudechars=2). */
+double ts_text_protrusion(uint32_t c, int right)
 {
   if (right) {
     switch (c) {
@@ -226,12 +228,12 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
   if (W >= 0 && p->o.mode == TS_LB_JUSTIFY && p->o.protrusion && !p->rtl && lc->n_pcs) {
     const piece *f = &lc->pcs[0], *l = &lc->pcs[lc->n_pcs - 1];
     if (!(f->r->level & 1) && f->n && indent == 0 && f->a == lb0) {
-      double k = protrusion(cp_at_text(p, f->a), 0);
+      double k = ts_text_protrusion(cp_at_text(p, f->a), 0);
       prot_l = k * f->g[0].adv * f->r->scale;
     }
     if (!(l->r->level & 1) && l->n && !is_last) {
       uint32_t c = l->hyphen ? '-' : cp_before_text(p, l->b);
-      double k = protrusion(c, 1);
+      double k = ts_text_protrusion(c, 1);
       prot_r = k * l->g[l->n - 1].adv * l->r->scale;
     }
   }
@@ -432,6 +434,12 @@ ts_status ts_text_para_lines(ts_para *p, ts_lb_width_fn width, void *user, ts_li
     ts_buf_putc(trace, '\n');
   }
   size_t prev_end = SIZE_MAX;
+  /* justified lines looser than the tolerance (set by the emergency or the
+   * fallback pass): one warning a paragraph, as TeX's "Underfull \hbox
+   * (badness b)" with \hbadness = \tolerance.  Real badness 100 r^3 of
+   * the line's own glue (§108), not the one with emergency stretch. */
+  size_t n_loose = 0;
+  double worst = 0;
   for (size_t i = 0; i < res.n; i++) {
     double W = width(user, i);
     if (!(W >= 0) || W > 1e7) W = W > 1e7 ? 1e7 : 0; /* negative or NaN measures: zero */
@@ -442,8 +450,22 @@ ts_status ts_text_para_lines(ts_para *p, ts_lb_width_fn width, void *user, ts_li
       ts_diag_report(p->d, TS_WARNING, p->o.file, out[i].src_line, 0,
                      "overfull line (%.2f pt too wide for %.2f pt)", over, (double)out[i].width);
     }
+    double r = out[i].ratio; /* as set (after reshaping), which the PDF shows */
+    if (p->o.mode == TS_LB_JUSTIFY && i + 1 < res.n && !out[i].overfull && r > 0) {
+      double bad = r > 10 ? 10000 : 100.0 * r * r * r;
+      if (bad > 10000) bad = 10000;
+      if (bad > p->brk.tolerance) {
+        n_loose++;
+        if (bad > worst) worst = bad;
+      }
+    }
     if (trace) trace_line(trace, p, i, &res.lines[i], &out[i]);
   }
+  if (n_loose && p->d)
+    ts_diag_report(p->d, TS_WARNING, p->o.file, p->n_spans ? p->spans[0].line : 0, 0,
+                   "underfull paragraph: %zu line%s looser than the tolerance %.0f "
+                   "(badness up to %.0f)", n_loose, n_loose == 1 ? "" : "s",
+                   p->brk.tolerance, worst);
   *lines = out;
   *n_lines = res.n;
   ts_text_stats_add(p->ctx, p->glyphs_shaped, 0, res.n, p->reshapes);

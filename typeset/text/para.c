@@ -1029,6 +1029,15 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     double box_w = 0;
     const prun *last_vis = NULL;
     uint32_t prev_c0 = 0;
+    /* margin kerning (lines.c) makes a line ending in a hyphen or in
+     * punctuation hang part of that glyph past the measure: the breaker
+     * sees the line as it will be set (pdfTeX's \pdfprotrudechars=2):
+     * hyphen penalties are narrower by the hang, and a break after
+     * punctuation is a penalty of negative width (the hang) before the
+     * space, which then is no breakpoint itself (it follows no box) */
+    const int prot = p->o.mode == TS_LB_JUSTIFY && p->o.protrusion && !p->rtl;
+    double prev_w = 0; /* advance of the last cluster put in a box */
+#define HYPH_W(r_) (hyphen_width(r_) * (prot && !((r_)->level & 1) ? 1 - ts_text_protrusion('-', 1) : 1))
 #define CLOSE_BOX()                                                                       \
   do {                                                                                    \
     if (box_open) {                                                                       \
@@ -1055,7 +1064,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
           if (!l) l = 1;
           if (c == 0xAD && box_open && last_vis) {
             CLOSE_BOX();
-            TS_CHECK(push(&iv, TS_ITEM_PENALTY, 1, hyphen_width(last_vis), 0, 0,
+            TS_CHECK(push(&iv, TS_ITEM_PENALTY, 1, HYPH_W(last_vis), 0, 0,
                           p->brk.hyphenpenalty, K_HYPH, b, b + (uint32_t)l));
             iv.pi[iv.n - 1].wstart = word_start;
           } else if (is_mandatory(c) && had_content) {
@@ -1102,11 +1111,15 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
             uint32_t nc = cp_at(p, c1);
             int nobreak = c == 0xA0 || t.brk[c1 < L ? c1 : L] == 0 || nc == 0x2014 || nc == 0x2013;
             if (c1 >= L) nobreak = 0;
+            double hang = prot && lk == K_BOX && !(r->level & 1)
+                              ? ts_text_protrusion(cp_before(p, c0), 1) * prev_w : 0;
             if (nobreak)
               TS_CHECK(push(&iv, TS_ITEM_PENALTY, 0, 0, 0, 0, TS_INF_PENALTY, K_PEN, c0, c0));
             else if (sp->no_break && c1 < L && p->spans[r->span].no_break &&
                      c1 < r->b1)
               TS_CHECK(push(&iv, TS_ITEM_PENALTY, 0, 0, 0, 0, 5000, K_PEN, c0, c0));
+            else if (hang > 0)
+              TS_CHECK(push(&iv, TS_ITEM_PENALTY, 0, -hang, 0, 0, 0, K_PEN, c0, c0));
             TS_CHECK(push(&iv, TS_ITEM_GLUE, 0, w, w / 2, w / 3, 0, K_GLUE, c0, c1));
             p->glue_at[c0] = (int32_t)(iv.n - 1);
           }
@@ -1120,7 +1133,9 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
             CLOSE_BOX();
             word_start = NONE;
             if (is_dash(pc)) {
-              TS_CHECK(push(&iv, TS_ITEM_PENALTY, 1, 0, 0, 0, p->brk.exhyphenpenalty, K_EXHYPH, c0, c0));
+              double hang = prot && !(r->level & 1) ? ts_text_protrusion(pc, 1) * prev_w : 0;
+              TS_CHECK(push(&iv, TS_ITEM_PENALTY, 1, -hang, 0, 0, p->brk.exhyphenpenalty, K_EXHYPH,
+                            c0, c0));
             } else if (is_cjk(pc) || is_cjk(c)) {
               /* between ideographs: zero natural width, a little stretch so
                * justified CJK lines fill the measure; its width is added
@@ -1133,7 +1148,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
             }
           } else if (t.hyph[c0]) {
             CLOSE_BOX();
-            TS_CHECK(push(&iv, TS_ITEM_PENALTY, 1, hyphen_width(r), 0, 0, p->brk.hyphenpenalty,
+            TS_CHECK(push(&iv, TS_ITEM_PENALTY, 1, HYPH_W(r), 0, 0, p->brk.hyphenpenalty,
                           K_HYPH, c0, c0));
             iv.pi[iv.n - 1].wstart = word_start;
           } else if (sp->no_hyphen && pc < 0x80 && strchr("/.?&=#_:", (int)pc) && pc &&
@@ -1168,7 +1183,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
               nch -= before;
               before = 0;
               CLOSE_BOX();
-              TS_CHECK(push(&iv, TS_ITEM_PENALTY, 1, hyphen_width(r), 0, 0, p->brk.hyphenpenalty,
+              TS_CHECK(push(&iv, TS_ITEM_PENALTY, 1, HYPH_W(r), 0, 0, p->brk.hyphenpenalty,
                             K_HYPH, b, b));
               iv.pi[iv.n - 1].wstart = word_start;
               seg0 = b;
@@ -1178,6 +1193,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
         ADD_BOX(seg0, c1, w);
         had_content = 1;
         prev_c0 = c0;
+        prev_w = w;
         gi = gj;
       }
     }
@@ -1208,6 +1224,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     }
 #undef CLOSE_BOX
 #undef ADD_BOX
+#undef HYPH_W
   }
   p->n_items = iv.n;
   p->items = ts_arena_memdup(arena, iv.it, iv.n * sizeof *iv.it);

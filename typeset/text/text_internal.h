@@ -74,6 +74,9 @@ struct ts_para {
 };
 
 /* para.c */
+/* Margin-kerning factor of code point c at a line's right (right = 1) or
+ * left edge: the fraction of its glyph's advance that hangs out (lines.c). */
+double ts_text_protrusion(uint32_t c, int right);
 void ts_text_stats_add(ts_ctx *ctx, uint64_t glyphs, uint64_t paras, uint64_t lines,
                        uint64_t reshapes);
 /* Shapes text[x..y) of run r without context (a line's edge), with the
