@@ -44,12 +44,20 @@ typedef struct hy_cache {
   pthread_mutex_t lock;
   hy_dict **dicts;     /* each allocated once: pointers handed out stay valid */
   size_t n;
+  /* ts_hy_prefetch's loader thread (at most one per context), joined when
+   * the context is destroyed */
+  pthread_mutex_t pf_lock;
+  int pf_tried, pf_started;
+  pthread_t pf_thread;
+  char pf_lang[36];
 } hy_cache;
 
 static void hy_cache_free(void *p)
 {
   hy_cache *c = p;
   if (!c) return;
+  if (c->pf_started) pthread_join(c->pf_thread, NULL);
+  pthread_mutex_destroy(&c->pf_lock);
   for (size_t i = 0; i < c->n; i++) {
     hy_dict *h = c->dicts[i];
     free(h->lang);
@@ -70,6 +78,11 @@ static void *hy_cache_create(ts_ctx *ctx)
   hy_cache *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   if (pthread_mutex_init(&c->lock, NULL)) { free(c); return NULL; }
+  if (pthread_mutex_init(&c->pf_lock, NULL)) {
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    return NULL;
+  }
   return c;
 }
 
@@ -108,11 +121,47 @@ static void fill_table(hy_dict *h)
   ucnv_close(cv);
 }
 
+static const hy_dict *dict_get(hy_cache *c, const char *lang);
+
 /* Returns the dictionary for lang (loading it once), NULL if none. */
 const hy_dict *ts_hy_dict(ts_ctx *ctx, const char *lang)
 {
   hy_cache *c = ts_ctx_slot(ctx, TS_SLOT_HYPHEN, hy_cache_create, hy_cache_free);
   if (!c || !lang || !*lang) return NULL;
+  return dict_get(c, lang);
+}
+
+static void *prefetch_main(void *arg)
+{
+  hy_cache *c = arg;
+  dict_get(c, c->pf_lang);
+  return NULL;
+}
+
+void ts_hy_prefetch(ts_ctx *ctx, const char *lang)
+{
+  if (!ctx) return;
+  if (!lang || !*lang) lang = "en";
+  if (strlen(lang) >= sizeof ((hy_cache *)0)->pf_lang) return;
+  hy_cache *c = ts_ctx_slot(ctx, TS_SLOT_HYPHEN, hy_cache_create, hy_cache_free);
+  if (!c) return;
+  pthread_mutex_lock(&c->pf_lock);
+  if (!c->pf_tried) {
+    c->pf_tried = 1;
+    int loaded = 0;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n; i++) loaded |= !strcmp(c->dicts[i]->lang, lang);
+    pthread_mutex_unlock(&c->lock);
+    if (!loaded) {
+      memcpy(c->pf_lang, lang, strlen(lang) + 1);
+      c->pf_started = !pthread_create(&c->pf_thread, NULL, prefetch_main, c);
+    }
+  }
+  pthread_mutex_unlock(&c->pf_lock);
+}
+
+static const hy_dict *dict_get(hy_cache *c, const char *lang)
+{
   const hy_dict *res = NULL;
   pthread_mutex_lock(&c->lock);
   for (size_t i = 0; i < c->n; i++)

@@ -686,6 +686,8 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   if (p->o.style) p->brk = p->o.style->brk;
   else p->brk = (ts_break_params){100, 200, 0, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100};
   p->lang = hb_language_from_string(p->o.lang && *p->o.lang ? p->o.lang : "en", -1);
+  if (p->o.hyphenate)
+    ts_hy_prefetch(ctx, p->o.style && p->o.style->hyphen_lang ? p->o.style->hyphen_lang : p->o.lang);
   p->indent = p->o.indent > 0 ? p->o.indent : 0;
   B.reported = p->o.reported ? p->o.reported : ts_cp_set_create(arena);
 

@@ -89,6 +89,10 @@ ts_status ts_text_shape_piece(ts_para *p, hb_buffer_t *buf, const prun *r, uint3
  * of one word with it (thread-safe). */
 typedef struct hy_dict hy_dict;
 const hy_dict *ts_hy_dict(ts_ctx *ctx, const char *lang);
+/* Starts loading lang's dictionary in a thread (once per context) so that
+ * it overlaps the font look-ups of the first paragraph; ts_hy_dict then
+ * finds it loaded (or waits for it). */
+void ts_hy_prefetch(ts_ctx *ctx, const char *lang);
 size_t ts_hy_word(const hy_dict *h, const char *word, size_t len, int leftmin, int rightmin,
                   size_t *pos, size_t max);
 
