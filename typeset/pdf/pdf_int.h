@@ -35,6 +35,8 @@ typedef struct pdf_face {
   hb_face_t *sub;    /* the subset font (owned) */
   const hb_map_t *old2new; /* original → subset glyph id (the plan's) */
   int remap;         /* codes are subset glyph ids (name-keyed CFF) */
+  int32_t *w1000;    /* advance in 1/1000 em per glyph id, INT32_MIN until
+                        first asked (owned) */
 } pdf_face;
 
 typedef struct pdf_w {
