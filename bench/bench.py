@@ -654,7 +654,8 @@ def write_report(res, path):
                     if r.get(k) is not None:
                         extra.append('%s %s' % (k.replace('_', '/').replace('/per/', '/'), r[k]))
                 rows.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
-                    key.split(':', 1)[-1], tool, w, mm, cpu, mem,
+                    key.split(':', 1)[-1] if key.startswith('paper-')
+                    else key.replace(':', ' '), tool, w, mm, cpu, mem,
                     '%.1f' % r.get('load', 0) if r.get('ok') else '', ', '.join(extra)))
         if not rows:
             return
