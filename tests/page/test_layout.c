@@ -577,6 +577,36 @@ START_TEST(title_lines_balanced) {
 }
 END_TEST
 
+/* A short keyword is not broken across lines. */
+START_TEST(keywords_not_split) {
+  run_t r;
+  layout(&r,
+         "---\ntitle: K\nabstract: A short abstract.\nkeywords: [Russia, China, United States, "
+         "sanctions, ZTE, 'One Belt, One Road', technological development]\n---\n\nText.\n",
+         style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  /* the baseline of the run holding "Belt" also holds "Road" */
+  int found = 0;
+  const ts_page *pg = &r.l.pages[0];
+  for (size_t i = 0; i < pg->n && !found; i++) {
+    const ts_draw *d = &pg->items[i];
+    if (d->kind != TS_DRAW_GLYPHS) continue;
+    if (!memmem(d->run->text, d->run->text_len, "Belt", 4)) continue;
+    found = 1;
+    int road = 0;
+    for (size_t j = 0; j < pg->n; j++) {
+      const ts_draw *e = &pg->items[j];
+      if (e->kind == TS_DRAW_GLYPHS && e->y == d->y &&
+          memmem(e->run->text, e->run->text_len, "Road", 4))
+        road = 1;
+    }
+    ck_assert_msg(road, "'One Belt, One Road' is split across lines");
+  }
+  ck_assert(found);
+  done_run(&r);
+}
+END_TEST
+
 START_TEST(figure_scaled_to_fit) {
   char path[256];
   snprintf(path, sizeof path, "%s/tall.png", tmpdir);
@@ -831,6 +861,7 @@ Suite *layout_suite(void) {
   tcase_add_test(t, space_after_code_is_the_text_space);
   tcase_add_test(t, note_numbers_hang);
   tcase_add_test(t, title_lines_balanced);
+  tcase_add_test(t, keywords_not_split);
   tcase_add_test(t, figure_scaled_to_fit);
   tcase_add_test(t, missing_image_is_a_located_error);
   tcase_add_test(t, inline_image_outside_is_an_error);

@@ -193,6 +193,28 @@ static void add_text(ts_buf *t, const char *sep, const char *s) {
   ts_buf_puts(t, s);
 }
 
+/* A keyword of at most 32 bytes with no-break spaces (arena); a longer
+ * one as it is. */
+static const char *keyword_text(pg_builder *b, const char *k) {
+  size_t n = strlen(k), sp = 0;
+  if (n > 32) return k;
+  for (size_t i = 0; i < n; i++) sp += k[i] == ' ';
+  if (!sp) return k;
+  char *o = ts_arena_alloc(b->a, n + sp + 1);
+  if (!o) return k;
+  size_t j = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (k[i] == ' ') {
+      o[j++] = (char)0xC2;
+      o[j++] = (char)0xA0;
+    } else {
+      o[j++] = k[i];
+    }
+  }
+  o[j] = 0;
+  return o;
+}
+
 static void detail_line(pg_builder *b, const ts_block_style *bs, const char *text, ts_align al) {
   if (!text || !*text) return;
   ts_span sp = pg_span_plain(b, bs, text);
@@ -317,25 +339,30 @@ void pg_build_title(pg_builder *b) {
   }
   if (m->n_keywords) {
     const ts_block_style *ks = &st->keywords;
-    ts_buf t;
-    ts_buf_init(&t);
-    for (size_t i = 0; i < m->n_keywords; i++) add_text(&t, ", ", m->keywords[i]);
-    if (t.oom) { ts_buf_free(&t); pg_fail(b, TS_ERR_NOMEM); return; }
     ts_block_style ls = *ks;
     ls.bold = 1;
-    ts_span sp[3];
-    sp[0] = pg_span_plain(b, &ls, ts_arena_printf(b->a, "%s:", lb->keywords));
-    sp[1] = pg_span_plain(b, ks, " ");
-    sp[2] = pg_span_plain(b, ks, t.len ? ts_arena_strndup(b->a, t.data, t.len) : "");
-    ts_buf_free(&t);
+    /* the label, then the keywords with ", " between; a short keyword's
+     * spaces do not break ("One Belt, One Road" is not split after "One"),
+     * a long one's break only where they must */
+    ts_span *sp = ts_arena_alloc(b->a, (2 + 2 * m->n_keywords) * sizeof *sp);
+    if (!sp) { pg_fail(b, TS_ERR_NOMEM); return; }
+    size_t ns = 0;
+    sp[ns++] = pg_span_plain(b, &ls, ts_arena_printf(b->a, "%s:", lb->keywords));
+    sp[ns++] = pg_span_plain(b, ks, " ");
+    for (size_t i = 0; i < m->n_keywords; i++) {
+      if (!m->keywords[i] || !*m->keywords[i]) continue;
+      if (ns > 2) sp[ns++] = pg_span_plain(b, ks, ", ");
+      sp[ns] = pg_span_plain(b, ks, keyword_text(b, m->keywords[i]));
+      sp[ns++].no_break = 1;
+    }
     pg_space(b, ks->space_before);
     pg_para_fmt f;
     memset(&f, 0, sizeof f);
     f.bs = ks;
     f.left = f.right = ks->indent;
-    f.align = ks->align;
+    f.align = ks->align == TS_JUSTIFY ? TS_RAGGED_RIGHT : ks->align;
     f.kind = PG_BOX_LINE;
-    pg_para(b, sp, 3, &f);
+    pg_para(b, sp, ns, &f);
   }
   /* a hairline in the accent colour closes a paper's front matter (a book's
    * title page needs none) */
