@@ -315,13 +315,18 @@ def measure_pdf(pdf, natural, indent=None):
         ls = sorted(pages[k], key=lambda l: l[3])
         first, lastl = ls[0], ls[-1]
         # widow: a page opens with a paragraph's last line (short, at the
-        # left edge) while the previous page ended with a full line
+        # left edge) continuing the previous page's full last line (the
+        # widow starts in lower case, or the line before ends with a hyphen
+        # or a comma: captions and one-line paragraphs are not counted, and
+        # neither is a widow starting a sentence -- a lower bound)
         if i > 0 and keys[i - 1] == k - 1:
             prevl = sorted(pages[keys[i - 1]], key=lambda l: l[3])[-1]
-            if (first[2] - first[1]) < 0.97 * wmode and abs(first[1] - left) < 0.5 \
+            cont = first[5][0][3][:1].islower() or prevl[5][-1][3].endswith(('-', ','))
+            if cont and (first[2] - first[1]) < 0.97 * wmode and abs(first[1] - left) < 0.5 \
                     and (prevl[2] - prevl[1]) >= 0.99 * wmode:
                 widows += 1
-        # orphan: a page ends with a paragraph's first line (indented, full)
+        # orphan: a page ends with a paragraph's first line (indented, full;
+        # first paragraphs after a heading have no indent: a lower bound)
         if i + 1 < len(keys) and keys[i + 1] == k + 1 and len(ls) > 1:
             if abs(lastl[1] - left - indent) < 0.5 and (lastl[2] - lastl[1]) >= 0.97 * (wmode - indent):
                 nxt = sorted(pages[keys[i + 1]], key=lambda l: l[3])[0]
