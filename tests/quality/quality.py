@@ -26,7 +26,11 @@ Standard library only; needs pdftotext (poppler-utils) and fc-match
      end) are counted and reported, for each sample and for all four
      together; the test asserts at most LOOSE_MAX_PCT of the justified body
      lines are loose (see below).  The dump's own count (r > 1: with stretch
-     = space/2, r > 1 is exactly a gap over 1.5 spaces) is printed beside it.
+     = space/2, r > 1 is exactly a gap over 1.5 spaces) is printed beside it;
+ (e) the measurement and the engine agree: on PDF lines found (by their
+     text) in the line dump, the median gap is natural x (1 + r/2) for a
+     stretched line, natural x (1 + r/3) for a shrunk one, within 0.05 pt
+     (TeX's glue for an OpenType font: stretch space/2, shrink space/3).
 
 The measuring functions are also used by bench/quality.py (typeset against
 xelatex on the same text, font and measure).
@@ -278,9 +282,11 @@ def measure_pdf(pdf, natural, indent=None):
     # indented, list lines hang: the left edge does not matter
     full = [l for l in body if right - 0.75 <= l[2] <= right + 0.3 * BODY_SIZE]
     all_gaps, loose, per_line_max = [], 0, []
+    by_text = {}
     for l in full:
         g = line_gaps(l[5])
         all_gaps.extend(g)
+        by_text.setdefault(' '.join(w[3] for w in l[5]), []).append(g)
         if g and max(g) > LOOSE_FACTOR * natural:
             loose += 1
     # hyphenated line ends, and runs of them on consecutive lines (in page
@@ -341,7 +347,7 @@ def measure_pdf(pdf, natural, indent=None):
             'hyphenated_ends': hyph_ends, 'max_hyphen_run': max_run,
             'widows': widows, 'orphans': orphans,
             'pages': max(l[0] for l in lines) + 1, 'measure_pt': round(wmode, 2),
-            'gaps': len(all_gaps), 'gap_list': all_gaps}
+            'gaps': len(all_gaps), 'gap_list': all_gaps, 'by_text': by_text}
 
 
 # ---------------------------------------------------------------- the test
@@ -442,6 +448,37 @@ def main():
             else:
                 ok('%s: median interword gap within %d %% of the natural space'
                    % (s, round(100 * MEDIAN_TOL_ONE)))
+            # (e) the PDF's gaps are the dump's glue set: natural x (1 + r/2)
+            # when stretched, (1 + r/3) when shrunk (TeX's fontdimens for an
+            # OpenType font, as XeTeX sets them), on lines matched by text
+            dl = {}
+            for pa in paras:
+                for k, l in enumerate(pa['lines'][:-1]):
+                    t = l['text'].strip() + ('-' if l['hyph'] else '')
+                    dl.setdefault(t, []).append(l['ratio'])
+            n_match = n_off = 0
+            worst = None
+            for t, gl in q['by_text'].items():
+                if len(gl) != 1 or len(dl.get(t, [])) != 1 or len(gl[0]) < 3:
+                    continue
+                r = dl[t][0]
+                want = natural * (1 + (r / 2 if r > 0 else r / 3))
+                got = statistics.median(gl[0])
+                n_match += 1
+                if abs(got - want) > 0.05:
+                    n_off += 1
+                    if worst is None or abs(got - want) > abs(worst[1] - worst[2]):
+                        worst = (t, got, want, r)
+            if n_match < 0.5 * q['full_lines']:
+                fail('%s: only %d of %d justified PDF lines found in the line dump'
+                     % (s, n_match, q['full_lines']))
+            elif n_off > 0.05 * n_match:
+                fail('%s: %d of %d lines have gaps other than natural x (1 + r/2 or r/3) from '
+                     'the dump, e.g. %r: %.3f pt, expected %.3f (r %g)'
+                     % ((s, n_off, n_match) + worst))
+            else:
+                ok('%s: gaps of %d lines matched in the dump = natural space x (1 + r/2 or '
+                   'r/3) within 0.05 pt (%d off)' % (s, n_match, n_off))
             tot['full'] += q['full_lines']
             tot['loose'] += q['loose_lines']
             tot['gaps'] += q['gap_list']
