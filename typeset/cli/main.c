@@ -230,5 +230,6 @@ done:
   ts_ctx_destroy(ctx);
   free(def_out);
   free(outputs);
+  ts_out_exit_check();
   return rc;
 }

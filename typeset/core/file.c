@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 char *ts_file_read(const char *path, size_t *len, size_t max) {
@@ -113,11 +114,12 @@ void ts_tmp_unregister(const char *tmp) {
   pthread_mutex_unlock(&tmp_lock);
 }
 
-static void *signal_thread(void *arg) {
-  sigset_t *set = arg;
-  int sig = 0;
-  if (sigwait(set, &sig) != 0) return NULL;
-  pthread_mutex_lock(&tmp_lock); /* kept until the process ends */
+static _Atomic int got_signal;   /* set as soon as a signal is taken */
+static _Atomic int handlers_on;
+static sigset_t signal_set;
+
+static void die_by(int sig) {
+  /* caller holds tmp_lock (and keeps it: see the registry above) */
   for (int i = 0; i < TMP_SLOTS; i++)
     if (tmp_used[i]) unlink(tmp_paths[i]);
   signal(sig, SIG_DFL);
@@ -129,20 +131,48 @@ static void *signal_thread(void *arg) {
   _exit(128 + sig); /* not reached: the default action ends the process */
 }
 
+static void *signal_thread(void *arg) {
+  (void)arg;
+  int sig = 0;
+  if (sigwait(&signal_set, &sig) != 0) return NULL;
+  got_signal = sig;
+  pthread_mutex_lock(&tmp_lock); /* kept until the process ends */
+  die_by(sig);
+  return NULL;
+}
+
+void ts_out_exit_check(void) {
+  if (!handlers_on) return;
+  /* a signal still pending (the signal thread has not run yet) or being
+   * handled ends the process by that signal, not with a success status */
+  struct timespec zero = {0, 0};
+  int sig = sigtimedwait(&signal_set, NULL, &zero);
+  if (sig > 0) {
+    got_signal = sig;
+    pthread_mutex_lock(&tmp_lock);
+    die_by(sig);
+  }
+  if (got_signal) {
+    pthread_mutex_lock(&tmp_lock); /* the signal thread holds it: wait for the end */
+    die_by(got_signal);
+  }
+}
+
 void ts_out_install_signal_handlers(void) {
-  static sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
+  sigemptyset(&signal_set);
+  sigaddset(&signal_set, SIGINT);
+  sigaddset(&signal_set, SIGTERM);
+  sigaddset(&signal_set, SIGHUP);
   /* blocked here, so in every thread created from now on */
-  if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return;
+  if (pthread_sigmask(SIG_BLOCK, &signal_set, NULL) != 0) return;
   pthread_t t;
   pthread_attr_t at;
   pthread_attr_init(&at);
   pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-  if (pthread_create(&t, &at, signal_thread, &set) != 0)
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  if (pthread_create(&t, &at, signal_thread, NULL) != 0)
+    pthread_sigmask(SIG_UNBLOCK, &signal_set, NULL);
+  else
+    handlers_on = 1;
   pthread_attr_destroy(&at);
 }
 

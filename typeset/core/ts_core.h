@@ -227,6 +227,10 @@ char *ts_tmp_name_for(const char *path);
 void ts_tmp_register(const char *tmp);
 void ts_tmp_unregister(const char *tmp);
 void ts_out_install_signal_handlers(void);
+/* Called before a normal exit: if a SIGINT/SIGTERM/SIGHUP arrived during the
+ * run, the process ends by that signal (after removing unfinished files)
+ * instead of reporting success. */
+void ts_out_exit_check(void);
 
 /* Path safety: resolves `rel` against folder `base_dir` and returns an owned
  * (free with free()) real path only when the result stays inside one of the
