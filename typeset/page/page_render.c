@@ -5,9 +5,9 @@
  * Vertical justification: a frame that ends inside a section (not at a
  * forced break nor at the end) has its inter-block glue stretched so its
  * last line sits on the text block's foot — but only within twice the
- * glue's stretch (PG_MAX_RATIO).  A frame that would need more (it ended
- * early because a heading, a widow or a footnote's line moved on) keeps its
- * natural spacing,
+ * glue's stretch (PG_MAX_RATIO) and PG_MAX_FILL body lines in all.  A
+ * frame that would need more (it ended early because a heading, a widow or
+ * a footnote's line moved on) keeps its natural spacing,
  * top-aligned: one page with a short foot reads better than a page whose
  * paragraphs drift apart.  Footnotes always sit at the foot of the frame,
  * so facing pages keep their note areas and baselines aligned.  On a
@@ -20,6 +20,10 @@
 /* Vertical glue stretches at most twice its stretch (badness 800): the
  * extra space hides in paragraph gaps, heading spaces and above the notes. */
 #define PG_MAX_RATIO 2.0
+/* ... and the frame grows by at most this many body lines: a page four
+ * lines short before a heading, its gaps all opened by half, showed white
+ * bands between list items; it now ends short, its spacing even. */
+#define PG_MAX_FILL 2.5
 
 typedef struct rctx {
   pg_builder *b;
@@ -179,7 +183,9 @@ static void render_frame(rctx *r, const pg_frame *f, const pg_vlist *v, pg_note 
     /* the note separator stretches too (plain TeX's \skip\footins is 12pt
      * plus 4pt): its share stays above the rule, the notes keep the foot */
     double st = s.stretch + (f->n_notes ? r->st->footnote_skip / 3 : 0);
-    if (s.stretch > 0 && avail - nat <= PG_MAX_RATIO * st) ratio = (avail - nat) / st;
+    if (s.stretch > 0 && avail - nat <= PG_MAX_RATIO * st &&
+        avail - nat <= PG_MAX_FILL * pg_leading(&r->st->body))
+      ratio = (avail - nat) / st;
   }
   /* place */
   placer pl;
