@@ -23,7 +23,7 @@
 /* ... and the frame grows by at most this many body lines: a page four
  * lines short before a heading, its gaps all opened by half, showed white
  * bands between list items; it now ends short, its spacing even. */
-#define PG_MAX_FILL 2.5
+#define PG_MAX_FILL 3.5
 
 typedef struct rctx {
   pg_builder *b;
