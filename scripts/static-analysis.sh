@@ -11,7 +11,13 @@
 # checks that only produce noise on this code base (listed below with why),
 # over every .c file of typeset/, using BUILD_DIR/compile_commands.json
 # (default: a clang build configured in /tmp/typeset-tidy).  Slow: about a
-# minute per file on a loaded machine, so it is not part of the default run.
+# minute per file on a loaded machine, so it is not part of the default run,
+# and not yet clean: of the files checked so far (core/buf.c, core/file.c,
+# markdown/markdown.c, markdown/meta.c, style/style.c, series/series.c) the
+# only findings left are three clang-analyzer-core.NullDereference false
+# positives in markdown.c (line_start is non-NULL on every path that reaches
+# pos_of_offset and the footnote scan: the analyzer does not correlate
+# c->autolink with a successful find_autolink).
 #
 # Environment: CPPCHECK (default cppcheck), CLANG_TIDY (default clang-tidy),
 # JOBS (default: number of cores).
@@ -46,8 +52,9 @@ if [ "${1:-}" = "--tidy" ]; then
   #   bugprone-narrowing-conversions        size_t <-> unsigned line numbers everywhere, checked
   #   bugprone-sizeof-expression            flags calloc(n, sizeof *ptr_array) (pointer arrays)
   #   bugprone-reserved-identifier          _GNU_SOURCE and libc's own macros
+  #   bugprone-suspicious-string-compare    the house idiom `if (strcmp(a, b))` for "differs"
   #   clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling  memcpy/snprintf (C11 Annex K)
-  checks='-*,bugprone-*,clang-analyzer-*,-bugprone-easily-swappable-parameters,-bugprone-narrowing-conversions,-bugprone-sizeof-expression,-bugprone-reserved-identifier,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling'
+  checks='-*,bugprone-*,clang-analyzer-*,-bugprone-easily-swappable-parameters,-bugprone-narrowing-conversions,-bugprone-sizeof-expression,-bugprone-reserved-identifier,-bugprone-suspicious-string-compare,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling'
   echo "static-analysis: $(${CLANG_TIDY:-clang-tidy} --version | grep -i version | head -n 1)"
   out=$(mktemp)
   find typeset -name '*.c' | sort | xargs -P "$jobs" -n 1 \
