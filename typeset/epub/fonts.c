@@ -29,7 +29,7 @@ static int embedding_allowed(hb_face_t *face) {
 }
 
 /* Subsets face to E->cps; returns owned bytes (free()) or NULL. */
-static unsigned char *subset(epub *E, const ts_face *f, size_t *len) {
+static unsigned char *subset(epub *E, const ts_face *f, int smallcaps, size_t *len) {
   hb_subset_input_t *in = hb_subset_input_create_or_fail();
   if (!in) return NULL;
   hb_set_union(hb_subset_input_unicode_set(in), E->cps);
@@ -41,10 +41,14 @@ static unsigned char *subset(epub *E, const ts_face *f, size_t *len) {
    * alternates no CSS here asks for) made the subsets several times larger
    * and slower to make and to compress. */
   hb_set_t *feat = hb_subset_input_set(in, HB_SUBSET_SETS_LAYOUT_FEATURE_TAG);
-  static const char extra[][5] = {"smcp", "c2sc", "onum", "lnum", "pnum", "tnum",
-                                  "sups", "subs", "sinf", "ordn", "frac", "case"};
+  static const char extra[][5] = {"onum", "lnum", "pnum", "tnum", "sups",
+                                  "subs", "sinf", "ordn", "frac", "case"};
   for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
     hb_set_add(feat, hb_tag_from_string(extra[i], 4));
+  if (smallcaps) {
+    hb_set_add(feat, HB_TAG('s', 'm', 'c', 'p'));
+    hb_set_add(feat, HB_TAG('c', '2', 's', 'c'));
+  }
   for (int r = 0; r < TS_ROLE_COUNT; r++) {
     const char *p = E->style->fonts[r].features;
     while (p && *p) {
@@ -125,8 +129,19 @@ ts_status epub_embed_fonts(epub *E) {
                      "names '%s' without embedding it", family);
       continue;
     }
+    /* small capitals (font-variant: small-caps) only in the faces of a
+     * role that a small-caps block style of the book uses: their glyphs
+     * were a sixth of a paper's subsets */
+    int sc = 0;
+    for (size_t k = 0; k < sizeof tp / sizeof tp[0]; k++)
+      sc |= tp[k]->smallcaps && tp[k]->role == w[i].role;
+    for (int l = 1; l <= 6; l++)
+      sc |= levels[l] && s->h[l - 1].b.smallcaps && s->h[l - 1].b.role == w[i].role;
+    const ts_block_style *flow[] = {&s->body, &s->quote, &s->code, &s->list, &s->table};
+    for (size_t k = 0; k < sizeof flow / sizeof flow[0]; k++)
+      sc |= flow[k]->smallcaps && flow[k]->role == w[i].role;
     size_t len = 0;
-    unsigned char *data = subset(E, f, &len);
+    unsigned char *data = subset(E, f, sc, &len);
     if (!data) {
       ts_diag_report(E->d, TS_WARNING, f->path, 0, 0,
                      "could not subset the font; the EPUB names '%s' without embedding it",
