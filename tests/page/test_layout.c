@@ -607,6 +607,25 @@ START_TEST(keywords_not_split) {
 }
 END_TEST
 
+/* One em space between an author's identifiers, after ORCID too (there
+ * were two after it). */
+START_TEST(identifiers_one_em_space_apart) {
+  run_t r;
+  layout(&r,
+         "---\ntitle: I\nauthor:\n  - name: A. B. Author\n    orcid: 0000-0002-4817-3061\n"
+         "    ids:\n      SPIN RSCI: \"7310-4452\"\n---\n\nText.\n",
+         style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  char line[512];
+  baseline_text(&r.l, "ORCID", line, sizeof line);
+  ck_assert_msg(strstr(line, "SPIN") != NULL, "ids on one line: %s", line);
+  int em = 0;
+  for (const char *q = line; (q = strstr(q, "\xE2\x80\x83")) != NULL; q += 3) em++;
+  ck_assert_int_eq(em, 1);
+  done_run(&r);
+}
+END_TEST
+
 START_TEST(figure_scaled_to_fit) {
   char path[256];
   snprintf(path, sizeof path, "%s/tall.png", tmpdir);
@@ -862,6 +881,7 @@ Suite *layout_suite(void) {
   tcase_add_test(t, note_numbers_hang);
   tcase_add_test(t, title_lines_balanced);
   tcase_add_test(t, keywords_not_split);
+  tcase_add_test(t, identifiers_one_em_space_apart);
   tcase_add_test(t, figure_scaled_to_fit);
   tcase_add_test(t, missing_image_is_a_located_error);
   tcase_add_test(t, inline_image_outside_is_an_error);

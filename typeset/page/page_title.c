@@ -262,11 +262,6 @@ static void author_block(pg_builder *b, const ts_author *au) {
     sp[n].no_hyphen = 1;
     n++;
   }
-  if (au->orcid && au->n_ids && n > 1) { /* separator after ORCID */
-    memmove(&sp[2], &sp[1], (n - 1) * sizeof sp[0]);
-    sp[1] = pg_span_plain(b, &is, "\xE2\x80\x83");
-    n++;
-  }
   for (size_t i = 0; i < n; i++)
     if (!sp[i].text) pg_fail(b, TS_ERR_NOMEM);
   if (n && !b->err) plain_para(b, sp, n, &is, 0, 0, fs->align, 1);
