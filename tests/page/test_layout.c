@@ -626,6 +626,32 @@ START_TEST(identifiers_one_em_space_apart) {
 }
 END_TEST
 
+/* A quotation's closing "— Source" line is set flush right. */
+START_TEST(quote_source_flush_right) {
+  run_t r;
+  layout(&r,
+         "---\ntitle: Q\n---\n\n> Zulu quotation long enough to wrap onto a second line, to show "
+         "the inset on both sides of the measure of the page.\n>\n> \xE2\x80\x94 Someone\n\nAfter.\n",
+         style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  const ts_page *pg = &r.l.pages[0];
+  const ts_draw *src = NULL, *quote = NULL;
+  for (size_t i = 0; i < pg->n; i++) {
+    const ts_draw *d = &pg->items[i];
+    if (d->kind != TS_DRAW_GLYPHS) continue;
+    if (d->run->text_len >= 3 && !memcmp(d->run->text, "\xE2\x80\x94", 3)) src = d;
+    if (d->run->text_len >= 4 && !memcmp(d->run->text, "Zulu", 4)) quote = d;
+  }
+  ck_assert_ptr_nonnull(src);
+  ck_assert_ptr_nonnull(quote);
+  /* the quote's first line is justified: its right edge is the inset's */
+  double right = quote->x + quote->run->width;
+  ck_assert_msg(fabs(src->x + src->run->width - right) < 1.0, "source ends at %.2f, quote at %.2f",
+                src->x + src->run->width, right);
+  done_run(&r);
+}
+END_TEST
+
 START_TEST(figure_scaled_to_fit) {
   char path[256];
   snprintf(path, sizeof path, "%s/tall.png", tmpdir);
@@ -882,6 +908,7 @@ Suite *layout_suite(void) {
   tcase_add_test(t, title_lines_balanced);
   tcase_add_test(t, keywords_not_split);
   tcase_add_test(t, identifiers_one_em_space_apart);
+  tcase_add_test(t, quote_source_flush_right);
   tcase_add_test(t, figure_scaled_to_fit);
   tcase_add_test(t, missing_image_is_a_located_error);
   tcase_add_test(t, inline_image_outside_is_an_error);

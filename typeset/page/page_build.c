@@ -862,6 +862,17 @@ static void paragraph_block(pg_builder *b, const ts_node *n, cframe *top,
     top->label_pending = 0;
   }
   if (caption) f.indent = 0;
+  /* a quotation's source, its last paragraph opening with a dash
+   * ("— UNCLOS, Article 234"), is set flush right */
+  if (n->parent && n->parent->type == TS_NODE_BLOCKQUOTE && !n->next && n->prev) {
+    const ts_node *t = n->first;
+    while (t && t->type != TS_NODE_TEXT && t->first) t = t->first;
+    if (t && t->type == TS_NODE_TEXT && t->len >= 3 &&
+        (!strncmp(t->text, "\xE2\x80\x94", 3) || !strncmp(t->text, "\xE2\x80\x95", 3))) {
+      f.align = TS_RAGGED_LEFT;
+      f.indent = 0;
+    }
+  }
   pg_para(b, sp.s, sp.n, &f);
   pg_space_after(b, in_tight ? 0 : bs->space_after);
   b->prev_para = 1;
