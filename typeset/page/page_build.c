@@ -271,21 +271,27 @@ typedef struct spanv {
   size_t n, cap;
 } spanv;
 
-static ts_span *spush(pg_builder *b, spanv *v) {
-  if (v->n == v->cap) {
-    size_t nc = v->cap ? v->cap * 2 : 16;
-    ts_span *ns = ts_arena_alloc(b->a, nc * sizeof *ns);
-    if (!ns) {
+/* Appends a zeroed element to an arena-grown array (*data, *n, *cap);
+ * NULL (and the builder failed) on OOM.  The old block stays in the arena. */
+static void *apush(pg_builder *b, void **data, size_t *n, size_t *cap, size_t elem) {
+  if (*n == *cap) {
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *nd = nc <= SIZE_MAX / elem ? ts_arena_alloc(b->a, nc * elem) : NULL;
+    if (!nd) {
       pg_fail(b, TS_ERR_NOMEM);
       return NULL;
     }
-    if (v->n) memcpy(ns, v->s, v->n * sizeof *ns);
-    v->s = ns;
-    v->cap = nc;
+    if (*n) memcpy(nd, *data, *n * elem);
+    *data = nd;
+    *cap = nc;
   }
-  ts_span *sp = &v->s[v->n++];
-  memset(sp, 0, sizeof *sp);
-  return sp;
+  void *e = (char *)*data + (*n)++ * elem;
+  memset(e, 0, elem);
+  return e;
+}
+
+static ts_span *spush(pg_builder *b, spanv *v) {
+  return apush(b, (void **)&v->s, &v->n, &v->cap, sizeof *v->s);
 }
 
 /* Spans of node's inlines in style bs.  EMPH toggles italic (emphasis inside
@@ -661,20 +667,7 @@ typedef struct cstack {
 } cstack;
 
 static cframe *cpush(pg_builder *b, cstack *s) {
-  if (s->n == s->cap) {
-    size_t nc = s->cap ? s->cap * 2 : 16;
-    cframe *nf = ts_arena_alloc(b->a, nc * sizeof *nf);
-    if (!nf) {
-      pg_fail(b, TS_ERR_NOMEM);
-      return NULL;
-    }
-    if (s->n) memcpy(nf, s->f, s->n * sizeof *nf);
-    s->f = nf;
-    s->cap = nc;
-  }
-  cframe *f = &s->f[s->n++];
-  memset(f, 0, sizeof *f);
-  return f;
+  return apush(b, (void **)&s->f, &s->n, &s->cap, sizeof *s->f);
 }
 
 /* Insets that nest no further once the measure would fall below the minimum
