@@ -5,6 +5,9 @@ set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
 
+# static analysis first: cppcheck over typeset/ (scripts/static-analysis.sh)
+sh scripts/static-analysis.sh
+
 BUILD_DIR=build sh scripts/build.sh
 meson test -C build --print-errorlogs --num-processes 2
 

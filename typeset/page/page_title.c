@@ -510,12 +510,15 @@ void pg_build_notes(pg_builder *b) {
     pg_line_extent(&wl, &x0, &x1);
     hang = x1 + gap;
   }
+  /* each note is built into its own list; b->v points at it only inside
+   * this function and is restored below */
+  pg_vlist nv;
   for (size_t k = 0; k < doc->n_notes && !b->err; k++) {
     const ts_node *def = doc->notes[k];
     if (!def) continue;
     int num = (int)k + 1;
-    pg_vlist nv = {0};
-    b->v = &nv;
+    memset(&nv, 0, sizeof nv);
+    b->v = &nv; // cppcheck-suppress autoVariables ; restored to `saved` before returning
     b->pend_space = 0;
     b->have_block = 0;
     b->keep = 0;
