@@ -3,6 +3,7 @@
  * breaks, justified lines that meet the measure, hyphen limits, soft
  * hyphens, missing-glyph reports, footnote marks. */
 #include "text/ts_text.h"
+#include "text/text_internal.h"
 
 #include <check.h>
 #include <math.h>
@@ -520,6 +521,51 @@ START_TEST(footnote_mark)
 }
 END_TEST
 
+
+/* The shaped-word cache must never change glyphs: every sample paragraph
+ * is shaped (word by word through the cache where allowed) and then
+ * reshaped whole, in context, without the cache; ids, advances, offsets and
+ * clusters must agree.  Shaped twice so the second pass comes from hits. */
+START_TEST(word_cache_matches_whole_run_shaping)
+{
+  static const char *const samples[] = {
+    "AVATAR To Wa Ty office affluent \"quoted\" \u201cWe\u201d \u2014 fi fl ffi, 1/2 3.14 V. A. Yo.",
+    "The  Arctic   Council, established in 1996, brings together eight states: "
+    "Canada, Denmark, Finland, Iceland, Norway, Russia, Sweden and the United States.",
+    "\u0410\u0440\u043a\u0442\u0438\u043a\u0430 \u2014 \u044d\u0442\u043e "
+    "\u0440\u0435\u0433\u0438\u043e\u043d \u0441\u043e\u0442\u0440\u0443\u0434"
+    "\u043d\u0438\u0447\u0435\u0441\u0442\u0432\u0430, \u0410\u0440\u043a\u0442"
+    "\u0438\u043a\u0430 \u0412\u0430 \u0422\u0430.",
+    "\u0391\u03b8\u03ae\u03bd\u03b1 \u03ba\u03b1\u03b9 \u0391\u03b8\u03ae\u03bd\u03b1 "
+    "\u03a4\u03ac\u03c3\u03b7 Greek and Latin mixed.",
+    "Cafe\u0301 na\u00efve r\u00e9sum\u00e9 e\u0301t\u00e9 \u0301mark after space.",
+    "Arabic \u0645\u0631\u062d\u0628\u0627 \u0628\u0643\u0645 inside English, "
+    "and \u4e2d\u6587 too.",
+  };
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < sizeof samples / sizeof *samples; i++) {
+      ts_span sp[3];
+      sp[0] = span_of(samples[i], 10);
+      sp[1] = span_of(" Italic words in office ", 10);
+      sp[1].italic = 1;
+      sp[2] = span_of("SMALL Caps words", 10);
+      sp[2].smallcaps = 1;
+      ts_para_opts o = opts_of(i == 2 ? "ru" : "en");
+      ts_para *p = make_para(a, sp, 3, &o, &d);
+      ck_assert_uint_eq(ts_text_para_check_shaping(p), 0);
+    }
+  }
+  uint64_t hits, misses;
+  ts_text_wordcache_stats(ctx, &hits, &misses);
+  ck_assert_uint_gt(misses, 0);
+  ck_assert_uint_ge(hits, misses); /* the second pass is all hits */
+  ts_arena_destroy(a);
+}
+END_TEST
+
 START_TEST(stats_count)
 {
   ts_arena *a = ts_arena_create(0);
@@ -881,6 +927,7 @@ static Suite *suite(void)
   tcase_add_test(tc, rtl_paragraph_lines);
   tcase_add_test(tc, small_capitals);
   tcase_add_test(tc, hyphenation_follows_alphabet);
+  tcase_add_test(tc, word_cache_matches_whole_run_shaping);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -22,6 +22,7 @@
  *     hyphenate; here patterns apply to each word of letters), parfillskip
  *     and a forced break at the end (TeX §816). */
 #include "text/text_internal.h"
+#include <hb-ot.h>
 
 #include <math.h>
 #include <pthread.h>
@@ -33,6 +34,7 @@
 #include <unicode/ubrk.h>
 #include <unicode/uchar.h>
 #include <unicode/uscript.h>
+#include <unicode/utf8.h>
 #include <unicode/ustring.h>
 
 #define PARFIL INFINITY /* "0pt plus 1fil": the line breaker counts infinite stretch as fil (TeX §816) */
@@ -165,8 +167,54 @@ typedef struct brk_template {
   UBreakIterator *line;
 } brk_template;
 
+/* Shaped-word cache (as in Typst's and LuaTeX's word caches): the glyphs of
+ * one word shaped alone, keyed by face, features, script, language and the
+ * word's exact UTF-8 text.  Used only where shaping word by word is proven
+ * to give what shaping the whole run gives (see word_safe_face and
+ * shape_words); outputs never depend on the cache's state.  Sharded by hash,
+ * one mutex per shard; bounded: a shard that passes its budget is emptied
+ * (deterministic, and only the speed depends on it). */
+#define WC_SHARDS 16
+#define WC_SLOTS 8192              /* per shard, power of two */
+#define WC_MAX_ENTRIES (WC_SLOTS / 2)  /* 64k entries in all */
+#define WC_MAX_BYTES (2u << 20)    /* per shard: 32 MiB in all */
+#define WC_MAX_WORD 64             /* longer words are shaped, not cached */
+
+typedef struct wc_glyph {
+  uint32_t gid, cluster; /* cluster: byte offset into the word */
+  int32_t adv, xoff, yoff;
+} wc_glyph;
+
+typedef struct wc_entry {
+  uint64_t hash;
+  const ts_face *face;
+  hb_script_t script;
+  hb_language_t lang;
+  const hb_feature_t *feats_key; /* owned copy (in the entry's block) */
+  unsigned nfeats;
+  uint32_t len, ng;
+  const char *text;              /* in the entry's block */
+  wc_glyph *g;                   /* in the entry's block */
+} wc_entry;
+
+typedef struct wc_shard {
+  pthread_mutex_t lock;
+  wc_entry **slot;               /* owned: WC_SLOTS (NULL until first use) */
+  size_t n, bytes;
+} wc_shard;
+
+typedef struct wc_face {
+  const ts_face *face;
+  int safe;
+} wc_face;
+
 typedef struct text_shared {
   _Atomic uint64_t glyphs, paras, lines, reshapes;
+  _Atomic uint64_t wc_hits, wc_misses;
+  wc_shard wc[WC_SHARDS];
+  pthread_mutex_t face_lock;
+  wc_face *wfaces;               /* owned */
+  size_t n_wfaces;
   pthread_mutex_t lock;
   UBreakIterator *chars;  /* grapheme clusters (locale-independent) */
   brk_template *lines_t;  /* line breaking per locale */
@@ -180,6 +228,14 @@ static void shared_free(void *v)
   if (s->chars) ubrk_close(s->chars);
   for (size_t i = 0; i < s->n_lines_t; i++) ubrk_close(s->lines_t[i].line);
   free(s->lines_t);
+  for (int k = 0; k < WC_SHARDS; k++) {
+    wc_shard *h = &s->wc[k];
+    for (size_t i = 0; h->slot && i < WC_SLOTS; i++) free(h->slot[i]);
+    free(h->slot);
+    pthread_mutex_destroy(&h->lock);
+  }
+  free(s->wfaces);
+  pthread_mutex_destroy(&s->face_lock);
   pthread_mutex_destroy(&s->lock);
   free(s);
 }
@@ -190,6 +246,20 @@ static void *shared_create(ts_ctx *ctx)
   text_shared *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   if (pthread_mutex_init(&s->lock, NULL)) { free(s); return NULL; }
+  if (pthread_mutex_init(&s->face_lock, NULL)) {
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    return NULL;
+  }
+  for (int k = 0; k < WC_SHARDS; k++) {
+    if (pthread_mutex_init(&s->wc[k].lock, NULL)) {
+      while (k-- > 0) pthread_mutex_destroy(&s->wc[k].lock);
+      pthread_mutex_destroy(&s->face_lock);
+      pthread_mutex_destroy(&s->lock);
+      free(s);
+      return NULL;
+    }
+  }
   return s;
 }
 
@@ -391,6 +461,281 @@ static ts_status shape_range(ts_para *p, hb_buffer_t *buf, const prun *r, const 
   v->n += n;
   p->glyphs_shaped += n;
   return TS_OK;
+}
+
+/* ---- shaped-word cache ------------------------------------------------------
+ * A run is shaped word by word (words split at U+0020 only) when that is
+ * provably what shaping the whole run gives:
+ *  - left-to-right Latin, Cyrillic or Greek (no joining, reordering or
+ *    syllable logic; HarfBuzz's default shaper uses no text outside the
+ *    buffer for these scripts);
+ *  - no combining marks in the run (a mark after a space would otherwise
+ *    start a word and get a dotted circle, and mark-only lookups could
+ *    reach across a space by skipping base glyphs);
+ *  - a face none of whose GSUB/GPOS lookups mentions the space glyph (as
+ *    context, input or output) and with no AAT tables and no legacy 'kern'
+ *    table that HarfBuzz would apply: then no substitution or positioning
+ *    can join or move glyphs across a space, so each word's glyphs do not
+ *    depend on its neighbours.
+ * The test suite shapes sample paragraphs both ways and compares. */
+
+static int face_word_safe_compute(const ts_face *f)
+{
+  hb_codepoint_t sp = 0;
+  if (!hb_font_get_nominal_glyph(f->hb_font, ' ', &sp)) return 0;
+  hb_face_t *hf = hb_font_get_face(f->hb_font);
+  static const char *const aat[] = {"morx", "mort", "kerx"};
+  for (size_t i = 0; i < sizeof aat / sizeof *aat; i++) {
+    hb_blob_t *b = hb_face_reference_table(hf, hb_tag_from_string(aat[i], 4));
+    unsigned n = hb_blob_get_length(b);
+    hb_blob_destroy(b);
+    if (n) return 0;
+  }
+  hb_blob_t *kb = hb_face_reference_table(hf, HB_TAG('k', 'e', 'r', 'n'));
+  unsigned kern_len = hb_blob_get_length(kb);
+  hb_blob_destroy(kb);
+  if (kern_len) {
+    /* the legacy table is used only when GPOS has no 'kern' feature */
+    unsigned nf = hb_ot_layout_table_get_feature_tags(hf, HB_OT_TAG_GPOS, 0, NULL, NULL);
+    int found = 0;
+    for (unsigned k = 0; k < nf && !found; k++) {
+      hb_tag_t t;
+      unsigned one = 1;
+      hb_ot_layout_table_get_feature_tags(hf, HB_OT_TAG_GPOS, k, &one, &t);
+      if (one && t == HB_TAG('k', 'e', 'r', 'n')) found = 1;
+    }
+    if (!found) return 0;
+  }
+  hb_set_t *set = hb_set_create();
+  if (!hb_set_allocation_successful(set)) { hb_set_destroy(set); return 0; }
+  int safe = 1;
+  const hb_tag_t tables[2] = {HB_OT_TAG_GSUB, HB_OT_TAG_GPOS};
+  for (int t = 0; t < 2 && safe; t++) {
+    unsigned nl = hb_ot_layout_table_get_lookup_count(hf, tables[t]);
+    for (unsigned l = 0; l < nl && safe; l++) {
+      hb_set_clear(set);
+      hb_ot_layout_lookup_collect_glyphs(hf, tables[t], l, set, set, set, set);
+      if (!hb_set_allocation_successful(set) || hb_set_has(set, sp)) safe = 0;
+    }
+  }
+  hb_set_destroy(set);
+  return safe;
+}
+
+static int face_word_safe(text_shared *s, const ts_face *f)
+{
+  int safe = -1;
+  pthread_mutex_lock(&s->face_lock);
+  for (size_t i = 0; i < s->n_wfaces; i++)
+    if (s->wfaces[i].face == f) { safe = s->wfaces[i].safe; break; }
+  pthread_mutex_unlock(&s->face_lock);
+  if (safe >= 0) return safe;
+  safe = face_word_safe_compute(f);
+  pthread_mutex_lock(&s->face_lock);
+  wc_face *n = realloc(s->wfaces, (s->n_wfaces + 1) * sizeof *n);
+  if (n) {
+    s->wfaces = n;
+    s->wfaces[s->n_wfaces].face = f;
+    s->wfaces[s->n_wfaces].safe = safe;
+    s->n_wfaces++;
+  }
+  pthread_mutex_unlock(&s->face_lock);
+  return safe;
+}
+
+static uint64_t wc_hash(const prun *r, hb_language_t lang, const char *w, uint32_t n)
+{
+  uint64_t h = 1469598103934665603ull;
+  for (uint32_t i = 0; i < n; i++) h = (h ^ (unsigned char)w[i]) * 1099511628211ull;
+  const unsigned char *fb = (const unsigned char *)r->feats;
+  for (size_t i = 0; i < r->nfeats * sizeof *r->feats; i++) h = (h ^ fb[i]) * 1099511628211ull;
+  h ^= (uint64_t)(uintptr_t)r->face * 0x9e3779b97f4a7c15ull;
+  h ^= (uint64_t)(uintptr_t)lang * 0xc2b2ae3d27d4eb4full;
+  h ^= (uint64_t)r->script * 0x165667b19e3779f9ull;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 32;
+  return h;
+}
+
+static int wc_match(const wc_entry *e, uint64_t h, const prun *r, hb_language_t lang,
+                    const char *w, uint32_t n)
+{
+  return e->hash == h && e->face == r->face && e->script == r->script && e->lang == lang &&
+         e->len == n && e->nfeats == r->nfeats && memcmp(e->text, w, n) == 0 &&
+         memcmp(e->feats_key, r->feats, r->nfeats * sizeof *r->feats) == 0;
+}
+
+/* Appends the cached glyphs of word w (at byte x of the paragraph) to v;
+ * returns 1 when found, 0 when not, -1 when out of memory. */
+static int wc_get(text_shared *s, uint64_t h, const prun *r, hb_language_t lang,
+                  const char *w, uint32_t n, uint32_t x, gvec *v)
+{
+  wc_shard *sh = &s->wc[h % WC_SHARDS];
+  int found = 0;
+  pthread_mutex_lock(&sh->lock);
+  if (sh->slot) {
+    for (size_t i = (size_t)(h / WC_SHARDS) & (WC_SLOTS - 1);; i = (i + 1) & (WC_SLOTS - 1)) {
+      const wc_entry *e = sh->slot[i];
+      if (!e) break;
+      if (!wc_match(e, h, r, lang, w, n)) continue;
+      sglyph *g = hgrow(v->g, &v->cap, v->n + e->ng, sizeof *g);
+      if (!g) { found = -1; break; }
+      v->g = g;
+      for (uint32_t k = 0; k < e->ng; k++) {
+        sglyph *o = &g[v->n + k];
+        o->gid = e->g[k].gid;
+        o->cluster = x + e->g[k].cluster;
+        o->adv = e->g[k].adv;
+        o->xoff = e->g[k].xoff;
+        o->yoff = e->g[k].yoff;
+      }
+      v->n += e->ng;
+      found = 1;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&sh->lock);
+  return found;
+}
+
+/* Stores glyphs g[0..ng) (clusters relative to x) of word w.  Failure to
+ * store only costs speed. */
+static void wc_put(text_shared *s, uint64_t h, const prun *r, hb_language_t lang,
+                   const char *w, uint32_t n, uint32_t x, const sglyph *g, size_t ng)
+{
+  size_t sz = sizeof(wc_entry) + ng * sizeof(wc_glyph) + r->nfeats * sizeof *r->feats + n;
+  wc_entry *e = malloc(sz);
+  if (!e) return;
+  e->hash = h;
+  e->face = r->face;
+  e->script = r->script;
+  e->lang = lang;
+  e->nfeats = r->nfeats;
+  e->len = n;
+  e->ng = (uint32_t)ng;
+  e->g = (wc_glyph *)(e + 1);
+  hb_feature_t *fk = (hb_feature_t *)(e->g + ng);
+  if (r->nfeats) memcpy(fk, r->feats, r->nfeats * sizeof *r->feats);
+  e->feats_key = fk;
+  char *t = (char *)(fk + r->nfeats);
+  memcpy(t, w, n);
+  e->text = t;
+  for (size_t k = 0; k < ng; k++) {
+    e->g[k].gid = g[k].gid;
+    e->g[k].cluster = g[k].cluster - x;
+    e->g[k].adv = g[k].adv;
+    e->g[k].xoff = g[k].xoff;
+    e->g[k].yoff = g[k].yoff;
+  }
+  wc_shard *sh = &s->wc[h % WC_SHARDS];
+  pthread_mutex_lock(&sh->lock);
+  if (!sh->slot) sh->slot = calloc(WC_SLOTS, sizeof *sh->slot);
+  if (!sh->slot) { pthread_mutex_unlock(&sh->lock); free(e); return; }
+  if (sh->n + 1 > WC_MAX_ENTRIES || sh->bytes + sz > WC_MAX_BYTES) {
+    for (size_t i = 0; i < WC_SLOTS; i++) { free(sh->slot[i]); sh->slot[i] = NULL; }
+    sh->n = 0;
+    sh->bytes = 0;
+  }
+  size_t i = (size_t)(h / WC_SHARDS) & (WC_SLOTS - 1);
+  for (; sh->slot[i]; i = (i + 1) & (WC_SLOTS - 1))
+    if (wc_match(sh->slot[i], h, r, lang, w, n)) break; /* another thread stored it */
+  if (sh->slot[i]) {
+    free(e);
+  } else {
+    sh->slot[i] = e;
+    sh->n++;
+    sh->bytes += sz;
+  }
+  pthread_mutex_unlock(&sh->lock);
+}
+
+static int run_word_safe(text_shared *s, const prun *r)
+{
+  if (!s || (r->level & 1)) return 0;
+  if (r->script != HB_SCRIPT_LATIN && r->script != HB_SCRIPT_CYRILLIC &&
+      r->script != HB_SCRIPT_GREEK)
+    return 0;
+  const char *t = r->src;
+  for (uint32_t b = r->b0; b < r->b1;) {
+    unsigned char c = (unsigned char)t[b];
+    if (c < 0x80) { b++; continue; }
+    UChar32 cp;
+    int32_t bi = (int32_t)b;
+    U8_NEXT(t, bi, (int32_t)r->b1, cp);
+    b = (uint32_t)bi;
+    if (cp < 0) return 0;
+    int8_t ct = u_charType(cp);
+    if (ct == U_NON_SPACING_MARK || ct == U_ENCLOSING_MARK || ct == U_COMBINING_SPACING_MARK)
+      return 0;
+  }
+  return face_word_safe(s, r->face);
+}
+
+/* Shapes run r into v: word by word through the cache where that is the
+ * same as shaping the whole run (see above), else the whole run in context. */
+static ts_status shape_run(ts_para *p, hb_buffer_t *buf, const prun *r, gvec *v)
+{
+  text_shared *s = shared_of(p->ctx);
+  if (!run_word_safe(s, r))
+    return shape_range(p, buf, r, r->src, p->len, r->b0, r->b1, 0, 1, v);
+  const char *t = r->src;
+  for (uint32_t x = r->b0; x < r->b1;) {
+    uint32_t y = x + 1;
+    if (t[x] != ' ')
+      while (y < r->b1 && t[y] != ' ') y++;
+    uint32_t n = y - x;
+    if (n > WC_MAX_WORD) {
+      ts_status st = shape_range(p, buf, r, t, p->len, x, y, x, 0, v);
+      if (st != TS_OK) return st;
+      x = y;
+      continue;
+    }
+    uint64_t h = wc_hash(r, p->lang, t + x, n);
+    size_t before = v->n;
+    int got = wc_get(s, h, r, p->lang, t + x, n, x, v);
+    if (got < 0) return TS_ERR_NOMEM;
+    if (got) {
+      p->glyphs_shaped += v->n - before;
+      atomic_fetch_add(&s->wc_hits, 1);
+    } else {
+      ts_status st = shape_range(p, buf, r, t + x, n, 0, n, x, 0, v);
+      if (st != TS_OK) return st;
+      wc_put(s, h, r, p->lang, t + x, n, x, v->g + before, v->n - before);
+      atomic_fetch_add(&s->wc_misses, 1);
+    }
+    x = y;
+  }
+  return TS_OK;
+}
+
+void ts_text_wordcache_stats(ts_ctx *ctx, uint64_t *hits, uint64_t *misses)
+{
+  text_shared *s = shared_of(ctx);
+  *hits = s ? atomic_load(&s->wc_hits) : 0;
+  *misses = s ? atomic_load(&s->wc_misses) : 0;
+}
+
+size_t ts_text_para_check_shaping(ts_para *p)
+{
+  size_t bad = 0;
+  hb_buffer_t *buf = hb_buffer_create();
+  for (size_t i = 0; i < p->n_runs; i++) {
+    const prun *r = &p->runs[i];
+    if (r->hidden || !r->face) continue;
+    gvec v = {0};
+    if (shape_range(p, buf, r, r->src, p->len, r->b0, r->b1, 0, 1, &v) != TS_OK) { bad++; continue; }
+    int same = v.n == r->ng;
+    for (size_t k = 0; same && k < v.n; k++) {
+      const sglyph *a = &v.g[k], *b = &p->glyphs[r->g0 + k];
+      same = a->gid == b->gid && a->cluster == b->cluster && a->adv == b->adv &&
+             a->xoff == b->xoff && a->yoff == b->yoff;
+    }
+    if (!same) bad++;
+    free(v.g);
+  }
+  hb_buffer_destroy(buf);
+  return bad;
 }
 
 ts_status ts_text_shape_piece(ts_para *p, hb_buffer_t *buf, const prun *r, uint32_t x,
@@ -969,7 +1314,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     r->scale = r->face ? r->size / (float)r->face->upem : 0;
     r->g0 = (uint32_t)gv.n;
     if (!r->hidden && r->face) {
-      st = shape_range(p, buf, r, r->src, p->len, r->b0, r->b1, 0, 1, &gv);
+      st = shape_run(p, buf, r, &gv);
       if (st != TS_OK) goto done;
       /* 'sups'/'subs' may cover only some characters (often digits only):
        * when any glyph stayed the default one, the run is synthesized
@@ -989,7 +1334,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
           r->size = (float)(size * 0.65);
           r->dy = (float)(sp->script_pos > 0 ? size * 0.33 : -size * 0.15);
           r->scale = r->size / (float)r->face->upem;
-          st = shape_range(p, buf, r, r->src, p->len, r->b0, r->b1, 0, 1, &gv);
+          st = shape_run(p, buf, r, &gv);
           if (st != TS_OK) goto done;
         }
       }

@@ -85,6 +85,14 @@ void ts_text_stats_add(ts_ctx *ctx, uint64_t glyphs, uint64_t paras, uint64_t li
 ts_status ts_text_shape_piece(ts_para *p, hb_buffer_t *buf, const prun *r, uint32_t x,
                               uint32_t y, int hyphen, sglyph **out, size_t *n_out);
 
+/* Shaped-word cache counters of the shared context (lookups that hit and
+ * that missed). */
+void ts_text_wordcache_stats(ts_ctx *ctx, uint64_t *hits, uint64_t *misses);
+/* Debug check: reshapes every run of p whole (in context, no cache) and
+ * returns how many runs differ from p's glyphs (ids, advances, offsets or
+ * clusters).  0 means word-by-word shaping changed nothing. */
+size_t ts_text_para_check_shaping(ts_para *p);
+
 /* hyphen.c: a language's dictionary (loaded once, shared), and hyphenation
  * of one word with it (thread-safe). */
 typedef struct hy_dict hy_dict;
