@@ -20,32 +20,31 @@ void pg_fail(pg_builder *b, ts_status st) {
 
 pg_box *pg_box_new(ts_arena *a) { return ts_arena_alloc(a, sizeof(pg_box)); }
 
-ts_draw *pg_box_draw(ts_arena *a, pg_box *bx) {
-  if (bx->n_draws == bx->cap_draws) {
-    size_t nc = bx->cap_draws ? bx->cap_draws * 2 : 8;
-    ts_draw *nd = ts_arena_alloc(a, nc * sizeof *nd);
+/* Appends a zeroed element to an arena-grown array (*data, *n, *cap), first
+ * sized for `first` elements; NULL on OOM.  The old block stays in the
+ * arena (no realloc). */
+static void *arena_push(ts_arena *a, void **data, size_t *n, size_t *cap, size_t elem,
+                        size_t first) {
+  if (*n == *cap) {
+    size_t nc = *cap ? *cap * 2 : first;
+    void *nd = nc <= SIZE_MAX / elem ? ts_arena_alloc(a, nc * elem) : NULL;
     if (!nd) return NULL;
-    if (bx->n_draws) memcpy(nd, bx->draws, bx->n_draws * sizeof *nd);
-    bx->draws = nd;
-    bx->cap_draws = nc;
+    if (*n) memcpy(nd, *data, *n * elem);
+    *data = nd;
+    *cap = nc;
   }
-  ts_draw *dr = &bx->draws[bx->n_draws++];
-  memset(dr, 0, sizeof *dr);
-  return dr;
+  void *e = (char *)*data + (*n)++ * elem;
+  memset(e, 0, elem);
+  return e;
+}
+
+ts_draw *pg_box_draw(ts_arena *a, pg_box *bx) {
+  return arena_push(a, (void **)&bx->draws, &bx->n_draws, &bx->cap_draws,
+                    sizeof *bx->draws, 8);
 }
 
 pg_vitem *pg_vlist_push(ts_arena *a, pg_vlist *v) {
-  if (v->n == v->cap) {
-    size_t nc = v->cap ? v->cap * 2 : 256;
-    pg_vitem *ni = ts_arena_alloc(a, nc * sizeof *ni);
-    if (!ni) return NULL;
-    if (v->n) memcpy(ni, v->items, v->n * sizeof *ni);
-    v->items = ni;
-    v->cap = nc;
-  }
-  pg_vitem *it = &v->items[v->n++];
-  memset(it, 0, sizeof *it);
-  return it;
+  return arena_push(a, (void **)&v->items, &v->n, &v->cap, sizeof *v->items, 256);
 }
 
 static ts_draw *draw(pg_builder *b, pg_box *bx, int kind) {
@@ -271,22 +270,10 @@ typedef struct spanv {
   size_t n, cap;
 } spanv;
 
-/* Appends a zeroed element to an arena-grown array (*data, *n, *cap);
- * NULL (and the builder failed) on OOM.  The old block stays in the arena. */
+/* arena_push that marks the builder failed on OOM */
 static void *apush(pg_builder *b, void **data, size_t *n, size_t *cap, size_t elem) {
-  if (*n == *cap) {
-    size_t nc = *cap ? *cap * 2 : 16;
-    void *nd = nc <= SIZE_MAX / elem ? ts_arena_alloc(b->a, nc * elem) : NULL;
-    if (!nd) {
-      pg_fail(b, TS_ERR_NOMEM);
-      return NULL;
-    }
-    if (*n) memcpy(nd, *data, *n * elem);
-    *data = nd;
-    *cap = nc;
-  }
-  void *e = (char *)*data + (*n)++ * elem;
-  memset(e, 0, elem);
+  void *e = arena_push(b->a, data, n, cap, elem, 16);
+  if (!e) pg_fail(b, TS_ERR_NOMEM);
   return e;
 }
 
