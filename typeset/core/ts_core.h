@@ -136,11 +136,15 @@ void ts_diag_vreport(ts_diag *d, ts_diag_level lvl, const char *file,
  * Explicit context first, no globals (mupdf's fz_context).  One per process;
  * shared by worker threads.  Holds what outlives a document: caches of the
  * later stages (fonts, hyphenation patterns, styles) in slots, the clock and
- * the data directory.  Slots are created lazily under the context's lock. */
+ * the data directory.  Slots are created lazily under the context's lock and
+ * freed in reverse order, so a later slot may hold references into an
+ * earlier one (the writers' caches into the font cache). */
 typedef enum ts_slot {
   TS_SLOT_FONTS = 0,
   TS_SLOT_HYPHEN,
   TS_SLOT_TEXT,
+  TS_SLOT_PDF,  /* the PDF writer's caches shared across a series */
+  TS_SLOT_EPUB, /* the EPUB writer's caches shared across a series */
   TS_SLOT_USER,
   TS_SLOT_COUNT
 } ts_slot;
