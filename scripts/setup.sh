@@ -6,7 +6,7 @@ set -eu
 
 PKGS="
   build-essential clang meson ninja-build pkg-config
-  libhpdf-dev libfreetype-dev libzip-dev libharfbuzz-dev
+  libhpdf-dev libfreetype-dev libzip-dev libdeflate-dev libharfbuzz-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev libyaml-dev
   libfontconfig-dev libicu-dev libhyphen-dev libpng-dev check
   hyphen-en-us hyphen-en-gb hyphen-ru hyphen-de hyphen-fr

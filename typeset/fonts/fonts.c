@@ -137,12 +137,48 @@ static void add_dir_locked(fonts_cache *c, const char *dir)
   }
 }
 
+/* fontconfig's standard font folders and caches (those of Debian's
+ * /etc/fonts/fonts.conf, in its order) without the rest of the system's
+ * configuration: parsing /etc/fonts and its ~40 conf.d files (aliases,
+ * hinting and rendering rules) cost ~22 M instructions, most of a fresh
+ * process's start-up, and typeset applies none of those rules — families
+ * are asked for by name (no FcConfigSubstitute) and fallbacks come from
+ * fonts/fallbacks.yaml.  The folders' cache files are the system's, so
+ * fonts are not scanned again. */
+static const char lean_conf[] =
+    "<?xml version=\"1.0\"?><fontconfig>"
+    "<dir>/usr/share/fonts</dir><dir>/usr/local/share/fonts</dir>"
+    "<dir prefix=\"xdg\">fonts</dir><dir>~/.fonts</dir>"
+    "<cachedir>/var/cache/fontconfig</cachedir>"
+    "<cachedir prefix=\"xdg\">fontconfig</cachedir><cachedir>~/.fontconfig</cachedir>"
+    "</fontconfig>";
+
+/* The configuration: the whole system one when the user points fontconfig
+ * at a configuration (FONTCONFIG_FILE or FONTCONFIG_PATH) or asks for it
+ * (TYPESET_FONTCONFIG=system), since only then can it name other folders;
+ * else the lean one.  Returns owned (FcConfigDestroy) or NULL. */
+static FcConfig *load_config(void)
+{
+  const char *mode = getenv("TYPESET_FONTCONFIG");
+  if ((mode && !strcmp(mode, "system")) || getenv("FONTCONFIG_FILE") ||
+      getenv("FONTCONFIG_PATH"))
+    return FcInitLoadConfigAndFonts();
+  FcConfig *fc = FcConfigCreate();
+  if (!fc) return NULL;
+  if (!FcConfigParseAndLoadFromMemory(fc, (const FcChar8 *)lean_conf, FcFalse) ||
+      !FcConfigBuildFonts(fc)) {
+    FcConfigDestroy(fc);
+    return FcInitLoadConfigAndFonts();
+  }
+  return fc;
+}
+
 static void *cache_create(ts_ctx *ctx)
 {
   fonts_cache *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   if (pthread_mutex_init(&c->lock, NULL)) { free(c); return NULL; }
-  c->fc = FcInitLoadConfigAndFonts();
+  c->fc = load_config();
   if (!c->fc) { cache_free(c); return NULL; }
   const char *dd = ts_ctx_data_dir(ctx);
   if (dd) {

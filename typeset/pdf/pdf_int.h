@@ -63,6 +63,12 @@ int pdf_failed(const pdf_w *w);
 /* Writes n bytes into a libharu stream. */
 ts_status pdf_stream_write(pdf_w *w, HPDF_Stream s, const void *p, size_t n);
 
+/* Compresses every stream libharu would deflate (filter FlateDecode, no
+ * write hook, no parameters) with libdeflate at PDF_DEFLATE_LEVEL, replacing
+ * its data and writing /Filter /FlateDecode itself; libharu then copies the
+ * bytes as they are.  Call once, after the last content is written. */
+ts_status pdf_deflate_streams(pdf_w *w);
+
 /* Finds or creates the document's font for face: borrowed (w owns it). */
 ts_status pdf_face_get(pdf_w *w, const ts_face *face, pdf_face **out);
 
