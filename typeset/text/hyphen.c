@@ -6,6 +6,7 @@
  * are converted with a byte table built from ICU's converter at load time
  * (ICU converters are not thread-safe; the table is). */
 #include "text/text_internal.h"
+#include "text/hyphen_cache.h"
 
 #include <hyphen.h>
 #include <pthread.h>
@@ -31,6 +32,7 @@ typedef struct hy_word {
 struct hy_dict {
   char *lang;          /* as asked, e.g. "en", "en-GB" */
   HyphenDict *dict;    /* NULL: no dictionary for this language (memoised) */
+  int in_block;        /* dict came from the cache file (ts_hy_release) */
   int utf8;
   uint32_t high[128];  /* 8-bit charsets: code point of bytes 0x80..0xFF (0 = none) */
   pthread_mutex_t lock;/* guards the memo below */
@@ -61,7 +63,7 @@ static void hy_cache_free(void *p)
   for (size_t i = 0; i < c->n; i++) {
     hy_dict *h = c->dicts[i];
     free(h->lang);
-    if (h->dict) hnj_hyphen_free(h->dict);
+    ts_hy_release(h->dict, h->in_block);
     free(h->words);
     free(h->pool);
     pthread_mutex_destroy(&h->lock);
@@ -92,7 +94,7 @@ static const char *const default_region[][2] = {
   {"es", "ES"}, {"pt", "PT"}, {"nl", "NL"}, {"pl", "PL"}, {"cs", "CZ"}, {"sv", "SE"},
 };
 
-static HyphenDict *try_load(const char *ll, const char *rr)
+static HyphenDict *try_load(const char *ll, const char *rr, int *in_block)
 {
   char path[128];
   if (rr) snprintf(path, sizeof path, HYPHEN_DIR "/hyph_%s_%s.dic", ll, rr);
@@ -100,7 +102,7 @@ static HyphenDict *try_load(const char *ll, const char *rr)
   FILE *fp = fopen(path, "r");
   if (!fp) return NULL;
   fclose(fp);
-  return hnj_hyphen_load(path);
+  return ts_hy_load_cached(path, in_block);
 }
 
 static void fill_table(hy_dict *h)
@@ -171,6 +173,7 @@ static const hy_dict *dict_get(hy_cache *c, const char *lang)
     }
   /* "en-GB" / "en_GB" / "EN" → ll = "en", rr = "GB" */
   HyphenDict *dict = NULL;
+  int in_block = 0;
   char ll[9] = {0}, rr[9] = {0};
   size_t i = 0, k = 0;
   for (; lang[i] && lang[i] != '-' && lang[i] != '_' && k < 8; i++)
@@ -186,10 +189,10 @@ static const hy_dict *dict_get(hy_cache *c, const char *lang)
     if (!((ll[j] >= 'a' && ll[j] <= 'z'))) goto remember_none; /* never build odd paths */
   for (size_t j = 0; rr[j]; j++)
     if (!((rr[j] >= 'A' && rr[j] <= 'Z'))) rr[0] = 0;
-  if (rr[0]) dict = try_load(ll, rr);
+  if (rr[0]) dict = try_load(ll, rr, &in_block);
   for (size_t j = 0; !dict && j < sizeof default_region / sizeof *default_region; j++)
-    if (!strcmp(ll, default_region[j][0])) dict = try_load(ll, default_region[j][1]);
-  if (!dict) dict = try_load(ll, NULL);
+    if (!strcmp(ll, default_region[j][0])) dict = try_load(ll, default_region[j][1], &in_block);
+  if (!dict) dict = try_load(ll, NULL, &in_block);
 remember_none:;
   hy_dict **nd = realloc(c->dicts, (c->n + 1) * sizeof *nd);
   hy_dict *h = calloc(1, sizeof *h);
@@ -197,11 +200,12 @@ remember_none:;
   if (!nd || !h || !(h->lang = strdup(lang)) || pthread_mutex_init(&h->lock, NULL)) {
     if (h) free(h->lang);
     free(h);
-    if (dict) hnj_hyphen_free(dict);
+    ts_hy_release(dict, in_block);
     goto done;
   }
   c->dicts[c->n] = h;
   h->dict = dict;
+  h->in_block = in_block;
   if (dict) fill_table(h);
   c->n++;
   res = dict ? h : NULL;

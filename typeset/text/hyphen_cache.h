@@ -1,0 +1,15 @@
+/* hyphen_cache.h — libhyphen dictionaries loaded through an on-disk cache of
+ * the built automaton (see hyphen_cache.c).  Internal to typeset/text. */
+#ifndef TS_TEXT_HYPHEN_CACHE_H
+#define TS_TEXT_HYPHEN_CACHE_H
+
+#include <hyphen.h>
+
+/* Loads the dictionary at path (a .dic file): from the cache when it
+ * matches the file, else with hnj_hyphen_load (then writing the cache).
+ * Returns owned (release with ts_hy_release(d, *in_block)) or NULL when the
+ * file cannot be read or parsed. */
+HyphenDict *ts_hy_load_cached(const char *path, int *in_block);
+void ts_hy_release(HyphenDict *d, int in_block); /* accepts NULL */
+
+#endif
