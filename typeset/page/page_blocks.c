@@ -92,6 +92,7 @@ void pg_build_code(pg_builder *b, const ts_node *n, double left, double right) {
       pg_widths w = {measure - ind, measure - ind - mark_w};
       if (w.rest < 4 * cw) w.rest = 4 * cw;
       st = ts_text_para_lines(p, pg_width_fn, &w, &ls, &nl, b->trace);
+      ts_text_para_destroy(p);
       if (st != TS_OK) { pg_fail(b, st); return; }
     }
     size_t count = nl ? nl : 1;
@@ -321,14 +322,35 @@ static size_t cell_lines(pg_builder *b, cell *ce, double cw, double pad) {
   if (!ce->p) return 1;
   pg_widths wd = {cw - 2 * pad, cw - 2 * pad};
   if (wd.first < 1) wd.first = wd.rest = 1;
-  ts_line *ls = NULL;
   size_t nl = 0;
-  ts_status st = ts_text_para_lines(ce->p, pg_width_fn, &wd, &ls, &nl, NULL);
+  ts_status st = ts_text_para_count_lines(ce->p, pg_width_fn, &wd, &nl);
   if (st != TS_OK) {
     pg_fail(b, st);
     return 1;
   }
   return nl ? nl : 1;
+}
+
+/* Line counts of column c's cells at w[c] - steps[q] (sgn 0) or + steps[q]
+ * (sgn 1), computed once while w[c] stays (the descent tries each column's
+ * widths against every other column). */
+#define SHORTEN_STEPS 4
+typedef struct col_memo {
+  size_t *cnt;          /* [(sgn * SHORTEN_STEPS + q) * nc + c][row] */
+  uint8_t *ok;          /* [(sgn * SHORTEN_STEPS + q) * nc + c] */
+  size_t nrows, nc;
+} col_memo;
+
+static const size_t *memo_lines(pg_builder *b, col_memo *m, cell *cells, size_t c, int sgn,
+                                int q, double w, double pad) {
+  size_t k = ((size_t)sgn * SHORTEN_STEPS + (size_t)q) * m->nc + c;
+  size_t *out = m->cnt + k * m->nrows;
+  if (!m->ok[k]) {
+    for (size_t r = 0; r < m->nrows && !b->err; r++)
+      out[r] = cell_lines(b, &cells[r * m->nc + c], w, pad);
+    m->ok[k] = 1;
+  }
+  return out;
 }
 
 /* The CSS widths are proportional, not good: a long header can take four
@@ -348,7 +370,9 @@ static int shorten_table(pg_builder *b, cell *cells, const uint8_t *header, size
   size_t *cnt = ts_arena_alloc(b->a, nrows * nc * sizeof *cnt);
   size_t *ti = ts_arena_alloc(b->a, nrows * sizeof *ti);
   size_t *tj = ts_arena_alloc(b->a, nrows * sizeof *tj);
-  if (!cnt || !ti || !tj) {
+  col_memo memo = {ts_arena_alloc(b->a, 2 * SHORTEN_STEPS * nc * nrows * sizeof(size_t)),
+                   ts_arena_alloc(b->a, 2 * SHORTEN_STEPS * nc), nrows, nc};
+  if (!cnt || !ti || !tj || !memo.cnt || !memo.ok) {
     pg_fail(b, TS_ERR_NOMEM);
     return 0;
   }
@@ -365,7 +389,7 @@ static int shorten_table(pg_builder *b, cell *cells, const uint8_t *header, size
     total += mx;
     if (header[r]) head += mx;
   }
-  static const double steps[] = {4, 12, 24, 48};
+  static const double steps[SHORTEN_STEPS] = {4, 12, 24, 48};
   for (int iter = 0; iter < 24 && !b->err; iter++) {
     size_t best_total = total, best_head = head, best_cells = cells_total;
     int bi = -1, bj = -1;
@@ -377,9 +401,11 @@ static int shorten_table(pg_builder *b, cell *cells, const uint8_t *header, size
           double d = steps[q];
           if (w[i] - d < minw[i]) break;
           size_t t = 0, th = 0, tc = 0;
+          const size_t *li = memo_lines(b, &memo, cells, i, 0, (int)q, w[i] - d, pad);
+          const size_t *lj = memo_lines(b, &memo, cells, j, 1, (int)q, w[j] + d, pad);
           for (size_t r = 0; r < nrows && !b->err; r++) {
-            ti[r] = cell_lines(b, &cells[r * nc + i], w[i] - d, pad);
-            tj[r] = cell_lines(b, &cells[r * nc + j], w[j] + d, pad);
+            ti[r] = li[r];
+            tj[r] = lj[r];
             size_t mx = ti[r] > tj[r] ? ti[r] : tj[r];
             for (size_t c = 0; c < nc; c++)
               if (c != i && c != j && cnt[r * nc + c] > mx) mx = cnt[r * nc + c];
@@ -404,6 +430,8 @@ static int shorten_table(pg_builder *b, cell *cells, const uint8_t *header, size
     if (bi < 0 || b->err) break;
     w[bi] -= bd;
     w[bj] += bd;
+    for (size_t k = 0; k < 2 * SHORTEN_STEPS; k++) /* their trials are stale */
+      memo.ok[k * nc + (size_t)bi] = memo.ok[k * nc + (size_t)bj] = 0;
     for (size_t r = 0; r < nrows; r++) {
       cnt[r * nc + (size_t)bi] = cell_lines(b, &cells[r * nc + (size_t)bi], w[bi], pad);
       cnt[r * nc + (size_t)bj] = cell_lines(b, &cells[r * nc + (size_t)bj], w[bj], pad);
@@ -415,7 +443,10 @@ static int shorten_table(pg_builder *b, cell *cells, const uint8_t *header, size
   return !b->err;
 }
 
-void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) {
+/* The table; *cells_out, *n_cells get the cells as soon as they exist, so
+ * that pg_build_table frees their paragraphs on every way out. */
+static void build_table(pg_builder *b, const ts_node *n, double left, double right,
+                        cell **cells_out, size_t *n_cells) {
   const ts_block_style *ts = &b->st->table;
   double L = pg_leading(ts);
   double measure = b->col_w - left - right;
@@ -442,6 +473,8 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
   double *cx = ts_arena_alloc(b->a, (size_t)ncols * sizeof(double));
   uint8_t *header = ts_arena_alloc(b->a, nrows);
   if (!cells || !minw || !maxw || !w || !cx || !header) { pg_fail(b, TS_ERR_NOMEM); return; }
+  *cells_out = cells;
+  *n_cells = nrows * (size_t)ncols;
   double pad = 0.5 * ts->size; /* half the column gap on each side */
 
   /* shape and measure every cell */
@@ -549,6 +582,8 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
       if (b->err) return;
       ts_para_opts o = opts(b, TS_LB_RAGGED);
       o.hyphenate = 1;
+      ts_text_para_destroy(ce->p);
+      ce->p = NULL;
       ts_status st = ts_text_para_create(b->ctx, b->a, sp, nsp, &o, b->d, &ce->p);
       if (st != TS_OK) { pg_fail(b, st); return; }
     }
@@ -665,6 +700,13 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
   if (whole && b->v == &b->main && group < b->v->n)
     b->v->items[group].float_end = (uint32_t)b->v->n; /* may float to the next frame */
   pg_space_after(b, ts->space_after);
+}
+
+void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) {
+  cell *cells = NULL;
+  size_t n_cells = 0;
+  build_table(b, n, left, right, &cells, &n_cells);
+  for (size_t i = 0; i < n_cells; i++) ts_text_para_destroy(cells[i].p);
 }
 
 /* ---- figures -------------------------------------------------------------

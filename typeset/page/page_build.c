@@ -525,6 +525,7 @@ static double balanced_measure(pg_builder *b, const ts_span *spans, size_t n,
     size_t k = 0;
     st = ts_text_para_lines(probe, pg_width_fn, &w, &ls, &k, NULL);
     if (st != TS_OK) {
+      ts_text_para_destroy(probe);
       pg_fail(b, st);
       return -1;
     }
@@ -533,6 +534,7 @@ static double balanced_measure(pg_builder *b, const ts_span *spans, size_t n,
     if (ok) hi = mid;
     else lo = mid;
   }
+  ts_text_para_destroy(probe);
   return hi + 0.5 < measure ? hi + 0.5 : measure;
 }
 
@@ -569,22 +571,19 @@ void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f
       ts_line *ls = NULL;
       size_t nl = 0;
       st = ts_text_para_lines(p, pg_width_fn, &w, &ls, &nl, b->trace);
+      if (st == TS_OK && f->balance && nl > 1 && f->align != TS_JUSTIFY && !f->last_width_cut) {
+        double bw = balanced_measure(b, spans + seg, m, &o, measure, nl);
+        if (bw >= 0 && bw < measure) {
+          w.first = w.rest = bw;
+          st = ts_text_para_lines(p, pg_width_fn, &w, &ls, &nl, NULL);
+        }
+      }
+      ts_text_para_destroy(p); /* its lines are all it leaves */
       if (st != TS_OK) {
         pg_fail(b, st);
         return;
       }
-      if (f->balance && nl > 1 && f->align != TS_JUSTIFY && !f->last_width_cut) {
-        double bw = balanced_measure(b, spans + seg, m, &o, measure, nl);
-        if (bw < 0) return;
-        if (bw < measure) {
-          w.first = w.rest = bw;
-          st = ts_text_para_lines(p, pg_width_fn, &w, &ls, &nl, NULL);
-          if (st != TS_OK) {
-            pg_fail(b, st);
-            return;
-          }
-        }
-      }
+      if (b->err) return;
       for (size_t k = 0; k < nl; k++)
         if (!lpush(b, &lines, &ls[k])) return;
     }

@@ -477,6 +477,19 @@ done:
   return st;
 }
 
+ts_status ts_text_para_count_lines(ts_para *p, ts_lb_width_fn width, void *user,
+                                   size_t *n_lines)
+{
+  ts_lb_result res;
+  memset(&res, 0, sizeof res);
+  if (n_lines) *n_lines = 0;
+  if (!p || !width || !n_lines) return TS_ERR_USAGE;
+  ts_status st = ts_linebreak(&p->brk, p->o.mode, p->items, p->n_items, width, user, &res, NULL);
+  if (st == TS_OK) *n_lines = res.n;
+  ts_lb_result_free(&res);
+  return st;
+}
+
 ts_status ts_text_line(ts_ctx *ctx, ts_arena *arena, const ts_span *spans, size_t n,
                        const ts_para_opts *o, ts_diag *d, ts_line *out)
 {
@@ -504,5 +517,6 @@ done:
   free_pieces(&lc);
   free(lc.pcs);
   if (lc.buf) hb_buffer_destroy(lc.buf);
+  ts_text_para_destroy(p);
   return st;
 }

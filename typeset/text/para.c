@@ -338,7 +338,18 @@ void ts_text_stats_get(ts_ctx *ctx, ts_text_stats *out)
 
 void ts_text_para_destroy(ts_para *p)
 {
-  (void)p;
+  if (!p) return;
+  free(p->items);
+  free(p->pi);
+  free(p->runs);
+  free(p->glyphs);
+  ts_arena_destroy(p->scratch);
+  p->items = NULL;
+  p->pi = NULL;
+  p->runs = NULL;
+  p->glyphs = NULL;
+  p->scratch = NULL;
+  p->n_items = p->n_runs = p->n_glyphs = 0;
 }
 
 /* ---- fonts and features per span ----------------------------------------- */
@@ -400,7 +411,7 @@ static feat_list *role_features(build *B, int role)
   size_t cap = 2;
   for (const char *q = s; q && *q; q++) cap += *q == ',';
   if (s) cap++;
-  fl->f = aalloc(p->arena, cap + 4, sizeof *fl->f);
+  fl->f = aalloc(p->scratch, cap + 4, sizeof *fl->f);
   if (!fl->f) return fl;
   hb_feature_from_string("kern", -1, &fl->f[fl->n++]);
   hb_feature_from_string("liga", -1, &fl->f[fl->n++]);
@@ -840,7 +851,7 @@ static ts_status load_exceptions(ts_para *p, exc **out, size_t *n_out)
   *n_out = 0;
   const ts_style *s = p->o.style;
   if (!s || !s->n_hyphen_exceptions) return TS_OK;
-  exc *e = aalloc(p->arena, s->n_hyphen_exceptions, sizeof *e);
+  exc *e = aalloc(p->scratch, s->n_hyphen_exceptions, sizeof *e);
   if (!e) return TS_ERR_NOMEM;
   size_t n = 0;
   char buf[256];
@@ -848,12 +859,12 @@ static ts_status load_exceptions(ts_para *p, exc **out, size_t *n_out)
     const char *w = s->hyphen_exceptions[i];
     if (!w) continue;
     size_t wl = strlen(w);
-    uint32_t *pts = aalloc(p->arena, wl + 1, sizeof *pts);
+    uint32_t *pts = aalloc(p->scratch, wl + 1, sizeof *pts);
     if (!pts) return TS_ERR_NOMEM;
     size_t np = 0;
     size_t l = lower_utf8(w, wl, buf, sizeof buf, 1, pts, &np);
     if (!l) continue;
-    e[n].word = ts_arena_strndup(p->arena, buf, l);
+    e[n].word = ts_arena_strndup(p->scratch, buf, l);
     if (!e[n].word) return TS_ERR_NOMEM;
     e[n].len = l;
     e[n].hash = ts_hash64(buf, l, 0);
@@ -1024,6 +1035,9 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   B.p = p;
   p->ctx = ctx;
   p->arena = arena;
+  /* the paragraph's own data: small blocks, as most paragraphs are short */
+  p->scratch = ts_arena_create(16 * 1024);
+  if (!p->scratch) return TS_ERR_NOMEM;
   p->d = d;
   if (o) p->o = *o;
   p->spans = spans;
@@ -1034,15 +1048,15 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   if (p->o.hyphenate)
     ts_hy_prefetch(ctx, p->o.style && p->o.style->hyphen_lang ? p->o.style->hyphen_lang : p->o.lang);
   p->indent = p->o.indent > 0 ? p->o.indent : 0;
-  B.reported = p->o.reported ? p->o.reported : ts_cp_set_create(arena);
+  B.reported = p->o.reported ? p->o.reported : ts_cp_set_create(p->scratch);
 
   /* 1. text */
   size_t total = 0;
   for (size_t i = 0; i < n; i++) total += spans[i].text ? spans[i].len : 0;
   if (total >= UINT32_MAX / 4) { st = TS_ERR_LIMIT; goto done; }
   p->len = (uint32_t)total;
-  p->text = aalloc(arena, total + 1, 1);
-  p->span_b0 = aalloc(arena, n + 1, sizeof *p->span_b0);
+  p->text = aalloc(p->scratch, total + 1, 1);
+  p->span_b0 = aalloc(p->scratch, n + 1, sizeof *p->span_b0);
   if (!p->text || !p->span_b0) { st = TS_ERR_NOMEM; goto done; }
   for (size_t i = 0, b = 0; i < n; i++) {
     p->span_b0[i] = (uint32_t)b;
@@ -1070,7 +1084,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   t.u16_cp = malloc((2 * L + 2) * sizeof *t.u16_cp);
   t.brk = calloc(L + 1, 1);
   t.hyph = calloc(L + 1, 1);
-  p->glue_at = aalloc(arena, L + 1, sizeof *p->glue_at);
+  p->glue_at = aalloc(p->scratch, L + 1, sizeof *p->glue_at);
   if (!t.cpb || !t.cpv || !t.spn || !t.cpu || !t.lvl || !t.hid || !t.small || !t.common || !t.scr ||
       !t.face || !t.u16 || !t.u16_cp || !t.brk || !t.hyph || !p->glue_at) {
     st = TS_ERR_NOMEM;
@@ -1251,7 +1265,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     char enc[4];
     if (up == t.cpv[i] || ts_utf8_encode(up, enc) != t.cpb[i + 1] - t.cpb[i]) continue;
     if (!p->stext) {
-      p->stext = ts_arena_memdup(arena, p->text, L + 1);
+      p->stext = ts_arena_memdup(p->scratch, p->text, L + 1);
       if (!p->stext) { st = TS_ERR_NOMEM; goto done; }
     }
     memcpy(p->stext + t.cpb[i], enc, t.cpb[i + 1] - t.cpb[i]);
@@ -1282,7 +1296,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     double size = sp->size > 0 ? sp->size : 10;
     r->size = (float)size;
     feat_list *fl = role_features(&B, (unsigned)sp->role < TS_ROLE_COUNT ? (int)sp->role : 0);
-    hb_feature_t *feats = aalloc(arena, fl->n + 3, sizeof *feats);
+    hb_feature_t *feats = aalloc(p->scratch, fl->n + 3, sizeof *feats);
     if (!feats) { st = TS_ERR_NOMEM; goto done; }
     unsigned nf = 0;
     for (unsigned k = 0; k < fl->n; k++) feats[nf++] = fl->f[k];
@@ -1574,15 +1588,20 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
 #undef HYPH_W
   }
   p->n_items = iv.n;
-  p->items = ts_arena_memdup(arena, iv.it, iv.n * sizeof *iv.it);
-  p->pi = ts_arena_memdup(arena, iv.pi, iv.n * sizeof *iv.pi);
-  p->runs = n_runs ? ts_arena_memdup(arena, runs, n_runs * sizeof *runs) : NULL;
-  p->glyphs = gv.n ? ts_arena_memdup(arena, gv.g, gv.n * sizeof *gv.g) : NULL;
+  /* the paragraph takes the arrays (freed by ts_text_para_destroy) */
+  p->items = iv.it;
+  p->pi = iv.pi;
+  p->runs = n_runs ? runs : NULL;
+  p->glyphs = gv.n ? gv.g : NULL;
   p->n_glyphs = gv.n;
-  if (!p->items || !p->pi || (n_runs && !p->runs) || (gv.n && !p->glyphs)) {
+  if (!p->items || !p->pi) {
     st = TS_ERR_NOMEM;
     goto done;
   }
+  if (p->runs) runs = NULL;
+  if (p->glyphs) gv.g = NULL;
+  iv.it = NULL;
+  iv.pi = NULL;
   ts_text_stats_add(ctx, p->glyphs_shaped, 1, 0, 0);
   *out = p;
 done:
@@ -1595,5 +1614,6 @@ done:
   free(iv.it);
   free(iv.pi);
   free(runs);
+  if (st != TS_OK) ts_text_para_destroy(p);
   return st;
 }

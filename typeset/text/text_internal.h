@@ -48,7 +48,9 @@ typedef struct ts_fontset_cache {
 
 struct ts_para {
   ts_ctx *ctx;
-  ts_arena *arena;       /* borrowed: the document's */
+  ts_arena *arena;       /* borrowed: the document's; the built lines go here */
+  ts_arena *scratch;     /* owned: the paragraph's own data (text, glue_at,
+                            features), freed by ts_text_para_destroy */
   ts_diag *d;            /* borrowed */
   ts_para_opts o;
   ts_break_params brk;
@@ -59,10 +61,10 @@ struct ts_para {
                             in place (NULL when none) */
   uint32_t len;
   uint32_t *span_b0;     /* first byte of each span */
-  prun *runs;
-  size_t n_runs;
-  sglyph *glyphs;
-  size_t n_glyphs;
+  prun *runs;            /* owned (heap), as are glyphs, items and pi: */
+  size_t n_runs;         /* a paragraph's break data lives only until */
+  sglyph *glyphs;        /* ts_text_para_destroy, not as long as the */
+  size_t n_glyphs;       /* document, whose arena keeps only the lines */
   ts_item *items;
   pitem *pi;
   size_t n_items;

@@ -110,16 +110,20 @@ typedef struct ts_line {
 
 typedef struct ts_para ts_para;
 
-/* Shapes spans into a paragraph ready for breaking.  Allocations come from
- * `arena` (the document's); characters no font covers are drawn as .notdef
- * and reported to d once per document (code point + source line). */
+/* Shapes spans into a paragraph ready for breaking.  The paragraph handle
+ * comes from `arena` (the document's), as do the lines built from it later;
+ * its break data (text, shaped runs, items) is its own: free it with
+ * ts_text_para_destroy once the paragraph is no longer broken (the lines
+ * stay valid).  On failure nothing is held.  Characters no font covers are
+ * drawn as .notdef and reported to d once per document (code point +
+ * source line). */
 ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans,
                               size_t n, const ts_para_opts *o, ts_diag *d,
                               ts_para **out);
 
-/* Releases what a paragraph holds outside its arena (nothing today: every
- * allocation is the arena's).  Accepts NULL.  The spans' text must stay
- * valid until the lines are built. */
+/* Frees the paragraph's break data; the lines already built (arena) stay
+ * valid, but the paragraph can no longer be broken.  Accepts NULL.  The
+ * spans' text must stay valid until the lines are built. */
 void ts_text_para_destroy(ts_para *p);
 
 /* Breaks the paragraph for the given line widths and builds the lines
@@ -127,6 +131,12 @@ void ts_text_para_destroy(ts_para *p);
  * --dump lines text. */
 ts_status ts_text_para_lines(ts_para *p, ts_lb_width_fn width, void *user,
                              ts_line **lines, size_t *n_lines, ts_buf *trace);
+
+/* Breaks the paragraph as ts_text_para_lines does and gives only the number
+ * of lines: nothing is built or allocated in the arena and nothing is
+ * reported (for trial measures, e.g. table columns). */
+ts_status ts_text_para_count_lines(ts_para *p, ts_lb_width_fn width, void *user,
+                                   size_t *n_lines);
 
 /* A single unbroken line of spans (running heads, table cells that fit,
  * masthead): natural width, no breaking. */
