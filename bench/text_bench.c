@@ -100,6 +100,7 @@ int main(int argc, char **argv)
       t_shape += t1 - t0;
       t_break += t2 - t1;
       lines += n;
+      ts_text_para_destroy(p);
       ts_arena_clear(a);
     }
   }
