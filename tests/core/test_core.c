@@ -69,6 +69,37 @@ START_TEST(buf_escapes) {
 }
 END_TEST
 
+/* ts_hash_fast256: deterministic; every single-bit change of the input, at
+ * any position and length, changes the id, and changes about half its bits
+ * (at least a quarter here); the end marker keeps trailing zeros apart. */
+START_TEST(fast256_properties) {
+  unsigned char buf[100], a[32], b[32];
+  for (size_t i = 0; i < sizeof buf; i++) buf[i] = (unsigned char)(i * 37 + 11);
+  for (size_t n = 0; n <= sizeof buf; n += 7) {
+    ts_hash_fast256(buf, n, a);
+    ts_hash_fast256(buf, n, b);
+    ck_assert(memcmp(a, b, 32) == 0);
+    for (size_t i = 0; i < n; i++)
+      for (int bit = 0; bit < 8; bit++) {
+        buf[i] ^= (unsigned char)(1u << bit);
+        ts_hash_fast256(buf, n, b);
+        buf[i] ^= (unsigned char)(1u << bit);
+        int diff = 0;
+        for (int k = 0; k < 32; k++) diff += __builtin_popcount((unsigned)(a[k] ^ b[k]));
+        ck_assert_int_ge(diff, 64);
+      }
+  }
+  unsigned char z[33] = {0};
+  ts_hash_fast256(z, 32, a);
+  ts_hash_fast256(z, 33, b);
+  ck_assert(memcmp(a, b, 32) != 0);
+  ts_hash_fast256("a", 1, a);
+  ts_hash_fast256("a\0", 2, b);
+  ck_assert(memcmp(a, b, 32) != 0);
+  ts_hash_fast256(NULL, 0, a);
+}
+END_TEST
+
 START_TEST(sha256_vectors) {
   uint8_t d[32];
   char hex[65];
@@ -235,6 +266,7 @@ int main(void) {
   tcase_add_loop_test(tc, buf_num_is_locale_free, 0, sizeof nums / sizeof nums[0]);
   tcase_add_test(tc, buf_escapes);
   tcase_add_test(tc, sha256_vectors);
+  tcase_add_test(tc, fast256_properties);
   tcase_add_test(tc, utf8_strict);
   tcase_add_test(tc, atomic_output);
   tcase_add_test(tc, path_confinement);

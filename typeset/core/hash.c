@@ -1,5 +1,5 @@
 /* hash.c — FNV-1a 64 for tables; SHA-256 (FIPS 180-4) for content-derived
- * identifiers. */
+ * identifiers; a fast 256-bit hash for identifiers of whole output files. */
 #include "ts_core.h"
 
 #include <string.h>
@@ -12,6 +12,53 @@ uint64_t ts_hash64(const void *p, size_t n, uint64_t seed) {
     h *= 0x100000001b3ULL;
   }
   return h;
+}
+
+/* ---- Fast 256-bit hash -------------------------------------------------------
+ * Four 64-bit lanes, each taking every fourth little-endian word: multiply,
+ * rotate, multiply (the round shape of the multiply-rotate hash family),
+ * then lanes mixed into each other and finished with a 64-bit avalanche.
+ * About one instruction a byte against SHA-256's fifty: what a file
+ * identifier (PDF /ID, XMP document id) needs is that different files get
+ * different ids, not resistance to someone forging collisions. */
+#define P1 0x9e3779b97f4a7c15ULL
+#define P2 0xc2b2ae3d27d4eb4fULL
+#define P3 0x165667b19e3779f9ULL
+
+static uint64_t rd64le(const unsigned char *p) {
+  return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+         (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+         (uint64_t)p[7] << 56;
+}
+
+static uint64_t rotl64(uint64_t x, int r) { return x << r | x >> (64 - r); }
+
+static uint64_t lane(uint64_t h, uint64_t w) { return rotl64(h + w * P2, 31) * P1; }
+
+static uint64_t avalanche(uint64_t x) {
+  x ^= x >> 33;
+  x *= P2;
+  x ^= x >> 29;
+  x *= P3;
+  x ^= x >> 32;
+  return x;
+}
+
+void ts_hash_fast256(const void *data, size_t n, uint8_t out[32]) {
+  const unsigned char *p = data;
+  uint64_t h[4] = {P1 + P2, P2, 0, P3};
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int j = 0; j < 4; j++) h[j] = lane(h[j], rd64le(p + i + 8 * j));
+  unsigned char tail[32] = {0};
+  if (n > i) memcpy(tail, p + i, n - i);
+  tail[n - i] = 0x80; /* ends differ from zeros: "a" and "a\0" hash apart */
+  for (int j = 0; j < 4; j++) h[j] = lane(h[j], rd64le(tail + 8 * j));
+  for (int r = 0; r < 2; r++)
+    for (int j = 0; j < 4; j++)
+      h[j] = avalanche(h[j] ^ rotl64(h[(j + 1) & 3], 17 + 8 * j) ^ (uint64_t)n);
+  for (int j = 0; j < 4; j++)
+    for (int b = 0; b < 8; b++) out[8 * j + b] = (uint8_t)(h[j] >> (8 * b));
 }
 
 static const uint32_t K[64] = {

@@ -190,6 +190,10 @@ void ts_sha256_init(ts_sha256 *s);
 void ts_sha256_update(ts_sha256 *s, const void *p, size_t n);
 void ts_sha256_final(ts_sha256 *s, uint8_t out[32]);
 void ts_sha256_hex(const uint8_t d[32], char hex[65]);
+/* A fast, non-cryptographic 256-bit hash of p[0..n) (same bytes on every
+ * machine), for identifiers of large outputs where SHA-256 was a visible
+ * cost; not for anything an adversary may try to collide. */
+void ts_hash_fast256(const void *p, size_t n, uint8_t out[32]);
 
 /* ---- UTF-8 ----------------------------------------------------------------*/
 /* Decodes one code point at s[0..n); returns its length (1..4) and stores the

@@ -806,11 +806,8 @@ static ts_status build_xmp(pdf_run *r) {
 /* Replaces the placeholders of the saved file by the hash of its bytes. */
 static ts_status patch_ids(pdf_w *w, unsigned char *buf, size_t n) {
   static const char hx[] = "0123456789ABCDEF", lx[] = "0123456789abcdef";
-  ts_sha256 h;
   uint8_t dg[32];
-  ts_sha256_init(&h);
-  ts_sha256_update(&h, buf, n);
-  ts_sha256_final(&h, dg);
+  ts_hash_fast256(buf, n, dg);
   /* the trailer is at the end: search backwards */
   size_t hl = strlen(ID_HOLDER);
   unsigned char *id = NULL;
