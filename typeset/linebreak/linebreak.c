@@ -129,7 +129,14 @@ static int64_t to_sp(double x) {
   if (!(x == x)) return 0;
   if (x > 1e9) x = 1e9; /* TeX's limit is 16384 pt; 1e9 pt ≈ 6.6e13 sp */
   if (x < -1e9) x = -1e9;
-  return llround(x * 65536.0);
+  /* llround (halves away from zero) without the libm call, hot here: v is
+   * below 2^53 in magnitude, so v - trunc(v) is exact */
+  double v = x * 65536.0;
+  int64_t i = (int64_t)v;
+  double f = v - (double)i;
+  if (f >= 0.5) i++;
+  else if (f <= -0.5) i--;
+  return i;
 }
 
 /* Prefix sums saturate at ±2^61 so that differences of two sums plus a few
@@ -707,8 +714,9 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
     S.sum[n] = acc;
     /* ragged: V = TS_LB_RAG_EMS em, em = 3 × the mean interword glue */
     double rag = ng ? TS_LB_RAG_EMS * 3.0 * gw / (double)ng : 0;
-    for (size_t l = 0; l <= TS_LB_SHAPE_LINES; l++)
-      S.ragsp[l] = to_sp(rag > 0 ? rag : S.widths[l] / 12.0);
+    if (S.mode != TS_LB_JUSTIFY) /* (read in ragged modes only) */
+      for (size_t l = 0; l <= TS_LB_SHAPE_LINES; l++)
+        S.ragsp[l] = to_sp(rag > 0 ? rag : S.widths[l] / 12.0);
     S.nextbox[n] = n;
     for (size_t i = n; i-- > 0;)
       S.nextbox[i] = items[i].type != TS_ITEM_GLUE && items[i].type != TS_ITEM_PENALTY

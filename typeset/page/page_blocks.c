@@ -207,7 +207,8 @@ static double piece_width(pg_builder *b, const ts_span *sp, size_t n, const size
  * text engine breaks), each measured alone with its trailing spaces
  * dropped; the hyphenated min-content cuts each piece of a single
  * hyphenatable span at its hyphenation points (the hyphen counted). */
-static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n) {
+static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n,
+                        UBreakIterator **line_bi) {
   ts_line *ls = NULL;
   size_t nl = 0;
   pg_widths wide = {1e6, 1e6};
@@ -245,16 +246,15 @@ static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n) {
   int rmin = b->st->brk.righthyphenmin > 0 ? b->st->brk.righthyphenmin : 3;
   double hyw = -1; /* the hyphen's width, measured once */
 
+  /* the table's line break iterator, opened for its first cell (opening
+   * one costs more than measuring a cell) */
   UErrorCode ue = U_ZERO_ERROR;
   UText *ut = utext_openUTF8(NULL, buf, (int64_t)total, &ue);
-  UBreakIterator *bi = U_SUCCESS(ue) ? ubrk_open(UBRK_LINE, b->lang ? b->lang : "", NULL, 0, &ue)
-                                     : NULL;
-  if (bi && U_SUCCESS(ue)) ubrk_setUText(bi, ut, &ue);
-  if (!bi || U_FAILURE(ue)) {
-    /* no break iterator: the whole cell is one piece */
-    if (bi) ubrk_close(bi);
-    bi = NULL;
-  }
+  if (U_SUCCESS(ue) && !*line_bi)
+    *line_bi = ubrk_open(UBRK_LINE, b->lang ? b->lang : "", NULL, 0, &ue);
+  UBreakIterator *bi = U_SUCCESS(ue) ? *line_bi : NULL;
+  if (bi) ubrk_setUText(bi, ut, &ue);
+  if (!bi || U_FAILURE(ue)) bi = NULL; /* the whole cell is one piece */
   int32_t s = 0, e = bi ? ubrk_first(bi) : 0;
   for (;;) {
     s = e;
@@ -305,7 +305,6 @@ static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n) {
     }
     if (hw > c->hminw) c->hminw = hw;
   }
-  if (bi) ubrk_close(bi);
   utext_close(ut);
   if (b->err) return 0;
 done:
@@ -446,7 +445,7 @@ static int shorten_table(pg_builder *b, cell *cells, const uint8_t *header, size
 /* The table; *cells_out, *n_cells get the cells as soon as they exist, so
  * that pg_build_table frees their paragraphs on every way out. */
 static void build_table(pg_builder *b, const ts_node *n, double left, double right,
-                        cell **cells_out, size_t *n_cells) {
+                        cell **cells_out, size_t *n_cells, UBreakIterator **line_bi) {
   const ts_block_style *ts = &b->st->table;
   double L = pg_leading(ts);
   double measure = b->col_w - left - right;
@@ -498,7 +497,7 @@ static void build_table(pg_builder *b, const ts_node *n, double left, double rig
       ts_para_opts o = opts(b, TS_LB_RAGGED);
       ts_status st = ts_text_para_create(b->ctx, b->a, sp, nsp, &o, b->d, &ce->p);
       if (st != TS_OK) { pg_fail(b, st); return; }
-      if (!measure_cell(b, ce, sp, nsp)) return;
+      if (!measure_cell(b, ce, sp, nsp, line_bi)) return;
       if (ce->minw + 2 * pad > minw[ci]) minw[ci] = ce->minw + 2 * pad;
       if (ce->maxw + 2 * pad > maxw[ci]) maxw[ci] = ce->maxw + 2 * pad;
     }
@@ -705,8 +704,10 @@ static void build_table(pg_builder *b, const ts_node *n, double left, double rig
 void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) {
   cell *cells = NULL;
   size_t n_cells = 0;
-  build_table(b, n, left, right, &cells, &n_cells);
+  UBreakIterator *line_bi = NULL;
+  build_table(b, n, left, right, &cells, &n_cells, &line_bi);
   for (size_t i = 0; i < n_cells; i++) ts_text_para_destroy(cells[i].p);
+  if (line_bi) ubrk_close(line_bi);
 }
 
 /* ---- figures -------------------------------------------------------------
