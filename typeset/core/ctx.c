@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef TS_DATA_DIR
 #define TS_DATA_DIR "."
@@ -16,6 +17,7 @@ struct ts_ctx {
   int64_t epoch;
   int epoch_set;
   char *data_dir;
+  int threads;
   void *slot[TS_SLOT_COUNT];
   void (*slot_free[TS_SLOT_COUNT])(void *);
 };
@@ -30,6 +32,7 @@ ts_ctx *ts_ctx_create(void) {
   pthread_mutex_init(&c->slot_lock, &at);
   pthread_mutexattr_destroy(&at);
   pthread_mutex_init(&c->lock, NULL);
+  c->threads = ts_cpu_count();
   const char *e = getenv("SOURCE_DATE_EPOCH");
   if (e && *e) {
     char *end;
@@ -85,6 +88,14 @@ void *ts_ctx_slot(ts_ctx *c, ts_slot slot, void *(*create)(ts_ctx *),
   }
   pthread_mutex_unlock(&c->slot_lock);
   return p;
+}
+
+int ts_ctx_threads(const ts_ctx *c) { return c->threads > 1 ? c->threads : 1; }
+void ts_ctx_set_threads(ts_ctx *c, int n) { c->threads = n > 1 ? n : 1; }
+
+int ts_cpu_count(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 1 ? (n > 1024 ? 1024 : (int)n) : 1;
 }
 
 void ts_ctx_lock(ts_ctx *c) { pthread_mutex_lock(&c->lock); }

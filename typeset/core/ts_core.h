@@ -170,6 +170,14 @@ const char *ts_ctx_data_dir(const ts_ctx *ctx);
  * free_fn is called at ts_ctx_destroy.  Thread-safe.  NULL if create failed. */
 void *ts_ctx_slot(ts_ctx *ctx, ts_slot slot, void *(*create)(ts_ctx *),
                   void (*free_fn)(void *));
+/* Threads one document may use for work of its own (subsetting its fonts
+ * side by side, say): the number of cores unless set; a series sets
+ * cores / jobs, so papers rendered side by side do not each add threads. */
+int ts_ctx_threads(const ts_ctx *ctx);
+void ts_ctx_set_threads(ts_ctx *ctx, int n); /* n < 1 means 1 */
+/* Online processors (sysconf), at least 1. */
+int ts_cpu_count(void);
+
 /* A process-wide mutex for code that must serialize (e.g. FreeType calls on
  * a shared FT_Face).  */
 void ts_ctx_lock(ts_ctx *ctx);

@@ -17,6 +17,8 @@
 
 #include <hb-subset.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -600,25 +602,29 @@ static void subset_tag(const pdf_face *pf, const code_entry *ce, size_t n, char 
   tag[7] = 0;
 }
 
-/* Subsets one face: the glyph set only, layout tables and hinting dropped,
- * no code points (a CID font does not use the cmap). */
-static ts_status subset_face(pdf_w *w, pdf_face *pf) {
-  ts_status st = TS_OK;
+/* A face PDF can embed: CFF2 (variable) outlines have no place in PDF. */
+static ts_status subset_check(pdf_w *w, const pdf_face *pf) {
   const ts_face *f = pf->face;
-  if (f->is_cff) {
-    /* PDF has no place for CFF2 (variable) outlines. */
-    hb_blob_t *cff = hb_face_reference_table(f->hb_face, HB_TAG('C','F','F',' '));
-    unsigned len = hb_blob_get_length(cff);
-    hb_blob_destroy(cff);
-    if (len == 0) {
-      ts_diag_report(w->d, TS_ERROR, f->path, 0, 0,
-                     "font '%s' has CFF2 outlines, which PDF cannot embed; use a static "
-                     "OpenType/CFF or TrueType font", f->psname ? f->psname : "?");
-      return TS_ERR_FONT;
-    }
-  }
+  if (!f->is_cff) return TS_OK;
+  hb_blob_t *cff = hb_face_reference_table(f->hb_face, HB_TAG('C','F','F',' '));
+  unsigned len = hb_blob_get_length(cff);
+  hb_blob_destroy(cff);
+  if (len != 0) return TS_OK;
+  ts_diag_report(w->d, TS_ERROR, f->path, 0, 0,
+                 "font '%s' has CFF2 outlines, which PDF cannot embed; use a static "
+                 "OpenType/CFF or TrueType font", f->psname ? f->psname : "?");
+  return TS_ERR_FONT;
+}
+
+/* Subsets one face: the glyph set only, layout tables and hinting dropped,
+ * no code points (a CID font does not use the cmap).  Touches only pf and
+ * reads the shared face, so faces can be subset on several threads; leaves
+ * pf->plan NULL when out of memory, pf->sub NULL when the subsetter failed
+ * (reported by pdf_fonts_subset). */
+static void subset_run(pdf_face *pf) {
+  const ts_face *f = pf->face;
   hb_subset_input_t *in = hb_subset_input_create_or_fail();
-  if (!in) return TS_ERR_NOMEM;
+  if (!in) return;
   hb_set_union(hb_subset_input_glyph_set(in), pf->used);
   hb_subset_input_set_flags(in, HB_SUBSET_FLAGS_NO_HINTING);
   static const hb_tag_t drop[] = {
@@ -633,27 +639,53 @@ static ts_status subset_face(pdf_w *w, pdf_face *pf) {
   for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) hb_set_add(ds, drop[i]);
   hb_set_clear(hb_subset_input_unicode_set(in));
   pf->plan = hb_subset_plan_create_or_fail(f->hb_face, in);
-  if (!pf->plan) { st = TS_ERR_NOMEM; goto done; }
-  pf->old2new = hb_subset_plan_old_to_new_glyph_mapping(pf->plan);
-  pf->sub = hb_subset_plan_execute_or_fail(pf->plan);
-  if (!pf->sub) {
-    ts_diag_report(w->d, TS_ERROR, f->path, 0, 0, "could not subset font '%s'",
-                   f->psname ? f->psname : "?");
-    st = TS_ERR_FONT;
-    goto done;
+  if (pf->plan) {
+    pf->old2new = hb_subset_plan_old_to_new_glyph_mapping(pf->plan);
+    pf->sub = hb_subset_plan_execute_or_fail(pf->plan);
   }
   /* Name-keyed CFF goes in as an OpenType program whose CIDs are glyph
    * ids: the subset's, which keeps the font small (retaining the original
    * ids would carry every glyph name and width of the face). */
   pf->remap = f->is_cff && !f->is_cid;
-done:
   hb_subset_input_destroy(in);
-  return st;
 }
 
+typedef struct subset_job {
+  pdf_w *w;
+  atomic_size_t next; /* the next face to take */
+} subset_job;
+
+static void *subset_worker(void *arg) {
+  subset_job *j = arg;
+  for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->w->n_faces;)
+    subset_run(&j->w->faces[i]);
+  return NULL;
+}
+
+/* Subsetting is most of the PDF writer's time on a short paper (~4 M
+ * instructions a face); a document allowed more than one thread subsets its
+ * faces on two, each taking the next face left.  The result does not depend
+ * on which thread took which face. */
 ts_status pdf_fonts_subset(pdf_w *w) {
   ts_status st = TS_OK;
-  for (size_t i = 0; i < w->n_faces; i++) TS_CHECK(subset_face(w, &w->faces[i]));
+  for (size_t i = 0; i < w->n_faces; i++) TS_CHECK(subset_check(w, &w->faces[i]));
+  subset_job job = {.w = w};
+  atomic_init(&job.next, 0);
+  pthread_t helper;
+  int spawned = w->n_faces > 1 && ts_ctx_threads(w->ctx) > 1 &&
+                pthread_create(&helper, NULL, subset_worker, &job) == 0;
+  subset_worker(&job);
+  if (spawned) pthread_join(helper, NULL);
+  for (size_t i = 0; i < w->n_faces; i++) {
+    pdf_face *pf = &w->faces[i];
+    if (!pf->plan) { st = TS_ERR_NOMEM; goto done; }
+    if (!pf->sub) {
+      ts_diag_report(w->d, TS_ERROR, pf->face->path, 0, 0, "could not subset font '%s'",
+                     pf->face->psname ? pf->face->psname : "?");
+      st = TS_ERR_FONT;
+      goto done;
+    }
+  }
 done:
   return st;
 }

@@ -1040,9 +1040,11 @@ ts_status ts_series_run(ts_ctx *ctx, const char *file, const ts_series_opts *o,
   }
 
   /* render */
-  int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  int jobs = o->jobs > 0 ? o->jobs : ts_cpu_count();
   if (jobs < 1) jobs = 1;
   if ((size_t)jobs > r.todo) jobs = r.todo ? (int)r.todo : 1;
+  /* the cores left over by the workers go to each paper's own threads */
+  ts_ctx_set_threads(ctx, ts_cpu_count() / jobs);
   r.t0 = now_s();
   if (r.todo) {
     threads = calloc((size_t)jobs, sizeof *threads);
