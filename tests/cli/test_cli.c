@@ -310,6 +310,34 @@ START_TEST(help_goes_to_stdout) {
 }
 END_TEST
 
+/* What goes to stdout must arrive: with stdout on /dev/full (a full disk) a
+ * dump, --help and --version exit 1 with a message, never 0. */
+START_TEST(stdout_write_error_exit_1) {
+  char *in = write_in("in.md", good_doc);
+  const char *const dump[] = {in, "--dump", "model", NULL};
+  const char *const help[] = {"--help", NULL};
+  const char *const version[] = {"--version", NULL};
+  const char *const *cases[] = {dump, help, version};
+  static const char *const names[] = {"--dump model", "--help", "--version"};
+  for (int k = 0; k < 3; k++) {
+    run_result r;
+    memset(&r, 0, sizeof r);
+    pid_t pid = spawn(cases[k], "/dev/full", cap_err);
+    reap(pid, 60000, &r);
+    ck_assert_msg(!r.timed_out, "%s: did not finish within 60 s", names[k]);
+    r.err = read_all(cap_err, &r.err_len);
+    ck_assert_ptr_nonnull(r.err);
+    unlink(cap_err);
+    assert_exit(&r, 1, names[k]);
+    ck_assert_msg(strstr(r.err, "typeset: error:") && strstr(r.err, "standard output"),
+                  "%s to /dev/full: stderr does not say so:\n%s", names[k], r.err);
+    run_free(&r);
+  }
+  assert_listing("in.md\n", "after failed writes to stdout");
+  free(in);
+}
+END_TEST
+
 /* ---- Usage errors: exit 2, message on stderr, nothing written ------------*/
 
 static void assert_usage_error(run_result *r, const char *what) {
@@ -392,6 +420,19 @@ START_TEST(usage_errors_exit_2) {
   RUN(&r, "series", man, "--shard", "1/3x");
   assert_usage_error(&r, "--shard 1/3x");
   run_free(&r);
+  {
+    /* numbers past INT_MAX are refused, not wrapped (sscanf's %d made
+     * 1/4294967297 the shard 1/1, every paper), and only digits count */
+    static const char *const bad_shards[] = {"1/4294967297", "1/2147483648", "4294967297/3",
+                                             " 1/3", "+1/3", "1/+3", "1/-3", "1/ 3", "1/"};
+    for (size_t i = 0; i < sizeof bad_shards / sizeof *bad_shards; i++) {
+      char what[64];
+      snprintf(what, sizeof what, "--shard '%s'", bad_shards[i]);
+      RUN(&r, "series", man, "--shard", bad_shards[i]);
+      assert_usage_error(&r, what);
+      run_free(&r);
+    }
+  }
   RUN(&r, "series", man, "-j", "0");
   assert_usage_error(&r, "-j 0");
   run_free(&r);
@@ -963,9 +1004,14 @@ static int render_and_term(const char *in, const char *out, const char *base_lis
     reap(pid, 30000, &r);
     ck_assert_msg(!r.timed_out, "typeset ignored SIGTERM for 30 s");
     /* a signal that lands while the run is finishing still ends it by the
-     * signal (ts_out_exit_check): never a success status after SIGTERM */
-    ck_assert_msg(!r.exited ? r.status == SIGTERM : r.status != 0,
-                  "after SIGTERM typeset %s %d (want death by SIGTERM or a failure status)",
+     * signal (ts_out_exit_check); a success status only when the run had
+     * already completed — its output renamed into place — before the signal
+     * (this poll can see the final name first; term_mid_write below
+     * catches the run between creating and renaming exactly) */
+    int complete = access(out, F_OK) == 0;
+    ck_assert_msg(!r.exited ? r.status == SIGTERM : (r.status != 0 || complete),
+                  "after SIGTERM typeset %s %d (want death by SIGTERM, a failure status, "
+                  "or success with a complete output)",
                   r.exited ? "exited with" : "died of signal", r.status);
     unlink(cap_out);
     unlink(cap_err);
@@ -1202,6 +1248,32 @@ START_TEST(series_paper_outside_folder_refused) {
 }
 END_TEST
 
+/* An output folder whose path leaves no room for the names made in it
+ * (state file, catalogue: fixed 4096-byte buffers) is refused before
+ * anything is created, never cut to another path. */
+START_TEST(series_out_dir_too_long_refused) {
+  char *man = write_in("series.yaml", "papers:\n  - in.md\n");
+  char *in = write_in("in.md", good_doc);
+  char *top = path_in("o");
+  size_t cap = 4200;
+  char *out = malloc(cap);
+  ck_assert_ptr_nonnull(out);
+  snprintf(out, cap, "%s", top);
+  while (strlen(out) + 11 <= 4080) strcat(out, "/dddddddddd"); /* under PATH_MAX */
+  run_result r;
+  RUN(&r, "series", man, "--out", out);
+  assert_exit(&r, 1, "output folder path of ~4080 bytes");
+  ck_assert_msg(strstr(r.err, "too long"), "stderr does not say the path is too long:\n%s",
+                r.err);
+  run_free(&r);
+  ck_assert_msg(!exists(top), "the refused series created %s/...", top);
+  free(man);
+  free(in);
+  free(top);
+  free(out);
+}
+END_TEST
+
 /* SIGTERM while a series renders: whatever was finished stays, no temporary
  * file is left in the output folder. */
 START_TEST(sigterm_series_leaves_no_temp) {
@@ -1273,6 +1345,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, json_checker_self_test);
   tcase_add_test(t, version_prints_semver);
   tcase_add_test(t, help_goes_to_stdout);
+  tcase_add_test(t, stdout_write_error_exit_1);
   tcase_add_test(t, usage_errors_exit_2);
   tcase_add_test(t, missing_input_exit_1);
   tcase_add_test(t, input_is_a_directory_exit_1);
@@ -1291,6 +1364,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, series_malformed_manifest_located);
   tcase_add_test(t, series_manifest_aliases_refused);
   tcase_add_test(t, series_paper_outside_folder_refused);
+  tcase_add_test(t, series_out_dir_too_long_refused);
   suite_add_tcase(s, t);
   TCase *sig = tcase_create("signals");
   tcase_add_checked_fixture(sig, setup, teardown);

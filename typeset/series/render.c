@@ -7,6 +7,8 @@
 #include "pdf/ts_pdf.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,6 +40,73 @@ static char *join_authors(const ts_meta *m) {
   return ts_buf_detach(&b, NULL);
 }
 
+/* The EPUB made on a second thread while the main one lays out and writes
+ * the PDF (the two share only read-only inputs: the document, the style and
+ * the context's thread-safe caches).  Its diagnostics are collected in
+ * memory and passed on after the join, so they come out whole and after
+ * the PDF's. */
+typedef struct side_epub {
+  ts_ctx *ctx;
+  const ts_doc *doc;
+  const ts_style *style;
+  unsigned char *buf; /* owned result */
+  size_t len;
+  ts_status st;
+  ts_diag d;
+  FILE *mf;    /* the diagnostics' memory stream (NULL: collected silently) */
+  char *msgs;  /* its buffer (owned) */
+  size_t n_msgs;
+  pthread_t th;
+  int running;
+} side_epub;
+
+static void *side_epub_main(void *arg) {
+  side_epub *j = arg;
+  j->st = ts_epub_write_mem(j->ctx, j->doc, j->style, &j->buf, &j->len, &j->d);
+  return NULL;
+}
+
+static int side_epub_start(side_epub *j, ts_ctx *ctx, const ts_doc *doc,
+                           const ts_style *style, const ts_diag *d) {
+  memset(j, 0, sizeof *j);
+  j->ctx = ctx;
+  j->doc = doc;
+  j->style = style;
+  if (d->out && !(j->mf = open_memstream(&j->msgs, &j->n_msgs))) return 0;
+  ts_diag_init(&j->d, j->mf);
+  j->d.quiet = d->quiet;
+  j->running = pthread_create(&j->th, NULL, side_epub_main, j) == 0;
+  if (!j->running && j->mf) {
+    fclose(j->mf);
+    j->mf = NULL;
+    free(j->msgs);
+    j->msgs = NULL;
+  }
+  return j->running;
+}
+
+/* Joins the thread and hands its diagnostics to d. */
+static void side_epub_join(side_epub *j, ts_diag *d) {
+  if (!j->running) return;
+  pthread_join(j->th, NULL);
+  j->running = 0;
+  if (j->mf) {
+    fclose(j->mf);
+    j->mf = NULL;
+    if (j->n_msgs && d->out) {
+      if (d->lock) pthread_mutex_lock((pthread_mutex_t *)d->lock);
+      (void)fwrite(j->msgs, 1, j->n_msgs, d->out);
+      (void)fflush(d->out);
+      if (d->lock) pthread_mutex_unlock((pthread_mutex_t *)d->lock);
+    }
+  }
+  free(j->msgs);
+  j->msgs = NULL;
+  if (j->d.n_errors && !d->n_errors) memcpy(d->first_error, j->d.first_error, sizeof d->first_error);
+  d->n_errors += j->d.n_errors;
+  d->n_warnings += j->d.n_warnings;
+}
+
 ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o,
                          ts_diag *d, ts_render_result *res) {
   ts_status st = TS_OK;
@@ -47,6 +116,8 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
   unsigned char **bufs = NULL;
   size_t *lens = NULL;
   double t0 = now_ms();
+  side_epub side;
+  memset(&side, 0, sizeof side);
   memset(res, 0, sizeof *res);
 
   TS_CHECK(ts_markdown_parse_file(ctx, input, d, &doc));
@@ -85,6 +156,14 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
   for (size_t i = 0; i < o->n_outputs; i++)
     if (ts_format_from_path(o->outputs[i]) == TS_FMT_PDF) want_pdf = 1;
 
+  /* with a core to spare, the EPUB (which needs no layout) is made beside
+   * the layout and the PDF */
+  size_t n_epub = 0, epub_at = 0;
+  for (size_t i = 0; i < o->n_outputs; i++)
+    if (ts_format_from_path(o->outputs[i]) == TS_FMT_EPUB) n_epub++, epub_at = i;
+  if (want_pdf && !o->dump && n_epub == 1 && ts_ctx_threads(ctx) > 1)
+    side_epub_start(&side, ctx, doc, style, d);
+
   ts_layout layout;
   memset(&layout, 0, sizeof layout);
   if (want_pdf) {
@@ -109,6 +188,13 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
       TS_CHECK(ts_pdf_write_mem(ctx, doc, style, &layout, &bufs[i], &lens[i], d));
       break;
     case TS_FMT_EPUB:
+      if (side.running && i == epub_at) {
+        side_epub_join(&side, d);
+        bufs[i] = side.buf, lens[i] = side.len;
+        side.buf = NULL;
+        TS_CHECK(side.st);
+        break;
+      }
       TS_CHECK(ts_epub_write_mem(ctx, doc, style, &bufs[i], &lens[i], d));
       break;
     default:
@@ -129,6 +215,8 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
   }
 
 done:
+  side_epub_join(&side, d); /* before the document it reads is freed */
+  free(side.buf);
   for (size_t i = 0; bufs && i < o->n_outputs; i++) free(bufs[i]);
   free(bufs);
   free(lens);
