@@ -38,6 +38,22 @@ static void *arena_push(ts_arena *a, void **data, size_t *n, size_t *cap, size_t
   return e;
 }
 
+/* Makes room for `need` more elements of an arena-grown array: exactly that
+ * many when it has none yet (a line box knows its draws), else doubling.
+ * 0 on OOM. */
+static int arena_reserve(ts_arena *a, void **data, size_t n, size_t *cap, size_t elem,
+                         size_t need) {
+  if (*cap - n >= need) return 1;
+  size_t nc = *cap ? *cap * 2 : need;
+  if (nc < n + need) nc = n + need;
+  void *nd = nc <= SIZE_MAX / elem ? ts_arena_alloc(a, nc * elem) : NULL;
+  if (!nd) return 0;
+  if (n) memcpy(nd, *data, n * elem);
+  *data = nd;
+  *cap = nc;
+  return 1;
+}
+
 ts_draw *pg_box_draw(ts_arena *a, pg_box *bx) {
   return arena_push(a, (void **)&bx->draws, &bx->n_draws, &bx->cap_draws,
                     sizeof *bx->draws, 8);
@@ -220,8 +236,27 @@ static double line_width(const ts_line *ln) {
   return x1 > 0 ? x1 : 0;
 }
 
+/* Draws pg_draw_line adds for ln (at most: adjacent links merge). */
+static size_t line_draws(const ts_line *ln) {
+  size_t k = 0;
+  for (uint32_t i = 0; i < ln->n; i++) {
+    const ts_run *r = &ln->runs[i];
+    k += (r->n > 0) + (r->strike && r->width > 0) + (r->link && r->link[0] && r->width > 0);
+  }
+  return k;
+}
+
+static int reserve_draws(pg_builder *b, pg_box *bx, size_t need) {
+  if (arena_reserve(b->a, (void **)&bx->draws, bx->n_draws, &bx->cap_draws, sizeof *bx->draws,
+                    need))
+    return 1;
+  pg_fail(b, TS_ERR_NOMEM);
+  return 0;
+}
+
 void pg_draw_line(pg_builder *b, pg_box *bx, const ts_line *ln, double x, double y) {
   ts_draw *link = NULL;
+  if (!reserve_draws(b, bx, line_draws(ln))) return;
   const char *link_of = NULL;
   for (uint32_t i = 0; i < ln->n; i++) {
     const ts_run *r = &ln->runs[i];
@@ -278,7 +313,11 @@ static void *apush(pg_builder *b, void **data, size_t *n, size_t *cap, size_t el
 }
 
 static ts_span *spush(pg_builder *b, spanv *v) {
-  return apush(b, (void **)&v->s, &v->n, &v->cap, sizeof *v->s);
+  /* most paragraphs have a few spans: start small (the arena keeps the
+   * blocks a growing array leaves) */
+  ts_span *e = arena_push(b->a, (void **)&v->s, &v->n, &v->cap, sizeof *v->s, 4);
+  if (!e) pg_fail(b, TS_ERR_NOMEM);
+  return e;
 }
 
 /* Spans of node's inlines in style bs.  EMPH toggles italic (emphasis inside
@@ -608,6 +647,10 @@ void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f
     bx->para_line = (int)k;
     bx->para_lines = (int)lines.n;
     double x = f->left + align_offset(ln, f->align, measure);
+    size_t need = line_draws(ln);
+    for (uint32_t r = 0; r < ln->n; r++) need += ln->runs[r].note > 0;
+    if (k == 0) need += (f->label ? line_draws(f->label) : 0) + (f->dest != NULL);
+    if (!reserve_draws(b, bx, need)) return;
     pg_draw_line(b, bx, ln, x, 0);
     for (uint32_t r = 0; r < ln->n; r++)
       if (ln->runs[r].note > 0) pg_note_ref(b, bx, ln->runs[r].note, x + ln->runs[r].x);

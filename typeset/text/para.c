@@ -344,12 +344,7 @@ void ts_text_para_destroy(ts_para *p)
   free(p->runs);
   free(p->glyphs);
   ts_arena_destroy(p->scratch);
-  p->items = NULL;
-  p->pi = NULL;
-  p->runs = NULL;
-  p->glyphs = NULL;
-  p->scratch = NULL;
-  p->n_items = p->n_runs = p->n_glyphs = 0;
+  free(p);
 }
 
 /* ---- fonts and features per span ----------------------------------------- */
@@ -1030,14 +1025,17 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   UBreakIterator *bi = NULL;
   *out = NULL;
 
-  ts_para *p = ts_arena_alloc(arena, sizeof *p);
+  ts_para *p = calloc(1, sizeof *p);
   if (!p) return TS_ERR_NOMEM;
   B.p = p;
   p->ctx = ctx;
   p->arena = arena;
   /* the paragraph's own data: small blocks, as most paragraphs are short */
   p->scratch = ts_arena_create(16 * 1024);
-  if (!p->scratch) return TS_ERR_NOMEM;
+  if (!p->scratch) {
+    free(p);
+    return TS_ERR_NOMEM;
+  }
   p->d = d;
   if (o) p->o = *o;
   p->spans = spans;

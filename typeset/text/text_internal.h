@@ -46,6 +46,7 @@ typedef struct ts_fontset_cache {
   ts_fontset fs;
 } ts_fontset_cache;
 
+/* A paragraph (heap, freed with all it owns by ts_text_para_destroy). */
 struct ts_para {
   ts_ctx *ctx;
   ts_arena *arena;       /* borrowed: the document's; the built lines go here */

@@ -110,20 +110,20 @@ typedef struct ts_line {
 
 typedef struct ts_para ts_para;
 
-/* Shapes spans into a paragraph ready for breaking.  The paragraph handle
- * comes from `arena` (the document's), as do the lines built from it later;
- * its break data (text, shaped runs, items) is its own: free it with
- * ts_text_para_destroy once the paragraph is no longer broken (the lines
- * stay valid).  On failure nothing is held.  Characters no font covers are
+/* Shapes spans into a paragraph ready for breaking: returns owned (free
+ * with ts_text_para_destroy once it is no longer broken).  The lines built
+ * from it later come from `arena` (the document's) and outlive it; the
+ * paragraph's own break data (text, shaped runs, items) goes with it.  On
+ * failure *out is NULL and nothing is held.  Characters no font covers are
  * drawn as .notdef and reported to d once per document (code point +
  * source line). */
 ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans,
                               size_t n, const ts_para_opts *o, ts_diag *d,
                               ts_para **out);
 
-/* Frees the paragraph's break data; the lines already built (arena) stay
- * valid, but the paragraph can no longer be broken.  Accepts NULL.  The
- * spans' text must stay valid until the lines are built. */
+/* Frees the paragraph and its break data; the lines already built (arena)
+ * stay valid.  Accepts NULL.  The spans (array and text) must stay valid
+ * until the paragraph's last lines are built. */
 void ts_text_para_destroy(ts_para *p);
 
 /* Breaks the paragraph for the given line widths and builds the lines
