@@ -14,6 +14,7 @@
 #include "core/ts_core.h"
 #include "doc/ts_doc.h"
 #include "epub/ts_epub.h"
+#include "epub/epub_int.h" /* epub_font_cache_stats */
 #include "markdown/ts_markdown.h"
 #include "style/ts_style.h"
 
@@ -378,7 +379,8 @@ START_TEST(container_layout) {
   ck_assert_int_eq(z[28] | z[29] << 8, 0);
   ck_assert_int_eq(memcmp(z + 30, "mimetype", 8), 0);
   ck_assert_int_eq(memcmp(z + 38, "application/epub+zip", 20), 0);
-  /* the other entries are deflated */
+  /* the text entries are deflated; a tiny PNG (compressed by its own
+   * format) is stored, since deflating it again would not make it smaller */
   zip_error_t ze;
   zip_error_init(&ze);
   zip_source_t *src = zip_source_buffer_create(z, len, 0, &ze);
@@ -389,7 +391,8 @@ START_TEST(container_layout) {
   for (zip_int64_t i = 0; i < n; i++) {
     zip_stat_t st;
     ck_assert_int_eq(zip_stat_index(za, (zip_uint64_t)i, 0, &st), 0);
-    ck_assert_int_eq(st.comp_method, i == 0 ? ZIP_CM_STORE : ZIP_CM_DEFLATE);
+    int image = strncmp(st.name, "OEBPS/images/", 13) == 0;
+    ck_assert_int_eq(st.comp_method, i == 0 || image ? ZIP_CM_STORE : ZIP_CM_DEFLATE);
     /* no extra fields anywhere */
     ck_assert_int_eq(zip_file_extra_fields_count(za, (zip_uint64_t)i, ZIP_FL_LOCAL | ZIP_FL_CENTRAL), 0);
   }
@@ -835,6 +838,104 @@ START_TEST(fonts_are_subsets) {
 END_TEST
 
 
+/* The body font's entry of an EPUB in memory (owned, free()), or NULL when
+ * the machine lacks the style's body font. */
+static char *body_font(const unsigned char *z, size_t len, size_t *flen) {
+  char *opf = entry(z, len, "OEBPS/package.opf", NULL);
+  ck_assert_ptr_nonnull(opf);
+  const char *item = strstr(opf, "href=\"fonts/body-regular.");
+  char *font = NULL;
+  if (item) {
+    char name[128], full[160];
+    ck_assert_int_eq(sscanf(item + 6, "%127[^\"]", name), 1);
+    snprintf(full, sizeof full, "OEBPS/%s", name);
+    font = entry(z, len, full, flen);
+    ck_assert_ptr_nonnull(font);
+  }
+  free(opf);
+  return font;
+}
+
+static int font_has(const char *font, size_t flen, hb_codepoint_t cp) {
+  hb_blob_t *blob = hb_blob_create(font, (unsigned)flen, HB_MEMORY_MODE_READONLY, NULL, NULL);
+  hb_face_t *face = hb_face_create(blob, 0);
+  hb_font_t *hf = hb_font_create(face);
+  hb_codepoint_t g;
+  int has = hb_font_get_nominal_glyph(hf, cp, &g);
+  hb_font_destroy(hf);
+  hb_face_destroy(face);
+  hb_blob_destroy(blob);
+  return has;
+}
+
+static void assert_same(const unsigned char *a, size_t la, const unsigned char *b, size_t lb) {
+  ck_assert_uint_eq(la, lb);
+  ck_assert_int_eq(memcmp(a, b, la), 0);
+}
+
+/* The series-wide subset cache (context slot TS_SLOT_EPUB): the same book
+ * again in the same context takes every subset from the cache and gives the
+ * same bytes; a book with another character (Ж) makes its own subsets, which
+ * have it while the first book's still lack it; and a fresh context (no
+ * cache history) gives both books the same bytes again. */
+START_TEST(subset_cache) {
+  ts_doc *d = hand_doc();
+  ts_doc *d2 = hand_doc();
+  para(d2, d2->root, "Жизнь.");
+  uint64_t h0, m0, h1, m1, h2, m2;
+  size_t held, l1, l2, l3, l4, l5, l6, fl;
+  unsigned char *a = build(d, style, &l1);
+  epub_font_cache_stats(ctx, &h0, &m0, &held);
+  char *font = body_font(a, l1, &fl);
+  if (!font) { /* the machine lacks the style's body font: nothing cached */
+    fprintf(stderr, "subset_cache: body font not embedded on this machine\n");
+    free(a);
+    ts_doc_destroy(d);
+    ts_doc_destroy(d2);
+    return;
+  }
+  ck_assert(!font_has(font, fl, 0x0416));
+  free(font);
+  ck_assert_uint_eq(h0, 0);
+  ck_assert_uint_gt(m0, 0);
+  ck_assert_uint_gt(held, 0);
+  /* a hit: no new subset, same bytes */
+  unsigned char *a2 = build(d, style, &l2);
+  epub_font_cache_stats(ctx, &h1, &m1, &held);
+  ck_assert_uint_eq(m1, m0);
+  ck_assert_uint_eq(h1, m0);
+  assert_same(a, l1, a2, l2);
+  /* another set: new subsets, no collision with the cached ones */
+  unsigned char *c = build(d2, style, &l3);
+  epub_font_cache_stats(ctx, &h2, &m2, &held);
+  ck_assert_uint_gt(m2, m1);
+  font = body_font(c, l3, &fl);
+  ck_assert_ptr_nonnull(font);
+  ck_assert(font_has(font, fl, 0x0416));
+  free(font);
+  unsigned char *a3 = build(d, style, &l4);
+  assert_same(a, l1, a3, l4);
+  /* a fresh context gives the same bytes, whatever was built before */
+  ts_ctx *shared = ctx;
+  ctx = ts_ctx_create();
+  ck_assert_ptr_nonnull(ctx);
+  unsigned char *c2 = build(d2, style, &l5);
+  unsigned char *a4 = build(d, style, &l6);
+  ts_ctx_destroy(ctx);
+  ctx = shared;
+  assert_same(c, l3, c2, l5);
+  assert_same(a, l1, a4, l6);
+  free(a);
+  free(a2);
+  free(a3);
+  free(a4);
+  free(c);
+  free(c2);
+  ts_doc_destroy(d);
+  ts_doc_destroy(d2);
+}
+END_TEST
+
 /* No metadata, no body, no diagnostics sink: still a valid EPUB. */
 START_TEST(empty_document) {
   ts_doc *d = ts_doc_create("/nonexistent/empty.md");
@@ -1020,6 +1121,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, deep_nesting);
   tcase_add_test(tc, markdown_book_split);
   tcase_add_test(tc, fonts_are_subsets);
+  tcase_add_test(tc, subset_cache);
   tcase_add_test(tc, empty_document);
   tcase_add_test(tc, numbered_headings);
   tcase_add_test(tc, images_once_and_unique);

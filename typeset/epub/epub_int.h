@@ -52,9 +52,27 @@ typedef struct efont {
   const char *media;     /* font/otf or font/ttf */
   const char *family;    /* CSS family name (arena) */
   int weight, italic;
-  unsigned char *data;   /* owned (free()) */
-  size_t len;
+  unsigned char *zdata;  /* owned (free()): the entry's bytes as they go into
+                            the ZIP, deflated when `deflated` */
+  size_t zlen;
+  size_t len;            /* the subset's size */
+  uint32_t crc;          /* CRC-32 of the subset */
+  int deflated;
 } efont;
+
+/* One entry of the ZIP container (zip.c); everything borrowed. */
+typedef struct ezent {
+  const char *name;      /* path in the archive */
+  const void *data;      /* the bytes (stored, or deflated at `level`) */
+  size_t len;
+  int level;             /* libdeflate level 1..12; 0 stores; EPUB_ZIP_PROBE:
+                            deflated only when its start compresses well */
+  const void *comp;      /* when not NULL: data already deflated (raw
+                            DEFLATE of len bytes with CRC-32 crc); data is
+                            then not read */
+  size_t comp_len;
+  uint32_t crc;
+} ezent;
 
 typedef struct epub {
   ts_ctx *ctx;
@@ -119,10 +137,29 @@ ts_status epub_write_nav(epub *E);
 ts_status epub_write_ncx(epub *E);
 ts_status epub_write_opf(epub *E);
 
+/* ---- zip.c ---- */
+/* The level every deflated entry gets (see the figures in epub.c). */
+#define EPUB_ZIP_LEVEL 6
+#define EPUB_ZIP_PROBE (-1)
+/* Writes the container: entries in the given order, then the central
+ * directory.  *out returns owned (free()).  TS_ERR_LIMIT past ZIP's 32-bit
+ * sizes or 65,535 entries. */
+ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_t dos_date,
+                         unsigned char **out, size_t *out_len);
+/* CRC-32 of data and, when level > 0 and it is smaller, its raw DEFLATE:
+ * *comp returns owned (free()) or NULL (store the bytes). */
+ts_status epub_deflate(const void *data, size_t len, int level, unsigned char **comp,
+                       size_t *comp_len, uint32_t *crc);
+
 /* ---- fonts.c ---- */
 /* Finds the style's faces and subsets them to E->cps; fills E->fonts.  A
  * face that cannot be found or subset is skipped with a warning (the book
  * then falls back to the reader's fonts). */
 ts_status epub_embed_fonts(epub *E);
+
+/* The series-wide subset cache (context slot TS_SLOT_EPUB), for tests:
+ * counts of lookups answered from the cache and of subsets made, and the
+ * compressed bytes held. */
+void epub_font_cache_stats(ts_ctx *ctx, uint64_t *hits, uint64_t *misses, size_t *bytes);
 
 #endif
