@@ -9,13 +9,15 @@
 #include "core/ts_core.h"
 #include "series/ts_series.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static void usage(FILE *f) {
-  fputs(
+  (void)fputs(
       "Usage: typeset [OPTIONS] INPUT.md\n"
       "       typeset series MANIFEST.yaml [SERIES OPTIONS]\n"
       "\n"
@@ -55,9 +57,24 @@ static char *default_output(const char *input) {
   if (dot && (!slash || dot > slash)) n = (size_t)(dot - input);
   char *o = malloc(n + 5);
   if (!o) return NULL;
-  memcpy(o, input, n);
+  memcpy(o, input, n); // NOLINT(bugprone-not-null-terminated-result) the next line adds ".pdf" and the NUL
   memcpy(o + n, ".pdf", 5);
   return o;
+}
+
+/* A decimal number from 1 to max at s: digits only (no sign, no blanks, no
+ * overflow: a number past max is refused, never wrapped).  *end is set just
+ * after the digits. */
+static int parse_count(const char *s, const char **end, long max, long *v) {
+  if (*s < '0' || *s > '9') return 0;
+  long x = 0;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    x = x * 10 + (*s - '0');
+    if (x > max) return 0;
+  }
+  *end = s;
+  *v = x;
+  return x >= 1;
 }
 
 int main(int argc, char **argv) {
@@ -85,7 +102,7 @@ int main(int argc, char **argv) {
   char *def_out = NULL;
   ts_ctx *ctx = NULL;
   if (!outputs) {
-    fputs("typeset: error: out of memory\n", stderr);
+    (void)fputs("typeset: error: out of memory\n", stderr);
     return 1;
   }
 
@@ -102,7 +119,7 @@ int main(int argc, char **argv) {
       else if (strcmp(optarg, "lines") == 0) dump = TS_DUMP_LINES;
       else if (strcmp(optarg, "pages") == 0) dump = TS_DUMP_PAGES;
       else {
-        fprintf(stderr, "typeset: error: --dump takes model, lines or pages, not '%s'\n", optarg);
+        (void)fprintf(stderr, "typeset: error: --dump takes model, lines or pages, not '%s'\n", optarg);
         goto done;
       }
       break;
@@ -118,10 +135,10 @@ int main(int argc, char **argv) {
       rc = 0;
       goto done;
     case 'j': {
-      char *end;
-      long j = strtol(optarg, &end, 10);
-      if (*end || j < 1 || j > 256) {
-        fprintf(stderr, "typeset: error: --jobs takes a number from 1 to 256\n");
+      const char *end;
+      long j;
+      if (!parse_count(optarg, &end, 256, &j) || *end) {
+        (void)fprintf(stderr, "typeset: error: --jobs takes a number from 1 to 256\n");
         goto done;
       }
       so.jobs = (int)j;
@@ -131,14 +148,17 @@ int main(int argc, char **argv) {
       so.force = 1;
       break;
     case OPT_SHARD: {
-      int k, n;
-      char extra;
-      if (sscanf(optarg, "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || k < 1 || k > n) {
-        fprintf(stderr, "typeset: error: --shard takes K/N with 1 <= K <= N\n");
+      /* not sscanf("%d/%d"): it takes blanks and signs, and an out-of-range
+       * number is undefined behaviour (glibc wraps 1/4294967297 to 1/1) */
+      const char *end;
+      long k, n;
+      if (!parse_count(optarg, &end, INT_MAX, &k) || *end != '/' ||
+          !parse_count(end + 1, &end, INT_MAX, &n) || *end || k > n) {
+        (void)fprintf(stderr, "typeset: error: --shard takes K/N with 1 <= K <= N\n");
         goto done;
       }
-      so.shard_k = k;
-      so.shard_n = n;
+      so.shard_k = (int)k;
+      so.shard_n = (int)n;
       break;
     }
     case OPT_REPORT:
@@ -156,23 +176,23 @@ int main(int argc, char **argv) {
   int series = optind < argc && strcmp(argv[optind], "series") == 0;
   if (series) optind++;
   if (optind != argc - 1) {
-    fprintf(stderr, "typeset: error: %s\n",
+    (void)fprintf(stderr, "typeset: error: %s\n",
             optind >= argc ? "no input file given" : "give exactly one input file");
     usage(stderr);
     goto done;
   }
   const char *input = argv[optind];
   if (!series && (so.jobs || so.force || so.shard_n || so.report || so.out_dir)) {
-    fprintf(stderr, "typeset: error: -j, --force, --shard, --report and --out are for `typeset series`\n");
+    (void)fprintf(stderr, "typeset: error: -j, --force, --shard, --report and --out are for `typeset series`\n");
     goto done;
   }
   if (series && (n_out || dump || style)) {
-    fprintf(stderr, "typeset: error: -o, --dump and --style are for single papers; a series takes them from its manifest\n");
+    (void)fprintf(stderr, "typeset: error: -o, --dump and --style are for single papers; a series takes them from its manifest\n");
     goto done;
   }
   for (size_t i = 0; i < n_out; i++) {
     if (ts_format_from_path(outputs[i]) == TS_FMT_UNKNOWN) {
-      fprintf(stderr, "typeset: error: %s: unknown output format (use .pdf or .epub)\n", outputs[i]);
+      (void)fprintf(stderr, "typeset: error: %s: unknown output format (use .pdf or .epub)\n", outputs[i]);
       goto done;
     }
   }
@@ -180,7 +200,7 @@ int main(int argc, char **argv) {
   ts_out_install_signal_handlers();
   ctx = ts_ctx_create();
   if (!ctx) {
-    fputs("typeset: error: out of memory\n", stderr);
+    (void)fputs("typeset: error: out of memory\n", stderr);
     rc = 1;
     goto done;
   }
@@ -216,17 +236,25 @@ int main(int argc, char **argv) {
   ts_render_result res;
   ts_status st = ts_render_file(ctx, input, &ro, &d, &res);
   if (st == TS_OK && dump) {
-    fwrite(dumpbuf.data ? dumpbuf.data : "", 1, dumpbuf.len, stdout);
     if (dumpbuf.oom) st = TS_ERR_NOMEM;
+    else if (fwrite(dumpbuf.data ? dumpbuf.data : "", 1, dumpbuf.len, stdout) != dumpbuf.len)
+      st = TS_ERR_IO; /* reported below, with the flush */
   }
   if (st == TS_OK && !quiet && !dump) {
-    for (size_t i = 0; i < n_out; i++) fprintf(stderr, "typeset: wrote %s\n", outputs[i]);
+    for (size_t i = 0; i < n_out; i++) (void)fprintf(stderr, "typeset: wrote %s\n", outputs[i]);
   }
   ts_buf_free(&dumpbuf);
   ts_render_result_free(&res);
   rc = st == TS_OK ? 0 : st == TS_ERR_USAGE ? 2 : 1;
 
 done:
+  /* what went to stdout (a dump, --help, --version) must have arrived: a
+   * full disk or a closed pipe is a failure, not a silent success */
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    (void)fprintf(stderr, "typeset: error: cannot write to standard output: %s\n",
+                  strerror(errno));
+    if (rc == 0) rc = 1;
+  }
   ts_ctx_destroy(ctx);
   free(def_out);
   free(outputs);

@@ -127,7 +127,7 @@ char *ts_arena_printf(ts_arena *a, const char *fmt, ...) {
     return NULL;
   }
   char *q = ts_arena_alloc(a, (size_t)n + 1);
-  if (q) vsnprintf(q, (size_t)n + 1, fmt, ap2);
+  if (q) (void)vsnprintf(q, (size_t)n + 1, fmt, ap2); /* sized by the first call */
   va_end(ap2);
   return q;
 }

@@ -55,7 +55,7 @@ void ts_buf_printf(ts_buf *b, const char *fmt, ...) {
   int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
   if (n > 0 && grow(b, (size_t)n)) {
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+    (void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2); /* sized by the first call */
     b->len += (size_t)n;
   }
   va_end(ap2);

@@ -11,20 +11,22 @@ void ts_diag_init(ts_diag *d, FILE *out) {
 
 void ts_diag_vreport(ts_diag *d, ts_diag_level lvl, const char *file,
                      unsigned line, unsigned col, const char *fmt, va_list ap) {
+  /* a message or a location longer than its buffer is cut, never refused:
+   * the (void)s below are deliberate (cert-err33-c) */
   char msg[1024], loc[600];
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  (void)vsnprintf(msg, sizeof msg, fmt, ap);
   const char *f = file && *file ? file : "typeset";
   if (line && col)
-    snprintf(loc, sizeof loc, "%s:%u:%u", f, line, col);
+    (void)snprintf(loc, sizeof loc, "%s:%u:%u", f, line, col);
   else if (line)
-    snprintf(loc, sizeof loc, "%s:%u", f, line);
+    (void)snprintf(loc, sizeof loc, "%s:%u", f, line);
   else
-    snprintf(loc, sizeof loc, "%s", f);
+    (void)snprintf(loc, sizeof loc, "%s", f);
   const char *kind = lvl == TS_ERROR ? "error" : "warning";
   if (lvl == TS_ERROR) {
     if (d->n_errors == 0) {
       char full[sizeof loc + sizeof msg + 16];
-      snprintf(full, sizeof full, "%s: %s: %s", loc, kind, msg);
+      (void)snprintf(full, sizeof full, "%s: %s: %s", loc, kind, msg);
       size_t n = strlen(full);
       if (n >= sizeof d->first_error) n = sizeof d->first_error - 1;
       memcpy(d->first_error, full, n);
@@ -36,8 +38,9 @@ void ts_diag_vreport(ts_diag *d, ts_diag_level lvl, const char *file,
   }
   if (!d->out || (lvl == TS_WARNING && d->quiet)) return;
   if (d->lock) pthread_mutex_lock((pthread_mutex_t *)d->lock);
-  fprintf(d->out, "%s: %s: %s\n", loc, kind, msg);
-  fflush(d->out);
+  /* nowhere to report a failure to report */
+  (void)fprintf(d->out, "%s: %s: %s\n", loc, kind, msg);
+  (void)fflush(d->out);
   if (d->lock) pthread_mutex_unlock((pthread_mutex_t *)d->lock);
 }
 

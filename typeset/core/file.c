@@ -19,14 +19,14 @@ char *ts_file_read(const char *path, size_t *len, size_t max) {
   if (!f) return NULL;
   struct stat sb;
   if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-    fclose(f);
+    (void)fclose(f); /* read only: nothing to lose */
     errno = EISDIR;
     return NULL;
   }
   size_t cap = max < 65536 ? max : 65536, n = 0;
   char *buf = malloc(cap + 1);
   if (!buf) {
-    fclose(f);
+    (void)fclose(f);
     errno = ENOMEM;
     return NULL;
   }
@@ -35,7 +35,7 @@ char *ts_file_read(const char *path, size_t *len, size_t max) {
       if (cap >= max) {
         if (fgetc(f) == EOF && !ferror(f)) break; /* exactly max bytes */
         free(buf);
-        fclose(f);
+        (void)fclose(f);
         errno = EFBIG;
         return NULL;
       }
@@ -43,7 +43,7 @@ char *ts_file_read(const char *path, size_t *len, size_t max) {
       char *nb = realloc(buf, ncap + 1);
       if (!nb) {
         free(buf);
-        fclose(f);
+        (void)fclose(f);
         errno = ENOMEM;
         return NULL;
       }
@@ -56,14 +56,14 @@ char *ts_file_read(const char *path, size_t *len, size_t max) {
       if (ferror(f)) {
         int e = errno;
         free(buf);
-        fclose(f);
+        (void)fclose(f);
         errno = e ? e : EIO;
         return NULL;
       }
       break;
     }
   }
-  fclose(f);
+  (void)fclose(f); /* read only: every byte is in buf already */
   buf[n] = 0;
   if (len) *len = n;
   return buf;
@@ -122,12 +122,12 @@ static void die_by(int sig) {
   /* caller holds tmp_lock (and keeps it: see the registry above) */
   for (int i = 0; i < TMP_SLOTS; i++)
     if (tmp_used[i]) unlink(tmp_paths[i]);
-  signal(sig, SIG_DFL);
+  (void)signal(sig, SIG_DFL); /* cannot fail for a valid signal number */
   sigset_t one;
   sigemptyset(&one);
   sigaddset(&one, sig);
   pthread_sigmask(SIG_UNBLOCK, &one, NULL);
-  raise(sig);
+  (void)raise(sig);
   _exit(128 + sig); /* not reached: the default action ends the process */
 }
 
@@ -191,8 +191,14 @@ char *ts_tmp_name_for(const char *path) {
     free(t);
     return NULL;
   }
-  snprintf(t, n, "%s/.%s.%ld.%u.tmp", dir, base, (long)getpid(), k);
+  /* n has room: dir and base together are at most strlen(path) + 1 bytes,
+   * the rest at most 40; a cut name would be another file, so check */
+  int w = snprintf(t, n, "%s/.%s.%ld.%u.tmp", dir, base, (long)getpid(), k);
   free(dir);
+  if (w < 0 || (size_t)w >= n) {
+    free(t);
+    return NULL;
+  }
   return t;
 }
 
@@ -256,7 +262,7 @@ ts_status ts_out_commit(ts_out *o) {
 
 void ts_out_abort(ts_out *o) {
   if (o->fp) {
-    fclose(o->fp);
+    (void)fclose(o->fp); /* the temporary file is removed below */
     o->fp = NULL;
   }
   if (o->tmp) {
@@ -334,7 +340,7 @@ char *ts_path_resolve_inside(const char *base_dir, const char *rel,
     *why = "out of memory";
     return NULL;
   }
-  snprintf(joined, n, "%s/%s", base_real, rel);
+  (void)snprintf(joined, n, "%s/%s", base_real, rel); /* n counts every byte */
   char *real = realpath(joined, NULL);
   free(joined);
   if (!real) {

@@ -184,9 +184,7 @@ void ts_node_plain_text(const ts_node *node, ts_buf *b) {
         ts_buf_append(b, n->text, len);
       }
       break;
-    case TS_NODE_FOOTNOTE_REF:
-      break;
-    default:
+    default: /* containers, and footnote references (a mark, not running text) */
       break;
     }
   }

@@ -477,6 +477,12 @@ static void cover(conv *c, cmark_node *cn) {
 
 /* Body line/column (1-based, cmark numbering) of byte offset off. */
 static void pos_of_offset(const conv *c, size_t off, uint32_t *line, uint32_t *col) {
+  /* every caller has tested line_start first: find_autolink (which also
+   * guards the c->autolink caller) and the find_text branch of convert */
+  if (TS_NEVER(!c->line_start)) {
+    *line = *col = 1;
+    return;
+  }
   size_t lo = 1, hi = c->n_lines;
   while (lo < hi) { /* last line whose start is <= off */
     size_t mid = (lo + hi + 1) / 2;
@@ -594,7 +600,7 @@ static ts_status convert(conv *c, cmark_node *croot, ts_node *troot) {
       /* cmark's column is that of the content; point at the `[^` */
       uint32_t dcol = (uint32_t)k->start_column;
       size_t dl = (size_t)k->start_line;
-      if (c->line_start && dl >= 1 && dl <= c->n_lines) {
+      if (c->line_start && c->body && dl >= 1 && dl <= c->n_lines) {
         const char *ls = c->body + c->line_start[dl];
         const char *mk = NULL;
         for (size_t i = 0; i + 1 < line_len(c, dl) && i + 1 < dcol; i++)

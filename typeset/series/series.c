@@ -27,6 +27,13 @@
 #include <yaml.h>
 
 #define STATE_NAME ".typeset-state"
+/* Paths under the output folder are made in fixed buffers of OUT_PATH_MAX
+ * bytes; ts_series_run refuses an output folder longer than OUT_DIR_MAX, so
+ * the longest name added ("/.typeset-state.K-of-N" with two 10-digit numbers,
+ * 40 bytes) always fits and no path is ever cut (the snprintf results into
+ * these buffers are ignored on that ground). */
+#define OUT_PATH_MAX 4096
+#define OUT_DIR_MAX (OUT_PATH_MAX - 64)
 #define MAX_PAPERS 100000
 
 typedef struct paper {
@@ -204,7 +211,7 @@ static ts_status add_papers_from(ts_diag *d, manifest *m, yaml_document_t *doc,
   size_t pat_n = strlen(m->dir) + strlen(path) + 2;
   char *pat = malloc(pat_n);
   if (!pat) return TS_ERR_NOMEM;
-  snprintf(pat, pat_n, "%s/%s", m->dir, path);
+  (void)snprintf(pat, pat_n, "%s/%s", m->dir, path); /* pat_n counts every byte */
   glob_t g;
   memset(&g, 0, sizeof g);
   int gr = glob(pat, 0, NULL, &g);
@@ -446,7 +453,7 @@ static char *fill_yaml(const manifest *m, const paper *p, size_t index) {
   char num[32];
   const char *number = p->number;
   if (!number && m->has_first_number) {
-    snprintf(num, sizeof num, "%ld", m->first_number + (long)index);
+    (void)snprintf(num, sizeof num, "%ld", m->first_number + (long)index); /* 21 bytes at most */
     number = num;
   }
   if (m->name || number || m->issn || m->url || m->publisher) {
@@ -543,8 +550,8 @@ static char *fonts_fingerprint(ts_ctx *ctx, const ts_style *s) {
  * files are read. */
 
 static int has_state(const char *out_dir, const paper *p) {
-  char pat[4096];
-  snprintf(pat, sizeof pat, "%s/" STATE_NAME "*", out_dir);
+  char pat[OUT_PATH_MAX];
+  (void)snprintf(pat, sizeof pat, "%s/" STATE_NAME "*", out_dir); /* fits: OUT_DIR_MAX */
   glob_t g;
   memset(&g, 0, sizeof g);
   int found = 0;
@@ -580,11 +587,12 @@ static int cmp_rel(const void *a, const void *b) {
 
 static ts_status write_state(run *r) {
   manifest *m = r->m;
-  char path[4096];
+  char path[OUT_PATH_MAX]; /* fits: OUT_DIR_MAX */
   if (r->o->shard_n)
-    snprintf(path, sizeof path, "%s/" STATE_NAME ".%d-of-%d", m->out_dir, r->o->shard_k, r->o->shard_n);
+    (void)snprintf(path, sizeof path, "%s/" STATE_NAME ".%d-of-%d", m->out_dir, r->o->shard_k,
+                   r->o->shard_n);
   else
-    snprintf(path, sizeof path, "%s/" STATE_NAME, m->out_dir);
+    (void)snprintf(path, sizeof path, "%s/" STATE_NAME, m->out_dir);
   paper **sorted = calloc(m->n_papers + 1, sizeof *sorted);
   if (!sorted) return TS_ERR_NOMEM;
   size_t n = 0;
@@ -608,10 +616,11 @@ static void progress(run *r, int final) {
   double el = now_s() - r->t0;
   double rate = el > 0 ? (double)r->pages_done / el : 0;
   double eta = r->done ? el / (double)r->done * (double)(r->todo - r->done) : 0;
-  fprintf(stderr, "\r\033[K[%zu/%zu] %.0f pages/s  elapsed %.1fs  ETA %.1fs  failed %zu",
-          r->done, r->todo, rate, el, eta, r->failed);
-  if (final) fputc('\n', stderr);
-  fflush(stderr);
+  /* progress on a terminal: a failed write loses nothing */
+  (void)fprintf(stderr, "\r\033[K[%zu/%zu] %.0f pages/s  elapsed %.1fs  ETA %.1fs  failed %zu",
+                r->done, r->todo, rate, el, eta, r->failed);
+  if (final) (void)fputc('\n', stderr);
+  (void)fflush(stderr);
 }
 
 static void *worker(void *arg) {
@@ -651,11 +660,11 @@ static void *worker(void *arg) {
     } else {
       p->status = 3;
       r->failed++;
-      snprintf(p->error, sizeof p->error, "%s",
+      (void)snprintf(p->error, sizeof p->error, "%s", /* a long message is cut */
                d.first_error[0] ? d.first_error : ts_status_str(st));
     }
     if (!r->o->quiet && !r->o->progress)
-      fprintf(stderr, "typeset: %s %s (%zu pages, %.0f ms)\n",
+      (void)fprintf(stderr, "typeset: %s %s (%zu pages, %.0f ms)\n",
               st == TS_OK ? "rendered" : "FAILED", p->rel, p->res.pages, p->res.ms);
     progress(r, 0);
     pthread_mutex_unlock(&r->lock);
@@ -727,8 +736,10 @@ static void xml_text(ts_buf *b, const char *s) {
 static void iso_date(int64_t t, char out[32]) {
   time_t tt = (time_t)t;
   struct tm tm;
-  gmtime_r(&tt, &tm);
-  strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  /* the context's epoch is below year 10000, but a time gmtime cannot
+   * represent must not reach strftime with tm unset */
+  if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    memcpy(out, "1970-01-01T00:00:00Z", sizeof "1970-01-01T00:00:00Z");
 }
 
 /* Metadata of every paper (also other shards'), for the catalogue. */
@@ -861,14 +872,14 @@ static ts_status write_catalogue(run *r) {
     st = TS_ERR_NOMEM;
     goto done;
   }
-  char path[4096];
-  snprintf(path, sizeof path, "%s/catalogue.atom", m->out_dir);
+  char path[OUT_PATH_MAX]; /* fits: OUT_DIR_MAX */
+  (void)snprintf(path, sizeof path, "%s/catalogue.atom", m->out_dir);
   TS_CHECK(ts_write_file_atomic(path, feed.data, feed.len));
-  snprintf(path, sizeof path, "%s/.catalogue.md", m->out_dir);
+  (void)snprintf(path, sizeof path, "%s/.catalogue.md", m->out_dir);
   TS_CHECK(ts_write_file_atomic(path, md.data, md.len));
   if (m->want_pdf) {
-    char pdf[4096];
-    snprintf(pdf, sizeof pdf, "%s/catalogue.pdf", m->out_dir);
+    char pdf[OUT_PATH_MAX]; /* fits: OUT_DIR_MAX */
+    (void)snprintf(pdf, sizeof pdf, "%s/catalogue.pdf", m->out_dir);
     const char *outs[1] = {pdf};
     ts_render_opts ro;
     memset(&ro, 0, sizeof ro);
@@ -889,8 +900,12 @@ done:
 /* ---- The run -------------------------------------------------------------*/
 
 static int mkdir_p(const char *path) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s", path);
+  char tmp[OUT_PATH_MAX];
+  if (strlen(path) >= sizeof tmp) { /* ts_series_run checked OUT_DIR_MAX: not reached */
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(tmp, path, strlen(path) + 1);
   for (char *p = tmp + 1; *p; p++) {
     if (*p == '/') {
       *p = 0;
@@ -910,7 +925,7 @@ static char *out_path(const manifest *m, const paper *p, const char *ext) {
   if (dot) n = (size_t)(dot - base);
   size_t len = strlen(m->out_dir) + n + strlen(ext) + 3;
   char *o = malloc(len);
-  if (o) snprintf(o, len, "%s/%.*s.%s", m->out_dir, (int)n, base, ext);
+  if (o) (void)snprintf(o, len, "%s/%.*s.%s", m->out_dir, (int)n, base, ext); /* len counts every byte */
   return o;
 }
 
@@ -948,12 +963,19 @@ ts_status ts_series_run(ts_ctx *ctx, const char *file, const ts_series_opts *o,
       st = TS_ERR_NOMEM;
       goto done;
     }
-    snprintf(full, n, "%s/%s", m.dir, m.out_dir);
+    (void)snprintf(full, n, "%s/%s", m.dir, m.out_dir); /* n counts every byte */
     free(m.out_dir);
     m.out_dir = full;
   }
   if (!m.out_dir) {
     st = TS_ERR_NOMEM;
+    goto done;
+  }
+  if (strlen(m.out_dir) > OUT_DIR_MAX) {
+    ts_diag_report(d, TS_ERROR, o->out_dir ? "typeset" : file, 0, 0,
+                   "the output folder's path is too long (%zu bytes; at most %d)",
+                   strlen(m.out_dir), OUT_DIR_MAX);
+    st = TS_ERR_INPUT;
     goto done;
   }
   if (mkdir_p(m.out_dir) != 0) {
@@ -973,7 +995,7 @@ ts_status ts_series_run(ts_ctx *ctx, const char *file, const ts_series_opts *o,
         st = TS_ERR_NOMEM;
         goto done;
       }
-      snprintf(sp, n, "%s/%s", m.dir, m.style);
+      (void)snprintf(sp, n, "%s/%s", m.dir, m.style); /* n counts every byte */
       st = ts_style_load(ctx, sp, d, &style);
       free(sp);
     } else {
@@ -1068,8 +1090,8 @@ ts_status ts_series_run(ts_ctx *ctx, const char *file, const ts_series_opts *o,
 
   /* the catalogue: once (by shard 1), regenerated when anything changed */
   if ((!o->shard_n || o->shard_k == 1) && m.n_papers) {
-    char cat[4096];
-    snprintf(cat, sizeof cat, "%s/catalogue.atom", m.out_dir);
+    char cat[OUT_PATH_MAX]; /* fits: OUT_DIR_MAX */
+    (void)snprintf(cat, sizeof cat, "%s/catalogue.atom", m.out_dir);
     if (r.rendered || r.failed || o->force || access(cat, R_OK) != 0) {
       ts_status cst = write_catalogue(&r);
       if (cst) ts_diag_report(d, TS_ERROR, m.out_dir, 0, 0, "cannot write the catalogue: %s",
@@ -1082,10 +1104,10 @@ ts_status ts_series_run(ts_ctx *ctx, const char *file, const ts_series_opts *o,
     if (rst) ts_diag_report(d, TS_ERROR, o->report, 0, 0, "cannot write the report");
   }
   if (!o->quiet) {
-    fprintf(stderr, "typeset: series %s: %zu rendered, %zu unchanged, %zu failed (%.2f s) → %s\n",
+    (void)fprintf(stderr, "typeset: series %s: %zu rendered, %zu unchanged, %zu failed (%.2f s) → %s\n",
             m.name ? m.name : file, r.rendered, r.unchanged, r.failed, now_s() - r.t0, m.out_dir);
     for (size_t i = 0; i < m.n_papers; i++)
-      if (m.papers[i].status == 3) fprintf(stderr, "  failed: %s\n", m.papers[i].error);
+      if (m.papers[i].status == 3) (void)fprintf(stderr, "  failed: %s\n", m.papers[i].error);
   }
   if (r.failed && !st) st = TS_ERR_INPUT;
   if (wst && !st) st = wst;

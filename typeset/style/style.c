@@ -100,7 +100,7 @@ static void report(lctx *L, ts_diag_level lvl, unsigned line, unsigned col, cons
     char buf[1024];
     va_list cp;
     va_copy(cp, ap);
-    vsnprintf(buf, sizeof buf, fmt, cp);
+    (void)vsnprintf(buf, sizeof buf, fmt, cp); /* a long message is cut */
     va_end(cp);
     held_msg *m = ts_vec_push(L->tmp, &L->held);
     char *t = ts_arena_strdup(L->tmp, buf);
@@ -682,6 +682,9 @@ static void check_template(lctx *L, const ynode *v, const char *k) {
   }
 }
 
+/* apply_field <-> apply_map recurse once per level of the static schema
+ * tables (4 levels; apply_map stops at 8), never per level of the input. */
+// NOLINTNEXTLINE(misc-no-recursion) bounded by the schema, see above
 static void apply_field(lctx *L, ts_style *s, const field *f, const ynode *v,
                         unsigned depth) {
   style_impl *im = (style_impl *)s;
@@ -930,6 +933,7 @@ static void apply_field(lctx *L, ts_style *s, const field *f, const ynode *v,
 
 /* Applies the settings of `map` found in `tab`, in table order; warns about
  * keys the table lacks.  Recursion is bounded by the schema (4 levels). */
+// NOLINTNEXTLINE(misc-no-recursion) bounded by the schema (4 levels), see apply_field
 static void apply_map(lctx *L, ts_style *s, const field *tab, const ynode *map,
                       const char *ctx_key, unsigned depth) {
   size_t n = nkids(map);
@@ -1036,7 +1040,7 @@ static int name_ok(const char *s) {
 static char *str_printf2(const char *a, const char *b, const char *c) {
   size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
   char *r = malloc(n);
-  if (r) snprintf(r, n, "%s%s%s", a, b, c);
+  if (r) (void)snprintf(r, n, "%s%s%s", a, b, c); /* n counts every byte */
   return r;
 }
 
@@ -1456,7 +1460,7 @@ void ts_style_dump(const ts_style *s, ts_buf *b) {
   put_num(b, "page.column-gap", s->column_gap);
   put_bool(b, "page.baseline-grid", s->baseline_grid);
   for (int r = 0; r < TS_ROLE_COUNT; r++) {
-    snprintf(k, sizeof k, "fonts.%s.families", rn[r]);
+    (void)snprintf(k, sizeof k, "fonts.%s.families", rn[r]); /* role names are short */
     ts_buf_printf(b, "%s = [", k);
     for (int i = 0; i < s->fonts[r].n_families && i < TS_STYLE_MAX_FAMILIES; i++) {
       if (i) ts_buf_puts(b, ", ");
@@ -1464,7 +1468,7 @@ void ts_style_dump(const ts_style *s, ts_buf *b) {
       ts_buf_json_str(b, f, strlen(f));
     }
     ts_buf_puts(b, "]\n");
-    snprintf(k, sizeof k, "fonts.%s.features", rn[r]);
+    (void)snprintf(k, sizeof k, "fonts.%s.features", rn[r]);
     put_str(b, k, s->fonts[r].features);
   }
   put_block(b, "body", &s->body);
@@ -1475,7 +1479,7 @@ void ts_style_dump(const ts_style *s, ts_buf *b) {
   put_block(b, "table", &s->table);
   put_block(b, "caption", &s->caption);
   for (int i = 0; i < 6; i++) {
-    snprintf(k, sizeof k, "headings.h%d", i + 1);
+    (void)snprintf(k, sizeof k, "headings.h%d", i + 1);
     put_block(b, k, &s->h[i].b);
     ts_buf_printf(b, "%s.numbered = %s\n", k, s->h[i].numbered ? "true" : "false");
     ts_buf_printf(b, "%s.keep-with-next = %d\n", k, s->h[i].keep_with_next);
