@@ -196,10 +196,15 @@ static double piece_width(pg_builder *b, const ts_span *sp, size_t n, const size
     tmp[m].len = hi - lo;
     m++;
   }
-  if (m == 0) return 0;
+  if (m == 0 || b->err) return 0;
+  /* the line is measured and dropped: set it in the scratch arena */
   ts_line ln;
-  if (!pg_line(b, tmp, m, &ln)) return 0;
-  return extent_right(&ln);
+  ts_para_opts o = pg_para_opts(b, TS_LB_RAGGED, 0, 0);
+  ts_status st = ts_text_line(b->ctx, b->tmp, tmp, m, &o, b->d, &ln);
+  double w = st == TS_OK ? extent_right(&ln) : 0;
+  ts_arena_clear(b->tmp);
+  pg_fail(b, st);
+  return w;
 }
 
 /* A cell's widths: max-content from one unbroken line; min-content from its

@@ -200,6 +200,9 @@ typedef struct pg_toc_entry {
 typedef struct pg_builder {
   ts_ctx *ctx;
   ts_arena *a;
+  ts_arena *tmp;        /* owned: scratch for what is measured and dropped
+                           (table pieces); whoever uses it clears it before
+                           returning, so nothing lives there across calls */
   const ts_doc *doc;
   const ts_style *st;
   ts_diag *d;

@@ -378,6 +378,8 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
   b->para_id = 1;
   b->reported = ts_cp_set_create(a);
   if (!b->reported) return TS_ERR_NOMEM;
+  b->tmp = ts_arena_create(0);
+  if (!b->tmp) return TS_ERR_NOMEM;
   ts_vec_init(&b->anchors, sizeof(pg_anchor));
   ts_vec_init(&b->outline, sizeof(ts_outline_entry));
   ts_vec_init(&b->toc, sizeof(pg_toc_entry));
@@ -529,5 +531,7 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
     dbg->page0 = page0;
   }
 done:
+  ts_arena_destroy(b->tmp);
+  b->tmp = NULL;
   return st;
 }

@@ -511,13 +511,15 @@ void pg_build_notes(pg_builder *b) {
     hang = x1 + gap;
   }
   /* each note is built into its own list; b->v points at it only inside
-   * this function and is restored below */
+   * this function and is restored below.  The notes share one list's
+   * array (their boxes are copied out), not one array each in the arena */
   pg_vlist nv;
+  memset(&nv, 0, sizeof nv);
   for (size_t k = 0; k < doc->n_notes && !b->err; k++) {
     const ts_node *def = doc->notes[k];
     if (!def) continue;
     int num = (int)k + 1;
-    memset(&nv, 0, sizeof nv);
+    nv.n = 0;
     b->v = &nv; // cppcheck-suppress autoVariables ; restored to `saved` before returning
     b->pend_space = 0;
     b->have_block = 0;

@@ -549,12 +549,21 @@ static int face_word_safe(text_shared *s, const ts_face *f)
   return safe;
 }
 
-static uint64_t wc_hash(const prun *r, hb_language_t lang, const char *w, uint32_t n)
+/* FNV-1a of the run's features: the start of its words' hashes (computed
+ * once a run, where it was once a word). */
+static uint64_t wc_feats_hash(const prun *r)
 {
   uint64_t h = 1469598103934665603ull;
-  for (uint32_t i = 0; i < n; i++) h = (h ^ (unsigned char)w[i]) * 1099511628211ull;
   const unsigned char *fb = (const unsigned char *)r->feats;
   for (size_t i = 0; i < r->nfeats * sizeof *r->feats; i++) h = (h ^ fb[i]) * 1099511628211ull;
+  return h;
+}
+
+static uint64_t wc_hash(const prun *r, uint64_t feats_hash, hb_language_t lang, const char *w,
+                        uint32_t n)
+{
+  uint64_t h = feats_hash;
+  for (uint32_t i = 0; i < n; i++) h = (h ^ (unsigned char)w[i]) * 1099511628211ull;
   h ^= (uint64_t)(uintptr_t)r->face * 0x9e3779b97f4a7c15ull;
   h ^= (uint64_t)(uintptr_t)lang * 0xc2b2ae3d27d4eb4full;
   h ^= (uint64_t)r->script * 0x165667b19e3779f9ull;
@@ -686,6 +695,7 @@ static ts_status shape_run(ts_para *p, hb_buffer_t *buf, const prun *r, gvec *v)
   if (!run_word_safe(s, r))
     return shape_range(p, buf, r, r->src, p->len, r->b0, r->b1, 0, 1, v);
   const char *t = r->src;
+  uint64_t hf = wc_feats_hash(r);
   for (uint32_t x = r->b0; x < r->b1;) {
     uint32_t y = x + 1;
     if (t[x] != ' ')
@@ -697,7 +707,7 @@ static ts_status shape_run(ts_para *p, hb_buffer_t *buf, const prun *r, gvec *v)
       x = y;
       continue;
     }
-    uint64_t h = wc_hash(r, p->lang, t + x, n);
+    uint64_t h = wc_hash(r, hf, p->lang, t + x, n);
     size_t before = v->n;
     int got = wc_get(s, h, r, p->lang, t + x, n, x, v);
     if (got < 0) return TS_ERR_NOMEM;
