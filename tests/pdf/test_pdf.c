@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <hb.h>
 #include <math.h>
+#include <png.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -491,6 +492,170 @@ START_TEST(test_image_ok) {
   ck_assert_msg(strstr(o, "image       4     3  gray"), "%s", o);
   free(o);
   fx_free(&fx);
+}
+END_TEST
+
+static void expect_image_error(const char *img, const char *what);
+
+/* PNG rows filtered by type f (PNG spec §9: None, Sub, Up, Average, Paeth)
+ * from raw rows cur/prev of bpp bytes a pixel. */
+static void png_filter_row(int f, const unsigned char *cur, const unsigned char *prev, size_t n,
+                           int bpp, unsigned char *out) {
+  for (size_t i = 0; i < n; i++) {
+    int a = i >= (size_t)bpp ? cur[i - bpp] : 0, b = prev ? prev[i] : 0,
+        c = (prev && i >= (size_t)bpp) ? prev[i - bpp] : 0, pred = 0;
+    if (f == 1) pred = a;
+    else if (f == 2) pred = b;
+    else if (f == 3) pred = (a + b) / 2;
+    else if (f == 4) {
+      int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+      pred = (pa <= pb && pa <= pc) ? a : pb <= pc ? b : c;
+    }
+    out[i] = (unsigned char)(cur[i] - pred);
+  }
+}
+
+static void put_chunk(FILE *fp, const char *type, const unsigned char *d, uint32_t n) {
+  unsigned char h[8] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+                        (unsigned char)n, (unsigned char)type[0], (unsigned char)type[1],
+                        (unsigned char)type[2], (unsigned char)type[3]};
+  fwrite(h, 1, 8, fp);
+  if (n) fwrite(d, 1, n, fp);
+  /* (zlib's crc32 of a NULL buffer is its initial value, not the CRC) */
+  uLong crc = crc32(crc32(0, h + 4, 4), n ? d : (const unsigned char *)"", n);
+  unsigned char c[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16),
+                        (unsigned char)(crc >> 8), (unsigned char)crc};
+  fwrite(c, 1, 4, fp);
+}
+
+/* An 8-bit PNG of colour type ct (2 RGB, 6 RGBA) from raw pixels, row y
+ * filtered with type y % 5; returns the IDAT bytes (free()). */
+static unsigned char *write_png_rgb(const char *path, uint32_t w, uint32_t h, int ct,
+                                    const unsigned char *px, size_t *idat_len) {
+  int bpp = ct == 6 ? 4 : 3;
+  size_t row = (size_t)w * bpp, raw_len = (row + 1) * h;
+  unsigned char *raw = malloc(raw_len);
+  for (uint32_t y = 0; y < h; y++) {
+    raw[y * (row + 1)] = (unsigned char)(y % 5);
+    png_filter_row((int)(y % 5), px + y * row, y ? px + (y - 1) * row : NULL, row, bpp,
+                   raw + y * (row + 1) + 1);
+  }
+  uLongf zl = compressBound(raw_len);
+  unsigned char *z = malloc(zl);
+  ck_assert_int_eq(compress(z, &zl, raw, raw_len), Z_OK);
+  FILE *fp = fopen(path, "wb");
+  ck_assert_ptr_nonnull(fp);
+  fwrite("\x89PNG\r\n\x1a\n", 1, 8, fp);
+  unsigned char ihdr[13] = {(unsigned char)(w >> 24), (unsigned char)(w >> 16),
+                            (unsigned char)(w >> 8), (unsigned char)w, (unsigned char)(h >> 24),
+                            (unsigned char)(h >> 16), (unsigned char)(h >> 8), (unsigned char)h,
+                            8, (unsigned char)ct, 0, 0, 0};
+  put_chunk(fp, "IHDR", ihdr, 13);
+  /* the data split over two IDAT chunks, as encoders do */
+  put_chunk(fp, "IDAT", z, (uint32_t)(zl / 2));
+  put_chunk(fp, "IDAT", z + zl / 2, (uint32_t)(zl - zl / 2));
+  put_chunk(fp, "IEND", NULL, 0);
+  fclose(fp);
+  free(raw);
+  *idat_len = zl;
+  return z;
+}
+
+static const char *render_image(fixture *fx, const char *png, const char *name) {
+  ts_draw *im = add(fx, 0, TS_DRAW_IMAGE, 100, 500);
+  im->w = 200;
+  im->h = 150;
+  im->image = png;
+  static char out[400];
+  snprintf(out, sizeof out, "%s/%s", tmpdir, name);
+  ts_diag d;
+  ts_diag_init(&d, stderr);
+  ck_assert_int_eq(ts_pdf_write(fx->ctx, fx->doc, NULL, &fx->l, out, &d), TS_OK);
+  return out;
+}
+
+/* An RGB PNG goes in as it is (its IDAT bytes are in the PDF, with the PNG
+ * predictors), and what a reader decodes — poppler's pdfimages here — is
+ * the PNG's pixels exactly, through every row filter type. */
+START_TEST(test_png_passthrough_pixels) {
+  enum { W = 23, H = 11 };
+  unsigned char px[W * H * 3];
+  for (int i = 0; i < W * H * 3; i++) px[i] = (unsigned char)((i * 97 + i / 7 * 13) & 0xFF);
+  char png[400];
+  snprintf(png, sizeof png, "%s/filters.png", tmpdir);
+  size_t zl;
+  unsigned char *z = write_png_rgb(png, W, H, 2, px, &zl);
+  fixture fx;
+  fx_init(&fx, 1);
+  const char *out = render_image(&fx, png, "pass.pdf");
+  size_t n;
+  char *pdf = ts_file_read(out, &n, 0);
+  ck_assert_msg(memmem(pdf, n, z, zl) != NULL, "the PNG's data is not in the PDF as it is");
+  ck_assert_ptr_nonnull(memmem(pdf, n, "/Predictor 15", 13));
+  free(pdf);
+  char cmd[900];
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdfimages -png '%s' '%s/x' 2>&1", out, tmpdir);
+  char *o = run(cmd, &rc);
+  ck_assert_msg(rc == 0, "%s", o);
+  free(o);
+  char got_path[420];
+  snprintf(got_path, sizeof got_path, "%s/x-000.png", tmpdir);
+  png_image img;
+  memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  ck_assert(png_image_begin_read_from_file(&img, got_path));
+  img.format = PNG_FORMAT_RGB;
+  ck_assert_int_eq(img.width, W);
+  ck_assert_int_eq(img.height, H);
+  unsigned char got[W * H * 3];
+  ck_assert(png_image_finish_read(&img, NULL, got, 0, NULL));
+  ck_assert_msg(memcmp(got, px, sizeof px) == 0, "decoded pixels differ from the PNG's");
+  unlink(got_path);
+  free(z);
+  fx_free(&fx);
+}
+END_TEST
+
+/* A PNG with alpha is not passed through: libharu decodes it and the
+ * alpha becomes a soft mask. */
+START_TEST(test_png_alpha_through_libharu) {
+  enum { W = 6, H = 5 };
+  unsigned char px[W * H * 4];
+  for (int i = 0; i < W * H * 4; i++) px[i] = (unsigned char)(i * 31);
+  char png[400];
+  snprintf(png, sizeof png, "%s/alpha.png", tmpdir);
+  size_t zl;
+  free(write_png_rgb(png, W, H, 6, px, &zl));
+  fixture fx;
+  fx_init(&fx, 1);
+  const char *out = render_image(&fx, png, "alpha.pdf");
+  char cmd[900];
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdfimages -list '%s' 2>&1", out);
+  char *o = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_msg(strstr(o, "smask"), "%s", o);
+  free(o);
+  fx_free(&fx);
+}
+END_TEST
+
+/* A damaged chunk (CRC) is refused with a located error, never embedded. */
+START_TEST(test_png_bad_crc) {
+  enum { W = 4, H = 4 };
+  unsigned char px[W * H * 3] = {0};
+  char png[400];
+  snprintf(png, sizeof png, "%s/crc.png", tmpdir);
+  size_t zl;
+  free(write_png_rgb(png, W, H, 2, px, &zl));
+  FILE *fp = fopen(png, "r+b");
+  fseek(fp, 8 + 25 + 8 + 2, SEEK_SET); /* inside the first IDAT's data */
+  int c = fgetc(fp);
+  fseek(fp, 8 + 25 + 8 + 2, SEEK_SET);
+  fputc(c ^ 0x10, fp);
+  fclose(fp);
+  expect_image_error(png, "cannot decode image");
 }
 END_TEST
 
@@ -1084,6 +1249,9 @@ int main(void) {
   tcase_add_test(tc, test_image_not_image);
   tcase_add_test(tc, test_positions);
   tcase_add_test(tc, test_render_png);
+  tcase_add_test(tc, test_png_passthrough_pixels);
+  tcase_add_test(tc, test_png_alpha_through_libharu);
+  tcase_add_test(tc, test_png_bad_crc);
   tcase_add_test(tc, test_actualtext);
   tcase_add_test(tc, test_garbage_runs);
   tcase_add_test(tc, test_bad_page_size);
