@@ -158,6 +158,23 @@ static void frame_walk(const pg_frame *f, const pg_vlist *v, void *u,
 }
 
 static void m_box(void *u, const pg_box *b) { pg_stack_box(u, b); }
+static void c_box(void *u, const pg_box *b) { *(size_t *)u += b->n_draws; }
+static void c_glue(void *u, const pg_vitem *g) { (void)u; (void)g; }
+
+/* Draws a frame puts on its page: its boxes', its notes' lines', and the
+ * two rules it may add (a continued table's, the note separator). */
+static size_t frame_draws(const pg_frame *f, const pg_vlist *v, pg_note *const *notes,
+                          size_t n_notes) {
+  size_t n = 2;
+  frame_walk(f, v, &n, c_box, c_glue);
+  for (size_t q = 0; q < f->n_notes; q++) {
+    const pg_note_piece *pc = &f->notes[q];
+    if (pc->number < 1 || (size_t)pc->number > n_notes || !notes[pc->number - 1]) continue;
+    const pg_note *nt = notes[pc->number - 1];
+    for (size_t k = pc->from; k < pc->to && k < nt->n; k++) n += nt->lines[k]->n_draws;
+  }
+  return n;
+}
 static void m_glue(void *u, const pg_vitem *g) { pg_stack_glue(u, g); }
 static void p_box(void *u, const pg_box *b) { place_box(u, b); }
 static void p_glue(void *u, const pg_vitem *g) { place_glue(u, g); }
@@ -472,6 +489,25 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
   }
   toc_numbers(&r);
   if (b->err) { st = b->err; goto done; }
+  /* each page's draws in one block of the size they need (growing page
+   * arrays left the arena two copies of every page): its frames' draws and
+   * room for the running head and folio (a few runs each) */
+  {
+    size_t *need = ts_arena_alloc(a, (size_t)n_pages * sizeof *need);
+    if (!need) { st = TS_ERR_NOMEM; goto done; }
+    for (size_t i = 0; i < tres.n; i++)
+      need[tres.frames[i].page] += frame_draws(&tres.frames[i], &b->title, b->notes, b->n_notes);
+    for (size_t i = 0; i < res.n; i++)
+      need[page_of_frame(&res.frames[i], page0)] +=
+          frame_draws(&res.frames[i], &b->main, b->notes, b->n_notes);
+    for (int i = 0; i < n_pages; i++) {
+      ts_page *pg = &out->pages[i];
+      size_t nc = need[i] + 8;
+      pg->items = ts_arena_alloc(a, nc * sizeof *pg->items);
+      if (!pg->items) { st = TS_ERR_NOMEM; goto done; }
+      pg->cap = nc;
+    }
+  }
   for (size_t i = 0; i < tres.n; i++) {
     const pg_frame *f = &tres.frames[i];
     ts_page *pg = &out->pages[f->page];
