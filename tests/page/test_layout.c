@@ -62,6 +62,7 @@ static void layout(run_t *r, const char *md, ts_style *st) {
 }
 
 static void done_run(run_t *r) {
+  ts_arena_destroy(r->dbg.galley);
   ts_doc_destroy(r->doc);
   ts_style_destroy(r->st);
 }

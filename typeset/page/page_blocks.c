@@ -9,7 +9,7 @@
 #include <unicode/utext.h>
 
 static pg_box *line_box(pg_builder *b, double L, int kind) {
-  pg_box *bx = pg_box_new(b->a);
+  pg_box *bx = pg_box_new(b->galley);
   if (!bx) {
     pg_fail(b, TS_ERR_NOMEM);
     return NULL;
@@ -108,7 +108,7 @@ void pg_build_code(pg_builder *b, const ts_node *n, double left, double right) {
       }
       if (nb == cap) {
         size_t nc = cap ? cap * 2 : 32;
-        pg_box **nbx = ts_arena_alloc(b->a, nc * sizeof *nbx);
+        pg_box **nbx = ts_arena_alloc(b->galley, nc * sizeof *nbx);
         uint8_t *nh = ts_arena_alloc(b->a, nc);
         if (!nbx || !nh) { pg_fail(b, TS_ERR_NOMEM); return; }
         if (nb) {
@@ -623,7 +623,7 @@ static void build_table(pg_builder *b, const ts_node *n, double left, double rig
       if (st != TS_OK) { pg_fail(b, st); return; }
       if (ce->nl > maxl) maxl = ce->nl;
     }
-    pg_box *bx = pg_box_new(b->a);
+    pg_box *bx = pg_box_new(b->galley);
     if (!bx) { pg_fail(b, TS_ERR_NOMEM); return; }
     bx->kind = PG_BOX_TABLE;
     bx->h = PG_STRUT_H * L + padv;
@@ -634,8 +634,8 @@ static void build_table(pg_builder *b, const ts_node *n, double left, double rig
     int is_header = header[r] && r == 0;
     if (is_header) {
       bx->h += padv * 0.5;
-      ts_draw *top = pg_box_draw(b->a, bx);
-      ts_draw *mid = pg_box_draw(b->a, bx);
+      ts_draw *top = pg_box_draw(b->galley, bx);
+      ts_draw *mid = pg_box_draw(b->galley, bx);
       if (!top || !mid) { pg_fail(b, TS_ERR_NOMEM); return; }
       top->kind = TS_DRAW_RULE;
       top->x = x0; top->y = bx->h; top->w = tw; top->lw = heavy;
@@ -651,7 +651,7 @@ static void build_table(pg_builder *b, const ts_node *n, double left, double rig
       bx->table_header = hdr;
       if (r == 0) { /* no header row: a top rule all the same */
         bx->h += padv * 0.5;
-        ts_draw *top = pg_box_draw(b->a, bx);
+        ts_draw *top = pg_box_draw(b->galley, bx);
         if (!top) { pg_fail(b, TS_ERR_NOMEM); return; }
         top->kind = TS_DRAW_RULE;
         top->x = x0; top->y = bx->h; top->w = tw; top->lw = heavy;
@@ -661,7 +661,7 @@ static void build_table(pg_builder *b, const ts_node *n, double left, double rig
     if (r == nrows - 1) {
       bx->table_last = 1;
       bx->d += padv * 0.5;
-      ts_draw *bot = pg_box_draw(b->a, bx);
+      ts_draw *bot = pg_box_draw(b->galley, bx);
       if (!bot) { pg_fail(b, TS_ERR_NOMEM); return; }
       bot->kind = TS_DRAW_RULE;
       bot->x = x0; bot->y = -bx->d; bot->w = tw; bot->lw = heavy;
@@ -752,7 +752,7 @@ void pg_build_figure(pg_builder *b, const ts_node *n, double left, double right)
 
   size_t group = b->v->n;
   pg_space(b, 0.5 * pg_leading(&b->st->body) + cs->space_before);
-  pg_box *bx = pg_box_new(b->a);
+  pg_box *bx = pg_box_new(b->galley);
   if (!bx) { pg_fail(b, TS_ERR_NOMEM); return; }
   bx->kind = PG_BOX_FIGURE;
   bx->h = h;
@@ -760,7 +760,7 @@ void pg_build_figure(pg_builder *b, const ts_node *n, double left, double right)
   bx->img_w = w;
   bx->img_h = h;
   bx->shrink = 0.4 * h;
-  ts_draw *im = pg_box_draw(b->a, bx);
+  ts_draw *im = pg_box_draw(b->galley, bx);
   if (!im) { pg_fail(b, TS_ERR_NOMEM); return; }
   im->kind = TS_DRAW_IMAGE;
   im->x = left + (measure - w) / 2;
@@ -778,7 +778,7 @@ void pg_build_figure(pg_builder *b, const ts_node *n, double left, double right)
     int keep = b->keep;
     b->keep = 1 << 20; /* the caption stays with its image */
     pg_emit_penalty(b, PG_INF_PENALTY, 0);
-    pg_vitem *g = pg_vlist_push(b->a, b->v);
+    pg_vitem *g = pg_vlist_push(b->galley, b->v);
     if (!g) { pg_fail(b, TS_ERR_NOMEM); return; }
     g->kind = PG_V_GLUE;
     g->w = cs->space_before;

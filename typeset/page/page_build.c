@@ -64,7 +64,7 @@ pg_vitem *pg_vlist_push(ts_arena *a, pg_vlist *v) {
 }
 
 static ts_draw *draw(pg_builder *b, pg_box *bx, int kind) {
-  ts_draw *dr = pg_box_draw(b->a, bx);
+  ts_draw *dr = pg_box_draw(b->galley, bx);
   if (!dr) {
     pg_fail(b, TS_ERR_NOMEM);
     return NULL;
@@ -74,7 +74,7 @@ static ts_draw *draw(pg_builder *b, pg_box *bx, int kind) {
 }
 
 void pg_emit_box(pg_builder *b, pg_box *bx) {
-  pg_vitem *it = pg_vlist_push(b->a, b->v);
+  pg_vitem *it = pg_vlist_push(b->galley, b->v);
   if (!it) {
     pg_fail(b, TS_ERR_NOMEM);
     return;
@@ -87,7 +87,7 @@ void pg_emit_box(pg_builder *b, pg_box *bx) {
 
 void pg_emit_penalty(pg_builder *b, double p, int eject_page) {
   if (b->keep > 0 && p > PG_EJECT_PENALTY) p = PG_INF_PENALTY;
-  pg_vitem *it = pg_vlist_push(b->a, b->v);
+  pg_vitem *it = pg_vlist_push(b->galley, b->v);
   if (!it) {
     pg_fail(b, TS_ERR_NOMEM);
     return;
@@ -99,7 +99,7 @@ void pg_emit_penalty(pg_builder *b, double p, int eject_page) {
 
 static void emit_glue(pg_builder *b, double w, double stretch, double shrink) {
   if (b->keep > 0) pg_emit_penalty(b, PG_INF_PENALTY, 0); /* glue after a penalty cannot break */
-  pg_vitem *it = pg_vlist_push(b->a, b->v);
+  pg_vitem *it = pg_vlist_push(b->galley, b->v);
   if (!it) {
     pg_fail(b, TS_ERR_NOMEM);
     return;
@@ -130,7 +130,7 @@ void pg_space_after(pg_builder *b, double after) {
  * sink, space above a title). */
 static void strut_space(pg_builder *b, double h) {
   if (h <= 0) return;
-  pg_box *bx = pg_box_new(b->a);
+  pg_box *bx = pg_box_new(b->galley);
   if (!bx) {
     pg_fail(b, TS_ERR_NOMEM);
     return;
@@ -247,7 +247,7 @@ static size_t line_draws(const ts_line *ln) {
 }
 
 static int reserve_draws(pg_builder *b, pg_box *bx, size_t need) {
-  if (arena_reserve(b->a, (void **)&bx->draws, bx->n_draws, &bx->cap_draws, sizeof *bx->draws,
+  if (arena_reserve(b->galley, (void **)&bx->draws, bx->n_draws, &bx->cap_draws, sizeof *bx->draws,
                     need))
     return 1;
   pg_fail(b, TS_ERR_NOMEM);
@@ -307,7 +307,7 @@ typedef struct spanv {
 
 /* arena_push that marks the builder failed on OOM */
 static void *apush(pg_builder *b, void **data, size_t *n, size_t *cap, size_t elem) {
-  void *e = arena_push(b->a, data, n, cap, elem, 16);
+  void *e = arena_push(b->galley, data, n, cap, elem, 16);
   if (!e) pg_fail(b, TS_ERR_NOMEM);
   return e;
 }
@@ -315,7 +315,7 @@ static void *apush(pg_builder *b, void **data, size_t *n, size_t *cap, size_t el
 static ts_span *spush(pg_builder *b, spanv *v) {
   /* most paragraphs have a few spans: start small (the arena keeps the
    * blocks a growing array leaves) */
-  ts_span *e = arena_push(b->a, (void **)&v->s, &v->n, &v->cap, sizeof *v->s, 4);
+  ts_span *e = arena_push(b->galley, (void **)&v->s, &v->n, &v->cap, sizeof *v->s, 4);
   if (!e) pg_fail(b, TS_ERR_NOMEM);
   return e;
 }
@@ -501,7 +501,7 @@ void pg_note_ref(pg_builder *b, pg_box *bx, int number, double x) {
   if (b->in_notes || number < 1 || (size_t)number > b->n_notes) return;
   if (b->note_seen[number - 1]) return;
   b->note_seen[number - 1] = 1;
-  int *nn = ts_arena_alloc(b->a, (bx->n_notes + 1) * sizeof(int));
+  int *nn = ts_arena_alloc(b->galley, (bx->n_notes + 1) * sizeof(int));
   ts_draw *dd = draw(b, bx, TS_DRAW_DEST);
   if (!nn || !dd) {
     pg_fail(b, TS_ERR_NOMEM);
@@ -524,7 +524,7 @@ typedef struct linev {
 static int lpush(pg_builder *b, linev *v, const ts_line *ln) {
   if (v->n == v->cap) {
     size_t nc = v->cap ? v->cap * 2 : 16;
-    const ts_line **nl = ts_arena_alloc(b->a, nc * sizeof *nl);
+    const ts_line **nl = ts_arena_alloc(b->galley, nc * sizeof *nl);
     if (!nl) {
       pg_fail(b, TS_ERR_NOMEM);
       return 0;
@@ -633,7 +633,7 @@ void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f
   /* boxes */
   for (size_t k = 0; k < lines.n; k++) {
     const ts_line *ln = lines.l[k];
-    pg_box *bx = pg_box_new(b->a);
+    pg_box *bx = pg_box_new(b->galley);
     if (!bx) {
       pg_fail(b, TS_ERR_NOMEM);
       return;
@@ -723,7 +723,7 @@ static void label_line(pg_builder *b, cframe *top) {
   if (!top->label) return;
   const ts_block_style *bs = top->bs;
   double L = bs->leading > 0 ? bs->leading : bs->size * 1.2;
-  pg_box *bx = pg_box_new(b->a);
+  pg_box *bx = pg_box_new(b->galley);
   if (!bx) {
     pg_fail(b, TS_ERR_NOMEM);
     return;

@@ -200,6 +200,10 @@ typedef struct pg_toc_entry {
 typedef struct pg_builder {
   ts_ctx *ctx;
   ts_arena *a;
+  ts_arena *galley;     /* owned: what is needed until the pages are drawn,
+                           not by the PDF writer: boxes, their draws, the
+                           vertical lists, notes, frames, span arrays
+                           (strings stay in `a`: draws point at them) */
   ts_arena *tmp;        /* owned: scratch for what is measured and dropped
                            (table pieces); whoever uses it clears it before
                            returning, so nothing lives there across calls */
@@ -333,6 +337,8 @@ typedef struct pg_debug {
   pg_builder *b;
   pg_break_result res;
   int page0;
+  ts_arena *galley;     /* returns owned (free with ts_arena_destroy, after
+                           the last look at b's boxes, lists and res) */
 } pg_debug;
 ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_diag *d,
                     ts_layout *out, pg_debug *dbg);

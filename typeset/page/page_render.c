@@ -356,6 +356,7 @@ ts_status ts_page_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o
 ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_diag *d,
                     ts_layout *out, pg_debug *dbg) {
   ts_status st = TS_OK;
+  if (dbg) dbg->galley = NULL;
   if (!doc || !o || !o->style || !out) return TS_ERR_USAGE;
   memset(out, 0, sizeof *out);
   const ts_style *sty = o->style;
@@ -396,7 +397,12 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
   b->reported = ts_cp_set_create(a);
   if (!b->reported) return TS_ERR_NOMEM;
   b->tmp = ts_arena_create(0);
-  if (!b->tmp) return TS_ERR_NOMEM;
+  b->galley = ts_arena_create(256 * 1024);
+  if (!b->tmp || !b->galley) {
+    ts_arena_destroy(b->tmp);
+    ts_arena_destroy(b->galley);
+    return TS_ERR_NOMEM;
+  }
   ts_vec_init(&b->anchors, sizeof(pg_anchor));
   ts_vec_init(&b->outline, sizeof(ts_outline_entry));
   ts_vec_init(&b->toc, sizeof(pg_toc_entry));
@@ -439,7 +445,7 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
   if (b->title.n) {
     pg_geom tg = g;
     tg.columns = 1;
-    TS_CHECK(pg_break(a, &tg, &bp, &b->title, b->notes, b->n_notes, &tres));
+    TS_CHECK(pg_break(b->galley, &tg, &bp, &b->title, b->notes, b->n_notes, &tres));
     if (tres.n) {
       const pg_frame *lf = &tres.frames[tres.n - 1];
       pg_stack s;
@@ -457,7 +463,7 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
     }
   }
   pg_break_result res = {0};
-  TS_CHECK(pg_break(a, &g, &bp, &b->main, b->notes, b->n_notes, &res));
+  TS_CHECK(pg_break(b->galley, &g, &bp, &b->main, b->notes, b->n_notes, &res));
 
   /* 3. pages */
   int n_pages = page0 + 1;
@@ -569,5 +575,9 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
 done:
   ts_arena_destroy(b->tmp);
   b->tmp = NULL;
+  /* the galley is not needed once the pages are drawn (but by tests) */
+  if (dbg) dbg->galley = b->galley;
+  else ts_arena_destroy(b->galley);
+  b->galley = NULL;
   return st;
 }

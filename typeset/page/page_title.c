@@ -115,7 +115,7 @@ static void plain_para(pg_builder *b, const ts_span *sp, size_t n, const ts_bloc
 
 static void first_space(pg_builder *b, double before) {
   if (!b->have_block && before > 0) {
-    pg_box *bx = pg_box_new(b->a); /* space above the first element survives */
+    pg_box *bx = pg_box_new(b->galley); /* space above the first element survives */
     if (!bx) {
       pg_fail(b, TS_ERR_NOMEM);
       return;
@@ -149,14 +149,14 @@ static void masthead(pg_builder *b) {
     if (!r.text) { pg_fail(b, TS_ERR_NOMEM); return; }
     has_right = pg_line(b, &r, 1, &rl);
   }
-  pg_box *bx = pg_box_new(b->a);
+  pg_box *bx = pg_box_new(b->galley);
   if (!bx) { pg_fail(b, TS_ERR_NOMEM); return; }
   bx->kind = PG_BOX_OTHER;
   double pad = band ? 0.5 * ms->size : 0;
   if (band) {
     bx->h = PG_STRUT_H * L + 0.45 * L;
     bx->d = PG_STRUT_D * L + 0.45 * L;
-    ts_draw *r = pg_box_draw(b->a, bx);
+    ts_draw *r = pg_box_draw(b->galley, bx);
     if (!r) { pg_fail(b, TS_ERR_NOMEM); return; }
     r->kind = TS_DRAW_RECT;
     r->x = 0;
@@ -167,7 +167,7 @@ static void masthead(pg_builder *b) {
   } else {
     bx->h = PG_STRUT_H * L;
     bx->d = PG_STRUT_D * L + 0.4 * L;
-    ts_draw *r = pg_box_draw(b->a, bx);
+    ts_draw *r = pg_box_draw(b->galley, bx);
     if (!r) { pg_fail(b, TS_ERR_NOMEM); return; }
     r->kind = TS_DRAW_RULE;
     r->x = 0;
@@ -365,11 +365,11 @@ void pg_build_title(pg_builder *b) {
                   (m->abstract_text && *m->abstract_text);
   if (b->have_block && paperlike) {
     pg_space(b, 0.5 * pg_leading(&st->body));
-    pg_box *bx = pg_box_new(b->a);
+    pg_box *bx = pg_box_new(b->galley);
     if (!bx) { pg_fail(b, TS_ERR_NOMEM); return; }
     bx->kind = PG_BOX_RULE;
     bx->h = 0.5;
-    ts_draw *r = pg_box_draw(b->a, bx);
+    ts_draw *r = pg_box_draw(b->galley, bx);
     if (!r) { pg_fail(b, TS_ERR_NOMEM); return; }
     r->kind = TS_DRAW_RULE;
     r->w = b->col_w;
@@ -405,7 +405,7 @@ void pg_build_toc(pg_builder *b) {
   if (b->have_block) pg_emit_penalty(b, PG_EJECT_PENALTY, 1);
   b->pend_space = 0;
   if (hs->b.space_before > 0) {
-    pg_box *bx = pg_box_new(b->a);
+    pg_box *bx = pg_box_new(b->galley);
     if (!bx) { pg_fail(b, TS_ERR_NOMEM); return; }
     bx->h = hs->b.space_before;
     bx->kind = PG_BOX_OTHER;
@@ -454,7 +454,7 @@ void pg_build_toc(pg_builder *b) {
     for (size_t k = before; k < b->v->n; k++) {
       pg_vitem *it = &b->v->items[k];
       if (it->kind != PG_V_BOX) continue;
-      ts_draw *l = pg_box_draw(b->a, it->box);
+      ts_draw *l = pg_box_draw(b->galley, it->box);
       if (!l) { pg_fail(b, TS_ERR_NOMEM); return; }
       l->kind = TS_DRAW_LINK;
       l->x = ind;
@@ -489,7 +489,7 @@ void pg_build_notes(pg_builder *b) {
   const ts_doc *doc = b->doc;
   b->n_notes = doc->n_notes;
   if (!doc->n_notes) return;
-  b->notes = ts_arena_alloc(b->a, doc->n_notes * sizeof *b->notes);
+  b->notes = ts_arena_alloc(b->galley, doc->n_notes * sizeof *b->notes);
   b->note_seen = ts_arena_alloc(b->a, doc->n_notes);
   if (!b->notes || !b->note_seen) { pg_fail(b, TS_ERR_NOMEM); return; }
   pg_vlist *saved = b->v;
@@ -532,13 +532,13 @@ void pg_build_notes(pg_builder *b) {
     if (!pg_line(b, &lab, 1, label)) break;
     pg_build_blocks_label(b, def, fs, hang, 0, NULL, 0, label, hang - gap);
     if (b->err) break;
-    pg_note *nt = ts_arena_alloc(b->a, sizeof *nt);
+    pg_note *nt = ts_arena_alloc(b->galley, sizeof *nt);
     size_t nb = 0;
     for (size_t i = 0; i < nv.n; i++) nb += nv.items[i].kind == PG_V_BOX;
     if (!nt || !nb) { if (!nt) pg_fail(b, TS_ERR_NOMEM); continue; }
     nt->number = num;
-    nt->lines = ts_arena_alloc(b->a, nb * sizeof *nt->lines);
-    nt->gap = ts_arena_alloc(b->a, nb * sizeof *nt->gap);
+    nt->lines = ts_arena_alloc(b->galley, nb * sizeof *nt->lines);
+    nt->gap = ts_arena_alloc(b->galley, nb * sizeof *nt->gap);
     if (!nt->lines || !nt->gap) { pg_fail(b, TS_ERR_NOMEM); break; }
     double gap = 0;
     for (size_t i = 0; i < nv.n; i++) {
@@ -552,7 +552,7 @@ void pg_build_notes(pg_builder *b) {
     /* the space between notes goes above each note's first line; the DEST
      * "fn-N" marks it */
     nt->lines[0]->h += fs->space_after;
-    ts_draw *dd = pg_box_draw(b->a, nt->lines[0]);
+    ts_draw *dd = pg_box_draw(b->galley, nt->lines[0]);
     if (!dd) { pg_fail(b, TS_ERR_NOMEM); break; }
     dd->kind = TS_DRAW_DEST;
     dd->x = 0;
