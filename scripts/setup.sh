@@ -12,7 +12,7 @@ PKGS="
   hyphen-en-us hyphen-en-gb hyphen-ru hyphen-de hyphen-fr
   fonts-linuxlibertine fonts-paratype fonts-dejavu-core
   fonts-noto-core fonts-noto-cjk fonts-noto-mono
-  qpdf poppler-utils epubcheck libclang-rt-14-dev valgrind cppcheck
+  qpdf poppler-utils epubcheck libclang-rt-14-dev valgrind cppcheck clang-tidy
 "
 
 missing=""

@@ -321,7 +321,7 @@ static ts_status merge_text(ts_doc *doc, ts_node *parent) {
     }
     n->text = s;
     n->len = total;
-    while (n->next && n->next->type == TS_NODE_TEXT) ts_node_unlink(n->next);
+    for (ts_node *x = n->next; x && x->type == TS_NODE_TEXT; x = n->next) ts_node_unlink(x);
     n = n->next;
   }
   return TS_OK;
