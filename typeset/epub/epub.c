@@ -78,6 +78,10 @@ void epub_text(epub *E, ts_buf *b, const char *s, size_t n) {
   ts_buf_xml(b, s, n);
   size_t i = 0;
   while (i < n) {
+    if ((unsigned char)s[i] < 0x7F) { /* U+0020–U+007E are in E->cps from the start */
+      i++;
+      continue;
+    }
     uint32_t cp;
     size_t k = ts_utf8_decode(s + i, n - i, &cp);
     if (k == 0) k = 1;
@@ -1350,7 +1354,7 @@ static int precompressed(const char *media) {
  *
  * Levels, measured on the samples (callgrind instructions, sizes summed over
  * arctic-shipping's entries; the fonts' ~337 kB of subsets, the text
- * files' ~28 kB):
+ * files' ~28 kB; a compressor allocated per file):
  *                     fonts                 XHTML/CSS/OPF/NCX
  *   zlib 6 (before)   197,441 B   62.0 M    9,452 B   3.3 M
  *   zlib 9            197,130 B   75.3 M    9,449 B   3.4 M
@@ -1358,10 +1362,23 @@ static int precompressed(const char *media) {
  *   libdeflate 6      196,322 B   30.4 M    9,420 B   2.3 M
  *   libdeflate 9      195,463 B   37.4 M    9,374 B   2.6 M
  *   libdeflate 12     191,801 B  202.0 M    9,243 B  23.1 M
- * libdeflate 6 everywhere: smaller than zlib 9 was at under half its cost;
- * 9 saves 0.4 % for 20 % more work and 12 is ten times slower.  In a series
- * the fonts come deflated from the subset cache, so their level matters
- * only once per distinct subset. */
+ * Fonts at libdeflate 6 (EPUB_ZIP_LEVEL): smaller than zlib 9 was at under
+ * half its cost; 9 saves 0.4 % for 20 % more work, 12 is ten times slower,
+ * and 1 would add 4 % to what a reader downloads.  In a series the fonts
+ * come deflated from the subset cache, so their level is paid once per
+ * distinct subset.  Text at level 1 (TEXT_LEVEL). */
+/* Text entries (XHTML, CSS, OPF, NCX): level 1.  Once the fonts come from
+ * the subset cache, deflating the text is the largest per-paper cost of a
+ * series; over the 50-paper benchmark series (bench/gen_series.py, EPUB
+ * only) the container's instructions and the EPUBs' total bytes were:
+ *   level 1   83.6 M   10,328,720 B
+ *   level 4  116.4 M   10,316,543 B
+ *   level 6  129.9 M   10,311,152 B
+ *   level 9  143.7 M   10,309,298 B
+ * level 1 saves 0.9 M instructions a paper for 350 bytes (0.17 %); a
+ * 200-page book of text (bench/gen_book.py) grows more, 473,904 -> 486,938
+ * bytes (2.7 %). */
+#define TEXT_LEVEL 1
 static ts_status zip_fill(epub *E, unsigned char **out, size_t *out_len) {
   ts_status st = TS_OK;
   ts_vec v;
@@ -1375,14 +1392,14 @@ static ts_status zip_fill(epub *E, unsigned char **out, size_t *out_len) {
     if (!ze_->name) TS_CHECK(TS_ERR_NOMEM);                             \
   } while (0)
   ZADD("mimetype", "application/epub+zip", 20, 0);
-  ZADD("META-INF/container.xml", container_xml, sizeof container_xml - 1, EPUB_ZIP_LEVEL);
-  ZADD("OEBPS/package.opf", E->opf, E->opf_len, EPUB_ZIP_LEVEL);
-  ZADD("OEBPS/nav.xhtml", E->nav, E->nav_len, EPUB_ZIP_LEVEL);
-  ZADD("OEBPS/toc.ncx", E->ncx, E->ncx_len, EPUB_ZIP_LEVEL);
-  ZADD("OEBPS/style.css", E->css, E->css_len, EPUB_ZIP_LEVEL);
+  ZADD("META-INF/container.xml", container_xml, sizeof container_xml - 1, TEXT_LEVEL);
+  ZADD("OEBPS/package.opf", E->opf, E->opf_len, TEXT_LEVEL);
+  ZADD("OEBPS/nav.xhtml", E->nav, E->nav_len, TEXT_LEVEL);
+  ZADD("OEBPS/toc.ncx", E->ncx, E->ncx_len, TEXT_LEVEL);
+  ZADD("OEBPS/style.css", E->css, E->css_len, TEXT_LEVEL);
   for (size_t i = 0; i < E->n_files; i++) {
     snprintf(path, sizeof path, "OEBPS/%s", E->files[i].name);
-    ZADD(ts_arena_strdup(E->a, path), E->files[i].data, E->files[i].len, EPUB_ZIP_LEVEL);
+    ZADD(ts_arena_strdup(E->a, path), E->files[i].data, E->files[i].len, TEXT_LEVEL);
   }
   for (size_t i = 0; i < E->n_images; i++) {
     snprintf(path, sizeof path, "OEBPS/%s", E->images[i].name);
