@@ -6,10 +6,12 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LIB "/usr/share/fonts/opentype/linux-libertine/"
 #define DEJAVU "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+#define DEJAVU_SANS "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 #define CJK "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
 
 START_TEST(load_truetype)
@@ -201,7 +203,8 @@ START_TEST(fontset_fallbacks)
 }
 END_TEST
 
-/* A style's folder is searched: with fontconfig limited to an empty
+/* A style's folder is searched (its own font files, not its subfolders,
+ * never anything but regular files): with fontconfig limited to an empty
  * configuration (no system fonts), a family is found only once the folder
  * holding its file is given, and a family missing before is found after. */
 START_TEST(style_folder_fonts)
@@ -225,6 +228,22 @@ START_TEST(style_folder_fonts)
   fclose(fp);
   free(data);
 
+  /* what the folder's walk must not touch: a FIFO named like a font (an
+   * open() of it blocks for ever) and a subfolder's font */
+  char fifo[600], sub[600], subfont[700];
+  snprintf(fifo, sizeof fifo, "%s/pipe.ttf", dir);
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  ck_assert_int_eq(mkdir(sub, 0700), 0);
+  snprintf(subfont, sizeof subfont, "%s/sans.ttf", sub);
+  data = ts_file_read(DEJAVU_SANS, &len, 0);
+  ck_assert_ptr_nonnull(data);
+  fp = fopen(subfont, "wb");
+  ck_assert_ptr_nonnull(fp);
+  ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+  fclose(fp);
+  free(data);
+
   setenv("FONTCONFIG_FILE", conf, 1);
   ts_ctx *ctx = ts_ctx_create();
   ck_assert_ptr_null(ts_fonts_find(ctx, "DejaVu Serif", 400, 0)); /* creates the cache */
@@ -238,6 +257,7 @@ START_TEST(style_folder_fonts)
   ck_assert_str_eq(fs.faces[0]->family, "DejaVu Serif");
   ck_assert(strncmp(fs.faces[0]->path, dir, strlen(dir)) == 0);
   ck_assert_ptr_eq(ts_fonts_find(ctx, "DejaVu Serif", 400, 0), fs.faces[0]);
+  ck_assert_ptr_null(ts_fonts_find(ctx, "DejaVu Sans", 400, 0)); /* subfolders are not read */
   /* the fallbacks are missing here: each reported once, with its package */
   unsigned w = d.n_warnings;
   ck_assert_uint_ge(w, 3);

@@ -5,12 +5,14 @@
  * faces themselves are immutable once published. */
 #include "fonts/ts_fonts.h"
 
+#include <dirent.h>
 #include <fontconfig/fontconfig.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 /* A family look-up: the faces of the family, best first (fontconfig's
@@ -112,6 +114,59 @@ static void cache_free(void *p)
 }
 
 /* Adds a folder of font files to our fontconfig configuration (once). */
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Adds the font files directly in dir (regular files named *.ttf, *.otf,
+ * *.ttc, *.otc, in name order) to fc.  Not FcConfigAppFontAddDir: it walks
+ * every subfolder and opens every file — a style kept in /tmp or a home
+ * folder meant scanning all of it, and a FIFO there blocked the open
+ * forever.  Returns 1 when any font was added. */
+static int add_dir_files(FcConfig *fc, const char *dir)
+{
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n < 4096) {
+    const char *dot = strrchr(e->d_name, '.');
+    if (!dot || (strcasecmp(dot, ".ttf") && strcasecmp(dot, ".otf") &&
+                 strcasecmp(dot, ".ttc") && strcasecmp(dot, ".otc")))
+      continue;
+    if (n == cap) {
+      size_t nc = cap ? cap * 2 : 16;
+      char **nn = realloc(names, nc * sizeof *nn);
+      if (!nn) break;
+      names = nn;
+      cap = nc;
+    }
+    if (!(names[n] = strdup(e->d_name))) break;
+    n++;
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, cmp_str);
+  int added = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(dir) + strlen(names[i]) + 2;
+    char *path = malloc(len);
+    struct stat sb;
+    if (path) {
+      snprintf(path, len, "%s/%s", dir, names[i]);
+      /* stat, not open: only regular files are handed to FreeType */
+      if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+          FcConfigAppFontAddFile(fc, (const FcChar8 *)path))
+        added = 1;
+    }
+    free(path);
+    free(names[i]);
+  }
+  free(names);
+  return added;
+}
+
 static void add_dir_locked(fonts_cache *c, const char *dir)
 {
   if (!dir || !*dir) return;
@@ -123,7 +178,7 @@ static void add_dir_locked(fonts_cache *c, const char *dir)
   char *copy = strdup(dir);
   if (!copy) return;
   c->dirs[c->n_dirs++] = copy;
-  if (FcConfigAppFontAddDir(c->fc, (const FcChar8 *)dir)) {
+  if (add_dir_files(c->fc, dir)) {
     /* families missing before may exist now: forget negative results */
     size_t k = 0;
     for (size_t i = 0; i < c->n_finds; i++) {

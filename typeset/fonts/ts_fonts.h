@@ -65,9 +65,9 @@ const ts_face *ts_fonts_find(ts_ctx *ctx, const char *family, int weight,
 /* A role's face set for one style: the role's families in order, then the
  * script fallbacks of fonts/fallbacks.yaml (Arabic, Hebrew, Devanagari, CJK,
  * symbols) of the flavour of the role's first face (fixed pitch → mono, sans
- * → heading, else body).  `extra_dir` (a style's folder) is added to the
- * process's font folders (so its families are visible to later look-ups
- * too).  Missing families are reported once per process as warnings to d.
+ * → heading, else body).  The font files directly in `extra_dir` (a
+ * style's folder; not its subfolders) are added to the process's fonts (so
+ * their families are visible to later look-ups too).  Missing families are reported once per process as warnings to d.
  * Results are memoised by content (families, weight, slant, folder). */
 /* Script classes of the fallbacks (the `script:` keys of fallbacks.yaml). */
 typedef enum ts_fb_script {
