@@ -673,11 +673,12 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
   for (size_t l = 0; l <= TS_LB_SHAPE_LINES; l++) {
     double w = width(user, l);
     S.widths[l] = isfinite(w) && w > 0 ? w : 0;
-    S.wsp[l] = to_sp(S.widths[l]);
   }
   S.shape_last = TS_LB_SHAPE_LINES;
   while (S.shape_last > 0 && S.widths[S.shape_last - 1] == S.widths[TS_LB_SHAPE_LINES])
     S.shape_last--;
+  /* lines past shape_last read entry shape_last (line_width_pt, geometry) */
+  for (size_t l = 0; l <= S.shape_last; l++) S.wsp[l] = to_sp(S.widths[l]);
   /* §848: with looseness every line number is its own class */
   S.class_last = p->looseness == 0 ? S.shape_last : (size_t)-1;
   S.hyph_limit = p->max_hyphen_lines > 0 && p->max_hyphen_lines < MAX_HYPH_LIMIT
@@ -714,9 +715,11 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
     S.sum[n] = acc;
     /* ragged: V = TS_LB_RAG_EMS em, em = 3 × the mean interword glue */
     double rag = ng ? TS_LB_RAG_EMS * 3.0 * gw / (double)ng : 0;
-    if (S.mode != TS_LB_JUSTIFY) /* (read in ragged modes only) */
-      for (size_t l = 0; l <= TS_LB_SHAPE_LINES; l++)
-        S.ragsp[l] = to_sp(rag > 0 ? rag : S.widths[l] / 12.0);
+    if (S.mode != TS_LB_JUSTIFY) { /* (read in ragged modes only) */
+      int64_t rs = rag > 0 ? to_sp(rag) : 0;
+      for (size_t l = 0; l <= S.shape_last; l++)
+        S.ragsp[l] = rag > 0 ? rs : to_sp(S.widths[l] / 12.0);
+    }
     S.nextbox[n] = n;
     for (size_t i = n; i-- > 0;)
       S.nextbox[i] = items[i].type != TS_ITEM_GLUE && items[i].type != TS_ITEM_PENALTY
