@@ -3,6 +3,9 @@
  * Paragraphs are separated by blank lines.  Reports glyphs shaped per second
  * and paragraphs broken per second of CPU time (one thread). */
 #include "text/ts_text.h"
+#include "fonts/ts_fonts.h"
+
+#include <hb.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +117,29 @@ int main(int argc, char **argv)
   printf("itemize+shape+items: %.3f s, %.2f M glyphs/s\n", t_shape, glyphs / t_shape / 1e6);
   printf("break+build lines:   %.3f s, %.0f paragraphs/s\n", t_break, paras_n / t_break);
   printf("total:               %.0f paragraphs/s\n", paras_n / (t_shape + t_break));
+  /* The yardstick: HarfBuzz alone shaping each paragraph whole, once, with
+   * the body face (what "the shaping itself" costs without typeset's
+   * itemisation, fallback, word cache, hyphenation, breaking and lines). */
+  const ts_face *f = ts_fonts_find(ctx, "Linux Libertine O", 400, 0);
+  if (f && f->hb_font) {
+    hb_buffer_t *buf = hb_buffer_create();
+    uint64_t hb_glyphs = 0;
+    double t0 = now();
+    for (int r = 0; r < repeat; r++)
+      for (size_t i = 0; i < np; i++) {
+        hb_buffer_clear_contents(buf);
+        hb_buffer_add_utf8(buf, paras[i], (int)plen[i], 0, (int)plen[i]);
+        hb_buffer_guess_segment_properties(buf);
+        hb_shape(f->hb_font, buf, NULL, 0);
+        hb_glyphs += hb_buffer_get_length(buf);
+      }
+    double t_hb = now() - t0;
+    hb_buffer_destroy(buf);
+    printf("HarfBuzz alone:      %.3f s, %.2f M glyphs/s (%llu glyphs)\n", t_hb,
+           hb_glyphs / t_hb / 1e6, (unsigned long long)hb_glyphs);
+    printf("engine / HarfBuzz:   %.2f (whole engine time over shaping the text once)\n",
+           (t_shape + t_break) / t_hb);
+  }
   ts_arena_destroy(a);
   ts_ctx_destroy(ctx);
   free(paras);
