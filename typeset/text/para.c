@@ -408,8 +408,12 @@ static feat_list *role_features(build *B, int role)
   if (s) cap++;
   fl->f = aalloc(p->scratch, cap + 4, sizeof *fl->f);
   if (!fl->f) return fl;
-  hb_feature_from_string("kern", -1, &fl->f[fl->n++]);
-  hb_feature_from_string("liga", -1, &fl->f[fl->n++]);
+  /* as hb_feature_from_string("kern") and ("liga"), without parsing them
+   * for every paragraph */
+  fl->f[fl->n++] = (hb_feature_t){HB_TAG('k', 'e', 'r', 'n'), 1, HB_FEATURE_GLOBAL_START,
+                                  HB_FEATURE_GLOBAL_END};
+  fl->f[fl->n++] = (hb_feature_t){HB_TAG('l', 'i', 'g', 'a'), 1, HB_FEATURE_GLOBAL_START,
+                                  HB_FEATURE_GLOBAL_END};
   while (s && *s) {
     while (*s == ' ' || *s == ',') s++;
     const char *e = s;
