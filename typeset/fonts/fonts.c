@@ -147,7 +147,7 @@ static int add_dir_files(FcConfig *fc, const char *dir)
     n++;
   }
   closedir(d);
-  qsort(names, n, sizeof *names, cmp_str);
+  if (n > 1) qsort(names, n, sizeof *names, cmp_str);
   int added = 0;
   for (size_t i = 0; i < n; i++) {
     size_t len = strlen(dir) + strlen(names[i]) + 2;
