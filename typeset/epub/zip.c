@@ -1,29 +1,18 @@
-/* zip.c — the EPUB's ZIP container, written here rather than by libzip:
- * every entry in the caller's order, local header + data, then the central
- * directory and its end record (APPNOTE.TXT 6.3.10, §4.3).  No extra
- * fields, no data descriptors (sizes and CRC in the local header), no
- * ZIP64 (an EPUB of 4 GiB is refused), one fixed DOS time.  Owning the
- * container lets an entry arrive already compressed (the font subsets come
- * deflated from the series-wide cache, see fonts.c) and lets the deflate be
- * libdeflate's whole-buffer compressor, about twice zlib's speed at a
- * slightly smaller size (figures at EPUB_ZIP_LEVEL). */
+/* zip.c — the EPUB's ZIP container.  libzip writes the archive (entry
+ * order as given, mimetype first and stored, no extra fields, one fixed
+ * DOS time, Unix permissions); the entries' DEFLATE data is made here with
+ * libdeflate's whole-buffer compressor — about twice zlib's speed at a
+ * slightly smaller size (figures at EPUB_ZIP_LEVEL) — or comes already
+ * deflated from the series-wide font cache (fonts.c).  Such data reaches
+ * libzip through a source that reports its method, sizes and CRC, which
+ * libzip copies without recompressing (zip_close: a source whose stat gives
+ * a compression method is taken as already compressed). */
 #include "epub_int.h"
 
 #include <libdeflate.h>
+#include <zip.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void put16(unsigned char *p, unsigned v) {
-  p[0] = (unsigned char)(v & 0xFF);
-  p[1] = (unsigned char)(v >> 8 & 0xFF);
-}
-
-static void put32(unsigned char *p, uint32_t v) {
-  p[0] = (unsigned char)(v & 0xFF);
-  p[1] = (unsigned char)(v >> 8 & 0xFF);
-  p[2] = (unsigned char)(v >> 16 & 0xFF);
-  p[3] = (unsigned char)(v >> 24 & 0xFF);
-}
 
 ts_status epub_deflate(const void *data, size_t len, int level, unsigned char **comp,
                        size_t *comp_len, uint32_t *crc) {
@@ -47,6 +36,56 @@ ts_status epub_deflate(const void *data, size_t len, int level, unsigned char **
   return TS_OK;
 }
 
+/* A source of already deflated bytes for libzip. */
+typedef struct raw_src {
+  const unsigned char *p;
+  size_t n, at;
+  uint64_t size; /* uncompressed */
+  uint32_t crc;
+  zip_error_t err;
+} raw_src;
+
+static zip_int64_t raw_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd) {
+  raw_src *r = ud;
+  switch (cmd) {
+  case ZIP_SOURCE_OPEN:
+    r->at = 0;
+    return 0;
+  case ZIP_SOURCE_READ: {
+    size_t k = r->n - r->at;
+    if (k > len) k = (size_t)len;
+    if (k) memcpy(data, r->p + r->at, k);
+    r->at += k;
+    return (zip_int64_t)k;
+  }
+  case ZIP_SOURCE_CLOSE:
+  case ZIP_SOURCE_FREE:
+    return 0;
+  case ZIP_SOURCE_STAT: {
+    if (len < sizeof(zip_stat_t)) return -1;
+    zip_stat_t *st = data;
+    zip_stat_init(st);
+    st->valid = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD | ZIP_STAT_CRC |
+                ZIP_STAT_ENCRYPTION_METHOD;
+    st->size = r->size;
+    st->comp_size = r->n;
+    st->comp_method = ZIP_CM_DEFLATE;
+    st->encryption_method = ZIP_EM_NONE;
+    st->crc = r->crc;
+    return sizeof(zip_stat_t);
+  }
+  case ZIP_SOURCE_ERROR:
+    return zip_error_to_data(&r->err, data, len);
+  case ZIP_SOURCE_SUPPORTS:
+    return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+                                          ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
+                                          -1);
+  default:
+    zip_error_set(&r->err, ZIP_ER_OPNOTSUPP, 0);
+    return -1;
+  }
+}
+
 /* Entries are compressed with one compressor per level (libdeflate
  * allocates its tables once per compressor, not per call). */
 ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_t dos_date,
@@ -54,43 +93,35 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
   ts_status st = TS_OK;
   struct libdeflate_compressor *comp = NULL;
   int comp_level = 0;
-  ts_buf b;
-  ts_buf_init(&b);
-  /* per entry: offset of its local header, method, crc, stored length */
-  struct meta {
-    uint64_t off;
-    uint32_t crc;
-    size_t clen;
-    int method;
-  } *m = calloc(n ? n : 1, sizeof *m);
-  unsigned char *tmp = NULL;
-  size_t tmp_cap = 0;
   *out = NULL;
   *out_len = 0;
-  if (!m) TS_CHECK(TS_ERR_NOMEM);
+  /* per entry: the deflated bytes made here (owned) and libzip's source state */
+  unsigned char **made = calloc(n ? n : 1, sizeof *made);
+  raw_src *raw = calloc(n ? n : 1, sizeof *raw);
+  zip_t *z = NULL;
+  zip_source_t *mem = NULL;
+  zip_error_t ze;
+  zip_error_init(&ze);
+  if (!made || !raw) TS_CHECK(TS_ERR_NOMEM);
+  if (!(mem = zip_source_buffer_create(NULL, 0, 0, &ze))) TS_CHECK(TS_ERR_NOMEM);
+  if (!(z = zip_open_from_source(mem, ZIP_TRUNCATE, &ze))) TS_CHECK(TS_ERR_INTERNAL);
+  zip_source_keep(mem); /* read back after zip_close */
   for (size_t i = 0; i < n; i++) {
     const ezent *e = &ents[i];
-    const void *body = e->data;
-    size_t blen = e->len;
-    uint32_t crc;
-    int method = 0;
+    const unsigned char *body = NULL;
+    size_t blen = 0;
+    uint32_t crc = 0;
+    if (e->len > 0xFFFFFFFEu) TS_CHECK(TS_ERR_LIMIT);
     if (e->comp) { /* deflated by the caller */
       body = e->comp;
       blen = e->comp_len;
       crc = e->crc;
-      method = 8;
-    } else {
-      crc = libdeflate_crc32(0, e->data, e->len);
+    } else if (e->len > 0 && (e->level > 0 || e->level == EPUB_ZIP_PROBE)) {
       int level = e->level;
-      if (e->len > 0 && (level > 0 || level == EPUB_ZIP_PROBE)) {
-        if (tmp_cap < e->len) {
-          free(tmp);
-          tmp = malloc(e->len);
-          tmp_cap = tmp ? e->len : 0;
-          if (!tmp) TS_CHECK(TS_ERR_NOMEM);
-        }
-      }
-      if (e->len > 0 && level == EPUB_ZIP_PROBE) {
+      unsigned char *tmp = malloc(e->len);
+      if (!tmp) TS_CHECK(TS_ERR_NOMEM);
+      made[i] = tmp;
+      if (level == EPUB_ZIP_PROBE) {
         /* bytes compressed by their own format: deflate only when a fast
          * pass over the first 16 KiB saves 5 % (a PNG written with little
          * effort does; photographs and JPEGs never do, and deflating a
@@ -102,7 +133,7 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
         libdeflate_free_compressor(probe);
         level = k > 0 ? EPUB_ZIP_LEVEL : 0;
       }
-      if (level > 0 && e->len > 0) {
+      if (level > 0) {
         if (!comp || comp_level != level) {
           libdeflate_free_compressor(comp);
           comp = libdeflate_alloc_compressor(level);
@@ -114,77 +145,61 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
         if (k > 0) {
           body = tmp;
           blen = k;
-          method = 8;
+          crc = libdeflate_crc32(0, e->data, e->len);
         }
       }
     }
-    size_t nl = strlen(e->name);
-    if (nl > 0xFFFF || blen > 0xFFFFFFFEu || e->len > 0xFFFFFFFEu || b.len > 0xFFFFFFFEu)
-      TS_CHECK(TS_ERR_LIMIT);
-    int utf8 = 0;
-    for (size_t k = 0; k < nl; k++) utf8 |= (unsigned char)e->name[k] >= 0x80;
-    unsigned char h[30];
-    put32(h, 0x04034b50);
-    put16(h + 4, method == 8 ? 20 : 10);   /* version needed: 2.0 for deflate */
-    put16(h + 6, utf8 ? 0x0800 : 0);       /* bit 11: the name is UTF-8 */
-    put16(h + 8, (unsigned)method);
-    put16(h + 10, dos_time);
-    put16(h + 12, dos_date);
-    put32(h + 14, crc);
-    put32(h + 18, (uint32_t)blen);
-    put32(h + 22, (uint32_t)e->len);
-    put16(h + 26, (unsigned)nl);
-    put16(h + 28, 0);                      /* no extra field */
-    m[i] = (struct meta){b.len, crc, blen, method};
-    ts_buf_append(&b, (const char *)h, sizeof h);
-    ts_buf_append(&b, e->name, nl);
-    ts_buf_append(&b, body, blen);
+    zip_source_t *src;
+    if (body) {
+      raw[i] = (raw_src){.p = body, .n = blen, .size = e->len, .crc = crc};
+      zip_error_init(&raw[i].err);
+      src = zip_source_function(z, raw_cb, &raw[i]);
+    } else {
+      src = zip_source_buffer(z, e->data, e->len, 0);
+    }
+    if (!src) TS_CHECK(TS_ERR_NOMEM);
+    zip_int64_t idx = zip_file_add(z, e->name, src, ZIP_FL_ENC_UTF_8);
+    if (idx < 0) {
+      zip_source_free(src);
+      TS_CHECK(TS_ERR_INTERNAL);
+    }
+    zip_uint64_t u = (zip_uint64_t)idx;
+    /* a stored entry says so; deflated ones keep the method their source
+     * reports */
+    if ((!body && zip_set_file_compression(z, u, ZIP_CM_STORE, 0) < 0) ||
+        zip_file_set_dostime(z, u, dos_time, dos_date, 0) < 0 ||
+        zip_file_set_external_attributes(z, u, 0, ZIP_OPSYS_UNIX, 0100644u << 16) < 0)
+      TS_CHECK(TS_ERR_INTERNAL);
+    zip_file_extra_field_delete(z, u, ZIP_EXTRA_FIELD_ALL, ZIP_FL_LOCAL | ZIP_FL_CENTRAL);
   }
-  uint64_t cd_off = b.len;
-  for (size_t i = 0; i < n; i++) {
-    const ezent *e = &ents[i];
-    size_t nl = strlen(e->name);
-    int utf8 = 0;
-    for (size_t k = 0; k < nl; k++) utf8 |= (unsigned char)e->name[k] >= 0x80;
-    unsigned char h[46];
-    put32(h, 0x02014b50);
-    put16(h + 4, 3u << 8 | 20);            /* made by: UNIX, 2.0 */
-    put16(h + 6, m[i].method == 8 ? 20 : 10);
-    put16(h + 8, utf8 ? 0x0800 : 0);
-    put16(h + 10, (unsigned)m[i].method);
-    put16(h + 12, dos_time);
-    put16(h + 14, dos_date);
-    put32(h + 16, m[i].crc);
-    put32(h + 20, (uint32_t)m[i].clen);
-    put32(h + 24, (uint32_t)e->len);
-    put16(h + 28, (unsigned)nl);
-    put16(h + 30, 0);                      /* extra */
-    put16(h + 32, 0);                      /* comment */
-    put16(h + 34, 0);                      /* disk */
-    put16(h + 36, 0);                      /* internal attributes */
-    put32(h + 38, 0100644u << 16);         /* -rw-r--r-- */
-    put32(h + 42, (uint32_t)m[i].off);
-    ts_buf_append(&b, (const char *)h, sizeof h);
-    ts_buf_append(&b, e->name, nl);
+  if (zip_close(z) < 0) {
+    zip_discard(z);
+    z = NULL;
+    TS_CHECK(TS_ERR_INTERNAL);
   }
-  uint64_t cd_len = b.len - cd_off;
-  if (n > 0xFFFF || b.len > 0xFFFFFFFEu) TS_CHECK(TS_ERR_LIMIT);
-  unsigned char eocd[22];
-  put32(eocd, 0x06054b50);
-  put16(eocd + 4, 0);
-  put16(eocd + 6, 0);
-  put16(eocd + 8, (unsigned)n);
-  put16(eocd + 10, (unsigned)n);
-  put32(eocd + 12, (uint32_t)cd_len);
-  put32(eocd + 16, (uint32_t)cd_off);
-  put16(eocd + 20, 0);
-  ts_buf_append(&b, (const char *)eocd, sizeof eocd);
-  if (b.oom) TS_CHECK(TS_ERR_NOMEM);
-  *out = (unsigned char *)ts_buf_detach(&b, out_len);
+  z = NULL;
+  zip_stat_t zs;
+  zip_stat_init(&zs);
+  if (zip_source_stat(mem, &zs) < 0 || !(zs.valid & ZIP_STAT_SIZE) ||
+      zip_source_open(mem) < 0)
+    TS_CHECK(TS_ERR_INTERNAL);
+  unsigned char *buf = malloc(zs.size ? zs.size : 1);
+  zip_int64_t got = buf ? zip_source_read(mem, buf, zs.size) : -1;
+  zip_source_close(mem);
+  if (!buf) TS_CHECK(TS_ERR_NOMEM);
+  if (got < 0 || (zip_uint64_t)got != zs.size) {
+    free(buf);
+    TS_CHECK(TS_ERR_INTERNAL);
+  }
+  *out = buf;
+  *out_len = (size_t)zs.size;
 done:
-  ts_buf_free(&b);
+  if (z) zip_discard(z);
+  if (mem) zip_source_free(mem);
+  for (size_t i = 0; made && i < n; i++) free(made[i]);
+  free(made);
+  free(raw);
   libdeflate_free_compressor(comp);
-  free(tmp);
-  free(m);
+  zip_error_fini(&ze);
   return st;
 }
