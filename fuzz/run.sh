@@ -33,6 +33,10 @@ export TYPESET_DATA_DIR="$src"
 # libhyphen leaks a little on purpose (see scripts/test.sh); nothing else may
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$src/fuzz/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-exec "$build/fuzz/fuzz_$target" -max_len=$max -timeout=10 -rss_limit_mb=2048 \
+# -timeout is wall-clock time: under `nice -n 19` on a loaded machine a unit
+# that needs 0.2 s of CPU waited over 10 s for it (two false timeouts on
+# 2026-12-02), so the default is 60 s; a real hang is still caught, and units
+# over 10 s are still saved as slow-unit-* (-report_slow_units).
+exec "$build/fuzz/fuzz_$target" -max_len=$max -timeout=${FUZZ_TIMEOUT:-60} -rss_limit_mb=2048 \
   -dict="$dict" -max_total_time="$secs" -print_final_stats=1 \
   -artifact_prefix="$arts/" "$@" "$corpus" "$seeds"
