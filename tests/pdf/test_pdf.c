@@ -833,6 +833,71 @@ START_TEST(test_positions) {
 END_TEST
 
 
+/* TJ adjustments round positions half away from zero (as llround): at
+ * 1000 pt a position in points is one in 1/1000 em, so halves are exact.
+ * DejaVu Sans 'i' advances 1139/4096 em: 278 thousandths. */
+START_TEST(test_tj_halves) {
+  fixture fx;
+  fx_init(&fx, 1);
+  const ts_face *dv = face(&fx, DEJAVU, 0);
+  ts_run *r = shape(&fx, dv, "iiii", 1000, 0);
+  ck_assert_uint_eq(r->n, 4);
+  ts_glyph *g = (ts_glyph *)r->glyphs;
+  /* targets 1, 277, -1, -2; pens 0, 279, 555, 277 */
+  g[0].x = 0.5f;
+  g[1].x = 276.5f;
+  g[2].x = -0.5f;
+  g[3].x = -1.5f;
+  add(&fx, 0, TS_DRAW_GLYPHS, 50, 400)->run = r;
+  const char *path = write_sample(&fx, "halves.pdf");
+  char cmd[700];
+  int rc;
+  snprintf(cmd, sizeof cmd, "qpdf --qdf --object-streams=disable '%s' - 2>/dev/null", path);
+  char *out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  const char *tj = find(out, "[ -1 <");
+  ck_assert_msg(tj != NULL, "no [ -1 <");
+  const char *end = strstr(tj, "] TJ");
+  ck_assert_ptr_nonnull(end);
+  char line[200];
+  size_t n = (size_t)(end - tj) < sizeof line - 1 ? (size_t)(end - tj) : sizeof line - 1;
+  memcpy(line, tj, n);
+  line[n] = 0;
+  /* the code of 'i' four times, three adjustments between */
+  char code[5];
+  ck_assert_int_eq(sscanf(line, "[ -1 <%4[0-9A-Fa-f]>", code), 1);
+  char want[200];
+  snprintf(want, sizeof want, "[ -1 <%s> 2 <%s> 556 <%s> 279 <%s>", code, code, code, code);
+  ck_assert_str_eq(line, want);
+  free(out);
+  fx_free(&fx);
+}
+END_TEST
+
+/* A run whose clusters are neither increasing nor decreasing: each glyph
+ * still reads as its own cluster's text (ends from the sorted starts). */
+START_TEST(test_unordered_clusters) {
+  fixture fx;
+  fx_init(&fx, 1);
+  const ts_face *dv = face(&fx, DEJAVU, 0);
+  ts_run *r = shape(&fx, dv, "xyz", 12, 0);
+  ck_assert_uint_eq(r->n, 3);
+  ts_glyph *g = (ts_glyph *)r->glyphs;
+  g[0].cluster = 1; /* 'x' drawn for "y" */
+  g[1].cluster = 0; /* 'y' drawn for "x" */
+  add(&fx, 0, TS_DRAW_GLYPHS, 72, 700)->run = r;
+  const char *path = write_sample(&fx, "unordered.pdf");
+  char cmd[700];
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdftotext -enc UTF-8 '%s' - 2>&1", path);
+  char *out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_msg(strstr(out, "yxz"), "%s", out);
+  free(out);
+  fx_free(&fx);
+}
+END_TEST
+
 /* Clusters a per-glyph map cannot express: vocalized Arabic (marks share
  * their base's cluster, with y offsets), one glyph standing for different
  * texts, and a text outside the BMP (surrogate pairs in ToUnicode). */
@@ -1248,6 +1313,8 @@ int main(void) {
   tcase_add_test(tc, test_image_bomb);
   tcase_add_test(tc, test_image_not_image);
   tcase_add_test(tc, test_positions);
+  tcase_add_test(tc, test_tj_halves);
+  tcase_add_test(tc, test_unordered_clusters);
   tcase_add_test(tc, test_render_png);
   tcase_add_test(tc, test_png_passthrough_pixels);
   tcase_add_test(tc, test_png_alpha_through_libharu);

@@ -56,29 +56,75 @@ void pdf_utf16be(ts_buf *b, const char *s, size_t n, size_t max_units) {
   }
 }
 
-static void put_hex(ts_buf *b, const unsigned char *p, size_t n) {
-  static const char hx[] = "0123456789ABCDEF";
-  for (size_t i = 0; i < n; i++) {
-    char two[2] = {hx[p[i] >> 4], hx[p[i] & 15]};
-    ts_buf_append(b, two, 2);
+/* Appends the first n (<= PUT_MAX) bytes of tmp, a PUT_MAX-byte array, to
+ * b.  While b has room this is a fixed-size copy, which the compiler inlines:
+ * the per-glyph output is one such append instead of a call per piece (the
+ * bytes copied past n are overwritten by the next append or lie past the
+ * NUL). */
+#define PUT_MAX 48
+static inline void put_small(ts_buf *b, const char *tmp, size_t n) {
+  if (!b->oom && b->cap - b->len > PUT_MAX) {
+    memcpy(b->data + b->len, tmp, PUT_MAX);
+    b->len += n;
+    b->data[b->len] = 0;
+  } else {
+    ts_buf_append(b, tmp, n);
   }
 }
 
-/* " -123 ": an integer TJ adjustment (printf is the hot spot otherwise). */
-static void put_adj(ts_buf *b, int64_t v) {
-  char tmp[24];
-  int k = sizeof tmp;
+static const char hex_digits[] = "0123456789ABCDEF";
+
+static void put_hex(ts_buf *b, const unsigned char *p, size_t n) {
+  char tmp[PUT_MAX];
+  while (n > 0) {
+    size_t k = n < PUT_MAX / 2 ? n : PUT_MAX / 2;
+    for (size_t i = 0; i < k; i++) {
+      tmp[2 * i] = hex_digits[p[i] >> 4];
+      tmp[2 * i + 1] = hex_digits[p[i] & 15];
+    }
+    put_small(b, tmp, 2 * k);
+    p += k;
+    n -= k;
+  }
+}
+
+/* Writes " -123 ", an integer TJ adjustment, at o (at most 23 bytes; printf
+ * was the hot spot); returns the end. */
+static char *fmt_adj(char *o, int64_t v) {
+  char d[20];
+  int k = 0;
   uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  tmp[--k] = ' ';
-  do { tmp[--k] = (char)('0' + u % 10); u /= 10; } while (u);
-  if (v < 0) tmp[--k] = '-';
-  tmp[--k] = ' ';
-  ts_buf_append(b, tmp + k, sizeof tmp - (size_t)k);
+  do { d[k++] = (char)('0' + u % 10); u /= 10; } while (u);
+  *o++ = ' ';
+  if (v < 0) *o++ = '-';
+  while (k > 0) *o++ = d[--k];
+  *o++ = ' ';
+  return o;
+}
+
+/* Writes a code's 4 hex digits at o; returns the end. */
+static char *fmt_code(char *o, uint32_t code) {
+  o[0] = hex_digits[(code >> 12) & 15];
+  o[1] = hex_digits[(code >> 8) & 15];
+  o[2] = hex_digits[(code >> 4) & 15];
+  o[3] = hex_digits[code & 15];
+  return o + 4;
 }
 
 static void put_code(ts_buf *b, uint32_t code) {
-  unsigned char c[2] = {(unsigned char)(code >> 8), (unsigned char)code};
-  put_hex(b, c, 2);
+  char c[4];
+  fmt_code(c, code);
+  ts_buf_append(b, c, 4);
+}
+
+/* llround (half away from zero) without the libm call, for TJ positions;
+ * exact where |x| < 2^52, since x - trunc(x) is then representable, and
+ * llround itself elsewhere (huge, infinite or NaN), so results are the same. */
+static inline int64_t round_half_away(double x) {
+  if (!(x > -0x1p52 && x < 0x1p52)) return llround(x);
+  int64_t r = (int64_t)x;
+  double f = x - (double)r;
+  return f >= 0.5 ? r + 1 : f <= -0.5 ? r - 1 : r;
 }
 
 /* The code written for a glyph (see the file comment). */
@@ -112,19 +158,15 @@ ts_status pdf_face_get(pdf_w *w, const ts_face *face, pdf_face **out) {
   memset(pf, 0, sizeof *pf);
   pf->face = face;
   pf->used = hb_set_create();
-  pf->text_of = hb_map_create();
-  pf->fallback = hb_map_create();
-  w->n_faces++; /* counted now so pdf_fonts_free releases the sets */
-  if (!hb_set_allocation_successful(pf->used) ||
-      !hb_map_allocation_successful(pf->text_of) ||
-      !hb_map_allocation_successful(pf->fallback))
-    return TS_ERR_NOMEM;
+  w->n_faces++; /* counted now so pdf_fonts_free releases the set */
+  if (!hb_set_allocation_successful(pf->used)) return TS_ERR_NOMEM;
+  /* Per glyph id: text, width and code, each found once (through hb_map
+   * and hb_font's callbacks these were most of the per-glyph time).  Glyph
+   * ids reaching it pass valid_gid: below num_glyphs, or 0. */
+  pf->g = calloc(face->num_glyphs ? face->num_glyphs : 1, sizeof *pf->g);
+  if (!pf->g) return TS_ERR_NOMEM;
   hb_set_add(pf->used, 0); /* .notdef is always kept */
-  /* widths of the glyphs drawn, computed once each (emit_glyph asks for
-   * every glyph: through hb_font's callbacks that was a third of its time) */
-  pf->w1000 = malloc((face->num_glyphs ? face->num_glyphs : 1) * sizeof *pf->w1000);
-  if (!pf->w1000) return TS_ERR_NOMEM;
-  for (unsigned g = 0; g < face->num_glyphs; g++) pf->w1000[g] = INT32_MIN;
+  pf->g[0].flags = PDF_G_USED;
   pf->type0 = HPDF_Dict_New(w->pdf->mmgr);
   if (!pf->type0 || HPDF_Xref_Add(w->pdf->xref, pf->type0) != HPDF_OK)
     return TS_ERR_INTERNAL;
@@ -135,11 +177,9 @@ ts_status pdf_face_get(pdf_w *w, const ts_face *face, pdf_face **out) {
 void pdf_fonts_free(pdf_w *w) {
   for (size_t i = 0; i < w->n_faces; i++) {
     hb_set_destroy(w->faces[i].used);
-    hb_map_destroy(w->faces[i].text_of);
-    hb_map_destroy(w->faces[i].fallback);
     hb_face_destroy(w->faces[i].sub);
     hb_subset_plan_destroy(w->faces[i].plan);
-    free(w->faces[i].w1000);
+    free(w->faces[i].g);
   }
   free(w->faces);
   w->faces = NULL;
@@ -161,49 +201,53 @@ static uint32_t clamp_cluster(const ts_run *r, uint32_t c) {
   return c > r->text_len ? r->text_len : c;
 }
 
-/* Sorted distinct cluster starts of the run into w->tmp; returns the count
- * (0 on OOM with *st set). */
-static size_t cluster_starts(pdf_w *w, const ts_run *r, ts_status *st) {
+/* How the end of each cluster of a run is found.  Runs are monotonic
+ * (left-to-right non-decreasing, right-to-left non-increasing), and there
+ * the next larger cluster start is that of the neighbouring group of glyphs;
+ * other runs look it up among their sorted distinct starts in w->tmp. */
+typedef struct clusters {
+  int order; /* 1 non-decreasing, -1 non-increasing, 0 by table */
+  size_t nb; /* order 0: distinct starts in w->tmp */
+} clusters;
+
+static ts_status clusters_prepare(pdf_w *w, const ts_run *r, clusters *cl) {
+  int up = 1, down = 1;
+  for (uint32_t i = 1; i < r->n && (up || down); i++) {
+    uint32_t a = clamp_cluster(r, r->glyphs[i - 1].cluster);
+    uint32_t b = clamp_cluster(r, r->glyphs[i].cluster);
+    if (b < a) up = 0;
+    if (b > a) down = 0;
+  }
+  cl->order = up ? 1 : down ? -1 : 0;
+  cl->nb = 0;
+  if (cl->order != 0) return TS_OK;
   if (r->n > w->cap_tmp) {
     uint32_t *nt = realloc(w->tmp, (size_t)r->n * sizeof *nt);
-    if (!nt) { *st = TS_ERR_NOMEM; return 0; }
+    if (!nt) return TS_ERR_NOMEM;
     w->tmp = nt;
     w->cap_tmp = r->n;
   }
-  int up = 1, down = 1;
-  for (uint32_t i = 0; i < r->n; i++) {
-    w->tmp[i] = clamp_cluster(r, r->glyphs[i].cluster);
-    if (i > 0) {
-      if (w->tmp[i] < w->tmp[i - 1]) up = 0;
-      if (w->tmp[i] > w->tmp[i - 1]) down = 0;
-    }
-  }
-  /* Runs are monotonic (left-to-right increasing, right-to-left
-   * decreasing): sort only when they are not. */
-  if (down && !up) {
-    for (uint32_t i = 0, j = r->n - 1; i < j; i++, j--) {
-      uint32_t t = w->tmp[i];
-      w->tmp[i] = w->tmp[j];
-      w->tmp[j] = t;
-    }
-  } else if (!up) {
-    qsort(w->tmp, r->n, sizeof *w->tmp, cmp_u32);
-  }
+  for (uint32_t i = 0; i < r->n; i++) w->tmp[i] = clamp_cluster(r, r->glyphs[i].cluster);
+  qsort(w->tmp, r->n, sizeof *w->tmp, cmp_u32);
   size_t k = 0;
   for (uint32_t i = 0; i < r->n; i++)
     if (k == 0 || w->tmp[k - 1] != w->tmp[i]) w->tmp[k++] = w->tmp[i];
-  *st = TS_OK;
-  return k;
+  cl->nb = k;
+  return TS_OK;
 }
 
-/* End of the cluster starting at c: the next larger start, else the text's end. */
-static uint32_t cluster_end(const pdf_w *w, size_t nb, const ts_run *r, uint32_t c) {
-  size_t lo = 0, hi = nb;
+/* End of the cluster starting at c, made of glyphs [i, j): the next larger
+ * start, else the text's end. */
+static uint32_t cluster_end(const pdf_w *w, const clusters *cl, const ts_run *r, uint32_t i,
+                            uint32_t j, uint32_t c) {
+  if (cl->order > 0) return j < r->n ? clamp_cluster(r, r->glyphs[j].cluster) : r->text_len;
+  if (cl->order < 0) return i > 0 ? clamp_cluster(r, r->glyphs[i - 1].cluster) : r->text_len;
+  size_t lo = 0, hi = cl->nb;
   while (lo < hi) { /* first start > c */
     size_t mid = (lo + hi) / 2;
     if (w->tmp[mid] <= c) lo = mid + 1; else hi = mid;
   }
-  return lo < nb ? w->tmp[lo] : r->text_len;
+  return lo < cl->nb ? w->tmp[lo] : r->text_len;
 }
 
 /* A cluster's text for extraction: a soft hyphen (U+00AD, where the text
@@ -219,6 +263,7 @@ static void cluster_text(const ts_run *r, uint32_t c, uint32_t end, const char *
 }
 
 static ts_status add_text(pdf_w *w, const char *s, uint32_t len, uint32_t *idx) {
+  if (w->n_texts >= UINT32_MAX - 1) return TS_ERR_LIMIT; /* indices are stored + 1 */
   if (w->n_texts == w->cap_texts) {
     size_t nc = w->cap_texts ? w->cap_texts * 2 : 256;
     pdf_text *nt = realloc(w->texts, nc * sizeof *nt);
@@ -235,30 +280,32 @@ static ts_status add_text(pdf_w *w, const char *s, uint32_t len, uint32_t *idx) 
 ts_status pdf_fonts_collect(pdf_w *w, const ts_run *r) {
   ts_status st = TS_OK;
   pdf_face *pf;
+  clusters cl;
   TS_CHECK(pdf_face_get(w, r->face, &pf));
-  size_t nb = cluster_starts(w, r, &st);
-  if (st != TS_OK) goto done;
+  TS_CHECK(clusters_prepare(w, r, &cl));
   for (uint32_t i = 0, j; i < r->n; i = j) {
     uint32_t c = clamp_cluster(r, r->glyphs[i].cluster);
     for (j = i + 1; j < r->n && clamp_cluster(r, r->glyphs[j].cluster) == c; j++) {}
-    uint32_t end = cluster_end(w, nb, r, c);
-    hb_map_t *map = (j - i == 1) ? pf->text_of : pf->fallback;
+    uint32_t end = cluster_end(w, &cl, r, i, j, c);
+    int single = j - i == 1;
     for (uint32_t k = i; k < j; k++) {
       uint32_t gid = valid_gid(r->face, r->glyphs[k].gid);
-      hb_set_add(pf->used, gid);
-      if (end > c && !hb_map_has(map, gid)) {
+      pdf_glyph *pg = &pf->g[gid];
+      if (!(pg->flags & PDF_G_USED)) {
+        hb_set_add(pf->used, gid);
+        pg->flags |= PDF_G_USED;
+      }
+      uint32_t *slot = single ? &pg->text1 : &pg->fallback1;
+      if (end > c && *slot == 0) {
         uint32_t idx, tl;
         const char *ts;
         cluster_text(r, c, end, &ts, &tl);
         TS_CHECK(add_text(w, ts, tl, &idx));
-        hb_map_set(map, gid, idx);
+        *slot = idx + 1;
       }
     }
   }
-  if (!hb_set_allocation_successful(pf->used) ||
-      !hb_map_allocation_successful(pf->text_of) ||
-      !hb_map_allocation_successful(pf->fallback))
-    st = TS_ERR_NOMEM;
+  if (!hb_set_allocation_successful(pf->used)) st = TS_ERR_NOMEM;
 done:
   return st;
 }
@@ -279,7 +326,8 @@ static void tj_close(ts_buf *b, tj_state *t) {
 
 /* A glyph's offsets, kept finite and within a page's reach (1e5 pt). */
 static double sane(float v) {
-  return !isfinite(v) ? 0.0 : v > 1e5f ? 1e5 : v < -1e5f ? -1e5 : (double)v;
+  if (v >= -1e5f && v <= 1e5f) return (double)v; /* NaN fails both */
+  return !isfinite(v) ? 0.0 : v > 0 ? 1e5 : -1e5;
 }
 static double gx_of(const ts_glyph *g) { return sane(g->x); }
 static double gy_of(const ts_glyph *g) { return sane(g->y); }
@@ -287,7 +335,7 @@ static double gy_of(const ts_glyph *g) { return sane(g->y); }
 /* One glyph at its absolute position in the run: a TJ adjustment from the
  * pen (whole 1/1000 em, computed from absolute positions so rounding never
  * accumulates), Ts for a y offset. */
-static void emit_glyph(ts_buf *b, tj_state *t, const pdf_face *pf, const ts_glyph *g,
+static inline void emit_glyph(ts_buf *b, tj_state *t, pdf_face *pf, const ts_glyph *g,
                        double size) {
   const ts_face *f = pf->face;
   uint32_t gid = valid_gid(f, g->gid);
@@ -298,23 +346,27 @@ static void emit_glyph(ts_buf *b, tj_state *t, const pdf_face *pf, const ts_glyp
     ts_buf_puts(b, " Ts\n");
     t->rise = gy;
   }
-  if (!t->in_array) { ts_buf_putc(b, '['); t->in_array = 1; }
-  int64_t target = llround(gx_of(g) * 1000.0 / size);
+  char tmp[PUT_MAX], *o = tmp; /* at most 1 + 1 + 23 + 1 + 4 bytes */
+  if (!t->in_array) { *o++ = '['; t->in_array = 1; }
+  int64_t target = round_half_away(gx_of(g) * 1000.0 / size);
   int64_t adj = t->pen - target;
   if (adj != 0) {
-    if (t->in_hex) { ts_buf_putc(b, '>'); t->in_hex = 0; }
-    put_adj(b, adj);
+    if (t->in_hex) { *o++ = '>'; t->in_hex = 0; }
+    o = fmt_adj(o, adj);
   }
-  if (!t->in_hex) { ts_buf_putc(b, '<'); t->in_hex = 1; }
-  put_code(b, glyph_code(pf, gid));
-  int32_t gw;
-  if (pf->w1000 && gid < f->num_glyphs) {
-    gw = pf->w1000[gid];
-    if (gw == INT32_MIN) gw = pf->w1000[gid] = pdf_glyph_w1000(f, gid);
-  } else {
-    gw = pdf_glyph_w1000(f, gid);
+  if (!t->in_hex) { *o++ = '<'; t->in_hex = 1; }
+  pdf_glyph *pg = &pf->g[gid];
+  if (!(pg->flags & PDF_G_CODE)) {
+    pg->code = (uint16_t)glyph_code(pf, gid); /* written as 4 hex digits */
+    pg->flags |= PDF_G_CODE;
   }
-  t->pen = target + gw;
+  o = fmt_code(o, pg->code);
+  put_small(b, tmp, (size_t)(o - tmp));
+  if (!(pg->flags & PDF_G_WIDTH)) {
+    pg->w1000 = pdf_glyph_w1000(f, gid);
+    pg->flags |= PDF_G_WIDTH;
+  }
+  t->pen = target + pg->w1000;
 }
 
 static double glyph_end(const ts_face *f, const ts_glyph *g, double size) {
@@ -331,7 +383,7 @@ static double glyph_end(const ts_face *f, const ts_glyph *g, double size) {
  * drawn, it is repeated at the end in invisible mode (3 Tr) so the span
  * covers the whole cluster.  Drawing order inside a cluster does not change
  * the picture (one colour). */
-static void emit_cluster(ts_buf *b, tj_state *t, const pdf_face *pf, const ts_glyph *gs,
+static void emit_cluster(ts_buf *b, tj_state *t, pdf_face *pf, const ts_glyph *gs,
                          uint32_t n, double size) {
   const ts_face *f = pf->face;
   uint32_t first = 0, maxend = 0;
@@ -357,19 +409,27 @@ static void emit_cluster(ts_buf *b, tj_state *t, const pdf_face *pf, const ts_gl
   }
 }
 
+/* memcmp(a, b, n) == 0, without the call for a glyph's few bytes. */
+static inline int same_bytes(const char *a, const char *b, uint32_t n) {
+  if (n > 8) return memcmp(a, b, n) == 0;
+  for (uint32_t k = 0; k < n; k++)
+    if (a[k] != b[k]) return 0;
+  return 1;
+}
+
 ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
   ts_status st = TS_OK;
   ts_buf *b = &w->cs;
   ts_buf u16;
   ts_buf_init(&u16);
-  size_t nb = cluster_starts(w, r, &st);
-  if (st != TS_OK) goto done;
+  clusters cls;
+  TS_CHECK(clusters_prepare(w, r, &cls));
   double size = r->size;
   tj_state t = {0, 0, 0, 0.0};
   for (uint32_t i = 0, j; i < r->n; i = j) {
     uint32_t c = clamp_cluster(r, r->glyphs[i].cluster);
     for (j = i + 1; j < r->n && clamp_cluster(r, r->glyphs[j].cluster) == c; j++) {}
-    uint32_t end = cluster_end(w, nb, r, c);
+    uint32_t end = cluster_end(w, &cls, r, i, j, c);
     /* A cluster the per-glyph ToUnicode map cannot express gets its own
      * ActualText span (never a whole right-to-left run: poppler would
      * reverse it). */
@@ -382,9 +442,9 @@ ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
         actual = 1;
       } else {
         uint32_t gid = valid_gid(r->face, r->glyphs[i].gid);
-        const pdf_text *tx = hb_map_has(pf->text_of, gid)
-                                 ? &w->texts[hb_map_get(pf->text_of, gid)] : NULL;
-        actual = !tx || tx->len != cl || memcmp(tx->s, ct, cl) != 0;
+        uint32_t t1 = pf->g[gid].text1;
+        const pdf_text *tx = t1 ? &w->texts[t1 - 1] : NULL;
+        actual = !tx || tx->len != cl || !same_bytes(tx->s, ct, cl);
       }
     }
     if (!actual) {
@@ -462,7 +522,7 @@ static ts_status write_tounicode(pdf_w *w, pdf_face *pf, const code_entry *ce,
   hb_map_t *rev = NULL;
   for (size_t k = 0; k < n && !rev; k++) {
     uint32_t gid = ce[k].gid;
-    if (gid != 0 && !hb_map_has(pf->text_of, gid) && !hb_map_has(pf->fallback, gid)) {
+    if (gid != 0 && !pf->g[gid].text1 && !pf->g[gid].fallback1) {
       rev = hb_map_create();
       if (!hb_map_allocation_successful(rev)) { st = TS_ERR_NOMEM; goto done; }
       if (pf->face->unicodes) {
@@ -487,8 +547,8 @@ static ts_status write_tounicode(pdf_w *w, pdf_face *pf, const code_entry *ce,
       if (k > 0 && ce[k].code == ce[k - 1].code) continue; /* one mapping per code */
       uint32_t gid = ce[k].gid;
       const pdf_text *tx = NULL;
-      if (hb_map_has(pf->text_of, gid)) tx = &w->texts[hb_map_get(pf->text_of, gid)];
-      else if (hb_map_has(pf->fallback, gid)) tx = &w->texts[hb_map_get(pf->fallback, gid)];
+      if (pf->g[gid].text1) tx = &w->texts[pf->g[gid].text1 - 1];
+      else if (pf->g[gid].fallback1) tx = &w->texts[pf->g[gid].fallback1 - 1];
       char one[4];
       pdf_text cmap_tx;
       if (!tx && rev && hb_map_has(rev, gid)) {

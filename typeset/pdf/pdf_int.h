@@ -23,20 +23,30 @@ typedef struct pdf_text {
   uint32_t len;
 } pdf_text;
 
+/* What the writer knows of one glyph id of a face, filled as it is asked
+ * (dense, so the per-glyph loops index an array instead of hashing). */
+typedef struct pdf_glyph {
+  uint32_t text1;     /* 1 + index into w->texts from a single-glyph cluster, 0 = none */
+  uint32_t fallback1; /* 1 + index from a multi-glyph cluster, 0 = none */
+  int32_t w1000;      /* advance in 1/1000 em, when PDF_G_WIDTH */
+  uint16_t code;      /* the code drawn (16 bits, as written), when PDF_G_CODE */
+  uint8_t flags;      /* PDF_G_* */
+  uint8_t pad_;
+} pdf_glyph;
+
+enum { PDF_G_USED = 1, PDF_G_WIDTH = 2, PDF_G_CODE = 4 };
+
 /* One face used by the document. */
 typedef struct pdf_face {
   const ts_face *face;
   HPDF_Dict type0;   /* indirect Type 0 dictionary, filled by pdf_fonts_finish */
   hb_set_t *used;    /* original glyph ids drawn (owned) */
-  hb_map_t *text_of; /* gid → index into w->texts, from single-glyph clusters (owned) */
-  hb_map_t *fallback;/* gid → index, from multi-glyph clusters (owned) */
+  pdf_glyph *g;      /* per glyph id, max(num_glyphs, 1) entries, zeroed (owned) */
   /* Set by pdf_fonts_subset, before drawing: */
   hb_subset_plan_t *plan; /* (owned) */
   hb_face_t *sub;    /* the subset font (owned) */
   const hb_map_t *old2new; /* original → subset glyph id (the plan's) */
   int remap;         /* codes are subset glyph ids (name-keyed CFF) */
-  int32_t *w1000;    /* advance in 1/1000 em per glyph id, INT32_MIN until
-                        first asked (owned) */
 } pdf_face;
 
 typedef struct pdf_w {
