@@ -120,8 +120,9 @@ static void put_code(ts_buf *b, uint32_t code) {
 /* llround (half away from zero) without the libm call, for TJ positions;
  * exact where |x| < 2^52, since x - trunc(x) is then representable, and
  * llround itself elsewhere (huge, infinite or NaN), so results are the same. */
+#define TWO_POW_52 4503599627370496.0 /* decimal: cppcheck 2.10 misreads 0x1p52 */
 static inline int64_t round_half_away(double x) {
-  if (!(x > -0x1p52 && x < 0x1p52)) return llround(x);
+  if (!(x > -TWO_POW_52 && x < TWO_POW_52)) return llround(x);
   int64_t r = (int64_t)x;
   double f = x - (double)r;
   return f >= 0.5 ? r + 1 : f <= -0.5 ? r - 1 : r;
