@@ -43,6 +43,15 @@ int emap_get(const emap *m, const void *key, int *val) {
   return 0;
 }
 
+/* Puts a key known to be absent into a map with room for it (no growth). */
+static void emap_insert_new(emap *m, const void *key, int val) {
+  size_t i = (size_t)key_hash(m, key) & (m->cap - 1);
+  while (m->keys[i]) i = (i + 1) & (m->cap - 1);
+  m->keys[i] = key;
+  m->vals[i] = val;
+  m->n++;
+}
+
 ts_status emap_put(ts_arena *a, emap *m, const void *key, int val) {
   if ((m->n + 1) * 2 > m->cap) { /* grow; the old arrays stay in the arena */
     size_t ncap = m->cap ? m->cap * 2 : 64;
@@ -54,8 +63,9 @@ ts_status emap_put(ts_arena *a, emap *m, const void *key, int val) {
     m->vals = nv;
     m->cap = ncap;
     m->n = 0;
+    /* the old keys are distinct and ncap leaves room: re-insert directly */
     for (size_t i = 0; i < old.cap; i++)
-      if (old.keys[i]) emap_put(a, m, old.keys[i], old.vals[i]);
+      if (old.keys[i]) emap_insert_new(m, old.keys[i], old.vals[i]);
   }
   size_t i = (size_t)key_hash(m, key) & (m->cap - 1);
   while (m->keys[i]) {
@@ -746,8 +756,9 @@ static void note_ref(epub *E, rstate *R, ts_buf *b, const ts_node *n) {
     else b->oom = 1;
   }
   char id[48];
-  if (k == 1) snprintf(id, sizeof id, "r%d", num);
-  else snprintf(id, sizeof id, "r%d-%u", num, (unsigned)k);
+  /* fits: "r", an int, "-" and an unsigned are at most 23 bytes */
+  if (k == 1) (void)snprintf(id, sizeof id, "r%d", num);
+  else (void)snprintf(id, sizeof id, "r%d-%u", num, (unsigned)k);
   if (R->in_link) /* no <a> inside <a>: the id still anchors the back-link */
     ts_buf_printf(b, "<span class=\"noteref\" id=\"%s\">%d</span>", id, num);
   else
@@ -1031,7 +1042,8 @@ static ts_status render_notes(epub *E, rstate *R, ts_buf *b) {
     else
       ts_buf_printf(b, "<aside epub:type=\"footnote\" role=\"doc-footnote\" "
                        "id=\"n%d\" class=\"footnote\">\n", num);
-    snprintf(link, sizeof link, "<a role=\"doc-backlink\" href=\"#r%d\">%d.</a>", num, num);
+    /* fits: 38 bytes of markup and two ints (at most 22) in 96 */
+    (void)snprintf(link, sizeof link, "<a role=\"doc-backlink\" href=\"#r%d\">%d.</a>", num, num);
     R->pending = link;
     if (!def->first || def->first->type != TS_NODE_PARAGRAPH) {
       ts_buf_printf(b, "<p>%s</p>\n", link);
@@ -1383,7 +1395,6 @@ static ts_status zip_fill(epub *E, unsigned char **out, size_t *out_len) {
   ts_status st = TS_OK;
   ts_vec v;
   ts_vec_init(&v, sizeof(ezent));
-  char path[600];
 #define ZADD(n, p, l, lv)                                               \
   do {                                                                  \
     ezent *ze_ = ts_vec_push(E->a, &v);                                 \
@@ -1398,18 +1409,16 @@ static ts_status zip_fill(epub *E, unsigned char **out, size_t *out_len) {
   ZADD("OEBPS/toc.ncx", E->ncx, E->ncx_len, TEXT_LEVEL);
   ZADD("OEBPS/style.css", E->css, E->css_len, TEXT_LEVEL);
   for (size_t i = 0; i < E->n_files; i++) {
-    snprintf(path, sizeof path, "OEBPS/%s", E->files[i].name);
-    ZADD(ts_arena_strdup(E->a, path), E->files[i].data, E->files[i].len, TEXT_LEVEL);
+    ZADD(ts_arena_printf(E->a, "OEBPS/%s", E->files[i].name), E->files[i].data, E->files[i].len,
+         TEXT_LEVEL);
   }
   for (size_t i = 0; i < E->n_images; i++) {
-    snprintf(path, sizeof path, "OEBPS/%s", E->images[i].name);
-    ZADD(ts_arena_strdup(E->a, path), E->images[i].data, E->images[i].len,
+    ZADD(ts_arena_printf(E->a, "OEBPS/%s", E->images[i].name), E->images[i].data, E->images[i].len,
          precompressed(E->images[i].media) ? EPUB_ZIP_PROBE : EPUB_ZIP_LEVEL);
   }
   for (size_t i = 0; i < E->n_fonts; i++) {
     const efont *f = &E->fonts[i];
-    snprintf(path, sizeof path, "OEBPS/%s", f->name);
-    ZADD(ts_arena_strdup(E->a, path), f->zdata, f->len, 0);
+    ZADD(ts_arena_printf(E->a, "OEBPS/%s", f->name), f->zdata, f->len, 0);
     ezent *ze = &((ezent *)v.data)[v.len - 1];
     if (f->deflated) {
       ze->comp = f->zdata;
@@ -1468,8 +1477,7 @@ static ts_status make_identifier(epub *E) {
     }
     const char *isbn = id;
     if (strncasecmp(isbn, "urn:isbn:", 9) == 0) isbn += 9;
-    else if (strncasecmp(isbn, "isbn:", 5) == 0) isbn += 5;
-    else if (strncasecmp(isbn, "isbn ", 5) == 0) isbn += 5;
+    else if (strncasecmp(isbn, "isbn:", 5) == 0 || strncasecmp(isbn, "isbn ", 5) == 0) isbn += 5;
     char digits[16];
     size_t nd = 0;
     int ok = 1;
@@ -1588,7 +1596,8 @@ void epub_format_modified(const epub *E, char *out, size_t n) {
   int64_t y;
   int mo, d, h, mi, s;
   epoch_to_parts(t, &y, &mo, &d, &h, &mi, &s);
-  snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, mo, d, h, mi, s);
+  /* fits the caller's 40 bytes: the year is clamped to 4 digits, 20 bytes in all */
+  (void)snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, mo, d, h, mi, s);
 }
 
 const char *epub_dc_date(const epub *E) {

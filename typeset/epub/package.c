@@ -181,7 +181,7 @@ ts_status epub_write_css(epub *E) {
   /* headings */
   for (int i = 0; i < 6; i++) {
     char sel[8];
-    snprintf(sel, sizeof sel, "h%d", i + 1);
+    (void)snprintf(sel, sizeof sel, "h%d", i + 1); /* fits: "h1".."h6" */
     const ts_heading_style *h = &s->h[i];
     ts_buf_printf(&b, "%s {\n", sel);
     css_families(&b, s, h->b.role);

@@ -159,6 +159,7 @@ static double badness(int64_t t, int64_t s) {
   else if (s >= 1663497) r = t / (s / 297);
   else r = t;
   if (r > 1290) return INF_BAD; /* 1290³ < 2³¹ < 1291³ */
+  // NOLINTNEXTLINE(bugprone-integer-division): TeX §108 rounds in integers, on purpose
   return (double)((r * r * r + 0x20000) / 0x40000);
 }
 
@@ -688,7 +689,7 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
   /* prefix sums (§§823–827 active widths, as absolute totals) */
   S.sum = malloc((n + 1) * sizeof *S.sum);
   S.nextbox = malloc((n + 1) * sizeof *S.nextbox);
-  S.cand = calloc((size_t)(4 * S.nslots_run), sizeof *S.cand);
+  S.cand = calloc(4 * (size_t)S.nslots_run, sizeof *S.cand);
   if (!S.sum || !S.nextbox || !S.cand) {
     st = TS_ERR_NOMEM;
     goto done;

@@ -462,13 +462,8 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
       n_started = last_fit_started;
       f->forced = 1;
       out->n_forced++;
-    } else if (fl_end > fl_start) {
-      f->end = i; /* the deferred float alone: the body starts on the next frame */
-    } else if (i < v->n && n_carry_pieces > 0 && fits_fresh(g, bp, frame, v, i, notes, n_notes)) {
-      /* continued notes filled this frame: the first box goes to the next
-       * frame, where it fits with its notes (no short note is split) */
-      f->end = i;
-    } else if (i < v->n) {
+    } else if (i < v->n && fl_end <= fl_start &&
+               !(n_carry_pieces > 0 && fits_fresh(g, bp, frame, v, i, notes, n_notes))) {
       /* not even the first box fits with its notes: place it alone; its
        * notes fill what room is left and continue on the next frames */
       f->end = i + 1;
@@ -503,7 +498,11 @@ ts_status pg_break(ts_arena *a, const pg_geom *g, const pg_break_params *bp,
         }
       }
     } else {
-      f->end = i; /* only note continuations on this frame */
+      /* the body starts on the next frame: the deferred float goes alone
+       * here; or continued notes filled this frame, and the first box fits
+       * on the next one with its notes (no short note is split); or only
+       * note continuations are on this frame (i == v->n) */
+      f->end = i;
     }
 
     /* notes started in the frame, in mark order */

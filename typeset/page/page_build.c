@@ -905,7 +905,8 @@ static const ts_line *item_label(pg_builder *b, const cframe *list, const ts_blo
   char buf[32];
   const char *text;
   if (list->ordered) {
-    snprintf(buf, sizeof buf, "%d%c", list->number, list->delim ? list->delim : '.');
+    /* fits: an int and one character in 32 */
+    (void)snprintf(buf, sizeof buf, "%d%c", list->number, list->delim ? list->delim : '.');
     text = buf;
   } else {
     text = (list->list_level % 2 == 1) ? "\xE2\x80\xA2" : "\xE2\x80\x93"; /* • – */

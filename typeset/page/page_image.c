@@ -128,11 +128,11 @@ int pg_image_size(const char *path, double *w, double *h, const char **why) {
     rewind(fp);
     rc = png_size(fp, w, h, why);
   } else if (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF) {
-    fseek(fp, 2, SEEK_SET);
-    rc = jpeg_size(fp, w, h, why);
+    if (fseek(fp, 2, SEEK_SET) != 0) *why = "cannot be read";
+    else rc = jpeg_size(fp, w, h, why);
   } else {
     *why = "not a PNG or JPEG image";
   }
-  fclose(fp);
+  (void)fclose(fp); /* only read */
   return rc;
 }

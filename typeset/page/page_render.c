@@ -329,7 +329,7 @@ static void toc_numbers(rctx *r) {
     const pg_anchor *an = find_anchor(b, te[i].id);
     if (!an || an->page < 0) continue;
     char num[24];
-    snprintf(num, sizeof num, "%d", an->page + 1);
+    (void)snprintf(num, sizeof num, "%d", an->page + 1); /* fits: an int in 24 */
     ts_span sp = pg_span_plain(b, te[i].bs, ts_arena_strdup(b->a, num));
     ts_line ln, dot;
     if (!sp.text || !pg_line(b, &sp, 1, &ln)) return;
@@ -341,6 +341,8 @@ static void toc_numbers(rctx *r) {
     pg_draw_line(b, te[i].box, &ln, nx, 0);
     double step = 0.5 * te[i].bs->size;
     double end = nx - 0.5 * te[i].bs->size;
+    /* step is half the font size and sizes are >= 1 pt: x grows by >= 0.5 a turn */
+    // NOLINTNEXTLINE(cert-flp30-c): positions are doubles; the step is never tiny (above)
     for (double x = ceil(te[i].leader_from / step) * step; x + step <= end; x += step)
       pg_draw_line(b, te[i].box, &dot, x, 0);
   }

@@ -41,10 +41,10 @@ const char *pg_template(pg_builder *b, const char *tmpl, int page, int pages) {
         else if (k == 6 && !strncmp(key, "series", 6)) val = m->series.name;
         else if (k == 6 && !strncmp(key, "number", 6)) val = m->series.number;
         else if (k == 4 && !strncmp(key, "page", 4)) {
-          snprintf(num, sizeof num, "%d", page);
+          (void)snprintf(num, sizeof num, "%d", page); /* fits: an int in 24 */
           val = num;
         } else if (k == 5 && !strncmp(key, "pages", 5)) {
-          snprintf(num, sizeof num, "%d", pages);
+          (void)snprintf(num, sizeof num, "%d", pages); /* fits: an int in 24 */
           val = num;
         } else known = 0;
         if (known) {

@@ -791,7 +791,7 @@ static ts_status embed_face(pdf_w *w, pdf_face *pf) {
   char ps[112], tag[8], base[128];
   clean_psname(f->psname, ps, sizeof ps);
   subset_tag(pf, ce, n, tag);
-  snprintf(base, sizeof base, "%s%s", tag, ps);
+  (void)snprintf(base, sizeof base, "%s%s", tag, ps); /* fits: 7 + at most 100 bytes in 128 */
 
   /* Font program. */
   HPDF_Dict ff = new_stream(w);

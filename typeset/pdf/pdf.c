@@ -218,7 +218,7 @@ static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, const char 
   } else {
     *why = "not a PNG or JPEG image";
   }
-  fclose(fp);
+  (void)fclose(fp); /* only read */
   if (kind != IMG_BAD) {
     if (*wd == 0 || *ht == 0) { *why = "image has no pixels"; return IMG_BAD; }
     if (*wd > IMG_MAX_SIDE || *ht > IMG_MAX_SIDE ||
@@ -795,9 +795,10 @@ static ts_status build_info(pdf_run *r) {
     if (y < 0) y = 0;
     if (y > 9999) y = 9999;
     char ds[40];
-    snprintf(ds, sizeof ds, "D:%04d%02u%02u%02d%02d%02dZ", (int)y, mo, dd, (int)(secs / 3600),
+    /* both fit: the year is clamped to 4 digits, secs < 86400 (22 and 20 bytes) */
+    (void)snprintf(ds, sizeof ds, "D:%04d%02u%02u%02d%02d%02dZ", (int)y, mo, dd, (int)(secs / 3600),
              (int)(secs / 60 % 60), (int)(secs % 60));
-    snprintf(r->xmp_date, sizeof r->xmp_date, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, mo, dd,
+    (void)snprintf(r->xmp_date, sizeof r->xmp_date, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, mo, dd,
              (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
     if (HPDF_Dict_Add(w->pdf->info, "CreationDate", HPDF_String_New(mm, ds, NULL)) != HPDF_OK ||
         HPDF_Dict_Add(w->pdf->info, "ModDate", HPDF_String_New(mm, ds, NULL)) != HPDF_OK) {
@@ -888,7 +889,7 @@ static ts_status build_xmp(pdf_run *r) {
   ts_buf_xml(&b, lang, strlen(lang));
   ts_buf_puts(&b, "</rdf:li></rdf:Bag></dc:language>\n");
   char tool[64];
-  snprintf(tool, sizeof tool, "typeset %s", TS_VERSION);
+  (void)snprintf(tool, sizeof tool, "typeset %s", TS_VERSION); /* a short version string */
   xmp_text(&b, "xmp:CreatorTool", tool);
   {
     ts_buf pr;

@@ -77,7 +77,7 @@ static int side_epub_start(side_epub *j, ts_ctx *ctx, const ts_doc *doc,
   j->d.quiet = d->quiet;
   j->running = pthread_create(&j->th, NULL, side_epub_main, j) == 0;
   if (!j->running && j->mf) {
-    fclose(j->mf);
+    (void)fclose(j->mf); /* nothing was written: the buffer is dropped */
     j->mf = NULL;
     free(j->msgs);
     j->msgs = NULL;
@@ -91,14 +91,18 @@ static void side_epub_join(side_epub *j, ts_diag *d) {
   pthread_join(j->th, NULL);
   j->running = 0;
   if (j->mf) {
-    fclose(j->mf);
+    /* fclose finalises j->msgs; it fails only when the last of the
+     * messages could not be stored (out of memory): print what is there,
+     * then say that some are missing */
+    int lost = fclose(j->mf) != 0;
     j->mf = NULL;
-    if (j->n_msgs && d->out) {
+    if (j->msgs && j->n_msgs && d->out) {
       if (d->lock) pthread_mutex_lock((pthread_mutex_t *)d->lock);
       (void)fwrite(j->msgs, 1, j->n_msgs, d->out);
       (void)fflush(d->out);
       if (d->lock) pthread_mutex_unlock((pthread_mutex_t *)d->lock);
     }
+    if (lost) ts_diag_report(d, TS_WARNING, NULL, 0, 0, "some messages of the EPUB writer were lost");
   }
   free(j->msgs);
   j->msgs = NULL;

@@ -97,11 +97,12 @@ static const char *const default_region[][2] = {
 static HyphenDict *try_load(const char *ll, const char *rr, int *in_block)
 {
   char path[128];
-  if (rr) snprintf(path, sizeof path, HYPHEN_DIR "/hyph_%s_%s.dic", ll, rr);
-  else snprintf(path, sizeof path, HYPHEN_DIR "/hyph_%s.dic", ll);
+  int n = rr ? snprintf(path, sizeof path, HYPHEN_DIR "/hyph_%s_%s.dic", ll, rr)
+             : snprintf(path, sizeof path, HYPHEN_DIR "/hyph_%s.dic", ll);
+  if (n < 0 || (size_t)n >= sizeof path) return NULL; /* a cut path would name another file */
   FILE *fp = fopen(path, "r");
   if (!fp) return NULL;
-  fclose(fp);
+  (void)fclose(fp); /* only opened to test that it exists */
   return ts_hy_load_cached(path, in_block);
 }
 

@@ -279,10 +279,16 @@ static UBreakIterator *open_breaker(ts_ctx *ctx, const char *locale, const UChar
   UBreakIterator *bi = NULL;
   if (!s) return NULL;
   pthread_mutex_lock(&s->lock);
-  UBreakIterator *tmpl = NULL;
+  UBreakIterator *tmpl = NULL, *own = NULL;
+  size_t loc_len = locale ? strlen(locale) : 0;
   if (!locale) {
     if (!s->chars) s->chars = ubrk_open(UBRK_CHARACTER, "", NULL, 0, &err);
     tmpl = U_SUCCESS(err) ? s->chars : NULL;
+  } else if (loc_len >= sizeof s->lines_t[0].locale) {
+    /* too long to be a cache key (a cut key would never match, and each
+     * call would add a template): a template of its own, closed below */
+    own = ubrk_open(UBRK_LINE, locale, NULL, 0, &err);
+    tmpl = U_SUCCESS(err) ? own : NULL;
   } else {
     for (size_t i = 0; i < s->n_lines_t; i++)
       if (!strcmp(s->lines_t[i].locale, locale)) tmpl = s->lines_t[i].line;
@@ -292,7 +298,7 @@ static UBreakIterator *open_breaker(ts_ctx *ctx, const char *locale, const UChar
         s->lines_t = nt;
         UBreakIterator *t = ubrk_open(UBRK_LINE, locale, NULL, 0, &err);
         if (U_SUCCESS(err) && t) {
-          snprintf(nt[s->n_lines_t].locale, sizeof nt[0].locale, "%s", locale);
+          memcpy(nt[s->n_lines_t].locale, locale, loc_len + 1); /* fits: tested above */
           nt[s->n_lines_t++].line = t;
           tmpl = t;
         }
@@ -302,6 +308,7 @@ static UBreakIterator *open_breaker(ts_ctx *ctx, const char *locale, const UChar
   err = U_ZERO_ERROR;
   if (tmpl) bi = ubrk_clone(tmpl, &err);
   pthread_mutex_unlock(&s->lock);
+  if (own) ubrk_close(own);
   if (!bi || U_FAILURE(err)) {
     if (bi) ubrk_close(bi);
     return NULL;
@@ -1503,7 +1510,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
         if (box_open) {
           uint32_t pc = cp_before(p, c0);
           if (t.brk[c0] == 1) {
-            CLOSE_BOX();
+            CLOSE_BOX(); // NOLINT(bugprone-redundant-branch-condition): the macro's own test, for its other uses
             word_start = NONE;
             if (is_dash(pc)) {
               double hang = prot && !(r->level & 1) ? ts_text_protrusion(pc, 1) * prev_w : 0;
