@@ -728,7 +728,8 @@ static ts_status shape_run(ts_para *p, hb_buffer_t *buf, const prun *r, gvec *v)
     } else {
       ts_status st = shape_range(p, buf, r, t + x, n, 0, n, x, 0, v);
       if (st != TS_OK) return st;
-      wc_put(s, h, r, p->lang, t + x, n, x, v->g + before, v->n - before);
+      /* (v->g is NULL while nothing was shaped: no arithmetic on it then) */
+      wc_put(s, h, r, p->lang, t + x, n, x, v->g ? v->g + before : NULL, v->n - before);
       atomic_fetch_add(&s->wc_misses, 1);
     }
     x = y;
