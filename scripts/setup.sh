@@ -9,7 +9,7 @@ PKGS="
   libhpdf-dev libfreetype-dev libzip-dev libdeflate-dev libharfbuzz-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev libyaml-dev
   libfontconfig-dev libicu-dev libhyphen-dev libpng-dev check
-  hyphen-en-us hyphen-en-gb hyphen-ru hyphen-de hyphen-fr
+  hyphen-en-us hyphen-en-gb hyphen-ru hyphen-de hyphen-fr hyphen-el
   fonts-linuxlibertine fonts-paratype fonts-dejavu-core
   fonts-noto-core fonts-noto-cjk fonts-noto-mono
   qpdf poppler-utils epubcheck libclang-rt-14-dev valgrind cppcheck clang-tidy

@@ -217,6 +217,10 @@ static oline o_measure(const ocfg *c, long a, size_t b, size_t lineno, double *n
       if (isinf(x->stretch)) fil++;
       else ys += sp(x->stretch);
       zs += sp(x->shrink);
+    } else {
+      /* a box's own stretch and shrink (font expansion) */
+      ys += sp(x->stretch);
+      zs += sp(x->shrink);
     }
   }
   if (b < c->n && c->it[b].type == TS_ITEM_PENALTY) {
@@ -450,6 +454,7 @@ static void check_result(const ts_item *it, size_t n, const ts_break_params *p,
 typedef struct gen_opts {
   int hyphen_w0; /* discretionary hyphens of width 0 only */
   int forced;    /* allow forced breaks inside */
+  double expand; /* boxes stretch and shrink by this fraction of their width */
 } gen_opts;
 
 static void gen_para(uint64_t *s, para *P, const gen_opts *g) {
@@ -471,6 +476,7 @@ static void gen_para(uint64_t *s, para *P, const gen_opts *g) {
         pen(P, hw, pv, 1);
       }
       box(P, 8 + rnd(s) % 40);
+      P->it[P->n - 1].stretch = P->it[P->n - 1].shrink = P->it[P->n - 1].width * g->expand;
     }
     if (g->forced && wi + 1 < nwords && rnd(s) % 12 == 0) {
       glue(P, 0, INFINITY, 0);
@@ -501,7 +507,9 @@ static void gen_params(uint64_t *s, ts_break_params *p, widths *w, ts_lb_mode *m
 static int run_oracle_case(uint64_t seed, int *looser) {
   uint64_t s = seed * 2654435761u + 12345;
   para P = {0};
-  gen_opts g = {0, 1};
+  /* every third paragraph with font expansion (boxes stretch and shrink
+   * by 2 % of their width) */
+  gen_opts g = {0, 1, seed % 3 == 1 ? 0.02 : 0};
   gen_para(&s, &P, &g);
   ts_break_params p;
   widths w;
@@ -614,6 +622,49 @@ START_TEST(test_hand_two_lines) {
       "@line 2: 6..13 r=0 b=0 d=100 fit=2 w=80\n";
   ck_assert_str_eq(tr.data, want);
   ts_buf_free(&tr);
+  ts_lb_result_free(&r);
+  para_free(&P);
+}
+END_TEST
+
+/* Font expansion: a box's finite stretch and shrink count with the glue's
+ * (pdfTeX's \pdfadjustspacing).  One 100pt box on a 103pt line: with no
+ * stretch anywhere the line is infinitely bad (pass 4, badness 10000); with
+ * 5pt of box stretch r = 3/5 and badness 100 r^3 = 21.6 -> TeX's 22; on a
+ * 97pt line 5pt of box shrink gives r = -0.6, not overfull. */
+START_TEST(test_box_expansion) {
+  ts_break_params p = plain_params();
+  for (int k = 0; k < 3; k++) {
+    para P = {0};
+    box(&P, 100);
+    if (k) P.it[0].stretch = P.it[0].shrink = 5;
+    pen(&P, 0, -TS_INF_PENALTY, 0); /* no parfillskip: the line must be filled */
+    widths w = {k == 2 ? 97 : 103, k == 2 ? 97 : 103, 0};
+    ts_lb_result r;
+    ck_assert_int_eq(ts_linebreak(&p, TS_LB_JUSTIFY, P.it, P.n, width_cb, &w, &r, NULL), TS_OK);
+    ck_assert_uint_eq(r.n, 1);
+    if (k == 0) {
+      ck_assert_int_eq(r.pass, 4);
+      ck_assert_double_eq(r.lines[0].badness, 10000);
+    } else {
+      ck_assert_int_eq(r.pass, 1);
+      ck_assert_double_eq(r.lines[0].badness, 22);
+      ck_assert_double_eq_tol(r.lines[0].ratio, k == 2 ? -0.6 : 0.6, 1e-9);
+      ck_assert_int_eq(r.lines[0].overfull, 0);
+      ck_assert_double_eq(r.lines[0].natural, 100);
+    }
+    ts_lb_result_free(&r);
+    para_free(&P);
+  }
+  /* in ragged modes a box's stretch is ignored like the glue's */
+  para P = {0};
+  box(&P, 100);
+  P.it[0].stretch = P.it[0].shrink = 5;
+  finish(&P);
+  widths w = {103, 103, 0};
+  ts_lb_result r;
+  ck_assert_int_eq(ts_linebreak(&p, TS_LB_RAGGED, P.it, P.n, width_cb, &w, &r, NULL), TS_OK);
+  ck_assert_double_eq(r.lines[0].ratio, 0);
   ts_lb_result_free(&r);
   para_free(&P);
 }
@@ -827,7 +878,7 @@ START_TEST(test_total_fit_beats_first_fit) {
   for (uint64_t seed = 0; seed < 300; seed++) {
     uint64_t s = seed * 7919 + 1;
     para P = {0};
-    gen_opts g = {1, 0};
+    gen_opts g = {1, 0, 0};
     gen_para(&s, &P, &g);
     ts_break_params p = plain_params();
     p.pretolerance = -1;
@@ -1210,7 +1261,7 @@ END_TEST
 START_TEST(test_deterministic_trace) {
   uint64_t s = 5;
   para P = {0};
-  gen_opts g = {0, 1};
+  gen_opts g = {0, 1, 0};
   gen_para(&s, &P, &g);
   ts_break_params p = plain_params();
   widths w = {120, 120, 0};
@@ -1297,6 +1348,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_degenerate_no_hang);
   tcase_add_loop_test(tc, test_garbage, 0, 20);
   tcase_add_test(tc, test_huge_paragraph);
+  tcase_add_test(tc, test_box_expansion);
   tcase_add_test(tc, test_out_of_memory);
   suite_add_tcase(s, tc);
   return s;

@@ -832,6 +832,45 @@ START_TEST(test_positions) {
 }
 END_TEST
 
+/* Font expansion: a run with hscale s is drawn with the text matrix
+ * [s 0 0 1 x y], so a glyph at x in the run's text space lands at
+ * run x + s * x on the page and is s times as wide; hscale 1 is written as
+ * the plain matrix. */
+START_TEST(test_expansion) {
+  for (int k = 0; k < 2; k++) {
+    fixture fx;
+    fx_init(&fx, 1);
+    const ts_face *dv = face(&fx, DEJAVU, 0);
+    ts_draw *d = add(&fx, 0, TS_DRAW_GLYPHS, 50, 400);
+    ts_run *r = shape(&fx, dv, "iiiiiiiiiiiiiiiiiiii W", 10, 0);
+    double s = k ? 0.98 : 1.02;
+    r->hscale = (float)s;
+    d->run = r;
+    const char *path = write_sample(&fx, "expand.pdf");
+    char cmd[700];
+    int rc;
+    snprintf(cmd, sizeof cmd, "pdftotext -bbox '%s' - 2>/dev/null | grep '>W<'", path);
+    char *out = run(cmd, &rc);
+    ck_assert_int_eq(rc, 0);
+    char *p = strstr(out, "xMin=\"");
+    ck_assert_ptr_nonnull(p);
+    double xmin = strtod(p + 6, NULL);
+    double want = 50 + s * r->glyphs[r->n - 1].x;
+    ck_assert_msg(fabs(xmin - want) < 0.02, "W at %g, want %g", xmin, want);
+    p = strstr(out, "xMax=\"");
+    ck_assert_ptr_nonnull(p);
+    double xmax = strtod(p + 6, NULL);
+    ck_assert_msg(fabs(xmax - xmin - 9.888 * s) < 0.02, "W is %g wide", xmax - xmin);
+    free(out);
+    snprintf(cmd, sizeof cmd, "qpdf --qdf --object-streams=disable '%s' - 2>/dev/null", path);
+    out = run(cmd, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(find(out, k ? "0.98 0 0 1 50 400 Tm" : "1.02 0 0 1 50 400 Tm"));
+    free(out);
+    fx_free(&fx);
+  }
+}
+END_TEST
 
 /* TJ adjustments round positions half away from zero (as llround): at
  * 1000 pt a position in points is one in 1/1000 em, so halves are exact.
@@ -1313,6 +1352,7 @@ int main(void) {
   tcase_add_test(tc, test_image_bomb);
   tcase_add_test(tc, test_image_not_image);
   tcase_add_test(tc, test_positions);
+  tcase_add_test(tc, test_expansion);
   tcase_add_test(tc, test_tj_halves);
   tcase_add_test(tc, test_unordered_clusters);
   tcase_add_test(tc, test_render_png);

@@ -16,8 +16,8 @@ Standard library only; needs pdftotext (poppler-utils) and fc-match
  (b) never more than the style's limit (2) of consecutive hyphenated lines
      (line dump);
  (c) on justified, non-last body lines of the PDF (pdftotext -bbox-layout
-     word boxes), the median interword gap of the four samples together
-     is within +-10 % (each sample: +-15 %, see below) of the body
+     word boxes), the median interword gap of the four samples together,
+     and of each sample, is within +-10 % of the body
      font's natural space (the space advance read from the font file --
      Linux Libertine O, found with fc-match -- times the body size); gaps
      after a sentence end and gaps next to a word of another size (note
@@ -66,12 +66,13 @@ BODY_FONT = 'Linux Libertine O:style=Regular'
 # typeset sets 5.7 %.  The bar is XeLaTeX's 8.0 %: the test fails when
 # typeset becomes looser than TeX on the same text (one line is 0.4 %).
 LOOSE_MAX_PCT = 8.0
-# (c): +-10 % on the four samples' gaps together.  A single short paper
-# holds only 500-700 gaps and is printed, not asserted: with this narrow
-# space both engines run 5-11 % wide on the looser samples (XeLaTeX 1.10
-# over all four, typeset 1.08), so per sample the bar is +-15 %.
+# (c): +-10 % on the four samples' gaps together, and on each sample alone.
+# With this narrow space both engines ran 5-11 % wide on the looser samples
+# without font expansion (XeLaTeX 1.10 over all four, typeset 1.07, the
+# multilingual sample 1.108); with the paper style's font expansion (+-2 %,
+# styles/default.yaml) every sample is within 1.00-1.07.
 MEDIAN_TOL = 0.10
-MEDIAN_TOL_ONE = 0.15
+MEDIAN_TOL_ONE = 0.10
 LOOSE_FACTOR = 1.5      # (d)
 
 SENT_END = re.compile(r'[.?!:;\u2026][\u201d\u2019"\')\]]*\d*$')
@@ -142,7 +143,7 @@ def body_font_file():
 # ---------------------------------------------------------------- line dump
 
 LINE_RE = re.compile(r'^line (\d+): ratio (\S+) badness (\S+) demerits (\S+) fitness (\d) '
-                     r'hyphenated (\d)( OVERFULL)? \| ?(.*)$')
+                     r'hyphenated (\d)( OVERFULL)?(?: expansion \S+)? \| ?(.*)$')
 PARA_RE = re.compile(r'^paragraph (.*):(\d+): (\d+) lines, pass (\d), demerits (\S+)$')
 
 

@@ -331,6 +331,107 @@ START_TEST(justified_lines_meet_measure)
 }
 END_TEST
 
+/* Font expansion (the style's linebreak.expansion, pdfTeX's
+ * \pdfadjustspacing): in a justified line every run has the same horizontal
+ * scale, within +-expansion/1000; while the glue is within its stretch or
+ * shrink (|r| <= 1) the glyphs take the same share r of their expansion
+ * (scale = 1 + r * 0.02), beyond it they stay at the limit; the line still
+ * fills the measure exactly.  The last line keeps its natural width, ragged
+ * text is never scaled, and over the same paragraphs the glue is set closer
+ * to its natural width than without expansion, with no more loose lines. */
+START_TEST(font_expansion)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_style st;
+  memset(&st, 0, sizeof st);
+  st.brk = (ts_break_params){100, 200, 15, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100, 0};
+  ts_span sp = span_of(sample, 10);
+  double widths[] = {160, 180, 200, 220, 240, 260, 280, 300, 320, 345};
+  double sum_abs[2] = {0, 0};
+  int loose[2] = {0, 0}, scaled = 0, checked_badness = 0;
+  for (int ex = 0; ex < 2; ex++) {
+    st.brk.expansion = ex ? 20 : 0;
+    ts_para_opts o = opts_of("en");
+    o.style = &st;
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+      ts_para *p = make_para(a, &sp, 1, &o, &d);
+      ts_line *lines = NULL;
+      size_t n = 0;
+      ts_buf trace;
+      ts_buf_init(&trace);
+      double W = widths[wi];
+      ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, &trace), TS_OK);
+      for (size_t i = 0; i < n; i++) {
+        const ts_line *l = &lines[i];
+        ck_assert_uint_gt(l->n, 0);
+        double hs = l->runs[0].hscale, r = l->ratio;
+        for (uint32_t k = 0; k < l->n; k++) ck_assert(l->runs[k].hscale == (float)hs);
+        if (!ex || (i + 1 == n && r >= 0)) {
+          ck_assert_msg(hs == 1, "width %g line %zu scale %g", W, i + 1, hs);
+          continue;
+        }
+        if (i + 1 == n) continue;
+        scaled += hs != 1;
+        ck_assert(hs >= 0.98 - 1e-6 && hs <= 1.02 + 1e-6);
+        if (fabs(r) <= 1) ck_assert_msg(fabs((hs - 1) - r * 0.02) < 1e-5, "r %g scale %g", r, hs);
+        else ck_assert(fabs(hs - (r > 0 ? 1.02 : 0.98)) < 1e-6);
+        const ts_run *last = &l->runs[l->n - 1];
+        ck_assert_msg(fabs(last->x + last->width - W) < 0.01, "width %g line %zu ends at %g", W,
+                      i + 1, last->x + last->width);
+        /* glyphs advance left to right on the page */
+        double prev = -1;
+        for (uint32_t k = 0; k < l->n; k++)
+          for (uint32_t g = 0; g < l->runs[k].n; g++) {
+            double x = l->runs[k].x + hs * l->runs[k].glyphs[g].x;
+            ck_assert(x >= prev - 1e-3);
+            prev = x;
+          }
+      }
+      for (size_t i = 0; i + 1 < n; i++) {
+        sum_abs[ex] += fabs(lines[i].ratio);
+        loose[ex] += lines[i].ratio > 1;
+      }
+      ck_assert(!ex == !strstr(trace.data, " expansion "));
+      /* the breaker judged each line with the glyphs' expansion counted:
+       * its badness is TeX's 100 |r|^3 of the ratio as set (§108's
+       * approximation, a little reshaping at hyphens), not the larger one
+       * of the glue alone */
+      for (const char *q = trace.data; ex && (q = strstr(q, "\nline ")) != NULL; q++) {
+        size_t li;
+        double rr, bad;
+        ck_assert_int_eq(sscanf(q, "\nline %zu: ratio %lf badness %lf", &li, &rr, &bad), 3);
+        if (li < n && rr > 0.3 && rr <= 1) {
+          double want = 100 * rr * rr * rr;
+          ck_assert_msg(bad <= 1.15 * want + 2, "line %zu: r %g badness %g", li, rr, bad);
+          checked_badness++;
+        }
+      }
+      ts_buf_free(&trace);
+    }
+  }
+  ck_assert_int_gt(scaled, 20);
+  ck_assert_int_gt(checked_badness, 5);
+  ck_assert_msg(sum_abs[1] < 0.8 * sum_abs[0], "sum |r|: %g with expansion, %g without",
+                sum_abs[1], sum_abs[0]);
+  ck_assert_int_le(loose[1], loose[0]);
+  /* ragged text: never scaled */
+  st.brk.expansion = 20;
+  ts_para_opts o = opts_of("en");
+  o.style = &st;
+  o.mode = TS_LB_RAGGED;
+  double W = 220;
+  ts_para *p = make_para(a, &sp, 1, &o, &d);
+  ts_line *lines = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
+  for (size_t i = 0; i < n; i++)
+    for (uint32_t k = 0; k < lines[i].n; k++) ck_assert(lines[i].runs[k].hscale == 1);
+  arena_done(a);
+}
+END_TEST
+
 /* All the text of all lines, in order (for LTR text), joined with '|'. */
 static char *lines_joined(const ts_line *lines, size_t n)
 {
@@ -641,7 +742,7 @@ START_TEST(exceptions_override_patterns)
   ts_diag_init(&d, NULL);
   ts_style st;
   memset(&st, 0, sizeof st);
-  st.brk = (ts_break_params){100, 200, 15, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100};
+  st.brk = (ts_break_params){100, 200, 15, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100, 0};
   const char *exc[] = {"typesetting", "hyphena-tion"}; /* patterns: type-set-ting, hy-phen-ation */
   st.hyphen_exceptions = exc;
   st.n_hyphen_exceptions = 2;
@@ -857,7 +958,7 @@ START_TEST(small_capitals)
 
   ts_style st;
   memset(&st, 0, sizeof st);
-  st.brk = (ts_break_params){100, 200, 15, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100};
+  st.brk = (ts_break_params){100, 200, 15, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100, 0};
   st.fonts[TS_ROLE_BODY].families[0] = "PT Serif";
   st.fonts[TS_ROLE_BODY].n_families = 1;
   o.style = &st;
@@ -889,15 +990,18 @@ START_TEST(hyphenation_follows_alphabet)
   ts_arena *a = ts_arena_create(0);
   ts_diag d;
   ts_diag_init(&d, NULL);
-  const char *langs[2] = {"en", "ru"};
-  const char *texts[2] = {"\xd1\x81\xd0\xb2\xd0\xbe\xd0\xb1\xd0\xbe\xd0\xb4\xd0\xbd\xd1\x8b\xd0\xbc\xd0\xb8 "
+  const char *langs[3] = {"en", "ru", "en"};
+  const char *texts[3] = {"\xd1\x81\xd0\xb2\xd0\xbe\xd0\xb1\xd0\xbe\xd0\xb4\xd0\xbd\xd1\x8b\xd0\xbc\xd0\xb8 "
                           "\xd1\x81\xd0\xb2\xd0\xbe\xd0\xb1\xd0\xbe\xd0\xb4\xd0\xbd\xd1\x8b\xd0\xbc\xd0\xb8",
-                          "typesetting typesetting"};
+                          "typesetting typesetting",
+                          /* Greek in an English paper: Debian's hyph_el_GR gives αξιο-πρέπεια */
+                          "αξιοπρέπεια αξιοπρέπεια"};
   /* a line may also start and end inside the word: "бод-", "set-" */
-  const char *ends[2][3] = {{"\xd1\x81\xd0\xb2\xd0\xbe-", "\xd1\x81\xd0\xb2\xd0\xbe\xd0\xb1\xd0\xbe\xd0\xb4-",
+  const char *ends[3][3] = {{"\xd1\x81\xd0\xb2\xd0\xbe-", "\xd1\x81\xd0\xb2\xd0\xbe\xd0\xb1\xd0\xbe\xd0\xb4-",
                              "\xd0\xb1\xd0\xbe\xd0\xb4-"},
-                            {"type-", "typeset-", "set-"}};
-  for (int k = 0; k < 2; k++) {
+                            {"type-", "typeset-", "set-"},
+                            {"αξιο-", "αξιο-", "αξιο-"}};
+  for (int k = 0; k < 3; k++) {
     ts_span sp = span_of(texts[k], 10);
     ts_para_opts o = opts_of(langs[k]);
     o.mode = TS_LB_RAGGED;
@@ -980,6 +1084,7 @@ static Suite *suite(void)
   tcase_add_test(tc, hyphenation_follows_alphabet);
   tcase_add_test(tc, word_cache_matches_whole_run_shaping);
   tcase_add_test(tc, lines_outlive_paragraph);
+  tcase_add_test(tc, font_expansion);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -601,7 +601,11 @@ static ts_status collect(lb_state *S, const lb_node *fin, int pass, ts_lb_result
       const ts_item *it = &S->items[j];
       if (it->type == TS_ITEM_PENALTY) continue;
       w += finite_or(it->width, 0);
-      if (it->type != TS_ITEM_GLUE) continue;
+      if (it->type != TS_ITEM_GLUE) {
+        if (isfinite(it->stretch) && it->stretch > 0) y += it->stretch;
+        if (isfinite(it->shrink) && it->shrink > 0) z += it->shrink;
+        continue;
+      }
       if (isinf(it->stretch) && it->stretch > 0) fil = 1;
       else y += finite_or(it->stretch, 0);
       z += finite_or(it->shrink, 0);
@@ -703,7 +707,11 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
       const ts_item *it = &items[i];
       if (it->type == TS_ITEM_PENALTY) continue;
       acc.w = sat_add(acc.w, to_sp(finite_or(it->width, 0)));
-      if (it->type == TS_ITEM_GLUE) {
+      if (it->type != TS_ITEM_GLUE) {
+        /* a box's finite stretch and shrink: font expansion */
+        if (isfinite(it->stretch) && it->stretch > 0) acc.y = sat_add(acc.y, to_sp(it->stretch));
+        if (isfinite(it->shrink) && it->shrink > 0) acc.z = sat_add(acc.z, to_sp(it->shrink));
+      } else {
         if (isinf(it->stretch) && it->stretch > 0) acc.f += 1;
         else acc.y = sat_add(acc.y, to_sp(finite_or(it->stretch, 0)));
         acc.z = sat_add(acc.z, to_sp(finite_or(it->shrink, 0)));

@@ -24,8 +24,9 @@ typedef struct ts_item {
                      * is not tried in the first pass (TeX's first pass runs before
                      * hyphenation); width 0 (after an explicit hyphen) is. */
   double width;     /* BOX/GLUE: natural width; PENALTY: width added if broken here (hyphen) */
-  double stretch;   /* GLUE (INFINITY = fil) */
-  double shrink;    /* GLUE */
+  double stretch;   /* GLUE (INFINITY = fil); BOX: finite stretch of font expansion
+                     * (pdfTeX's \pdfadjustspacing), counted with the glue's; 0 none */
+  double shrink;    /* GLUE; BOX: finite shrink of font expansion */
   double penalty;   /* PENALTY */
   uint32_t ref;     /* caller's data (e.g. index into its own arrays) */
 } ts_item;
@@ -50,7 +51,8 @@ typedef struct ts_lb_line {
                      * n when items did not end with a forced break).  The line's material is
                      * items[start..end) plus, when end is a penalty, its width.  start == end
                      * for an empty line (e.g. two forced breaks in a row). */
-  double ratio;     /* adjustment ratio r of the items' real glue (>0 stretch, <0 shrink),
+  double ratio;     /* adjustment ratio r of the items' real glue and boxes' expansion
+                     * (>0 stretch, <0 shrink),
                      * 0 when the line has fil stretch or in ragged modes; clamped to -1
                      * when overfull (0 if it has no shrink).  May exceed the tolerance's
                      * ratio in passes 3 and 4. */

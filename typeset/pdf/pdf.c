@@ -546,7 +546,17 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
     ts_buf_puts(b, fname);
     ts_buf_putc(b, ' ');
     ts_buf_num(b, run->size, 3);
-    ts_buf_puts(b, " Tf\n1 0 0 1 ");
+    ts_buf_puts(b, " Tf\n");
+    /* font expansion: the text matrix scales glyphs and their positions
+     * (glyph x is in the run's unexpanded text space) */
+    double hs = run->hscale > 0 && isfinite(run->hscale) && fabs(run->hscale - 1) > 1e-5
+                    ? run->hscale : 1;
+    if (hs != 1) {
+      ts_buf_num(b, hs, 5);
+      ts_buf_puts(b, " 0 0 1 ");
+    } else {
+      ts_buf_puts(b, "1 0 0 1 ");
+    }
     double org[2] = {it->x, it->y};
     put_nums(b, org, 2);
     ts_buf_puts(b, "Tm\n");

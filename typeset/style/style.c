@@ -524,6 +524,7 @@ static const field brk_f[] = {
     {"clubpenalty", F_NUM, OFF(brk.clubpenalty), -10000, 10000, NULL},
     {"widowpenalty", F_NUM, OFF(brk.widowpenalty), -10000, 10000, NULL},
     {"brokenpenalty", F_NUM, OFF(brk.brokenpenalty), -10000, 10000, NULL},
+    {"expansion", F_NUM, OFF(brk.expansion), 0, 50, NULL},
     END};
 
 static const field running_f[] = {
@@ -1510,6 +1511,7 @@ void ts_style_dump(const ts_style *s, ts_buf *b) {
   put_num(b, "linebreak.clubpenalty", s->brk.clubpenalty);
   put_num(b, "linebreak.widowpenalty", s->brk.widowpenalty);
   put_num(b, "linebreak.brokenpenalty", s->brk.brokenpenalty);
+  put_num(b, "linebreak.expansion", s->brk.expansion);
   put_int(b, "widows", s->widows);
   put_int(b, "orphans", s->orphans);
   put_str(b, "running.header-recto", s->header_recto);

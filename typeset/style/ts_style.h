@@ -20,7 +20,7 @@
  *   linebreak: {pretolerance:, tolerance:, emergencystretch:, linepenalty:,
  *               hyphenpenalty:, exhyphenpenalty:, adjdemerits:,
  *               doublehyphendemerits:, finalhyphendemerits:, looseness:,
- *               clubpenalty:, widowpenalty:, brokenpenalty:}
+ *               clubpenalty:, widowpenalty:, brokenpenalty:, expansion:}
  *   widows:  orphans:  toc:
  *   running: {header-recto:, header-verso:, footer-recto:, footer-verso:,
  *             first-page:, rule:, header: BLOCK, footer: BLOCK}
@@ -70,6 +70,9 @@ typedef struct ts_break_params {
   int lefthyphenmin;          /* 2 */
   int righthyphenmin;         /* 3 */
   double clubpenalty, widowpenalty, brokenpenalty; /* 150 150 100; >= 10000 forbids */
+  double expansion;           /* font expansion of justified lines, thousandths of a glyph's
+                               * width each way (pdfTeX's \pdfadjustspacing with a font's
+                               * stretch = shrink = this); 0 off, 20 = +-2 % */
 } ts_break_params;
 
 /* A block style (body paragraphs, headings, title block elements, notes). */

@@ -92,6 +92,7 @@ static void *hy_cache_create(ts_ctx *ctx)
 static const char *const default_region[][2] = {
   {"en", "US"}, {"ru", "RU"}, {"de", "DE"}, {"fr", "FR"}, {"uk", "UA"}, {"it", "IT"},
   {"es", "ES"}, {"pt", "PT"}, {"nl", "NL"}, {"pl", "PL"}, {"cs", "CZ"}, {"sv", "SE"},
+  {"el", "GR"},
 };
 
 static HyphenDict *try_load(const char *ll, const char *rr, int *in_block)

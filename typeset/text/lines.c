@@ -239,10 +239,11 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
   }
 
   /* 2. glue set (TeX §658: r from the line's total stretch or shrink) */
-  double natural = indent - prot_l - prot_r, stretch = 0, shrink = 0;
+  double natural = indent - prot_l - prot_r, stretch = 0, shrink = 0, glyphs_w = 0;
   int fil = 0;
   for (size_t i = 0; i < lc->n_pcs; i++)
-    for (size_t k = 0; k < lc->pcs[i].n; k++) natural += lc->pcs[i].g[k].adv * lc->pcs[i].r->scale;
+    for (size_t k = 0; k < lc->pcs[i].n; k++) glyphs_w += lc->pcs[i].g[k].adv * lc->pcs[i].r->scale;
+  natural += glyphs_w;
   for (size_t k = s; k < e; k++) {
     if (p->items[k].type != TS_ITEM_GLUE) continue;
     if (pi[k].kind == K_FIL) fil = 1;
@@ -251,20 +252,36 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
       shrink += p->items[k].shrink;
     }
   }
-  double ratio = 0;
+  double ratio = 0, hscale = 1;
   int overfull = L->overfull;
   double measure = W < 0 ? natural : W;
   if (W >= 0) {
     double avail = W - natural;
+    /* font expansion (pdfTeX's \pdfadjustspacing): the glyphs take the
+     * same share r of their expansion as the glue of its stretch or shrink,
+     * up to their limit (|r| <= 1); the glue takes the rest, so r is the
+     * glue's own ratio and gaps stay natural x (1 + r/2) or (1 + r/3) */
+    double ex = p->o.mode == TS_LB_JUSTIFY && p->brk.expansion > 0 ? p->brk.expansion / 1000.0 : 0;
+    double E = ex * glyphs_w;
     if (avail < 0) {
+      if (E > 0) {
+        double r = avail / (shrink + E);
+        if (r < -1) r = -1;
+        hscale = 1 + r * ex;
+        avail -= r * E;
+      }
       ratio = shrink > 0 ? avail / shrink : -1;
       if (ratio < -1) {
         ratio = -1;
         overfull = 1;
       }
       if (shrink <= 0 && avail < -0.01) overfull = 1;
-    } else if (p->o.mode == TS_LB_JUSTIFY && !fil && !is_last && stretch > 0) {
-      ratio = avail / stretch;
+    } else if (p->o.mode == TS_LB_JUSTIFY && !fil && !is_last && stretch + E > 0) {
+      double r = avail / (stretch + E);
+      if (r > 1) r = 1; /* the glue takes what the glyphs cannot */
+      hscale = 1 + r * ex;
+      avail -= r * E;
+      ratio = stretch > 0 ? avail / stretch : 0;
     }
   }
 
@@ -314,10 +331,12 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
       o->gid = g->gid;
       o->cluster = g->cluster >= pc->a ? g->cluster - pc->a : 0;
       if (o->cluster > tl) o->cluster = tl;
-      o->x = (float)(pen + g->xoff * sc);
+      /* x in the run's own (unexpanded) text space: the page has
+       * run.x + hscale * x */
+      o->x = (float)(pen / hscale + g->xoff * sc);
       o->y = (float)(g->yoff * sc);
       o->adv = (float)(g->adv * sc);
-      pen += g->adv * sc;
+      pen += g->adv * sc * hscale;
       /* glue after this cluster: once, after its last glyph in visual order */
       int last_of_cluster = k + 1 == pc->n ||
                             pc->g[rtl ? pc->n - 2 - k : k + 1].cluster != g->cluster;
@@ -331,6 +350,7 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
     run->glyphs = gl;
     run->n = (uint32_t)pc->n;
     run->width = (float)pen;
+    run->hscale = (float)hscale;
     run->x = (float)x;
     x += pen;
     float a = (float)(r->face->ascender * sc) + r->dy;
@@ -400,8 +420,14 @@ static void trace_line(ts_buf *t, const ts_para *p, size_t li, const ts_lb_line 
   ts_buf_num(t, L->badness, 0);
   ts_buf_puts(t, " demerits ");
   ts_buf_num(t, L->demerits, 0);
-  ts_buf_printf(t, " fitness %d hyphenated %d%s | ", L->fitness, ln->hyphenated,
+  ts_buf_printf(t, " fitness %d hyphenated %d%s", L->fitness, ln->hyphenated,
                 ln->overfull ? " OVERFULL" : "");
+  double hs = ln->n ? ln->runs[0].hscale : 1;
+  if (hs > 0 && fabs(hs - 1) > 1e-5) {
+    ts_buf_puts(t, " expansion ");
+    ts_buf_num(t, hs, 4);
+  }
+  ts_buf_puts(t, " | ");
   uint32_t lb0 = p->pi[L->start < p->n_items ? L->start : p->n_items - 1].b0;
   uint32_t lb1 = p->pi[L->end < p->n_items ? L->end : p->n_items - 1].b0;
   if (lb1 > lb0) append_text(t, p->text + lb0, lb1 - lb0);

@@ -895,6 +895,38 @@ static ts_status load_exceptions(ts_para *p, exc **out, size_t *n_out)
   return TS_OK;
 }
 
+/* The alphabets whose words are hyphenated even inside text of another
+ * language, each with the patterns it is usually hyphenated by. */
+static const struct {
+  UScriptCode script;
+  const char *lang;
+} alphabets[] = {
+  {USCRIPT_LATIN, "en"},
+  {USCRIPT_CYRILLIC, "ru"},
+  {USCRIPT_GREEK, "el"},
+};
+enum { N_ALPHABETS = sizeof alphabets / sizeof *alphabets };
+
+static int alphabet_index(UScriptCode sc)
+{
+  for (int a = 0; a < N_ALPHABETS; a++)
+    if (alphabets[a].script == sc) return a;
+  return -1;
+}
+
+/* The alphabet a language tag is written in (BCP 47 primary subtag). */
+static UScriptCode lang_alphabet(const char *lang)
+{
+  static const char *const cyrillic[] = {"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "mn", "tg"};
+  int two = lang[0] && lang[1] && (lang[2] == 0 || lang[2] == '-' || lang[2] == '_');
+  if (two) {
+    for (size_t k = 0; k < sizeof cyrillic / sizeof *cyrillic; k++)
+      if (!strncmp(lang, cyrillic[k], 2)) return USCRIPT_CYRILLIC;
+    if (!strncmp(lang, "el", 2)) return USCRIPT_GREEK;
+  }
+  return USCRIPT_LATIN;
+}
+
 /* Marks hyphenation points (break before byte b: hyph[b] = 1) in every
  * eligible word: letters only (a token with digits, '@', "://" or "www." is
  * a number, an address or a URL), not all capitals (acronyms), not in a
@@ -905,15 +937,12 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
   const char *lang = p->o.style && p->o.style->hyphen_lang ? p->o.style->hyphen_lang : p->o.lang;
   if (!lang || !*lang) lang = "en";
   const hy_dict *dict = ts_hy_dict(p->ctx, lang);
-  /* Words of the other alphabet get that alphabet's usual patterns: Russian
-   * names in an English paper, English titles in a Russian one. */
-  static const char *const cyr_langs[] = {"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "mn", "tg"};
-  int cyr_lang = 0;
-  for (size_t k = 0; k < sizeof cyr_langs / sizeof *cyr_langs; k++)
-    if (!strncmp(lang, cyr_langs[k], 2) && (lang[2] == 0 || lang[2] == '-' || lang[2] == '_'))
-      cyr_lang = 1;
-  const hy_dict *other = NULL;
-  int other_loaded = 0;
+  /* Words of another alphabet than the language's get that alphabet's usual
+   * patterns: Russian names and Greek quotations in an English paper,
+   * English titles in a Russian one. */
+  UScriptCode lang_script = lang_alphabet(lang);
+  const hy_dict *other[N_ALPHABETS] = {NULL};
+  uint8_t other_loaded[N_ALPHABETS] = {0};
   exc *ex = NULL;
   size_t nex = 0;
   ts_status st = load_exceptions(p, &ex, &nex);
@@ -976,15 +1005,15 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
         }
         if (!from_exc) {
           UErrorCode err = U_ZERO_ERROR;
-          int cyr = uscript_getScript((UChar32)cpv[k], &err) == USCRIPT_CYRILLIC;
-          int latin = uscript_getScript((UChar32)cpv[k], &err) == USCRIPT_LATIN;
+          UScriptCode sc = uscript_getScript((UChar32)cpv[k], &err);
           const hy_dict *use = dict;
-          if ((cyr && !cyr_lang) || (latin && cyr_lang)) {
-            if (!other_loaded) {
-              other = ts_hy_dict(p->ctx, cyr_lang ? "en" : "ru");
-              other_loaded = 1;
+          int a = alphabet_index(sc);
+          if (a >= 0 && sc != lang_script) {
+            if (!other_loaded[a]) {
+              other[a] = ts_hy_dict(p->ctx, alphabets[a].lang);
+              other_loaded[a] = 1;
             }
-            use = other;
+            use = other[a];
           }
           if (use) np = ts_hy_word(use, word, wl, lmin, rmin, pos, 64);
         }
@@ -1063,7 +1092,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   p->spans = spans;
   p->n_spans = n;
   if (p->o.style) p->brk = p->o.style->brk;
-  else p->brk = (ts_break_params){100, 200, 0, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100};
+  else p->brk = (ts_break_params){100, 200, 0, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100, 0};
   p->lang = hb_language_from_string(p->o.lang && *p->o.lang ? p->o.lang : "en", -1);
   if (p->o.hyphenate)
     ts_hy_prefetch(ctx, p->o.style && p->o.style->hyphen_lang ? p->o.style->hyphen_lang : p->o.lang);
@@ -1418,11 +1447,16 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
      * space, which then is no breakpoint itself (it follows no box) */
     const int prot = p->o.mode == TS_LB_JUSTIFY && p->o.protrusion && !p->rtl;
     double prev_w = 0; /* advance of the last cluster put in a box */
+    /* font expansion (pdfTeX's \pdfadjustspacing): in justified text every
+     * box may widen or narrow by this fraction of its width, counted with
+     * the glue's stretch and shrink when the breaker judges a line */
+    const double ex = p->o.mode == TS_LB_JUSTIFY && p->brk.expansion > 0 ? p->brk.expansion / 1000.0 : 0;
 #define HYPH_W(r_) (hyphen_width(r_) * (prot && !((r_)->level & 1) ? 1 - ts_text_protrusion('-', 1) : 1))
 #define CLOSE_BOX()                                                                       \
   do {                                                                                    \
     if (box_open) {                                                                       \
-      TS_CHECK(push(&iv, TS_ITEM_BOX, 0, box_w, 0, 0, 0, K_BOX, box_b0, box_b1));         \
+      TS_CHECK(push(&iv, TS_ITEM_BOX, 0, box_w, box_w * ex, box_w * ex, 0, K_BOX, box_b0, \
+                    box_b1));                                                             \
       box_open = 0;                                                                       \
     }                                                                                     \
   } while (0)

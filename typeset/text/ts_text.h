@@ -61,7 +61,8 @@ typedef struct ts_para_opts {
 } ts_para_opts;
 
 /* ---- Output ------------------------------------------------------------*/
-/* One glyph placed relative to its run's origin (pt, y up). */
+/* One glyph placed relative to its run's origin (pt, y up), in the run's
+ * text space: on the page it is at run.x + hscale * x (font expansion). */
 typedef struct ts_glyph {
   uint32_t gid;
   uint32_t cluster;  /* byte offset into the run's text where its cluster starts */
@@ -78,7 +79,9 @@ typedef struct ts_run {
   uint32_t color;
   float x;           /* origin relative to the line's left edge, pt */
   float dy;          /* baseline shift (superscripts), pt */
-  float width;       /* advance width of the run as placed, pt */
+  float width;       /* advance width of the run as placed, pt (page space) */
+  float hscale;      /* horizontal scale of the run's glyphs and of their x (font
+                      * expansion of a justified line, e.g. 1.012); 0 or 1: none */
   const ts_glyph *glyphs;
   uint32_t n;
   const char *text;  /* UTF-8 of the run's clusters (arena) */
