@@ -11,6 +11,7 @@
 
 #include <hb-subset.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -323,6 +324,30 @@ static void want_add(want *w, int *n, ts_role role, int bold, int italic) {
   if (*n < 16) w[(*n)++] = (want){role, bold, italic};
 }
 
+/* One face to subset (epub_embed_fonts' step 2). */
+typedef struct sjob {
+  epub *E;
+  const ts_face *f;
+  int sc;
+  want w;
+  const char *family;
+  efont ef; /* the bytes made (zdata owned until handed to E) */
+  int ok;
+} sjob;
+
+typedef struct sjobs {
+  sjob *j;
+  size_t n;
+  atomic_size_t next; /* the next job to take */
+} sjobs;
+
+static void *subset_worker(void *arg) {
+  sjobs *J = arg;
+  for (size_t i; (i = atomic_fetch_add(&J->next, 1)) < J->n;)
+    J->j[i].ok = subset_font(J->j[i].E, J->j[i].f, J->j[i].sc, &J->j[i].ef);
+  return NULL;
+}
+
 ts_status epub_embed_fonts(epub *E) {
   const ts_style *s = E->style;
   want w[16];
@@ -347,8 +372,10 @@ ts_status epub_embed_fonts(epub *E) {
 
   E->fonts = ts_arena_alloc(E->a, sizeof(efont) * 16);
   if (!E->fonts) return TS_ERR_NOMEM;
+  /* 1. the faces (in the order of w: the order of the manifest) */
   const ts_face *done[16];
-  static const char *const role_name[TS_ROLE_COUNT] = {"body", "heading", "mono"};
+  sjob jobs[16];
+  size_t nj = 0;
   for (int i = 0; i < n; i++) {
     const ts_font_role *fr = &s->fonts[w[i].role];
     if (fr->n_families < 1 || !fr->families[0] || !fr->families[0][0]) continue;
@@ -359,7 +386,7 @@ ts_status epub_embed_fonts(epub *E) {
      * declared as italic would stop the reader from slanting it */
     if ((f->weight >= 600) != (w[i].bold != 0) || (f->italic != 0) != (w[i].italic != 0)) continue;
     int dup = 0;
-    for (size_t k = 0; k < E->n_fonts; k++) dup |= done[k] == f;
+    for (size_t k = 0; k < nj; k++) dup |= done[k] == f;
     if (dup) continue;
     if (!embedding_allowed(f->hb_face)) {
       ts_diag_report(E->d, TS_WARNING, f->path, 0, 0,
@@ -378,22 +405,42 @@ ts_status epub_embed_fonts(epub *E) {
     const ts_block_style *flow[] = {&s->body, &s->quote, &s->code, &s->list, &s->table};
     for (size_t k = 0; k < sizeof flow / sizeof flow[0]; k++)
       sc |= flow[k]->smallcaps && flow[k]->role == w[i].role;
-    efont *ef = &E->fonts[E->n_fonts];
-    if (!subset_font(E, f, sc, ef)) {
-      ts_diag_report(E->d, TS_WARNING, f->path, 0, 0,
+    done[nj] = f;
+    jobs[nj++] = (sjob){E, f, sc, w[i], family, {0}, 0};
+  }
+  /* 2. the subsets, on two threads when the context allows (each is a few
+   * million instructions; the result does not depend on which thread made
+   * which: the cache returns what a miss makes) */
+  sjobs J = {.j = jobs, .n = nj};
+  atomic_init(&J.next, 0);
+  pthread_t helper;
+  int spawned = nj > 1 && ts_ctx_threads(E->ctx) > 1 &&
+                pthread_create(&helper, NULL, subset_worker, &J) == 0;
+  subset_worker(&J);
+  if (spawned) pthread_join(helper, NULL);
+  /* 3. in order: the fonts made, a warning for each that could not be */
+  static const char *const role_name[TS_ROLE_COUNT] = {"body", "heading", "mono"};
+  ts_status st = TS_OK;
+  for (size_t i = 0; i < nj; i++) {
+    sjob *j = &jobs[i];
+    if (!j->ok) {
+      free(j->ef.zdata);
+      ts_diag_report(E->d, TS_WARNING, j->f->path, 0, 0,
                      "could not subset the font; the EPUB names '%s' without embedding it",
-                     family);
+                     j->family);
       continue;
     }
-    ef->family = family;
-    ef->weight = w[i].bold ? 700 : 400;
-    ef->italic = w[i].italic;
-    ef->media = f->is_cff ? "font/otf" : "font/ttf";
-    ef->name = ts_arena_printf(E->a, "fonts/%s-%s%s.%s", role_name[w[i].role],
-                               w[i].bold ? "bold" : "regular", w[i].italic ? "-italic" : "",
-                               f->is_cff ? "otf" : "ttf");
-    done[E->n_fonts++] = f;
-    if (!ef->name) return TS_ERR_NOMEM;
+    efont *ef = &E->fonts[E->n_fonts++];
+    *ef = j->ef;
+    j->ef.zdata = NULL; /* now E's */
+    ef->family = j->family;
+    ef->weight = j->w.bold ? 700 : 400;
+    ef->italic = j->w.italic;
+    ef->media = j->f->is_cff ? "font/otf" : "font/ttf";
+    ef->name = ts_arena_printf(E->a, "fonts/%s-%s%s.%s", role_name[j->w.role],
+                               j->w.bold ? "bold" : "regular", j->w.italic ? "-italic" : "",
+                               j->f->is_cff ? "otf" : "ttf");
+    if (!ef->name) st = TS_ERR_NOMEM;
   }
-  return TS_OK;
+  return st;
 }
