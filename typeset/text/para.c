@@ -676,6 +676,23 @@ static void wc_put(text_shared *s, uint64_t h, const prun *r, hb_language_t lang
   pthread_mutex_unlock(&sh->lock);
 }
 
+void ts_text_cache_clear(ts_ctx *ctx)
+{
+  text_shared *s = ctx ? shared_of(ctx) : NULL;
+  if (!s) return;
+  for (int k = 0; k < WC_SHARDS; k++) {
+    wc_shard *sh = &s->wc[k];
+    pthread_mutex_lock(&sh->lock);
+    for (size_t i = 0; sh->slot && i < WC_SLOTS; i++) {
+      free(sh->slot[i]);
+      sh->slot[i] = NULL;
+    }
+    sh->n = 0;
+    sh->bytes = 0;
+    pthread_mutex_unlock(&sh->lock);
+  }
+}
+
 static int run_word_safe(text_shared *s, const prun *r)
 {
   if (!s || (r->level & 1)) return 0;

@@ -152,6 +152,10 @@ typedef struct ts_text_stats {
   uint64_t glyphs_shaped, paragraphs, lines, reshapes;
 } ts_text_stats;
 void ts_text_stats_get(ts_ctx *ctx, ts_text_stats *out);
+/* Empties the context's shaped-word cache (benchmarks time the engine with
+ * a cold cache; outputs never depend on it).  Safe while other threads set
+ * text: each shard is emptied under its lock. */
+void ts_text_cache_clear(ts_ctx *ctx);
 
 /* Hyphenation: positions (byte offsets into word) where word[0..len) may be
  * broken, per the language's patterns and min fragment lengths.  Returns the
