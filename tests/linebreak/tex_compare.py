@@ -10,9 +10,17 @@ pass) are counted and skipped.
 
     ninja -C BUILD tests/linebreak/lb_items
     tests/linebreak/tex_compare.py BUILD/tests/linebreak/lb_items [cases] [seed]
+    tests/linebreak/tex_compare.py --record FILE.json LB_ITEMS [cases] [seed]
+    tests/linebreak/tex_compare.py --replay FILE.json LB_ITEMS
 
-Needs `tex` (plain TeX) on PATH.  Not run by `meson test`.
+Needs `tex` (plain TeX) on PATH, except with --replay: --record keeps the
+cases and what TeX made of them (pass, lines, total demerits, line widths,
+parsed from TeX's own log) in a JSON file, and --replay compares
+ts_linebreak with that record, so machines without TeX (CI) still check
+against TeX's breaks.  `meson test` runs the replay of
+tex_breaks.json always, and the live comparison where `tex` is installed.
 """
+import json
 import os
 import random
 import re
@@ -164,15 +172,7 @@ def parse_tex(log):
     return cases
 
 
-def main():
-    if len(sys.argv) < 2:
-        print(__doc__)
-        return 2
-    tool = sys.argv[1]
-    ncases = int(sys.argv[2]) if len(sys.argv) > 2 else 300
-    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-    rng = random.Random(seed)
-    cases = [gen_case(rng) for _ in range(ncases)]
+def run_tex(cases):
     with tempfile.TemporaryDirectory() as d:
         src = PREAMBLE + "\n".join(tex_para(k, it, p) for k, (it, p) in enumerate(cases)) + "\n\\end\n"
         with open(os.path.join(d, "c.tex"), "w") as f:
@@ -182,7 +182,50 @@ def main():
         with open(os.path.join(d, "c.log"), encoding="latin-1") as f:
             log = f.read()
     # TeX wraps long log lines at 79 characters; our markers are short.
-    tex = parse_tex(log)
+    return parse_tex(log)
+
+
+def main():
+    args = sys.argv[1:]
+    mode, record = None, None
+    if args and args[0] in ("--record", "--replay"):
+        if len(args) < 3:
+            print(__doc__)
+            return 2
+        mode, record = args[0], args[1]
+        args = args[2:]
+    if not args:
+        print(__doc__)
+        return 2
+    tool = args[0]
+    if mode == "--replay":
+        with open(record, encoding="utf-8") as f:
+            rec = json.load(f)
+        cases = [([tuple(it) for it in c["items"]], c["params"]) for c in rec["cases"]]
+        tex = {k: (c["tex"][0], c["tex"][1], c["tex"][2], c["tex"][3], c["tex"][4])
+               for k, c in enumerate(rec["cases"])}
+        ncases = len(cases)
+        if ncases < 100 or any(t[1] < 1 for t in tex.values()):
+            print("record %s: too few cases or empty results" % record)
+            return 1
+    else:
+        ncases = int(args[1]) if len(args) > 1 else 300
+        seed = int(args[2]) if len(args) > 2 else 1
+        rng = random.Random(seed)
+        cases = [gen_case(rng) for _ in range(ncases)]
+        tex = run_tex(cases)
+        if len(tex) != ncases:
+            print("TeX set %d of %d cases" % (len(tex), ncases))
+            return 1
+        if mode == "--record":
+            rec = {"made_by": "plain TeX (%s) through tests/linebreak/tex_compare.py --record, "
+                              "seed %d" % (subprocess.run(["tex", "--version"], capture_output=True,
+                                                          text=True).stdout.split("\n")[0], seed),
+                   "cases": [{"items": items, "params": p, "tex": list(tex[k])}
+                             for k, (items, p) in enumerate(cases)]}
+            with open(record, "w", encoding="utf-8") as f:
+                json.dump(rec, f, separators=(",", ":"))
+                f.write("\n")
     agree = skipped = artificial = 0
     bad = []
     for k, (items, p) in enumerate(cases):
