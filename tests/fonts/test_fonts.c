@@ -185,6 +185,17 @@ START_TEST(fontset_fallbacks)
   ck_assert_str_eq(ts_fontset_pick(&fs, 0x2689)->family, "DejaVu Sans"); /* black circle with two white dots */
   /* nothing covers a private-use code point: the first face */
   ck_assert_ptr_eq(ts_fontset_pick(&fs, 0xF0000), fs.faces[0]);
+  /* the role's later families load only when a character needs them:
+   * Libertine lacks U+048A (Cyrillic short I with tail), PT Serif has it */
+  ts_font_role two = {{"Linux Libertine O", "PT Serif"}, 2, NULL};
+  ts_fontset f2;
+  ck_assert_int_eq(ts_fonts_fontset(ctx, &two, 400, 0, NULL, &d, &f2), TS_OK);
+  ck_assert_str_eq(f2.faces[0]->family, "Linux Libertine O");
+  ck_assert_ptr_null(f2.faces[1]); /* not loaded */
+  ck_assert_str_eq(ts_fontset_pick(&f2, 'a')->family, "Linux Libertine O");
+  ck_assert_str_eq(ts_fontset_pick(&f2, 0x0416)->family, "Linux Libertine O");
+  ck_assert_str_eq(ts_fontset_pick(&f2, 0x048A)->family, "PT Serif");
+  ck_assert_str_eq(ts_fontset_face(&f2, 1)->family, "PT Serif");
   /* a second fontset warns no more */
   ck_assert_int_eq(ts_fonts_fontset(ctx, &role, 700, 0, NULL, &d, &fs), TS_OK);
   ck_assert_uint_eq(d.n_warnings, 1);

@@ -657,9 +657,17 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
   out->fb = fb;
   int r = TS_ROLE_BODY;
   if (role) {
+    /* the first family found is loaded now; the role's later families, like
+     * the script fallbacks, only when a character needs them (a paper set
+     * in its first family never opens the others) */
     for (int i = 0; i < role->n_families && i < TS_STYLE_MAX_FAMILIES; i++) {
       const char *fam = role->families[i];
       if (!fam || !*fam) continue;
+      if (out->n > 0) {
+        if (!family_exists_locked(c, fam)) warn_missing_locked(c, d, fam, NULL);
+        else set_add_lazy(out, fam, TS_FB_NONE);
+        continue;
+      }
       const ts_face *f = find_locked(c, fam, weight, italic);
       if (!f) warn_missing_locked(c, d, fam, NULL);
       set_add(out, f, TS_FB_NONE);
@@ -671,7 +679,7 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
   }
   for (int i = 0; i < out->n; i++) {
     fb->face[i] = out->faces[i];
-    atomic_init(&fb->state[i], 1);
+    atomic_init(&fb->state[i], out->faces[i] != NULL); /* lazy entries: 0 */
   }
   for (size_t i = 0; i < c->n_fb[r]; i++) {
     const char *fam = c->fb_family[r][i];
@@ -768,7 +776,7 @@ const ts_face *ts_fontset_pick(const ts_fontset *fs, uint32_t cp)
   if (!fs || fs->n == 0) return NULL;
   int i = 0;
   for (; i < fs->n && fs->script[i] == TS_FB_NONE; i++)
-    if (hb_set_has(fs->faces[i]->unicodes, cp)) return fs->faces[i];
+    if (covers(fs, i, cp)) return ts_fontset_face(fs, i);
   ts_fb_script sc = ts_fb_script_of(cp);
   if (sc != TS_FB_NONE)
     for (int j = i; j < fs->n; j++)

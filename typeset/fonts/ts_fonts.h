@@ -88,10 +88,11 @@ ts_fb_script ts_fb_script_of(uint32_t cp);
 #define TS_FONTSET_MAX 32
 struct ts_fontset_fb; /* the cache's lazily loaded fallbacks (opaque) */
 typedef struct ts_fontset {
-  /* Borrowed from the cache.  The role's own faces are always loaded; a
-   * script fallback's entry is NULL until its face is first needed: read
-   * faces through ts_fontset_face, which loads it then (so an English
-   * paper never loads the CJK, Arabic... faces). */
+  /* Borrowed from the cache.  faces[0] (the role's first family found) is
+   * always loaded; the role's later families and the script fallbacks are
+   * NULL until first needed: read faces through ts_fontset_face, which
+   * loads them then (so an English paper set in its first family never
+   * loads the others, nor the CJK, Arabic... faces). */
   const ts_face *faces[TS_FONTSET_MAX];
   uint8_t script[TS_FONTSET_MAX]; /* ts_fb_script of each face (TS_FB_NONE: role family) */
   int n;                          /* entries, role faces and fallbacks */
