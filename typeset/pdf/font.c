@@ -704,11 +704,34 @@ static void subset_run(pdf_face *pf) {
   hb_set_t *ds = hb_subset_input_set(in, HB_SUBSET_SETS_DROP_TABLE_TAG);
   for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) hb_set_add(ds, drop[i]);
   hb_set_clear(hb_subset_input_unicode_set(in));
-  pf->plan = hb_subset_plan_create_or_fail(f->hb_face, in);
+  /* The subsetter is given the face without its cmap: with one, HarfBuzz
+   * (6.0) maps the whole cmap back to glyphs to keep the entries of the
+   * glyphs asked for — 40 of the 55 M instructions of a 200-glyph subset
+   * of Noto Serif CJK, 2 of 5 M for Libertine — and a CID font's program
+   * needs no cmap (codes are CIDs or glyph ids, text comes from ToUnicode).
+   * The other tables are the face's own blobs, not copies. */
+  hb_face_t *src = hb_face_builder_create();
+  hb_tag_t tags[64];
+  unsigned start = 0, nt;
+  do {
+    nt = sizeof tags / sizeof tags[0];
+    hb_face_get_table_tags(f->hb_face, start, &nt, tags);
+    for (unsigned i = 0; i < nt; i++) {
+      if (tags[i] == HB_TAG('c','m','a','p') || hb_set_has(ds, tags[i])) continue;
+      hb_blob_t *t = hb_face_reference_table(f->hb_face, tags[i]);
+      hb_face_builder_add_table(src, tags[i], t);
+      hb_blob_destroy(t);
+    }
+    start += nt;
+  } while (nt == sizeof tags / sizeof tags[0]);
+  hb_face_set_upem(src, hb_face_get_upem(f->hb_face));
+  hb_face_set_glyph_count(src, hb_face_get_glyph_count(f->hb_face));
+  pf->plan = hb_subset_plan_create_or_fail(src, in);
   if (pf->plan) {
     pf->old2new = hb_subset_plan_old_to_new_glyph_mapping(pf->plan);
     pf->sub = hb_subset_plan_execute_or_fail(pf->plan);
   }
+  hb_face_destroy(src);
   /* Name-keyed CFF goes in as an OpenType program whose CIDs are glyph
    * ids: the subset's, which keeps the font small (retaining the original
    * ids would carry every glyph name and width of the face). */
