@@ -186,10 +186,17 @@ START_TEST(fontset_fallbacks)
   /* nothing covers a private-use code point: the first face */
   ck_assert_ptr_eq(ts_fontset_pick(&fs, 0xF0000), fs.faces[0]);
   /* the role's later families load only when a character needs them:
-   * Libertine lacks U+048A (Cyrillic short I with tail), PT Serif has it */
-  ts_font_role two = {{"Linux Libertine O", "PT Serif"}, 2, NULL};
+   * Libertine lacks U+048A (Cyrillic short I with tail), PT Serif has it.
+   * The style's strings may be gone by then (the fontset outlives the
+   * document whose style asked for it: ASan checks no copy is kept) */
+  char *fam1 = strdup("Linux Libertine O"), *fam2 = strdup("PT Serif");
+  ck_assert(fam1 && fam2);
+  ts_font_role two = {{fam1, fam2}, 2, NULL};
   ts_fontset f2;
   ck_assert_int_eq(ts_fonts_fontset(ctx, &two, 400, 0, NULL, &d, &f2), TS_OK);
+  memset(fam2, 'x', strlen(fam2));
+  free(fam1);
+  free(fam2);
   ck_assert_str_eq(f2.faces[0]->family, "Linux Libertine O");
   ck_assert_ptr_null(f2.faces[1]); /* not loaded */
   ck_assert_str_eq(ts_fontset_pick(&f2, 'a')->family, "Linux Libertine O");

@@ -71,7 +71,9 @@ typedef struct fonts_cache {
 struct ts_fontset_fb {
   struct fonts_cache *c;
   int weight, italic;
-  const char *family[TS_FONTSET_MAX]; /* borrowed from the cache's fallback list */
+  const char *family[TS_FONTSET_MAX]; /* the cache's fallback list's, or own[i] */
+  char *own[TS_FONTSET_MAX];           /* owned copies of the role's later families (the
+                                        * style's strings do not outlive its document) */
   const ts_face *face[TS_FONTSET_MAX]; /* valid once state[i] is 1 */
   atomic_int state[TS_FONTSET_MAX];    /* 1: face[i] resolved */
 };
@@ -91,7 +93,10 @@ static void cache_free(void *p)
   for (size_t i = 0; i < c->n_finds; i++) find_entry_free(&c->finds[i]);
   free(c->finds);
   free(c->fams);
-  for (size_t i = 0; i < c->n_fbs; i++) free(c->fbs[i]);
+  for (size_t i = 0; i < c->n_fbs; i++) {
+    for (int k = 0; k < TS_FONTSET_MAX; k++) free(c->fbs[i]->own[k]);
+    free(c->fbs[i]);
+  }
   free(c->fbs);
   for (size_t i = 0; i < c->n_dirs; i++) free(c->dirs[i]);
   free(c->dirs);
@@ -664,8 +669,17 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
       const char *fam = role->families[i];
       if (!fam || !*fam) continue;
       if (out->n > 0) {
-        if (!family_exists_locked(c, fam)) warn_missing_locked(c, d, fam, NULL);
-        else set_add_lazy(out, fam, TS_FB_NONE);
+        if (!family_exists_locked(c, fam)) {
+          warn_missing_locked(c, d, fam, NULL);
+        } else if (out->n < TS_FONTSET_MAX) {
+          char *own = strdup(fam);
+          if (!own) {
+            st = TS_ERR_NOMEM;
+            goto out;
+          }
+          fb->own[out->n] = own;
+          set_add_lazy(out, own, TS_FB_NONE);
+        }
         continue;
       }
       const ts_face *f = find_locked(c, fam, weight, italic);
