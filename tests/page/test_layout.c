@@ -477,6 +477,43 @@ START_TEST(table_columns_from_min_max_content) {
 }
 END_TEST
 
+/* Table pieces measured once are remembered by the document (page_blocks.c
+ * pg_pw_entry): a word measured in regular in one table must not lend its
+ * width to the same word in bold in the next.  Four one-word columns get
+ * their words' widths (a fifth, long one takes the rest): the bold words
+ * are set whole, on no overfull line. */
+START_TEST(table_piece_widths_keep_their_style) {
+  const char *md =
+      "---\ntitle: Table\n---\n\nIntro.\n\n"
+      "| A | B | C | D | E |\n|---|---|---|---|---|\n"
+      "| Wordsmithery | Counterpoise | Misreadings | Institution | a long text that takes "
+      "what room the other columns leave and more, over several lines of the cell |\n\n"
+      "Middle.\n\n"
+      "| A | B | C | D | E |\n|---|---|---|---|---|\n"
+      "| **Wordsmithery** | **Counterpoise** | **Misreadings** | **Institution** | a long text "
+      "that takes what room the other columns leave and more, over several lines of the cell "
+      "|\n\nAfter.\n";
+  run_t r;
+  layout(&r, md, style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  static const char *const words[] = {"Wordsmithery", "Counterpoise", "Misreadings", "Institution"};
+  for (size_t k = 0; k < sizeof words / sizeof *words; k++) {
+    int bold_whole = 0;
+    for (size_t p = 0; p < r.l.n_pages; p++)
+      for (size_t i = 0; i < r.l.pages[p].n; i++) {
+        const ts_draw *d = &r.l.pages[p].items[i];
+        size_t wl = strlen(words[k]);
+        if (d->kind == TS_DRAW_GLYPHS && d->run->face && d->run->face->weight >= 600 &&
+            d->run->text_len >= wl && !memcmp(d->run->text, words[k], wl))
+          bold_whole = 1;
+      }
+    ck_assert_msg(bold_whole, "bold '%s' set whole", words[k]);
+  }
+  ck_assert_uint_eq(r.l.n_overfull, 0);
+  done_run(&r);
+}
+END_TEST
+
 /* The space after a code span is the text face's (it once took the
  * monospace face of the span before it: 0.6 em instead of 0.25 em). */
 START_TEST(space_after_code_is_the_text_space) {
@@ -904,6 +941,7 @@ Suite *layout_suite(void) {
   tcase_add_test(t, pages_placeholder_substituted);
   tcase_add_test(t, table_header_repeats);
   tcase_add_test(t, table_columns_from_min_max_content);
+  tcase_add_test(t, table_piece_widths_keep_their_style);
   tcase_add_test(t, space_after_code_is_the_text_space);
   tcase_add_test(t, note_numbers_hang);
   tcase_add_test(t, title_lines_balanced);

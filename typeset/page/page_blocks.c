@@ -181,6 +181,59 @@ typedef struct cell {
 
 static int is_trail_space(char c) { return c == ' ' || c == '\n' || c == '\t'; }
 
+/* Widths of one-span table pieces already measured in this document:
+ * tables repeat their words (years, units, names), and setting a piece as
+ * a line costs ~25 k instructions.  Keyed by what decides the width (the
+ * span's role, weight, slope, small capitals, position, size and text);
+ * the width is the one measuring it again would give. */
+typedef struct pg_pw_entry {
+  uint64_t h;
+  const char *key; /* galley */
+  uint32_t len;
+  double w;
+} pg_pw_entry;
+#define PW_SLOTS 4096 /* at most half full */
+
+static size_t pw_key(const ts_span *sp, char *out, size_t cap) {
+  struct {
+    int32_t role, bold, italic, smallcaps, script_pos;
+    double size;
+  } k;
+  memset(&k, 0, sizeof k);
+  k.role = (int32_t)sp->role;
+  k.bold = sp->bold;
+  k.italic = sp->italic;
+  k.smallcaps = sp->smallcaps;
+  k.script_pos = sp->script_pos;
+  k.size = sp->size;
+  if (sizeof k + sp->len > cap) return 0;
+  memcpy(out, &k, sizeof k);
+  memcpy(out + sizeof k, sp->text, sp->len);
+  return sizeof k + sp->len;
+}
+
+static pg_pw_entry *pw_slot(pg_builder *b, const char *key, size_t len, uint64_t h) {
+  if (!b->pw_memo) {
+    b->pw_memo = ts_arena_alloc(b->galley, PW_SLOTS * sizeof *b->pw_memo);
+    if (!b->pw_memo) return NULL;
+    memset(b->pw_memo, 0, PW_SLOTS * sizeof *b->pw_memo);
+  }
+  for (size_t i = (size_t)h & (PW_SLOTS - 1);; i = (i + 1) & (PW_SLOTS - 1)) {
+    pg_pw_entry *e = &b->pw_memo[i];
+    if (!e->key || (e->h == h && e->len == len && !memcmp(e->key, key, len))) return e;
+  }
+}
+
+static double piece_width_set(pg_builder *b, const ts_span *tmp, size_t m) {
+  ts_line ln;
+  ts_para_opts o = pg_para_opts(b, TS_LB_RAGGED, 0, 0);
+  ts_status st = ts_text_line(b->ctx, b->tmp, tmp, m, &o, b->d, &ln);
+  double w = st == TS_OK ? extent_right(&ln) : 0;
+  ts_arena_clear(b->tmp);
+  pg_fail(b, st);
+  return w;
+}
+
 /* Width of text [s, e) of the cell's concatenated spans (buf offsets,
  * span k starting at at[k]), shaped as one line. */
 static double piece_width(pg_builder *b, const ts_span *sp, size_t n, const size_t *at,
@@ -198,12 +251,21 @@ static double piece_width(pg_builder *b, const ts_span *sp, size_t n, const size
   }
   if (m == 0 || b->err) return 0;
   /* the line is measured and dropped: set it in the scratch arena */
-  ts_line ln;
-  ts_para_opts o = pg_para_opts(b, TS_LB_RAGGED, 0, 0);
-  ts_status st = ts_text_line(b->ctx, b->tmp, tmp, m, &o, b->d, &ln);
-  double w = st == TS_OK ? extent_right(&ln) : 0;
-  ts_arena_clear(b->tmp);
-  pg_fail(b, st);
+  char key[256];
+  size_t kl = m == 1 ? pw_key(&tmp[0], key, sizeof key) : 0;
+  if (kl == 0) return piece_width_set(b, tmp, m);
+  uint64_t h = ts_hash64(key, kl, 0x7077);
+  pg_pw_entry *slot = pw_slot(b, key, kl, h);
+  if (slot && slot->key) return slot->w;
+  double w = piece_width_set(b, tmp, m);
+  if (slot && !b->err && b->pw_n < PW_SLOTS / 2) {
+    char *k = ts_arena_alloc(b->galley, kl);
+    if (k) {
+      memcpy(k, key, kl);
+      *slot = (pg_pw_entry){h, k, (uint32_t)kl, w};
+      b->pw_n++;
+    }
+  }
   return w;
 }
 

@@ -207,6 +207,8 @@ typedef struct pg_builder {
   ts_arena *tmp;        /* owned: scratch for what is measured and dropped
                            (table pieces); whoever uses it clears it before
                            returning, so nothing lives there across calls */
+  struct pg_pw_entry *pw_memo; /* galley: widths of table pieces measured so far */
+  size_t pw_n;
   const ts_doc *doc;
   const ts_style *st;
   ts_diag *d;
