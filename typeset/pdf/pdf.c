@@ -549,8 +549,8 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
     ts_buf_puts(b, " Tf\n");
     /* font expansion: the text matrix scales glyphs and their positions
      * (glyph x is in the run's unexpanded text space) */
-    double hs = run->hscale > 0 && isfinite(run->hscale) && fabs(run->hscale - 1) > 1e-5
-                    ? run->hscale : 1;
+    double hs = (double)run->hscale;
+    if (!(hs > 0) || !isfinite(hs) || fabs(hs - 1) <= 1e-5) hs = 1;
     if (hs != 1) {
       ts_buf_num(b, hs, 5);
       ts_buf_puts(b, " 0 0 1 ");
