@@ -158,6 +158,33 @@ int ts_cp_set_add(ts_cp_set *s, uint32_t cp)
   return 1;
 }
 
+/* ICU's character properties with the ASCII answers inline: the text of
+ * most papers is mostly ASCII, and these are asked for every character
+ * (a few percent of a book's instructions).  For U+0000..U+007F: letters
+ * are Latin, everything else is Common; no character is a mark or default
+ * ignorable. */
+static inline int is_alpha(uint32_t c) {
+  if (c < 0x80) return (c | 32) >= 'a' && (c | 32) <= 'z';
+  return u_isalpha((UChar32)c) != 0;
+}
+static inline int is_upper(uint32_t c) {
+  if (c < 0x80) return c >= 'A' && c <= 'Z';
+  return u_isupper((UChar32)c) != 0;
+}
+static inline int is_digit(uint32_t c) {
+  if (c < 0x80) return c >= '0' && c <= '9';
+  return u_isdigit((UChar32)c) != 0;
+}
+static inline UScriptCode script_of(uint32_t c) {
+  if (c < 0x80) return (c | 32) >= 'a' && (c | 32) <= 'z' ? USCRIPT_LATIN : USCRIPT_COMMON;
+  UErrorCode err = U_ZERO_ERROR;
+  UScriptCode sc = uscript_getScript((UChar32)c, &err);
+  return U_FAILURE(err) ? USCRIPT_COMMON : sc;
+}
+static inline int is_ignorable(uint32_t c) {
+  return c >= 0x80 && u_hasBinaryProperty((UChar32)c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT);
+}
+
 /* ---- shared state (ctx slot TS_SLOT_TEXT): statistics and break iterator
  * templates.  Opening an ICU break iterator loads and unpacks its rules (the
  * largest cost of a short paragraph); a clone of a template shares them. */
@@ -974,7 +1001,7 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
     int bad = 0;
     while (j < ncp && !is_space(cpv[j]) && !(is_hidden(cpv[j]) && cpv[j] != 0xAD)) {
       uint32_t d = cpv[j];
-      if (u_isdigit((UChar32)d) || d == '@' || d == 0xAD) bad = 1;
+      if (is_digit(d) || d == '@' || d == 0xAD) bad = 1;
       if (d == ':' && j + 2 < ncp && cpv[j + 1] == '/' && cpv[j + 2] == '/') bad = 1;
       if ((d == 'w' || d == 'W') && j + 3 < ncp && (cpv[j + 1] | 32) == 'w' &&
           (cpv[j + 2] | 32) == 'w' && cpv[j + 3] == '.')
@@ -985,13 +1012,13 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
     /* words of letters (and marks) inside the token [i, j) */
     size_t k = i;
     while (k < j) {
-      if (!u_isalpha((UChar32)cpv[k])) { k++; continue; }
+      if (!is_alpha(cpv[k])) { k++; continue; }
       size_t w = k;
       int upper = 0, letters = 0, nohy = 0;
-      while (w < j && (u_isalpha((UChar32)cpv[w]) || (U_GET_GC_MASK(cpv[w]) & U_GC_M_MASK))) {
-        if (u_isalpha((UChar32)cpv[w])) {
+      while (w < j && (is_alpha(cpv[w]) || (cpv[w] >= 0x80 && (U_GET_GC_MASK(cpv[w]) & U_GC_M_MASK)))) {
+        if (is_alpha(cpv[w])) {
           letters++;
-          upper += u_isupper((UChar32)cpv[w]) ? 1 : 0;
+          upper += is_upper(cpv[w]) ? 1 : 0;
         }
         if (p->spans[spn[w]].no_hyphen) nohy = 1;
         w++;
@@ -1021,8 +1048,7 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
           }
         }
         if (!from_exc) {
-          UErrorCode err = U_ZERO_ERROR;
-          UScriptCode sc = uscript_getScript((UChar32)cpv[k], &err);
+          UScriptCode sc = script_of(cpv[k]);
           const hy_dict *use = dict;
           int a = alphabet_index(sc);
           if (a >= 0 && sc != lang_script) {
@@ -1209,10 +1235,8 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     int sp = 0;
     int32_t last = USCRIPT_COMMON;
     for (size_t i = 0; i < ncp; i++) {
-      UErrorCode err = U_ZERO_ERROR;
       UChar32 c = (UChar32)t.cpv[i];
-      int32_t sc = uscript_getScript(c, &err);
-      if (U_FAILURE(err)) sc = USCRIPT_COMMON;
+      int32_t sc = script_of(t.cpv[i]);
       t.common[i] = sc == USCRIPT_COMMON || sc == USCRIPT_INHERITED;
       if (sc == USCRIPT_INHERITED) {
         sc = last;
@@ -1278,8 +1302,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
       if (!fs) goto done;
       /* the base: first character that is neither hidden nor ignorable */
       size_t base = c0;
-      while (base < c1 && (t.hid[base] || u_hasBinaryProperty((UChar32)t.cpv[base],
-                                                              UCHAR_DEFAULT_IGNORABLE_CODE_POINT)))
+      while (base < c1 && (t.hid[base] || is_ignorable(t.cpv[base])))
         base++;
       const ts_face *f = NULL;
       if (base == c1) {
@@ -1296,13 +1319,13 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
         /* all of the cluster's characters in one face when one can */
         int all = 1;
         for (size_t k = base + 1; k < c1 && all; k++)
-          if (!t.hid[k] && !u_hasBinaryProperty((UChar32)t.cpv[k], UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
+          if (!t.hid[k] && !is_ignorable(t.cpv[k]))
             all = ts_face_has(f, t.cpv[k]);
         for (int fi = 0; !all && fi < fs->n; fi++) {
           const ts_face *g = ts_fontset_face(fs, fi);
           all = 1;
           for (size_t k = base; k < c1 && all; k++)
-            if (!t.hid[k] && !u_hasBinaryProperty((UChar32)t.cpv[k], UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
+            if (!t.hid[k] && !is_ignorable(t.cpv[k]))
               all = ts_face_has(g, t.cpv[k]);
           if (all) f = g;
         }
