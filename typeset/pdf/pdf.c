@@ -639,11 +639,35 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
     break;
   }
   if (b->oom) { st = TS_ERR_NOMEM; goto done; }
-  if (b->len) {
-    HPDF_Stream s = ((HPDF_PageAttr)page->attr)->stream;
-    TS_CHECK(pdf_stream_write(w, s, b->data, b->len));
-  }
 done:
+  /* the page's content stays in w->cs until flush_page */
+  if (st != TS_OK) ts_buf_clear(b);
+  return st;
+}
+
+/* Writes the page's content (all its items, in w->cs) into its stream,
+ * deflated here in one call: no uncompressed copy goes through libharu's
+ * byte-by-byte stream writer, and pdf_deflate_streams leaves the stream
+ * alone (its write hook is set).  The bytes are the ones pdf_deflate_streams
+ * would have made of the same content. */
+static ts_status flush_page(pdf_run *r, HPDF_Page page, struct libdeflate_compressor *zc) {
+  pdf_w *w = &r->w;
+  ts_buf *b = &w->cs;
+  ts_status st = TS_OK;
+  unsigned char *z = NULL;
+  if (b->oom) { st = TS_ERR_NOMEM; goto done; }
+  if (b->len == 0) goto done;
+  HPDF_PageAttr attr = (HPDF_PageAttr)page->attr;
+  size_t bound = libdeflate_zlib_compress_bound(zc, b->len);
+  z = malloc(bound ? bound : 1);
+  if (!z) { st = TS_ERR_NOMEM; goto done; }
+  size_t zn = libdeflate_zlib_compress(zc, b->data, b->len, z, bound);
+  if (zn == 0) { st = TS_ERR_INTERNAL; goto done; }
+  TS_CHECK(pdf_stream_write(w, attr->stream, z, zn));
+  attr->contents->filter = HPDF_STREAM_FILTER_NONE;
+  attr->contents->write_fn = write_flate_filter;
+done:
+  free(z);
   ts_buf_clear(b);
   return st;
 }
@@ -995,6 +1019,7 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
   const ts_layout *l = w->layout;
   ts_status st = TS_OK;
   unsigned char *out = NULL;
+  struct libdeflate_compressor *zc = NULL; /* owned */
 
   if (l->n_pages == 0 || !l->pages) {
     ts_diag_report(w->d, TS_ERROR, w->file, 0, 0, "nothing to write: the layout has no pages");
@@ -1045,6 +1070,8 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
 
   TS_CHECK(pdf_fonts_subset(w));
 
+  zc = libdeflate_alloc_compressor(PDF_DEFLATE_LEVEL);
+  if (!zc) { st = TS_ERR_NOMEM; goto done; }
   for (size_t p = 0; p < l->n_pages; p++) {
     HPDF_Page pg = r->pages[p];
     if (TS_NEVER(HPDF_Page_GetGMode(pg) != HPDF_GMODE_PAGE_DESCRIPTION)) {
@@ -1052,6 +1079,7 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
       goto done;
     }
     for (size_t i = 0; i < l->pages[p].n; i++) TS_CHECK(draw_item(r, pg, &l->pages[p].items[i]));
+    TS_CHECK(flush_page(r, pg, zc));
   }
 
   TS_CHECK(build_outline(r));
@@ -1116,6 +1144,7 @@ done:
     ts_diag_report(w->d, TS_ERROR, w->file, 0, 0, "out of memory while writing the PDF");
   }
   free(out);
+  libdeflate_free_compressor(zc);
   return st;
 }
 
