@@ -1540,7 +1540,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
       }
       last_vis = r;
       double sc = r->scale;
-      const sglyph *g = gv.g + r->g0;
+      const sglyph *g = gv.g ? gv.g + r->g0 : NULL; /* NULL: no glyph shaped yet (r->ng 0) */
       for (uint32_t gi = 0; gi < r->ng;) {
         uint32_t c0 = g[gi].cluster, gj = gi;
         double w = 0;
