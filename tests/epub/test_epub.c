@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <hb.h>
+#include <hb-ot.h>
 #include <zip.h>
 
 #include "core/ts_core.h"
@@ -868,6 +869,53 @@ static int font_has(const char *font, size_t flen, hb_codepoint_t cp) {
   return has;
 }
 
+/* 1 if the font's GSUB or GPOS lists the feature. */
+static int font_feature(const char *font, size_t flen, hb_tag_t tag) {
+  hb_blob_t *blob = hb_blob_create(font, (unsigned)flen, HB_MEMORY_MODE_READONLY, NULL, NULL);
+  hb_face_t *face = hb_face_create(blob, 0);
+  int has = 0;
+  static const hb_tag_t tables[2] = {HB_OT_TAG_GSUB, HB_OT_TAG_GPOS};
+  for (int t = 0; t < 2 && !has; t++) {
+    hb_tag_t tags[256];
+    unsigned n = 256;
+    hb_ot_layout_table_get_feature_tags(face, tables[t], 0, &n, tags);
+    for (unsigned i = 0; i < n; i++) has |= tags[i] == tag;
+  }
+  hb_face_destroy(face);
+  hb_blob_destroy(blob);
+  return has;
+}
+
+/* The subsets keep the layout features the book's CSS can switch on:
+ * HarfBuzz's default set (ligatures, kerning) always, old-style figures
+ * only when the style's font-feature-settings ask for them (Linux
+ * Libertine has 'onum'; the default style asks for no feature). */
+START_TEST(font_features_kept) {
+  ts_doc *d = hand_doc();
+  size_t l1, l2, f1, f2;
+  unsigned char *a = build(d, style, &l1);
+  const char *saved = style->fonts[TS_ROLE_BODY].features;
+  style->fonts[TS_ROLE_BODY].features = "onum";
+  unsigned char *b = build(d, style, &l2);
+  style->fonts[TS_ROLE_BODY].features = saved;
+  char *fa = body_font(a, l1, &f1), *fb = body_font(b, l2, &f2);
+  ck_assert_msg(fa && fb, "the default style's body font is embedded (fonts-linuxlibertine)");
+  ck_assert(font_feature(fa, f1, HB_TAG('l', 'i', 'g', 'a')));
+  ck_assert(font_feature(fa, f1, HB_TAG('k', 'e', 'r', 'n')));
+  ck_assert(!font_feature(fa, f1, HB_TAG('o', 'n', 'u', 'm')));
+  ck_assert(font_feature(fb, f2, HB_TAG('o', 'n', 'u', 'm')));
+  ck_assert(font_feature(fb, f2, HB_TAG('l', 'i', 'g', 'a')));
+  char *css = entry(b, l2, "OEBPS/style.css", NULL);
+  ck_assert_ptr_nonnull(strstr(css, "\"onum\""));
+  free(css);
+  free(fa);
+  free(fb);
+  free(a);
+  free(b);
+  ts_doc_destroy(d);
+}
+END_TEST
+
 static void assert_same(const unsigned char *a, size_t la, const unsigned char *b, size_t lb) {
   ck_assert_uint_eq(la, lb);
   ck_assert_int_eq(memcmp(a, b, la), 0);
@@ -1122,6 +1170,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, markdown_book_split);
   tcase_add_test(tc, fonts_are_subsets);
   tcase_add_test(tc, subset_cache);
+  tcase_add_test(tc, font_features_kept);
   tcase_add_test(tc, empty_document);
   tcase_add_test(tc, numbered_headings);
   tcase_add_test(tc, images_once_and_unique);
