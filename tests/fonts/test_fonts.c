@@ -225,6 +225,33 @@ END_TEST
  * never anything but regular files): with fontconfig limited to an empty
  * configuration (no system fonts), a family is found only once the folder
  * holding its file is given, and a family missing before is found after. */
+/* ts_face_has answers U+0000..U+00FF from a bitmap and the rest from the
+ * cmap's set: both agree with the set everywhere, on faces with full,
+ * partial and no Latin-1 coverage. */
+START_TEST(face_has_matches_cmap)
+{
+  ts_ctx *ctx = ts_ctx_create();
+  static const char *const fams[] = {"Linux Libertine O", "DejaVu Sans Mono", "Noto Serif CJK SC",
+                                     "Noto Naskh Arabic"};
+  int checked = 0;
+  for (size_t k = 0; k < sizeof fams / sizeof *fams; k++) {
+    const ts_face *f = ts_fonts_find(ctx, fams[k], 400, 0);
+    ck_assert_msg(f != NULL, "%s installed", fams[k]);
+    int in_latin1 = 0;
+    for (uint32_t cp = 0; cp < 0x3000; cp++) {
+      ck_assert_int_eq(ts_face_has(f, cp), hb_set_has(f->unicodes, cp) != 0);
+      in_latin1 += cp < 256 && ts_face_has(f, cp);
+    }
+    ck_assert_int_eq(ts_face_has(f, 0x4E2D), hb_set_has(f->unicodes, 0x4E2D) != 0);
+    ck_assert_int_gt(in_latin1, 0);
+    checked++;
+  }
+  ck_assert_int_eq(ts_face_has(NULL, 'a'), 0);
+  ck_assert_int_eq(checked, 4);
+  ts_ctx_destroy(ctx);
+}
+END_TEST
+
 START_TEST(style_folder_fonts)
 {
   char dir[] = "/tmp/ts_fontdir_XXXXXX";
@@ -303,6 +330,7 @@ static Suite *suite(void)
   tcase_add_test(tc, find_family);
   tcase_add_test(tc, fontset_fallbacks);
   tcase_add_test(tc, style_folder_fonts);
+  tcase_add_test(tc, face_has_matches_cmap);
   suite_add_tcase(s, tc);
   return s;
 }

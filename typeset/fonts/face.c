@@ -42,11 +42,6 @@ int ts_face_has_feature(const ts_face *f, hb_tag_t tag)
          table_has_feature(f->hb_face, HB_OT_TAG_GPOS, tag);
 }
 
-int ts_face_has(const ts_face *f, uint32_t cp)
-{
-  return f && hb_set_has(f->unicodes, cp);
-}
-
 int ts_face_advance(const ts_face *f, uint32_t gid)
 {
   if (!f) return 0;
@@ -183,6 +178,8 @@ ts_face *ts_face_load(const char *path, unsigned index, const char **why)
 
   f->unicodes = hb_set_create();
   hb_face_collect_unicodes(f->hb_face, f->unicodes);
+  for (hb_codepoint_t c = 0; c < 256; c++)
+    if (hb_set_has(f->unicodes, c)) f->latin1[c >> 6] |= (uint64_t)1 << (c & 63);
   if (!hb_set_allocation_successful(f->unicodes)) { *why = "out of memory"; goto fail; }
   /* symbolic (PDF FontDescriptor flag 3): glyphs outside the standard Latin
    * set, which is true of every face covering more than Latin-1. */

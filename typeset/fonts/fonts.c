@@ -781,13 +781,13 @@ const ts_face *ts_fontset_face(const ts_fontset *fs, int i)
 
 static int covers(const ts_fontset *fs, int i, uint32_t cp)
 {
-  const ts_face *f = ts_fontset_face(fs, i);
-  return f && hb_set_has(f->unicodes, cp);
+  return ts_face_has(ts_fontset_face(fs, i), cp);
 }
 
 const ts_face *ts_fontset_pick(const ts_fontset *fs, uint32_t cp)
 {
   if (!fs || fs->n == 0) return NULL;
+  if (ts_face_has(fs->faces[0], cp)) return fs->faces[0]; /* the common case */
   int i = 0;
   for (; i < fs->n && fs->script[i] == TS_FB_NONE; i++)
     if (covers(fs, i, cp)) return ts_fontset_face(fs, i);

@@ -35,6 +35,8 @@ typedef struct ts_face {
   int is_cid;            /* CID-keyed CFF (Noto CJK) */
   uint16_t *gid_to_cid;  /* is_cid: CFF CID per glyph id (num_glyphs entries) */
   hb_set_t *unicodes;    /* code points the cmap covers */
+  uint64_t latin1[4];    /* the same for U+0000..U+00FF as bits (bit cp of word cp/64):
+                          * asked for nearly every character of a text */
   uint32_t id;           /* small number within the cache, in load order (0 for
                             faces loaded outside a cache).  Load order depends
                             on thread timing: never write it to an output —
@@ -49,7 +51,12 @@ typedef struct ts_face {
 ts_face *ts_face_load(const char *path, unsigned index, const char **why);
 void ts_face_destroy(ts_face *f);
 
-int ts_face_has(const ts_face *f, uint32_t cp);
+/* 1 if the face's cmap covers cp (NULL face: 0). */
+static inline int ts_face_has(const ts_face *f, uint32_t cp) {
+  if (!f) return 0;
+  if (cp < 256) return (int)((f->latin1[cp >> 6] >> (cp & 63)) & 1);
+  return hb_set_has(f->unicodes, cp) != 0;
+}
 /* 1 when the face's GSUB or GPOS lists the feature (any script). */
 int ts_face_has_feature(const ts_face *f, hb_tag_t tag);
 /* Advance of glyph gid in font units. */
