@@ -1302,7 +1302,8 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
       if (!fs) goto done;
       /* the base: first character that is neither hidden nor ignorable */
       size_t base = c0;
-      while (base < c1 && (t.hid[base] || is_ignorable(t.cpv[base])))
+      /* t.cpv[0..ncp) is filled from the text before any cluster is read */
+      while (base < c1 && (t.hid[base] || is_ignorable(t.cpv[base]))) // NOLINT(clang-analyzer-core.CallAndMessage)
         base++;
       const ts_face *f = NULL;
       if (base == c1) {
