@@ -112,13 +112,14 @@ static ts_run *shape(fixture *fx, const ts_face *f, const char *text, float size
   hb_glyph_position_t *gp = hb_buffer_get_glyph_positions(buf, &n);
   ts_glyph *g = ts_arena_alloc(fx->a, (n ? n : 1) * sizeof *g);
   ck_assert_ptr_nonnull(g);
+  float *ys = ts_arena_alloc(fx->a, (n ? n : 1) * sizeof *ys);
+  ck_assert_ptr_nonnull(ys);
   double k = size / f->upem, pen = 0;
   for (unsigned i = 0; i < n; i++) {
-    g[i].gid = gi[i].codepoint;
+    g[i].gid = (uint16_t)gi[i].codepoint;
     g[i].cluster = gi[i].cluster;
     g[i].x = (float)((pen + gp[i].x_offset) * k);
-    g[i].y = (float)(gp[i].y_offset * k);
-    g[i].adv = (float)(gp[i].x_advance * k);
+    ys[i] = (float)(gp[i].y_offset * k);
     pen += gp[i].x_advance;
   }
   ts_run *r = ts_arena_alloc(fx->a, sizeof *r);
@@ -127,6 +128,7 @@ static ts_run *shape(fixture *fx, const ts_face *f, const char *text, float size
   r->size = size;
   r->color = color;
   r->glyphs = g;
+  r->ys = ys;
   r->n = n;
   r->text = ts_arena_strdup(fx->a, text);
   r->text_len = (uint32_t)strlen(text);
@@ -1014,7 +1016,7 @@ START_TEST(test_garbage_runs) {
   const ts_face *dv = face(&fx, DEJAVU, 0);
   ts_run *r = shape(&fx, dv, "abc", 12, 0);
   ts_glyph *g = (ts_glyph *)r->glyphs;
-  g[0].gid = 999999;          /* beyond the face */
+  g[0].gid = 65535;           /* beyond the face */
   g[1].cluster = 1000;        /* beyond the text */
   g[2].x = 0.0f / 0.0f;       /* NaN */
   add(&fx, 0, TS_DRAW_GLYPHS, 72, 700)->run = r;
@@ -1250,13 +1252,15 @@ START_TEST(test_random_layouts) {
         for (uint32_t i = 0; i < tl; i++) text[i] = (char)(rnd(&seed) % 255 + 1);
         r->face = faces[rnd(&seed) % 2];
         r->size = (float)(rnd(&seed) % 4 ? 1 + rnd(&seed) % 30 : rnd_num(&seed));
+        float *ys = rnd(&seed) % 2 ? ts_arena_alloc(fx.a, (n ? n : 1) * sizeof *ys) : NULL;
         for (uint32_t i = 0; i < n; i++) {
-          g[i].gid = rnd(&seed) % 8 ? rnd(&seed) % 2000 : rnd(&seed);
+          g[i].gid = (uint16_t)(rnd(&seed) % 8 ? rnd(&seed) % 2000 : rnd(&seed));
           g[i].cluster = rnd(&seed) % (tl + 3);
           g[i].x = (float)rnd_num(&seed);
-          g[i].y = (float)(rnd(&seed) % 3 ? 0 : rnd_num(&seed));
+          if (ys) ys[i] = (float)(rnd(&seed) % 3 ? 0 : rnd_num(&seed));
         }
         r->glyphs = g;
+        r->ys = ys;
         r->n = n;
         r->text = text;
         r->text_len = tl;

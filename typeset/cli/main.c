@@ -233,6 +233,7 @@ int main(int argc, char **argv) {
   ro.n_outputs = dump ? 0 : n_out;
   ro.dump = dump;
   ro.dump_out = &dumpbuf;
+  ro.last_text = 1;
   ts_render_result res;
   ts_status st = ts_render_file(ctx, input, &ro, &d, &res);
   if (st == TS_OK && dump) {

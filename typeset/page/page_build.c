@@ -303,6 +303,7 @@ void pg_draw_line(pg_builder *b, pg_box *bx, const ts_line *ln, double x, double
 typedef struct spanv {
   ts_span *s;
   size_t n, cap;
+  ts_arena *a; /* where the array grows; NULL: the galley */
 } spanv;
 
 /* arena_push that marks the builder failed on OOM */
@@ -315,7 +316,8 @@ static void *apush(pg_builder *b, void **data, size_t *n, size_t *cap, size_t el
 static ts_span *spush(pg_builder *b, spanv *v) {
   /* most paragraphs have a few spans: start small (the arena keeps the
    * blocks a growing array leaves) */
-  ts_span *e = arena_push(b->galley, (void **)&v->s, &v->n, &v->cap, sizeof *v->s, 4);
+  ts_span *e = arena_push(v->a ? v->a : b->galley, (void **)&v->s, &v->n, &v->cap,
+                          sizeof *v->s, 4);
   if (!e) pg_fail(b, TS_ERR_NOMEM);
   return e;
 }
@@ -521,15 +523,15 @@ typedef struct linev {
   size_t n, cap;
 } linev;
 
+/* a paragraph's lines while its boxes are made: owned (free(v->l)) */
 static int lpush(pg_builder *b, linev *v, const ts_line *ln) {
   if (v->n == v->cap) {
     size_t nc = v->cap ? v->cap * 2 : 16;
-    const ts_line **nl = ts_arena_alloc(b->galley, nc * sizeof *nl);
+    const ts_line **nl = realloc((void *)v->l, nc * sizeof *nl);
     if (!nl) {
       pg_fail(b, TS_ERR_NOMEM);
       return 0;
     }
-    if (v->n) memcpy(nl, v->l, v->n * sizeof *nl);
     v->l = nl;
     v->cap = nc;
   }
@@ -577,13 +579,13 @@ static double balanced_measure(pg_builder *b, const ts_span *spans, size_t n,
   return hi + 0.5 < measure ? hi + 0.5 : measure;
 }
 
-void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f) {
+static void para_body(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f,
+                      linev *lv) {
   if (b->err) return;
   const ts_block_style *bs = f->bs;
   double L = bs->leading > 0 ? bs->leading : bs->size * 1.2;
   double measure = b->col_w - f->left - f->right;
   if (measure < min_measure(b)) measure = min_measure(b);
-  linev lines = {0};
   size_t seg = 0, i = 0;
   int first_seg = 1;
   /* segments between forced breaks */
@@ -596,7 +598,7 @@ void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f
     if (m == 0) {
       if (i < n || first_seg) { /* an empty segment: a blank line */
         const ts_line *e = empty_line(b);
-        if (!e || !lpush(b, &lines, e)) return;
+        if (!e || !lpush(b, lv, e)) return;
       }
     } else {
       ts_para_opts o = pg_para_opts(b, mode_of(f->align), first_seg ? f->indent : 0, f->hyphenate);
@@ -624,15 +626,15 @@ void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f
       }
       if (b->err) return;
       for (size_t k = 0; k < nl; k++)
-        if (!lpush(b, &lines, &ls[k])) return;
+        if (!lpush(b, lv, &ls[k])) return;
     }
     first_seg = 0;
     i++;
     seg = i;
   }
   /* boxes */
-  for (size_t k = 0; k < lines.n; k++) {
-    const ts_line *ln = lines.l[k];
+  for (size_t k = 0; k < lv->n; k++) {
+    const ts_line *ln = lv->l[k];
     pg_box *bx = pg_box_new(b->galley);
     if (!bx) {
       pg_fail(b, TS_ERR_NOMEM);
@@ -645,7 +647,7 @@ void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f
     bx->grid = f->grid;
     bx->para = b->para_id;
     bx->para_line = (int)k;
-    bx->para_lines = (int)lines.n;
+    bx->para_lines = (int)lv->n;
     double x = f->left + align_offset(ln, f->align, measure);
     size_t need = line_draws(ln);
     for (uint32_t r = 0; r < ln->n; r++) need += ln->runs[r].note > 0;
@@ -667,12 +669,18 @@ void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f
     }
     if (ln->overfull) b->n_overfull++; /* the text engine reports it */
     b->n_lines++;
-    if (k > 0) pg_emit_penalty(b, interline(b, k, lines.n, lines.l[k - 1]->hyphenated, f->widows), 0);
+    if (k > 0) pg_emit_penalty(b, interline(b, k, lv->n, lv->l[k - 1]->hyphenated, f->widows), 0);
     pg_emit_box(b, bx);
     if (k == 0 && f->first_box) *f->first_box = bx;
     if (f->last_box) *f->last_box = bx;
   }
   b->para_id++;
+}
+
+void pg_para(pg_builder *b, const ts_span *spans, size_t n, const pg_para_fmt *f) {
+  linev lines = {0};
+  para_body(b, spans, n, f, &lines);
+  free((void *)lines.l);
 }
 
 /* ---- blocks ------------------------------------------------------------- */
@@ -856,6 +864,7 @@ static void paragraph_block(pg_builder *b, const ts_node *n, cframe *top,
   }
   pg_space(b, before);
   spanv sp = {0};
+  sp.a = b->para_spans; /* cleared below, once pg_para has set the lines */
   for (size_t k = 0; k < n_lead; k++) {
     ts_span *s = spush(b, &sp);
     if (!s) return;
@@ -896,6 +905,7 @@ static void paragraph_block(pg_builder *b, const ts_node *n, cframe *top,
     }
   }
   pg_para(b, sp.s, sp.n, &f);
+  ts_arena_clear(b->para_spans);
   pg_space_after(b, in_tight ? 0 : bs->space_after);
   b->prev_para = 1;
   if (caption || intro) b->keep = 1;

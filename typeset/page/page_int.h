@@ -207,6 +207,8 @@ typedef struct pg_builder {
   ts_arena *tmp;        /* owned: scratch for what is measured and dropped
                            (table pieces); whoever uses it clears it before
                            returning, so nothing lives there across calls */
+  ts_arena *para_spans; /* owned: a body paragraph's span array, cleared once
+                           its lines are built (they copy what they keep) */
   struct pg_pw_entry *pw_memo; /* galley: widths of table pieces measured so far */
   size_t pw_n;
   const ts_doc *doc;

@@ -399,9 +399,11 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
   b->reported = ts_cp_set_create(a);
   if (!b->reported) return TS_ERR_NOMEM;
   b->tmp = ts_arena_create(0);
+  b->para_spans = ts_arena_create(16 * 1024);
   b->galley = ts_arena_create(256 * 1024);
-  if (!b->tmp || !b->galley) {
+  if (!b->tmp || !b->galley || !b->para_spans) {
     ts_arena_destroy(b->tmp);
+    ts_arena_destroy(b->para_spans);
     ts_arena_destroy(b->galley);
     return TS_ERR_NOMEM;
   }
@@ -577,6 +579,8 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
 done:
   ts_arena_destroy(b->tmp);
   b->tmp = NULL;
+  ts_arena_destroy(b->para_spans);
+  b->para_spans = NULL;
   /* the galley is not needed once the pages are drawn (but by tests) */
   if (dbg) dbg->galley = b->galley;
   else ts_arena_destroy(b->galley);

@@ -32,14 +32,22 @@ typedef enum ts_draw_kind {
  * Everything (pages, items, runs) lives in the document's arena. */
 typedef struct ts_draw {
   uint8_t kind;
+  uint32_t color;
   double x, y, w, h;   /* pt; PDF coordinates (origin bottom-left) */
   double lw;           /* RULE line width */
-  uint32_t color;
-  const ts_run *run;   /* GLYPHS (arena) */
-  const char *uri;     /* LINK: external URI */
-  const char *dest;    /* LINK: internal destination name; DEST: its name */
-  const char *image;   /* IMAGE: resolved absolute path */
-  const char *alt;     /* IMAGE: alt text */
+  /* by kind (64 bytes a draw instead of 96: a book has ~100,000): read only
+   * the members of the draw's kind */
+  union {
+    const ts_run *run;   /* GLYPHS (arena) */
+    struct {
+      const char *image; /* IMAGE: resolved absolute path */
+      const char *alt;   /* IMAGE: alt text */
+    };
+    struct {
+      const char *uri;   /* LINK: external URI (or NULL) */
+      const char *dest;  /* LINK: internal destination name; DEST: its name */
+    };
+  };
 } ts_draw;
 
 typedef struct ts_page {

@@ -331,16 +331,16 @@ static double sane(float v) {
   return !isfinite(v) ? 0.0 : v > 0 ? 1e5 : -1e5;
 }
 static double gx_of(const ts_glyph *g) { return sane(g->x); }
-static double gy_of(const ts_glyph *g) { return sane(g->y); }
+/* the y offset of glyph k of an array whose offsets are ys (NULL: none) */
+static double gy_at(const float *ys, uint32_t k) { return ys ? sane(ys[k]) : 0.0; }
 
 /* One glyph at its absolute position in the run: a TJ adjustment from the
  * pen (whole 1/1000 em, computed from absolute positions so rounding never
  * accumulates), Ts for a y offset. */
 static inline void emit_glyph(ts_buf *b, tj_state *t, pdf_face *pf, const ts_glyph *g,
-                       double size) {
+                       double gy, double size) {
   const ts_face *f = pf->face;
   uint32_t gid = valid_gid(f, g->gid);
-  double gy = gy_of(g);
   if (fabs(gy - t->rise) > 0.0005) {
     tj_close(b, t);
     ts_buf_num(b, gy, 3);
@@ -385,26 +385,26 @@ static double glyph_end(const ts_face *f, const ts_glyph *g, double size) {
  * covers the whole cluster.  Drawing order inside a cluster does not change
  * the picture (one colour). */
 static void emit_cluster(ts_buf *b, tj_state *t, pdf_face *pf, const ts_glyph *gs,
-                         uint32_t n, double size) {
+                         const float *ys, uint32_t n, double size) {
   const ts_face *f = pf->face;
   uint32_t first = 0, maxend = 0;
   for (uint32_t k = 1; k < n; k++) {
     double xk = gx_of(&gs[k]), xf = gx_of(&gs[first]);
-    int on_base_k = fabs(gy_of(&gs[k])) < 0.0005, on_base_f = fabs(gy_of(&gs[first])) < 0.0005;
+    int on_base_k = fabs(gy_at(ys, k)) < 0.0005, on_base_f = fabs(gy_at(ys, first)) < 0.0005;
     if (xk < xf - 0.0005 || (fabs(xk - xf) <= 0.0005 && on_base_k && !on_base_f)) first = k;
     if (glyph_end(f, &gs[k], size) > glyph_end(f, &gs[maxend], size) + 0.0005) maxend = k;
   }
-  emit_glyph(b, t, pf, &gs[first], size);
+  emit_glyph(b, t, pf, &gs[first], gy_at(ys, first), size);
   uint32_t last = first;
   for (uint32_t k = 0; k < n; k++) {
     if (k == first) continue;
-    emit_glyph(b, t, pf, &gs[k], size);
+    emit_glyph(b, t, pf, &gs[k], gy_at(ys, k), size);
     last = k;
   }
   if (glyph_end(f, &gs[maxend], size) > glyph_end(f, &gs[last], size) + 0.01) {
     tj_close(b, t);
     ts_buf_puts(b, "3 Tr\n");
-    emit_glyph(b, t, pf, &gs[maxend], size);
+    emit_glyph(b, t, pf, &gs[maxend], gy_at(ys, maxend), size);
     tj_close(b, t);
     ts_buf_puts(b, "0 Tr\n");
   }
@@ -449,7 +449,7 @@ ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
       }
     }
     if (!actual) {
-      for (uint32_t k = i; k < j; k++) emit_glyph(b, &t, pf, &r->glyphs[k], size);
+      for (uint32_t k = i; k < j; k++) emit_glyph(b, &t, pf, &r->glyphs[k], gy_at(r->ys, k), size);
       continue;
     }
     tj_close(b, &t);
@@ -458,7 +458,7 @@ ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
     ts_buf_puts(b, "/Span <</ActualText <FEFF");
     put_hex(b, (const unsigned char *)u16.data, u16.len);
     ts_buf_puts(b, ">>> BDC\n");
-    emit_cluster(b, &t, pf, r->glyphs + i, j - i, size);
+    emit_cluster(b, &t, pf, r->glyphs + i, r->ys ? r->ys + i : NULL, j - i, size);
     tj_close(b, &t);
     ts_buf_puts(b, "EMC\n");
   }

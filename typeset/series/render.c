@@ -5,6 +5,7 @@
 #include "markdown/ts_markdown.h"
 #include "page/ts_page.h"
 #include "pdf/ts_pdf.h"
+#include "text/ts_text.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -173,6 +174,7 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
   if (want_pdf) {
     ts_layout_opts lo = {style, o->dump == TS_DUMP_LINES ? o->dump_out : NULL};
     TS_CHECK(ts_page_layout(ctx, doc, &lo, d, &layout));
+    if (o->last_text) ts_text_cache_clear(ctx);
     res->pages = layout.n_pages;
     if (o->dump == TS_DUMP_PAGES) ts_page_dump(&layout, o->dump_out);
     if (o->dump) goto done;

@@ -29,6 +29,10 @@ typedef struct ts_render_opts {
   const char *meta_fill, *meta_override;
   const char *meta_file;
   unsigned meta_fill_line, meta_override_line;
+  /* 1: no more text is set in ctx after this input (one document from the
+   * command line): the text caches are freed once the layout is done, so
+   * their memory is not held while the PDF is written */
+  int last_text;
 } ts_render_opts;
 
 typedef struct ts_render_result {

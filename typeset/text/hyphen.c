@@ -19,8 +19,12 @@
 #define MAX_WORD 64 /* characters; longer "words" (hashes, chemistry) are not hyphenated */
 
 /* Words already hyphenated (a paper repeats its vocabulary): results are
- * memoised per dictionary, up to WORDS_MAX words. */
+ * memoised per dictionary, up to WORDS_MAX words, in an open-addressing
+ * table that starts at WORDS_FIRST slots and doubles at half full (a fixed
+ * table of 2 * WORDS_MAX slots was 2 MiB, touched page by page, for a
+ * paper's few thousand words). */
 #define WORDS_MAX 32768
+#define WORDS_FIRST 1024
 
 typedef struct hy_word {
   uint64_t hash;  /* 0 = empty slot */
@@ -36,8 +40,8 @@ struct hy_dict {
   int utf8;
   uint32_t high[128];  /* 8-bit charsets: code point of bytes 0x80..0xFF (0 = none) */
   pthread_mutex_t lock;/* guards the memo below */
-  hy_word *words;      /* open addressing, 2 * WORDS_MAX slots */
-  size_t n_words;
+  hy_word *words;      /* open addressing, cap_words slots (a power of 2) */
+  size_t n_words, cap_words;
   char *pool;
   size_t pool_len, pool_cap;
 };
@@ -133,6 +137,24 @@ const hy_dict *ts_hy_dict(ts_ctx *ctx, const char *lang)
   hy_cache *c = ts_ctx_slot(ctx, TS_SLOT_HYPHEN, hy_cache_create, hy_cache_free);
   if (!c || !lang || !*lang) return NULL;
   return dict_get(c, lang);
+}
+
+void ts_hy_memo_clear(ts_ctx *ctx)
+{
+  hy_cache *c = ctx ? ts_ctx_slot(ctx, TS_SLOT_HYPHEN, hy_cache_create, hy_cache_free) : NULL;
+  if (!c) return;
+  pthread_mutex_lock(&c->lock);
+  for (size_t i = 0; i < c->n; i++) {
+    hy_dict *h = c->dicts[i];
+    pthread_mutex_lock(&h->lock);
+    free(h->words);
+    free(h->pool);
+    h->words = NULL;
+    h->pool = NULL;
+    h->n_words = h->cap_words = h->pool_len = h->pool_cap = 0;
+    pthread_mutex_unlock(&h->lock);
+  }
+  pthread_mutex_unlock(&c->lock);
 }
 
 static void *prefetch_main(void *arg)
@@ -233,7 +255,7 @@ static int memo_get(hy_dict *h, uint64_t hash, const char *word, size_t len, int
   int found = 0;
   pthread_mutex_lock(&h->lock);
   if (h->words) {
-    size_t mask = 2 * WORDS_MAX - 1;
+    size_t mask = h->cap_words - 1;
     for (size_t i = hash & mask; h->words[i].hash; i = (i + 1) & mask) {
       hy_word *w = &h->words[i];
       if (w->hash == hash && w->len == len && w->lmin == lmin && w->rmin == rmin &&
@@ -250,21 +272,39 @@ static int memo_get(hy_dict *h, uint64_t hash, const char *word, size_t len, int
   return found;
 }
 
+/* Doubles the memo table (or makes its first one); 0 on OOM. */
+static int memo_grow(hy_dict *h)
+{
+  size_t nc = h->cap_words ? 2 * h->cap_words : WORDS_FIRST;
+  hy_word *nw = calloc(nc, sizeof *nw);
+  if (!nw) return 0;
+  for (size_t k = 0; k < h->cap_words; k++) {
+    if (!h->words[k].hash) continue;
+    size_t i = h->words[k].hash & (nc - 1);
+    while (nw[i].hash) i = (i + 1) & (nc - 1);
+    nw[i] = h->words[k];
+  }
+  free(h->words);
+  h->words = nw;
+  h->cap_words = nc;
+  return 1;
+}
+
 static void memo_put(hy_dict *h, uint64_t hash, const char *word, size_t len, int lmin, int rmin,
                      const size_t *pos, size_t n)
 {
   pthread_mutex_lock(&h->lock);
-  if (!h->words) h->words = calloc(2 * WORDS_MAX, sizeof *h->words);
-  if (!h->words || h->n_words >= WORDS_MAX) goto out;
+  if (h->n_words >= WORDS_MAX) goto out;
+  if (2 * (h->n_words + 1) > h->cap_words && !memo_grow(h)) goto out;
   if (h->pool_len + len > h->pool_cap) {
-    size_t nc = h->pool_cap ? h->pool_cap * 2 : 65536;
+    size_t nc = h->pool_cap ? h->pool_cap * 2 : 16384;
     while (nc < h->pool_len + len) nc *= 2;
     char *np = realloc(h->pool, nc);
     if (!np) goto out;
     h->pool = np;
     h->pool_cap = nc;
   }
-  size_t mask = 2 * WORDS_MAX - 1, i = hash & mask;
+  size_t mask = h->cap_words - 1, i = hash & mask;
   while (h->words[i].hash) {
     hy_word *w = &h->words[i];
     if (w->hash == hash && w->len == len && w->lmin == lmin && w->rmin == rmin &&

@@ -320,6 +320,12 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
     char *txt = ts_arena_alloc(p->arena, tl + 1);
     ts_glyph *gl = pc->n ? ts_arena_alloc(p->arena, pc->n * sizeof *gl) : NULL;
     if (!txt || (pc->n && !gl)) { st = TS_ERR_NOMEM; goto done; }
+    float *ys = NULL; /* only for runs with marks or other offsets */
+    for (size_t k = 0; k < pc->n && !ys; k++)
+      if (pc->g[k].yoff != 0) {
+        ys = ts_arena_alloc(p->arena, pc->n * sizeof *ys);
+        if (!ys) { st = TS_ERR_NOMEM; goto done; }
+      }
     memcpy(txt, p->text + pc->a, pc->b - pc->a);
     if (pc->hyphen) txt[pc->b - pc->a] = '-';
     run->text = txt;
@@ -328,14 +334,13 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
     for (size_t k = 0; k < pc->n; k++) {
       const sglyph *g = &pc->g[rtl ? pc->n - 1 - k : k];
       ts_glyph *o = &gl[k];
-      o->gid = g->gid;
+      o->gid = (uint16_t)g->gid;
       o->cluster = g->cluster >= pc->a ? g->cluster - pc->a : 0;
       if (o->cluster > tl) o->cluster = tl;
       /* x in the run's own (unexpanded) text space: the page has
        * run.x + hscale * x */
       o->x = (float)(pen / hscale + g->xoff * sc);
-      o->y = (float)(g->yoff * sc);
-      o->adv = (float)(g->adv * sc);
+      if (ys) ys[k] = (float)(g->yoff * sc);
       pen += g->adv * sc * hscale;
       /* glue after this cluster: once, after its last glyph in visual order */
       int last_of_cluster = k + 1 == pc->n ||
@@ -348,6 +353,7 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
       }
     }
     run->glyphs = gl;
+    run->ys = ys;
     run->n = (uint32_t)pc->n;
     run->width = (float)pen;
     run->hscale = (float)hscale;

@@ -202,7 +202,8 @@ typedef struct brk_template {
  * one mutex per shard; bounded: a shard that passes its budget is emptied
  * (deterministic, and only the speed depends on it). */
 #define WC_SHARDS 16
-#define WC_SLOTS 8192              /* per shard, power of two */
+#define WC_SLOTS 8192              /* per shard at most, power of two */
+#define WC_FIRST_SLOTS 256         /* a shard's first table; doubled at half full */
 #define WC_MAX_ENTRIES (WC_SLOTS / 2)  /* 64k entries in all */
 #define WC_MAX_BYTES (2u << 20)    /* per shard: 32 MiB in all */
 #define WC_MAX_WORD 64             /* longer words are shaped, not cached */
@@ -226,8 +227,8 @@ typedef struct wc_entry {
 
 typedef struct wc_shard {
   pthread_mutex_t lock;
-  wc_entry **slot;               /* owned: WC_SLOTS (NULL until first use) */
-  size_t n, bytes;
+  wc_entry **slot;               /* owned: cap slots (NULL until first use) */
+  size_t n, bytes, cap;
 } wc_shard;
 
 typedef struct wc_face {
@@ -257,7 +258,7 @@ static void shared_free(void *v)
   free(s->lines_t);
   for (int k = 0; k < WC_SHARDS; k++) {
     wc_shard *h = &s->wc[k];
-    for (size_t i = 0; h->slot && i < WC_SLOTS; i++) free(h->slot[i]);
+    for (size_t i = 0; h->slot && i < h->cap; i++) free(h->slot[i]);
     free(h->slot);
     pthread_mutex_destroy(&h->lock);
   }
@@ -628,7 +629,8 @@ static int wc_get(text_shared *s, uint64_t h, const prun *r, hb_language_t lang,
   int found = 0;
   pthread_mutex_lock(&sh->lock);
   if (sh->slot) {
-    for (size_t i = (size_t)(h / WC_SHARDS) & (WC_SLOTS - 1);; i = (i + 1) & (WC_SLOTS - 1)) {
+    size_t mask = sh->cap - 1;
+    for (size_t i = (size_t)(h / WC_SHARDS) & mask;; i = (i + 1) & mask) {
       const wc_entry *e = sh->slot[i];
       if (!e) break;
       if (!wc_match(e, h, r, lang, w, n)) continue;
@@ -650,6 +652,26 @@ static int wc_get(text_shared *s, uint64_t h, const prun *r, hb_language_t lang,
   }
   pthread_mutex_unlock(&sh->lock);
   return found;
+}
+
+/* Doubles a shard's table (or makes its first); 0 on OOM.  Called with the
+ * shard locked; at most WC_SLOTS slots (WC_MAX_ENTRIES keeps it half free). */
+static int wc_grow(wc_shard *sh)
+{
+  size_t nc = sh->cap ? 2 * sh->cap : WC_FIRST_SLOTS;
+  wc_entry **ns = calloc(nc, sizeof *ns);
+  if (!ns) return 0;
+  for (size_t k = 0; k < sh->cap; k++) {
+    wc_entry *e = sh->slot[k];
+    if (!e) continue;
+    size_t i = (size_t)(e->hash / WC_SHARDS) & (nc - 1);
+    while (ns[i]) i = (i + 1) & (nc - 1);
+    ns[i] = e;
+  }
+  free(sh->slot);
+  sh->slot = ns;
+  sh->cap = nc;
+  return 1;
 }
 
 /* Stores glyphs g[0..ng) (clusters relative to x) of word w.  Failure to
@@ -683,15 +705,18 @@ static void wc_put(text_shared *s, uint64_t h, const prun *r, hb_language_t lang
   }
   wc_shard *sh = &s->wc[h % WC_SHARDS];
   pthread_mutex_lock(&sh->lock);
-  if (!sh->slot) sh->slot = calloc(WC_SLOTS, sizeof *sh->slot);
-  if (!sh->slot) { pthread_mutex_unlock(&sh->lock); free(e); return; }
   if (sh->n + 1 > WC_MAX_ENTRIES || sh->bytes + sz > WC_MAX_BYTES) {
-    for (size_t i = 0; i < WC_SLOTS; i++) { free(sh->slot[i]); sh->slot[i] = NULL; }
+    for (size_t i = 0; i < sh->cap; i++) { free(sh->slot[i]); sh->slot[i] = NULL; }
     sh->n = 0;
     sh->bytes = 0;
   }
-  size_t i = (size_t)(h / WC_SHARDS) & (WC_SLOTS - 1);
-  for (; sh->slot[i]; i = (i + 1) & (WC_SLOTS - 1))
+  if (2 * (sh->n + 1) > sh->cap && !wc_grow(sh)) {
+    pthread_mutex_unlock(&sh->lock);
+    free(e);
+    return;
+  }
+  size_t mask = sh->cap - 1, i = (size_t)(h / WC_SHARDS) & mask;
+  for (; sh->slot[i]; i = (i + 1) & mask)
     if (wc_match(sh->slot[i], h, r, lang, w, n)) break; /* another thread stored it */
   if (sh->slot[i]) {
     free(e);
@@ -710,14 +735,15 @@ void ts_text_cache_clear(ts_ctx *ctx)
   for (int k = 0; k < WC_SHARDS; k++) {
     wc_shard *sh = &s->wc[k];
     pthread_mutex_lock(&sh->lock);
-    for (size_t i = 0; sh->slot && i < WC_SLOTS; i++) {
-      free(sh->slot[i]);
-      sh->slot[i] = NULL;
-    }
+    for (size_t i = 0; sh->slot && i < sh->cap; i++) free(sh->slot[i]);
+    free(sh->slot); /* its memory back too: the next use starts small */
+    sh->slot = NULL;
+    sh->cap = 0;
     sh->n = 0;
     sh->bytes = 0;
     pthread_mutex_unlock(&sh->lock);
   }
+  ts_hy_memo_clear(ctx);
 }
 
 static int run_word_safe(text_shared *s, const prun *r)

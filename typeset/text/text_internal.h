@@ -106,5 +106,8 @@ const hy_dict *ts_hy_dict(ts_ctx *ctx, const char *lang);
 void ts_hy_prefetch(ts_ctx *ctx, const char *lang);
 size_t ts_hy_word(const hy_dict *h, const char *word, size_t len, int leftmin, int rightmin,
                   size_t *pos, size_t max);
+/* Empties every dictionary's memo of hyphenated words, giving its memory
+ * back (ts_text_cache_clear); the dictionaries stay loaded. */
+void ts_hy_memo_clear(ts_ctx *ctx);
 
 #endif

@@ -64,10 +64,12 @@ typedef struct ts_para_opts {
 /* One glyph placed relative to its run's origin (pt, y up), in the run's
  * text space: on the page it is at run.x + hscale * x (font expansion). */
 typedef struct ts_glyph {
-  uint32_t gid;
+  float x;           /* glyph origin relative to the run origin (its y offset,
+                      * rare, is in the run's ys); the advance is the font's
+                      * (ts_face_advance x size/upem): 12 bytes a glyph, the
+                      * bulk of a long book's memory */
   uint32_t cluster;  /* byte offset into the run's text where its cluster starts */
-  float x, y;        /* position of the glyph origin relative to the run origin */
-  float adv;         /* natural advance, pt */
+  uint16_t gid;      /* OpenType glyph ids are 16-bit */
 } ts_glyph;
 
 /* A run: glyphs of one face, size and colour, in visual (left-to-right)
@@ -83,6 +85,7 @@ typedef struct ts_run {
   float hscale;      /* horizontal scale of the run's glyphs and of their x (font
                       * expansion of a justified line, e.g. 1.012); 0 or 1: none */
   const ts_glyph *glyphs;
+  const float *ys;   /* y offset of each glyph (pt, up), or NULL: all 0 */
   uint32_t n;
   const char *text;  /* UTF-8 of the run's clusters (arena) */
   uint32_t text_len;
@@ -152,9 +155,11 @@ typedef struct ts_text_stats {
   uint64_t glyphs_shaped, paragraphs, lines, reshapes;
 } ts_text_stats;
 void ts_text_stats_get(ts_ctx *ctx, ts_text_stats *out);
-/* Empties the context's shaped-word cache (benchmarks time the engine with
- * a cold cache; outputs never depend on it).  Safe while other threads set
- * text: each shard is emptied under its lock. */
+/* Empties the context's shaped-word cache and its memos of hyphenated
+ * words and gives their memory back (benchmarks time the engine with a cold
+ * cache; a single document frees them before writing its PDF); outputs
+ * never depend on them.  Safe while other threads set text: each table is
+ * emptied under its lock. */
 void ts_text_cache_clear(ts_ctx *ctx);
 
 /* Hyphenation: positions (byte offsets into word) where word[0..len) may be
