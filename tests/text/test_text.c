@@ -208,6 +208,43 @@ START_TEST(hyphenate_words)
 }
 END_TEST
 
+/* The memo of hyphenated words grows from a small table (doubling, each
+ * word moved to its new slot) and is emptied by ts_text_cache_clear: 5,000
+ * distinct words hyphenated three times (filling the memo through several
+ * doublings, from the memo, after the clear) give the same points each time,
+ * and the same as the known cases. */
+START_TEST(hyphen_memo_grows_and_clears)
+{
+  enum { N = 5000 };
+  static const char *stems[] = {"hyphen", "ation", "compu", "ter", "typo", "graph", "ical",
+                                "inter", "national", "corri", "dor", "ship", "ping"};
+  size_t ns = sizeof stems / sizeof *stems;
+  static size_t first[N][17];
+  for (int pass = 0; pass < 3; pass++) {
+    if (pass == 2) ts_text_cache_clear(ctx);
+    for (size_t w = 0; w < N; w++) {
+      char word[64];
+      snprintf(word, sizeof word, "%s%s%s", stems[w % ns], stems[(w / ns) % ns],
+               stems[(w / (ns * ns)) % ns]);
+      size_t pos[16];
+      size_t n = ts_hyphenate(ctx, "en", word, strlen(word), 2, 3, pos, 16);
+      if (pass == 0) {
+        first[w][0] = n;
+        memcpy(&first[w][1], pos, n * sizeof *pos);
+        continue;
+      }
+      ck_assert_msg(n == first[w][0], "%s: %zu points in pass %d, %zu first", word, n, pass,
+                    first[w][0]);
+      for (size_t i = 0; i < n; i++) ck_assert_uint_eq(pos[i], first[w][1 + i]);
+    }
+  }
+  size_t pos[16]; /* a known case after all that */
+  ck_assert_uint_eq(ts_hyphenate(ctx, "en", "hyphenation", 11, 2, 3, pos, 16), 2);
+  ck_assert_uint_eq(pos[0], 2);
+  ck_assert_uint_eq(pos[1], 6);
+}
+END_TEST
+
 /* Paragraphs made by make_para, destroyed with their arena by arena_done
  * (a paragraph's break data is its own, not the arena's). */
 static struct { ts_arena *a; ts_para *p; } made[256];
@@ -1088,6 +1125,7 @@ static Suite *suite(void)
   tcase_add_test(tc, rtl_paragraph_lines);
   tcase_add_test(tc, small_capitals);
   tcase_add_test(tc, hyphenation_follows_alphabet);
+  tcase_add_test(tc, hyphen_memo_grows_and_clears);
   tcase_add_test(tc, word_cache_matches_whole_run_shaping);
   tcase_add_test(tc, lines_outlive_paragraph);
   tcase_add_test(tc, font_expansion);
