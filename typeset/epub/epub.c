@@ -1437,6 +1437,10 @@ static ts_status zip_fill(epub *E, unsigned char **out, size_t *out_len) {
   uint16_t dtime = (uint16_t)((hh << 11) | (mi << 5) | (ss / 2));
   uint16_t ddate = (uint16_t)(((y - 1980) << 9) | (mo << 5) | dd);
   st = epub_zip_build(v.data, v.len, dtime, ddate, out, out_len);
+  if (st == TS_ERR_IO)
+    ts_diag_report(E->d, TS_ERROR, E->doc->path, 0, 0,
+                   "EPUB: cannot open the ZIP library (%s): %s", epub_zip_library(),
+                   epub_zip_error());
   if (st == TS_ERR_LIMIT)
     ts_diag_report(E->d, TS_ERROR, E->doc->path, 0, 0,
                    "EPUB: the book is too large for a ZIP without ZIP64 (4 GiB)");

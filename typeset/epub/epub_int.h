@@ -146,6 +146,10 @@ ts_status epub_write_opf(epub *E);
  * sizes or 65,535 entries. */
 ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_t dos_date,
                          unsigned char **out, size_t *out_len);
+/* libzip is opened on the first epub_zip_build (zip.c); when it cannot be,
+ * that returns TS_ERR_IO and these name the library and say why. */
+const char *epub_zip_library(void);
+const char *epub_zip_error(void);
 /* CRC-32 of data and, when level > 0 and it is smaller, its raw DEFLATE:
  * *comp returns owned (free()) or NULL (store the bytes). */
 ts_status epub_deflate(const void *data, size_t len, int level, unsigned char **comp,

@@ -9,10 +9,71 @@
  * a compression method is taken as already compressed). */
 #include "epub_int.h"
 
+#include <dlfcn.h>
+#include <stdio.h>
 #include <libdeflate.h>
-#include <zip.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zip.h>
+
+/* ---- libzip, opened on first use ------------------------------------------
+ * Linking libzip made every process load it and the libcrypto it depends
+ * on (bound at load: 4,000 relocations), 6.5 M instructions before main()
+ * even when no EPUB was asked for.  So libzip is opened with dlopen when
+ * the first EPUB is packaged (TS_LIBZIP_SONAME, the soname of the library
+ * the build found, meson.build) and called through this table. */
+#define LZ_FUNCS(X)                                                                              \
+  X(zip_close) X(zip_discard) X(zip_error_fini) X(zip_error_init) X(zip_error_set)               \
+  X(zip_error_to_data) X(zip_file_add) X(zip_file_extra_field_delete) X(zip_file_set_dostime)    \
+  X(zip_file_set_external_attributes) X(zip_open_from_source) X(zip_set_file_compression)        \
+  X(zip_source_buffer) X(zip_source_buffer_create) X(zip_source_close) X(zip_source_free)        \
+  X(zip_source_function) X(zip_source_keep) X(zip_source_make_command_bitmap) X(zip_source_open) \
+  X(zip_source_read) X(zip_source_stat) X(zip_stat_init)
+
+#ifndef TS_LIBZIP_SONAME /* meson.build defines it from the library found */
+#define TS_LIBZIP_SONAME "libzip.so.4"
+#endif
+
+/* f is a function name: it cannot take parentheses in a declarator */
+// NOLINTNEXTLINE(bugprone-macro-parentheses)
+#define LZ_MEMBER(f) __typeof__(&f) f;
+static struct {
+  LZ_FUNCS(LZ_MEMBER)
+} lz;
+static int lz_ok; /* set once by lz_open_once: 1 when every symbol was found */
+static char lz_err[256]; /* set once with lz_ok: why it could not be opened */
+static pthread_once_t lz_once = PTHREAD_ONCE_INIT;
+static void *lz_handle; /* never closed: the table points into it */
+
+static void lz_open_once(void) {
+  void *h = dlopen(TS_LIBZIP_SONAME, RTLD_NOW | RTLD_LOCAL);
+  lz_handle = h;
+  if (!h) {
+    const char *e = dlerror();
+    (void)snprintf(lz_err, sizeof lz_err, "%s", e ? e : "not found");
+    return;
+  }
+  int ok = 1;
+#define LZ_LOAD(f)                                                       \
+  *(void **)&lz.f = dlsym(h, #f);                                        \
+  if (!lz.f && ok) {                                                     \
+    (void)snprintf(lz_err, sizeof lz_err, "it has no function %s", #f);  \
+    ok = 0;                                                              \
+  }
+  LZ_FUNCS(LZ_LOAD)
+#undef LZ_LOAD
+  lz_ok = ok;
+}
+
+const char *epub_zip_library(void) { return TS_LIBZIP_SONAME; }
+const char *epub_zip_error(void) { return lz_err; }
+
+/* 1 when libzip is usable (opened here on the first call). */
+static int lz_open(void) {
+  pthread_once(&lz_once, lz_open_once);
+  return lz_ok;
+}
 
 ts_status epub_deflate(const void *data, size_t len, int level, unsigned char **comp,
                        size_t *comp_len, uint32_t *crc) {
@@ -64,7 +125,7 @@ static zip_int64_t raw_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd
   case ZIP_SOURCE_STAT: {
     if (len < sizeof(zip_stat_t)) return -1;
     zip_stat_t *st = data;
-    zip_stat_init(st);
+    lz.zip_stat_init(st);
     st->valid = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD | ZIP_STAT_CRC |
                 ZIP_STAT_ENCRYPTION_METHOD;
     st->size = r->size;
@@ -75,13 +136,13 @@ static zip_int64_t raw_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd
     return sizeof(zip_stat_t);
   }
   case ZIP_SOURCE_ERROR:
-    return zip_error_to_data(&r->err, data, len);
+    return lz.zip_error_to_data(&r->err, data, len);
   case ZIP_SOURCE_SUPPORTS:
-    return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+    return lz.zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
                                           ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
                                           -1);
   default:
-    zip_error_set(&r->err, ZIP_ER_OPNOTSUPP, 0);
+    lz.zip_error_set(&r->err, ZIP_ER_OPNOTSUPP, 0);
     return -1;
   }
 }
@@ -95,17 +156,18 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
   int comp_level = 0;
   *out = NULL;
   *out_len = 0;
+  if (!lz_open()) return TS_ERR_IO; /* reported by the caller */
   /* per entry: the deflated bytes made here (owned) and libzip's source state */
   unsigned char **made = calloc(n ? n : 1, sizeof *made);
   raw_src *raw = calloc(n ? n : 1, sizeof *raw);
   zip_t *z = NULL;
   zip_source_t *mem = NULL;
   zip_error_t ze;
-  zip_error_init(&ze);
+  lz.zip_error_init(&ze);
   if (!made || !raw) TS_CHECK(TS_ERR_NOMEM);
-  if (!(mem = zip_source_buffer_create(NULL, 0, 0, &ze))) TS_CHECK(TS_ERR_NOMEM);
-  if (!(z = zip_open_from_source(mem, ZIP_TRUNCATE, &ze))) TS_CHECK(TS_ERR_INTERNAL);
-  zip_source_keep(mem); /* read back after zip_close */
+  if (!(mem = lz.zip_source_buffer_create(NULL, 0, 0, &ze))) TS_CHECK(TS_ERR_NOMEM);
+  if (!(z = lz.zip_open_from_source(mem, ZIP_TRUNCATE, &ze))) TS_CHECK(TS_ERR_INTERNAL);
+  lz.zip_source_keep(mem); /* read back after zip_close */
   for (size_t i = 0; i < n; i++) {
     const ezent *e = &ents[i];
     const unsigned char *body = NULL;
@@ -152,40 +214,40 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
     zip_source_t *src;
     if (body) {
       raw[i] = (raw_src){.p = body, .n = blen, .size = e->len, .crc = crc};
-      zip_error_init(&raw[i].err);
-      src = zip_source_function(z, raw_cb, &raw[i]);
+      lz.zip_error_init(&raw[i].err);
+      src = lz.zip_source_function(z, raw_cb, &raw[i]);
     } else {
-      src = zip_source_buffer(z, e->data, e->len, 0);
+      src = lz.zip_source_buffer(z, e->data, e->len, 0);
     }
     if (!src) TS_CHECK(TS_ERR_NOMEM);
-    zip_int64_t idx = zip_file_add(z, e->name, src, ZIP_FL_ENC_UTF_8);
+    zip_int64_t idx = lz.zip_file_add(z, e->name, src, ZIP_FL_ENC_UTF_8);
     if (idx < 0) {
-      zip_source_free(src);
+      lz.zip_source_free(src);
       TS_CHECK(TS_ERR_INTERNAL);
     }
     zip_uint64_t u = (zip_uint64_t)idx;
     /* a stored entry says so; deflated ones keep the method their source
      * reports */
-    if ((!body && zip_set_file_compression(z, u, ZIP_CM_STORE, 0) < 0) ||
-        zip_file_set_dostime(z, u, dos_time, dos_date, 0) < 0 ||
-        zip_file_set_external_attributes(z, u, 0, ZIP_OPSYS_UNIX, 0100644u << 16) < 0)
+    if ((!body && lz.zip_set_file_compression(z, u, ZIP_CM_STORE, 0) < 0) ||
+        lz.zip_file_set_dostime(z, u, dos_time, dos_date, 0) < 0 ||
+        lz.zip_file_set_external_attributes(z, u, 0, ZIP_OPSYS_UNIX, 0100644u << 16) < 0)
       TS_CHECK(TS_ERR_INTERNAL);
-    zip_file_extra_field_delete(z, u, ZIP_EXTRA_FIELD_ALL, ZIP_FL_LOCAL | ZIP_FL_CENTRAL);
+    lz.zip_file_extra_field_delete(z, u, ZIP_EXTRA_FIELD_ALL, ZIP_FL_LOCAL | ZIP_FL_CENTRAL);
   }
-  if (zip_close(z) < 0) {
-    zip_discard(z);
+  if (lz.zip_close(z) < 0) {
+    lz.zip_discard(z);
     z = NULL;
     TS_CHECK(TS_ERR_INTERNAL);
   }
   z = NULL;
   zip_stat_t zs;
-  zip_stat_init(&zs);
-  if (zip_source_stat(mem, &zs) < 0 || !(zs.valid & ZIP_STAT_SIZE) ||
-      zip_source_open(mem) < 0)
+  lz.zip_stat_init(&zs);
+  if (lz.zip_source_stat(mem, &zs) < 0 || !(zs.valid & ZIP_STAT_SIZE) ||
+      lz.zip_source_open(mem) < 0)
     TS_CHECK(TS_ERR_INTERNAL);
   unsigned char *buf = malloc(zs.size ? zs.size : 1);
-  zip_int64_t got = buf ? zip_source_read(mem, buf, zs.size) : -1;
-  zip_source_close(mem);
+  zip_int64_t got = buf ? lz.zip_source_read(mem, buf, zs.size) : -1;
+  lz.zip_source_close(mem);
   if (!buf) TS_CHECK(TS_ERR_NOMEM);
   if (got < 0 || (zip_uint64_t)got != zs.size) {
     free(buf);
@@ -194,12 +256,12 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
   *out = buf;
   *out_len = (size_t)zs.size;
 done:
-  if (z) zip_discard(z);
-  if (mem) zip_source_free(mem);
+  if (z) lz.zip_discard(z);
+  if (mem) lz.zip_source_free(mem);
   for (size_t i = 0; made && i < n; i++) free(made[i]);
   free(made);
   free(raw);
   libdeflate_free_compressor(comp);
-  zip_error_fini(&ze);
+  lz.zip_error_fini(&ze);
   return st;
 }
