@@ -1141,6 +1141,29 @@ START_TEST(test_threads) {
 }
 END_TEST
 
+/* Pages deflated on a second thread while the next is drawn, and font
+ * programs deflated on the subsetting threads, give the bytes of the
+ * single-threaded writer. */
+START_TEST(test_threads_same_bytes) {
+  fixture fx;
+  build_sample(&fx);
+  ck_assert_uint_ge(fx.l.n_pages, 2);
+  unsigned char *one = NULL, *two = NULL;
+  size_t n1 = 0, n2 = 0;
+  ts_diag d;
+  ts_diag_init(&d, stderr);
+  ts_ctx_set_threads(fx.ctx, 1);
+  ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &one, &n1, &d), TS_OK);
+  ts_ctx_set_threads(fx.ctx, 2);
+  ck_assert_int_eq(ts_ctx_threads(fx.ctx), 2);
+  ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &two, &n2, &d), TS_OK);
+  ck_assert_uint_eq(n1, n2);
+  ck_assert(memcmp(one, two, n1) == 0);
+  free(one);
+  free(two);
+  fx_free(&fx);
+}
+END_TEST
 
 /* A hyphen added at a line break reads as "-": whether its cluster points
  * at a soft hyphen in the run's text or past the text's end. */
@@ -1368,6 +1391,7 @@ int main(void) {
   tcase_add_test(tc, test_bad_page_size);
   tcase_add_test(tc, test_dates);
   tcase_add_test(tc, test_threads);
+  tcase_add_test(tc, test_threads_same_bytes);
   tcase_add_test(tc, test_hyphen);
   tcase_add_test(tc, test_oom);
   tcase_add_test(tc, test_cff2_refused);

@@ -16,6 +16,7 @@
 #include "pdf_int.h"
 
 #include <hb-subset.h>
+#include <libdeflate.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -179,6 +180,8 @@ void pdf_fonts_free(pdf_w *w) {
   for (size_t i = 0; i < w->n_faces; i++) {
     hb_set_destroy(w->faces[i].used);
     hb_face_destroy(w->faces[i].sub);
+    hb_blob_destroy(w->faces[i].prog);
+    free(w->faces[i].prog_z);
     hb_subset_plan_destroy(w->faces[i].plan);
     free(w->faces[i].g);
   }
@@ -682,7 +685,7 @@ static ts_status subset_check(pdf_w *w, const pdf_face *pf) {
  * reads the shared face, so faces can be subset on several threads; leaves
  * pf->plan NULL when out of memory, pf->sub NULL when the subsetter failed
  * (reported by pdf_fonts_subset). */
-static void subset_run(pdf_face *pf) {
+static void subset_run(pdf_face *pf, int deflate) {
   const ts_face *f = pf->face;
   hb_subset_input_t *in = hb_subset_input_create_or_fail();
   if (!in) return;
@@ -737,6 +740,26 @@ static void subset_run(pdf_face *pf) {
    * ids would carry every glyph name and width of the face). */
   pf->remap = f->is_cff && !f->is_cid;
   hb_subset_input_destroy(in);
+  if (!pf->sub) return;
+  /* the program (a CID-keyed CFF goes in bare), and it deflated here on
+   * the subsetting thread rather than with the other streams at the end */
+  pf->prog = f->is_cid ? hb_face_reference_table(pf->sub, HB_TAG('C','F','F',' '))
+                       : hb_face_reference_blob(pf->sub);
+  unsigned plen = 0;
+  const char *pdata = hb_blob_get_data(pf->prog, &plen);
+  if (!deflate || !pdata || plen == 0) return;
+  struct libdeflate_compressor *c = libdeflate_alloc_compressor(PDF_DEFLATE_LEVEL);
+  size_t bound = c ? libdeflate_zlib_compress_bound(c, plen) : 0;
+  unsigned char *z = bound ? malloc(bound) : NULL;
+  size_t zn = z ? libdeflate_zlib_compress(c, pdata, plen, z, bound) : 0;
+  libdeflate_free_compressor(c);
+  if (zn == 0) { /* only an allocation can fail (the bound always fits) */
+    free(z);
+    pf->prog_oom = 1;
+    return;
+  }
+  pf->prog_z = z;
+  pf->prog_zn = zn;
 }
 
 typedef struct subset_job {
@@ -747,7 +770,7 @@ typedef struct subset_job {
 static void *subset_worker(void *arg) {
   subset_job *j = arg;
   for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->w->n_faces;)
-    subset_run(&j->w->faces[i]);
+    subset_run(&j->w->faces[i], j->w->compress);
   return NULL;
 }
 
@@ -767,7 +790,7 @@ ts_status pdf_fonts_subset(pdf_w *w) {
   if (spawned) pthread_join(helper, NULL);
   for (size_t i = 0; i < w->n_faces; i++) {
     pdf_face *pf = &w->faces[i];
-    if (!pf->plan) { st = TS_ERR_NOMEM; goto done; }
+    if (!pf->plan || pf->prog_oom) { st = TS_ERR_NOMEM; goto done; }
     if (!pf->sub) {
       ts_diag_report(w->d, TS_ERROR, pf->face->path, 0, 0, "could not subset font '%s'",
                      pf->face->psname ? pf->face->psname : "?");
@@ -800,8 +823,7 @@ static ts_status embed_face(pdf_w *w, pdf_face *pf) {
   }
   qsort(ce, n, sizeof *ce, cmp_code);
 
-  prog = f->is_cid ? hb_face_reference_table(sub, HB_TAG('C','F','F',' '))
-                   : hb_face_reference_blob(sub);
+  prog = hb_blob_reference(pf->prog);
   unsigned plen = 0;
   const char *pdata = hb_blob_get_data(prog, &plen);
   if (!pdata || plen == 0) {
@@ -827,7 +849,8 @@ static ts_status embed_face(pdf_w *w, pdf_face *pf) {
              HPDF_OK) {
     st = TS_ERR_INTERNAL; goto done;
   }
-  TS_CHECK(pdf_stream_write(w, ff->stream, pdata, plen));
+  if (pf->prog_z) TS_CHECK(pdf_stream_put_deflated(w, ff, pf->prog_z, pf->prog_zn));
+  else TS_CHECK(pdf_stream_write(w, ff->stream, pdata, plen));
 
   /* Descriptor. */
   HPDF_Dict fd = HPDF_Dict_New(mm);

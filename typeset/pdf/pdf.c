@@ -13,6 +13,7 @@
 #include <libdeflate.h>
 #include <math.h>
 #include <png.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,11 +80,18 @@ ts_status pdf_stream_write(pdf_w *w, HPDF_Stream s, const void *p, size_t n) {
  * instructions in all; libdeflate 6: 771 M, 292 KB of PDF; 4: 763 M, 298 KB
  * (+2 %); 1: 744 M, 307 KB (+5 %).  Level 4 keeps the files close to the
  * smallest for most of the gain. */
-#define PDF_DEFLATE_LEVEL 4
 
 static HPDF_STATUS write_flate_filter(HPDF_Dict d, HPDF_Stream out) {
   (void)d;
   return HPDF_Stream_WriteStr(out, "/Filter /FlateDecode\012");
+}
+
+ts_status pdf_stream_put_deflated(pdf_w *w, HPDF_Dict d, const void *z, size_t n) {
+  ts_status st = pdf_stream_write(w, d->stream, z, n);
+  if (st != TS_OK) return st;
+  d->filter = HPDF_STREAM_FILTER_NONE;
+  d->write_fn = write_flate_filter;
+  return TS_OK;
 }
 
 /* Deflates one stream dictionary's data in place. */
@@ -645,27 +653,139 @@ done:
   return st;
 }
 
-/* Writes the page's content (all its items, in w->cs) into its stream,
- * deflated here in one call: no uncompressed copy goes through libharu's
+/* ---- Page contents ------------------------------------------------------------
+ * A page's content (all its items, drawn into w->cs) goes into its stream
+ * deflated in one call: no uncompressed copy goes through libharu's
  * byte-by-byte stream writer, and pdf_deflate_streams leaves the stream
  * alone (its write hook is set).  The bytes are the ones pdf_deflate_streams
- * would have made of the same content. */
-static ts_status flush_page(pdf_run *r, HPDF_Page page, struct libdeflate_compressor *zc) {
+ * would have made of the same content.
+ *
+ * With a second thread allowed, page k is deflated on it while page k + 1
+ * is drawn (deflating was an eighth of a long book's instructions): one
+ * page in flight, its deflated bytes written into its stream, in page
+ * order, before the next page is handed over, so the file is the same
+ * whichever thread deflated what. */
+typedef struct zpipe {
+  pthread_t thread;
+  int started;
+  pthread_mutex_t lock;
+  pthread_cond_t cv;
+  struct libdeflate_compressor *c; /* the worker's (owned) */
+  ts_buf job;            /* raw content handed over (owned; swapped with w->cs) */
+  unsigned char *z;      /* its deflated bytes (owned), zn of them; 0: failed */
+  size_t zcap, zn;
+  HPDF_Page page;        /* whose content job is */
+  int busy, quit;        /* under lock: a job is waiting or being deflated */
+} zpipe;
+
+static void *zpipe_main(void *arg) {
+  zpipe *zp = arg;
+  pthread_mutex_lock(&zp->lock);
+  for (;;) {
+    while (!zp->busy && !zp->quit) pthread_cond_wait(&zp->cv, &zp->lock);
+    if (!zp->busy) break; /* quit with nothing left */
+    pthread_mutex_unlock(&zp->lock);
+    size_t bound = libdeflate_zlib_compress_bound(zp->c, zp->job.len);
+    size_t zn = 0;
+    if (bound > zp->zcap) {
+      free(zp->z);
+      zp->z = malloc(bound);
+      zp->zcap = zp->z ? bound : 0;
+    }
+    if (zp->z) zn = libdeflate_zlib_compress(zp->c, zp->job.data, zp->job.len, zp->z, bound);
+    pthread_mutex_lock(&zp->lock);
+    zp->zn = zn;
+    zp->busy = 0;
+    pthread_cond_broadcast(&zp->cv);
+  }
+  pthread_mutex_unlock(&zp->lock);
+  return NULL;
+}
+
+/* Starts the worker; 0 when it cannot (pages are then deflated inline). */
+static int zpipe_start(zpipe *zp) {
+  memset(zp, 0, sizeof *zp);
+  ts_buf_init(&zp->job);
+  zp->c = libdeflate_alloc_compressor(PDF_DEFLATE_LEVEL);
+  if (!zp->c) return 0;
+  if (pthread_mutex_init(&zp->lock, NULL) != 0) goto fail_c;
+  if (pthread_cond_init(&zp->cv, NULL) != 0) goto fail_m;
+  if (pthread_create(&zp->thread, NULL, zpipe_main, zp) != 0) goto fail_cv;
+  zp->started = 1;
+  return 1;
+fail_cv:
+  pthread_cond_destroy(&zp->cv);
+fail_m:
+  pthread_mutex_destroy(&zp->lock);
+fail_c:
+  libdeflate_free_compressor(zp->c);
+  zp->c = NULL;
+  return 0;
+}
+
+static ts_status put_page(pdf_w *w, HPDF_Page page, const unsigned char *z, size_t zn) {
+  HPDF_PageAttr attr = (HPDF_PageAttr)page->attr;
+  if (TS_NEVER(attr->contents->stream != attr->stream)) return TS_ERR_INTERNAL;
+  return pdf_stream_put_deflated(w, attr->contents, z, zn);
+}
+
+/* Waits for the page in flight, if any, and writes its bytes. */
+static ts_status zpipe_drain(pdf_w *w, zpipe *zp) {
+  pthread_mutex_lock(&zp->lock);
+  while (zp->busy) pthread_cond_wait(&zp->cv, &zp->lock);
+  pthread_mutex_unlock(&zp->lock);
+  if (!zp->page) return TS_OK;
+  HPDF_Page page = zp->page;
+  zp->page = NULL;
+  if (zp->zn == 0) return TS_ERR_NOMEM; /* only an allocation can fail */
+  return put_page(w, page, zp->z, zp->zn);
+}
+
+/* Ends the worker (after an error too: a job in flight is finished). */
+static void zpipe_stop(zpipe *zp) {
+  if (!zp->started) return;
+  pthread_mutex_lock(&zp->lock);
+  zp->quit = 1;
+  pthread_cond_broadcast(&zp->cv);
+  pthread_mutex_unlock(&zp->lock);
+  pthread_join(zp->thread, NULL);
+  pthread_cond_destroy(&zp->cv);
+  pthread_mutex_destroy(&zp->lock);
+  libdeflate_free_compressor(zp->c);
+  ts_buf_free(&zp->job);
+  free(zp->z);
+  zp->started = 0;
+}
+
+/* Hands the page drawn into w->cs to the deflater: the worker when zp is
+ * running (after writing the page before), else deflated here with zc. */
+static ts_status flush_page(pdf_run *r, HPDF_Page page, struct libdeflate_compressor *zc,
+                            zpipe *zp) {
   pdf_w *w = &r->w;
   ts_buf *b = &w->cs;
   ts_status st = TS_OK;
   unsigned char *z = NULL;
   if (b->oom) { st = TS_ERR_NOMEM; goto done; }
+  if (zp->started) {
+    TS_CHECK(zpipe_drain(w, zp));
+    if (b->len == 0) goto done;
+    ts_buf t = zp->job; /* the worker is idle: its buffer is free */
+    zp->job = *b;
+    *b = t;
+    pthread_mutex_lock(&zp->lock);
+    zp->page = page;
+    zp->busy = 1;
+    pthread_cond_broadcast(&zp->cv);
+    pthread_mutex_unlock(&zp->lock);
+    goto done;
+  }
   if (b->len == 0) goto done;
-  HPDF_PageAttr attr = (HPDF_PageAttr)page->attr;
   size_t bound = libdeflate_zlib_compress_bound(zc, b->len);
   z = malloc(bound ? bound : 1);
   if (!z) { st = TS_ERR_NOMEM; goto done; }
   size_t zn = libdeflate_zlib_compress(zc, b->data, b->len, z, bound);
   if (zn == 0) { st = TS_ERR_INTERNAL; goto done; }
-  TS_CHECK(pdf_stream_write(w, attr->stream, z, zn));
-  attr->contents->filter = HPDF_STREAM_FILTER_NONE;
-  attr->contents->write_fn = write_flate_filter;
+  TS_CHECK(put_page(w, page, z, zn));
 done:
   free(z);
   ts_buf_clear(b);
@@ -1020,6 +1140,8 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
   ts_status st = TS_OK;
   unsigned char *out = NULL;
   struct libdeflate_compressor *zc = NULL; /* owned */
+  zpipe zp; /* the page deflater's thread, when it runs (zpipe_stop) */
+  memset(&zp, 0, sizeof zp);
 
   if (l->n_pages == 0 || !l->pages) {
     ts_diag_report(w->d, TS_ERROR, w->file, 0, 0, "nothing to write: the layout has no pages");
@@ -1072,6 +1194,7 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
 
   zc = libdeflate_alloc_compressor(PDF_DEFLATE_LEVEL);
   if (!zc) { st = TS_ERR_NOMEM; goto done; }
+  if (l->n_pages > 1 && ts_ctx_threads(w->ctx) > 1) (void)zpipe_start(&zp);
   for (size_t p = 0; p < l->n_pages; p++) {
     HPDF_Page pg = r->pages[p];
     if (TS_NEVER(HPDF_Page_GetGMode(pg) != HPDF_GMODE_PAGE_DESCRIPTION)) {
@@ -1079,7 +1202,11 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
       goto done;
     }
     for (size_t i = 0; i < l->pages[p].n; i++) TS_CHECK(draw_item(r, pg, &l->pages[p].items[i]));
-    TS_CHECK(flush_page(r, pg, zc));
+    TS_CHECK(flush_page(r, pg, zc, &zp));
+  }
+  if (zp.started) {
+    TS_CHECK(zpipe_drain(w, &zp));
+    zpipe_stop(&zp);
   }
 
   TS_CHECK(build_outline(r));
@@ -1143,6 +1270,7 @@ done:
   } else if (st == TS_ERR_NOMEM) {
     ts_diag_report(w->d, TS_ERROR, w->file, 0, 0, "out of memory while writing the PDF");
   }
+  zpipe_stop(&zp);
   free(out);
   libdeflate_free_compressor(zc);
   return st;

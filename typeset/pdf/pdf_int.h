@@ -47,6 +47,11 @@ typedef struct pdf_face {
   hb_face_t *sub;    /* the subset font (owned) */
   const hb_map_t *old2new; /* original → subset glyph id (the plan's) */
   int remap;         /* codes are subset glyph ids (name-keyed CFF) */
+  hb_blob_t *prog;   /* the font program of the subset (owned), made once */
+  unsigned char *prog_z; /* prog deflated (zlib, PDF_DEFLATE_LEVEL) on the
+                          * subsetting thread, or NULL (owned) */
+  size_t prog_zn;
+  int prog_oom;      /* deflating prog ran out of memory */
 } pdf_face;
 
 typedef struct pdf_w {
@@ -72,6 +77,15 @@ int pdf_failed(const pdf_w *w);
 
 /* Writes n bytes into a libharu stream. */
 ts_status pdf_stream_write(pdf_w *w, HPDF_Stream s, const void *p, size_t n);
+
+/* Every deflated stream is compressed with libdeflate at this level (the
+ * figures are in pdf.c). */
+#define PDF_DEFLATE_LEVEL 4
+
+/* Writes z[0..n), data already deflated (zlib) at PDF_DEFLATE_LEVEL, as the
+ * data of stream dictionary d, marked /FlateDecode and left alone by
+ * pdf_deflate_streams: the same bytes that would have made of it. */
+ts_status pdf_stream_put_deflated(pdf_w *w, HPDF_Dict d, const void *z, size_t n);
 
 /* Compresses every stream libharu would deflate (filter FlateDecode, no
  * write hook, no parameters) with libdeflate at PDF_DEFLATE_LEVEL, replacing

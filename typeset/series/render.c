@@ -168,6 +168,10 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
     if (ts_format_from_path(o->outputs[i]) == TS_FMT_EPUB) n_epub++, epub_at = i;
   if (want_pdf && !o->dump && n_epub == 1 && ts_ctx_threads(ctx) > 1)
     side_epub_start(&side, ctx, doc, style, d);
+  /* the hyphenation patterns load on another thread while the layout
+   * starts (the first paragraph to need them waits for them) */
+  if (want_pdf && style->hyphenate)
+    ts_text_prefetch(ctx, style->hyphen_lang ? style->hyphen_lang : doc->meta.lang);
 
   ts_layout layout;
   memset(&layout, 0, sizeof layout);

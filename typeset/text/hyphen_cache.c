@@ -27,11 +27,12 @@
 #include <sys/stat.h>
 
 #define MAGIC "TSHYPH\001\n"
+#define FORMAT_VERSION 2 /* 2: payload checked with ts_hash_fast256 */
 
 typedef struct cache_hdr {
   char magic[8];
   uint32_t layout;      /* sizes and byte order of this build */
-  uint32_t version;     /* of this format */
+  uint32_t version;     /* of this format: FORMAT_VERSION */
   uint64_t src_size, src_ino;
   int64_t src_mtime, src_mtime_ns;
   uint64_t payload_len, payload_hash;
@@ -117,6 +118,17 @@ static void put_dicts(ts_buf *b, const HyphenDict *d) {
   }
 }
 
+/* The payload's check: 64 bits of the fast 256-bit hash (about a byte an
+ * instruction; the byte-wise FNV of format 1 was 3.3 M instructions of the
+ * 7.5 M a fresh process spent reading the English patterns). */
+static uint64_t payload_hash(const void *p, size_t n) {
+  uint8_t d[32];
+  ts_hash_fast256(p, n, d);
+  uint64_t h;
+  memcpy(&h, d, sizeof h);
+  return h;
+}
+
 static void cache_write(const char *path, const struct stat *st, const HyphenDict *d) {
   ts_buf b;
   ts_buf_init(&b);
@@ -127,13 +139,13 @@ static void cache_write(const char *path, const struct stat *st, const HyphenDic
   if (!b.oom) {
     memcpy(h.magic, MAGIC, 8);
     h.layout = layout_word();
-    h.version = 1;
+    h.version = FORMAT_VERSION;
     h.src_size = (uint64_t)st->st_size;
     h.src_ino = (uint64_t)st->st_ino;
     h.src_mtime = (int64_t)st->st_mtim.tv_sec;
     h.src_mtime_ns = (int64_t)st->st_mtim.tv_nsec;
     h.payload_len = b.len - sizeof h;
-    h.payload_hash = ts_hash64(b.data + sizeof h, h.payload_len, 0);
+    h.payload_hash = payload_hash(b.data + sizeof h, h.payload_len);
     memcpy(b.data, &h, sizeof h);
     (void)ts_write_file_atomic(path, b.data, b.len); /* a cache: failure is no error */
   }
@@ -279,11 +291,11 @@ static HyphenDict *cache_read(const char *path, const struct stat *st) {
   memcpy(&h, data, sizeof h);
   const unsigned char *p = (const unsigned char *)data + sizeof h;
   size_t pn = n - sizeof h;
-  if (memcmp(h.magic, MAGIC, 8) || h.layout != layout_word() || h.version != 1 ||
+  if (memcmp(h.magic, MAGIC, 8) || h.layout != layout_word() || h.version != FORMAT_VERSION ||
       h.src_size != (uint64_t)st->st_size || h.src_ino != (uint64_t)st->st_ino ||
       h.src_mtime != (int64_t)st->st_mtim.tv_sec ||
       h.src_mtime_ns != (int64_t)st->st_mtim.tv_nsec || h.payload_len != pn ||
-      h.payload_hash != ts_hash64(p, pn, 0))
+      h.payload_hash != payload_hash(p, pn))
     goto done;
   size_t nd, ns, nt, nb;
   if (!walk(p, pn, &nd, &ns, &nt, &nb, NULL)) goto done;

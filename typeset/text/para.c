@@ -728,6 +728,8 @@ static void wc_put(text_shared *s, uint64_t h, const prun *r, hb_language_t lang
   pthread_mutex_unlock(&sh->lock);
 }
 
+void ts_text_prefetch(ts_ctx *ctx, const char *lang) { ts_hy_prefetch(ctx, lang); }
+
 void ts_text_cache_clear(ts_ctx *ctx)
 {
   text_shared *s = ctx ? shared_of(ctx) : NULL;

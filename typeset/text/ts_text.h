@@ -161,6 +161,10 @@ void ts_text_stats_get(ts_ctx *ctx, ts_text_stats *out);
  * never depend on them.  Safe while other threads set text: each table is
  * emptied under its lock. */
 void ts_text_cache_clear(ts_ctx *ctx);
+/* Starts loading the hyphenation patterns for lang (NULL: "en") on a
+ * thread of its own, once per context, so that they are ready when the
+ * first paragraph is hyphenated (which otherwise loads them itself). */
+void ts_text_prefetch(ts_ctx *ctx, const char *lang);
 
 /* Hyphenation: positions (byte offsets into word) where word[0..len) may be
  * broken, per the language's patterns and min fragment lengths.  Returns the
