@@ -1070,6 +1070,66 @@ START_TEST(hyphenation_follows_alphabet)
 }
 END_TEST
 
+/* Counting lines skips the breaker for a paragraph that fits on one line
+ * at its natural width: short texts in the three modes, at measures just
+ * around their natural width (and with a forced break inside), count as
+ * many lines as are built. */
+START_TEST(count_lines_short_paragraphs)
+{
+  static const char *texts[] = {"Grain", "Grain corridors", "office affine fluffy",
+                                "Black Sea grain corridors and the Bosporus", "2026",
+                                "Arctic ice-class tonnage, 1990\xe2\x80\x93" "2024",
+                                "one\ntwo"};
+  static const ts_lb_mode modes[] = {TS_LB_JUSTIFY, TS_LB_RAGGED, TS_LB_CENTER};
+  static const double deltas[] = {-20, -5, -1, -0.02, -0.01, -0.005, 0, 0.005, 0.01, 0.02, 1, 5};
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  int ones = 0, more = 0;
+  for (size_t t = 0; t < sizeof texts / sizeof *texts; t++)
+    for (size_t m = 0; m < 3; m++) {
+      ts_span sp[3];
+      size_t ns = 1;
+      const char *nl = strchr(texts[t], '\n');
+      if (nl) { /* a forced break: text, a span without text, text */
+        sp[0] = span_of(texts[t], 10);
+        sp[0].len = (size_t)(nl - texts[t]);
+        memset(&sp[1], 0, sizeof sp[1]);
+        sp[2] = span_of(nl + 1, 10);
+        ns = 3;
+      } else {
+        sp[0] = span_of(texts[t], 10);
+      }
+      ts_para_opts o = opts_of("en");
+      o.mode = modes[m];
+      ts_para *p = NULL;
+      ck_assert_int_eq(ts_text_para_create(ctx, a, sp, ns, &o, &d, &p), TS_OK);
+      double wide = 1000;
+      ts_line *lines = NULL;
+      size_t n = 0;
+      ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &wide, &lines, &n, NULL), TS_OK);
+      ck_assert_uint_ge(n, 1);
+      double natural = 0;
+      for (size_t i = 0; i < n; i++)
+        if (lines[i].natural > natural) natural = lines[i].natural;
+      for (size_t k = 0; k < sizeof deltas / sizeof *deltas; k++) {
+        double W = natural + deltas[k];
+        size_t counted = 0;
+        ck_assert_int_eq(ts_text_para_count_lines(p, fixed_width, &W, &counted), TS_OK);
+        ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
+        ck_assert_msg(counted == n, "'%s' mode %zu at %.3f (natural %+.3f): counted %zu, built %zu",
+                      texts[t], m, W, deltas[k], counted, n);
+        if (n == 1) ones++;
+        else more++;
+      }
+      ts_text_para_destroy(p);
+    }
+  ck_assert_int_gt(ones, 50);
+  ck_assert_int_gt(more, 20);
+  arena_done(a);
+}
+END_TEST
+
 /* The lines outlive their paragraph's break data (ts_text_para_destroy
  * frees it; under ASan a line that pointed into it would fail here), and
  * counting lines agrees with building them at every measure. */
@@ -1126,6 +1186,7 @@ static Suite *suite(void)
   tcase_add_test(tc, small_capitals);
   tcase_add_test(tc, hyphenation_follows_alphabet);
   tcase_add_test(tc, hyphen_memo_grows_and_clears);
+  tcase_add_test(tc, count_lines_short_paragraphs);
   tcase_add_test(tc, word_cache_matches_whole_run_shaping);
   tcase_add_test(tc, lines_outlive_paragraph);
   tcase_add_test(tc, font_expansion);

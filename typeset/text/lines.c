@@ -516,6 +516,32 @@ ts_status ts_text_para_count_lines(ts_para *p, ts_lb_width_fn width, void *user,
   memset(&res, 0, sizeof res);
   if (n_lines) *n_lines = 0;
   if (!p || !width || !n_lines) return TS_ERR_USAGE;
+  /* A paragraph without a forced or wished-for break (no penalty below 0)
+   * whose material fits the first line at its natural width is one line:
+   * that line has badness 0 and demerits linepenalty², and any break adds a
+   * line of at least as much (§859), unless looseness asks for more lines.
+   * Tables try each cell at many widths (most cells are short), so the
+   * breaker is skipped there.  The 0.01 pt margin keeps clear of the
+   * breaker's own rounding to sp. */
+  if (p->one_state == 0) {
+    double w = 0;
+    int ok = p->n_items > 0 && p->brk.looseness == 0;
+    for (size_t i = 0; i < p->n_items && ok; i++) {
+      const ts_item *it = &p->items[i];
+      if (it->type == TS_ITEM_PENALTY) ok = i + 1 == p->n_items || !(it->penalty < 0);
+      else if (isfinite(it->width)) w += it->width;
+      else ok = 0;
+    }
+    p->one_state = ok ? 1 : 2;
+    p->one_w = w;
+  }
+  if (p->one_state == 1) {
+    double w0 = width(user, 0);
+    if (isfinite(w0) && p->one_w <= w0 - 0.01) {
+      *n_lines = 1;
+      return TS_OK;
+    }
+  }
   ts_status st = ts_linebreak(&p->brk, p->o.mode, p->items, p->n_items, width, user, &res, NULL);
   if (st == TS_OK) *n_lines = res.n;
   ts_lb_result_free(&res);

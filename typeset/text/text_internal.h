@@ -74,6 +74,10 @@ struct ts_para {
   double indent;
   hb_language_t lang;
   uint64_t reshapes, glyphs_shaped;
+  /* ts_text_para_count_lines' one-line test: 0 not made yet, 1 the
+   * paragraph may be one line (natural width one_w), 2 it may not */
+  int one_state;
+  double one_w;
 };
 
 /* para.c */
