@@ -151,6 +151,51 @@ START_TEST(utf8_strict) {
 }
 END_TEST
 
+/* The sanitizer reads ASCII eight bytes at a time: a NUL, a bad byte or a
+ * multi-byte character at every offset of a long ASCII text (and a second
+ * bad byte later) comes out as a byte-by-byte reading gives it. */
+START_TEST(utf8_sanitize_offsets) {
+  static const char *odd[] = {"\xFF", "", "\xC3\xA9", "\xE2\x82\xAC", "\xE2\x82", "\x80"};
+  static const size_t odd_len[] = {1, 1, 2, 3, 2, 1}; /* "" is one NUL byte */
+  for (size_t k = 0; k < sizeof odd / sizeof *odd; k++)
+    for (size_t at = 0; at < 40; at++) {
+      char in[128], want[256];
+      size_t n = 0, w = 0;
+      unsigned want_line = 0, line = 1;
+      for (size_t i = 0; i < at; i++) in[n++] = (char)(i % 13 == 12 ? '\n' : 'a' + i % 26);
+      memcpy(in + n, odd[k], odd_len[k]);
+      n += odd_len[k];
+      for (size_t i = 0; i < 20; i++) in[n++] = (char)('A' + i % 26);
+      in[n++] = '\xFE';
+      in[n++] = 'z';
+      /* byte by byte */
+      for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)in[i];
+        uint32_t cp;
+        size_t l = c == 0 ? 0 : c < 0x80 ? 1 : ts_utf8_decode(in + i, n - i, &cp);
+        if (l == 0) {
+          if (!want_line) want_line = line;
+          memcpy(want + w, "\xEF\xBF\xBD", 3);
+          w += 3;
+          i++;
+        } else {
+          if (c == '\n') line++;
+          memcpy(want + w, in + i, l);
+          w += l;
+          i += l;
+        }
+      }
+      size_t got_n;
+      unsigned bad;
+      char *got = ts_utf8_sanitize(in, n, &got_n, &bad);
+      ck_assert_ptr_nonnull(got);
+      ck_assert_msg(got_n == w && memcmp(got, want, w) == 0, "odd %zu at %zu", k, at);
+      ck_assert_uint_eq(bad, want_line);
+      free(got);
+    }
+}
+END_TEST
+
 static char tmpdir[256];
 
 static void mk_tmpdir(void) {
@@ -271,6 +316,7 @@ int main(void) {
   tcase_add_test(tc, sha256_vectors);
   tcase_add_test(tc, fast256_properties);
   tcase_add_test(tc, utf8_strict);
+  tcase_add_test(tc, utf8_sanitize_offsets);
   tcase_add_test(tc, atomic_output);
   tcase_add_test(tc, path_confinement);
   tcase_add_test(tc, diag_format);

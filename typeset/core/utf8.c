@@ -58,20 +58,30 @@ char *ts_utf8_sanitize(const char *s, size_t n, size_t *out_len, unsigned *bad_l
   char *out = malloc(n * 3 + 1);
   if (!out) return NULL;
   size_t o = 0;
-  unsigned line = 1;
   size_t i = 0;
   while (i < n) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '\n') line++;
-    if (c && c < 0x80) {
-      out[o++] = (char)c;
-      i++;
-      continue;
+    /* ASCII without NUL, eight bytes at a time: (w - 0x01..) | w has a
+     * byte's high bit set where the byte is 0 or >= 0x80 (and at most
+     * next to such a byte), which the byte loop then sorts out */
+    size_t j = i;
+    for (uint64_t w; j + 8 <= n; j += 8) {
+      memcpy(&w, s + j, 8);
+      if (((w - 0x0101010101010101ull) | w) & 0x8080808080808080ull) break;
     }
+    while (j < n && (unsigned char)s[j] && (unsigned char)s[j] < 0x80) j++;
+    memcpy(out + o, s + i, j - i);
+    o += j - i;
+    i = j;
+    if (i >= n) break;
+    unsigned char c = (unsigned char)s[i];
     uint32_t cp;
     size_t l = c ? ts_utf8_decode(s + i, n - i, &cp) : 0;
     if (l == 0) {
-      if (!*bad_line) *bad_line = line;
+      if (!*bad_line) { /* the first bad byte's line */
+        unsigned line = 1;
+        for (size_t k = 0; k < i; k++) line += s[k] == '\n';
+        *bad_line = line;
+      }
       memcpy(out + o, "\xEF\xBF\xBD", 3);
       o += 3;
       i++;
