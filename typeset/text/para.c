@@ -1099,7 +1099,11 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
 
 /* ---- paragraph creation --------------------------------------------------- */
 
+/* A paragraph's working arrays, per code point (L + 1 each; u16 and
+ * u16_cp 2L + 1 and 2L + 2), carved from one block (owned: block): fourteen
+ * allocations a paragraph were a tenth of its itemising. */
 typedef struct tmp_arrays {
+  void *block;
   UChar *u16;
   uint32_t *u16_cp; /* u16 index → code point index */
   uint32_t *cpb, *cpv, *spn, *cpu;
@@ -1108,22 +1112,43 @@ typedef struct tmp_arrays {
   const ts_face **face;
 } tmp_arrays;
 
+/* Carves t's arrays for L bytes of text; face and the byte arrays zeroed.
+ * 0 on OOM. */
+static int tmp_alloc(tmp_arrays *t, size_t L)
+{
+  size_t n = L + 1, n2 = 2 * L + 2;
+  if (L > (SIZE_MAX - 64) / 64) return 0;
+  /* 8-byte pointers first, then the 4-, 2- and 1-byte arrays: each stays aligned */
+  size_t sz_face = n * sizeof *t->face, sz32 = (4 * n + 1 * n + n2) * sizeof(uint32_t),
+         sz16 = n2 * sizeof *t->u16, sz8 = 6 * n;
+  char *b = malloc(sz_face + sz32 + sz16 + sz8);
+  if (!b) return 0;
+  t->block = b;
+  t->face = (const ts_face **)(void *)b;
+  uint32_t *w = (uint32_t *)(void *)(b + sz_face);
+  t->cpb = w, w += n;
+  t->cpv = w, w += n;
+  t->spn = w, w += n;
+  t->cpu = w, w += n;
+  t->scr = (int32_t *)w, w += n;
+  t->u16_cp = w, w += n2;
+  t->u16 = (UChar *)w;
+  uint8_t *c = (uint8_t *)(t->u16 + n2);
+  t->lvl = c, c += n;
+  t->hid = c, c += n;
+  t->small = c, c += n;
+  t->common = c, c += n;
+  t->brk = c, c += n;
+  t->hyph = c;
+  memset(t->face, 0, sz_face);
+  memset(t->lvl, 0, sz8);
+  return 1;
+}
+
 static void tmp_free(tmp_arrays *t)
 {
-  free(t->u16);
-  free(t->u16_cp);
-  free(t->cpb);
-  free(t->cpv);
-  free(t->spn);
-  free(t->cpu);
-  free(t->lvl);
-  free(t->hid);
-  free(t->small);
-  free(t->brk);
-  free(t->hyph);
-  free(t->common);
-  free(t->scr);
-  free(t->face);
+  free(t->block);
+  t->block = NULL;
 }
 
 static hb_script_t hb_script_of(int32_t sc)
@@ -1190,23 +1215,9 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
 
   /* code points, UTF-16 for ICU */
   size_t L = p->len;
-  t.cpb = malloc((L + 1) * sizeof *t.cpb);
-  t.cpv = malloc((L + 1) * sizeof *t.cpv);
-  t.spn = malloc((L + 1) * sizeof *t.spn);
-  t.cpu = malloc((L + 1) * sizeof *t.cpu);
-  t.lvl = calloc(L + 1, 1);
-  t.hid = calloc(L + 1, 1);
-  t.small = calloc(L + 1, 1);
-  t.common = calloc(L + 1, 1);
-  t.scr = malloc((L + 1) * sizeof *t.scr);
-  t.face = calloc(L + 1, sizeof *t.face);
-  t.u16 = malloc((2 * L + 1) * sizeof *t.u16);
-  t.u16_cp = malloc((2 * L + 2) * sizeof *t.u16_cp);
-  t.brk = calloc(L + 1, 1);
-  t.hyph = calloc(L + 1, 1);
+  int carved = tmp_alloc(&t, L);
   p->glue_at = aalloc(p->scratch, L + 1, sizeof *p->glue_at);
-  if (!t.cpb || !t.cpv || !t.spn || !t.cpu || !t.lvl || !t.hid || !t.small || !t.common || !t.scr ||
-      !t.face || !t.u16 || !t.u16_cp || !t.brk || !t.hyph || !p->glue_at) {
+  if (!carved || !p->glue_at) {
     st = TS_ERR_NOMEM;
     goto done;
   }
