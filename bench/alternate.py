@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""alternate.py -- two typeset binaries timed alternately on the same inputs.
+
+    python3 bench/alternate.py OLD_BINARY NEW_BINARY [--runs 9]
+
+On a machine whose speed drifts (other work, a hypervisor taking time), the
+figures of two bench.py runs made at different times do not compare; run
+one after the other on every repetition, two builds see the same machine.
+Cases: the ~200-page book to PDF (two cores, then one with taskset), two
+sample papers to PDF and one to EPUB, each a fresh process.  Each binary
+keeps its own cache folder (TYPESET_CACHE_DIR), so that builds with
+different cache formats do not rewrite each other's files.  Prints the
+median wall time of each and the ratio.  Python's standard library only.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('old')
+    ap.add_argument('new')
+    ap.add_argument('--runs', type=int, default=9)
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix='typeset-alt-')
+    try:
+        book = os.path.join(work, 'book.md')
+        subprocess.run([sys.executable, os.path.join(HERE, 'gen_book.py'), '--pages', '200',
+                        '-o', book], check=True, stdout=subprocess.DEVNULL)
+        sample = lambda n: os.path.join(ROOT, 'samples', n)
+        out = lambda ext: os.path.join(work, 'out.' + ext)
+        book_args = ['-q', '-s', os.path.join(HERE, 'bench-book.yaml'), book, '-o', out('pdf')]
+        cases = [
+            ('book -> PDF', [], book_args),
+            ('book -> PDF, one core', ['taskset', '-c', '0'], book_args),
+            ('grain-corridors -> PDF', [], ['-q', sample('grain-corridors.md'), '-o', out('pdf')]),
+            ('multilingual -> PDF', [], ['-q', sample('multilingual.md'), '-o', out('pdf')]),
+            ('grain-corridors -> EPUB', [], ['-q', sample('grain-corridors.md'), '-o', out('epub')]),
+        ]
+        if not shutil.which('taskset'):
+            cases = [c for c in cases if not c[1]]
+        env = dict(os.environ, TYPESET_DATA_DIR=ROOT)
+        envs = {}
+        for tag in ('old', 'new'):
+            envs[tag] = dict(env, TYPESET_CACHE_DIR=os.path.join(work, 'cache-' + tag))
+            os.makedirs(envs[tag]['TYPESET_CACHE_DIR'])
+        for name, pre, args in cases:
+            times = {'old': [], 'new': []}
+            for i in range(a.runs + 1):  # the first round warms the caches
+                for tag, binary in (('old', a.old), ('new', a.new)):
+                    t = time.perf_counter()
+                    subprocess.run(pre + [binary] + args, check=True, env=envs[tag])
+                    if i:
+                        times[tag].append(time.perf_counter() - t)
+            mo, mn = statistics.median(times['old']), statistics.median(times['new'])
+            print('%-26s old %7.1f ms   new %7.1f ms   %.2fx' % (name, mo * 1e3, mn * 1e3, mo / mn),
+                  flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
