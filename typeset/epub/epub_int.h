@@ -150,6 +150,8 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
  * that returns TS_ERR_IO and these name the library and say why. */
 const char *epub_zip_library(void);
 const char *epub_zip_error(void);
+/* Opens libzip now (once per process; what epub_zip_build would do). */
+void epub_zip_open(void);
 /* CRC-32 of data and, when level > 0 and it is smaller, its raw DEFLATE:
  * *comp returns owned (free()) or NULL (store the bytes). */
 ts_status epub_deflate(const void *data, size_t len, int level, unsigned char **comp,

@@ -47,6 +47,10 @@ typedef struct ecache {
   scent *bucket[EPUB_CACHE_BUCKETS];
   size_t bytes, n;
   uint64_t clock, hits, misses;
+  /* ts_epub_prefetch's thread opening libzip (under lock; joined by
+   * ecache_free, before the context goes) */
+  pthread_t zip_thread;
+  int zip_tried, zip_started;
 } ecache;
 
 static void scent_free(scent *e) {
@@ -71,6 +75,7 @@ static void *ecache_create(ts_ctx *ctx) {
 static void ecache_free(void *p) {
   ecache *c = p;
   if (!c) return;
+  if (c->zip_started) pthread_join(c->zip_thread, NULL);
   for (size_t i = 0; i < EPUB_CACHE_BUCKETS; i++) {
     scent *e = c->bucket[i];
     while (e) {
@@ -160,6 +165,23 @@ static void ecache_put(ecache *c, scent *e) {
     c->bytes -= v->zlen;
     c->n--;
     scent_free(v);
+  }
+  pthread_mutex_unlock(&c->lock);
+}
+
+static void *zip_open_main(void *arg) {
+  (void)arg;
+  epub_zip_open();
+  return NULL;
+}
+
+void ts_epub_prefetch(ts_ctx *ctx) {
+  ecache *c = ctx ? ecache_get(ctx) : NULL;
+  if (!c) return;
+  pthread_mutex_lock(&c->lock);
+  if (!c->zip_tried) {
+    c->zip_tried = 1;
+    c->zip_started = pthread_create(&c->zip_thread, NULL, zip_open_main, NULL) == 0;
   }
   pthread_mutex_unlock(&c->lock);
 }

@@ -125,6 +125,11 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
   memset(&side, 0, sizeof side);
   memset(res, 0, sizeof *res);
 
+  for (size_t i = 0; i < o->n_outputs; i++)
+    if (ts_format_from_path(o->outputs[i]) == TS_FMT_EPUB) {
+      ts_epub_prefetch(ctx); /* libzip opens while the paper is read */
+      break;
+    }
   TS_CHECK(ts_markdown_parse_file(ctx, input, d, &doc));
   if (o->meta_override)
     TS_CHECK(ts_meta_apply_yaml(doc, o->meta_override, strlen(o->meta_override),
