@@ -3,6 +3,8 @@
  * across a chapter split, every source word in order in the XHTML, and
  * Debian's epubcheck with 0 errors and 0 warnings. */
 #include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -973,6 +975,154 @@ START_TEST(subset_cache) {
 }
 END_TEST
 
+/* The subsets on disk (TYPESET_CACHE_DIR): a book built in a fresh
+ * context writes its subsets there; the next fresh context reads them
+ * (each file it uses is touched) and gives the same bytes; damaged files
+ * (truncated, a byte changed) are misses that give the same bytes again and
+ * are rewritten whole; with TYPESET_CACHE_DIR=off nothing is read or
+ * written; and the folder is pruned when it holds too many subsets. */
+static size_t cache_files(const char *dir, char names[][64], size_t max, time_t *oldest) {
+  DIR *d = opendir(dir);
+  ck_assert_ptr_nonnull(d);
+  size_t n = 0;
+  if (oldest) *oldest = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (strncmp(e->d_name, "epubfont-", 9) != 0) continue;
+    if (n < max && names) snprintf(names[n], 64, "%.63s", e->d_name);
+    struct stat st;
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    ck_assert_int_eq(stat(p, &st), 0);
+    if (oldest && (*oldest == 0 || st.st_mtime < *oldest)) *oldest = st.st_mtime;
+    n++;
+  }
+  closedir(d);
+  return n;
+}
+
+static unsigned char *build_fresh(const ts_doc *d, size_t *len) {
+  ts_ctx *shared = ctx;
+  ctx = ts_ctx_create();
+  ck_assert_ptr_nonnull(ctx);
+  unsigned char *r = build(d, style, len);
+  ts_ctx_destroy(ctx);
+  ctx = shared;
+  return r;
+}
+
+static void age_files(const char *dir) { /* every subset file to 2001 */
+  char names[64][64];
+  size_t n = cache_files(dir, names, 64, NULL);
+  ck_assert_uint_le(n, 64);
+  struct timespec t[2] = {{978307200, 0}, {978307200, 0}};
+  for (size_t i = 0; i < n; i++) {
+    char p[600];
+    snprintf(p, sizeof p, "%.500s/%.63s", dir, names[i]);
+    ck_assert_int_eq(utimensat(AT_FDCWD, p, t, 0), 0);
+  }
+}
+
+START_TEST(subset_disk_cache) {
+  make_tmpdir();
+  char dir[400];
+  snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+  const char *was = getenv("TYPESET_CACHE_DIR");
+  char *saved = was ? strdup(was) : NULL;
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
+  ts_doc *d = hand_doc();
+  size_t l0, l1, l2, l3, l4;
+  /* cold: the subsets are made and written */
+  unsigned char *a = build_fresh(d, &l0);
+  char names[64][64];
+  size_t n = cache_files(dir, names, 64, NULL);
+  ck_assert_uint_gt(n, 0);
+  /* warm: read back (the same files: not rewritten, but touched), the
+   * same bytes */
+  age_files(dir);
+  ino_t ino[64];
+  for (size_t i = 0; i < n; i++) {
+    char p[600];
+    struct stat st;
+    snprintf(p, sizeof p, "%.500s/%.63s", dir, names[i]);
+    ck_assert_int_eq(stat(p, &st), 0);
+    ino[i] = st.st_ino;
+  }
+  time_t oldest;
+  unsigned char *b = build_fresh(d, &l1);
+  ck_assert_uint_eq(cache_files(dir, NULL, 0, &oldest), n);
+  ck_assert_msg(oldest > 978307200, "a subset file was not used");
+  for (size_t i = 0; i < n; i++) {
+    char p[600];
+    struct stat st;
+    snprintf(p, sizeof p, "%.500s/%.63s", dir, names[i]);
+    ck_assert_int_eq(stat(p, &st), 0);
+    ck_assert_msg(st.st_ino == ino[i], "%s was made again, not read", names[i]);
+  }
+  assert_same(a, l0, b, l1);
+  /* damaged: one truncated, one with a byte changed — misses, rewritten */
+  char p0[600], p1[600];
+  struct stat s0, s1;
+  snprintf(p0, sizeof p0, "%s/%s", dir, names[0]);
+  snprintf(p1, sizeof p1, "%s/%s", dir, names[n > 1 ? 1 : 0]);
+  ck_assert_int_eq(stat(p0, &s0), 0);
+  ck_assert_int_eq(stat(p1, &s1), 0);
+  ck_assert_int_eq(truncate(p0, s0.st_size / 2), 0);
+  if (n > 1) {
+    FILE *f = fopen(p1, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, -7, SEEK_END), 0);
+    int c = fgetc(f);
+    ck_assert_int_eq(fseek(f, -7, SEEK_END), 0);
+    fputc(c ^ 0x55, f);
+    fclose(f);
+  }
+  unsigned char *c = build_fresh(d, &l2);
+  assert_same(a, l0, c, l2);
+  struct stat r0, r1;
+  ck_assert_int_eq(stat(p0, &r0), 0);
+  ck_assert_int_eq(stat(p1, &r1), 0);
+  ck_assert_int_eq(r0.st_size, s0.st_size);
+  ck_assert_int_eq(r1.st_size, s1.st_size);
+  /* off: the same bytes, nothing touched */
+  age_files(dir);
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
+  unsigned char *e = build_fresh(d, &l3);
+  assert_same(a, l0, e, l3);
+  ck_assert_uint_eq(cache_files(dir, NULL, 0, &oldest), n);
+  ck_assert_int_eq(oldest, 978307200);
+  /* pruned: 600 old files, and a book with other characters writes new
+   * subsets: the folder shrinks to its bound and keeps the newest */
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
+  for (int i = 0; i < 600; i++) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/epubfont-old%04d.bin", dir, i);
+    write_file(p, "x", 1);
+    struct timespec t[2] = {{978307200 - 600 + i, 0}, {978307200 - 600 + i, 0}};
+    ck_assert_int_eq(utimensat(AT_FDCWD, p, t, 0), 0);
+  }
+  ts_doc *d2 = hand_doc();
+  para(d2, d2->root, "\xd0\x96\xd0\xb8\xd0\xb7\xd0\xbd\xd1\x8c.");
+  unsigned char *f = build_fresh(d2, &l4);
+  size_t left = cache_files(dir, NULL, 0, NULL);
+  ck_assert_msg(left <= 400 && left >= 384, "%zu subset files left", left);
+  char newest[600];
+  snprintf(newest, sizeof newest, "%s/epubfont-old0599.bin", dir);
+  ck_assert_int_eq(access(newest, F_OK), 0);
+  snprintf(newest, sizeof newest, "%s/epubfont-old0000.bin", dir);
+  ck_assert_int_ne(access(newest, F_OK), 0);
+  if (saved) setenv("TYPESET_CACHE_DIR", saved, 1);
+  else unsetenv("TYPESET_CACHE_DIR");
+  free(saved);
+  free(a);
+  free(b);
+  free(c);
+  free(e);
+  free(f);
+  ts_doc_destroy(d);
+  ts_doc_destroy(d2);
+}
+END_TEST
+
 /* No metadata, no body, no diagnostics sink: still a valid EPUB. */
 START_TEST(empty_document) {
   ts_doc *d = ts_doc_create("/nonexistent/empty.md");
@@ -1159,6 +1309,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, markdown_book_split);
   tcase_add_test(tc, fonts_are_subsets);
   tcase_add_test(tc, subset_cache);
+  tcase_add_test(tc, subset_disk_cache);
   tcase_add_test(tc, font_features_kept);
   tcase_add_test(tc, empty_document);
   tcase_add_test(tc, numbered_headings);

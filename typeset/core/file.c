@@ -371,3 +371,29 @@ char *ts_path_resolve_inside(const char *base_dir, const char *rel,
   }
   return real;
 }
+
+char *ts_cache_path(const char *name) {
+  const char *dir = getenv("TYPESET_CACHE_DIR");
+  char buf[PATH_MAX];
+  if (!name || (dir && !strcmp(dir, "off"))) return NULL;
+  if (!dir || !*dir) {
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int n;
+    if (xdg && *xdg == '/') {
+      n = snprintf(buf, sizeof buf, "%s/typeset", xdg);
+    } else if (home && *home == '/') {
+      n = snprintf(buf, sizeof buf, "%s/.cache", home);
+      if (n > 0 && (size_t)n < sizeof buf) (void)mkdir(buf, 0700);
+      n = snprintf(buf, sizeof buf, "%s/.cache/typeset", home);
+    } else {
+      return NULL;
+    }
+    if (n <= 0 || (size_t)n >= sizeof buf) return NULL;
+    dir = buf;
+  }
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return NULL;
+  size_t n = strlen(dir) + 1 + strlen(name) + 1;
+  char *p = malloc(n);
+  if (p) (void)snprintf(p, n, "%s/%s", dir, name); /* fits: n counts both and the '/' */
+  return p;
+}

@@ -234,6 +234,12 @@ typedef struct ts_out {
 ts_status ts_out_open(ts_out *o, const char *path);
 ts_status ts_out_commit(ts_out *o);
 void ts_out_abort(ts_out *o); /* safe to call twice and after commit */
+/* The path of file `name` in typeset's cache folder: $TYPESET_CACHE_DIR,
+ * else $XDG_CACHE_HOME/typeset, else ~/.cache/typeset (created when
+ * missing); NULL when TYPESET_CACHE_DIR=off or no folder can be made.
+ * Returns owned (free()).  What is kept there only saves time: every
+ * reader checks what it reads and treats a bad file as absent. */
+char *ts_cache_path(const char *name);
 /* Convenience: write a whole buffer atomically. */
 ts_status ts_write_file_atomic(const char *path, const void *data, size_t n);
 /* The temp-file name to use for path (for writers that need a path, like

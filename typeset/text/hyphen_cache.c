@@ -48,28 +48,10 @@ static uint32_t layout_word(void) {
 /* The cache file's path for the dictionary at real path src; owned or NULL
  * when caching is off or no folder is known.  Creates the folder. */
 static char *cache_path(const char *src) {
-  const char *dir = getenv("TYPESET_CACHE_DIR");
-  char buf[PATH_MAX];
-  if (dir && !strcmp(dir, "off")) return NULL;
-  if (!dir || !*dir) {
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    int n;
-    if (xdg && *xdg == '/') n = snprintf(buf, sizeof buf, "%s/typeset", xdg);
-    else if (home && *home == '/') {
-      n = snprintf(buf, sizeof buf, "%s/.cache", home);
-      if (n > 0 && (size_t)n < sizeof buf) (void)mkdir(buf, 0700);
-      n = snprintf(buf, sizeof buf, "%s/.cache/typeset", home);
-    } else return NULL;
-    if (n <= 0 || (size_t)n >= sizeof buf) return NULL;
-    dir = buf;
-  }
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return NULL;
-  size_t n = strlen(dir) + 40;
-  char *p = malloc(n);
-  if (p)
-    (void)snprintf(p, n, "%s/hyph-%016llx.bin", dir, /* fits: 26 bytes after dir, n leaves 40 */
-             (unsigned long long)ts_hash64(src, strlen(src), 0x68797068u));
-  return p;
+  char name[40];
+  (void)snprintf(name, sizeof name, "hyph-%016llx.bin", /* 26 bytes */
+                 (unsigned long long)ts_hash64(src, strlen(src), 0x68797068u));
+  return ts_cache_path(name);
 }
 
 /* ---- Writing ------------------------------------------------------------- */
