@@ -10,6 +10,8 @@
 #include "pdf/ts_pdf.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <hb.h>
 #include <math.h>
@@ -53,6 +55,11 @@ static const char *find(const char *hay, const char *needle) {
 static void setup(void) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/ts-pdf-test-XXXXXX");
   ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  /* each test its own cache folder (font subsets), so a test never reads
+   * what another one or a user's run left */
+  char cache[300];
+  snprintf(cache, sizeof cache, "%s/cache", tmpdir);
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", cache, 1), 0);
 }
 
 static void teardown(void) {
@@ -1206,14 +1213,22 @@ END_TEST
 
 
 /* Every allocation of the writer failing in turn: TS_ERR_NOMEM, no output,
- * no crash, no leak (run under ASan). */
-START_TEST(test_oom) {
+ * no crash, no leak (run under ASan).  With the cache folder off every
+ * failure must fail the PDF; with it on (the subsets read from files after
+ * the first round), a failure in the cache's own work may instead be a miss
+ * or a file not written, so the result is TS_ERR_NOMEM or the very bytes of
+ * a run without failures. */
+static void oom_rounds(int cache) {
   fixture fx;
   build_sample(&fx);
   ts_diag d;
   ts_diag_init(&d, NULL);
+  unsigned char *ref = NULL;
+  size_t rlen = 0;
+  if (!cache) ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
+  ck_assert_int_eq(ts_pdf_write_mem(fx.ctx, fx.doc, NULL, &fx.l, &ref, &rlen, &d), TS_OK);
   long n;
-  int failures = 0;
+  int failures = 0, survived = 0;
   for (n = 1; n < 20000; n++) {
     unsigned char *data = NULL;
     size_t len = 0;
@@ -1226,15 +1241,30 @@ START_TEST(test_oom) {
       free(data);
       break;
     }
+    if (cache && st == TS_OK) {
+      ck_assert_uint_eq(len, rlen);
+      ck_assert_msg(memcmp(data, ref, len) == 0, "allocation %ld: other bytes", n);
+      free(data);
+      survived++;
+      continue;
+    }
     ck_assert_msg(st == TS_ERR_NOMEM, "allocation %ld: %s", n, ts_status_str(st));
     ck_assert_ptr_null(data);
     failures++;
   }
   ck_assert_int_lt(n, 20000);
   ck_assert_int_gt(failures, 10);
-  if (getenv("TS_VERBOSE")) fprintf(stderr, "oom: %d failure points\n", failures);
+  if (cache) ck_assert_int_gt(survived, 0); /* the cache's allocations were reached */
+  if (getenv("TS_VERBOSE"))
+    fprintf(stderr, "oom (cache %d): %d failure points, %d survived\n", cache, failures, survived);
+  free(ref);
   fx_free(&fx);
 }
+
+START_TEST(test_oom) { oom_rounds(0); }
+END_TEST
+
+START_TEST(test_oom_cached) { oom_rounds(1); }
 END_TEST
 
 
@@ -1357,6 +1387,134 @@ START_TEST(test_cff2_refused) {
 }
 END_TEST
 
+/* The subsets on disk (TYPESET_CACHE_DIR, kind "pdffont"): the first
+ * writer makes a subset file per face; the next reads them (the same files,
+ * touched, not rewritten) and gives the same bytes; damaged files (cut
+ * short, a byte changed) and a file holding another face's subset under
+ * this face's name are misses that give the same bytes and are rewritten;
+ * with TYPESET_CACHE_DIR=off nothing is read or written. */
+static size_t pdffont_files(const char *dir, char names[][64], size_t max, time_t *oldest) {
+  DIR *d = opendir(dir);
+  ck_assert_ptr_nonnull(d);
+  size_t n = 0;
+  if (oldest) *oldest = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (strncmp(e->d_name, "pdffont-", 8) != 0) continue;
+    if (n < max && names) snprintf(names[n], 64, "%.63s", e->d_name);
+    struct stat st;
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    ck_assert_int_eq(stat(p, &st), 0);
+    if (oldest && (*oldest == 0 || st.st_mtime < *oldest)) *oldest = st.st_mtime;
+    n++;
+  }
+  closedir(d);
+  return n;
+}
+
+static void file_stat(const char *dir, const char *name, struct stat *st) {
+  char p[600];
+  snprintf(p, sizeof p, "%.500s/%.63s", dir, name);
+  ck_assert_int_eq(stat(p, st), 0);
+}
+
+static unsigned char *pdf_fresh(fixture *fx, size_t *len) {
+  /* a fresh context: nothing kept in memory from the last writer */
+  ts_ctx *c = ts_ctx_create();
+  ck_assert_ptr_nonnull(c);
+  unsigned char *data = NULL;
+  ts_diag d;
+  ts_diag_init(&d, stderr);
+  ck_assert_int_eq(ts_pdf_write_mem(c, fx->doc, NULL, &fx->l, &data, len, &d), TS_OK);
+  ts_ctx_destroy(c);
+  return data;
+}
+
+static void pdffont_age(const char *dir) {
+  char names[16][64];
+  size_t n = pdffont_files(dir, names, 16, NULL);
+  struct timespec t[2] = {{978307200, 0}, {978307200, 0}};
+  for (size_t i = 0; i < n && i < 16; i++) {
+    char p[600];
+    snprintf(p, sizeof p, "%.500s/%.63s", dir, names[i]);
+    ck_assert_int_eq(utimensat(AT_FDCWD, p, t, 0), 0);
+  }
+}
+
+static void assert_same_bytes(const unsigned char *a, size_t la, const unsigned char *b, size_t lb) {
+  ck_assert_uint_eq(la, lb);
+  ck_assert_msg(memcmp(a, b, la) == 0, "the PDFs differ");
+}
+
+START_TEST(test_subset_disk_cache) {
+  char dir[300];
+  snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+  fixture fx;
+  build_sample(&fx);
+  size_t l0, l1, l2, l3, l4;
+  unsigned char *a = pdf_fresh(&fx, &l0);
+  char names[16][64];
+  size_t n = pdffont_files(dir, names, 16, NULL);
+  ck_assert_uint_eq(n, 4); /* Libertine, DejaVu, Noto CJK, Noto Naskh */
+  /* warm: every file read, none rewritten */
+  pdffont_age(dir);
+  struct stat before[4], after;
+  for (size_t i = 0; i < n; i++) file_stat(dir, names[i], &before[i]);
+  unsigned char *b = pdf_fresh(&fx, &l1);
+  assert_same_bytes(a, l0, b, l1);
+  time_t oldest;
+  ck_assert_uint_eq(pdffont_files(dir, NULL, 0, &oldest), n);
+  ck_assert_msg(oldest > 978307200, "a subset file was not read");
+  for (size_t i = 0; i < n; i++) {
+    file_stat(dir, names[i], &after);
+    ck_assert_msg(after.st_ino == before[i].st_ino, "%s was made again, not read", names[i]);
+  }
+  /* damaged: one cut short, one with a byte changed, one replaced by
+   * another face's file — all misses, the same bytes, files rewritten */
+  char p0[600], p1[600], p2[600], p3[600];
+  snprintf(p0, sizeof p0, "%s/%s", dir, names[0]);
+  snprintf(p1, sizeof p1, "%s/%s", dir, names[1]);
+  snprintf(p2, sizeof p2, "%s/%s", dir, names[2]);
+  snprintf(p3, sizeof p3, "%s/%s", dir, names[3]);
+  ck_assert_int_eq(truncate(p0, before[0].st_size / 2), 0);
+  FILE *f = fopen(p1, "r+b");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(fseek(f, -7, SEEK_END), 0);
+  int c = fgetc(f);
+  ck_assert_int_eq(fseek(f, -7, SEEK_END), 0);
+  fputc(c ^ 0x55, f);
+  fclose(f);
+  char cmd[1300];
+  snprintf(cmd, sizeof cmd, "cp '%s' '%s'", p3, p2);
+  ck_assert_int_eq(system(cmd), 0);
+  unsigned char *e = pdf_fresh(&fx, &l2);
+  assert_same_bytes(a, l0, e, l2);
+  for (size_t i = 0; i < 3; i++) {
+    file_stat(dir, names[i], &after);
+    ck_assert_int_eq(after.st_size, before[i].st_size);
+    ck_assert_msg(after.st_ino != before[i].st_ino, "%s was not rewritten", names[i]);
+  }
+  /* off: the same bytes, nothing read or touched */
+  pdffont_age(dir);
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
+  unsigned char *g = pdf_fresh(&fx, &l3);
+  assert_same_bytes(a, l0, g, l3);
+  ck_assert_uint_eq(pdffont_files(dir, NULL, 0, &oldest), n);
+  ck_assert_int_eq(oldest, 978307200);
+  /* other glyphs of a face: another file, the old ones kept */
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
+  add_text(&fx, 1, face(&fx, LIBERTINE, 0), "Zebra quiz", 14, 72, 700, 0);
+  unsigned char *h = pdf_fresh(&fx, &l4);
+  ck_assert_uint_eq(pdffont_files(dir, NULL, 0, NULL), n + 1);
+  free(a);
+  free(b);
+  free(e);
+  free(g);
+  free(h);
+  fx_free(&fx);
+}
+END_TEST
+
 /* The page rendered to a picture for a human look (TS_KEEP=1 keeps it). */
 START_TEST(test_render_png) {
   fixture fx;
@@ -1383,6 +1541,7 @@ int main(void) {
   tcase_add_test(tc, test_pdfinfo);
   tcase_add_test(tc, test_structure);
   tcase_add_test(tc, test_deterministic);
+  tcase_add_test(tc, test_subset_disk_cache);
   tcase_add_test(tc, test_image_ok);
   tcase_add_test(tc, test_image_missing);
   tcase_add_test(tc, test_image_bomb);
@@ -1403,6 +1562,7 @@ int main(void) {
   tcase_add_test(tc, test_threads_same_bytes);
   tcase_add_test(tc, test_hyphen);
   tcase_add_test(tc, test_oom);
+  tcase_add_test(tc, test_oom_cached);
   tcase_add_test(tc, test_cff2_refused);
   tcase_add_test(tc, test_page_labels);
   tcase_add_test(tc, test_random_layouts);

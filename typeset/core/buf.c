@@ -48,6 +48,10 @@ void ts_buf_puts(ts_buf *b, const char *s) { ts_buf_append(b, s, strlen(s)); }
 
 void ts_buf_putc(ts_buf *b, char c) { ts_buf_append(b, &c, 1); }
 
+void ts_buf_put_u32(ts_buf *b, uint32_t v) { ts_buf_append(b, &v, sizeof v); }
+
+void ts_buf_put_u64(ts_buf *b, uint64_t v) { ts_buf_append(b, &v, sizeof v); }
+
 void ts_buf_printf(ts_buf *b, const char *fmt, ...) {
   va_list ap, ap2;
   va_start(ap, fmt);

@@ -96,6 +96,9 @@ void ts_buf_free(ts_buf *b);  /* leaves b empty and reusable */
 void ts_buf_clear(ts_buf *b); /* keeps the memory */
 void ts_buf_append(ts_buf *b, const void *p, size_t n);
 void ts_buf_puts(ts_buf *b, const char *s);
+/* v's bytes as they are in memory (for cache keys and files, not outputs) */
+void ts_buf_put_u32(ts_buf *b, uint32_t v);
+void ts_buf_put_u64(ts_buf *b, uint64_t v);
 void ts_buf_putc(ts_buf *b, char c);
 /* printf-style; never use %f/%g here for output formats: see ts_buf_num. */
 void ts_buf_printf(ts_buf *b, const char *fmt, ...)
@@ -240,6 +243,20 @@ void ts_out_abort(ts_out *o); /* safe to call twice and after commit */
  * Returns owned (free()).  What is kept there only saves time: every
  * reader checks what it reads and treats a bad file as absent. */
 char *ts_cache_path(const char *name);
+/* Whole results kept in the cache folder (dcache.c), for work worth more
+ * than reading a file: a file per key, named by kind (a short word) and a
+ * hash of the key, holding the key itself and a hash of the value, so a
+ * damaged or foreign file is a miss; each kind keeps at most 512 files,
+ * least recently used pruned.  Keys should name everything the value
+ * depends on (versions, input files, options).  ts_dcache_key_file appends
+ * a font or image file's identity (path, size, inode, modification time)
+ * and index; 0 when it cannot be stat'ed.  ts_dcache_get returns the owned
+ * value (free()) or NULL on a miss; ts_dcache_put never fails visibly. */
+/* 0 when TYPESET_CACHE_DIR=off: then callers build no keys at all */
+int ts_dcache_enabled(void);
+int ts_dcache_key_file(ts_buf *key, const char *path, uint32_t index);
+char *ts_dcache_get(const char *kind, const ts_buf *key, size_t *len);
+void ts_dcache_put(const char *kind, const ts_buf *key, const void *val, size_t len);
 /* Convenience: write a whole buffer atomically. */
 ts_status ts_write_file_atomic(const char *path, const void *data, size_t n);
 /* The temp-file name to use for path (for writers that need a path, like

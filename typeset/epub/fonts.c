@@ -15,10 +15,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* ---- the series-wide subset cache ---------------------------------------
  * In a series the papers share a style and, once their code points are
@@ -204,173 +200,67 @@ void epub_font_cache_stats(ts_ctx *ctx, uint64_t *hits, uint64_t *misses, size_t
 }
 
 /* ---- the subsets on disk ---------------------------------------------------
- * A subset also goes into typeset's cache folder (ts_cache_path), so that
- * the next process rendering a paper with the same characters — an author's
- * next run, a series run after one paper changed — copies it instead of
- * subsetting and deflating again (two thirds of a paper's EPUB time).  The
- * file starts with its whole key, compared byte for byte on reading: the
- * recipe (typeset's, HarfBuzz's and libdeflate's versions, the level), the
- * font file (path, size, inode, modification time) and face index, the
- * code point and feature sets; then the entry (sizes, CRC, a hash of the
- * bytes) and the bytes.  Anything that does not match, a short or damaged
- * file, is a miss, and the subset is made and written again (atomically).
- * The output never depends on it: a hit gives the bytes a miss makes. */
-#define DISK_RECIPE 1 /* bump when make_subset changes what it makes */
+ * A subset also goes into typeset's cache folder (ts_dcache, kind
+ * "epubfont"), so that the next process rendering a paper with the same
+ * characters — an author's next run, a series run after one paper changed —
+ * copies it instead of subsetting and deflating again (two thirds of a
+ * paper's EPUB time).  The key: the recipe (typeset's, HarfBuzz's and
+ * libdeflate's versions, the level), the font file and face index, the code
+ * point and feature sets; the value: the entry's sizes and CRC, then its
+ * bytes.  The output never depends on it: a hit gives the bytes a miss
+ * makes. */
+#define DISK_RECIPE 2 /* bump when make_subset changes what it makes */
 
-static void put_u32(ts_buf *b, uint32_t v) { ts_buf_append(b, &v, sizeof v); }
-static void put_u64(ts_buf *b, uint64_t v) { ts_buf_append(b, &v, sizeof v); }
-
-static void put_set(ts_buf *b, const hb_set_t *s) {
-  size_t at = b->len;
-  uint32_t n = 0;
-  put_u32(b, 0);
-  hb_codepoint_t a = HB_SET_VALUE_INVALID, z = HB_SET_VALUE_INVALID;
-  while (hb_set_next_range(s, &a, &z)) {
-    put_u32(b, a);
-    put_u32(b, z);
-    n++;
-  }
-  if (!b->oom) memcpy(b->data + at, &n, sizeof n);
-}
-
-/* The key of f's subset to cps with feat as bytes; 0 when the font file
- * cannot be stat'ed (or on OOM). */
+/* The key of f's subset to cps with feat; 0 when the font file cannot be
+ * stat'ed (or on OOM). */
 static int disk_key(ts_buf *b, const ts_face *f, const hb_set_t *cps, const hb_set_t *feat) {
-  struct stat st;
-  if (!f->path || stat(f->path, &st) != 0) return 0;
   char recipe[160];
   int rn = snprintf(recipe, sizeof recipe, "TSEPUBF1 typeset %s harfbuzz %s libdeflate %s level %d recipe %d",
                     TS_VERSION, hb_version_string(), LIBDEFLATE_VERSION_STRING, EPUB_ZIP_LEVEL,
                     DISK_RECIPE);
   if (rn <= 0 || (size_t)rn >= sizeof recipe) return 0;
-  put_u32(b, (uint32_t)rn);
+  ts_buf_put_u32(b, (uint32_t)rn);
   ts_buf_append(b, recipe, (size_t)rn);
-  size_t pl = strlen(f->path);
-  put_u32(b, (uint32_t)pl);
-  ts_buf_append(b, f->path, pl);
-  put_u64(b, (uint64_t)st.st_size);
-  put_u64(b, (uint64_t)st.st_ino);
-  put_u64(b, (uint64_t)st.st_mtim.tv_sec);
-  put_u64(b, (uint64_t)st.st_mtim.tv_nsec);
-  put_u32(b, f->index);
-  put_set(b, cps);
-  put_set(b, feat);
-  return !b->oom;
+  return ts_face_subset_key(b, f, cps, feat);
 }
 
-static uint64_t bytes_hash(const void *p, size_t n) {
-  uint8_t d[32];
-  uint64_t h;
-  ts_hash_fast256(p, n, d);
-  memcpy(&h, d, sizeof h);
-  return h;
-}
-
-static char *disk_path(uint64_t h) {
-  char name[40];
-  (void)snprintf(name, sizeof name, "epubfont-%016llx.bin", (unsigned long long)h); /* 30 bytes */
-  return ts_cache_path(name);
-}
+enum { DISK_HEAD = 8 + 4 + 4 };
 
 /* Fills r's entry (len, crc, deflated, z, zlen) from the disk; 1 on a hit. */
-static int disk_get(uint64_t h, const ts_buf *key, scent *r) {
-  char *path = disk_path(h);
-  if (!path) return 0;
+static int disk_get(const ts_buf *key, scent *r) {
   size_t n = 0;
-  char *data = ts_file_read(path, &n, (size_t)64 << 20);
-  int hit = 0;
-  enum { VAL = 8 + 4 + 4 + 8 + 8 };
-  if (data && n >= key->len + VAL && memcmp(data, key->data, key->len) == 0) {
-    const char *v = data + key->len;
-    uint64_t len, zlen, ph;
-    uint32_t crc, deflated;
-    memcpy(&len, v, 8);
-    memcpy(&crc, v + 8, 4);
-    memcpy(&deflated, v + 12, 4);
-    memcpy(&zlen, v + 16, 8);
-    memcpy(&ph, v + 24, 8);
-    const char *z = v + VAL;
-    if (zlen == n - key->len - VAL && zlen > 0 && deflated <= 1 && len > 0 &&
-        len < ((uint64_t)1 << 32) && (deflated || zlen == len) && bytes_hash(z, zlen) == ph &&
-        (r->z = malloc(zlen)) != NULL) {
-      memcpy(r->z, z, zlen);
-      r->zlen = zlen;
-      r->len = len;
-      r->crc = crc;
-      r->deflated = (int)deflated;
-      hit = 1;
-    }
-  }
-  free(data);
-  if (hit) (void)utimensat(AT_FDCWD, path, NULL, 0); /* recently used */
-  free(path);
-  return hit;
-}
-
-/* Bounded: past DISK_MAX subset files the least recently used go (a hit
- * touches its file), down to DISK_KEEP. */
-#define DISK_MAX 512
-#define DISK_KEEP 384
-
-typedef struct dfile {
-  struct timespec t;
-  char name[40];
-} dfile;
-
-static int dfile_cmp(const void *a, const void *b) {
-  const dfile *x = a, *y = b;
-  if (x->t.tv_sec != y->t.tv_sec) return x->t.tv_sec < y->t.tv_sec ? -1 : 1;
-  if (x->t.tv_nsec != y->t.tv_nsec) return x->t.tv_nsec < y->t.tv_nsec ? -1 : 1;
-  return strcmp(x->name, y->name);
-}
-
-static void disk_prune(void) {
-  char *dir = ts_cache_path(".");
-  DIR *d = dir ? opendir(dir) : NULL;
-  dfile *v = NULL;
-  size_t n = 0, cap = 0;
-  // cppcheck-suppress readdirCalled ; the DIR is this call's own (readdir_r is deprecated)
-  for (struct dirent *e; d && (e = readdir(d));) {
-    if (strncmp(e->d_name, "epubfont-", 9) != 0 || strlen(e->d_name) >= sizeof v->name) continue;
-    struct stat st;
-    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
-      continue;
-    if (n == cap) {
-      size_t nc = cap ? 2 * cap : 64;
-      dfile *nv = realloc(v, nc * sizeof *nv);
-      if (!nv) break;
-      v = nv;
-      cap = nc;
-    }
-    v[n].t = st.st_mtim;
-    memcpy(v[n].name, e->d_name, strlen(e->d_name) + 1);
-    n++;
-  }
-  if (d && n > DISK_MAX) {
-    qsort(v, n, sizeof *v, dfile_cmp);
-    for (size_t i = 0; i < n - DISK_KEEP; i++) (void)unlinkat(dirfd(d), v[i].name, 0);
-  }
-  if (d) closedir(d);
+  char *v = ts_dcache_get("epubfont", key, &n);
+  uint64_t len;
+  uint32_t crc, deflated;
+  if (!v || n <= DISK_HEAD) goto miss;
+  memcpy(&len, v, 8);
+  memcpy(&crc, v + 8, 4);
+  memcpy(&deflated, v + 12, 4);
+  if (deflated > 1 || len == 0 || len >= ((uint64_t)1 << 32) ||
+      (!deflated && n - DISK_HEAD != len))
+    goto miss;
+  memmove(v, v + DISK_HEAD, n - DISK_HEAD);
+  r->z = (unsigned char *)v;
+  r->zlen = n - DISK_HEAD;
+  r->len = len;
+  r->crc = crc;
+  r->deflated = (int)deflated;
+  return 1;
+miss:
   free(v);
-  free(dir);
+  return 0;
 }
 
 /* Writes r's entry under key (failure is no error: it is a cache). */
-static void disk_put(uint64_t h, const ts_buf *key, const scent *r) {
-  char *path = disk_path(h);
-  if (!path) return;
+static void disk_put(const ts_buf *key, const scent *r) {
   ts_buf b;
   ts_buf_init(&b);
-  ts_buf_append(&b, key->data, key->len);
-  put_u64(&b, r->len);
-  put_u32(&b, r->crc);
-  put_u32(&b, (uint32_t)(r->deflated != 0));
-  put_u64(&b, r->zlen);
-  put_u64(&b, bytes_hash(r->z, r->zlen));
+  ts_buf_put_u64(&b, r->len);
+  ts_buf_put_u32(&b, r->crc);
+  ts_buf_put_u32(&b, (uint32_t)(r->deflated != 0));
   ts_buf_append(&b, r->z, r->zlen);
-  if (!b.oom && ts_write_file_atomic(path, b.data, b.len) == TS_OK) disk_prune();
+  if (!b.oom) ts_dcache_put("epubfont", key, b.data, b.len);
   ts_buf_free(&b);
-  free(path);
 }
 
 /* OS/2 fsType: 0x0002 = restricted license embedding (unless the editable
@@ -488,13 +378,13 @@ static int subset_font(epub *E, const ts_face *f, int smallcaps, efont *ef) {
   {
     ts_buf key;
     ts_buf_init(&key);
-    int have_key = disk_key(&key, f, cps, feat);
-    if (!have_key || !disk_get(h, &key, e)) {
+    int have_key = ts_dcache_enabled() && disk_key(&key, f, cps, feat);
+    if (!have_key || !disk_get(&key, e)) {
       if (!make_subset(f, cps, feat, e)) {
         ts_buf_free(&key);
         goto done;
       }
-      if (have_key) disk_put(h, &key, e);
+      if (have_key) disk_put(&key, e);
     }
     ts_buf_free(&key);
   }

@@ -201,3 +201,23 @@ fail:
   ts_face_destroy(f);
   return NULL;
 }
+
+static void key_set(ts_buf *b, const hb_set_t *s) {
+  size_t at = b->len;
+  uint32_t n = 0;
+  ts_buf_put_u32(b, 0);
+  hb_codepoint_t a = HB_SET_VALUE_INVALID, z = HB_SET_VALUE_INVALID;
+  while (hb_set_next_range(s, &a, &z)) {
+    ts_buf_put_u32(b, a);
+    ts_buf_put_u32(b, z);
+    n++;
+  }
+  if (!b->oom) memcpy(b->data + at, &n, sizeof n);
+}
+
+int ts_face_subset_key(ts_buf *b, const ts_face *f, const hb_set_t *a, const hb_set_t *c) {
+  if (!ts_dcache_key_file(b, f->path, f->index)) return 0;
+  if (a) key_set(b, a);
+  if (c) key_set(b, c);
+  return !b->oom;
+}

@@ -126,4 +126,9 @@ const ts_face *ts_fontset_pick(const ts_fontset *fs, uint32_t cp);
  * the face cannot be loaded. */
 const ts_face *ts_fontset_face(const ts_fontset *fs, int i);
 
+/* Appends a cache key for face f's subset to b: the face's font file
+ * (ts_dcache_key_file) then the sets given (NULL ones skipped), each as its
+ * count of ranges and the ranges.  0 when the file cannot be stat'ed. */
+int ts_face_subset_key(ts_buf *b, const ts_face *f, const hb_set_t *a, const hb_set_t *c);
+
 #endif

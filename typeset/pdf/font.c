@@ -17,6 +17,7 @@
 
 #include <hb-subset.h>
 #include <libdeflate.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -183,6 +184,7 @@ void pdf_fonts_free(pdf_w *w) {
     hb_blob_destroy(w->faces[i].prog);
     free(w->faces[i].prog_z);
     hb_subset_plan_destroy(w->faces[i].plan);
+    hb_map_destroy(w->faces[i].own_map);
     free(w->faces[i].g);
   }
   free(w->faces);
@@ -704,10 +706,9 @@ static ts_status subset_check(pdf_w *w, const pdf_face *pf) {
 
 /* Subsets one face: the glyph set only, layout tables and hinting dropped,
  * no code points (a CID font does not use the cmap).  Touches only pf and
- * reads the shared face, so faces can be subset on several threads; leaves
- * pf->plan NULL when out of memory, pf->sub NULL when the subsetter failed
- * (reported by pdf_fonts_subset). */
-static void subset_run(pdf_face *pf, int deflate) {
+ * reads the shared face, so faces can be subset on several threads; sets
+ * pf->state (a failure is reported by pdf_fonts_subset). */
+static void subset_make(pdf_face *pf, int deflate) {
   const ts_face *f = pf->face;
   hb_subset_input_t *in = hb_subset_input_create_or_fail();
   if (!in) return;
@@ -762,14 +763,22 @@ static void subset_run(pdf_face *pf, int deflate) {
    * ids would carry every glyph name and width of the face). */
   pf->remap = f->is_cff && !f->is_cid;
   hb_subset_input_destroy(in);
-  if (!pf->sub) return;
+  if (!pf->plan) return; /* PF_OOM */
+  if (!pf->sub) {
+    pf->state = PF_FAILED;
+    return;
+  }
   /* the program (a CID-keyed CFF goes in bare), and it deflated here on
    * the subsetting thread rather than with the other streams at the end */
   pf->prog = f->is_cid ? hb_face_reference_table(pf->sub, HB_TAG('C','F','F',' '))
                        : hb_face_reference_blob(pf->sub);
   unsigned plen = 0;
   const char *pdata = hb_blob_get_data(pf->prog, &plen);
-  if (!deflate || !pdata || plen == 0) return;
+  pf->plen = plen;
+  if (!deflate || !pdata || plen == 0) {
+    pf->state = PF_READY;
+    return;
+  }
   struct libdeflate_compressor *c = libdeflate_alloc_compressor(PDF_DEFLATE_LEVEL);
   size_t bound = c ? libdeflate_zlib_compress_bound(c, plen) : 0;
   unsigned char *z = bound ? malloc(bound) : NULL;
@@ -777,11 +786,114 @@ static void subset_run(pdf_face *pf, int deflate) {
   libdeflate_free_compressor(c);
   if (zn == 0) { /* only an allocation can fail (the bound always fits) */
     free(z);
-    pf->prog_oom = 1;
-    return;
+    return; /* PF_OOM */
   }
   pf->prog_z = z;
   pf->prog_zn = zn;
+  pf->state = PF_READY;
+}
+
+
+/* ---- the subsets on disk ---------------------------------------------------
+ * A face's subset also goes into typeset's cache folder (ts_dcache, kind
+ * "pdffont"), so that the next process drawing the same glyphs of the face
+ * — an author's next run, a series run, a paper of a series whose glyphs
+ * another paper already drew — reads it instead of subsetting (most of a
+ * short paper's PDF time, 60 M instructions for a page of Chinese).  The
+ * key: the recipe (typeset's, HarfBuzz's and libdeflate's versions, the
+ * level, whether deflated), the font file and face index, the glyph set;
+ * the value: the program's length, whether deflated, the subset glyph id of
+ * each glyph of the set (in order), then the program.  The output never
+ * depends on it: a hit gives the bytes a miss makes. */
+#define DISK_RECIPE 1 /* bump when subset_make changes what it makes */
+
+static int disk_key(ts_buf *b, const pdf_face *pf, int deflate) {
+  char recipe[160];
+  int rn = snprintf(recipe, sizeof recipe,
+                    "TSPDFF1 typeset %s harfbuzz %s libdeflate %s level %d deflate %d recipe %d",
+                    TS_VERSION, hb_version_string(), LIBDEFLATE_VERSION_STRING,
+                    PDF_DEFLATE_LEVEL, deflate != 0, DISK_RECIPE);
+  if (rn <= 0 || (size_t)rn >= sizeof recipe) return 0;
+  ts_buf_put_u32(b, (uint32_t)rn);
+  ts_buf_append(b, recipe, (size_t)rn);
+  return ts_face_subset_key(b, pf->face, pf->used, NULL);
+}
+
+/* Sets pf from the disk (PF_READY); 0 on a miss (pf untouched). */
+static int disk_get(pdf_face *pf, const ts_buf *key) {
+  size_t n = 0;
+  char *v = ts_dcache_get("pdffont", key, &n);
+  uint64_t plen;
+  uint32_t deflated, ng;
+  hb_map_t *m = NULL;
+  if (!v || n < 16) goto miss;
+  memcpy(&plen, v, 8);
+  memcpy(&deflated, v + 8, 4);
+  memcpy(&ng, v + 12, 4);
+  if (ng != hb_set_get_population(pf->used) || n - 16 < (size_t)ng * 4) goto miss;
+  size_t at = 16 + (size_t)ng * 4, zn = n - at;
+  if (deflated > 1 || plen == 0 || plen > UINT_MAX || zn == 0 || (!deflated && zn != plen))
+    goto miss;
+  m = hb_map_create();
+  const char *gv = v + 16;
+  for (hb_codepoint_t g = HB_SET_VALUE_INVALID; hb_set_next(pf->used, &g); gv += 4) {
+    uint32_t ng1;
+    memcpy(&ng1, gv, 4);
+    hb_map_set(m, g, ng1);
+  }
+  if (!hb_map_allocation_successful(m)) goto miss;
+  memmove(v, v + at, zn);
+  if (deflated) {
+    pf->prog_z = (unsigned char *)v;
+    pf->prog_zn = zn;
+  } else {
+    /* on failure HarfBuzz has already freed v */
+    pf->prog = hb_blob_create_or_fail(v, (unsigned)zn, HB_MEMORY_MODE_READONLY, v, free);
+    if (!pf->prog) {
+      v = NULL;
+      goto miss;
+    }
+  }
+  pf->plen = (unsigned)plen;
+  pf->own_map = m;
+  pf->old2new = m;
+  pf->remap = pf->face->is_cff && !pf->face->is_cid;
+  pf->state = PF_READY;
+  return 1;
+miss:
+  hb_map_destroy(m);
+  free(v);
+  return 0;
+}
+
+static void disk_put(const pdf_face *pf, const ts_buf *key) {
+  const char *raw = NULL;
+  unsigned rn = 0;
+  if (!pf->prog_z) raw = hb_blob_get_data(pf->prog, &rn);
+  if (!pf->prog_z && (!raw || rn == 0)) return;
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_buf_put_u64(&b, pf->plen);
+  ts_buf_put_u32(&b, pf->prog_z != NULL);
+  ts_buf_put_u32(&b, (uint32_t)hb_set_get_population(pf->used));
+  for (hb_codepoint_t g = HB_SET_VALUE_INVALID; hb_set_next(pf->used, &g);)
+    ts_buf_put_u32(&b, hb_map_get(pf->old2new, g));
+  if (pf->prog_z) ts_buf_append(&b, pf->prog_z, pf->prog_zn);
+  else ts_buf_append(&b, raw, rn);
+  if (!b.oom) ts_dcache_put("pdffont", key, b.data, b.len);
+  ts_buf_free(&b);
+}
+
+/* One face's subset: from the disk, else made (and then kept there). */
+static void subset_run(pdf_face *pf, int deflate) {
+  ts_buf key;
+  ts_buf_init(&key);
+  int have_key = ts_dcache_enabled() && disk_key(&key, pf, deflate);
+  if (!have_key || !disk_get(pf, &key)) {
+    subset_make(pf, deflate);
+    if (have_key && pf->state == PF_READY) disk_put(pf, &key);
+  }
+  ts_buf_free(&key);
 }
 
 typedef struct subset_job {
@@ -812,8 +924,8 @@ ts_status pdf_fonts_subset(pdf_w *w) {
   if (spawned) pthread_join(helper, NULL);
   for (size_t i = 0; i < w->n_faces; i++) {
     pdf_face *pf = &w->faces[i];
-    if (!pf->plan || pf->prog_oom) { st = TS_ERR_NOMEM; goto done; }
-    if (!pf->sub) {
+    if (pf->state == PF_OOM) { st = TS_ERR_NOMEM; goto done; }
+    if (pf->state == PF_FAILED) {
       ts_diag_report(w->d, TS_ERROR, pf->face->path, 0, 0, "could not subset font '%s'",
                      pf->face->psname ? pf->face->psname : "?");
       st = TS_ERR_FONT;
@@ -828,12 +940,10 @@ static ts_status embed_face(pdf_w *w, pdf_face *pf) {
   ts_status st = TS_OK;
   const ts_face *f = pf->face;
   HPDF_MMgr mm = w->pdf->mmgr;
-  hb_face_t *sub = pf->sub;
   const hb_map_t *old2new = pf->old2new;
-  hb_blob_t *prog = NULL;
   code_entry *ce = NULL;
   size_t n = 0;
-  if (TS_NEVER(!sub)) return TS_ERR_INTERNAL;
+  if (TS_NEVER(pf->state != PF_READY || !old2new)) return TS_ERR_INTERNAL;
 
   /* Codes of the glyphs used, sorted. */
   ce = malloc((hb_set_get_population(pf->used) + 1) * sizeof *ce);
@@ -845,10 +955,8 @@ static ts_status embed_face(pdf_w *w, pdf_face *pf) {
   }
   qsort(ce, n, sizeof *ce, cmp_code);
 
-  prog = hb_blob_reference(pf->prog);
-  unsigned plen = 0;
-  const char *pdata = hb_blob_get_data(prog, &plen);
-  if (!pdata || plen == 0) {
+  unsigned plen = pf->plen;
+  if (plen == 0) {
     ts_diag_report(w->d, TS_ERROR, f->path, 0, 0, "empty subset of font '%s'",
                    f->psname ? f->psname : "?");
     st = TS_ERR_FONT;
@@ -871,8 +979,14 @@ static ts_status embed_face(pdf_w *w, pdf_face *pf) {
              HPDF_OK) {
     st = TS_ERR_INTERNAL; goto done;
   }
-  if (pf->prog_z) TS_CHECK(pdf_stream_put_deflated(w, ff, pf->prog_z, pf->prog_zn));
-  else TS_CHECK(pdf_stream_write(w, ff->stream, pdata, plen));
+  if (pf->prog_z) {
+    TS_CHECK(pdf_stream_put_deflated(w, ff, pf->prog_z, pf->prog_zn));
+  } else {
+    unsigned rn = 0;
+    const char *raw = hb_blob_get_data(pf->prog, &rn);
+    if (TS_NEVER(!raw || rn != plen)) { st = TS_ERR_INTERNAL; goto done; }
+    TS_CHECK(pdf_stream_write(w, ff->stream, raw, plen));
+  }
 
   /* Descriptor. */
   HPDF_Dict fd = HPDF_Dict_New(mm);
@@ -949,7 +1063,6 @@ static ts_status embed_face(pdf_w *w, pdf_face *pf) {
     st = TS_ERR_INTERNAL; goto done;
   }
 done:
-  hb_blob_destroy(prog);
   free(ce);
   return st;
 }

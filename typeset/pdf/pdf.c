@@ -1237,19 +1237,18 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
   if (size == 0) { st = TS_ERR_INTERNAL; goto done; }
   out = malloc(size);
   if (!out) { st = TS_ERR_NOMEM; goto done; }
-  if (HPDF_ResetStream(w->pdf) != HPDF_OK) { st = TS_ERR_INTERNAL; goto done; }
-  HPDF_UINT32 got = 0;
-  while (got < size) {
-    HPDF_UINT32 chunk = size - got;
-    HPDF_STATUS rs = HPDF_ReadFromStream(w->pdf, out + got, &chunk);
-    got += chunk;
-    if (rs == HPDF_STREAM_EOF || chunk == 0) break;
-    if (rs != HPDF_OK) { st = TS_ERR_INTERNAL; goto done; }
-  }
-  /* Reaching the end of the memory stream is reported as an error. */
-  if (w->err == HPDF_STREAM_EOF) {
-    w->err = 0;
-    HPDF_ResetError(w->pdf);
+  /* copied from the memory stream's blocks with memcpy: HPDF_ReadFromStream
+   * copies a byte at a time (a twentieth of a series' PDF time) */
+  HPDF_Stream ds = w->pdf->stream;
+  if (ds->type != HPDF_STREAM_MEMORY) { st = TS_ERR_INTERNAL; goto done; }
+  size_t got = 0;
+  HPDF_UINT nb = HPDF_MemStream_GetBufCount(ds);
+  for (HPDF_UINT i = 0; i < nb && got < size; i++) {
+    HPDF_UINT blen = 0;
+    HPDF_BYTE *p = HPDF_MemStream_GetBufPtr(ds, i, &blen);
+    if (!p || blen > size - got) { st = TS_ERR_INTERNAL; goto done; }
+    memcpy(out + got, p, blen);
+    got += blen;
   }
   if (got != size) { st = TS_ERR_INTERNAL; goto done; }
   TS_CHECK(patch_ids(w, out, size));

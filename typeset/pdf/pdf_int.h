@@ -43,15 +43,18 @@ typedef struct pdf_face {
   hb_set_t *used;    /* original glyph ids drawn (owned) */
   pdf_glyph *g;      /* per glyph id, max(num_glyphs, 1) entries, zeroed (owned) */
   /* Set by pdf_fonts_subset, before drawing: */
-  hb_subset_plan_t *plan; /* (owned) */
-  hb_face_t *sub;    /* the subset font (owned) */
-  const hb_map_t *old2new; /* original → subset glyph id (the plan's) */
+  enum { PF_OOM, PF_FAILED, PF_READY } state; /* of the subset */
+  hb_subset_plan_t *plan; /* (owned; NULL when the subset came from disk) */
+  hb_face_t *sub;    /* the subset font (owned; NULL likewise) */
+  hb_map_t *own_map; /* old2new read from disk (owned) */
+  const hb_map_t *old2new; /* original → subset glyph id (plan's or own_map) */
   int remap;         /* codes are subset glyph ids (name-keyed CFF) */
-  hb_blob_t *prog;   /* the font program of the subset (owned), made once */
+  hb_blob_t *prog;   /* the font program of the subset (owned), made once;
+                      * NULL when it came from disk deflated */
+  unsigned plen;     /* its length in bytes */
   unsigned char *prog_z; /* prog deflated (zlib, PDF_DEFLATE_LEVEL) on the
-                          * subsetting thread, or NULL (owned) */
+                          * subsetting thread or read from disk, or NULL (owned) */
   size_t prog_zn;
-  int prog_oom;      /* deflating prog ran out of memory */
 } pdf_face;
 
 typedef struct pdf_w {

@@ -1,0 +1,149 @@
+/* dcache.c — whole results kept as files in typeset's cache folder.
+ *
+ * A file `KIND-HHHHHHHHHHHHHHHH.bin` (H: 64 bits of the fast hash of the
+ * key) holds the whole key, then the value's length, a hash of the value
+ * and the value.  A reader compares the key byte for byte and checks the
+ * value's hash, so a short, damaged, foreign or colliding file is a miss;
+ * the writer then makes the result again and replaces the file atomically.
+ * Each kind is bounded: past DCACHE_MAX files the least recently used (a hit
+ * touches its file) go, down to DCACHE_KEEP.  Nothing here may change an
+ * output: a hit gives the bytes a miss makes.  Used for the EPUB's and the
+ * PDF's font subsets. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ts_core.h"
+
+#define DCACHE_MAX 512
+#define DCACHE_KEEP 384
+#define DCACHE_NAME 48 /* room for a kind of up to 20 bytes and the hash */
+
+static uint64_t hash64(const void *p, size_t n) {
+  uint8_t d[32];
+  uint64_t h;
+  ts_hash_fast256(p, n, d);
+  memcpy(&h, d, sizeof h);
+  return h;
+}
+
+/* Owned path of key's file; NULL when the cache is off or kind too long. */
+static char *dcache_path(const char *kind, const ts_buf *key) {
+  char name[DCACHE_NAME];
+  int n = snprintf(name, sizeof name, "%s-%016llx.bin", kind,
+                   (unsigned long long)hash64(key->data, key->len));
+  if (n <= 0 || (size_t)n >= sizeof name) return NULL;
+  return ts_cache_path(name);
+}
+
+int ts_dcache_enabled(void) {
+  const char *dir = getenv("TYPESET_CACHE_DIR");
+  return !dir || strcmp(dir, "off") != 0;
+}
+
+int ts_dcache_key_file(ts_buf *key, const char *path, uint32_t index) {
+  struct stat st;
+  if (!path || stat(path, &st) != 0) return 0;
+  size_t pl = strlen(path);
+  ts_buf_put_u32(key, (uint32_t)pl);
+  ts_buf_append(key, path, pl);
+  ts_buf_put_u64(key, (uint64_t)st.st_size);
+  ts_buf_put_u64(key, (uint64_t)st.st_ino);
+  ts_buf_put_u64(key, (uint64_t)st.st_mtim.tv_sec);
+  ts_buf_put_u64(key, (uint64_t)st.st_mtim.tv_nsec);
+  ts_buf_put_u32(key, index);
+  return !key->oom;
+}
+
+char *ts_dcache_get(const char *kind, const ts_buf *key, size_t *len) {
+  if (key->oom || key->len == 0) return NULL;
+  char *path = dcache_path(kind, key);
+  if (!path) return NULL;
+  size_t n = 0;
+  char *data = ts_file_read(path, &n, (size_t)256 << 20);
+  char *val = NULL;
+  enum { HEAD = 8 + 8 };
+  if (data && n >= key->len + HEAD && memcmp(data, key->data, key->len) == 0) {
+    const char *v = data + key->len;
+    uint64_t vlen, vh;
+    memcpy(&vlen, v, 8);
+    memcpy(&vh, v + 8, 8);
+    if (vlen == n - key->len - HEAD && hash64(v + HEAD, (size_t)vlen) == vh) {
+      /* the value moved to the front of the block read: one allocation */
+      memmove(data, v + HEAD, (size_t)vlen);
+      val = data;
+      data = NULL;
+      *len = (size_t)vlen;
+    }
+  }
+  free(data);
+  if (val) (void)utimensat(AT_FDCWD, path, NULL, 0); /* recently used */
+  free(path);
+  return val;
+}
+
+typedef struct dfile {
+  struct timespec t;
+  char name[DCACHE_NAME];
+} dfile;
+
+static int dfile_cmp(const void *a, const void *b) {
+  const dfile *x = a, *y = b;
+  if (x->t.tv_sec != y->t.tv_sec) return x->t.tv_sec < y->t.tv_sec ? -1 : 1;
+  if (x->t.tv_nsec != y->t.tv_nsec) return x->t.tv_nsec < y->t.tv_nsec ? -1 : 1;
+  return strcmp(x->name, y->name);
+}
+
+/* Past DCACHE_MAX files of kind, the least recently used go. */
+static void dcache_prune(const char *kind) {
+  char *dir = ts_cache_path(".");
+  DIR *d = dir ? opendir(dir) : NULL;
+  dfile *v = NULL;
+  size_t n = 0, cap = 0, kl = strlen(kind);
+  // cppcheck-suppress readdirCalled ; the DIR is this call's own (readdir_r is deprecated)
+  for (struct dirent *e; d && (e = readdir(d));) {
+    if (strncmp(e->d_name, kind, kl) != 0 || e->d_name[kl] != '-' ||
+        strlen(e->d_name) >= sizeof v->name)
+      continue;
+    struct stat st;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    if (n == cap) {
+      size_t nc = cap ? 2 * cap : 64;
+      dfile *nv = realloc(v, nc * sizeof *nv);
+      if (!nv) break;
+      v = nv;
+      cap = nc;
+    }
+    v[n].t = st.st_mtim;
+    memcpy(v[n].name, e->d_name, strlen(e->d_name) + 1);
+    n++;
+  }
+  if (d && n > DCACHE_MAX) {
+    qsort(v, n, sizeof *v, dfile_cmp);
+    for (size_t i = 0; i < n - DCACHE_KEEP; i++) (void)unlinkat(dirfd(d), v[i].name, 0);
+  }
+  if (d) closedir(d);
+  free(v);
+  free(dir);
+}
+
+void ts_dcache_put(const char *kind, const ts_buf *key, const void *val, size_t len) {
+  if (key->oom || key->len == 0) return;
+  char *path = dcache_path(kind, key);
+  if (!path) return;
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_buf_append(&b, key->data, key->len);
+  ts_buf_put_u64(&b, (uint64_t)len);
+  ts_buf_put_u64(&b, hash64(val, len));
+  ts_buf_append(&b, val, len);
+  if (!b.oom && ts_write_file_atomic(path, b.data, b.len) == TS_OK) dcache_prune(kind);
+  ts_buf_free(&b);
+  free(path);
+}
