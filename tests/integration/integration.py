@@ -1214,6 +1214,30 @@ def check_series(typeset, root):
             fail("after a text change only arctic-shipping.md must re-render: %s" % st)
         elif st:
             ok("incremental: a text change re-renders only that paper")
+        # a cover image (named in the metadata only, no "![" in the paper):
+        # its contents count as well
+        cover = os.path.join(d, "images", "cover-test.png")
+        with open(cover, "wb") as f:
+            f.write(png_bytes(60, 90, (20, 60, 120)))
+        ml = os.path.join(d, "multilingual.md")
+        with open(ml, encoding="utf-8") as f:
+            ml_text = f.read()
+        if not ml_text.startswith("---\n") or "![" in ml_text:
+            fail("samples/multilingual.md must open with a metadata block and have no image: "
+                 "update the cover-image test")
+        write(ml, "---\ncover-image: images/cover-test.png\n" + ml_text[4:])
+        st = statuses("after adding a cover image")
+        want = {s: "unchanged" for s in SAMPLES}
+        want["multilingual.md"] = "rendered"
+        if st and st != want:
+            fail("after adding a cover image only multilingual.md must re-render: %s" % st)
+        with open(cover, "wb") as f:
+            f.write(png_bytes(60, 90, (120, 20, 20)))
+        st = statuses("after a cover image change")
+        if st and st != want:
+            fail("after a cover image change only multilingual.md must re-render: %s" % st)
+        elif st:
+            ok("incremental: a cover image change re-renders only the paper that has it")
         st = statuses("with --force", "--force")
         if st and set(st.values()) != {"rendered"}:
             fail("--force must re-render every paper: %s" % st)

@@ -1081,8 +1081,9 @@ static int is_fence(const char *p, const char *e, const char *mark) {
   return 1;
 }
 
-ts_status ts_markdown_parse(ts_ctx *ctx, const char *path, const char *data,
-                            size_t len, ts_diag *d, ts_doc **out) {
+/* meta_only: the front matter (and the abstract in it) without the body. */
+static ts_status parse(ts_ctx *ctx, const char *path, const char *data, size_t len,
+                       ts_diag *d, int meta_only, ts_doc **out) {
   ts_status st = TS_OK;
   char *text = NULL;
   ts_doc *doc = NULL;
@@ -1140,6 +1141,13 @@ ts_status ts_markdown_parse(ts_ctx *ctx, const char *path, const char *data,
     }
   }
 
+  if (meta_only) {
+    if (abs.present) TS_CHECK(md_convert_abstract(doc, d, path, &abs));
+    *out = doc;
+    doc = NULL;
+    goto done;
+  }
+
   /* 3. Markdown */
   if (ctx) ts_ctx_lock(ctx);
   cmark_gfm_core_extensions_ensure_registered(); /* not thread-safe in cmark */
@@ -1188,8 +1196,13 @@ done:
   return st;
 }
 
-ts_status ts_markdown_parse_file(ts_ctx *ctx, const char *path, ts_diag *d,
-                                 ts_doc **out) {
+ts_status ts_markdown_parse(ts_ctx *ctx, const char *path, const char *data,
+                            size_t len, ts_diag *d, ts_doc **out) {
+  return parse(ctx, path, data, len, d, 0, out);
+}
+
+static ts_status parse_file(ts_ctx *ctx, const char *path, ts_diag *d, int meta_only,
+                            ts_doc **out) {
   *out = NULL;
   size_t len = 0;
   char *data = ts_file_read(path, &len, 0);
@@ -1197,7 +1210,17 @@ ts_status ts_markdown_parse_file(ts_ctx *ctx, const char *path, ts_diag *d,
     ts_diag_report(d, TS_ERROR, path, 0, 0, "cannot read: %s", strerror(errno));
     return errno == ENOMEM ? TS_ERR_NOMEM : TS_ERR_IO;
   }
-  ts_status st = ts_markdown_parse(ctx, path, data, len, d, out);
+  ts_status st = parse(ctx, path, data, len, d, meta_only, out);
   free(data);
   return st;
+}
+
+ts_status ts_markdown_parse_file(ts_ctx *ctx, const char *path, ts_diag *d,
+                                 ts_doc **out) {
+  return parse_file(ctx, path, d, 0, out);
+}
+
+ts_status ts_markdown_parse_meta_file(ts_ctx *ctx, const char *path, ts_diag *d,
+                                      ts_doc **out) {
+  return parse_file(ctx, path, d, 1, out);
 }

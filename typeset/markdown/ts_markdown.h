@@ -23,6 +23,12 @@ ts_status ts_markdown_parse(ts_ctx *ctx, const char *path, const char *data,
 ts_status ts_markdown_parse_file(ts_ctx *ctx, const char *path, ts_diag *d,
                                  ts_doc **out);
 
+/* Like ts_markdown_parse_file, but only the metadata block is read (and the
+ * abstract in it): the document has no body.  For catalogues, which list
+ * each paper's title, authors, number and abstract. */
+ts_status ts_markdown_parse_meta_file(ts_ctx *ctx, const char *path, ts_diag *d,
+                                      ts_doc **out);
+
 /* Applies a YAML mapping of metadata (same keys as the front matter) to doc:
  * keys present in yaml fill in only what the document lacks when fill_only,
  * else they override.  Used by series manifests.  `file`/`first_line` locate

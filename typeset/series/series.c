@@ -478,11 +478,19 @@ static char *fill_yaml(const manifest *m, const paper *p, size_t index) {
 
 /* A file's path and contents into h: the contents through the fast hash
  * (a change detector, not a signature; SHA-256 over the series' images was
- * a twentieth of a 50-paper run, all of it before the first paper). */
-static void hash_file(ts_sha256 *h, const char *path) {
+ * a twentieth of a 50-paper run, all of it before the first paper);
+ * *marks (when given) gets
+ * MARK_IMAGE when the text holds "![" and MARK_COVER when it holds
+ * "cover-image" (both when it cannot be read). */
+enum { MARK_IMAGE = 1, MARK_COVER = 2 };
+static void hash_file(ts_sha256 *h, const char *path, int *marks) {
   size_t n = 0;
   char *data = ts_file_read(path, &n, 0);
   ts_sha256_update(h, path, strlen(path) + 1);
+  if (marks)
+    *marks = !data ? MARK_IMAGE | MARK_COVER
+                   : (memmem(data, n, "![", 2) ? MARK_IMAGE : 0) |
+                         (memmem(data, n, "cover-image", 11) ? MARK_COVER : 0);
   if (data) {
     uint8_t d[32];
     ts_hash_fast256(data, n, d);
@@ -494,36 +502,52 @@ static void hash_file(ts_sha256 *h, const char *path) {
   }
 }
 
+static void hash_image(ts_sha256 *h, const ts_doc *doc, const char *url) {
+  const char *why;
+  char *img = ts_path_resolve_inside(doc->dir, url, NULL, 0, &why);
+  if (img) {
+    hash_file(h, img, NULL);
+    free(img);
+  } else {
+    ts_sha256_update(h, url, strlen(url) + 1);
+  }
+}
+
 static void fingerprint(run *r, paper *p, const char *fill) {
   ts_sha256 h;
   ts_sha256_init(&h);
   ts_sha256_update(&h, "typeset " TS_VERSION, sizeof("typeset " TS_VERSION));
-  hash_file(&h, p->path);
+  int marks;
+  hash_file(&h, p->path, &marks);
   if (fill) ts_sha256_update(&h, fill, strlen(fill) + 1);
   if (p->override) ts_sha256_update(&h, p->override, strlen(p->override) + 1);
   ts_sha256_update(&h, r->shared_print, sizeof r->shared_print);
   for (int k = 0; k < p->n_outs; k++) ts_sha256_update(&h, p->outs[k], strlen(p->outs[k]) + 1);
-  /* images the paper uses */
+  /* the images the paper uses, their contents: every image of Markdown is
+   * written "![" (an escaped or entity '!' makes none), so a paper without
+   * one is not parsed here (that parse was a third of a series' Markdown
+   * time); the cover image is named by "cover-image" in the paper or the
+   * manifest's override, and then only the metadata block is read */
+  if (p->override && strstr(p->override, "cover-image")) marks |= MARK_COVER;
   ts_diag quiet;
   ts_diag_init(&quiet, NULL);
   ts_doc *doc = NULL;
-  if (ts_markdown_parse_file(r->ctx, p->path, &quiet, &doc) == TS_OK && doc) {
+  ts_status pst = (marks & MARK_IMAGE) ? ts_markdown_parse_file(r->ctx, p->path, &quiet, &doc)
+                : (marks & MARK_COVER) ? ts_markdown_parse_meta_file(r->ctx, p->path, &quiet, &doc)
+                                       : TS_OK;
+  if (pst == TS_OK && doc) {
+    if (p->override)
+      (void)ts_meta_apply_yaml(doc, p->override, strlen(p->override), r->m->file,
+                               p->override_line, 0, &quiet);
     ts_iter it;
     ts_iter_init(&it, doc->root);
     ts_node *n;
     int entering;
     while ((n = ts_iter_next(&it, &entering))) {
       if (!entering || (n->type != TS_NODE_FIGURE && n->type != TS_NODE_IMAGE) || !n->url) continue;
-      const char *why;
-      char *img = ts_path_resolve_inside(doc->dir, n->url, NULL, 0, &why);
-      if (img) {
-        hash_file(&h, img);
-        free(img);
-      } else {
-        ts_sha256_update(&h, n->url, strlen(n->url) + 1);
-      }
+      hash_image(&h, doc, n->url);
     }
-    if (doc->meta.cover_image) ts_sha256_update(&h, doc->meta.cover_image, strlen(doc->meta.cover_image));
+    if (doc->meta.cover_image && doc->meta.cover_image[0]) hash_image(&h, doc, doc->meta.cover_image);
   }
   ts_doc_destroy(doc);
   uint8_t dg[32];
@@ -768,7 +792,7 @@ static ts_status write_catalogue(run *r) {
   for (size_t i = 0; i < m->n_papers; i++) {
     ents[i].p = &m->papers[i];
     char *fill = fill_yaml(m, &m->papers[i], i);
-    if (ts_markdown_parse_file(r->ctx, m->papers[i].path, &quiet, &ents[i].doc) == TS_OK) {
+    if (ts_markdown_parse_meta_file(r->ctx, m->papers[i].path, &quiet, &ents[i].doc) == TS_OK) {
       if (m->papers[i].override)
         ts_meta_apply_yaml(ents[i].doc, m->papers[i].override, strlen(m->papers[i].override),
                            m->file, m->papers[i].override_line, 0, &quiet);
