@@ -30,6 +30,10 @@ case $target in
 esac
 [ -d "$src/fuzz/regressions/$target" ] && cp "$src/fuzz/regressions/$target"/* "$seeds"/ 2>/dev/null || true
 export TYPESET_DATA_DIR="$src"
+# the font subsets kept between runs (core/dcache.c) go to a folder of the
+# fuzzing's own, not the user's cache: every unit writes new ones
+export TYPESET_CACHE_DIR="${TYPESET_CACHE_DIR:-$work/cache}"
+mkdir -p "$TYPESET_CACHE_DIR"
 # libhyphen leaks a little on purpose (see scripts/test.sh); nothing else may
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$src/fuzz/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
