@@ -9,6 +9,7 @@
 #include "markdown/ts_markdown.h"
 #include "page/page_int.h"
 #include "style/ts_style.h"
+#include "text/text_internal.h"
 
 #include <check.h>
 #include <math.h>
@@ -311,6 +312,73 @@ START_TEST(samples_stay_inside_the_block) {
   }
   free(md);
   done_run(&r);
+}
+END_TEST
+
+/* The words shaped ahead on a second thread (page_prewarm.c): the layout
+ * after it finds most of its words in the caches, and the pages are the
+ * very pages of a layout on one thread without it — as they are when the
+ * thread runs beside the layout (ts_page_layout with two threads). */
+static char *dump_layout(ts_ctx *c, const char *path, const char *md, int threads,
+                         int prewarm_first, uint64_t *layout_misses) {
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_doc *doc = NULL;
+  ck_assert_int_eq(ts_markdown_parse(c, path, md, strlen(md), &d, &doc), TS_OK);
+  ts_style *st = NULL;
+  ck_assert_int_eq(ts_style_load(c, "paper", &d, &st), TS_OK);
+  ts_ctx_set_threads(c, threads);
+  uint64_t h0, m0, h1, m1;
+  if (prewarm_first) {
+    pg_prewarm *w = pg_prewarm_start(c, doc, st, doc->meta.lang ? doc->meta.lang : "en");
+    ck_assert_ptr_nonnull(w);
+    pg_prewarm_finish(w);
+  }
+  ts_text_wordcache_stats(c, &h0, &m0);
+  ts_layout l;
+  ts_layout_opts o = {st, NULL};
+  ck_assert_int_eq(prewarm_first ? pg_layout(c, doc, &o, &d, &l, NULL)
+                                 : ts_page_layout(c, doc, &o, &d, &l), TS_OK);
+  ts_text_wordcache_stats(c, &h1, &m1);
+  if (layout_misses) *layout_misses = m1 - m0;
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_page_dump(&l, &b);
+  char *r = ts_buf_detach(&b, NULL);
+  ck_assert_ptr_nonnull(r);
+  ts_style_destroy(st);
+  ts_doc_destroy(doc);
+  return r;
+}
+
+START_TEST(prewarm_changes_nothing) {
+  char *md = read_sample(samples[_i]);
+  char path[512];
+  const char *dd = getenv("TYPESET_DATA_DIR");
+  snprintf(path, sizeof path, "%s/samples/%s", dd ? dd : TS_DATA_DIR, samples[_i]);
+  ts_ctx *c1 = ts_ctx_create(), *c2 = ts_ctx_create(), *c3 = ts_ctx_create();
+  ck_assert(c1 && c2 && c3);
+  uint64_t cold = 0, warm = 0;
+  char *one = dump_layout(c1, path, md, 1, 0, &cold);
+  char *pre = dump_layout(c2, path, md, 2, 1, &warm);
+  char *beside = dump_layout(c3, path, md, 2, 0, NULL);
+  ck_assert_str_eq(one, pre);
+  ck_assert_str_eq(one, beside);
+  ck_assert_uint_gt(cold, 100);
+  /* the Latin samples' words were mostly shaped ahead: what is left is the
+   * footnotes and the first page's title block, which the builder sets
+   * first (the multilingual sample's other scripts are not shaped word by
+   * word at all) */
+  if (strcmp(samples[_i], "multilingual.md") != 0)
+    ck_assert_msg(warm * 2 < cold, "%s: %llu of %llu words still shaped by the layout",
+                  samples[_i], (unsigned long long)warm, (unsigned long long)cold);
+  free(one);
+  free(pre);
+  free(beside);
+  ts_ctx_destroy(c1);
+  ts_ctx_destroy(c2);
+  ts_ctx_destroy(c3);
+  free(md);
 }
 END_TEST
 
@@ -939,6 +1007,7 @@ Suite *layout_suite(void) {
   tcase_add_test(t, long_note_splits_across_pages);
   tcase_add_test(t, two_hundred_notes_in_one_paragraph);
   tcase_add_loop_test(t, samples_stay_inside_the_block, 0, 4);
+  tcase_add_loop_test(t, prewarm_changes_nothing, 0, 4);
   tcase_add_test(t, pages_placeholder_substituted);
   tcase_add_test(t, table_header_repeats);
   tcase_add_test(t, table_columns_from_min_max_content);

@@ -1,6 +1,8 @@
 /* ctx.c — the shared context: clock, data folder, lazily created caches. */
 #include "ts_core.h"
 
+#include <sched.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -94,6 +96,14 @@ int ts_ctx_threads(const ts_ctx *c) { return c->threads > 1 ? c->threads : 1; }
 void ts_ctx_set_threads(ts_ctx *c, int n) { c->threads = n > 1 ? n : 1; }
 
 int ts_cpu_count(void) {
+  /* the cores this process may run on (taskset, cgroup cpusets), not the
+   * machine's: a second thread on a single allowed core only competes */
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int k = CPU_COUNT(&set);
+    if (k >= 1) return k > 1024 ? 1024 : k;
+  }
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 1 ? (n > 1024 ? 1024 : (int)n) : 1;
 }

@@ -178,7 +178,8 @@ void *ts_ctx_slot(ts_ctx *ctx, ts_slot slot, void *(*create)(ts_ctx *),
  * cores / jobs, so papers rendered side by side do not each add threads. */
 int ts_ctx_threads(const ts_ctx *ctx);
 void ts_ctx_set_threads(ts_ctx *ctx, int n); /* n < 1 means 1 */
-/* Online processors (sysconf), at least 1. */
+/* The processors this process may run on (its affinity mask: taskset and
+ * cpusets count; sysconf when that cannot be read), at least 1. */
 int ts_cpu_count(void);
 
 /* A process-wide mutex for code that must serialize (e.g. FreeType calls on

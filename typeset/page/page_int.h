@@ -351,4 +351,17 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
  * density).  Returns 0 and the natural size in pt, or -1 (*why says why). */
 int pg_image_size(const char *path, double *w_pt, double *h_pt, const char **why);
 
+/* The words of doc's paragraphs shaped and hyphenated ahead on a thread of
+ * their own (page_prewarm.c), while the document is laid out; NULL when the
+ * context allows one thread (or on failure: then nothing runs).  Only the
+ * caches change, never an output.  Stop (and free) with pg_prewarm_stop
+ * before the document, style or context goes. */
+typedef struct pg_prewarm pg_prewarm;
+pg_prewarm *pg_prewarm_start(ts_ctx *ctx, const ts_doc *doc, const ts_style *st,
+                             const char *lang);
+void pg_prewarm_stop(pg_prewarm *w); /* NULL: nothing */
+/* For tests: waits until the thread has gone through the document (or its
+ * paragraph budget), then frees w. */
+void pg_prewarm_finish(pg_prewarm *w);
+
 #endif

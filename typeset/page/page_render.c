@@ -352,7 +352,12 @@ static int page_of_frame(const pg_frame *f, int page0) { return f->page + page0;
 
 ts_status ts_page_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_diag *d,
                          ts_layout *out) {
-  return pg_layout(ctx, doc, o, d, out, NULL);
+  pg_prewarm *w = doc && o && o->style
+                      ? pg_prewarm_start(ctx, doc, o->style, doc->meta.lang ? doc->meta.lang : "en")
+                      : NULL;
+  ts_status st = pg_layout(ctx, doc, o, d, out, NULL);
+  pg_prewarm_stop(w);
+  return st;
 }
 
 ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_diag *d,
