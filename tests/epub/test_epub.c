@@ -3,6 +3,8 @@
  * across a chapter split, every source word in order in the XHTML, and
  * Debian's epubcheck with 0 errors and 0 warnings. */
 #include <check.h>
+
+#include "../cache_files.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -981,25 +983,6 @@ END_TEST
  * (truncated, a byte changed) are misses that give the same bytes again and
  * are rewritten whole; with TYPESET_CACHE_DIR=off nothing is read or
  * written; and the folder is pruned when it holds too many subsets. */
-static size_t cache_files(const char *dir, char names[][64], size_t max, time_t *oldest) {
-  DIR *d = opendir(dir);
-  ck_assert_ptr_nonnull(d);
-  size_t n = 0;
-  if (oldest) *oldest = 0;
-  for (struct dirent *e; (e = readdir(d));) {
-    if (strncmp(e->d_name, "epubfont-", 9) != 0) continue;
-    if (n < max && names) snprintf(names[n], 64, "%.63s", e->d_name);
-    struct stat st;
-    char p[600];
-    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-    ck_assert_int_eq(stat(p, &st), 0);
-    if (oldest && (*oldest == 0 || st.st_mtime < *oldest)) *oldest = st.st_mtime;
-    n++;
-  }
-  closedir(d);
-  return n;
-}
-
 static unsigned char *build_fresh(const ts_doc *d, size_t *len) {
   ts_ctx *shared = ctx;
   ctx = ts_ctx_create();
@@ -1008,18 +991,6 @@ static unsigned char *build_fresh(const ts_doc *d, size_t *len) {
   ts_ctx_destroy(ctx);
   ctx = shared;
   return r;
-}
-
-static void age_files(const char *dir) { /* every subset file to 2001 */
-  char names[64][64];
-  size_t n = cache_files(dir, names, 64, NULL);
-  ck_assert_uint_le(n, 64);
-  struct timespec t[2] = {{978307200, 0}, {978307200, 0}};
-  for (size_t i = 0; i < n; i++) {
-    char p[600];
-    snprintf(p, sizeof p, "%.500s/%.63s", dir, names[i]);
-    ck_assert_int_eq(utimensat(AT_FDCWD, p, t, 0), 0);
-  }
 }
 
 START_TEST(subset_disk_cache) {
@@ -1034,11 +1005,11 @@ START_TEST(subset_disk_cache) {
   /* cold: the subsets are made and written */
   unsigned char *a = build_fresh(d, &l0);
   char names[64][64];
-  size_t n = cache_files(dir, names, 64, NULL);
+  size_t n = ts_test_cache_files(dir, "epubfont-", names, 64, NULL);
   ck_assert_uint_gt(n, 0);
   /* warm: read back (the same files: not rewritten, but touched), the
    * same bytes */
-  age_files(dir);
+  ts_test_cache_age(dir, "epubfont-");
   ino_t ino[64];
   for (size_t i = 0; i < n; i++) {
     char p[600];
@@ -1049,7 +1020,7 @@ START_TEST(subset_disk_cache) {
   }
   time_t oldest;
   unsigned char *b = build_fresh(d, &l1);
-  ck_assert_uint_eq(cache_files(dir, NULL, 0, &oldest), n);
+  ck_assert_uint_eq(ts_test_cache_files(dir, "epubfont-", NULL, 0, &oldest), n);
   ck_assert_msg(oldest > 978307200, "a subset file was not used");
   for (size_t i = 0; i < n; i++) {
     char p[600];
@@ -1084,11 +1055,11 @@ START_TEST(subset_disk_cache) {
   ck_assert_int_eq(r0.st_size, s0.st_size);
   ck_assert_int_eq(r1.st_size, s1.st_size);
   /* off: the same bytes, nothing touched */
-  age_files(dir);
+  ts_test_cache_age(dir, "epubfont-");
   ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
   unsigned char *e = build_fresh(d, &l3);
   assert_same(a, l0, e, l3);
-  ck_assert_uint_eq(cache_files(dir, NULL, 0, &oldest), n);
+  ck_assert_uint_eq(ts_test_cache_files(dir, "epubfont-", NULL, 0, &oldest), n);
   ck_assert_int_eq(oldest, 978307200);
   /* pruned: 600 old files, and a book with other characters writes new
    * subsets: the folder shrinks to its bound and keeps the newest */
@@ -1103,7 +1074,7 @@ START_TEST(subset_disk_cache) {
   ts_doc *d2 = hand_doc();
   para(d2, d2->root, "\xd0\x96\xd0\xb8\xd0\xb7\xd0\xbd\xd1\x8c.");
   unsigned char *f = build_fresh(d2, &l4);
-  size_t left = cache_files(dir, NULL, 0, NULL);
+  size_t left = ts_test_cache_files(dir, "epubfont-", NULL, 0, NULL);
   ck_assert_msg(left <= 400 && left >= 384, "%zu subset files left", left);
   char newest[600];
   snprintf(newest, sizeof newest, "%s/epubfont-old0599.bin", dir);

@@ -10,6 +10,8 @@
 #include "pdf/ts_pdf.h"
 
 #include <check.h>
+
+#include "../cache_files.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -1393,25 +1395,6 @@ END_TEST
  * short, a byte changed) and a file holding another face's subset under
  * this face's name are misses that give the same bytes and are rewritten;
  * with TYPESET_CACHE_DIR=off nothing is read or written. */
-static size_t pdffont_files(const char *dir, char names[][64], size_t max, time_t *oldest) {
-  DIR *d = opendir(dir);
-  ck_assert_ptr_nonnull(d);
-  size_t n = 0;
-  if (oldest) *oldest = 0;
-  for (struct dirent *e; (e = readdir(d));) {
-    if (strncmp(e->d_name, "pdffont-", 8) != 0) continue;
-    if (n < max && names) snprintf(names[n], 64, "%.63s", e->d_name);
-    struct stat st;
-    char p[600];
-    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-    ck_assert_int_eq(stat(p, &st), 0);
-    if (oldest && (*oldest == 0 || st.st_mtime < *oldest)) *oldest = st.st_mtime;
-    n++;
-  }
-  closedir(d);
-  return n;
-}
-
 static void file_stat(const char *dir, const char *name, struct stat *st) {
   char p[600];
   snprintf(p, sizeof p, "%.500s/%.63s", dir, name);
@@ -1430,17 +1413,6 @@ static unsigned char *pdf_fresh(fixture *fx, size_t *len) {
   return data;
 }
 
-static void pdffont_age(const char *dir) {
-  char names[16][64];
-  size_t n = pdffont_files(dir, names, 16, NULL);
-  struct timespec t[2] = {{978307200, 0}, {978307200, 0}};
-  for (size_t i = 0; i < n && i < 16; i++) {
-    char p[600];
-    snprintf(p, sizeof p, "%.500s/%.63s", dir, names[i]);
-    ck_assert_int_eq(utimensat(AT_FDCWD, p, t, 0), 0);
-  }
-}
-
 static void assert_same_bytes(const unsigned char *a, size_t la, const unsigned char *b, size_t lb) {
   ck_assert_uint_eq(la, lb);
   ck_assert_msg(memcmp(a, b, la) == 0, "the PDFs differ");
@@ -1454,16 +1426,16 @@ START_TEST(test_subset_disk_cache) {
   size_t l0, l1, l2, l3, l4;
   unsigned char *a = pdf_fresh(&fx, &l0);
   char names[16][64];
-  size_t n = pdffont_files(dir, names, 16, NULL);
+  size_t n = ts_test_cache_files(dir, "pdffont-", names, 16, NULL);
   ck_assert_uint_eq(n, 4); /* Libertine, DejaVu, Noto CJK, Noto Naskh */
   /* warm: every file read, none rewritten */
-  pdffont_age(dir);
+  ts_test_cache_age(dir, "pdffont-");
   struct stat before[4], after;
   for (size_t i = 0; i < n; i++) file_stat(dir, names[i], &before[i]);
   unsigned char *b = pdf_fresh(&fx, &l1);
   assert_same_bytes(a, l0, b, l1);
   time_t oldest;
-  ck_assert_uint_eq(pdffont_files(dir, NULL, 0, &oldest), n);
+  ck_assert_uint_eq(ts_test_cache_files(dir, "pdffont-", NULL, 0, &oldest), n);
   ck_assert_msg(oldest > 978307200, "a subset file was not read");
   for (size_t i = 0; i < n; i++) {
     file_stat(dir, names[i], &after);
@@ -1495,17 +1467,17 @@ START_TEST(test_subset_disk_cache) {
     ck_assert_msg(after.st_ino != before[i].st_ino, "%s was not rewritten", names[i]);
   }
   /* off: the same bytes, nothing read or touched */
-  pdffont_age(dir);
+  ts_test_cache_age(dir, "pdffont-");
   ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
   unsigned char *g = pdf_fresh(&fx, &l3);
   assert_same_bytes(a, l0, g, l3);
-  ck_assert_uint_eq(pdffont_files(dir, NULL, 0, &oldest), n);
+  ck_assert_uint_eq(ts_test_cache_files(dir, "pdffont-", NULL, 0, &oldest), n);
   ck_assert_int_eq(oldest, 978307200);
   /* other glyphs of a face: another file, the old ones kept */
   ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
   add_text(&fx, 1, face(&fx, LIBERTINE, 0), "Zebra quiz", 14, 72, 700, 0);
   unsigned char *h = pdf_fresh(&fx, &l4);
-  ck_assert_uint_eq(pdffont_files(dir, NULL, 0, NULL), n + 1);
+  ck_assert_uint_eq(ts_test_cache_files(dir, "pdffont-", NULL, 0, NULL), n + 1);
   free(a);
   free(b);
   free(e);
