@@ -47,4 +47,15 @@ static inline void ts_test_cache_age(const char *dir, const char *prefix) {
   }
 }
 
+/* Changes the 7th byte from the end of the file at path. */
+static inline void ts_test_flip_byte(const char *path) {
+  FILE *f = fopen(path, "r+b");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(fseek(f, -7, SEEK_END), 0);
+  int c = fgetc(f);
+  ck_assert_int_eq(fseek(f, -7, SEEK_END), 0);
+  fputc(c ^ 0x55, f);
+  fclose(f);
+}
+
 #endif

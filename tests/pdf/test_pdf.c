@@ -1449,13 +1449,7 @@ START_TEST(test_subset_disk_cache) {
   snprintf(p2, sizeof p2, "%s/%s", dir, names[2]);
   snprintf(p3, sizeof p3, "%s/%s", dir, names[3]);
   ck_assert_int_eq(truncate(p0, before[0].st_size / 2), 0);
-  FILE *f = fopen(p1, "r+b");
-  ck_assert_ptr_nonnull(f);
-  ck_assert_int_eq(fseek(f, -7, SEEK_END), 0);
-  int c = fgetc(f);
-  ck_assert_int_eq(fseek(f, -7, SEEK_END), 0);
-  fputc(c ^ 0x55, f);
-  fclose(f);
+  ts_test_flip_byte(p1);
   char cmd[1300];
   snprintf(cmd, sizeof cmd, "cp '%s' '%s'", p3, p2);
   ck_assert_int_eq(system(cmd), 0);
