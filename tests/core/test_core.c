@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -307,6 +308,78 @@ START_TEST(ctx_slots_and_epoch) {
 }
 END_TEST
 
+/* ts_dcache: a value comes back only under its whole key, with its bytes;
+ * a damaged file, another key or TYPESET_CACHE_DIR=off is a miss; kinds
+ * are pruned each to their own bound, least recently used first. */
+START_TEST(dcache_contract) {
+  char dir[] = "/tmp/ts-dcache-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
+  ts_buf k1, k2;
+  ts_buf_init(&k1);
+  ts_buf_init(&k2);
+  ts_buf_puts(&k1, "key one");
+  ts_buf_puts(&k2, "key two");
+  size_t n = 0;
+  ck_assert_ptr_null(ts_dcache_get("unit", &k1, &n));
+  ts_dcache_put("unit", &k1, "value\0one", 9);
+  char *v = ts_dcache_get("unit", &k1, &n);
+  ck_assert_ptr_nonnull(v);
+  ck_assert_uint_eq(n, 9);
+  ck_assert(memcmp(v, "value\0one", 9) == 0);
+  free(v);
+  ck_assert_ptr_null(ts_dcache_get("unit", &k2, &n));  /* another key */
+  ck_assert_ptr_null(ts_dcache_get("other", &k1, &n)); /* another kind */
+  /* the one file there, damaged in its value: a miss */
+  char cmd[200];
+  snprintf(cmd, sizeof cmd, "ls %s/unit-*.bin | wc -l", dir);
+  FILE *p = popen(cmd, "r");
+  int files = 0;
+  ck_assert_int_eq(fscanf(p, "%d", &files), 1);
+  pclose(p);
+  ck_assert_int_eq(files, 1);
+  snprintf(cmd, sizeof cmd, "f=$(ls %s/unit-*.bin); printf X | dd of=$f bs=1 seek=$(($(stat -c %%s $f) - 2)) conv=notrunc 2>/dev/null", dir);
+  ck_assert_int_eq(system(cmd), 0);
+  ck_assert_ptr_null(ts_dcache_get("unit", &k1, &n));
+  /* off: neither read nor written */
+  ts_dcache_put("unit", &k1, "value\0one", 9);
+  ck_assert_ptr_nonnull(v = ts_dcache_get("unit", &k1, &n));
+  free(v);
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
+  ck_assert_int_eq(ts_dcache_enabled(), 0);
+  ck_assert_ptr_null(ts_dcache_get("unit", &k1, &n));
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
+  ck_assert_int_eq(ts_dcache_enabled(), 1);
+  /* 600 values of kind "many": pruned to at most 512, the newest kept;
+   * the "unit" file is another kind's and stays */
+  for (int i = 0; i < 600; i++) {
+    ts_buf k;
+    ts_buf_init(&k);
+    ts_buf_printf(&k, "many %d", i);
+    ts_dcache_put("many", &k, &i, sizeof i);
+    ts_buf_free(&k);
+  }
+  snprintf(cmd, sizeof cmd, "ls %s/many-*.bin | wc -l", dir);
+  p = popen(cmd, "r");
+  ck_assert_int_eq(fscanf(p, "%d", &files), 1);
+  pclose(p);
+  ck_assert_int_le(files, 512);
+  ck_assert_int_ge(files, 384);
+  ts_buf k;
+  ts_buf_init(&k);
+  ts_buf_puts(&k, "many 599");
+  ck_assert_ptr_nonnull(v = ts_dcache_get("many", &k, &n));
+  free(v);
+  ts_buf_free(&k);
+  ck_assert_ptr_nonnull(v = ts_dcache_get("unit", &k1, &n));
+  free(v);
+  ts_buf_free(&k1);
+  ts_buf_free(&k2);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("core");
   TCase *tc = tcase_create("core");
@@ -321,6 +394,7 @@ int main(void) {
   tcase_add_test(tc, path_confinement);
   tcase_add_test(tc, diag_format);
   tcase_add_test(tc, ctx_slots_and_epoch);
+  tcase_add_test(tc, dcache_contract);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

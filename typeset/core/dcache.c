@@ -99,17 +99,25 @@ static int dfile_cmp(const void *a, const void *b) {
   return strcmp(x->name, y->name);
 }
 
-/* Past DCACHE_MAX files of kind, the least recently used go. */
+static int is_kind(const char *name, const char *kind, size_t kl) {
+  return strncmp(name, kind, kl) == 0 && name[kl] == '-' && strlen(name) < DCACHE_NAME;
+}
+
+/* Past DCACHE_MAX files of kind, the least recently used go.  The names are
+ * counted first: only a folder over the bound is stat'ed (a series writes
+ * hundreds of subsets, each followed by this). */
 static void dcache_prune(const char *kind) {
   char *dir = ts_cache_path(".");
   DIR *d = dir ? opendir(dir) : NULL;
   dfile *v = NULL;
-  size_t n = 0, cap = 0, kl = strlen(kind);
+  size_t n = 0, cap = 0, kl = strlen(kind), count = 0;
   // cppcheck-suppress readdirCalled ; the DIR is this call's own (readdir_r is deprecated)
-  for (struct dirent *e; d && (e = readdir(d));) {
-    if (strncmp(e->d_name, kind, kl) != 0 || e->d_name[kl] != '-' ||
-        strlen(e->d_name) >= sizeof v->name)
-      continue;
+  for (struct dirent *e; d && (e = readdir(d));) count += (size_t)is_kind(e->d_name, kind, kl);
+  if (count <= DCACHE_MAX) goto done;
+  rewinddir(d);
+  // cppcheck-suppress readdirCalled ; as above
+  for (struct dirent *e; (e = readdir(d));) {
+    if (!is_kind(e->d_name, kind, kl)) continue;
     struct stat st;
     if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
       continue;
@@ -124,10 +132,11 @@ static void dcache_prune(const char *kind) {
     memcpy(v[n].name, e->d_name, strlen(e->d_name) + 1);
     n++;
   }
-  if (d && n > DCACHE_MAX) {
+  if (n > DCACHE_MAX) {
     qsort(v, n, sizeof *v, dfile_cmp);
     for (size_t i = 0; i < n - DCACHE_KEEP; i++) (void)unlinkat(dirfd(d), v[i].name, 0);
   }
+done:
   if (d) closedir(d);
   free(v);
   free(dir);
