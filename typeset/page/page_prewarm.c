@@ -4,8 +4,9 @@
  * hyphenated through the shared hyphenation memo (text/para.c,
  * text/hyphen.c), both of which give exactly what a miss computes.  When a
  * document is laid out with a second core to spare, this thread walks the
- * document's paragraphs, headings, table cells and captions in order (not
- * the footnotes, which the builder sets first of all) and creates each
+ * document's title block (title, subtitle, authors, abstract), then its
+ * paragraphs, headings, table cells and captions in order (not the
+ * footnotes, which the builder sets first of all), and creates each
  * one in the block style the builder will give it (plain, italic and bold
  * as marked; no footnote marks, code or alt text) and throws it away: by the time the page builder reaches a paragraph, most
  * of its words are in the caches, and the builder's own shaping of them is
@@ -117,6 +118,24 @@ static const ts_block_style *style_of(const ts_style *st, const ts_node *n, ts_b
   return &st->body;
 }
 
+/* One string of the first page in block style bs, as its own paragraph. */
+static void warm_text(pg_prewarm *w, const ts_para_opts *o, ts_arena *a, ts_diag *quiet,
+                      const ts_block_style *bs, const char *text) {
+  if (!text || !*text || bs->uppercase || beyond_greek(text, strlen(text))) return;
+  ts_span sp;
+  memset(&sp, 0, sizeof sp);
+  sp.text = text;
+  sp.len = strlen(text);
+  sp.role = bs->role;
+  sp.bold = bs->bold;
+  sp.italic = bs->italic;
+  sp.smallcaps = bs->smallcaps;
+  sp.size = bs->size;
+  sp.color = bs->color;
+  ts_para *p = NULL;
+  if (ts_text_para_create(w->ctx, a, &sp, 1, o, quiet, &p) == TS_OK) ts_text_para_destroy(p);
+}
+
 static void *prewarm_main(void *arg) {
   pg_prewarm *w = arg;
   ts_arena *a = ts_arena_create(0);
@@ -133,6 +152,14 @@ static void *prewarm_main(void *arg) {
   o.hyphenate = w->st->hyphenate;
   o.file = w->doc->path;
   o.reported = seen;
+  /* the first page's title block first: the builder sets the footnotes
+   * before it, this thread has that long */
+  const ts_meta *m = &w->doc->meta;
+  warm_text(w, &o, a, &quiet, &w->st->title, m->title);
+  warm_text(w, &o, a, &quiet, &w->st->subtitle, m->subtitle);
+  for (size_t i = 0; i < m->n_authors && !atomic_load(&w->stop); i++)
+    warm_text(w, &o, a, &quiet, &w->st->author, m->authors[i].name);
+  warm_text(w, &o, a, &quiet, &w->st->abstract, m->abstract_text);
   ts_iter it;
   ts_iter_init(&it, w->doc->root);
   ts_node *nd;
