@@ -173,17 +173,22 @@ const char *pg_upper(pg_builder *b, const char *s, size_t *len) {
   return out;
 }
 
-ts_span pg_span_plain(const pg_builder *b, const ts_block_style *bs, const char *text) {
+ts_span pg_span_style(const ts_block_style *bs, const char *text, size_t len) {
   ts_span sp;
   memset(&sp, 0, sizeof sp);
   sp.text = text ? text : "";
-  sp.len = strlen(sp.text);
+  sp.len = text ? len : 0;
   sp.role = bs->role;
   sp.bold = bs->bold;
   sp.italic = bs->italic;
   sp.smallcaps = bs->smallcaps;
   sp.size = bs->size;
   sp.color = bs->color;
+  return sp;
+}
+
+ts_span pg_span_plain(const pg_builder *b, const ts_block_style *bs, const char *text) {
+  ts_span sp = pg_span_style(bs, text, text ? strlen(text) : 0);
   if (bs->uppercase && sp.len) sp.text = pg_upper((pg_builder *)b, sp.text, &sp.len);
   return sp;
 }

@@ -323,6 +323,9 @@ void pg_build_rule(pg_builder *b, double left, double right);
 void pg_emit_box(pg_builder *b, pg_box *bx);
 void pg_emit_penalty(pg_builder *b, double p, int eject_page);
 /* A span with a block style's attributes. */
+/* A span of text[0..len) in block style bs (role, weight, slope, small
+ * capitals, size, colour), without the style's upper-casing (no builder). */
+ts_span pg_span_style(const ts_block_style *bs, const char *text, size_t len);
 ts_span pg_span_plain(const pg_builder *b, const ts_block_style *bs, const char *text);
 /* Shaped single line (running heads, labels). 0 on failure (err set). */
 int pg_line(pg_builder *b, const ts_span *spans, size_t n, ts_line *out);

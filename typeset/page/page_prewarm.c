@@ -84,15 +84,9 @@ static size_t par_spans(const ts_node *par, const ts_block_style *bs, ts_arena *
       cap = nc;
     }
     ts_span *sp = &v[n++];
-    memset(sp, 0, sizeof *sp);
-    sp->text = text;
-    sp->len = len;
-    sp->role = bs->role;
+    *sp = pg_span_style(bs, text, len);
     sp->bold = bs->bold || strong > 0;
     sp->italic = bs->italic ^ (emph & 1);
-    sp->smallcaps = bs->smallcaps;
-    sp->size = bs->size;
-    sp->color = bs->color;
   }
   *out = v;
   return n;
@@ -122,16 +116,7 @@ static const ts_block_style *style_of(const ts_style *st, const ts_node *n, ts_b
 static void warm_text(pg_prewarm *w, const ts_para_opts *o, ts_arena *a, ts_diag *quiet,
                       const ts_block_style *bs, const char *text) {
   if (!text || !*text || bs->uppercase || beyond_greek(text, strlen(text))) return;
-  ts_span sp;
-  memset(&sp, 0, sizeof sp);
-  sp.text = text;
-  sp.len = strlen(text);
-  sp.role = bs->role;
-  sp.bold = bs->bold;
-  sp.italic = bs->italic;
-  sp.smallcaps = bs->smallcaps;
-  sp.size = bs->size;
-  sp.color = bs->color;
+  ts_span sp = pg_span_style(bs, text, strlen(text));
   ts_para *p = NULL;
   if (ts_text_para_create(w->ctx, a, &sp, 1, o, quiet, &p) == TS_OK) ts_text_para_destroy(p);
 }
