@@ -2,6 +2,7 @@
  * collections, refusing non-fonts, fontconfig look-ups with real family
  * matching, fontsets with script fallbacks. */
 #include "fonts/ts_fonts.h"
+#include "../cache_files.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -318,6 +319,105 @@ START_TEST(style_folder_fonts)
 }
 END_TEST
 
+/* The cache folder of this run of the suite (main makes it). */
+static char cache_dir[256];
+
+static void same_face(const ts_face *a, const ts_face *b) {
+  ck_assert_str_eq(a->family, b->family);
+  ck_assert_str_eq(a->style, b->style);
+  ck_assert_str_eq(a->psname, b->psname);
+  const int av[] = {a->weight, a->italic, a->ascender, a->descender, a->line_gap, a->cap_height,
+                    a->x_height, a->bbox[0], a->bbox[1], a->bbox[2], a->bbox[3],
+                    a->italic_angle, a->fixed_pitch, a->serif, a->symbolic, a->is_cff,
+                    a->is_cid, a->has_smcp, a->has_sups, a->has_subs, (int)a->hyphen_cp,
+                    (int)a->upem, (int)a->num_glyphs};
+  const int bv[] = {b->weight, b->italic, b->ascender, b->descender, b->line_gap, b->cap_height,
+                    b->x_height, b->bbox[0], b->bbox[1], b->bbox[2], b->bbox[3],
+                    b->italic_angle, b->fixed_pitch, b->serif, b->symbolic, b->is_cff,
+                    b->is_cid, b->has_smcp, b->has_sups, b->has_subs, (int)b->hyphen_cp,
+                    (int)b->upem, (int)b->num_glyphs};
+  for (size_t i = 0; i < sizeof av / sizeof av[0]; i++)
+    ck_assert_msg(av[i] == bv[i], "%s: field %zu: %d != %d", a->path, i, av[i], bv[i]);
+  ck_assert_int_eq(a->gid_to_cid != NULL, b->gid_to_cid != NULL);
+  if (a->gid_to_cid)
+    ck_assert(memcmp(a->gid_to_cid, b->gid_to_cid, a->num_glyphs * sizeof *a->gid_to_cid) == 0);
+}
+
+/* What FreeType reads of a face is kept in the cache folder: a later load
+ * takes it from there (the file read, not made again) and gets the very
+ * same face; a damaged file is a miss and is made again. */
+START_TEST(face_info_cache)
+{
+  static const struct { const char *path; unsigned index; } fonts[] = {
+    {DEJAVU, 0}, {LIB "LinLibertine_R.otf", 0}, {LIB "LinLibertine_RI.otf", 0},
+    {LIB "LinBiolinum_RB.otf", 0}, {CJK, 0}, {CJK, 2}};
+  const size_t nf = sizeof fonts / sizeof fonts[0];
+  char dir[300];
+  snprintf(dir, sizeof dir, "%s/faces", cache_dir);
+  ck_assert_int_eq(mkdir(dir, 0700), 0);
+  ts_face *ft[6], *made[6], *read[6];
+  const char *why = NULL;
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
+  for (size_t i = 0; i < nf; i++) {
+    ft[i] = ts_face_load(fonts[i].path, fonts[i].index, &why);
+    ck_assert_ptr_nonnull(ft[i]);
+  }
+  ck_assert_uint_eq(ts_test_cache_files(dir, "face-", NULL, 0, NULL), 0);
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
+  for (size_t i = 0; i < nf; i++) {
+    made[i] = ts_face_load(fonts[i].path, fonts[i].index, &why);
+    ck_assert_ptr_nonnull(made[i]);
+    same_face(ft[i], made[i]);
+  }
+  char names[8][64];
+  ck_assert_uint_eq(ts_test_cache_files(dir, "face-", names, 8, NULL), nf);
+  struct stat before[6], after;
+  char p[600];
+  for (size_t i = 0; i < nf; i++) {
+    snprintf(p, sizeof p, "%.299s/%.63s", dir, names[i]);
+    ck_assert_int_eq(stat(p, &before[i]), 0);
+  }
+  ts_test_cache_age(dir, "face-");
+  for (size_t i = 0; i < nf; i++) {
+    read[i] = ts_face_load(fonts[i].path, fonts[i].index, &why);
+    ck_assert_ptr_nonnull(read[i]);
+    same_face(ft[i], read[i]);
+    ts_face_destroy(read[i]);
+  }
+  time_t oldest;
+  ck_assert_uint_eq(ts_test_cache_files(dir, "face-", NULL, 0, &oldest), nf);
+  ck_assert_msg(oldest > 978307200, "a face file was not read");
+  for (size_t i = 0; i < nf; i++) {
+    snprintf(p, sizeof p, "%.299s/%.63s", dir, names[i]);
+    ck_assert_int_eq(stat(p, &after), 0);
+    ck_assert_msg(after.st_ino == before[i].st_ino, "%s was made again, not read", names[i]);
+  }
+  /* damaged files: misses, the same faces, the files made again */
+  for (size_t i = 0; i < nf; i++) {
+    snprintf(p, sizeof p, "%.299s/%.63s", dir, names[i]);
+    if (i % 2) ts_test_flip_byte(p);
+    else ck_assert_int_eq(truncate(p, before[i].st_size / 2), 0);
+  }
+  for (size_t i = 0; i < nf; i++) {
+    read[i] = ts_face_load(fonts[i].path, fonts[i].index, &why);
+    ck_assert_ptr_nonnull(read[i]);
+    same_face(ft[i], read[i]);
+    ts_face_destroy(read[i]);
+  }
+  for (size_t i = 0; i < nf; i++) {
+    snprintf(p, sizeof p, "%.299s/%.63s", dir, names[i]);
+    ck_assert_int_eq(stat(p, &after), 0);
+    ck_assert_int_eq(after.st_size, before[i].st_size);
+    ck_assert_msg(after.st_ino != before[i].st_ino, "%s was not made again", names[i]);
+  }
+  for (size_t i = 0; i < nf; i++) {
+    ts_face_destroy(ft[i]);
+    ts_face_destroy(made[i]);
+  }
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", cache_dir, 1), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("fonts");
@@ -331,15 +431,23 @@ static Suite *suite(void)
   tcase_add_test(tc, fontset_fallbacks);
   tcase_add_test(tc, style_folder_fonts);
   tcase_add_test(tc, face_has_matches_cmap);
+  tcase_add_test(tc, face_info_cache);
   suite_add_tcase(s, tc);
   return s;
 }
 
 int main(void)
 {
+  /* the files this suite's faces keep go to a folder of its own */
+  snprintf(cache_dir, sizeof cache_dir, "/tmp/ts-fonts-cache-XXXXXX");
+  if (!mkdtemp(cache_dir)) return EXIT_FAILURE;
+  setenv("TYPESET_CACHE_DIR", cache_dir, 1);
   SRunner *sr = srunner_create(suite());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
+  if (system(cmd) != 0) failed++;
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

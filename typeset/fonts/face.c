@@ -144,6 +144,126 @@ done:
   return why;
 }
 
+/* ---- What FreeType told, kept in the cache folder ------------------------
+ * FreeType opens a face only for names, metrics and a CID-keyed font's CID
+ * map (read_freetype), yet parsing the font for it cost ~0.35 M
+ * instructions a face, five faces in every fresh process, on the way to
+ * the first line.  So the result is kept (dcache kind "face"), keyed by the
+ * font file's identity and the versions; a damaged or foreign file is a
+ * miss, and then FreeType reads the font again. */
+#define FACE_RECIPE 1
+#define FACE_NINTS 14
+
+static int face_key(ts_buf *k, const ts_face *f) {
+  char recipe[128];
+  int rn = snprintf(recipe, sizeof recipe, "TSFACE typeset %s freetype %d.%d.%d recipe %d",
+                    TS_VERSION, FREETYPE_MAJOR, FREETYPE_MINOR, FREETYPE_PATCH, FACE_RECIPE);
+  if (rn <= 0 || (size_t)rn >= sizeof recipe) return 0;
+  ts_buf_put_u32(k, (uint32_t)rn);
+  ts_buf_append(k, recipe, (size_t)rn);
+  ts_buf_put_u32(k, f->num_glyphs);
+  return ts_dcache_key_file(k, f->path, f->index) && !k->oom;
+}
+
+static void face_ints(ts_face *f, int **v) {
+  int *p[FACE_NINTS] = {&f->weight, &f->italic, &f->ascender, &f->descender, &f->line_gap,
+                        &f->cap_height, &f->x_height, &f->bbox[0], &f->bbox[1], &f->bbox[2],
+                        &f->bbox[3], &f->italic_angle, &f->fixed_pitch, &f->serif};
+  memcpy(v, p, sizeof p);
+}
+
+static void put_str(ts_buf *b, const char *s) {
+  size_t n = strlen(s);
+  ts_buf_put_u32(b, (uint32_t)n);
+  ts_buf_append(b, s, n);
+}
+
+static void face_put(ts_face *f, const ts_buf *key) {
+  ts_buf b;
+  ts_buf_init(&b);
+  int *v[FACE_NINTS];
+  face_ints(f, v);
+  for (int i = 0; i < FACE_NINTS; i++) ts_buf_put_u32(&b, (uint32_t)*v[i]);
+  put_str(&b, f->family);
+  put_str(&b, f->style);
+  put_str(&b, f->psname);
+  ts_buf_put_u32(&b, (uint32_t)f->is_cid);
+  if (f->is_cid) ts_buf_append(&b, f->gid_to_cid, (size_t)f->num_glyphs * sizeof *f->gid_to_cid);
+  if (!b.oom) ts_dcache_put("face", key, b.data, b.len);
+  ts_buf_free(&b);
+}
+
+typedef struct rd { const unsigned char *p, *end; int bad; } rd;
+
+static uint32_t rd_u32(rd *r) {
+  uint32_t v = 0;
+  if ((size_t)(r->end - r->p) < 4) { r->bad = 1; return 0; }
+  memcpy(&v, r->p, 4);
+  r->p += 4;
+  return v;
+}
+
+static char *rd_str(rd *r) {
+  uint32_t n = rd_u32(r);
+  if (r->bad || (size_t)(r->end - r->p) < n || memchr(r->p, 0, n)) { r->bad = 1; return NULL; }
+  char *s = malloc((size_t)n + 1);
+  if (!s) { r->bad = 1; return NULL; }
+  memcpy(s, r->p, n);
+  s[n] = 0;
+  r->p += n;
+  return s;
+}
+
+/* Fills f's FreeType part from the cache; 0 on a miss (f as before). */
+static int face_get(ts_face *f, const ts_buf *key) {
+  size_t n = 0;
+  char *v = ts_dcache_get("face", key, &n);
+  if (!v) return 0;
+  rd r = {(const unsigned char *)v, (const unsigned char *)v + n, 0};
+  ts_face t = *f;
+  int *iv[FACE_NINTS];
+  face_ints(&t, iv);
+  for (int i = 0; i < FACE_NINTS; i++) *iv[i] = (int)rd_u32(&r);
+  t.family = rd_str(&r);
+  t.style = rd_str(&r);
+  t.psname = rd_str(&r);
+  uint32_t cid = rd_u32(&r);
+  size_t mlen = (size_t)f->num_glyphs * sizeof *t.gid_to_cid;
+  t.is_cid = cid == 1;
+  t.gid_to_cid = NULL;
+  if (r.bad || cid > 1 || (size_t)(r.end - r.p) != (t.is_cid ? mlen : 0)) r.bad = 1;
+  if (!r.bad && t.is_cid) {
+    t.gid_to_cid = malloc(mlen ? mlen : 1);
+    if (t.gid_to_cid) memcpy(t.gid_to_cid, r.p, mlen);
+    else r.bad = 1;
+  }
+  free(v);
+  if (r.bad) {
+    free(t.family);
+    free(t.style);
+    free(t.psname);
+    free(t.gid_to_cid);
+    return 0;
+  }
+  *f = t;
+  return 1;
+}
+
+/* f's names, metrics and CID map: from the cache folder, else FreeType
+ * (and then kept there). */
+static const char *read_face_info(ts_face *f) {
+  ts_buf key;
+  ts_buf_init(&key);
+  const char *why = NULL;
+  int have_key = ts_dcache_enabled() && face_key(&key, f);
+  if (!have_key || !face_get(f, &key)) {
+    why = read_freetype(f);
+    if (!why && have_key) face_put(f, &key);
+  }
+  ts_buf_free(&key);
+  return why;
+}
+
 ts_face *ts_face_load(const char *path, unsigned index, const char **why)
 {
   const char *dummy;
@@ -173,7 +293,7 @@ ts_face *ts_face_load(const char *path, unsigned index, const char **why)
   hb_blob_destroy(cff);
   hb_blob_destroy(cff2);
 
-  const char *fw = read_freetype(f);
+  const char *fw = read_face_info(f);
   if (fw) { *why = fw; goto fail; }
 
   f->unicodes = hb_set_create();

@@ -112,6 +112,50 @@ static void side_epub_join(side_epub *j, ts_diag *d) {
   d->n_warnings += j->d.n_warnings;
 }
 
+/* A fresh process's first paper: while the main thread reads the paper,
+ * a second core parses the built-in default style (the base of every
+ * style, kept for the process) and loads the fonts of its body and
+ * headings (fontconfig's set-up and the faces, kept in the context's font
+ * cache).  Main would otherwise do the one and wait for the other before
+ * its first line.  The fonts are the default style's guess: a paper set in
+ * other fonts loads its own, and the guess only cost the spare core.  The
+ * outputs never depend on it (caches give what a miss computes; font
+ * objects carry no load order into any file). */
+typedef struct early_warm {
+  ts_ctx *ctx;
+  pthread_t th;
+  int running;
+} early_warm;
+
+static void *early_warm_main(void *arg) {
+  early_warm *w = arg;
+  ts_style_warm();
+  ts_style *s = ts_style_default();
+  if (!s) return NULL;
+  static const struct { ts_role role; int weight, italic; } want[] = {
+    {TS_ROLE_BODY, 400, 0}, {TS_ROLE_BODY, 400, 1}, {TS_ROLE_BODY, 700, 0},
+    {TS_ROLE_HEADING, 700, 0}, {TS_ROLE_HEADING, 400, 0}};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    const ts_font_role *r = &s->fonts[want[i].role];
+    if (r->n_families > 0 && r->families[0])
+      (void)ts_fonts_find(w->ctx, r->families[0], want[i].weight, want[i].italic);
+  }
+  ts_style_destroy(s);
+  return NULL;
+}
+
+static void early_warm_start(early_warm *w, ts_ctx *ctx, const ts_render_opts *o) {
+  memset(w, 0, sizeof *w);
+  if (o->style_obj || o->dump == TS_DUMP_MODEL || ts_ctx_threads(ctx) < 2) return;
+  w->ctx = ctx;
+  w->running = pthread_create(&w->th, NULL, early_warm_main, w) == 0;
+}
+
+static void early_warm_join(early_warm *w) {
+  if (w->running) pthread_join(w->th, NULL);
+  w->running = 0;
+}
+
 ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o,
                          ts_diag *d, ts_render_result *res) {
   ts_status st = TS_OK;
@@ -124,6 +168,8 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
   side_epub side;
   memset(&side, 0, sizeof side);
   memset(res, 0, sizeof *res);
+  early_warm early;
+  early_warm_start(&early, ctx, o);
 
   for (size_t i = 0; i < o->n_outputs; i++)
     if (ts_format_from_path(o->outputs[i]) == TS_FMT_EPUB) {
@@ -231,6 +277,7 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
 
 done:
   side_epub_join(&side, d); /* before the document it reads is freed */
+  early_warm_join(&early);
   free(side.buf);
   for (size_t i = 0; bufs && i < o->n_outputs; i++) free(bufs[i]);
   free(bufs);

@@ -156,6 +156,11 @@ typedef struct ts_style {
 /* The compiled-in default style: returns owned (free with ts_style_destroy). */
 ts_style *ts_style_default(void);
 
+/* Parses the built-in default style's YAML now, if no load did yet: it is
+ * parsed once per process and shared by every later load (thread-safe).
+ * For a thread that has time to spare before the first style is loaded. */
+void ts_style_warm(void);
+
 /* Loads `name_or_path`: a path (contains '/' or ends in .yaml/.yml) or a
  * name looked up as DATA_DIR/styles/NAME.yaml.  Keys absent from the file
  * keep the default style's values (a style may say `base: paper` to start
