@@ -980,12 +980,12 @@ static ts_status embed_face(pdf_w *w, pdf_face *pf) {
     st = TS_ERR_INTERNAL; goto done;
   }
   if (pf->prog_z) {
-    TS_CHECK(pdf_stream_put_deflated(w, ff, pf->prog_z, pf->prog_zn));
+    TS_CHECK(pdf_stream_put_deflated(w, ff, pf->prog_z, pf->prog_zn, 1)); /* pf outlives the save */
   } else {
     unsigned rn = 0;
     const char *raw = hb_blob_get_data(pf->prog, &rn);
     if (TS_NEVER(!raw || rn != plen)) { st = TS_ERR_INTERNAL; goto done; }
-    TS_CHECK(pdf_stream_write(w, ff->stream, raw, plen));
+    TS_CHECK(pdf_stream_set(w, ff, raw, plen, 0, 1)); /* pf->prog outlives the save */
   }
 
   /* Descriptor. */

@@ -86,16 +86,112 @@ static HPDF_STATUS write_flate_filter(HPDF_Dict d, HPDF_Stream out) {
   return HPDF_Stream_WriteStr(out, "/Filter /FlateDecode\012");
 }
 
-ts_status pdf_stream_put_deflated(pdf_w *w, HPDF_Dict d, const void *z, size_t n) {
-  ts_status st = pdf_stream_write(w, d->stream, z, n);
+ts_status pdf_stream_put_deflated(pdf_w *w, HPDF_Dict d, const void *z, size_t n, int borrow) {
+  ts_status st = pdf_stream_set(w, d, z, n, 0, borrow);
   if (st != TS_OK) return st;
   d->filter = HPDF_STREAM_FILTER_NONE;
   d->write_fn = write_flate_filter;
   return TS_OK;
 }
 
+/* ---- Stream data kept by typeset ---------------------------------------------
+ * libharu keeps a stream's data in 4 KB blocks filled a byte at a time
+ * (HPDF_MemCpy is a byte loop) and copies it out the same way when it
+ * saves, into a memory stream of the same kind: four byte loops per byte of
+ * every content stream and font program, 3 % of a series' instructions.
+ * The big streams' data stays in typeset's buffers instead, behind a
+ * libharu callback stream that hands it out with memcpy, and the saved file
+ * goes through a callback writer straight into a ts_buf. */
+typedef struct pdf_blob {
+  const unsigned char *p;
+  size_t n, pos;
+  unsigned char *own; /* p when the blob owns it (free()), else NULL */
+} pdf_blob;
+
+static HPDF_STATUS blob_read(HPDF_Stream s, HPDF_BYTE *buf, HPDF_UINT *size) {
+  pdf_blob *b = s->attr;
+  size_t k = b->n - b->pos;
+  if (k > *size) k = *size;
+  if (k) memcpy(buf, b->p + b->pos, k);
+  b->pos += k;
+  *size = (HPDF_UINT)k;
+  return b->pos == b->n ? HPDF_STREAM_EOF : HPDF_OK;
+}
+
+static HPDF_STATUS blob_seek(HPDF_Stream s, HPDF_INT pos, HPDF_WhenceMode mode) {
+  pdf_blob *b = s->attr;
+  int64_t to = mode == HPDF_SEEK_CUR ? (int64_t)b->pos + pos
+             : mode == HPDF_SEEK_END ? (int64_t)b->n - pos : (int64_t)pos;
+  if (to < 0 || to > (int64_t)b->n) return HPDF_SetError(s->error, HPDF_STREAM_EOF, 0);
+  b->pos = (size_t)to;
+  return HPDF_OK;
+}
+
+static HPDF_INT32 blob_tell(HPDF_Stream s) { return (HPDF_INT32)((pdf_blob *)s->attr)->pos; }
+
+static HPDF_UINT32 blob_size(HPDF_Stream s) { return (HPDF_UINT32)((pdf_blob *)s->attr)->n; }
+
+ts_status pdf_stream_set(pdf_w *w, HPDF_Dict d, const void *p, size_t n, int own, int borrow) {
+  if (n > 0x7FFFFFFF) { /* beyond libharu's 32-bit sizes: its own way (and its error) */
+    ts_status st = pdf_stream_write(w, d->stream, p, n);
+    if (own) free((void *)p);
+    return st;
+  }
+  pdf_blob *b = NULL;
+  if (w->n_blobs == w->cap_blobs) {
+    size_t nc = w->cap_blobs ? 2 * w->cap_blobs : 16;
+    pdf_blob **nb = realloc(w->blobs, nc * sizeof *nb);
+    if (!nb) goto nomem;
+    w->blobs = nb;
+    w->cap_blobs = nc;
+  }
+  b = calloc(1, sizeof *b + (own || borrow ? 0 : n));
+  if (!b) goto nomem;
+  if (own) {
+    b->own = (unsigned char *)p;
+    b->p = p;
+  } else if (borrow) {
+    b->p = p;
+  } else {
+    unsigned char *copy = (unsigned char *)(b + 1);
+    if (n) memcpy(copy, p, n);
+    b->p = copy;
+  }
+  b->n = n;
+  w->blobs[w->n_blobs++] = b; /* owned by w from here */
+  HPDF_Stream s = HPDF_CallbackReader_New(w->pdf->mmgr, blob_read, blob_seek, blob_tell,
+                                          blob_size, b);
+  if (!s) return TS_ERR_INTERNAL; /* libharu has the error (no memory) */
+  HPDF_Stream old = d->stream;
+  d->stream = s;
+  if (old) HPDF_Stream_Free(old);
+  return TS_OK;
+nomem:
+  if (own) free((void *)p);
+  return TS_ERR_NOMEM;
+}
+
+void pdf_blobs_free(pdf_w *w) {
+  for (size_t i = 0; i < w->n_blobs; i++) {
+    free(w->blobs[i]->own);
+    free(w->blobs[i]);
+  }
+  free(w->blobs);
+  w->blobs = NULL;
+  w->n_blobs = w->cap_blobs = 0;
+}
+
+/* The finished file: libharu's writes appended to w->out. */
+static HPDF_STATUS out_write(HPDF_Stream s, const HPDF_BYTE *p, HPDF_UINT n) {
+  ts_buf *b = s->attr;
+  ts_buf_append(b, p, n);
+  return b->oom ? HPDF_SetError(s->error, HPDF_FAILD_TO_ALLOC_MEM, 0) : HPDF_OK;
+}
+
+
 /* Deflates one stream dictionary's data in place. */
-static ts_status deflate_dict(struct libdeflate_compressor *c, ts_buf *tmp, HPDF_Dict d) {
+static ts_status deflate_dict(pdf_w *w, struct libdeflate_compressor *c, ts_buf *tmp,
+                              HPDF_Dict d) {
   HPDF_Stream s = d->stream;
   if (s->type != HPDF_STREAM_MEMORY) return TS_OK;
   ts_buf_clear(tmp);
@@ -116,11 +212,9 @@ static ts_status deflate_dict(struct libdeflate_compressor *c, ts_buf *tmp, HPDF
     st = TS_ERR_INTERNAL;
     goto done;
   }
-  HPDF_MemStream_FreeData(s);
-  if (HPDF_Stream_Write(s, z, (HPDF_UINT)zn) != HPDF_OK) {
-    st = TS_ERR_INTERNAL;
-    goto done;
-  }
+  st = pdf_stream_set(w, d, z, zn, 1, 0); /* z is the stream's now */
+  z = NULL;
+  if (st != TS_OK) goto done;
   d->filter = HPDF_STREAM_FILTER_NONE;
   d->write_fn = write_flate_filter;
 done:
@@ -144,7 +238,7 @@ ts_status pdf_deflate_streams(pdf_w *w) {
       if (!d->stream || d->filter != HPDF_STREAM_FILTER_FLATE_DECODE || d->write_fn ||
           d->filterParams || d->stream->size == 0)
         continue;
-      TS_CHECK(deflate_dict(c, &tmp, d));
+      TS_CHECK(deflate_dict(w, c, &tmp, d));
     }
   }
 done:
@@ -343,7 +437,7 @@ static HPDF_Image png_direct_xobject(pdf_w *w, const png_direct *pd) {
       HPDF_Dict_AddNumber(parms, "BitsPerComponent", pd->depth) != HPDF_OK ||
       HPDF_Dict_AddNumber(parms, "Columns", (HPDF_INT32)pd->w) != HPDF_OK ||
       HPDF_Dict_Add(img, "DecodeParms", parms) != HPDF_OK ||
-      pdf_stream_write(w, img->stream, pd->idat, pd->idat_len) != TS_OK)
+      pdf_stream_set(w, img, pd->idat, pd->idat_len, 0, 0) != TS_OK)
     return NULL;
   return img;
 }
@@ -726,7 +820,9 @@ fail_c:
 static ts_status put_page(pdf_w *w, HPDF_Page page, const unsigned char *z, size_t zn) {
   HPDF_PageAttr attr = (HPDF_PageAttr)page->attr;
   if (TS_NEVER(attr->contents->stream != attr->stream)) return TS_ERR_INTERNAL;
-  return pdf_stream_put_deflated(w, attr->contents, z, zn);
+  ts_status st = pdf_stream_put_deflated(w, attr->contents, z, zn, 0);
+  attr->stream = attr->contents->stream; /* the page's view of its contents */
+  return st;
 }
 
 /* Waits for the page in flight, if any, and writes its bytes. */
@@ -1248,25 +1344,18 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
   }
 
   TS_CHECK(pdf_deflate_streams(w));
-  if (HPDF_SaveToStream(w->pdf) != HPDF_OK) { st = TS_ERR_INTERNAL; goto done; }
-  HPDF_UINT32 size = HPDF_GetStreamSize(w->pdf);
-  if (size == 0) { st = TS_ERR_INTERNAL; goto done; }
-  out = malloc(size);
-  if (!out) { st = TS_ERR_NOMEM; goto done; }
-  /* copied from the memory stream's blocks with memcpy: HPDF_ReadFromStream
-   * copies a byte at a time (a twentieth of a series' PDF time) */
-  HPDF_Stream ds = w->pdf->stream;
-  if (ds->type != HPDF_STREAM_MEMORY) { st = TS_ERR_INTERNAL; goto done; }
-  size_t got = 0;
-  HPDF_UINT nb = HPDF_MemStream_GetBufCount(ds);
-  for (HPDF_UINT i = 0; i < nb && got < size; i++) {
-    HPDF_UINT blen = 0;
-    HPDF_BYTE *p = HPDF_MemStream_GetBufPtr(ds, i, &blen);
-    if (!p || blen > size - got) { st = TS_ERR_INTERNAL; goto done; }
-    memcpy(out + got, p, blen);
-    got += blen;
+  /* saved through a callback writer into w->out (see pdf_stream_set) */
+  if (!w->pdf->stream) w->pdf->stream = HPDF_CallbackWriter_New(w->pdf->mmgr, out_write, &w->out);
+  if (!w->pdf->stream) { st = TS_ERR_INTERNAL; goto done; }
+  if (HPDF_SaveToStream(w->pdf) != HPDF_OK) {
+    st = w->out.oom ? TS_ERR_NOMEM : TS_ERR_INTERNAL;
+    goto done;
   }
-  if (got != size) { st = TS_ERR_INTERNAL; goto done; }
+  if (w->out.oom) { st = TS_ERR_NOMEM; goto done; }
+  size_t size = w->out.len;
+  if (size == 0) { st = TS_ERR_INTERNAL; goto done; }
+  out = (unsigned char *)ts_buf_detach(&w->out, NULL);
+  if (!out) { st = TS_ERR_NOMEM; goto done; }
   TS_CHECK(patch_ids(w, out, size));
   *data = out;
   *len = size;
@@ -1295,7 +1384,9 @@ static void run_free(pdf_run *r) {
   pdf_fonts_free(&r->w);
   if (r->w.pdf) HPDF_Free(r->w.pdf);
   r->w.pdf = NULL;
+  pdf_blobs_free(&r->w);
   ts_buf_free(&r->w.cs);
+  ts_buf_free(&r->w.out);
   free(r->pages);
   free(r->dests);
   free(r->imgs);
@@ -1316,6 +1407,7 @@ ts_status ts_pdf_write_mem(ts_ctx *ctx, const ts_doc *doc, const ts_style *style
   r.w.d = d;
   r.w.file = doc && doc->path ? doc->path : "(document)";
   ts_buf_init(&r.w.cs);
+  ts_buf_init(&r.w.out);
   ts_status st = render(&r, data, len);
   run_free(&r);
   return st;

@@ -73,6 +73,9 @@ typedef struct pdf_w {
   uint32_t *tmp;         /* scratch for cluster boundaries (heap) */
   size_t cap_tmp;
   ts_buf cs;             /* content being built for the current item */
+  struct pdf_blob **blobs; /* stream data kept by typeset (heap; pdf_blobs_free) */
+  size_t n_blobs, cap_blobs;
+  ts_buf out;            /* the finished file, written by libharu (pdf.c) */
 } pdf_w;
 
 /* True when libharu has reported an error (w->err set). */
@@ -87,8 +90,17 @@ ts_status pdf_stream_write(pdf_w *w, HPDF_Stream s, const void *p, size_t n);
 
 /* Writes z[0..n), data already deflated (zlib) at PDF_DEFLATE_LEVEL, as the
  * data of stream dictionary d, marked /FlateDecode and left alone by
- * pdf_deflate_streams: the same bytes that would have made of it. */
-ts_status pdf_stream_put_deflated(pdf_w *w, HPDF_Dict d, const void *z, size_t n);
+ * pdf_deflate_streams: the same bytes that would have made of it.  Copied,
+ * unless borrow: then z must stay valid until the document is saved. */
+ts_status pdf_stream_put_deflated(pdf_w *w, HPDF_Dict d, const void *z, size_t n, int borrow);
+/* Gives stream dictionary d the n bytes at p as its data, kept by typeset
+ * and read by libharu with memcpy when it saves (its own streams copy a
+ * byte at a time).  own: p is a malloc'd block the writer now owns (freed
+ * with it, even on failure); else p is copied, unless borrow is set: then
+ * p must stay valid until the document is saved. */
+ts_status pdf_stream_set(pdf_w *w, HPDF_Dict d, const void *p, size_t n, int own, int borrow);
+/* Frees the blocks pdf_stream_set kept (after HPDF_Free). */
+void pdf_blobs_free(pdf_w *w);
 
 /* Compresses every stream libharu would deflate (filter FlateDecode, no
  * write hook, no parameters) with libdeflate at PDF_DEFLATE_LEVEL, replacing
