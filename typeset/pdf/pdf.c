@@ -800,7 +800,7 @@ static void *zpipe_main(void *arg) {
 static int zpipe_start(zpipe *zp) {
   memset(zp, 0, sizeof *zp);
   ts_buf_init(&zp->job);
-  zp->c = libdeflate_alloc_compressor(PDF_DEFLATE_LEVEL);
+  zp->c = libdeflate_alloc_compressor(PDF_CONTENT_LEVEL);
   if (!zp->c) return 0;
   if (pthread_mutex_init(&zp->lock, NULL) != 0) goto fail_c;
   if (pthread_cond_init(&zp->cv, NULL) != 0) goto fail_m;
@@ -1307,7 +1307,7 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
 
   TS_CHECK(pdf_fonts_subset(w));
 
-  zc = libdeflate_alloc_compressor(PDF_DEFLATE_LEVEL);
+  zc = libdeflate_alloc_compressor(PDF_CONTENT_LEVEL);
   if (!zc) { st = TS_ERR_NOMEM; goto done; }
   if (l->n_pages > 1 && ts_ctx_threads(w->ctx) > 1) (void)zpipe_start(&zp);
   for (size_t p = 0; p < l->n_pages; p++) {
