@@ -9,6 +9,7 @@
 #include <fontconfig/fontconfig.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -60,6 +61,8 @@ typedef struct fonts_cache {
   char **warned;         /* families already reported missing */
   size_t n_warned;
   int fb_loaded;
+  int nomem;             /* an allocation failed since this was last cleared:
+                          * what was being found is no answer ("missing") */
   char **fb_family[TS_ROLE_COUNT], **fb_package[TS_ROLE_COUNT];
   uint8_t *fb_script[TS_ROLE_COUNT];
   size_t n_fb[TS_ROLE_COUNT];
@@ -76,6 +79,7 @@ struct ts_fontset_fb {
                                         * style's strings do not outlive its document) */
   const ts_face *face[TS_FONTSET_MAX]; /* valid once state[i] is 1 */
   atomic_int state[TS_FONTSET_MAX];    /* 1: face[i] resolved */
+  atomic_int nomem;                    /* a resolution ran out of memory */
 };
 
 static void find_entry_free(find_entry *e)
@@ -265,11 +269,14 @@ static const ts_face *face_for_locked(fonts_cache *c, const char *path, unsigned
     if (c->faces[i]->index == index && !strcmp(c->faces[i]->path, path)) return c->faces[i];
   const char *why = NULL;
   ts_face *f = ts_face_load(path, index, &why);
-  if (!f) return NULL;
+  if (!f) {
+    if (why && !strcmp(why, "out of memory")) c->nomem = 1;
+    return NULL;
+  }
   if (c->n_faces == c->cap_faces) {
     size_t nc = c->cap_faces ? c->cap_faces * 2 : 16;
     ts_face **nf = realloc(c->faces, nc * sizeof *nf);
-    if (!nf) { ts_face_destroy(f); return NULL; }
+    if (!nf) { ts_face_destroy(f); c->nomem = 1; return NULL; }
     c->faces = nf;
     c->cap_faces = nc;
   }
@@ -304,7 +311,7 @@ static int index_locked(fonts_cache *c)
         if (n == cap) {
           size_t nc = cap ? cap * 2 : 1024;
           fam_ref *nv = realloc(v, nc * sizeof *nv);
-          if (!nv) { free(v); return 0; }
+          if (!nv) { free(v); c->nomem = 1; return 0; }
           v = nv;
           cap = nc;
         }
@@ -354,12 +361,12 @@ static long locate_locked(fonts_cache *c, const char *family, int weight, int it
   if (c->n_finds == c->cap_finds) {
     size_t nc = c->cap_finds ? c->cap_finds * 2 : 32;
     find_entry *nf = realloc(c->finds, nc * sizeof *nf);
-    if (!nf) return -1;
+    if (!nf) { c->nomem = 1; return -1; }
     c->finds = nf;
     c->cap_finds = nc;
   }
   char *copy = strdup(family);
-  if (!copy) return -1;
+  if (!copy) { c->nomem = 1; return -1; }
   FcFontSet *cands = NULL;
   if (!index_locked(c)) { free(copy); return -1; }
   size_t first = index_first(c, family);
@@ -393,7 +400,7 @@ static long locate_locked(fonts_cache *c, const char *family, int weight, int it
     }
     if (sub) FcFontSetDestroy(sub);
     if (pat) FcPatternDestroy(pat);
-    if (!ok || !cands) { free(copy); return -1; }
+    if (!ok || !cands) { free(copy); c->nomem = 1; return -1; }
   }
   c->finds[c->n_finds] = (find_entry){copy, weight, italic, cands, 0, NULL};
   return (long)c->n_finds++;
@@ -426,7 +433,9 @@ static const ts_face *find_locked(fonts_cache *c, const char *family, int weight
   find_entry *e = &c->finds[k];
   if (e->loaded) return e->face;
   const ts_face *face = NULL;
-  for (int i = 0; e->cands && i < e->cands->nfont && !face; i++) {
+  int nm = c->nomem;
+  c->nomem = 0;
+  for (int i = 0; e->cands && i < e->cands->nfont && !face && !c->nomem; i++) {
     FcPattern *p = e->cands->fonts[i];
     FcChar8 *file = NULL;
     int index = 0;
@@ -434,6 +443,8 @@ static const ts_face *find_locked(fonts_cache *c, const char *family, int weight
     FcPatternGetInteger(p, FC_INDEX, 0, &index);
     face = face_for_locked(c, (const char *)file, (unsigned)(index & 0xFFFF));
   }
+  if (c->nomem) return NULL; /* not remembered: tried again next time */
+  c->nomem = nm;
   e->loaded = 1;
   e->face = face;
   return face;
@@ -463,29 +474,63 @@ static const char *scalar(yaml_node_t *n)
 
 /* Loads the fallbacks once.  The file's shape is fixed (mapping of role →
  * sequence of mappings), so the walk is three flat loops, no recursion. */
+/* Forgets the fallbacks read (after running out of memory while reading). */
+static void fallbacks_clear_locked(fonts_cache *c)
+{
+  for (int r = 0; r < TS_ROLE_COUNT; r++) {
+    for (size_t i = 0; i < c->n_fb[r]; i++) {
+      free(c->fb_family[r][i]);
+      free(c->fb_package[r][i]);
+    }
+    free(c->fb_family[r]);
+    free(c->fb_package[r]);
+    free(c->fb_script[r]);
+    c->fb_family[r] = c->fb_package[r] = NULL;
+    c->fb_script[r] = NULL;
+    c->n_fb[r] = 0;
+  }
+}
+
 static void load_fallbacks_locked(fonts_cache *c, ts_ctx *ctx, ts_diag *d)
 {
   if (c->fb_loaded) return;
   c->fb_loaded = 1;
+  int oom = 0;
   const char *dd = ts_ctx_data_dir(ctx);
   size_t pn = strlen(dd ? dd : ".") + 32;
   char *path = malloc(pn);
-  if (!path) return;
+  if (!path) {
+    c->fb_loaded = 0;
+    c->nomem = 1;
+    return;
+  }
   /* fits: 21 bytes after the folder, pn leaves 32 */
   (void)snprintf(path, pn, "%s/fonts/fallbacks.yaml", dd ? dd : ".");
   size_t len = 0;
   char *text = ts_file_read(path, &len, 1 << 20);
   if (!text) {
-    if (d) ts_diag_report(d, TS_WARNING, path, 0, 0, "cannot read the font fallbacks");
+    if (errno == ENOMEM) { /* fopen's own allocation included */
+      c->fb_loaded = 0;
+      c->nomem = 1;
+    } else if (d) {
+      ts_diag_report(d, TS_WARNING, path, 0, 0, "cannot read the font fallbacks");
+    }
     free(path);
     return;
   }
   yaml_parser_t parser;
   yaml_document_t doc;
   int have_doc = 0;
-  if (!yaml_parser_initialize(&parser)) goto out_text;
+  if (!yaml_parser_initialize(&parser)) {
+    oom = 1;
+    goto out_text;
+  }
   yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
   if (!yaml_parser_load(&parser, &doc)) {
+    if (parser.error == YAML_MEMORY_ERROR) {
+      oom = 1;
+      goto out_parser;
+    }
     if (d)
       ts_diag_report(d, TS_WARNING, path, (unsigned)parser.problem_mark.line + 1,
                      (unsigned)parser.problem_mark.column + 1, "%s",
@@ -522,19 +567,19 @@ static void load_fallbacks_locked(fonts_cache *c, ts_ctx *ctx, ts_diag *d)
       if (!fam) continue;
       size_t n = c->n_fb[role];
       char **nf = realloc(c->fb_family[role], (n + 1) * sizeof *nf);
-      if (!nf) goto out_parser;
+      if (!nf) { oom = 1; goto out_parser; }
       c->fb_family[role] = nf;
       char **np = realloc(c->fb_package[role], (n + 1) * sizeof *np);
-      if (!np) goto out_parser;
+      if (!np) { oom = 1; goto out_parser; }
       c->fb_package[role] = np;
       uint8_t *ns = realloc(c->fb_script[role], (n + 1) * sizeof *ns);
-      if (!ns) goto out_parser;
+      if (!ns) { oom = 1; goto out_parser; }
       c->fb_script[role] = ns;
       ns[n] = TS_FB_SYMBOLS;
       for (int k = 1; k < TS_FB_COUNT && scr; k++)
         if (!strcmp(scr, script_key[k])) ns[n] = (uint8_t)k;
       char *f2 = strdup(fam), *p2 = strdup(pkg ? pkg : "?");
-      if (!f2 || !p2) { free(f2); free(p2); goto out_parser; }
+      if (!f2 || !p2) { free(f2); free(p2); oom = 1; goto out_parser; }
       nf[n] = f2;
       np[n] = p2;
       c->n_fb[role] = n + 1;
@@ -546,6 +591,11 @@ out_parser:
 out_text:
   free(text);
   free(path);
+  if (oom) {
+    fallbacks_clear_locked(c);
+    c->fb_loaded = 0;
+    c->nomem = 1;
+  }
 }
 
 size_t ts_fonts_fallbacks(ts_ctx *ctx, ts_role role, const char *const **families,
@@ -644,6 +694,7 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
       return out->n > 0 ? TS_OK : TS_ERR_FONT;
     }
   }
+  c->nomem = 0;
   add_dir_locked(c, extra_dir);
   load_fallbacks_locked(c, ctx, d);
   ts_status st = TS_OK;
@@ -670,7 +721,7 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
       if (!fam || !*fam) continue;
       if (out->n > 0) {
         if (!family_exists_locked(c, fam)) {
-          warn_missing_locked(c, d, fam, NULL);
+          if (!c->nomem) warn_missing_locked(c, d, fam, NULL);
         } else if (out->n < TS_FONTSET_MAX) {
           char *own = strdup(fam);
           if (!own) {
@@ -683,7 +734,7 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
         continue;
       }
       const ts_face *f = find_locked(c, fam, weight, italic);
-      if (!f) warn_missing_locked(c, d, fam, NULL);
+      if (!f && !c->nomem) warn_missing_locked(c, d, fam, NULL);
       set_add(out, f, TS_FB_NONE);
     }
     /* The flavour of the fallbacks follows the role's first face: fixed
@@ -697,7 +748,9 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
   }
   for (size_t i = 0; i < c->n_fb[r]; i++) {
     const char *fam = c->fb_family[r][i];
-    if (!family_exists_locked(c, fam)) warn_missing_locked(c, d, fam, c->fb_package[r][i]);
+    if (!family_exists_locked(c, fam)) {
+      if (!c->nomem) warn_missing_locked(c, d, fam, c->fb_package[r][i]);
+    }
     else set_add_lazy(out, fam, c->fb_script[r][i]);
   }
   /* no role face: the first fallback stands in for it (faces[0] is read
@@ -706,6 +759,11 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
     fb->face[0] = resolve_locked(fb, 0);
     atomic_store_explicit(&fb->state[0], 1, memory_order_relaxed);
     out->faces[0] = fb->face[0];
+  }
+  if (c->nomem) { /* what failed for want of memory is no answer to keep */
+    c->nomem = 0;
+    st = TS_ERR_NOMEM;
+    goto out;
   }
   if (c->n_sets == c->cap_sets) {
     size_t nc = c->cap_sets ? c->cap_sets * 2 : 16;
@@ -771,12 +829,26 @@ const ts_face *ts_fontset_face(const ts_fontset *fs, int i)
   struct ts_fontset_fb *fb = fs->fb;
   if (atomic_load_explicit(&fb->state[i], memory_order_acquire)) return fb->face[i];
   pthread_mutex_lock(&fb->c->lock);
+  const ts_face *f = fb->face[i];
   if (!atomic_load_explicit(&fb->state[i], memory_order_relaxed)) {
-    fb->face[i] = resolve_locked(fb, i);
-    atomic_store_explicit(&fb->state[i], 1, memory_order_release);
+    fb->c->nomem = 0;
+    f = resolve_locked(fb, i);
+    if (fb->c->nomem) { /* not remembered: tried again next time */
+      fb->c->nomem = 0;
+      atomic_store(&fb->nomem, 1);
+      f = NULL;
+    } else {
+      fb->face[i] = f;
+      atomic_store_explicit(&fb->state[i], 1, memory_order_release);
+    }
   }
   pthread_mutex_unlock(&fb->c->lock);
-  return fb->face[i];
+  return f;
+}
+
+int ts_fontset_nomem(const ts_fontset *fs)
+{
+  return fs && fs->fb && atomic_exchange(&fs->fb->nomem, 0);
 }
 
 static int covers(const ts_fontset *fs, int i, uint32_t cp)

@@ -120,6 +120,10 @@ size_t ts_fonts_fallbacks(ts_ctx *ctx, ts_role role, const char *const **familie
  * to the Arabic fallback even when the Latin fallback has Arabic glyphs),
  * else the first face that covers it, else the set's first face. */
 const ts_face *ts_fontset_pick(const ts_fontset *fs, uint32_t cp);
+/* 1 (once) when a face of the fontset could not be loaded for want of
+ * memory since the last call: ts_fontset_pick then answered without it, and
+ * the caller fails with TS_ERR_NOMEM rather than set text in another face. */
+int ts_fontset_nomem(const ts_fontset *fs);
 
 /* Entry i of the set (0 <= i < n), loading a fallback face on first use
  * (thread-safe; borrowed from the cache).  NULL when i is out of range or

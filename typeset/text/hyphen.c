@@ -129,14 +129,25 @@ static void fill_table(hy_dict *h)
   ucnv_close(cv);
 }
 
-static const hy_dict *dict_get(hy_cache *c, const char *lang);
+static const hy_dict *dict_get(hy_cache *c, const char *lang, int *nomem);
 
 /* Returns the dictionary for lang (loading it once), NULL if none. */
 const hy_dict *ts_hy_dict(ts_ctx *ctx, const char *lang)
 {
+  const hy_dict *h = NULL;
+  (void)ts_hy_dict_get(ctx, lang, &h);
+  return h;
+}
+
+ts_status ts_hy_dict_get(ts_ctx *ctx, const char *lang, const hy_dict **out)
+{
+  *out = NULL;
+  if (!lang || !*lang) return TS_OK;
   hy_cache *c = ts_ctx_slot(ctx, TS_SLOT_HYPHEN, hy_cache_create, hy_cache_free);
-  if (!c || !lang || !*lang) return NULL;
-  return dict_get(c, lang);
+  if (!c) return TS_ERR_NOMEM;
+  int nomem = 0;
+  *out = dict_get(c, lang, &nomem);
+  return nomem ? TS_ERR_NOMEM : TS_OK;
 }
 
 void ts_hy_memo_clear(ts_ctx *ctx)
@@ -160,7 +171,8 @@ void ts_hy_memo_clear(ts_ctx *ctx)
 static void *prefetch_main(void *arg)
 {
   hy_cache *c = arg;
-  dict_get(c, c->pf_lang);
+  int nomem = 0;
+  dict_get(c, c->pf_lang, &nomem); /* a failure is not remembered: the layout tries again */
   return NULL;
 }
 
@@ -186,7 +198,9 @@ void ts_hy_prefetch(ts_ctx *ctx, const char *lang)
   pthread_mutex_unlock(&c->pf_lock);
 }
 
-static const hy_dict *dict_get(hy_cache *c, const char *lang)
+/* nomem: set when the dictionary could not be kept for want of memory (not
+ * remembered: the next call tries again). */
+static const hy_dict *dict_get(hy_cache *c, const char *lang, int *nomem)
 {
   const hy_dict *res = NULL;
   pthread_mutex_lock(&c->lock);
@@ -225,6 +239,7 @@ remember_none:;
     if (h) free(h->lang);
     free(h);
     ts_hy_release(dict, in_block);
+    *nomem = 1;
     goto done;
   }
   c->dicts[c->n] = h;

@@ -1059,7 +1059,9 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
 {
   const char *lang = p->o.style && p->o.style->hyphen_lang ? p->o.style->hyphen_lang : p->o.lang;
   if (!lang || !*lang) lang = "en";
-  const hy_dict *dict = ts_hy_dict(p->ctx, lang);
+  const hy_dict *dict = NULL;
+  ts_status dst = ts_hy_dict_get(p->ctx, lang, &dict);
+  if (dst != TS_OK) return dst;
   /* Words of another alphabet than the language's get that alphabet's usual
    * patterns: Russian names and Greek quotations in an English paper,
    * English titles in a Russian one. */
@@ -1132,7 +1134,8 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
           int a = alphabet_index(sc);
           if (a >= 0 && sc != lang_script) {
             if (!other_loaded[a]) {
-              other[a] = ts_hy_dict(p->ctx, alphabets[a].lang);
+              st = ts_hy_dict_get(p->ctx, alphabets[a].lang, &other[a]);
+              if (st != TS_OK) return st;
               other_loaded[a] = 1;
             }
             use = other[a];
@@ -1419,6 +1422,10 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
             if (!t.hid[k] && !is_ignorable(t.cpv[k]))
               all = ts_face_has(g, t.cpv[k]);
           if (all) f = g;
+        }
+        if (ts_fontset_nomem(fs)) { /* a face was not loaded: no substitute for it */
+          st = TS_ERR_NOMEM;
+          goto done;
         }
         if (!ts_face_has(f, bc) && d && ts_cp_set_add(B.reported, bc)) {
           char u8[5] = {0};
@@ -1795,6 +1802,12 @@ done:
   if (buf) hb_buffer_destroy(buf);
   tmp_free(&t);
   free(B.fsc);
+  if (st != TS_OK && p) { /* step 7 lends these to p before it takes them */
+    if (p->runs == runs) p->runs = NULL;
+    if (p->glyphs == gv.g) p->glyphs = NULL;
+    if (p->items == iv.it) p->items = NULL;
+    if (p->pi == iv.pi) p->pi = NULL;
+  }
   free(gv.g);
   free(iv.it);
   free(iv.pi);

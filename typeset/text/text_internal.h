@@ -104,6 +104,10 @@ size_t ts_text_para_check_shaping(ts_para *p);
  * of one word with it (thread-safe). */
 typedef struct hy_dict hy_dict;
 const hy_dict *ts_hy_dict(ts_ctx *ctx, const char *lang);
+/* The same with a status: TS_ERR_NOMEM when the dictionary could not be
+ * loaded or kept for want of memory (*out NULL), else TS_OK (*out NULL when
+ * the language has none). */
+ts_status ts_hy_dict_get(ts_ctx *ctx, const char *lang, const hy_dict **out);
 /* Starts loading lang's dictionary in a thread (once per context) so that
  * it overlaps the font look-ups of the first paragraph; ts_hy_dict then
  * finds it loaded (or waits for it). */
