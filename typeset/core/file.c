@@ -299,6 +299,8 @@ static int inside(const char *real, const char *root) {
   return strncmp(real, root, n) == 0 && (real[n] == '/' || real[n] == 0);
 }
 
+const char ts_why_nomem[] = "out of memory";
+
 char *ts_path_resolve_inside(const char *base_dir, const char *rel,
                              const char *const *extra_roots, size_t n_extra,
                              const char **why) {
@@ -330,14 +332,14 @@ char *ts_path_resolve_inside(const char *base_dir, const char *rel,
   }
   char *base_real = realpath(base_dir && *base_dir ? base_dir : ".", NULL);
   if (!base_real) {
-    *why = "the document's folder cannot be resolved";
+    *why = errno == ENOMEM ? ts_why_nomem : "the document's folder cannot be resolved";
     return NULL;
   }
   size_t n = strlen(base_real) + strlen(rel) + 2;
   char *joined = malloc(n);
   if (!joined) {
     free(base_real);
-    *why = "out of memory";
+    *why = ts_why_nomem;
     return NULL;
   }
   (void)snprintf(joined, n, "%s/%s", base_real, rel); /* n counts every byte */
@@ -345,7 +347,7 @@ char *ts_path_resolve_inside(const char *base_dir, const char *rel,
   free(joined);
   if (!real) {
     free(base_real);
-    *why = errno == ENOENT ? "file not found" : "file cannot be read";
+    *why = errno == ENOENT ? "file not found" : errno == ENOMEM ? ts_why_nomem : "file cannot be read";
     return NULL;
   }
   int ok = inside(real, base_real);

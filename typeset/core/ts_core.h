@@ -280,6 +280,9 @@ void ts_out_exit_check(void);
 char *ts_path_resolve_inside(const char *base_dir, const char *rel,
                              const char *const *extra_roots, size_t n_extra,
                              const char **why);
+/* The *why of a failure for want of memory (compare the pointer): the
+ * caller's answer is TS_ERR_NOMEM, not a message about the file. */
+extern const char ts_why_nomem[];
 /* Returns owned (free with free()) directory part of path ("." if none). */
 char *ts_path_dirname(const char *path);
 

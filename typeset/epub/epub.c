@@ -282,6 +282,7 @@ static ts_status split_chapters(epub *E) {
     const ts_node *f = E->files[i].first;
     E->files[i].title = (f && f->type == TS_NODE_HEADING) ? plain_text(E, f) : NULL;
     if (!E->files[i].name || !E->files[i].id) return TS_ERR_NOMEM;
+    if (f && f->type == TS_NODE_HEADING && !E->files[i].title) return TS_ERR_NOMEM;
     if (!E->files[i].title || !E->files[i].title[0]) E->files[i].title = E->title;
   }
   E->files[0].title = epub_label(E, "cover");
@@ -494,6 +495,7 @@ static ts_status add_image(epub *E, const char *url, uint32_t line, uint32_t col
     percent_decode(dec);
     real = ts_path_resolve_inside(dir, dec, NULL, 0, &why);
   }
+  if (!real && why == ts_why_nomem) TS_CHECK(TS_ERR_NOMEM);
   if (!real) {
     ts_diag_report(E->d, TS_ERROR, file, line, col, "image '%s': %s", url,
                    why ? why : "cannot be resolved");
@@ -507,6 +509,7 @@ static ts_status add_image(epub *E, const char *url, uint32_t line, uint32_t col
   }
   size_t len = 0;
   data = (unsigned char *)ts_file_read(real, &len, 0);
+  if (!data && errno == ENOMEM) TS_CHECK(TS_ERR_NOMEM);
   if (!data) {
     ts_diag_report(E->d, TS_ERROR, file, line, col, "image '%s': %s", url,
                    strerror(errno));
@@ -1568,7 +1571,8 @@ static ts_status epub_build(epub *E) {
     for (ts_node *c = E->doc->root->first; c && !E->title; c = c->next)
       if (c->type == TS_NODE_HEADING) {
         const char *t = plain_text(E, c);
-        if (t && t[0]) E->title = t;
+        if (!t) return TS_ERR_NOMEM;
+        if (t[0]) E->title = t;
       }
   }
   if (!E->title) {

@@ -324,7 +324,8 @@ static void add_features(const epub *E, int smallcaps, hb_set_t *feat) {
 }
 
 /* Subsets face to cps keeping the features feat; the subset, its CRC and
- * (when smaller) its deflated bytes go to *r (r->z owned).  0 on failure. */
+ * (when smaller) its deflated bytes go to *r (r->z owned).  1 made, 0 when
+ * HarfBuzz cannot subset it, -1 when memory ran out here. */
 static int make_subset(const ts_face *f, const hb_set_t *cps, const hb_set_t *feat, scent *r) {
   hb_subset_input_t *in = hb_subset_input_create_or_fail();
   if (!in) return 0;
@@ -342,14 +343,17 @@ static int make_subset(const ts_face *f, const hb_set_t *cps, const hb_set_t *fe
     unsigned char *comp = NULL;
     size_t clen = 0;
     uint32_t crc = 0;
-    if (epub_deflate(p, n, EPUB_ZIP_LEVEL, &comp, &clen, &crc) == TS_OK) {
+    ts_status ds = epub_deflate(p, n, EPUB_ZIP_LEVEL, &comp, &clen, &crc);
+    if (ds == TS_OK) {
       r->len = n;
       r->crc = crc;
       r->deflated = comp != NULL;
       r->zlen = comp ? clen : n;
       r->z = comp ? comp : malloc(n);
       if (r->z && !comp) memcpy(r->z, p, n);
-      ok = r->z != NULL;
+      ok = r->z != NULL ? 1 : -1;
+    } else if (ds == TS_ERR_NOMEM) {
+      ok = -1;
     }
   }
   hb_blob_destroy(blob);
@@ -359,7 +363,7 @@ static int make_subset(const ts_face *f, const hb_set_t *cps, const hb_set_t *fe
 
 /* Fills ef's bytes (zdata, zlen, len, crc, deflated) with face f subset
  * to the book's characters, from the cache when it has them.
- * 0 when the subset cannot be made (or on OOM). */
+ * 1 done, 0 when the subset cannot be made, -1 when memory ran out. */
 static int subset_font(epub *E, const ts_face *f, int smallcaps, efont *ef) {
   ecache *c = ecache_get(E->ctx); /* NULL (OOM): subset without a cache */
   hb_set_t *cps = hb_set_create(), *feat = hb_set_create();
@@ -367,21 +371,29 @@ static int subset_font(epub *E, const ts_face *f, int smallcaps, efont *ef) {
   int ok = 0;
   book_cps(E->cps, f->unicodes, cps);
   add_features(E, smallcaps, feat);
-  if (!hb_set_allocation_successful(cps) || !hb_set_allocation_successful(feat)) goto done;
+  if (!hb_set_allocation_successful(cps) || !hb_set_allocation_successful(feat)) {
+    ok = -1;
+    goto done;
+  }
   uint64_t h = key_hash(f, cps, feat);
   if (c && ecache_find(c, h, f, cps, feat, ef)) {
     ok = 1;
     goto done;
   }
   e = calloc(1, sizeof *e);
-  if (!e) goto done;
+  if (!e) {
+    ok = -1;
+    goto done;
+  }
   {
     ts_buf key;
     ts_buf_init(&key);
     int have_key = ts_dcache_enabled() && disk_key(&key, f, cps, feat);
     if (!have_key || !disk_get(&key, e)) {
-      if (!make_subset(f, cps, feat, e)) {
+      int made = make_subset(f, cps, feat, e);
+      if (made <= 0) {
         ts_buf_free(&key);
+        ok = made;
         goto done;
       }
       if (have_key) disk_put(&key, e);
@@ -389,7 +401,10 @@ static int subset_font(epub *E, const ts_face *f, int smallcaps, efont *ef) {
     ts_buf_free(&key);
   }
   ef->zdata = malloc(e->zlen);
-  if (!ef->zdata) goto done;
+  if (!ef->zdata) {
+    ok = -1;
+    goto done;
+  }
   memcpy(ef->zdata, e->z, e->zlen);
   ef->zlen = e->zlen;
   ef->len = e->len;
@@ -479,7 +494,9 @@ ts_status epub_embed_fonts(epub *E) {
     const ts_font_role *fr = &s->fonts[w[i].role];
     if (fr->n_families < 1 || !fr->families[0] || !fr->families[0][0]) continue;
     const char *family = fr->families[0];
-    const ts_face *f = ts_fonts_find(E->ctx, family, w[i].bold ? 700 : 400, w[i].italic);
+    const ts_face *f = NULL;
+    ts_status fst = ts_fonts_lookup(E->ctx, family, w[i].bold ? 700 : 400, w[i].italic, &f);
+    if (fst != TS_OK) return fst;
     if (!f) continue; /* the reader's fonts will do (the fonts stage warns) */
     /* only a face that really has the asked weight and slope: a regular face
      * declared as italic would stop the reader from slanting it */
@@ -522,6 +539,12 @@ ts_status epub_embed_fonts(epub *E) {
   ts_status st = TS_OK;
   for (size_t i = 0; i < nj; i++) {
     sjob *j = &jobs[i];
+    if (j->ok < 0) { /* out of memory: no warning, the book fails */
+      free(j->ef.zdata);
+      j->ef.zdata = NULL;
+      st = TS_ERR_NOMEM;
+      continue;
+    }
     if (!j->ok) {
       free(j->ef.zdata);
       ts_diag_report(E->d, TS_WARNING, j->f->path, 0, 0,

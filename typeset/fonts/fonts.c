@@ -450,14 +450,26 @@ static const ts_face *find_locked(fonts_cache *c, const char *family, int weight
   return face;
 }
 
+ts_status ts_fonts_lookup(ts_ctx *ctx, const char *family, int weight, int italic,
+                          const ts_face **out)
+{
+  *out = NULL;
+  if (!ctx || !family || !*family) return TS_OK;
+  fonts_cache *c = get_cache(ctx);
+  if (!c) return TS_ERR_NOMEM;
+  pthread_mutex_lock(&c->lock);
+  c->nomem = 0;
+  *out = find_locked(c, family, weight, italic ? 1 : 0);
+  int nomem = c->nomem;
+  c->nomem = 0;
+  pthread_mutex_unlock(&c->lock);
+  return nomem ? TS_ERR_NOMEM : TS_OK;
+}
+
 const ts_face *ts_fonts_find(ts_ctx *ctx, const char *family, int weight, int italic)
 {
-  if (!ctx || !family || !*family) return NULL;
-  fonts_cache *c = get_cache(ctx);
-  if (!c) return NULL;
-  pthread_mutex_lock(&c->lock);
-  const ts_face *f = find_locked(c, family, weight, italic ? 1 : 0);
-  pthread_mutex_unlock(&c->lock);
+  const ts_face *f = NULL;
+  (void)ts_fonts_lookup(ctx, family, weight, italic, &f);
   return f;
 }
 

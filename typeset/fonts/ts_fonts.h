@@ -68,6 +68,10 @@ int ts_face_advance(const ts_face *f, uint32_t gid);
  * ts_ctx_destroy). NULL when no such family exists. */
 const ts_face *ts_fonts_find(ts_ctx *ctx, const char *family, int weight,
                              int italic);
+/* The same, telling a missing family (TS_OK, *out NULL) from running out of
+ * memory on the way (TS_ERR_NOMEM, *out NULL). */
+ts_status ts_fonts_lookup(ts_ctx *ctx, const char *family, int weight, int italic,
+                          const ts_face **out);
 
 /* A role's face set for one style: the role's families in order, then the
  * script fallbacks of fonts/fallbacks.yaml (Arabic, Hebrew, Devanagari, CJK,

@@ -787,6 +787,10 @@ void pg_build_figure(pg_builder *b, const ts_node *n, double left, double right)
   const char *url = n->url ? n->url : "";
   const char *base = b->doc->dir ? b->doc->dir : ".";
   char *path = ts_path_resolve_inside(base, url, NULL, 0, &why);
+  if (!path && why == ts_why_nomem) {
+    pg_fail(b, TS_ERR_NOMEM);
+    return;
+  }
   if (!path) {
     ts_diag_report(b->d, TS_ERROR, b->doc->path, n->line, n->col, "image '%s': %s", url,
                    why ? why : "cannot be resolved");

@@ -385,6 +385,10 @@ static void inline_spans(pg_builder *b, const ts_node *parent, const ts_block_st
       const char *why = NULL;
       char *rp = ts_path_resolve_inside(b->doc->dir ? b->doc->dir : ".", n->url ? n->url : "",
                                         NULL, 0, &why);
+      if (!rp && why == ts_why_nomem) {
+        pg_fail(b, TS_ERR_NOMEM);
+        return;
+      }
       if (!rp) {
         ts_diag_report(b->d, TS_ERROR, b->doc->path, n->line, n->col, "image '%s': %s",
                        n->url ? n->url : "", why ? why : "cannot be resolved");

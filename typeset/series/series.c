@@ -233,6 +233,10 @@ static ts_status add_papers_from(ts_diag *d, manifest *m, yaml_document_t *doc,
       break;
     }
     char *real = ts_path_resolve_inside(m->dir, rel, NULL, 0, &why);
+    if (!real && why == ts_why_nomem) {
+      st = TS_ERR_NOMEM;
+      break;
+    }
     if (!real) {
       err_at(d, m, path_node, "paper '%s' cannot be used", rel);
       ts_diag_report(d, TS_ERROR, m->file, (unsigned)path_node->start_mark.line + 1,

@@ -1228,6 +1228,10 @@ static ts_status load_chain(ts_ctx *ctx, chain_item *first, ts_diag *d, int buil
     if (looks_like_path(b->val)) {
       const char *why = NULL;
       path = ts_path_resolve_inside(chain[i].dir, b->val, NULL, 0, &why);
+      if (!path && why == ts_why_nomem) {
+        st = TS_ERR_NOMEM;
+        goto done;
+      }
       if (!path) {
         err_at(&L, b->line, b->col, "base style '%s': %s", b->val, why ? why : "refused");
         st = TS_ERR_INPUT;
