@@ -860,7 +860,9 @@ const ts_face *ts_fontset_face(const ts_fontset *fs, int i)
 
 int ts_fontset_nomem(const ts_fontset *fs)
 {
-  return fs && fs->fb && atomic_exchange(&fs->fb->nomem, 0);
+  /* a plain load first: asked for every character cluster */
+  return fs && fs->fb && atomic_load_explicit(&fs->fb->nomem, memory_order_relaxed) &&
+         atomic_exchange(&fs->fb->nomem, 0);
 }
 
 static int covers(const ts_fontset *fs, int i, uint32_t cp)

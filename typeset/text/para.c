@@ -1423,10 +1423,6 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
               all = ts_face_has(g, t.cpv[k]);
           if (all) f = g;
         }
-        if (ts_fontset_nomem(fs)) { /* a face was not loaded: no substitute for it */
-          st = TS_ERR_NOMEM;
-          goto done;
-        }
         if (!ts_face_has(f, bc) && d && ts_cp_set_add(B.reported, bc)) {
           char u8[5] = {0};
           ts_utf8_encode(bc, u8);
@@ -1439,6 +1435,13 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
       for (size_t k = c0; k < c1; k++) t.face[k] = f;
     }
   }
+
+  /* a face that could not be loaded for want of memory: no substitute */
+  for (size_t i = 0; i < B.n_fsc; i++)
+    if (ts_fontset_nomem(&B.fsc[i].fs)) {
+      st = TS_ERR_NOMEM;
+      goto done;
+    }
 
   /* 4b. small capitals the face cannot set ('smcp' missing): lower-case
    * letters are shaped as capitals at 80 % from a copy of the text in which
