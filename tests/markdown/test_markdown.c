@@ -9,6 +9,23 @@
 
 #include "markdown/ts_markdown.h"
 
+/* ---- allocation failure injection ------------------------------------------
+ * Linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc: while
+ * fail_countdown > 0, the allocation that brings it to 0 fails.  Only
+ * typeset's own code goes through the wrappers (cmark-gfm and libyaml are
+ * shared libraries). */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+static long fail_countdown; /* test-only state */
+static int should_fail(void) { return fail_countdown > 0 && --fail_countdown == 0; }
+void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t m) { return should_fail() ? NULL : __real_calloc(n, m); }
+void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
+
 typedef struct run {
   ts_doc *doc;
   ts_status st;
@@ -1076,7 +1093,7 @@ START_TEST(apply_yaml) {
   parse(&r, "---\ntitle: A\nlang: de\n---\nBody\n");
   ck_assert_int_eq(r.st, TS_OK);
   ts_doc *doc = r.doc;
-  const char *y = "title: B\ndate: 2020\nlang: ru\nseries:\n  name: S\n  number: 7\n"
+  const char *y = "title: B\ndate: 2020\nlang: ru\nseries:\n  name: S\n  number: \"7\"\n"
                   "abstract: Short *one*.\nextra1: v\n";
   ck_assert_int_eq(ts_meta_apply_yaml(doc, y, strlen(y), "series.yaml", 10, 1, &r.d), TS_OK);
   ck_assert_str_eq(doc->meta.title, "A");  /* kept: fill only */
@@ -1177,6 +1194,81 @@ START_TEST(empty_input) {
 }
 END_TEST
 
+/* Every allocation of parsing a paper with one of everything (metadata with
+ * authors and identifiers, headings, notes, a table, a list, a figure,
+ * links) fails in turn: TS_ERR_NOMEM and no document, or — where a failure
+ * only costs a cache — the very model of a clean run. */
+static const char oom_md[] =
+    "---\ntitle: Corridors\nsubtitle: A paper\nlang: en\nseries:\n  name: Papers\n  number: \"7\"\n"
+    "author:\n  - name: Anna Petrova\n    degree: PhD\n    role: Fellow\n"
+    "    affiliation: Institute\n    orcid: 0000-0002-1825-0097\n"
+    "abstract: Trade *routes* changed.\nkeywords: [grain, trade]\n---\n\n"
+    "# Introduction {#intro}\n\nText with *emphasis*, **strong**, `code`, a [link](#intro) "
+    "and a note[^a].\n\n## Numbers\n\n| A | B |\n|:--|--:|\n| 1 | 2 |\n\n- one\n- two\n\n"
+    "1. first\n2. second\n\n> quoted\n\n![A figure](fig.png)\n\n```c\nint x;\n```\n\n"
+    "[^a]: The note, with *emphasis*.\n";
+
+static char *oom_parse(long n, ts_status *out) {
+  ts_ctx *c = ts_ctx_create();
+  ck_assert_ptr_nonnull(c);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_doc *doc = NULL;
+  fail_countdown = n;
+  ts_status st = ts_markdown_parse(c, "t.md", oom_md, strlen(oom_md), &d, &doc);
+  long left = fail_countdown;
+  fail_countdown = 0;
+  char *text = NULL;
+  if (st == TS_OK) {
+    ck_assert_ptr_nonnull(doc);
+    ts_buf b;
+    ts_buf_init(&b);
+    ts_doc_dump_json(doc, &b);
+    ck_assert(!b.oom);
+    text = ts_buf_detach(&b, NULL);
+  } else {
+    ck_assert_ptr_null(doc);
+  }
+  ts_doc_destroy(doc);
+  ts_ctx_destroy(c);
+  *out = left > 0 ? (ts_status)-1 : st; /* -1: nothing failed */
+  return text;
+}
+
+START_TEST(allocation_failures) {
+  ts_status st;
+  char *ref = oom_parse(0, &st);
+  ck_assert_ptr_nonnull(ref);
+  ck_assert_ptr_nonnull(strstr(ref, "Petrova"));
+  long n;
+  int failed = 0, survived = 0;
+  for (n = 1; n < 20000; n++) {
+    char *t = oom_parse(n, &st);
+    if (st == (ts_status)-1) { /* every allocation made: done */
+      ck_assert_ptr_nonnull(t);
+      ck_assert_str_eq(t, ref);
+      free(t);
+      break;
+    }
+    if (st == TS_OK) {
+      ck_assert_msg(t && strcmp(t, ref) == 0, "allocation %ld: another model", n);
+      survived++;
+    } else {
+      ck_assert_msg(st == TS_ERR_NOMEM, "allocation %ld: %s", n, ts_status_str(st));
+      ck_assert_ptr_null(t);
+      failed++;
+    }
+    free(t);
+  }
+  if (getenv("TS_VERBOSE"))
+    fprintf(stderr, "markdown oom: %ld allocations, %d failures, %d survived\n", n, failed,
+            survived);
+  ck_assert_int_lt(n, 20000);
+  ck_assert_int_gt(failed, 10); /* the model lives in an arena: few allocations */
+  free(ref);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("markdown");
   TCase *tc = tcase_create("markdown");
@@ -1210,6 +1302,7 @@ int main(void) {
   tcase_add_test(tc, parse_file);
   tcase_add_test(tc, dump_exact);
   tcase_add_test(tc, empty_input);
+  tcase_add_test(tc, allocation_failures);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
