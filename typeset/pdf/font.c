@@ -256,6 +256,28 @@ static uint32_t cluster_end(const pdf_w *w, const clusters *cl, const ts_run *r,
   return lo < cl->nb ? w->tmp[lo] : r->text_len;
 }
 
+/* The cluster starting at glyph i (start c): *j its end glyph, the return
+ * value its end in the text (cluster_end); in a left-to-right run the next
+ * start is read once. */
+static inline uint32_t next_cluster(const pdf_w *w, const clusters *cl, const ts_run *r,
+                                    uint32_t i, uint32_t c, uint32_t *j) {
+  uint32_t k = i + 1;
+  if (cl->order > 0) {
+    for (; k < r->n; k++) {
+      uint32_t ck = clamp_cluster(r, r->glyphs[k].cluster);
+      if (ck != c) {
+        *j = k;
+        return ck;
+      }
+    }
+    *j = k;
+    return r->text_len;
+  }
+  while (k < r->n && clamp_cluster(r, r->glyphs[k].cluster) == c) k++;
+  *j = k;
+  return cluster_end(w, cl, r, i, k, c);
+}
+
 /* A cluster's text for extraction: a soft hyphen (U+00AD, where the text
  * engine may point a hyphen inserted at a line break) reads as "-". */
 static void cluster_text(const ts_run *r, uint32_t c, uint32_t end, const char **s,
@@ -291,8 +313,7 @@ ts_status pdf_fonts_collect(pdf_w *w, const ts_run *r) {
   TS_CHECK(clusters_prepare(w, r, &cl));
   for (uint32_t i = 0, j; i < r->n; i = j) {
     uint32_t c = clamp_cluster(r, r->glyphs[i].cluster);
-    for (j = i + 1; j < r->n && clamp_cluster(r, r->glyphs[j].cluster) == c; j++) {}
-    uint32_t end = cluster_end(w, &cl, r, i, j, c);
+    uint32_t end = next_cluster(w, &cl, r, i, c, &j);
     int single = j - i == 1;
     for (uint32_t k = i; k < j; k++) {
       uint32_t gid = valid_gid(r->face, r->glyphs[k].gid);
@@ -384,11 +405,12 @@ static inline void emit_glyph(ts_buf *b, tj_state *t, pdf_face *pf, const ts_gly
   }
   if (!t->in_str) { *o++ = '('; t->in_str = 1; }
   pdf_glyph *pg = &pf->g[gid];
-  if (!(pg->flags & PDF_G_CODE)) {
-    pg->code = (uint16_t)glyph_code(pf, gid); /* written as 4 hex digits */
+  if (!(pg->flags & PDF_G_CODE)) { /* escaped once per glyph, copied after */
+    pg->esc_n = (uint8_t)(str_code(pg->esc, glyph_code(pf, gid)) - pg->esc);
     pg->flags |= PDF_G_CODE;
   }
-  o = str_code(o, pg->code);
+  memcpy(o, pg->esc, sizeof pg->esc); /* tmp has room for the 4 (PUT_MAX) */
+  o += pg->esc_n;
   put_small(b, tmp, (size_t)(o - tmp));
   if (!(pg->flags & PDF_G_WIDTH)) {
     pg->w1000 = pdf_glyph_w1000(f, gid);
@@ -456,8 +478,7 @@ ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
   tj_state t = {0, 0, 0, 0.0};
   for (uint32_t i = 0, j; i < r->n; i = j) {
     uint32_t c = clamp_cluster(r, r->glyphs[i].cluster);
-    for (j = i + 1; j < r->n && clamp_cluster(r, r->glyphs[j].cluster) == c; j++) {}
-    uint32_t end = cluster_end(w, &cls, r, i, j, c);
+    uint32_t end = next_cluster(w, &cls, r, i, c, &j);
     /* A cluster the per-glyph ToUnicode map cannot express gets its own
      * ActualText span (never a whole right-to-left run: poppler would
      * reverse it). */

@@ -29,9 +29,10 @@ typedef struct pdf_glyph {
   uint32_t text1;     /* 1 + index into w->texts from a single-glyph cluster, 0 = none */
   uint32_t fallback1; /* 1 + index from a multi-glyph cluster, 0 = none */
   int32_t w1000;      /* advance in 1/1000 em, when PDF_G_WIDTH */
-  uint16_t code;      /* the code drawn (16 bits, as written), when PDF_G_CODE */
+  char esc[4];        /* the code drawn, as its bytes go into a literal string
+                       * (escaped), when PDF_G_CODE */
+  uint8_t esc_n;      /* bytes of esc used */
   uint8_t flags;      /* PDF_G_* */
-  uint8_t pad_;
 } pdf_glyph;
 
 enum { PDF_G_USED = 1, PDF_G_WIDTH = 2, PDF_G_CODE = 4 };
