@@ -23,21 +23,8 @@
 #include "markdown/ts_markdown.h"
 #include "style/ts_style.h"
 
-/* ---- allocation failure injection ------------------------------------------
- * Linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc: while
- * fail_countdown > 0, the allocation that brings it to 0 fails.  Only
- * typeset's own (statically linked) code goes through the wrappers. */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-static long fail_countdown; /* test-only state */
-static int should_fail(void) { return fail_countdown > 0 && --fail_countdown == 0; }
-void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t m) { return should_fail() ? NULL : __real_calloc(n, m); }
-void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
+/* allocation failure injection (fail_countdown): ../alloc_fail.h */
+#include "../alloc_fail.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -1275,7 +1262,8 @@ END_TEST
  * returns TS_ERR_NOMEM and nothing, or — where a failure only costs a
  * cache — the very bytes of a clean run.  No leak, no double free (the
  * sanitizer build checks that). */
-static unsigned char *oom_epub(const ts_doc *d, long n, size_t *len, ts_status *out) {
+static unsigned char *oom_epub(void *user, long n, size_t *len, ts_status *out) {
+  const ts_doc *d = user;
   ts_ctx *c = ts_ctx_create();
   ck_assert_ptr_nonnull(c);
   ts_ctx_set_threads(c, 1); /* one allocation order */
@@ -1283,12 +1271,11 @@ static unsigned char *oom_epub(const ts_doc *d, long n, size_t *len, ts_status *
   ts_diag_init(&diag, NULL);
   unsigned char *data = NULL;
   *len = 0;
-  fail_countdown = n;
+  ts_alloc_begin(n);
   ts_status st = ts_epub_write_mem(c, d, style, &data, len, &diag);
-  long left = fail_countdown;
-  fail_countdown = 0;
+  int failed = ts_alloc_end();
   ts_ctx_destroy(c);
-  *out = left > 0 ? (ts_status)-1 : st; /* -1: nothing failed */
+  *out = failed ? st : (ts_status)-1; /* -1: nothing failed */
   return data;
 }
 
@@ -1296,37 +1283,7 @@ START_TEST(allocation_failures) {
   ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
   ck_assert_int_eq(setenv("SOURCE_DATE_EPOCH", "1700000000", 1), 0);
   ts_doc *d = hand_doc();
-  size_t rlen = 0, len = 0;
-  ts_status st;
-  unsigned char *ref = oom_epub(d, 0, &rlen, &st);
-  ck_assert_ptr_nonnull(ref);
-  ck_assert_uint_gt(rlen, 1000);
-  long n;
-  int failed = 0, survived = 0;
-  for (n = 1; n < 40000; n++) {
-    unsigned char *data = oom_epub(d, n, &len, &st);
-    if (st == (ts_status)-1) { /* every allocation made: done */
-      ck_assert(data && len == rlen && memcmp(data, ref, len) == 0);
-      free(data);
-      break;
-    }
-    if (st == TS_OK) {
-      ck_assert_msg(data && len == rlen && memcmp(data, ref, len) == 0,
-                    "allocation %ld: other bytes", n);
-      survived++;
-    } else {
-      ck_assert_msg(st == TS_ERR_NOMEM, "allocation %ld: %s", n, ts_status_str(st));
-      ck_assert_ptr_null(data);
-      failed++;
-    }
-    free(data);
-  }
-  ck_assert_int_lt(n, 40000);
-  ck_assert_int_gt(failed, 100);
-  if (getenv("TS_VERBOSE"))
-    fprintf(stderr, "epub oom: %ld allocations, %d failures, %d survived\n", n, failed,
-            survived);
-  free(ref);
+  ts_test_alloc_rounds(oom_epub, d, 40000, 100, "epub");
   ts_doc_destroy(d);
 }
 END_TEST

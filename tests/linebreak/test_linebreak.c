@@ -14,20 +14,8 @@
 
 #include "linebreak/ts_linebreak.h"
 
-/* ---- allocation failure injection ---------------------------------------
- * The test is linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc:
- * while fail_countdown > 0, the allocation that brings it to 0 fails. */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-static long fail_countdown; /* test-only state */
-static int should_fail(void) { return fail_countdown > 0 && --fail_countdown == 0; }
-void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t m) { return should_fail() ? NULL : __real_calloc(n, m); }
-void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
+/* allocation failure injection (fail_countdown): ../alloc_fail.h */
+#include "../alloc_fail.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -9,22 +9,8 @@
 
 #include "markdown/ts_markdown.h"
 
-/* ---- allocation failure injection ------------------------------------------
- * Linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc: while
- * fail_countdown > 0, the allocation that brings it to 0 fails.  Only
- * typeset's own code goes through the wrappers (cmark-gfm and libyaml are
- * shared libraries). */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-static long fail_countdown; /* test-only state */
-static int should_fail(void) { return fail_countdown > 0 && --fail_countdown == 0; }
-void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t m) { return should_fail() ? NULL : __real_calloc(n, m); }
-void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
+/* allocation failure injection (fail_countdown): ../alloc_fail.h */
+#include "../alloc_fail.h"
 
 typedef struct run {
   ts_doc *doc;
@@ -1208,16 +1194,16 @@ static const char oom_md[] =
     "1. first\n2. second\n\n> quoted\n\n![A figure](fig.png)\n\n```c\nint x;\n```\n\n"
     "[^a]: The note, with *emphasis*.\n";
 
-static char *oom_parse(long n, ts_status *out) {
+static unsigned char *oom_parse(void *user, long n, size_t *len, ts_status *out) {
+  (void)user;
   ts_ctx *c = ts_ctx_create();
   ck_assert_ptr_nonnull(c);
   ts_diag d;
   ts_diag_init(&d, NULL);
   ts_doc *doc = NULL;
-  fail_countdown = n;
+  ts_alloc_begin(n);
   ts_status st = ts_markdown_parse(c, "t.md", oom_md, strlen(oom_md), &d, &doc);
-  long left = fail_countdown;
-  fail_countdown = 0;
+  int failed = ts_alloc_end();
   char *text = NULL;
   if (st == TS_OK) {
     ck_assert_ptr_nonnull(doc);
@@ -1225,47 +1211,19 @@ static char *oom_parse(long n, ts_status *out) {
     ts_buf_init(&b);
     ts_doc_dump_json(doc, &b);
     ck_assert(!b.oom);
-    text = ts_buf_detach(&b, NULL);
+    text = ts_buf_detach(&b, len);
   } else {
     ck_assert_ptr_null(doc);
   }
   ts_doc_destroy(doc);
   ts_ctx_destroy(c);
-  *out = left > 0 ? (ts_status)-1 : st; /* -1: nothing failed */
-  return text;
+  *out = failed ? st : (ts_status)-1; /* -1: nothing failed */
+  return (unsigned char *)text;
 }
 
 START_TEST(allocation_failures) {
-  ts_status st;
-  char *ref = oom_parse(0, &st);
-  ck_assert_ptr_nonnull(ref);
-  ck_assert_ptr_nonnull(strstr(ref, "Petrova"));
-  long n;
-  int failed = 0, survived = 0;
-  for (n = 1; n < 20000; n++) {
-    char *t = oom_parse(n, &st);
-    if (st == (ts_status)-1) { /* every allocation made: done */
-      ck_assert_ptr_nonnull(t);
-      ck_assert_str_eq(t, ref);
-      free(t);
-      break;
-    }
-    if (st == TS_OK) {
-      ck_assert_msg(t && strcmp(t, ref) == 0, "allocation %ld: another model", n);
-      survived++;
-    } else {
-      ck_assert_msg(st == TS_ERR_NOMEM, "allocation %ld: %s", n, ts_status_str(st));
-      ck_assert_ptr_null(t);
-      failed++;
-    }
-    free(t);
-  }
-  if (getenv("TS_VERBOSE"))
-    fprintf(stderr, "markdown oom: %ld allocations, %d failures, %d survived\n", n, failed,
-            survived);
-  ck_assert_int_lt(n, 20000);
-  ck_assert_int_gt(failed, 10); /* the model lives in an arena: few allocations */
-  free(ref);
+  /* the model lives in an arena: few allocations of typeset's own */
+  ts_test_alloc_rounds(oom_parse, NULL, 20000, 10, "markdown");
 }
 END_TEST
 

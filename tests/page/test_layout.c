@@ -10,6 +10,7 @@
 #include "page/page_int.h"
 #include "style/ts_style.h"
 #include "text/text_internal.h"
+#include "../alloc_fail_api.h"
 
 #include <check.h>
 #include <math.h>
@@ -951,7 +952,6 @@ END_TEST
  * patterns and caches made again): TS_ERR_NOMEM, or — where a failure only
  * costs a cache — the very pages of a clean run.  No leak, no double free
  * (the sanitizer build checks that). */
-extern long ts_test_fail_countdown;
 
 static const char oom_doc[] =
     "---\ntitle: Corridors of Grain\nsubtitle: A short paper\n"
@@ -965,7 +965,8 @@ static const char oom_doc[] =
     "```\ncode block line\n```\n\n> A quotation of some length about corridors.\n\n"
     "[^a]: A note that explains the circumstances in some detail.\n";
 
-static char *oom_layout(ts_style *st, long n, ts_status *out) {
+static unsigned char *oom_layout(void *user, long n, size_t *len, ts_status *out) {
+  ts_style *st = user;
   ts_ctx *c = ts_ctx_create();
   ck_assert_ptr_nonnull(c);
   ts_diag d;
@@ -978,59 +979,29 @@ static char *oom_layout(ts_style *st, long n, ts_status *out) {
   pg_debug dbg;
   memset(&dbg, 0, sizeof dbg);
   ts_layout_opts o = {st, NULL};
-  ts_test_fail_countdown = n;
+  ts_alloc_begin(n);
   ts_status s = pg_layout(c, doc, &o, &d, &l, &dbg);
-  long left = ts_test_fail_countdown;
-  ts_test_fail_countdown = 0;
+  int failed = ts_alloc_end();
   char *text = NULL;
   if (s == TS_OK) {
     ts_buf b;
     ts_buf_init(&b);
     ts_page_dump(&l, &b);
     ck_assert(!b.oom);
-    text = ts_buf_detach(&b, NULL);
+    text = ts_buf_detach(&b, len);
   }
   ts_arena_destroy(dbg.galley);
   ts_doc_destroy(doc);
   ts_ctx_destroy(c);
-  *out = left > 0 ? (ts_status)-1 : s; /* -1: nothing failed */
-  return text;
+  *out = failed ? s : (ts_status)-1; /* -1: nothing failed */
+  return (unsigned char *)text;
 }
 
 START_TEST(allocation_failures) {
   ts_diag d;
   ts_diag_init(&d, NULL);
   ts_style *st = style_named("paper", &d);
-  ts_status s;
-  char *ref = oom_layout(st, 0, &s);
-  ck_assert_ptr_nonnull(ref);
-  ck_assert_ptr_nonnull(strstr(ref, "page 1 glyphs x="));
-  long n;
-  int failed = 0, survived = 0;
-  for (n = 1; n < 40000; n++) {
-    char *t = oom_layout(st, n, &s);
-    if (s == (ts_status)-1) { /* every allocation made: done */
-      ck_assert_ptr_nonnull(t);
-      ck_assert_str_eq(t, ref);
-      free(t);
-      break;
-    }
-    if (s == TS_OK) {
-      ck_assert_msg(t && strcmp(t, ref) == 0, "allocation %ld: other pages", n);
-      survived++;
-    } else {
-      ck_assert_msg(s == TS_ERR_NOMEM, "allocation %ld: %s", n, ts_status_str(s));
-      ck_assert_ptr_null(t);
-      failed++;
-    }
-    free(t);
-  }
-  ck_assert_int_lt(n, 40000);
-  ck_assert_int_gt(failed, 100);
-  if (getenv("TS_VERBOSE"))
-    fprintf(stderr, "layout oom: %ld allocations, %d failures, %d survived\n", n, failed,
-            survived);
-  free(ref);
+  ts_test_alloc_rounds(oom_layout, st, 40000, 100, "layout");
   ts_style_destroy(st);
 }
 END_TEST

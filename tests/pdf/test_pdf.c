@@ -29,22 +29,8 @@
 #define CJK "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
 #define NASKH "/usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf"
 
-/* ---- allocation failure injection ------------------------------------------
- * Linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc: while
- * fail_countdown > 0, the allocation that brings it to 0 fails.  Only calls
- * from the statically linked stages go through the wrappers (libharu and
- * HarfBuzz are shared libraries). */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-static long fail_countdown; /* test-only state */
-static int should_fail(void) { return fail_countdown > 0 && --fail_countdown == 0; }
-void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t m) { return should_fail() ? NULL : __real_calloc(n, m); }
-void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
+/* allocation failure injection (fail_countdown): ../alloc_fail.h */
+#include "../alloc_fail.h"
 
 static char tmpdir[256];
 static size_t run_len; /* length of run()'s last output (it may hold NULs) */

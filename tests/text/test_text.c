@@ -14,21 +14,8 @@
 
 static ts_ctx *ctx;
 
-/* ---- allocation failure injection ------------------------------------------
- * Linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc (meson.build):
- * while fail_countdown > 0, the allocation that brings it to 0 fails.  Only
- * typeset's own (statically linked) code goes through the wrappers. */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-static long fail_countdown; /* test-only state */
-static int should_fail(void) { return fail_countdown > 0 && --fail_countdown == 0; }
-void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t m) { return should_fail() ? NULL : __real_calloc(n, m); }
-void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
+/* allocation failure injection (fail_countdown): ../alloc_fail.h */
+#include "../alloc_fail.h"
 
 static void setup(void)
 {
@@ -1182,11 +1169,12 @@ END_TEST
  * again): each attempt gives TS_ERR_NOMEM, or — where a failed allocation
  * only costs a cache — the very lines of a clean run; nothing leaks or is
  * freed twice (the sanitizer build checks that). */
-static char *oom_attempt(long n, ts_status *st_out)
+static unsigned char *oom_attempt(void *user, long n, size_t *len, ts_status *st_out)
 {
+  (void)user;
   ts_ctx *c = ts_ctx_create();
   char *text = NULL;
-  fail_countdown = n;
+  ts_alloc_begin(n);
   ts_status st = c ? TS_OK : TS_ERR_NOMEM;
   ts_arena *a = c ? ts_arena_create(0) : NULL;
   if (c && !a) st = TS_ERR_NOMEM;
@@ -1205,8 +1193,7 @@ static char *oom_attempt(long n, ts_status *st_out)
   size_t nl = 0;
   double W = 120;
   if (st == TS_OK) st = ts_text_para_lines(p, fixed_width, &W, &lines, &nl, NULL);
-  long left = fail_countdown;
-  fail_countdown = 0;
+  int failed = ts_alloc_end();
   if (st == TS_OK) {
     ts_buf b;
     ts_buf_init(&b);
@@ -1215,47 +1202,18 @@ static char *oom_attempt(long n, ts_status *st_out)
       line_text(&lines[i], t, sizeof t);
       ts_buf_printf(&b, "%s|%d\n", t, lines[i].hyphenated);
     }
-    text = ts_buf_detach(&b, NULL);
+    text = ts_buf_detach(&b, len);
   }
   ts_text_para_destroy(p);
   ts_arena_destroy(a);
   ts_ctx_destroy(c);
-  *st_out = left > 0 ? (ts_status)-1 : st; /* -1: nothing failed */
-  return text;
+  *st_out = failed ? st : (ts_status)-1; /* -1: nothing failed */
+  return (unsigned char *)text;
 }
 
 START_TEST(allocation_failures)
 {
-  ts_status st;
-  char *ref = oom_attempt(0, &st);
-  ck_assert_ptr_nonnull(ref);
-  ck_assert_ptr_nonnull(strchr(ref, '\n'));
-  ck_assert_ptr_nonnull(strstr(ref, "|1")); /* a hyphenated line: the patterns were used */
-  long n;
-  int failed = 0, survived = 0;
-  for (n = 1; n < 5000; n++) {
-    char *t = oom_attempt(n, &st);
-    if (st == (ts_status)-1) { /* every allocation made: done */
-      ck_assert_ptr_nonnull(t);
-      ck_assert_str_eq(t, ref);
-      free(t);
-      break;
-    }
-    if (st == TS_OK) {
-      ck_assert_msg(t && strcmp(t, ref) == 0, "allocation %ld: other lines", n);
-      survived++;
-    } else {
-      ck_assert_msg(st == TS_ERR_NOMEM, "allocation %ld: %s", n, ts_status_str(st));
-      ck_assert_ptr_null(t);
-      failed++;
-    }
-    free(t);
-  }
-  ck_assert_int_lt(n, 5000);
-  ck_assert_int_gt(failed, 20);
-  if (getenv("TS_VERBOSE"))
-    fprintf(stderr, "text oom: %ld allocations, %d failures, %d survived\n", n, failed, survived);
-  free(ref);
+  ts_test_alloc_rounds(oom_attempt, NULL, 5000, 20, "text");
 }
 END_TEST
 

@@ -88,6 +88,24 @@ static void find_entry_free(find_entry *e)
   if (e->cands) FcFontSetDestroy(e->cands);
 }
 
+/* Forgets the fallbacks read (when memory ran out while reading them; when
+ * the cache is freed). */
+static void fallbacks_clear_locked(fonts_cache *c)
+{
+  for (int r = 0; r < TS_ROLE_COUNT; r++) {
+    for (size_t i = 0; i < c->n_fb[r]; i++) {
+      free(c->fb_family[r][i]);
+      free(c->fb_package[r][i]);
+    }
+    free(c->fb_family[r]);
+    free(c->fb_package[r]);
+    free(c->fb_script[r]);
+    c->fb_family[r] = c->fb_package[r] = NULL;
+    c->fb_script[r] = NULL;
+    c->n_fb[r] = 0;
+  }
+}
+
 static void cache_free(void *p)
 {
   fonts_cache *c = p;
@@ -108,15 +126,7 @@ static void cache_free(void *p)
   free(c->sets);
   for (size_t i = 0; i < c->n_warned; i++) free(c->warned[i]);
   free(c->warned);
-  for (int r = 0; r < TS_ROLE_COUNT; r++) {
-    for (size_t i = 0; i < c->n_fb[r]; i++) {
-      free(c->fb_family[r][i]);
-      free(c->fb_package[r][i]);
-    }
-    free(c->fb_family[r]);
-    free(c->fb_package[r]);
-    free(c->fb_script[r]);
-  }
+  fallbacks_clear_locked(c);
   if (c->fc) FcConfigDestroy(c->fc);
   pthread_mutex_destroy(&c->lock);
   free(c);
@@ -485,24 +495,9 @@ static const char *scalar(yaml_node_t *n)
 }
 
 /* Loads the fallbacks once.  The file's shape is fixed (mapping of role →
- * sequence of mappings), so the walk is three flat loops, no recursion. */
-/* Forgets the fallbacks read (after running out of memory while reading). */
-static void fallbacks_clear_locked(fonts_cache *c)
-{
-  for (int r = 0; r < TS_ROLE_COUNT; r++) {
-    for (size_t i = 0; i < c->n_fb[r]; i++) {
-      free(c->fb_family[r][i]);
-      free(c->fb_package[r][i]);
-    }
-    free(c->fb_family[r]);
-    free(c->fb_package[r]);
-    free(c->fb_script[r]);
-    c->fb_family[r] = c->fb_package[r] = NULL;
-    c->fb_script[r] = NULL;
-    c->n_fb[r] = 0;
-  }
-}
-
+ * sequence of mappings), so the walk is three flat loops, no recursion.
+ * Running out of memory leaves nothing read and sets c->nomem (the next
+ * fontset tries again). */
 static void load_fallbacks_locked(fonts_cache *c, ts_ctx *ctx, ts_diag *d)
 {
   if (c->fb_loaded) return;
