@@ -129,8 +129,7 @@ typedef struct early_warm {
 
 static void *early_warm_main(void *arg) {
   early_warm *w = arg;
-  ts_style_warm();
-  ts_style *s = ts_style_default();
+  ts_style *s = ts_style_default(); /* parses the shared default tree */
   if (!s) return NULL;
   static const struct { ts_role role; int weight, italic; } want[] = {
     {TS_ROLE_BODY, 400, 0}, {TS_ROLE_BODY, 400, 1}, {TS_ROLE_BODY, 700, 0},

@@ -1137,9 +1137,6 @@ static double body_size_of(const ynode *root, double em) {
   return em;
 }
 
-/* The loader.  `first` is the file asked for (already read).  Follows base:
- * iteratively, then applies built-in default + chain, deepest base first.
- * `onto` (tests): the starting style instead of the built-in default. */
 /* The built-in default style's tree, parsed once per process and then only
  * read (every style is applied over it; a series of 50 papers parsed it 50
  * times, 2.3 M instructions each).  A failed parse (no memory) is not
@@ -1181,13 +1178,9 @@ static ts_status default_tree(ts_diag *d, ynode **root) {
   return st;
 }
 
-void ts_style_warm(void) {
-  ts_diag d;
-  ts_diag_init(&d, stderr);
-  ynode *r;
-  (void)default_tree(&d, &r);
-}
-
+/* The loader.  `first` is the file asked for (already read).  Follows base:
+ * iteratively, then applies built-in default + chain, deepest base first.
+ * `onto` (tests): the starting style instead of the built-in default. */
 static ts_status load_chain(ts_ctx *ctx, chain_item *first, ts_diag *d, int builtin,
                             const ts_style *onto, ts_style **out) {
   ts_status st = TS_OK;

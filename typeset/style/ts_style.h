@@ -156,10 +156,8 @@ typedef struct ts_style {
 /* The compiled-in default style: returns owned (free with ts_style_destroy). */
 ts_style *ts_style_default(void);
 
-/* Parses the built-in default style's YAML now, if no load did yet: it is
- * parsed once per process and shared by every later load (thread-safe).
- * For a thread that has time to spare before the first style is loaded. */
-void ts_style_warm(void);
+/* (The built-in default's YAML tree is parsed once per process and shared
+ * by every load; thread-safe.) */
 
 /* Loads `name_or_path`: a path (contains '/' or ends in .yaml/.yml) or a
  * name looked up as DATA_DIR/styles/NAME.yaml.  Keys absent from the file
