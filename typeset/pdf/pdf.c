@@ -646,6 +646,22 @@ static void put_nums(ts_buf *b, const double *v, int n) {
   }
 }
 
+/* Closes the page's open text object, if any: paths and images are drawn
+ * outside one. */
+static void text_end(pdf_w *w) {
+  if (w->in_text) ts_buf_puts(&w->cs, "ET\n");
+  w->in_text = 0;
+}
+
+/* A new page's content starts with no text object, colour or font set. */
+static void page_state_reset(pdf_w *w) {
+  w->in_text = 0;
+  w->have_fill = 0;
+  w->fill = 0;
+  w->tf = NULL;
+  w->tf_size = 0;
+}
+
 static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
   pdf_w *w = &r->w;
   ts_buf *b = &w->cs;
@@ -658,17 +674,29 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
       break;
     pdf_face *pf;
     TS_CHECK(pdf_face_get(w, run->face, &pf));
-    const char *fname = HPDF_Page_GetLocalFontName(page, pf->type0);
-    if (!fname) { st = TS_ERR_INTERNAL; goto done; }
     /* The item's colour wins; a zero (black) item colour defers to the run's. */
     uint32_t col = it->color ? it->color : run->color;
-    ts_buf_puts(b, "q\n");
-    put_color(b, col, "rg");
-    ts_buf_puts(b, "BT\n/");
-    ts_buf_puts(b, fname);
-    ts_buf_putc(b, ' ');
-    ts_buf_num(b, run->size, 3);
-    ts_buf_puts(b, " Tf\n");
+    if (!w->in_text) {
+      ts_buf_puts(b, "BT\n");
+      w->in_text = 1;
+    }
+    if (!w->have_fill || w->fill != col) {
+      put_color(b, col, "rg");
+      w->have_fill = 1;
+      w->fill = col;
+    }
+    if (w->tf != pf || w->tf_size != run->size) {
+      /* the name also puts the font in the page's resources */
+      const char *fname = HPDF_Page_GetLocalFontName(page, pf->type0);
+      if (!fname) { st = TS_ERR_INTERNAL; goto done; }
+      ts_buf_putc(b, '/');
+      ts_buf_puts(b, fname);
+      ts_buf_putc(b, ' ');
+      ts_buf_num(b, run->size, 3);
+      ts_buf_puts(b, " Tf\n");
+      w->tf = pf;
+      w->tf_size = run->size;
+    }
     /* font expansion: the text matrix scales glyphs and their positions
      * (glyph x is in the run's unexpanded text space) */
     double hs = (double)run->hscale;
@@ -683,10 +711,10 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
     put_nums(b, org, 2);
     ts_buf_puts(b, "Tm\n");
     TS_CHECK(pdf_fonts_show(w, pf, run));
-    ts_buf_puts(b, "ET\nQ\n");
     break;
   }
   case TS_DRAW_RULE: {
+    text_end(w);
     if (!finite4(it) || !isfinite(it->lw) || it->lw <= 0) break;
     double v[5] = {it->lw, it->x, it->y, it->x + it->w, it->y + it->h};
     ts_buf_puts(b, "q\n");
@@ -700,6 +728,7 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
     break;
   }
   case TS_DRAW_RECT: {
+    text_end(w);
     if (!finite4(it)) break;
     double v[4] = {it->x, it->y, it->w, it->h};
     ts_buf_puts(b, "q\n");
@@ -709,6 +738,7 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
     break;
   }
   case TS_DRAW_IMAGE: {
+    text_end(w);
     if (!finite4(it) || !it->image) break;
     HPDF_Image img;
     TS_CHECK(image_get(r, it->image, &img));
@@ -1338,7 +1368,9 @@ static ts_status render(pdf_run *r, unsigned char **data, size_t *len) {
       st = TS_ERR_INTERNAL;
       goto done;
     }
+    page_state_reset(w);
     for (size_t i = 0; i < l->pages[p].n; i++) TS_CHECK(draw_item(r, pg, &l->pages[p].items[i]));
+    text_end(w);
     TS_CHECK(flush_page(r, pg, zc, &zp));
   }
   if (zp.started) {

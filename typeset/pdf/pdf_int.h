@@ -74,6 +74,14 @@ typedef struct pdf_w {
   uint32_t *tmp;         /* scratch for cluster boundaries (heap) */
   size_t cap_tmp;
   ts_buf cs;             /* content being built for the current item */
+  /* The page's state as its content has set it so far (pdf.c, draw_item):
+   * consecutive glyph runs share one text object (BT … ET) and set the fill
+   * colour and the font only when they change.  Reset for each page. */
+  int in_text;           /* a text object is open */
+  int have_fill;         /* fill is the colour set (else none set yet) */
+  uint32_t fill;
+  const pdf_face *tf;    /* font and size set by Tf (NULL: none yet) */
+  double tf_size;
   struct pdf_blob **blobs; /* stream data kept by typeset (heap; pdf_blobs_free) */
   size_t n_blobs, cap_blobs;
   ts_buf out;            /* the finished file, written by libharu (pdf.c) */
