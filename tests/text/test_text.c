@@ -732,6 +732,39 @@ START_TEST(word_cache_matches_whole_run_shaping)
 }
 END_TEST
 
+/* A paragraph of Common-script characters only (a table's figures, a
+ * list's labels) is shaped word by word through the cache too, and the
+ * same as shaped whole. */
+START_TEST(word_cache_common_script)
+{
+  static const char *const samples[] = {
+    "1. 2) 3.14 \u2014 45 % (2019) \u2022 \u2013 [12] 1,200.50 \u00a7 7 +/- 0.5 \u2192 99.",
+    "\u2022",
+    "12.",
+  };
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_text_cache_clear(ctx);
+  uint64_t hits0, misses0, hits1, misses1, hits2, misses2;
+  ts_text_wordcache_stats(ctx, &hits0, &misses0);
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < sizeof samples / sizeof *samples; i++) {
+      ts_span sp = span_of(samples[i], 10);
+      ts_para_opts o = opts_of("en");
+      ts_para *p = make_para(a, &sp, 1, &o, &d);
+      ck_assert_uint_eq(ts_text_para_check_shaping(p), 0);
+    }
+    if (pass == 0) ts_text_wordcache_stats(ctx, &hits1, &misses1);
+  }
+  ts_text_wordcache_stats(ctx, &hits2, &misses2);
+  ck_assert_uint_gt(misses1, misses0);      /* the words went through the cache */
+  ck_assert_uint_eq(misses2, misses1);      /* and the second time all hit */
+  ck_assert_uint_ge(hits2 - hits1, misses1 - misses0);
+  arena_done(a);
+}
+END_TEST
+
 START_TEST(stats_count)
 {
   ts_arena *a = ts_arena_create(0);
@@ -1244,6 +1277,7 @@ static Suite *suite(void)
   tcase_add_test(tc, hyphen_memo_grows_and_clears);
   tcase_add_test(tc, count_lines_short_paragraphs);
   tcase_add_test(tc, word_cache_matches_whole_run_shaping);
+  tcase_add_test(tc, word_cache_common_script);
   tcase_add_test(tc, lines_outlive_paragraph);
   tcase_add_test(tc, font_expansion);
   tcase_add_test(tc, allocation_failures);

@@ -562,9 +562,10 @@ static ts_status shape_range(ts_para *p, hb_buffer_t *buf, const prun *r, const 
 /* ---- shaped-word cache ------------------------------------------------------
  * A run is shaped word by word (words split at U+0020 only) when that is
  * provably what shaping the whole run gives:
- *  - left-to-right Latin, Cyrillic or Greek (no joining, reordering or
- *    syllable logic; HarfBuzz's default shaper uses no text outside the
- *    buffer for these scripts);
+ *  - left-to-right Latin, Cyrillic or Greek, or Common (digits,
+ *    punctuation and symbols only: a list's label, a table's figures) (no
+ *    joining, reordering or syllable logic; HarfBuzz's default shaper uses
+ *    no text outside the buffer for these scripts);
  *  - no combining marks in the run (a mark after a space would otherwise
  *    start a word and get a dotted circle, and mark-only lookups could
  *    reach across a space by skipping base glyphs);
@@ -803,7 +804,7 @@ static int run_word_safe(text_shared *s, const prun *r)
 {
   if (!s || (r->level & 1)) return 0;
   if (r->script != HB_SCRIPT_LATIN && r->script != HB_SCRIPT_CYRILLIC &&
-      r->script != HB_SCRIPT_GREEK)
+      r->script != HB_SCRIPT_GREEK && r->script != HB_SCRIPT_COMMON)
     return 0;
   const char *t = r->src;
   for (uint32_t b = r->b0; b < r->b1;) {
