@@ -31,6 +31,15 @@ START_TEST(arena_basics) {
   ck_assert_int_eq(((int *)v.data)[999], 999);
   ts_arena_clear(a);
   ck_assert_uint_eq(ts_arena_used(a), 0);
+  /* cleared, the arena serves again from its first chunk (s's), also when
+   * a big allocation's chunk came last in the list (as ASan would see, any
+   * chunk kept by mistake is written here) */
+  char *s2 = ts_arena_strdup(a, "again");
+  ck_assert_ptr_eq(s2, s);
+  ck_assert_ptr_nonnull(ts_arena_alloc(a, 100000));
+  ts_arena_clear(a);
+  ck_assert_ptr_eq(ts_arena_strdup(a, "third"), s);
+  memset(ts_arena_alloc(a, 100), 7, 100);
   ts_arena_destroy(a);
   ts_arena_destroy(NULL);
 }

@@ -12,6 +12,7 @@ typedef struct chunk {
 
 struct ts_arena {
   chunk *head;    /* current chunk (most recent) */
+  chunk *first;   /* the chunk created with the arena (block bytes), in the list */
   size_t block;   /* default chunk payload size */
   size_t total;   /* bytes handed out */
 };
@@ -33,7 +34,7 @@ ts_arena *ts_arena_create(size_t block) {
   ts_arena *a = calloc(1, sizeof *a);
   if (!a) return NULL;
   a->block = block ? block : 64 * 1024;
-  a->head = chunk_new(a->block);
+  a->head = a->first = chunk_new(a->block);
   if (!a->head) {
     free(a);
     return NULL;
@@ -54,15 +55,19 @@ void ts_arena_destroy(ts_arena *a) {
 
 void ts_arena_clear(ts_arena *a) {
   if (!a) return;
+  /* keep the first chunk (block bytes); a big allocation's chunk, which may
+   * sit after it in the list, goes with the others */
   chunk *c = a->head;
-  /* keep the last chunk in the list (the first one created) */
-  while (c && c->next) {
+  while (c) {
     chunk *n = c->next;
-    free(c);
+    if (c != a->first) free(c);
     c = n;
   }
-  a->head = c;
-  if (c) c->used = 0;
+  a->head = a->first;
+  if (a->first) {
+    a->first->next = NULL;
+    a->first->used = 0;
+  }
   a->total = 0;
 }
 

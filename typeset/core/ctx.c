@@ -79,13 +79,17 @@ const char *ts_ctx_data_dir(const ts_ctx *c) { return c->data_dir; }
 void *ts_ctx_slot(ts_ctx *c, ts_slot slot, void *(*create)(ts_ctx *),
                   void (*free_fn)(void *)) {
   if ((unsigned)slot >= TS_SLOT_COUNT) return NULL;
+  /* a slot, once set, stays until ts_ctx_destroy: read without the lock
+   * (acquire pairs with the release below, so its contents are seen whole) */
+  void *p = __atomic_load_n(&c->slot[slot], __ATOMIC_ACQUIRE);
+  if (p) return p;
   pthread_mutex_lock(&c->slot_lock);
-  void *p = c->slot[slot];
+  p = c->slot[slot];
   if (!p && create) {
     p = create(c);
     if (p) {
-      c->slot[slot] = p;
       c->slot_free[slot] = free_fn;
+      __atomic_store_n(&c->slot[slot], p, __ATOMIC_RELEASE);
     }
   }
   pthread_mutex_unlock(&c->slot_lock);

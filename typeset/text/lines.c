@@ -454,8 +454,7 @@ ts_status ts_text_para_lines(ts_para *p, ts_lb_width_fn width, void *user, ts_li
   p->reshapes = 0;
   p->glyphs_shaped = 0;
   TS_CHECK(ts_linebreak(&p->brk, p->o.mode, p->items, p->n_items, width, user, &res, NULL));
-  lc.buf = hb_buffer_create();
-  if (!hb_buffer_allocation_successful(lc.buf)) { st = TS_ERR_NOMEM; goto done; }
+  lc.buf = p->ws->buf; /* the paragraph's: creating it is done with it */
   ts_line *out = res.n ? ts_arena_alloc(p->arena, res.n * sizeof *out) : NULL;
   if (res.n && !out) { st = TS_ERR_NOMEM; goto done; }
   if (trace) {
@@ -504,7 +503,6 @@ ts_status ts_text_para_lines(ts_para *p, ts_lb_width_fn width, void *user, ts_li
 done:
   free_pieces(&lc);
   free(lc.pcs);
-  if (lc.buf) hb_buffer_destroy(lc.buf);
   ts_lb_result_free(&res);
   return st;
 }
@@ -562,8 +560,7 @@ ts_status ts_text_line(ts_ctx *ctx, ts_arena *arena, const ts_span *spans, size_
   memset(out, 0, sizeof *out);
   TS_CHECK(ts_text_para_create(ctx, arena, spans, n, &oo, d, &p));
   lc.p = p;
-  lc.buf = hb_buffer_create();
-  if (!hb_buffer_allocation_successful(lc.buf)) { st = TS_ERR_NOMEM; goto done; }
+  lc.buf = p->ws->buf;
   ts_lb_line L;
   memset(&L, 0, sizeof L);
   L.start = 0;
@@ -574,7 +571,6 @@ ts_status ts_text_line(ts_ctx *ctx, ts_arena *arena, const ts_span *spans, size_
 done:
   free_pieces(&lc);
   free(lc.pcs);
-  if (lc.buf) hb_buffer_destroy(lc.buf);
   ts_text_para_destroy(p);
   return st;
 }

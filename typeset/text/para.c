@@ -254,7 +254,11 @@ typedef struct text_shared {
   int n_chars_spare;
   brk_template *lines_t;  /* line breaking per locale */
   size_t n_lines_t;
+  para_ws *ws_spare;      /* paragraph workspaces given back (owned), under lock */
+  int n_ws_spare;
 } text_shared;
+
+static void ws_destroy(para_ws *w);
 
 static void shared_free(void *v)
 {
@@ -274,6 +278,11 @@ static void shared_free(void *v)
     pthread_mutex_destroy(&h->lock);
   }
   free(s->wfaces);
+  while (s->ws_spare) {
+    para_ws *n = s->ws_spare->next;
+    ws_destroy(s->ws_spare);
+    s->ws_spare = n;
+  }
   pthread_mutex_destroy(&s->face_lock);
   pthread_mutex_destroy(&s->lock);
   free(s);
@@ -400,6 +409,72 @@ static void close_breaker(ts_ctx *ctx, const char *locale, UBreakIterator *bi)
   if (bi) ubrk_close(bi);
 }
 
+/* ---- paragraph workspaces -------------------------------------------------
+ * Kept: at most WS_SPARE, each only when its paragraph had at most
+ * WS_KEEP_LEN bytes of text, so the pool holds a few hundred kilobytes at
+ * most (a huge paragraph's buffers go with it). */
+#define WS_SPARE 8
+#define WS_KEEP_LEN 8192
+#define WS_SCRATCH (16 * 1024) /* the scratch arena's block: most paragraphs are short */
+
+static void ws_destroy(para_ws *w)
+{
+  if (!w) return;
+  ts_arena_destroy(w->scratch);
+  hb_buffer_destroy(w->buf);
+  free(w->tmp);
+  free(w);
+}
+
+/* A workspace for a paragraph of ctx: a spare one, else a new one (owned
+ * by the caller until ws_give); NULL on OOM. */
+static para_ws *ws_take(text_shared *s)
+{
+  para_ws *w = NULL;
+  if (s) {
+    pthread_mutex_lock(&s->lock);
+    w = s->ws_spare;
+    if (w) {
+      s->ws_spare = w->next;
+      s->n_ws_spare--;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (w) {
+      w->next = NULL;
+      return w;
+    }
+  }
+  w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  w->scratch = ts_arena_create(WS_SCRATCH);
+  w->buf = hb_buffer_create();
+  if (!w->scratch || !hb_buffer_allocation_successful(w->buf)) {
+    ws_destroy(w);
+    return NULL;
+  }
+  return w;
+}
+
+/* Gives back w, which served a paragraph of len bytes: emptied and kept
+ * when the pool has room and the paragraph was short, else freed. */
+static void ws_give(text_shared *s, para_ws *w, size_t len)
+{
+  if (!w) return;
+  if (s && len <= WS_KEEP_LEN) {
+    ts_arena_clear(w->scratch);
+    hb_buffer_clear_contents(w->buf);
+    pthread_mutex_lock(&s->lock);
+    if (s->n_ws_spare < WS_SPARE) {
+      w->next = s->ws_spare;
+      s->ws_spare = w;
+      s->n_ws_spare++;
+      w = NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+  }
+  ws_destroy(w);
+}
+
 void ts_text_stats_add(ts_ctx *ctx, uint64_t glyphs, uint64_t paras, uint64_t lines,
                        uint64_t reshapes)
 {
@@ -429,7 +504,7 @@ void ts_text_para_destroy(ts_para *p)
   free(p->pi);
   free(p->runs);
   free(p->glyphs);
-  ts_arena_destroy(p->scratch);
+  ws_give(shared_of(p->ctx), p->ws, p->len);
   free(p);
 }
 
@@ -1155,10 +1230,9 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
 /* ---- paragraph creation --------------------------------------------------- */
 
 /* A paragraph's working arrays, per code point (L + 1 each; u16 and
- * u16_cp 2L + 1 and 2L + 2), carved from one block (owned: block): fourteen
- * allocations a paragraph were a tenth of its itemising. */
+ * u16_cp 2L + 1 and 2L + 2), carved from one block (the workspace's):
+ * fourteen allocations a paragraph were a tenth of its itemising. */
 typedef struct tmp_arrays {
-  void *block;
   UChar *u16;
   uint32_t *u16_cp; /* u16 index → code point index */
   uint32_t *cpb, *cpv, *spn, *cpu;
@@ -1167,18 +1241,24 @@ typedef struct tmp_arrays {
   const ts_face **face;
 } tmp_arrays;
 
-/* Carves t's arrays for L bytes of text; face and the byte arrays zeroed.
- * 0 on OOM. */
-static int tmp_alloc(tmp_arrays *t, size_t L)
+/* Carves t's arrays for L bytes of text from ws's block (grown when too
+ * small); face and the byte arrays zeroed.  0 on OOM. */
+static int tmp_alloc(tmp_arrays *t, para_ws *ws, size_t L)
 {
   size_t n = L + 1, n2 = 2 * L + 2;
   if (L > (SIZE_MAX - 64) / 64) return 0;
   /* 8-byte pointers first, then the 4-, 2- and 1-byte arrays: each stays aligned */
   size_t sz_face = n * sizeof *t->face, sz32 = (4 * n + 1 * n + n2) * sizeof(uint32_t),
          sz16 = n2 * sizeof *t->u16, sz8 = 6 * n;
-  char *b = malloc(sz_face + sz32 + sz16 + sz8);
-  if (!b) return 0;
-  t->block = b;
+  size_t need = sz_face + sz32 + sz16 + sz8;
+  if (ws->tmp_cap < need) {
+    free(ws->tmp);
+    ws->tmp_cap = 0;
+    ws->tmp = malloc(need);
+    if (!ws->tmp) return 0;
+    ws->tmp_cap = need;
+  }
+  char *b = ws->tmp;
   t->face = (const ts_face **)(void *)b;
   uint32_t *w = (uint32_t *)(void *)(b + sz_face);
   t->cpb = w, w += n;
@@ -1200,10 +1280,14 @@ static int tmp_alloc(tmp_arrays *t, size_t L)
   return 1;
 }
 
-static void tmp_free(tmp_arrays *t)
+/* Warns that no face of the set has cp (once a paragraph: the caller
+ * remembers it). */
+static void report_missing(ts_diag *d, const char *file, const ts_span *sp, uint32_t cp)
 {
-  free(t->block);
-  t->block = NULL;
+  char u8[5] = {0};
+  ts_utf8_encode(cp, u8);
+  ts_diag_report(d, TS_WARNING, file, sp->line, sp->col,
+                 "no font has U+%04X '%s'; it is drawn as the missing-glyph box", cp, u8);
 }
 
 static hb_script_t hb_script_of(int32_t sc)
@@ -1232,12 +1316,12 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   B.p = p;
   p->ctx = ctx;
   p->arena = arena;
-  /* the paragraph's own data: small blocks, as most paragraphs are short */
-  p->scratch = ts_arena_create(16 * 1024);
-  if (!p->scratch) {
+  p->ws = ws_take(shared_of(ctx));
+  if (!p->ws) {
     free(p);
     return TS_ERR_NOMEM;
   }
+  p->scratch = p->ws->scratch;
   p->d = d;
   if (o) p->o = *o;
   p->spans = spans;
@@ -1270,7 +1354,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
 
   /* code points, UTF-16 for ICU */
   size_t L = p->len;
-  int carved = tmp_alloc(&t, L);
+  int carved = tmp_alloc(&t, p->ws, L);
   p->glue_at = aalloc(p->scratch, L + 1, sizeof *p->glue_at);
   if (!carved || !p->glue_at) {
     st = TS_ERR_NOMEM;
@@ -1382,58 +1466,87 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     }
     const ts_face *prev = NULL;
     int prev_fs = -1; /* font set prev was chosen from (as fontset_for keys it) */
-    int32_t a = 0;
-    for (int32_t bnd = bi ? ubrk_next(bi) : simple && nu ? (int32_t)t.cpu[1] : UBRK_DONE;
-         bnd != UBRK_DONE; a = bnd,
-                 bnd = bi ? ubrk_next(bi)
-                          : (size_t)bnd < nu ? (int32_t)t.cpu[t.u16_cp[bnd] + 1] : UBRK_DONE) {
-      size_t c0 = t.u16_cp[a], c1 = t.u16_cp[bnd];
-      if (c1 <= c0) continue;
-      /* the whole cluster takes the first character's span */
-      for (size_t k = c0 + 1; k < c1; k++) t.spn[k] = t.spn[c0];
-      const ts_span *sp = &spans[t.spn[c0]];
-      const ts_fontset *fs = fontset_for(&B, sp, &st);
-      if (!fs) goto done;
-      /* the base: first character that is neither hidden nor ignorable */
-      size_t base = c0;
-      /* t.cpv[0..ncp) is filled from the text before any cluster is read */
-      while (base < c1 && (t.hid[base] || is_ignorable(t.cpv[base]))) // NOLINT(clang-analyzer-core.CallAndMessage)
-        base++;
-      const ts_face *f = NULL;
-      if (base == c1) {
-        f = prev ? prev : fs->faces[0];
-      } else {
-        uint32_t bc = t.cpv[base];
-        /* a common character (space, punctuation) stays in its neighbour's
-         * face only within one font set: the space after a code span is the
-         * text face's, not the monospace one's */
-        int fs_key = ((unsigned)sp->role < TS_ROLE_COUNT ? (int)sp->role : TS_ROLE_BODY) * 4 +
-                     (sp->bold ? 2 : 0) + (sp->italic ? 1 : 0);
-        if (t.common[base] && prev && prev_fs == fs_key && ts_face_has(prev, bc)) f = prev;
-        else f = ts_fontset_pick(fs, bc);
-        /* all of the cluster's characters in one face when one can */
-        int all = 1;
-        for (size_t k = base + 1; k < c1 && all; k++)
-          if (!t.hid[k] && !is_ignorable(t.cpv[k]))
-            all = ts_face_has(f, t.cpv[k]);
-        for (int fi = 0; !all && fi < fs->n; fi++) {
-          const ts_face *g = ts_fontset_face(fs, fi);
-          all = 1;
-          for (size_t k = base; k < c1 && all; k++)
-            if (!t.hid[k] && !is_ignorable(t.cpv[k]))
-              all = ts_face_has(g, t.cpv[k]);
-          if (all) f = g;
+    if (simple) {
+      /* one cluster per code point: as the loop below, with the font set
+       * looked up once per span and its first face tried inline */
+      const ts_fontset *fs = NULL;
+      uint32_t fs_span = UINT32_MAX;
+      int fs_key = 0;
+      for (size_t i = 0; i < ncp; i++) {
+        if (t.spn[i] != fs_span) {
+          fs_span = t.spn[i];
+          const ts_span *sp = &spans[fs_span];
+          fs = fontset_for(&B, sp, &st);
+          if (!fs) goto done;
+          fs_key = ((unsigned)sp->role < TS_ROLE_COUNT ? (int)sp->role : TS_ROLE_BODY) * 4 +
+                   (sp->bold ? 2 : 0) + (sp->italic ? 1 : 0);
         }
-        if (!ts_face_has(f, bc) && d && ts_cp_set_add(B.reported, bc)) {
-          char u8[5] = {0};
-          ts_utf8_encode(bc, u8);
-          ts_diag_report(d, TS_WARNING, p->o.file, sp->line, sp->col,
-                         "no font has U+%04X '%s'; it is drawn as the missing-glyph box", bc, u8);
+        uint32_t c = t.cpv[i];
+        const ts_face *f;
+        if (t.hid[i] || is_ignorable(c)) {
+          f = prev ? prev : fs->faces[0];
+        } else {
+          if (t.common[i] && prev && prev_fs == fs_key && ts_face_has(prev, c)) {
+            f = prev;
+          } else if (fs->n > 0 && ts_face_has(fs->faces[0], c)) {
+            f = fs->faces[0];
+          } else {
+            f = ts_fontset_pick(fs, c);
+            if (!ts_face_has(f, c) && d && ts_cp_set_add(B.reported, c))
+              report_missing(d, p->o.file, &spans[fs_span], c);
+          }
+          prev = f;
+          prev_fs = fs_key;
         }
-        prev = f;
-        prev_fs = fs_key;
+        t.face[i] = f;
       }
-      for (size_t k = c0; k < c1; k++) t.face[k] = f;
+    } else {
+      int32_t a = 0;
+      for (int32_t bnd = ubrk_next(bi); bnd != UBRK_DONE; a = bnd, bnd = ubrk_next(bi)) {
+        size_t c0 = t.u16_cp[a], c1 = t.u16_cp[bnd];
+        if (c1 <= c0) continue;
+        /* the whole cluster takes the first character's span */
+        for (size_t k = c0 + 1; k < c1; k++) t.spn[k] = t.spn[c0];
+        const ts_span *sp = &spans[t.spn[c0]];
+        const ts_fontset *fs = fontset_for(&B, sp, &st);
+        if (!fs) goto done;
+        /* the base: first character that is neither hidden nor ignorable */
+        size_t base = c0;
+        /* t.cpv[0..ncp) is filled from the text before any cluster is read */
+        while (base < c1 && (t.hid[base] || is_ignorable(t.cpv[base]))) // NOLINT(clang-analyzer-core.CallAndMessage)
+          base++;
+        const ts_face *f = NULL;
+        if (base == c1) {
+          f = prev ? prev : fs->faces[0];
+        } else {
+          uint32_t bc = t.cpv[base];
+          /* a common character (space, punctuation) stays in its neighbour's
+           * face only within one font set: the space after a code span is the
+           * text face's, not the monospace one's */
+          int fs_key = ((unsigned)sp->role < TS_ROLE_COUNT ? (int)sp->role : TS_ROLE_BODY) * 4 +
+                       (sp->bold ? 2 : 0) + (sp->italic ? 1 : 0);
+          if (t.common[base] && prev && prev_fs == fs_key && ts_face_has(prev, bc)) f = prev;
+          else f = ts_fontset_pick(fs, bc);
+          /* all of the cluster's characters in one face when one can */
+          int all = 1;
+          for (size_t k = base + 1; k < c1 && all; k++)
+            if (!t.hid[k] && !is_ignorable(t.cpv[k]))
+              all = ts_face_has(f, t.cpv[k]);
+          for (int fi = 0; !all && fi < fs->n; fi++) {
+            const ts_face *g = ts_fontset_face(fs, fi);
+            all = 1;
+            for (size_t k = base; k < c1 && all; k++)
+              if (!t.hid[k] && !is_ignorable(t.cpv[k]))
+                all = ts_face_has(g, t.cpv[k]);
+            if (all) f = g;
+          }
+          if (!ts_face_has(f, bc) && d && ts_cp_set_add(B.reported, bc))
+            report_missing(d, p->o.file, sp, bc);
+          prev = f;
+          prev_fs = fs_key;
+        }
+        for (size_t k = c0; k < c1; k++) t.face[k] = f;
+      }
     }
   }
 
@@ -1464,8 +1577,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   }
 
   /* 5. runs, shaped once each */
-  buf = hb_buffer_create();
-  if (!hb_buffer_allocation_successful(buf)) { st = TS_ERR_NOMEM; goto done; }
+  buf = p->ws->buf;
   for (size_t i = 0; i < ncp;) {
     size_t j = i + 1;
     while (j < ncp && t.spn[j] == t.spn[i] && t.lvl[j] == t.lvl[i] && t.scr[j] == t.scr[i] &&
@@ -1803,8 +1915,6 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
 done:
   close_breaker(ctx, NULL, bi);
   if (bidi) ubidi_close(bidi);
-  if (buf) hb_buffer_destroy(buf);
-  tmp_free(&t);
   free(B.fsc);
   if (st != TS_OK && p) { /* step 7 lends these to p before it takes them */
     if (p->runs == runs) p->runs = NULL;

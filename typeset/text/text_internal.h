@@ -46,12 +46,26 @@ typedef struct ts_fontset_cache {
   ts_fontset fs;
 } ts_fontset_cache;
 
+/* A paragraph's working memory: its scratch arena, a HarfBuzz buffer and
+ * the block of per-code-point arrays (para.c).  Kept by the shared text
+ * state between paragraphs and lent to one paragraph at a time, from
+ * ts_text_para_create to ts_text_para_destroy, so that a short paragraph (a
+ * list's label, a table's cell) allocates none of them. */
+typedef struct para_ws {
+  ts_arena *scratch;     /* owned; emptied when given back */
+  hb_buffer_t *buf;      /* owned: for shaping the paragraph and its lines */
+  void *tmp;             /* owned: the per-code-point arrays, tmp_cap bytes */
+  size_t tmp_cap;
+  struct para_ws *next;  /* in the pool of spare ones */
+} para_ws;
+
 /* A paragraph (heap, freed with all it owns by ts_text_para_destroy). */
 struct ts_para {
   ts_ctx *ctx;
   ts_arena *arena;       /* borrowed: the document's; the built lines go here */
-  ts_arena *scratch;     /* owned: the paragraph's own data (text, glue_at,
-                            features), freed by ts_text_para_destroy */
+  para_ws *ws;           /* lent by the pool until ts_text_para_destroy */
+  ts_arena *scratch;     /* ws's: the paragraph's own data (text, glue_at,
+                            features), emptied by ts_text_para_destroy */
   ts_diag *d;            /* borrowed */
   ts_para_opts o;
   ts_break_params brk;
