@@ -63,21 +63,26 @@ static void *hgrow(void *p, size_t *cap, size_t need, size_t sz)
 
 /* Characters that are not shaped: controls, line/paragraph separators and
  * soft hyphens (handled as items). */
-static int is_hidden(uint32_t c)
+/* (These predicates and cp_at, cp_before are asked for every character:
+ * each answers ASCII first.) */
+static inline int is_hidden(uint32_t c)
 {
-  return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0xAD || c == 0x2028 || c == 0x2029;
+  if (c < 0x7F) return c < 0x20;
+  return c <= 0x9F || c == 0xAD || c == 0x2028 || c == 0x2029;
 }
 
-static int is_mandatory(uint32_t c)
+static inline int is_mandatory(uint32_t c)
 {
-  return c == '\n' || c == 0x0B || c == 0x0C || c == 0x85 || c == 0x2028 || c == 0x2029;
+  if (c < 0x80) return c == '\n' || c == 0x0B || c == 0x0C;
+  return c == 0x85 || c == 0x2028 || c == 0x2029;
 }
 
 /* Interword spaces become glue; no-break spaces too (behind a penalty);
  * fixed spaces (U+2007 figure, U+202F narrow no-break) stay boxes. */
-static int is_space(uint32_t c)
+static inline int is_space(uint32_t c)
 {
-  if (c == ' ' || c == 0xA0) return 1;
+  if (c < 0x80) return c == ' ';
+  if (c == 0xA0) return 1;
   if (c == 0x2007 || c == 0x202F) return 0;
   return c >= 0x2000 && c <= 0x200A ? 1 : c == 0x3000 ? 0 : c == 0x1680 || c == 0x205F;
 }
@@ -94,18 +99,20 @@ static int is_cjk(uint32_t c)
          (c >= 0x20000 && c <= 0x3FFFF);
 }
 
-static uint32_t cp_at(const ts_para *p, uint32_t b)
+static inline uint32_t cp_at(const ts_para *p, uint32_t b)
 {
   uint32_t c = 0;
   if (b >= p->len) return 0;
+  if ((unsigned char)p->text[b] < 0x80) return (unsigned char)p->text[b];
   ts_utf8_decode(p->text + b, p->len - b, &c);
   return c;
 }
 
 /* The code point that ends just before byte b. */
-static uint32_t cp_before(const ts_para *p, uint32_t b)
+static inline uint32_t cp_before(const ts_para *p, uint32_t b)
 {
   if (b == 0) return 0;
+  if ((unsigned char)p->text[b - 1] < 0x80) return (unsigned char)p->text[b - 1];
   uint32_t s = b - 1;
   while (s > 0 && ((unsigned char)p->text[s] & 0xC0) == 0x80 && b - s < 4) s--;
   uint32_t c = 0;
@@ -1365,9 +1372,23 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   int need_bidi = p->o.base_rtl == 1;
   for (uint32_t b = 0; b < L;) {
     uint32_t c;
-    size_t l = ts_utf8_decode(p->text + b, L - b, &c);
-    if (l == 0) l = 1; /* invalid byte: U+FFFD, one byte */
+    size_t l;
     while (si + 1 < n && p->span_b0[si + 1] <= b) si++;
+    if ((unsigned char)p->text[b] < 0x80) { /* ASCII: nothing right-to-left */
+      c = (unsigned char)p->text[b];
+      t.cpb[ncp] = b;
+      t.cpv[ncp] = c;
+      t.spn[ncp] = (uint32_t)si;
+      t.cpu[ncp] = (uint32_t)nu;
+      t.hid[ncp] = (uint8_t)(c < 0x20 || c == 0x7F);
+      t.u16_cp[nu] = (uint32_t)ncp;
+      t.u16[nu++] = (UChar)c;
+      ncp++;
+      b++;
+      continue;
+    }
+    l = ts_utf8_decode(p->text + b, L - b, &c);
+    if (l == 0) l = 1; /* invalid byte: U+FFFD, one byte */
     t.cpb[ncp] = b;
     t.cpv[ncp] = c;
     t.spn[ncp] = (uint32_t)si;
