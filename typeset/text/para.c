@@ -430,6 +430,10 @@ static void ws_destroy(para_ws *w)
   ts_arena_destroy(w->scratch);
   hb_buffer_destroy(w->buf);
   free(w->tmp);
+  free(w->runs);
+  free(w->g);
+  free(w->it);
+  free(w->pi);
   free(w);
 }
 
@@ -507,10 +511,6 @@ void ts_text_stats_get(ts_ctx *ctx, ts_text_stats *out)
 void ts_text_para_destroy(ts_para *p)
 {
   if (!p) return;
-  free(p->items);
-  free(p->pi);
-  free(p->runs);
-  free(p->glyphs);
   ws_give(shared_of(p->ctx), p->ws, p->len);
   free(p);
 }
@@ -1329,6 +1329,15 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     return TS_ERR_NOMEM;
   }
   p->scratch = p->ws->scratch;
+  /* the workspace's arrays, grown here as needed and put back at done */
+  runs = p->ws->runs;
+  cap_runs = p->ws->cap_runs;
+  gv.g = p->ws->g;
+  gv.cap = p->ws->cap_g;
+  iv.it = p->ws->it;
+  iv.cap = p->ws->cap_it;
+  iv.pi = p->ws->pi;
+  iv.cap2 = p->ws->cap_pi;
   p->d = d;
   if (o) p->o = *o;
   p->spans = spans;
@@ -1917,7 +1926,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
 #undef HYPH_W
   }
   p->n_items = iv.n;
-  /* the paragraph takes the arrays (freed by ts_text_para_destroy) */
+  /* the paragraph uses the workspace's arrays until ts_text_para_destroy */
   p->items = iv.it;
   p->pi = iv.pi;
   p->runs = n_runs ? runs : NULL;
@@ -1927,26 +1936,21 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     st = TS_ERR_NOMEM;
     goto done;
   }
-  if (p->runs) runs = NULL;
-  if (p->glyphs) gv.g = NULL;
-  iv.it = NULL;
-  iv.pi = NULL;
   ts_text_stats_add(ctx, p->glyphs_shaped, 1, 0, 0);
   *out = p;
 done:
   close_breaker(ctx, NULL, bi);
   if (bidi) ubidi_close(bidi);
   free(B.fsc);
-  if (st != TS_OK && p) { /* step 7 lends these to p before it takes them */
-    if (p->runs == runs) p->runs = NULL;
-    if (p->glyphs == gv.g) p->glyphs = NULL;
-    if (p->items == iv.it) p->items = NULL;
-    if (p->pi == iv.pi) p->pi = NULL;
-  }
-  free(gv.g);
-  free(iv.it);
-  free(iv.pi);
-  free(runs);
+  /* the arrays (perhaps moved by growing) back to the workspace */
+  p->ws->runs = runs;
+  p->ws->cap_runs = cap_runs;
+  p->ws->g = gv.g;
+  p->ws->cap_g = gv.cap;
+  p->ws->it = iv.it;
+  p->ws->cap_it = iv.cap;
+  p->ws->pi = iv.pi;
+  p->ws->cap_pi = iv.cap2;
   if (st != TS_OK) ts_text_para_destroy(p);
   return st;
 }

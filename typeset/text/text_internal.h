@@ -56,6 +56,15 @@ typedef struct para_ws {
   hb_buffer_t *buf;      /* owned: for shaping the paragraph and its lines */
   void *tmp;             /* owned: the per-code-point arrays, tmp_cap bytes */
   size_t tmp_cap;
+  /* owned, with their capacities: the paragraph's runs, glyphs and items
+   * (ts_para's runs, glyphs, items and pi point into them) */
+  prun *runs;
+  size_t cap_runs;
+  sglyph *g;
+  size_t cap_g;
+  ts_item *it;
+  pitem *pi;
+  size_t cap_it, cap_pi;
   struct para_ws *next;  /* in the pool of spare ones */
 } para_ws;
 
@@ -76,7 +85,7 @@ struct ts_para {
                             in place (NULL when none) */
   uint32_t len;
   uint32_t *span_b0;     /* first byte of each span */
-  prun *runs;            /* owned (heap), as are glyphs, items and pi: */
+  prun *runs;            /* ws's, as are glyphs, items and pi: */
   size_t n_runs;         /* a paragraph's break data lives only until */
   sglyph *glyphs;        /* ts_text_para_destroy, not as long as the */
   size_t n_glyphs;       /* document, whose arena keeps only the lines */
