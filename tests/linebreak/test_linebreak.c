@@ -527,6 +527,52 @@ static int run_oracle_case(uint64_t seed, int *looser) {
   return e.pass;
 }
 
+/* ts_lb_width2 (two widths read directly) breaks exactly as the same
+ * widths given by a function called for every line: same lines, ratios,
+ * demerits and trace, also for widths that count as 0 (negative, NaN). */
+START_TEST(test_width2_same_as_callback) {
+  for (uint64_t seed = 0; seed < 120; seed++) {
+    uint64_t s = seed * 2654435761u + 777;
+    para P = {0};
+    gen_opts g = {0, 1, seed % 3 == 1 ? 0.02 : 0};
+    gen_para(&s, &P, &g);
+    ts_break_params p;
+    widths w;
+    ts_lb_mode mode;
+    gen_params(&s, &p, &w, &mode);
+    w.nfirst = 1;
+    if (seed % 10 == 7) w.first = -5;
+    if (seed % 10 == 8) w.first = NAN;
+    if (seed % 10 == 9) w.first = w.rest;
+    ts_lb_widths2 w2 = {w.first, w.rest};
+    ts_lb_result a, b;
+    ts_buf ta, tb;
+    ts_buf_init(&ta);
+    ts_buf_init(&tb);
+    ck_assert_int_eq(ts_linebreak(&p, mode, P.it, P.n, width_cb, &w, &a, &ta), TS_OK);
+    ck_assert_int_eq(ts_linebreak(&p, mode, P.it, P.n, ts_lb_width2, &w2, &b, &tb), TS_OK);
+    ck_assert_int_eq(a.pass, b.pass);
+    ck_assert_uint_eq(a.n, b.n);
+    ck_assert(a.total_demerits == b.total_demerits);
+    for (size_t i = 0; i < a.n; i++) {
+      ck_assert_uint_eq(a.lines[i].start, b.lines[i].start);
+      ck_assert_uint_eq(a.lines[i].end, b.lines[i].end);
+      ck_assert(a.lines[i].ratio == b.lines[i].ratio);
+    }
+    ck_assert_uint_eq(ta.len, tb.len);
+    ck_assert(ta.len == 0 || memcmp(ta.data, tb.data, ta.len) == 0);
+    double f0 = ts_lb_width2(&w2, 0), f5 = ts_lb_width2(&w2, 5);
+    ck_assert(memcmp(&f0, &w2.first, sizeof f0) == 0); /* NaN too */
+    ck_assert_double_eq(f5, w2.rest);
+    ts_buf_free(&ta);
+    ts_buf_free(&tb);
+    ts_lb_result_free(&a);
+    ts_lb_result_free(&b);
+    para_free(&P);
+  }
+}
+END_TEST
+
 START_TEST(test_oracle_random) {
   /* 16 loop iterations × 40 seeds: 640 paragraphs */
   int passes[5] = {0};
@@ -1327,6 +1373,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_final_hyphen);
   tcase_add_test(tc, test_first_pass_no_hyphens);
   tcase_add_test(tc, test_shape_and_ragged);
+  tcase_add_test(tc, test_width2_same_as_callback);
   tcase_add_test(tc, test_edge_inputs);
   tcase_add_test(tc, test_deterministic_trace);
   tcase_add_loop_test(tc, test_oracle_random, 0, 16);

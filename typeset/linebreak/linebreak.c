@@ -656,6 +656,11 @@ static ts_status collect(lb_state *S, const lb_node *fin, int pass, ts_lb_result
 
 /* ---- entry ----------------------------------------------------------- */
 
+double ts_lb_width2(void *user, size_t line) {
+  const ts_lb_widths2 *w = user;
+  return line == 0 ? w->first : w->rest;
+}
+
 ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item *items,
                        size_t n, ts_lb_width_fn width, void *user, ts_lb_result *out,
                        ts_buf *trace) {
@@ -675,13 +680,22 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
   S.last = is_forced(&S, n - 1) ? n - 1 : n;
 
   /* line widths: TeX's \parshape with its last entry repeated (§848) */
-  for (size_t l = 0; l <= TS_LB_SHAPE_LINES; l++) {
-    double w = width(user, l);
-    S.widths[l] = isfinite(w) && w > 0 ? w : 0;
+  if (width == ts_lb_width2) { /* two widths: what the loop below would find */
+    const ts_lb_widths2 *w2 = user;
+    double w0 = isfinite(w2->first) && w2->first > 0 ? w2->first : 0;
+    double w1 = isfinite(w2->rest) && w2->rest > 0 ? w2->rest : 0;
+    S.widths[0] = w0;
+    for (size_t l = 1; l <= TS_LB_SHAPE_LINES; l++) S.widths[l] = w1;
+    S.shape_last = w0 == w1 ? 0 : 1;
+  } else {
+    for (size_t l = 0; l <= TS_LB_SHAPE_LINES; l++) {
+      double w = width(user, l);
+      S.widths[l] = isfinite(w) && w > 0 ? w : 0;
+    }
+    S.shape_last = TS_LB_SHAPE_LINES;
+    while (S.shape_last > 0 && S.widths[S.shape_last - 1] == S.widths[TS_LB_SHAPE_LINES])
+      S.shape_last--;
   }
-  S.shape_last = TS_LB_SHAPE_LINES;
-  while (S.shape_last > 0 && S.widths[S.shape_last - 1] == S.widths[TS_LB_SHAPE_LINES])
-    S.shape_last--;
   /* lines past shape_last read entry shape_last (line_width_pt, geometry) */
   for (size_t l = 0; l <= S.shape_last; l++) S.wsp[l] = to_sp(S.widths[l]);
   /* §848: with looseness every line number is its own class */

@@ -80,6 +80,15 @@ typedef struct ts_lb_result {
 typedef double (*ts_lb_width_fn)(void *user, size_t line);
 #define TS_LB_SHAPE_LINES 64
 
+/* The common shape: the first line one width, every other line another
+ * (an indented or hanging first line).  Pass ts_lb_width2 with a
+ * ts_lb_widths2 as user: ts_linebreak then reads the two widths directly
+ * instead of calling for every line (the same result). */
+typedef struct ts_lb_widths2 {
+  double first, rest;
+} ts_lb_widths2;
+double ts_lb_width2(void *user, size_t line);
+
 /* Breaks items[0..n) into lines.  The caller ends the paragraph with
  * parfillskip glue and a forced break (penalty -inf), as TeX does (§816); a
  * forced break inside the paragraph should follow fil glue (else its line is

@@ -463,11 +463,6 @@ void pg_inline_spans(pg_builder *b, const ts_node *n, const ts_block_style *bs,
 
 /* ---- paragraphs --------------------------------------------------------- */
 
-double pg_width_fn(void *u, size_t i) {
-  const pg_widths *w = u;
-  return i == 0 ? w->first : w->rest;
-}
-
 static ts_lb_mode mode_of(ts_align a) {
   switch (a) {
   case TS_JUSTIFY: return TS_LB_JUSTIFY;

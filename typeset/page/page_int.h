@@ -272,10 +272,10 @@ static inline double pg_leading(const ts_block_style *bs) {
   return bs->leading > 0 ? bs->leading : bs->size * 1.2;
 }
 /* Line widths for the text engine: the first line, then the others. */
-typedef struct pg_widths {
-  double first, rest;
-} pg_widths;
-double pg_width_fn(void *user, size_t line);
+/* a paragraph's measures: its first line, then the others (the line
+ * breaker reads them directly) */
+typedef ts_lb_widths2 pg_widths;
+#define pg_width_fn ts_lb_width2
 /* Left and right ends of a line's material as the engine placed it. */
 void pg_line_extent(const ts_line *ln, double *x0, double *x1);
 /* Options for the text engine: style, language, mode; protrusion in
