@@ -192,7 +192,8 @@ typedef struct pg_pw_entry {
   uint32_t len;
   double w;
 } pg_pw_entry;
-#define PW_SLOTS 4096 /* at most half full */
+#define PW_FIRST 256  /* the table's first size; doubled at half full */
+#define PW_SLOTS 8192 /* at most (then at most half full) */
 
 static size_t pw_key(const ts_span *sp, char *out, size_t cap) {
   struct {
@@ -212,13 +213,28 @@ static size_t pw_key(const ts_span *sp, char *out, size_t cap) {
   return sizeof k + sp->len;
 }
 
-static pg_pw_entry *pw_slot(pg_builder *b, const char *key, size_t len, uint64_t h) {
-  if (!b->pw_memo) {
-    b->pw_memo = ts_arena_alloc(b->galley, PW_SLOTS * sizeof *b->pw_memo);
-    if (!b->pw_memo) return NULL;
-    memset(b->pw_memo, 0, PW_SLOTS * sizeof *b->pw_memo);
+/* Grows the memo to cap slots (zeroed by the arena), moving its entries;
+ * 0 on OOM (the memo stays as it was). */
+static int pw_grow(pg_builder *b, size_t cap) {
+  pg_pw_entry *n = ts_arena_alloc(b->galley, cap * sizeof *n);
+  if (!n) return 0;
+  for (size_t k = 0; k < b->pw_cap; k++) {
+    const pg_pw_entry *e = &b->pw_memo[k];
+    if (!e->key) continue;
+    size_t i = (size_t)e->h & (cap - 1);
+    while (n[i].key) i = (i + 1) & (cap - 1);
+    n[i] = *e;
   }
-  for (size_t i = (size_t)h & (PW_SLOTS - 1);; i = (i + 1) & (PW_SLOTS - 1)) {
+  b->pw_memo = n; /* the old table stays in the galley until the document ends */
+  b->pw_cap = cap;
+  return 1;
+}
+
+static pg_pw_entry *pw_slot(pg_builder *b, const char *key, size_t len, uint64_t h) {
+  if (!b->pw_memo && !pw_grow(b, PW_FIRST)) return NULL;
+  if (b->pw_n >= b->pw_cap / 2 && b->pw_cap < PW_SLOTS) (void)pw_grow(b, 2 * b->pw_cap);
+  size_t mask = b->pw_cap - 1;
+  for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
     pg_pw_entry *e = &b->pw_memo[i];
     if (!e->key || (e->h == h && e->len == len && !memcmp(e->key, key, len))) return e;
   }
@@ -258,7 +274,7 @@ static double piece_width(pg_builder *b, const ts_span *sp, size_t n, const size
   pg_pw_entry *slot = pw_slot(b, key, kl, h);
   if (slot && slot->key) return slot->w;
   double w = piece_width_set(b, tmp, m);
-  if (slot && !b->err && b->pw_n < PW_SLOTS / 2) {
+  if (slot && !b->err && b->pw_n < b->pw_cap / 2) {
     char *k = ts_arena_alloc(b->galley, kl);
     if (k) {
       memcpy(k, key, kl);

@@ -204,6 +204,7 @@ ts_para_opts pg_para_opts(const pg_builder *b, ts_lb_mode mode, double indent, i
   o.hyphenate = hyph;
   o.file = b->doc->path;
   o.reported = b->reported;
+  o.fontsets = b->fontsets;
   /* margin kerning (pdfTeX's protrusion) in justified text: punctuation
    * and hyphens hang slightly into the margin so the edges look straight */
   o.protrusion = mode == TS_LB_JUSTIFY;

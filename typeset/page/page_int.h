@@ -210,7 +210,7 @@ typedef struct pg_builder {
   ts_arena *para_spans; /* owned: a body paragraph's span array, cleared once
                            its lines are built (they copy what they keep) */
   struct pg_pw_entry *pw_memo; /* galley: widths of table pieces measured so far */
-  size_t pw_n;
+  size_t pw_n, pw_cap;   /* its entries and slots (a power of two) */
   const ts_doc *doc;
   const ts_style *st;
   ts_diag *d;
@@ -218,6 +218,7 @@ typedef struct pg_builder {
   const char *lang;
   ts_status err;        /* sticky: the first failure */
   ts_cp_set *reported;  /* code points without a font, reported once */
+  ts_fontsets *fontsets; /* owned: the font sets the paragraphs looked up */
 
   pg_vlist main;        /* the body galley */
   pg_vlist title;       /* the title block when it spans two columns */

@@ -125,7 +125,8 @@ static void *prewarm_main(void *arg) {
   pg_prewarm *w = arg;
   ts_arena *a = ts_arena_create(0);
   ts_cp_set *seen = a ? ts_cp_set_create(a) : NULL;
-  if (!seen) goto done;
+  ts_fontsets *fsets = ts_fontsets_create();
+  if (!seen || !fsets) goto done;
   ts_diag quiet; /* every message is the builder's to give */
   ts_diag_init(&quiet, NULL);
   ts_para_opts o;
@@ -137,6 +138,7 @@ static void *prewarm_main(void *arg) {
   o.hyphenate = w->st->hyphenate;
   o.file = w->doc->path;
   o.reported = seen;
+  o.fontsets = fsets;
   /* the first page's title block first: the builder sets the footnotes
    * before it, this thread has that long */
   const ts_meta *m = &w->doc->meta;
@@ -170,6 +172,7 @@ static void *prewarm_main(void *arg) {
     ts_iter_skip(&it); /* its inlines were read above */
   }
 done:
+  ts_fontsets_destroy(fsets);
   ts_arena_destroy(a);
   return NULL;
 }

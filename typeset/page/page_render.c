@@ -406,10 +406,13 @@ ts_status pg_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_
   b->tmp = ts_arena_create(0);
   b->para_spans = ts_arena_create(16 * 1024);
   b->galley = ts_arena_create(256 * 1024);
-  if (!b->tmp || !b->galley || !b->para_spans) {
+  b->fontsets = ts_fontsets_create();
+  if (!b->tmp || !b->galley || !b->para_spans || !b->fontsets) {
     ts_arena_destroy(b->tmp);
     ts_arena_destroy(b->para_spans);
     ts_arena_destroy(b->galley);
+    ts_fontsets_destroy(b->fontsets);
+    b->fontsets = NULL;
     return TS_ERR_NOMEM;
   }
   ts_vec_init(&b->anchors, sizeof(pg_anchor));
@@ -586,6 +589,8 @@ done:
   b->tmp = NULL;
   ts_arena_destroy(b->para_spans);
   b->para_spans = NULL;
+  ts_fontsets_destroy(b->fontsets);
+  b->fontsets = NULL;
   /* the galley is not needed once the pages are drawn (but by tests) */
   if (dbg) dbg->galley = b->galley;
   else ts_arena_destroy(b->galley);

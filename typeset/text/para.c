@@ -531,25 +531,39 @@ typedef struct feat_list {
 
 typedef struct build {
   ts_para *p;
-  ts_fontset_cache *fsc;
-  size_t n_fsc, cap_fsc;
+  ts_fontsets own;     /* the paragraph's own memo when opts bring none */
+  ts_fontsets *fsets;  /* opts' or &own */
   feat_list role_feats[TS_ROLE_COUNT];
   int role_feats_done[TS_ROLE_COUNT];
   ts_cp_set *reported;
 } build;
 
+ts_fontsets *ts_fontsets_create(void) { return calloc(1, sizeof(ts_fontsets)); }
+
+void ts_fontsets_destroy(ts_fontsets *f)
+{
+  if (!f) return;
+  free(f->fsc);
+  free(f);
+}
+
+/* The font set of span s (from the memo, else looked up and remembered);
+ * valid until the next lookup adds one.  NULL with *st set on failure. */
 static const ts_fontset *fontset_for(build *B, const ts_span *s, ts_status *st)
 {
   ts_para *p = B->p;
+  ts_fontsets *m = B->fsets;
   int role = (unsigned)s->role < TS_ROLE_COUNT ? (int)s->role : TS_ROLE_BODY;
   int bold = s->bold ? 1 : 0, italic = s->italic ? 1 : 0;
-  for (size_t i = 0; i < B->n_fsc; i++)
-    if (B->fsc[i].role == role && B->fsc[i].bold == bold && B->fsc[i].italic == italic)
-      return &B->fsc[i].fs;
-  ts_fontset_cache *n = hgrow(B->fsc, &B->cap_fsc, B->n_fsc + 1, sizeof *n);
+  for (size_t i = 0; i < m->n; i++)
+    if (m->fsc[i].role == role && m->fsc[i].bold == bold && m->fsc[i].italic == italic &&
+        m->fsc[i].style == p->o.style)
+      return &m->fsc[i].fs;
+  ts_fontset_cache *n = hgrow(m->fsc, &m->cap, m->n + 1, sizeof *n);
   if (!n) { *st = TS_ERR_NOMEM; return NULL; }
-  B->fsc = n;
-  ts_fontset_cache *e = &B->fsc[B->n_fsc];
+  m->fsc = n;
+  ts_fontset_cache *e = &m->fsc[m->n];
+  e->style = p->o.style;
   e->role = role;
   e->bold = bold;
   e->italic = italic;
@@ -558,7 +572,7 @@ static const ts_fontset *fontset_for(build *B, const ts_span *s, ts_status *st)
   ts_status s2 = ts_fonts_fontset(p->ctx, fr, bold ? 700 : 400, italic,
                                   p->o.style ? p->o.style->dir : NULL, p->d, &e->fs);
   if (s2 != TS_OK) { *st = s2; return NULL; }
-  B->n_fsc++;
+  m->n++;
   return &e->fs;
 }
 
@@ -1321,6 +1335,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   ts_para *p = calloc(1, sizeof *p);
   if (!p) return TS_ERR_NOMEM;
   B.p = p;
+  B.fsets = o && o->fontsets ? o->fontsets : &B.own;
   p->ctx = ctx;
   p->arena = arena;
   p->ws = ws_take(shared_of(ctx));
@@ -1581,8 +1596,8 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   }
 
   /* a face that could not be loaded for want of memory: no substitute */
-  for (size_t i = 0; i < B.n_fsc; i++)
-    if (ts_fontset_nomem(&B.fsc[i].fs)) {
+  for (size_t i = 0; i < B.fsets->n; i++)
+    if (ts_fontset_nomem(&B.fsets->fsc[i].fs)) {
       st = TS_ERR_NOMEM;
       goto done;
     }
@@ -1941,7 +1956,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
 done:
   close_breaker(ctx, NULL, bi);
   if (bidi) ubidi_close(bidi);
-  free(B.fsc);
+  free(B.own.fsc);
   /* the arrays (perhaps moved by growing) back to the workspace */
   p->ws->runs = runs;
   p->ws->cap_runs = cap_runs;

@@ -42,9 +42,16 @@ typedef struct pitem {
 } pitem;
 
 typedef struct ts_fontset_cache {
+  const ts_style *style;
   int role, bold, italic;
   ts_fontset fs;
 } ts_fontset_cache;
+
+/* ts_fontsets (ts_text.h): a growing array of looked-up font sets (heap). */
+struct ts_fontsets {
+  ts_fontset_cache *fsc;
+  size_t n, cap;
+};
 
 /* A paragraph's working memory: its scratch arena, a HarfBuzz buffer and
  * the block of per-code-point arrays (para.c).  Kept by the shared text

@@ -58,7 +58,17 @@ typedef struct ts_para_opts {
   ts_cp_set *reported;    /* optional per-document "already reported" set of
                              uncovered code points (borrowed); NULL = report
                              once per paragraph */
+  struct ts_fontsets *fontsets; /* optional per-document memo of the font sets
+                             the paragraphs look up (borrowed; one thread at a
+                             time); NULL = looked up for each paragraph */
 } ts_para_opts;
+
+/* The font sets a document's paragraphs look up (by style, role, weight
+ * and slope), kept between paragraphs: owned by the caller, who creates it
+ * for a document and frees it when done.  NULL on OOM. */
+typedef struct ts_fontsets ts_fontsets;
+ts_fontsets *ts_fontsets_create(void);
+void ts_fontsets_destroy(ts_fontsets *f); /* accepts NULL */
 
 /* ---- Output ------------------------------------------------------------*/
 /* One glyph placed relative to its run's origin (pt, y up), in the run's
