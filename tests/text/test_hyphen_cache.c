@@ -5,6 +5,8 @@
 #include "text/hyphen_cache.h"
 
 #include <check.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +210,63 @@ START_TEST(damaged_cache_is_ignored_and_rewritten)
 }
 END_TEST
 
+/* A cache file whose check matches but whose image points outside itself
+ * (as only a forged file could) is refused and rewritten: 0 the first
+ * state's transitions past the array, 1 its match string past the strings,
+ * 2 a transition to a state that does not exist, 3 more states than the
+ * block holds. */
+START_TEST(forged_image_is_refused)
+{
+  int in_block = -1;
+  char path[512];
+  HyphenDict *ref = ts_hy_load_cached(EN, &in_block);
+  ck_assert_int_eq(cache_file(path, sizeof path), 1);
+  FILE *f = fopen(path, "r+b");
+  ck_assert_ptr_nonnull(f);
+  long dicts = (long)ts_hy_cache_header_size();
+  /* the dictionaries, then the states (a plain dictionary has one level
+   * with states, hyph_en_US has two: the first level's first state) */
+  int levels = 0;
+  for (const HyphenDict *x = ref; x; x = x->nextlevel) levels++;
+  long state0 = dicts + levels * (long)sizeof(HyphenDict);
+  long trans_all = state0;
+  int total_states = 0;
+  for (const HyphenDict *x = ref; x; x = x->nextlevel) total_states += x->num_states;
+  trans_all += total_states * (long)sizeof(HyphenState);
+  uintptr_t big = (uintptr_t)1 << 40;
+  if (_i == 0) {
+    fseek(f, state0 + (long)offsetof(HyphenState, trans), SEEK_SET);
+    fwrite(&big, sizeof big, 1, f);
+  } else if (_i == 1) {
+    fseek(f, state0 + (long)offsetof(HyphenState, match), SEEK_SET);
+    fwrite(&big, sizeof big, 1, f);
+  } else if (_i == 2) {
+    int bad = 1 << 30;
+    fseek(f, trans_all + (long)offsetof(HyphenTrans, new_state), SEEK_SET);
+    fwrite(&bad, sizeof bad, 1, f);
+  } else {
+    int many = 1 << 28;
+    fseek(f, dicts + (long)offsetof(HyphenDict, num_states), SEEK_SET);
+    fwrite(&many, sizeof many, 1, f);
+  }
+  fclose(f);
+  ck_assert_int_eq(ts_hy_cache_rehash(path), 0);
+  HyphenDict *again = ts_hy_load_cached(EN, &in_block);
+  ck_assert_int_eq(in_block, 0); /* refused: loaded by libhyphen */
+  assert_same_dict(ref, again);
+  HyphenDict *warm = ts_hy_load_cached(EN, &in_block);
+  ck_assert_int_eq(in_block, 1); /* and the rewritten file serves again */
+  assert_same_dict(ref, warm);
+  char a[1024], b[1024];
+  hyphens_of(ref, a, sizeof a);
+  hyphens_of(warm, b, sizeof b);
+  ck_assert_str_eq(a, b);
+  ts_hy_release(ref, 0);
+  ts_hy_release(again, 0);
+  ts_hy_release(warm, 1);
+}
+END_TEST
+
 /* A dictionary edited after it was cached is loaded afresh. */
 START_TEST(stale_cache_follows_the_dictionary)
 {
@@ -270,6 +329,7 @@ static Suite *suite(void)
   tcase_add_test(tc, cold_then_warm_is_the_same_automaton);
   tcase_add_loop_test(tc, round_trip_each_language, 0, 4);
   tcase_add_loop_test(tc, damaged_cache_is_ignored_and_rewritten, 0, 3);
+  tcase_add_loop_test(tc, forged_image_is_refused, 0, 4);
   tcase_add_test(tc, stale_cache_follows_the_dictionary);
   tcase_add_test(tc, off_writes_nothing);
   suite_add_tcase(s, tc);

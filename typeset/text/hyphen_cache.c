@@ -24,10 +24,12 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAGIC "TSHYPH\001\n"
-#define FORMAT_VERSION 2 /* 2: payload checked with ts_hash_fast256 */
+#define FORMAT_VERSION 3 /* 3: the block's image, pointers as offsets */
 
 typedef struct cache_hdr {
   char magic[8];
@@ -36,6 +38,8 @@ typedef struct cache_hdr {
   uint64_t src_size, src_ino;
   int64_t src_mtime, src_mtime_ns;
   uint64_t payload_len, payload_hash;
+  uint64_t n_dicts, n_states, n_trans, n_bytes; /* the block's parts */
+  uint32_t layout2, pad;
 } cache_hdr;
 
 static uint32_t layout_word(void) {
@@ -43,6 +47,10 @@ static uint32_t layout_word(void) {
   unsigned char little = *(const unsigned char *)&one;
   return (uint32_t)sizeof(void *) | (uint32_t)sizeof(int) << 8 |
          (uint32_t)sizeof(HyphenState) << 16 | (uint32_t)little << 31;
+}
+
+static uint32_t layout_word2(void) {
+  return (uint32_t)sizeof(HyphenDict) | (uint32_t)sizeof(HyphenTrans) << 16;
 }
 
 /* The cache file's path for the dictionary at real path src; owned or NULL
@@ -54,55 +62,8 @@ static char *cache_path(const char *src) {
   return ts_cache_path(name);
 }
 
-/* ---- Writing ------------------------------------------------------------- */
-
-static void put_i32(ts_buf *b, int32_t v) { ts_buf_append(b, &v, sizeof v); }
-
-static void put_str(ts_buf *b, const char *s, size_t n) {
-  if (!s) {
-    put_i32(b, -1);
-    return;
-  }
-  put_i32(b, (int32_t)n);
-  ts_buf_append(b, s, n);
-}
-
-static void put_dicts(ts_buf *b, const HyphenDict *d) {
-  int32_t levels = 0;
-  for (const HyphenDict *x = d; x; x = x->nextlevel) levels++;
-  put_i32(b, levels);
-  for (const HyphenDict *x = d; x; x = x->nextlevel) {
-    char mins[4] = {x->lhmin, x->rhmin, x->clhmin, x->crhmin};
-    ts_buf_append(b, mins, 4);
-    put_i32(b, x->utf8);
-    ts_buf_append(b, x->cset, MAX_NAME);
-    put_i32(b, x->nohyphenl);
-    /* nohyphenl + 1 NUL-terminated strings, as libhyphen's loader left them */
-    size_t nh = 0;
-    if (x->nohyphen)
-      for (int i = 0; i <= x->nohyphenl; i++) nh += strlen(x->nohyphen + nh) + 1;
-    put_str(b, x->nohyphen, nh);
-    put_i32(b, x->num_states);
-    for (int i = 0; i < x->num_states; i++) {
-      const HyphenState *s = &x->states[i];
-      put_str(b, s->match, s->match ? strlen(s->match) : 0);
-      put_str(b, s->repl, s->repl ? strlen(s->repl) : 0);
-      /* libhyphen leaves these uninitialised in states without repl */
-      put_i32(b, s->repl ? s->replindex : 0);
-      put_i32(b, s->repl ? s->replcut : 0);
-      put_i32(b, s->fallback_state);
-      put_i32(b, s->num_trans);
-      for (int k = 0; k < s->num_trans; k++) {
-        put_i32(b, s->trans[k].ch);
-        put_i32(b, s->trans[k].new_state);
-      }
-    }
-  }
-}
-
 /* The payload's check: 64 bits of the fast 256-bit hash (about a byte an
- * instruction; the byte-wise FNV of format 1 was 3.3 M instructions of the
- * 7.5 M a fresh process spent reading the English patterns). */
+ * instruction). */
 static uint64_t payload_hash(const void *p, size_t n) {
   uint8_t d[32];
   ts_hash_fast256(p, n, d);
@@ -111,21 +72,131 @@ static uint64_t payload_hash(const void *p, size_t n) {
   return h;
 }
 
+/* ---- The block ------------------------------------------------------------
+ * One allocation: the dictionaries (the levels of a two-level dictionary),
+ * then every level's states, then the transitions, then the strings.  On
+ * disk the block is stored as it is in memory with each pointer replaced
+ * by an offset: + 1 from the start of the strings (0: NULL) for match,
+ * repl and nohyphen, the index of the first state or transition for states
+ * and trans, the level's index + 1 for nextlevel.  Loading is one copy and
+ * one pass that turns offsets back into pointers, checking each (the
+ * format of version 2, parsed field by field, cost 4.7 M instructions for
+ * the English patterns: most of a fresh paper's wait for them). */
+
+typedef struct block_shape {
+  size_t nd, ns, nt, nb;
+} block_shape;
+
+static size_t block_size(const block_shape *b) {
+  return b->nd * sizeof(HyphenDict) + b->ns * sizeof(HyphenState) +
+         b->nt * sizeof(HyphenTrans) + b->nb;
+}
+
+static void put_off(void *field, uint64_t v) {
+  uintptr_t u = (uintptr_t)v;
+  memcpy(field, &u, sizeof u);
+}
+
+static uint64_t get_off(const void *field) {
+  uintptr_t u;
+  memcpy(&u, field, sizeof u);
+  return (uint64_t)u;
+}
+
+/* nohyphen's length: nohyphenl + 1 NUL-terminated strings, as libhyphen's
+ * loader left them. */
+static size_t nohyphen_len(const HyphenDict *x) {
+  size_t nh = 0;
+  if (x->nohyphen)
+    for (int i = 0; i <= x->nohyphenl; i++) nh += strlen(x->nohyphen + nh) + 1;
+  return nh;
+}
+
+/* The image of d on disk (appended to b). */
+static void put_image(ts_buf *b, const HyphenDict *d, block_shape *sh) {
+  memset(sh, 0, sizeof *sh);
+  for (const HyphenDict *x = d; x; x = x->nextlevel) {
+    sh->nd++;
+    sh->nb += nohyphen_len(x);
+    for (int i = 0; i < x->num_states; i++) {
+      const HyphenState *s = &x->states[i];
+      sh->ns++;
+      sh->nt += (size_t)(s->num_trans > 0 ? s->num_trans : 0);
+      if (s->match) sh->nb += strlen(s->match) + 1;
+      if (s->repl) sh->nb += strlen(s->repl) + 1;
+    }
+  }
+  size_t size = block_size(sh);
+  unsigned char *img = calloc(1, size ? size : 1);
+  if (!img) {
+    b->oom = 1;
+    return;
+  }
+  HyphenDict *dd = (HyphenDict *)(void *)img;
+  HyphenState *ss = (HyphenState *)(void *)(dd + sh->nd);
+  HyphenTrans *tt = (HyphenTrans *)(void *)(ss + sh->ns);
+  char *pool = (char *)(tt + sh->nt);
+  size_t si = 0, ti = 0, pi = 0, li = 0;
+  for (const HyphenDict *x = d; x; x = x->nextlevel, li++) {
+    HyphenDict *o = &dd[li];
+    memcpy(o, x, sizeof *o);
+    size_t nh = nohyphen_len(x);
+    put_off(&o->nohyphen, x->nohyphen ? pi + 1 : 0);
+    if (nh) memcpy(pool + pi, x->nohyphen, nh), pi += nh;
+    put_off(&o->states, si);
+    put_off(&o->nextlevel, x->nextlevel ? li + 2 : 0);
+    for (int i = 0; i < x->num_states; i++, si++) {
+      const HyphenState *s = &x->states[i];
+      HyphenState *os = &ss[si];
+      memset(os, 0, sizeof *os);
+      os->fallback_state = s->fallback_state;
+      os->num_trans = s->num_trans > 0 ? s->num_trans : 0;
+      /* libhyphen leaves these uninitialised in states without repl */
+      os->replindex = s->repl ? s->replindex : 0;
+      os->replcut = s->repl ? s->replcut : 0;
+      put_off(&os->match, s->match ? pi + 1 : 0);
+      if (s->match) {
+        size_t l = strlen(s->match) + 1;
+        memcpy(pool + pi, s->match, l), pi += l;
+      }
+      put_off(&os->repl, s->repl ? pi + 1 : 0);
+      if (s->repl) {
+        size_t l = strlen(s->repl) + 1;
+        memcpy(pool + pi, s->repl, l), pi += l;
+      }
+      put_off(&os->trans, ti);
+      for (int k = 0; k < os->num_trans; k++, ti++) {
+        memset(&tt[ti], 0, sizeof tt[ti]);
+        tt[ti].ch = s->trans[k].ch;
+        tt[ti].new_state = s->trans[k].new_state;
+      }
+    }
+  }
+  ts_buf_append(b, img, size);
+  free(img);
+}
+
 static void cache_write(const char *path, const struct stat *st, const HyphenDict *d) {
   ts_buf b;
   ts_buf_init(&b);
   cache_hdr h;
   memset(&h, 0, sizeof h);
   ts_buf_append(&b, &h, sizeof h);
-  put_dicts(&b, d);
+  block_shape sh;
+  put_image(&b, d, &sh);
   if (!b.oom) {
     memcpy(h.magic, MAGIC, 8);
     h.layout = layout_word();
+    h.layout2 = layout_word2();
     h.version = FORMAT_VERSION;
     h.src_size = (uint64_t)st->st_size;
     h.src_ino = (uint64_t)st->st_ino;
     h.src_mtime = (int64_t)st->st_mtim.tv_sec;
     h.src_mtime_ns = (int64_t)st->st_mtim.tv_nsec;
+    h.n_dicts = sh.nd;
+    h.n_states = sh.ns;
+    h.n_trans = sh.nt;
+    h.n_bytes = sh.nb;
     h.payload_len = b.len - sizeof h;
     h.payload_hash = payload_hash(b.data + sizeof h, h.payload_len);
     memcpy(b.data, &h, sizeof h);
@@ -136,160 +207,134 @@ static void cache_write(const char *path, const struct stat *st, const HyphenDic
 
 /* ---- Reading ------------------------------------------------------------- */
 
-typedef struct reader {
-  const unsigned char *p, *end;
-  int bad;
-} reader;
-
-static int32_t get_i32(reader *r) {
-  int32_t v = 0;
-  if ((size_t)(r->end - r->p) < sizeof v) {
-    r->bad = 1;
-    return 0;
+/* A string offset of the image into a pointer into pool (nb bytes, the
+ * last a NUL, so every string ends inside it); 0 when out of range. */
+static int fix_str(char **field, char *pool, size_t nb) {
+  uint64_t o = get_off(field);
+  if (o == 0) {
+    *field = NULL;
+    return 1;
   }
-  memcpy(&v, r->p, sizeof v);
-  r->p += sizeof v;
-  return v;
+  if (o > nb) return 0;
+  *field = pool + (o - 1);
+  return 1;
 }
 
-/* A string of the payload: its bytes (not NUL-terminated) or NULL. */
-static const unsigned char *get_str(reader *r, int32_t *n) {
-  *n = get_i32(r);
-  if (r->bad || *n < 0) return NULL;
-  if ((size_t)(r->end - r->p) < (size_t)*n) {
-    r->bad = 1;
-    return NULL;
-  }
-  const unsigned char *s = r->p;
-  r->p += *n;
-  return s;
-}
-
-static char *put_copy(char **pool, const unsigned char *s, int32_t n) {
-  if (!s) return NULL;
-  char *d = *pool;
-  memcpy(d, s, (size_t)n);
-  d[n] = 0;
-  *pool += n + 1;
-  return d;
-}
-
-/* Two passes over the payload: the first (out == NULL) checks it and adds
- * up the sizes, the second builds the dictionaries in the block. */
-static int walk(const unsigned char *p, size_t n, size_t *n_dicts, size_t *n_states,
-                size_t *n_trans, size_t *n_bytes, HyphenDict *out) {
-  reader r = {p, p + n, 0};
-  HyphenState *states = out ? (HyphenState *)(out + *n_dicts) : NULL;
-  HyphenTrans *trans = out ? (HyphenTrans *)(states + *n_states) : NULL;
-  char *pool = out ? (char *)(trans + *n_trans) : NULL;
-  int32_t levels = get_i32(&r);
-  if (r.bad || levels < 1 || levels > 4) return 0;
-  if (!out) *n_dicts = (size_t)levels, *n_states = *n_trans = *n_bytes = 0;
-  for (int32_t l = 0; l < levels; l++) {
-    HyphenDict *d = out ? &out[l] : NULL;
-    if ((size_t)(r.end - r.p) < 4 + 4 + MAX_NAME) return 0;
-    if (d) {
-      d->lhmin = (char)r.p[0];
-      d->rhmin = (char)r.p[1];
-      d->clhmin = (char)r.p[2];
-      d->crhmin = (char)r.p[3];
+/* Turns the image in blk (shape sh) into the dictionaries: every offset
+ * checked (strings inside the pool, states and transitions inside their
+ * level's and the block's arrays, targets inside the level).  0 when the
+ * image is not a sound one. */
+static int fix_image(unsigned char *blk, const block_shape *sh) {
+  if (sh->nd < 1 || sh->nd > 4 || sh->ns < 1 || sh->nb < 1) return 0;
+  HyphenDict *dd = (HyphenDict *)(void *)blk;
+  HyphenState *ss = (HyphenState *)(void *)(dd + sh->nd);
+  HyphenTrans *tt = (HyphenTrans *)(void *)(ss + sh->ns);
+  char *pool = (char *)(tt + sh->nt);
+  if (pool[sh->nb - 1] != 0) return 0;
+  size_t next_state = 0, next_trans = 0;
+  for (size_t l = 0; l < sh->nd; l++) {
+    HyphenDict *d = &dd[l];
+    uint64_t st0 = get_off(&d->states), nl = get_off(&d->nextlevel);
+    /* the levels' states follow each other in order */
+    if (st0 != next_state || d->num_states < 1 || (uint64_t)d->num_states > sh->ns - st0) return 0;
+    if (nl != (l + 1 < sh->nd ? l + 2 : 0)) return 0;
+    if (!fix_str(&d->nohyphen, pool, sh->nb) || d->nohyphenl < 0) return 0;
+    if (d->nohyphen) {
+      /* nohyphenl + 1 strings, all inside the pool */
+      const char *q = d->nohyphen;
+      for (int i = 0; i <= d->nohyphenl; i++) {
+        size_t left = sh->nb - (size_t)(q - pool);
+        const char *z = memchr(q, 0, left);
+        if (!z || (size_t)(z + 1 - pool) > sh->nb) return 0;
+        q = z + 1;
+        if (i < d->nohyphenl && (size_t)(q - pool) >= sh->nb) return 0;
+      }
     }
-    r.p += 4;
-    int32_t utf8 = get_i32(&r);
-    if (d) {
-      d->utf8 = utf8;
-      memcpy(d->cset, r.p, MAX_NAME);
-      d->cset[MAX_NAME - 1] = 0;
-      d->nextlevel = l + 1 < levels ? &out[l + 1] : NULL;
-    }
-    r.p += MAX_NAME;
-    int32_t nhl = get_i32(&r), len;
-    const unsigned char *nh = get_str(&r, &len);
-    if (r.bad || nhl < 0) return 0;
-    if (nh) {
-      /* nhl + 1 NUL-terminated strings filling exactly len bytes */
-      int32_t seen = 0;
-      for (int32_t i = 0; i < len; i++) seen += nh[i] == 0;
-      if (len == 0 || nh[len - 1] != 0 || seen != nhl + 1) return 0;
-    }
-    if (d) {
-      d->nohyphenl = nhl;
-      d->nohyphen = nh ? pool : NULL;
-      if (nh) memcpy(pool, nh, (size_t)len), pool += len;
-    } else if (nh) {
-      *n_bytes += (size_t)len;
-    }
-    int32_t ns = get_i32(&r);
-    if (r.bad || ns < 1 || ns > (1 << 24)) return 0;
-    if (d) {
-      d->num_states = ns;
-      d->states = states;
-    } else {
-      *n_states += (size_t)ns;
-    }
-    for (int32_t i = 0; i < ns; i++) {
-      int32_t ml, rl;
-      const unsigned char *m = get_str(&r, &ml), *rp = get_str(&r, &rl);
-      int32_t ri = get_i32(&r), rc = get_i32(&r), fb = get_i32(&r), nt = get_i32(&r);
-      if (r.bad || fb < -1 || fb >= ns || nt < 0 || nt > 256 || ri < -128 || ri > 127 ||
-          rc < -128 || rc > 127)
+    d->cset[MAX_NAME - 1] = 0;
+    int ns = d->num_states;
+    HyphenState *states = &ss[st0];
+    d->states = states;
+    d->nextlevel = nl ? &dd[nl - 1] : NULL;
+    for (int i = 0; i < ns; i++) {
+      HyphenState *s = &states[i];
+      uint64_t t0 = get_off(&s->trans);
+      if (s->fallback_state < -1 || s->fallback_state >= ns) return 0;
+      if (s->num_trans < 0 || s->num_trans > 256 || t0 != next_trans ||
+          (uint64_t)s->num_trans > sh->nt - t0)
         return 0;
-      if ((size_t)(r.end - r.p) / 8 < (size_t)nt) return 0;
-      if (d) {
-        HyphenState *s = &states[i];
-        s->match = put_copy(&pool, m, ml);
-        s->repl = put_copy(&pool, rp, rl);
-        s->replindex = (signed char)ri;
-        s->replcut = (signed char)rc;
-        s->fallback_state = fb;
-        s->num_trans = nt;
-        s->trans = nt ? trans : NULL;
-      } else {
-        *n_bytes += (m ? (size_t)ml + 1 : 0) + (rp ? (size_t)rl + 1 : 0);
-        *n_trans += (size_t)nt;
-      }
-      for (int32_t k = 0; k < nt; k++) {
-        int32_t ch = get_i32(&r), to = get_i32(&r);
-        if (r.bad || to < 0 || to >= ns || ch < -128 || ch > 255) return 0;
-        if (d) {
-          trans->ch = (char)ch;
-          trans->new_state = to;
-          trans++;
-        }
-      }
+      if (!fix_str(&s->match, pool, sh->nb) || !fix_str(&s->repl, pool, sh->nb)) return 0;
+      s->trans = s->num_trans ? &tt[t0] : NULL;
+      for (int k = 0; k < s->num_trans; k++)
+        if (s->trans[k].new_state < 0 || s->trans[k].new_state >= ns) return 0;
+      next_trans += (size_t)s->num_trans;
     }
-    if (d) states += ns;
+    next_state += (size_t)ns;
   }
-  return r.p == r.end;
+  return next_state == sh->ns && next_trans == sh->nt;
 }
 
-/* The dictionaries from the cache file, in one block (free()), or NULL. */
+/* Reads exactly n bytes of fd into p; 0 on a short read or an error. */
+static int read_all(int fd, void *p, size_t n) {
+  unsigned char *q = p;
+  while (n > 0) {
+    ssize_t k = read(fd, q, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return 0;
+    q += k;
+    n -= (size_t)k;
+  }
+  return 1;
+}
+
+/* The dictionaries from the cache file, in one block (free()), or NULL.
+ * The header is read first, then the image straight into the block (the
+ * file is read once, nothing copied). */
 static HyphenDict *cache_read(const char *path, const struct stat *st) {
-  size_t n = 0;
-  char *data = ts_file_read(path, &n, 64u << 20);
   HyphenDict *res = NULL;
-  if (!data || n < sizeof(cache_hdr)) goto done;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  struct stat cs;
   cache_hdr h;
-  memcpy(&h, data, sizeof h);
-  const unsigned char *p = (const unsigned char *)data + sizeof h;
-  size_t pn = n - sizeof h;
-  if (memcmp(h.magic, MAGIC, 8) || h.layout != layout_word() || h.version != FORMAT_VERSION ||
-      h.src_size != (uint64_t)st->st_size || h.src_ino != (uint64_t)st->st_ino ||
-      h.src_mtime != (int64_t)st->st_mtim.tv_sec ||
-      h.src_mtime_ns != (int64_t)st->st_mtim.tv_nsec || h.payload_len != pn ||
-      h.payload_hash != payload_hash(p, pn))
+  if (fstat(fd, &cs) != 0 || !S_ISREG(cs.st_mode) || cs.st_size < (off_t)sizeof h ||
+      cs.st_size > (off_t)(64u << 20) || !read_all(fd, &h, sizeof h))
     goto done;
-  size_t nd, ns, nt, nb;
-  if (!walk(p, pn, &nd, &ns, &nt, &nb, NULL)) goto done;
-  res = calloc(1, nd * sizeof(HyphenDict) + ns * sizeof(HyphenState) +
-                      nt * sizeof(HyphenTrans) + nb);
-  if (res && !walk(p, pn, &nd, &ns, &nt, &nb, res)) {
+  size_t pn = (size_t)cs.st_size - sizeof h;
+  if (memcmp(h.magic, MAGIC, 8) || h.layout != layout_word() || h.layout2 != layout_word2() ||
+      h.version != FORMAT_VERSION || h.src_size != (uint64_t)st->st_size ||
+      h.src_ino != (uint64_t)st->st_ino || h.src_mtime != (int64_t)st->st_mtim.tv_sec ||
+      h.src_mtime_ns != (int64_t)st->st_mtim.tv_nsec || h.payload_len != pn)
+    goto done;
+  /* the counts bound the block by the file's size before any product */
+  if (h.n_dicts > 4 || h.n_states > pn || h.n_trans > pn || h.n_bytes > pn) goto done;
+  block_shape sh = {(size_t)h.n_dicts, (size_t)h.n_states, (size_t)h.n_trans, (size_t)h.n_bytes};
+  if (block_size(&sh) != pn) goto done;
+  res = malloc(pn); /* malloc's alignment, which the structs need */
+  if (!res) goto done;
+  if (!read_all(fd, res, pn) || h.payload_hash != payload_hash(res, pn) ||
+      !fix_image((unsigned char *)res, &sh)) {
     free(res);
     res = NULL;
   }
 done:
-  free(data);
+  close(fd);
   return res;
+}
+
+size_t ts_hy_cache_header_size(void) { return sizeof(cache_hdr); }
+
+int ts_hy_cache_rehash(const char *cache_file) {
+  size_t n = 0;
+  char *data = ts_file_read(cache_file, &n, 64u << 20);
+  int rc = -1;
+  if (data && n >= sizeof(cache_hdr)) {
+    cache_hdr h;
+    memcpy(&h, data, sizeof h);
+    h.payload_hash = payload_hash(data + sizeof h, n - sizeof h);
+    memcpy(data, &h, sizeof h);
+    rc = ts_write_file_atomic(cache_file, data, n) == TS_OK ? 0 : -1;
+  }
+  free(data);
+  return rc;
 }
 
 /* ---- The interface -------------------------------------------------------- */

@@ -12,4 +12,10 @@
 HyphenDict *ts_hy_load_cached(const char *path, int *in_block);
 void ts_hy_release(HyphenDict *d, int in_block); /* accepts NULL */
 
+/* For tests that forge a cache file: the size of its header (the payload,
+ * the block's image, follows it) and a rewrite of its payload check after
+ * the payload was edited.  0 on success. */
+size_t ts_hy_cache_header_size(void);
+int ts_hy_cache_rehash(const char *cache_file);
+
 #endif
