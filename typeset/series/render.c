@@ -182,6 +182,17 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
   if (o->meta_fill)
     TS_CHECK(ts_meta_apply_yaml(doc, o->meta_fill, strlen(o->meta_fill), o->meta_file,
                                 o->meta_fill_line, 1, d));
+  /* the paper's language is known: its hyphenation patterns start loading
+   * on another thread now, before the style is read (the one prefetch a
+   * process makes; patterns a style names instead load when its first
+   * paragraph needs them) */
+  if (o->dump != TS_DUMP_MODEL && (!o->style_obj || o->style_obj->hyphenate))
+    for (size_t i = 0; i < o->n_outputs; i++)
+      if (ts_format_from_path(o->outputs[i]) == TS_FMT_PDF) {
+        ts_text_prefetch(ctx, o->style_obj && o->style_obj->hyphen_lang ? o->style_obj->hyphen_lang
+                                                                         : doc->meta.lang);
+        break;
+      }
   res->title = doc->meta.title ? strdup(doc->meta.title) : NULL;
   res->authors = join_authors(&doc->meta);
   res->number = doc->meta.series.number ? strdup(doc->meta.series.number) : NULL;
