@@ -218,7 +218,7 @@ static size_t pw_key(const ts_span *sp, char *out, size_t cap) {
 static int pw_grow(pg_builder *b, size_t cap) {
   pg_pw_entry *n = ts_arena_alloc(b->galley, cap * sizeof *n);
   if (!n) return 0;
-  for (size_t k = 0; k < b->pw_cap; k++) {
+  for (size_t k = 0; b->pw_memo && k < b->pw_cap; k++) {
     const pg_pw_entry *e = &b->pw_memo[k];
     if (!e->key) continue;
     size_t i = (size_t)e->h & (cap - 1);

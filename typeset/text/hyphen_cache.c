@@ -142,7 +142,7 @@ static void put_image(ts_buf *b, const HyphenDict *d, block_shape *sh) {
     memcpy(o, x, sizeof *o);
     size_t nh = nohyphen_len(x);
     put_off(&o->nohyphen, x->nohyphen ? pi + 1 : 0);
-    if (nh) memcpy(pool + pi, x->nohyphen, nh), pi += nh;
+    if (x->nohyphen && nh) memcpy(pool + pi, x->nohyphen, nh), pi += nh;
     put_off(&o->states, si);
     put_off(&o->nextlevel, x->nextlevel ? li + 2 : 0);
     for (int i = 0; i < x->num_states; i++, si++) {

@@ -827,6 +827,7 @@ static int wc_grow(wc_shard *sh)
 static void wc_put(text_shared *s, uint64_t h, const prun *r, hb_language_t lang,
                    const char *w, uint32_t n, uint32_t x, const sglyph *g, size_t ng)
 {
+  if (!g && ng) return; /* (glyphs come with their array) */
   size_t sz = sizeof(wc_entry) + ng * sizeof(wc_glyph) + r->nfeats * sizeof *r->feats + n;
   wc_entry *e = malloc(sz);
   if (!e) return;
