@@ -1214,6 +1214,22 @@ def check_series(typeset, root):
             fail("after a text change only arctic-shipping.md must re-render: %s" % st)
         elif st:
             ok("incremental: a text change re-renders only that paper")
+        # the catalogue of that run (three papers unchanged, not rendered)
+        # lists what a full run lists, page counts included
+        def catalogue_text():
+            q = run(["pdftotext", "-enc", "UTF-8", os.path.join(out, "catalogue.pdf"), "-"],
+                    timeout=60)
+            return q.stdout.decode("utf-8", "replace") if q and q.returncode == 0 else None
+        inc_cat = catalogue_text()
+        st = statuses("forced after the text change", "--force")
+        full_cat = catalogue_text()
+        if inc_cat is None or full_cat is None:
+            fail("incremental catalogue: pdftotext failed")
+        elif inc_cat != full_cat:
+            fail("the catalogue of an incremental run differs from a full run's:\n%s\n---\n%s"
+                 % (inc_cat, full_cat))
+        else:
+            ok("incremental: the catalogue lists what a full run lists (pages of unchanged papers too)")
         # a cover image (named in the metadata only, no "![" in the paper):
         # its contents count as well
         cover = os.path.join(d, "images", "cover-test.png")

@@ -41,6 +41,27 @@ static char *join_authors(const ts_meta *m) {
   return ts_buf_detach(&b, NULL);
 }
 
+/* What a series' catalogue shows of the paper (ts_render_result); on
+ * running out of memory has_meta stays 0 and the catalogue reads the
+ * metadata again. */
+static void catalogue_meta(const ts_meta *m, ts_render_result *res) {
+  ts_buf b;
+  ts_buf_init(&b);
+  for (size_t i = 0; i < m->n_authors; i++) {
+    const char *n = m->authors[i].name ? m->authors[i].name : "";
+    ts_buf_append(&b, n, strlen(n) + 1);
+  }
+  int oom = b.oom;
+  res->n_authors = m->n_authors;
+  res->author_names = b.len && !oom ? ts_buf_detach(&b, NULL) : NULL;
+  ts_buf_free(&b);
+  res->abstract = m->abstract_text ? strdup(m->abstract_text) : NULL;
+  res->lang = m->lang ? strdup(m->lang) : NULL;
+  res->has_meta = !oom && (!m->title || res->title) && (!m->series.number || res->number) &&
+                  (!m->n_authors || res->author_names) && (!m->abstract_text || res->abstract) &&
+                  (!m->lang || res->lang);
+}
+
 /* The EPUB made on a second thread while the main one lays out and writes
  * the PDF (the two share only read-only inputs: the document, the style and
  * the context's thread-safe caches).  Its diagnostics are collected in
@@ -196,6 +217,7 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
   res->title = doc->meta.title ? strdup(doc->meta.title) : NULL;
   res->authors = join_authors(&doc->meta);
   res->number = doc->meta.series.number ? strdup(doc->meta.series.number) : NULL;
+  catalogue_meta(&doc->meta, res);
 
   if (o->dump == TS_DUMP_MODEL) {
     ts_doc_dump_json(doc, o->dump_out);
@@ -305,5 +327,8 @@ void ts_render_result_free(ts_render_result *r) {
   free(r->title);
   free(r->authors);
   free(r->number);
+  free(r->abstract);
+  free(r->lang);
+  free(r->author_names);
   memset(r, 0, sizeof *r);
 }

@@ -559,6 +559,48 @@ static void fingerprint(run *r, paper *p, const char *fill) {
   ts_sha256_hex(dg, p->hash);
 }
 
+/* The fingerprints of the papers of this shard, on up to `jobs` threads
+ * (each paper's alone: a 50-paper series spent a twentieth of its time
+ * here, serially, parsing the papers that have images). */
+typedef struct fp_pool {
+  run *r;
+  pthread_mutex_t lock;
+  size_t next;
+} fp_pool;
+
+static void *fp_worker(void *arg) {
+  fp_pool *f = arg;
+  manifest *m = f->r->m;
+  for (;;) {
+    pthread_mutex_lock(&f->lock);
+    size_t i = f->next++;
+    pthread_mutex_unlock(&f->lock);
+    if (i >= m->n_papers) break;
+    paper *p = &m->papers[i];
+    if (p->status == 4) continue; /* another shard's */
+    char *fill = fill_yaml(m, p, i);
+    fingerprint(f->r, p, fill);
+    free(fill);
+  }
+  return NULL;
+}
+
+static void fingerprint_all(run *r, int jobs) {
+  fp_pool f = {r, PTHREAD_MUTEX_INITIALIZER, 0};
+  pthread_t th[16];
+  memset(th, 0, sizeof th); /* (cppcheck cannot see that only started ones are joined) */
+  int started = 0;
+  if (jobs > 16) jobs = 16;
+  if ((size_t)jobs > r->m->n_papers) jobs = (int)r->m->n_papers;
+  for (int t = 1; t < jobs; t++) {
+    if (pthread_create(&th[started], NULL, fp_worker, &f) != 0) break;
+    started++;
+  }
+  fp_worker(&f);
+  for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+  pthread_mutex_destroy(&f.lock);
+}
+
 /* Fonts fingerprint: the files behind the style's families (path, size,
  * modification time), so a font update re-renders the series. */
 static char *fonts_fingerprint(ts_ctx *ctx, const ts_style *s) {
@@ -584,34 +626,96 @@ static char *fonts_fingerprint(ts_ctx *ctx, const ts_style *s) {
  * (.typeset-state.K-of-N) so concurrent processes never share one; all state
  * files are read. */
 
-static int has_state(const char *out_dir, const paper *p) {
+/* The state files of the output folder (every shard's), read once: one
+ * line a paper, "HASH\tPATH\tPAGES" (the pages for the catalogue of a run
+ * in which the paper is unchanged; a line without them, from an older
+ * typeset, matches nothing and its paper is rendered again). */
+typedef struct state_line {
+  const char *hash, *rel; /* into the read text */
+  size_t pages;
+} state_line;
+
+typedef struct state_set {
+  char **texts;     /* the files read (owned) */
+  size_t n_texts;
+  state_line *lines; /* sorted by rel, then hash (owned) */
+  size_t n;
+} state_set;
+
+static int cmp_state(const void *a, const void *b) {
+  const state_line *x = a, *y = b;
+  int c = strcmp(x->rel, y->rel);
+  return c ? c : strcmp(x->hash, y->hash);
+}
+
+static void state_free(state_set *s) {
+  for (size_t i = 0; i < s->n_texts; i++) free(s->texts[i]);
+  free(s->texts);
+  free(s->lines);
+  memset(s, 0, sizeof *s);
+}
+
+/* Reads the state files of out_dir into s; 0 on OOM (s then empty: every
+ * paper is rendered). */
+static int state_load(const char *out_dir, state_set *s) {
+  memset(s, 0, sizeof *s);
   char pat[OUT_PATH_MAX];
   (void)snprintf(pat, sizeof pat, "%s/" STATE_NAME "*", out_dir); /* fits: OUT_DIR_MAX */
   glob_t g;
   memset(&g, 0, sizeof g);
-  int found = 0;
+  int ok = 1;
+  size_t cap = 0;
   if (glob(pat, 0, NULL, &g) == 0) {
-    for (size_t i = 0; i < g.gl_pathc && !found; i++) {
+    s->texts = calloc(g.gl_pathc, sizeof *s->texts);
+    if (!s->texts) ok = 0;
+    for (size_t i = 0; ok && i < g.gl_pathc; i++) {
       size_t n;
       char *data = ts_file_read(g.gl_pathv[i], &n, 0);
       if (!data) continue;
+      s->texts[s->n_texts++] = data;
       char *save = NULL;
       for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *tab = strchr(line, '\t');
-        if (!tab || tab - line != 64) continue;
+        char *last = strrchr(line, '\t');
+        if (!tab || tab - line != 64 || last == tab) continue;
+        char *end = NULL;
+        errno = 0;
+        unsigned long long pages = strtoull(last + 1, &end, 10);
+        if (errno || end == last + 1 || *end) continue;
         *tab = 0;
-        if (strcmp(line, p->hash) == 0 && strcmp(tab + 1, p->rel) == 0) {
-          found = 1;
-          break;
+        *last = 0;
+        if (s->n == cap) {
+          size_t nc = cap ? 2 * cap : 64;
+          state_line *nl = realloc(s->lines, nc * sizeof *nl);
+          if (!nl) {
+            ok = 0;
+            break;
+          }
+          s->lines = nl;
+          cap = nc;
         }
+        s->lines[s->n++] = (state_line){line, tab + 1, (size_t)pages};
       }
-      free(data);
     }
   }
   globfree(&g);
-  if (!found) return 0;
+  if (!ok) {
+    state_free(s);
+    return 0;
+  }
+  if (s->n) qsort(s->lines, s->n, sizeof *s->lines, cmp_state);
+  return 1;
+}
+
+/* 1 when p's fingerprint is in the state and its outputs exist (its pages
+ * then go into p->res for the catalogue). */
+static int has_state(const state_set *s, paper *p) {
+  state_line key = {p->hash, p->rel, 0};
+  const state_line *e = s->n ? bsearch(&key, s->lines, s->n, sizeof *s->lines, cmp_state) : NULL;
+  if (!e) return 0;
   for (int k = 0; k < p->n_outs; k++)
     if (access(p->outs[k], R_OK) != 0) return 0;
+  p->res.pages = e->pages;
   return 1;
 }
 
@@ -636,7 +740,8 @@ static ts_status write_state(run *r) {
   qsort(sorted, n, sizeof *sorted, cmp_rel);
   ts_buf b;
   ts_buf_init(&b);
-  for (size_t i = 0; i < n; i++) ts_buf_printf(&b, "%s\t%s\n", sorted[i]->hash, sorted[i]->rel);
+  for (size_t i = 0; i < n; i++)
+    ts_buf_printf(&b, "%s\t%s\t%zu\n", sorted[i]->hash, sorted[i]->rel, sorted[i]->res.pages);
   free(sorted);
   ts_status st = b.oom ? TS_ERR_NOMEM : ts_write_file_atomic(path, b.data ? b.data : "", b.len);
   ts_buf_free(&b);
@@ -778,10 +883,57 @@ static void iso_date(int64_t t, char out[32]) {
 }
 
 /* Metadata of every paper (also other shards'), for the catalogue. */
+/* What the catalogue shows of a paper: what its render kept (a paper
+ * rendered in this run), else its metadata read again. */
+typedef struct cat_meta {
+  const char *number, *title, *abstract, *lang;
+  const char **authors; /* n_authors (heap) */
+  size_t n_authors;
+} cat_meta;
+
 typedef struct cat_entry {
   const paper *p;
   ts_doc *doc;
+  cat_meta cm;
 } cat_entry;
+
+static void cat_free(cat_entry *ents, size_t n) {
+  if (!ents) return;
+  for (size_t i = 0; i < n; i++) {
+    ts_doc_destroy(ents[i].doc);
+    free((void *)ents[i].cm.authors);
+  }
+  free(ents);
+}
+
+/* e's cat_meta from its paper's render result, else from its doc (NULL:
+ * the metadata could not be read); 0 on OOM. */
+static int cat_meta_fill(cat_entry *e) {
+  cat_meta *c = &e->cm;
+  const ts_render_result *res = &e->p->res;
+  size_t n = res->has_meta ? res->n_authors : e->doc ? e->doc->meta.n_authors : 0;
+  if (n) {
+    c->authors = calloc(n, sizeof *c->authors);
+    if (!c->authors) return 0;
+  }
+  c->n_authors = n;
+  if (res->has_meta) {
+    c->number = res->number;
+    c->title = res->title;
+    c->abstract = res->abstract;
+    c->lang = res->lang;
+    const char *a = res->author_names;
+    for (size_t i = 0; i < n; i++, a += strlen(a) + 1) c->authors[i] = a;
+  } else if (e->doc) {
+    const ts_meta *mt = &e->doc->meta;
+    c->number = mt->series.number;
+    c->title = mt->title;
+    c->abstract = mt->abstract_text;
+    c->lang = mt->lang;
+    for (size_t i = 0; i < n; i++) c->authors[i] = mt->authors[i].name ? mt->authors[i].name : "";
+  }
+  return 1;
+}
 
 static ts_status write_catalogue(run *r) {
   manifest *m = r->m;
@@ -795,14 +947,20 @@ static ts_status write_catalogue(run *r) {
   ts_diag_init(&quiet, NULL);
   for (size_t i = 0; i < m->n_papers; i++) {
     ents[i].p = &m->papers[i];
-    char *fill = fill_yaml(m, &m->papers[i], i);
-    if (ts_markdown_parse_meta_file(r->ctx, m->papers[i].path, &quiet, &ents[i].doc) == TS_OK) {
-      if (m->papers[i].override)
-        ts_meta_apply_yaml(ents[i].doc, m->papers[i].override, strlen(m->papers[i].override),
-                           m->file, m->papers[i].override_line, 0, &quiet);
-      if (fill) ts_meta_apply_yaml(ents[i].doc, fill, strlen(fill), m->file, 1, 1, &quiet);
+    if (!m->papers[i].res.has_meta) { /* not rendered in this run: read again */
+      char *fill = fill_yaml(m, &m->papers[i], i);
+      if (ts_markdown_parse_meta_file(r->ctx, m->papers[i].path, &quiet, &ents[i].doc) == TS_OK) {
+        if (m->papers[i].override)
+          ts_meta_apply_yaml(ents[i].doc, m->papers[i].override, strlen(m->papers[i].override),
+                             m->file, m->papers[i].override_line, 0, &quiet);
+        if (fill) ts_meta_apply_yaml(ents[i].doc, fill, strlen(fill), m->file, 1, 1, &quiet);
+      }
+      free(fill);
     }
-    free(fill);
+    if (!cat_meta_fill(&ents[i])) {
+      st = TS_ERR_NOMEM;
+      goto done;
+    }
   }
   const char *name = m->name ? m->name : "Series";
   /* catalogue as Markdown through the pipeline itself */
@@ -821,15 +979,15 @@ static ts_status write_catalogue(run *r) {
   }
   ts_buf_puts(&md, "| No. | Title | Authors | Pages |\n|---:|:---|:---|---:|\n");
   for (size_t i = 0; i < m->n_papers; i++) {
-    const ts_meta *mt = ents[i].doc ? &ents[i].doc->meta : NULL;
+    const cat_meta *mt = &ents[i].cm;
     ts_buf_puts(&md, "| ");
-    md_escape(&md, mt && mt->series.number ? mt->series.number : "");
+    md_escape(&md, mt->number ? mt->number : "");
     ts_buf_puts(&md, " | ");
-    md_escape(&md, mt && mt->title ? mt->title : m->papers[i].rel);
+    md_escape(&md, mt->title ? mt->title : m->papers[i].rel);
     ts_buf_puts(&md, " | ");
-    for (size_t a = 0; mt && a < mt->n_authors; a++) {
+    for (size_t a = 0; a < mt->n_authors; a++) {
       if (a) ts_buf_puts(&md, ", ");
-      md_escape(&md, mt->authors[a].name);
+      md_escape(&md, mt->authors[a]);
     }
     ts_buf_puts(&md, " | ");
     if (m->papers[i].res.pages) ts_buf_printf(&md, "%zu", m->papers[i].res.pages);
@@ -859,10 +1017,10 @@ static ts_status write_catalogue(run *r) {
   }
   ts_buf_puts(&feed, "  <link rel=\"self\" href=\"catalogue.atom\" type=\"application/atom+xml;profile=opds-catalog;kind=acquisition\"/>\n");
   for (size_t i = 0; i < m->n_papers; i++) {
-    const ts_meta *mt = ents[i].doc ? &ents[i].doc->meta : NULL;
+    const cat_meta *mt = &ents[i].cm;
     const paper *p = &m->papers[i];
     ts_buf_puts(&feed, "  <entry>\n    <title>");
-    xml_text(&feed, mt && mt->title ? mt->title : p->rel);
+    xml_text(&feed, mt->title ? mt->title : p->rel);
     /* an entry's id must never change (RFC 4287 §4.2.6): it comes from the
      * series name and the paper's path in the series, nothing else */
     ts_sha256 eh;
@@ -875,17 +1033,17 @@ static ts_status write_catalogue(run *r) {
     ts_sha256_hex(edg, ehex);
     ts_buf_printf(&feed, "</title>\n    <id>urn:typeset:%.32s</id>\n    <updated>%s</updated>\n",
                   ehex, when);
-    for (size_t a = 0; mt && a < mt->n_authors; a++) {
+    for (size_t a = 0; a < mt->n_authors; a++) {
       ts_buf_puts(&feed, "    <author><name>");
-      xml_text(&feed, mt->authors[a].name);
+      xml_text(&feed, mt->authors[a]);
       ts_buf_puts(&feed, "</name></author>\n");
     }
-    if (mt && mt->abstract_text) {
+    if (mt->abstract) {
       ts_buf_puts(&feed, "    <summary>");
-      xml_text(&feed, mt->abstract_text);
+      xml_text(&feed, mt->abstract);
       ts_buf_puts(&feed, "</summary>\n");
     }
-    if (mt && mt->lang) {
+    if (mt->lang) {
       ts_buf_puts(&feed, "    <dc:language>");
       xml_text(&feed, mt->lang);
       ts_buf_puts(&feed, "</dc:language>\n");
@@ -901,8 +1059,8 @@ static ts_status write_catalogue(run *r) {
     ts_buf_puts(&feed, "  </entry>\n");
   }
   ts_buf_puts(&feed, "</feed>\n");
-  for (size_t i = 0; i < m->n_papers; i++) ts_doc_destroy(ents[i].doc);
-  free(ents);
+  cat_free(ents, m->n_papers);
+  ents = NULL;
   if (md.oom || feed.oom) {
     st = TS_ERR_NOMEM;
     goto done;
@@ -927,6 +1085,7 @@ static ts_status write_catalogue(run *r) {
   }
   unlink(path);
 done:
+  cat_free(ents, m->n_papers);
   ts_buf_free(&md);
   ts_buf_free(&feed);
   return st;
@@ -1092,16 +1251,21 @@ ts_status ts_series_run(ts_ctx *ctx, const char *file, const ts_series_opts *o,
       p->status = 4;
       continue;
     }
-    char *fill = fill_yaml(&m, p, i);
-    fingerprint(&r, p, fill);
-    free(fill);
-    if (!o->force && has_state(m.out_dir, p)) {
+  }
+  fingerprint_all(&r, o->jobs > 0 ? o->jobs : ts_cpu_count());
+  state_set prev;
+  if (o->force || !state_load(m.out_dir, &prev)) memset(&prev, 0, sizeof prev);
+  for (size_t i = 0; i < m.n_papers; i++) {
+    paper *p = &m.papers[i];
+    if (p->status == 4) continue;
+    if (!o->force && has_state(&prev, p)) {
       p->status = 2;
       r.unchanged++;
     } else {
       r.todo++;
     }
   }
+  state_free(&prev);
 
   /* render */
   int jobs = o->jobs > 0 ? o->jobs : ts_cpu_count();

@@ -42,6 +42,13 @@ typedef struct ts_render_result {
   char *title;              /* owned (free with free()); for catalogues */
   char *authors;            /* owned; "A, B" */
   char *number;             /* owned; series number */
+  /* for the series' catalogue, set (has_meta 1) once the metadata was read
+   * (with the series' overrides and fills) and copied whole */
+  int has_meta;
+  char *abstract;           /* owned; NULL when none */
+  char *lang;               /* owned; NULL when none */
+  char *author_names;       /* owned: n_authors NUL-terminated names in a row */
+  size_t n_authors;
 } ts_render_result;
 
 /* Renders one input to every output in opts.  Each output is written
