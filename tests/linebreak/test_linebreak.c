@@ -573,6 +573,51 @@ START_TEST(test_width2_same_as_callback) {
 }
 END_TEST
 
+/* One ts_lb_ws reused over many paragraphs of every kind (sizes up and
+ * down, hyphen limits, looseness, modes) breaks each exactly as a fresh
+ * ts_linebreak does. */
+START_TEST(test_ws_reuse_same) {
+  ts_lb_ws ws;
+  memset(&ws, 0, sizeof ws);
+  for (uint64_t seed = 0; seed < 150; seed++) {
+    uint64_t s = seed * 2654435761u + 4242;
+    para P = {0};
+    gen_opts g = {0, 1, seed % 3 == 1 ? 0.02 : 0};
+    gen_para(&s, &P, &g);
+    ts_break_params p;
+    widths w;
+    ts_lb_mode mode;
+    gen_params(&s, &p, &w, &mode);
+    ts_lb_result a, b;
+    ts_buf ta, tb;
+    ts_buf_init(&ta);
+    ts_buf_init(&tb);
+    ck_assert_int_eq(ts_linebreak(&p, mode, P.it, P.n, width_cb, &w, &a, &ta), TS_OK);
+    ck_assert_int_eq(ts_linebreak_ws(&ws, &p, mode, P.it, P.n, width_cb, &w, &b, &tb), TS_OK);
+    ck_assert_int_eq(a.pass, b.pass);
+    ck_assert_uint_eq(a.n, b.n);
+    ck_assert(a.total_demerits == b.total_demerits);
+    for (size_t i = 0; i < a.n; i++) {
+      ck_assert_uint_eq(a.lines[i].start, b.lines[i].start);
+      ck_assert_uint_eq(a.lines[i].end, b.lines[i].end);
+      ck_assert(a.lines[i].ratio == b.lines[i].ratio);
+      ck_assert(a.lines[i].demerits == b.lines[i].demerits);
+    }
+    ck_assert_uint_eq(ta.len, tb.len);
+    ck_assert(ta.len == 0 || memcmp(ta.data, tb.data, ta.len) == 0);
+    ts_buf_free(&ta);
+    ts_buf_free(&tb);
+    ts_lb_result_free(&a);
+    ts_lb_result_free(&b);
+    para_free(&P);
+  }
+  ck_assert_ptr_nonnull(ws.act); /* it did keep its arrays */
+  ts_lb_ws_free(&ws);
+  ck_assert_ptr_null(ws.act);
+  ts_lb_ws_free(NULL);
+}
+END_TEST
+
 START_TEST(test_oracle_random) {
   /* 16 loop iterations × 40 seeds: 640 paragraphs */
   int passes[5] = {0};
@@ -1374,6 +1419,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_first_pass_no_hyphens);
   tcase_add_test(tc, test_shape_and_ragged);
   tcase_add_test(tc, test_width2_same_as_callback);
+  tcase_add_test(tc, test_ws_reuse_same);
   tcase_add_test(tc, test_edge_inputs);
   tcase_add_test(tc, test_deterministic_trace);
   tcase_add_loop_test(tc, test_oracle_random, 0, 16);

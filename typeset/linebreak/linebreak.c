@@ -661,13 +661,49 @@ double ts_lb_width2(void *user, size_t line) {
   return line == 0 ? w->first : w->rest;
 }
 
+void ts_lb_ws_free(ts_lb_ws *ws) {
+  if (!ws) return;
+  free(ws->sum);
+  free(ws->nextbox);
+  free(ws->cand);
+  free(ws->act);
+  free(ws->nxt);
+  free(ws->pas);
+  free(ws->rank);
+  memset(ws, 0, sizeof *ws);
+}
+
 ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item *items,
                        size_t n, ts_lb_width_fn width, void *user, ts_lb_result *out,
                        ts_buf *trace) {
+  ts_lb_ws ws;
+  memset(&ws, 0, sizeof ws);
+  ts_status st = ts_linebreak_ws(&ws, p, mode, items, n, width, user, out, trace);
+  ts_lb_ws_free(&ws);
+  return st;
+}
+
+ts_status ts_linebreak_ws(ts_lb_ws *ws, const ts_break_params *p, ts_lb_mode mode,
+                          const ts_item *items, size_t n, ts_lb_width_fn width, void *user,
+                          ts_lb_result *out, ts_buf *trace) {
   ts_status st = TS_OK;
   lb_state S;
   memset(&S, 0, sizeof S);
   if (out) memset(out, 0, sizeof *out);
+  if (!ws) return TS_ERR_USAGE;
+  /* the arrays (with their capacities) from ws; put back at done */
+  size_t cap_sum = ws->cap_sum, cap_nextbox = ws->cap_nextbox, cap_cand = ws->cap_cand;
+  S.sum = ws->sum;
+  S.nextbox = ws->nextbox;
+  S.cand = ws->cand;
+  S.act = ws->act;
+  S.capact = ws->cap_act;
+  S.nxt = ws->nxt;
+  S.capnxt = ws->cap_nxt;
+  S.pas = ws->pas;
+  S.cappas = ws->cap_pas;
+  S.rank = ws->rank;
+  S.caprank = ws->cap_rank;
   if (!p || !out || !width || (n > 0 && !items)) return TS_ERR_USAGE;
   if (n == 0) return TS_OK;
   if (n >= SIZE_MAX / 2 / sizeof(lb_sum)) return TS_ERR_NOMEM;
@@ -705,13 +741,10 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
   S.nslots_run = S.hyph_limit > 0 ? S.hyph_limit + 1 : 2;
 
   /* prefix sums (§§823–827 active widths, as absolute totals) */
-  S.sum = malloc((n + 1) * sizeof *S.sum);
-  S.nextbox = malloc((n + 1) * sizeof *S.nextbox);
-  S.cand = calloc(4 * (size_t)S.nslots_run, sizeof *S.cand);
-  if (!S.sum || !S.nextbox || !S.cand) {
-    st = TS_ERR_NOMEM;
-    goto done;
-  }
+  TS_CHECK(grow((void **)&S.sum, &cap_sum, n + 1, sizeof *S.sum));
+  TS_CHECK(grow((void **)&S.nextbox, &cap_nextbox, n + 1, sizeof *S.nextbox));
+  TS_CHECK(grow((void **)&S.cand, &cap_cand, 4 * (size_t)S.nslots_run, sizeof *S.cand));
+  memset(S.cand, 0, 4 * (size_t)S.nslots_run * sizeof *S.cand);
   {
     lb_sum acc = {0, 0, 0, 0};
     double gw = 0;
@@ -785,13 +818,20 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode, const ts_item 
   }
 
 done:
-  free(S.sum);
-  free(S.nextbox);
-  free(S.cand);
-  free(S.act);
-  free(S.nxt);
-  free(S.pas);
-  free(S.rank);
+  ws->sum = S.sum;
+  ws->cap_sum = cap_sum;
+  ws->nextbox = S.nextbox;
+  ws->cap_nextbox = cap_nextbox;
+  ws->cand = S.cand;
+  ws->cap_cand = cap_cand;
+  ws->act = S.act;
+  ws->cap_act = S.capact;
+  ws->nxt = S.nxt;
+  ws->cap_nxt = S.capnxt;
+  ws->pas = S.pas;
+  ws->cap_pas = S.cappas;
+  ws->rank = S.rank;
+  ws->cap_rank = S.caprank;
   if (st != TS_OK && out) ts_lb_result_free(out);
   return st;
 }

@@ -129,4 +129,16 @@ ts_status ts_linebreak(const ts_break_params *p, ts_lb_mode mode,
                        void *user, ts_lb_result *out, ts_buf *trace);
 void ts_lb_result_free(ts_lb_result *r);
 
+/* The breaker's working arrays kept between calls (one thread at a time):
+ * zero-initialise, pass to ts_linebreak_ws, free with ts_lb_ws_free.  The
+ * result is the same as ts_linebreak's; only allocations are saved. */
+typedef struct ts_lb_ws {
+  void *sum, *nextbox, *cand, *act, *nxt, *pas, *rank; /* owned */
+  size_t cap_sum, cap_nextbox, cap_cand, cap_act, cap_nxt, cap_pas, cap_rank;
+} ts_lb_ws;
+ts_status ts_linebreak_ws(ts_lb_ws *ws, const ts_break_params *p, ts_lb_mode mode,
+                          const ts_item *items, size_t n, ts_lb_width_fn width, void *user,
+                          ts_lb_result *out, ts_buf *trace);
+void ts_lb_ws_free(ts_lb_ws *ws); /* accepts NULL; leaves it zeroed */
+
 #endif

@@ -453,7 +453,8 @@ ts_status ts_text_para_lines(ts_para *p, ts_lb_width_fn width, void *user, ts_li
   if (!p || !width) return TS_ERR_USAGE;
   p->reshapes = 0;
   p->glyphs_shaped = 0;
-  TS_CHECK(ts_linebreak(&p->brk, p->o.mode, p->items, p->n_items, width, user, &res, NULL));
+  TS_CHECK(ts_linebreak_ws(&p->ws->lb, &p->brk, p->o.mode, p->items, p->n_items, width, user,
+                           &res, NULL));
   lc.buf = p->ws->buf; /* the paragraph's: creating it is done with it */
   ts_line *out = res.n ? ts_arena_alloc(p->arena, res.n * sizeof *out) : NULL;
   if (res.n && !out) { st = TS_ERR_NOMEM; goto done; }
@@ -540,7 +541,8 @@ ts_status ts_text_para_count_lines(ts_para *p, ts_lb_width_fn width, void *user,
       return TS_OK;
     }
   }
-  ts_status st = ts_linebreak(&p->brk, p->o.mode, p->items, p->n_items, width, user, &res, NULL);
+  ts_status st = ts_linebreak_ws(&p->ws->lb, &p->brk, p->o.mode, p->items, p->n_items, width,
+                                 user, &res, NULL);
   if (st == TS_OK) *n_lines = res.n;
   ts_lb_result_free(&res);
   return st;

@@ -434,6 +434,7 @@ static void ws_destroy(para_ws *w)
   free(w->g);
   free(w->it);
   free(w->pi);
+  ts_lb_ws_free(&w->lb);
   free(w);
 }
 

@@ -72,6 +72,7 @@ typedef struct para_ws {
   ts_item *it;
   pitem *pi;
   size_t cap_it, cap_pi;
+  ts_lb_ws lb;           /* the line breaker's arrays (owned) */
   struct para_ws *next;  /* in the pool of spare ones */
 } para_ws;
 
