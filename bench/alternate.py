@@ -6,8 +6,10 @@
 On a machine whose speed drifts (other work, a hypervisor taking time), the
 figures of two bench.py runs made at different times do not compare; run
 one after the other on every repetition, two builds see the same machine.
-Cases: the ~200-page book to PDF (two cores, then one with taskset), two
-sample papers to PDF and one to EPUB, each a fresh process.  Each binary
+Cases: the ~200-page book to PDF (two cores, then one with taskset), three
+sample papers to PDF (the seed's Valdai paper among them) and one to EPUB,
+each a fresh process; with --series N also an N-paper series
+(gen_series.py) to PDF + EPUB at -j2 and -j1 (--force, warm cache folder).  Each binary
 keeps its own cache folder (TYPESET_CACHE_DIR), so that builds with
 different cache formats do not rewrite each other's files.  Prints the
 median wall time of each and the ratio.  Python's standard library only.
@@ -30,6 +32,8 @@ def main():
     ap.add_argument('old')
     ap.add_argument('new')
     ap.add_argument('--runs', type=int, default=9)
+    ap.add_argument('--series', type=int, default=0, metavar='N',
+                    help='also time an N-paper series (0: none)')
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix='typeset-alt-')
     try:
@@ -42,10 +46,20 @@ def main():
         cases = [
             ('book -> PDF', [], book_args),
             ('book -> PDF, one core', ['taskset', '-c', '0'], book_args),
+            ('Valdai paper -> PDF', [], ['-q', sample('not-to-disappear-one-by-one.md'), '-o',
+                                          out('pdf')]),
             ('grain-corridors -> PDF', [], ['-q', sample('grain-corridors.md'), '-o', out('pdf')]),
             ('multilingual -> PDF', [], ['-q', sample('multilingual.md'), '-o', out('pdf')]),
             ('grain-corridors -> EPUB', [], ['-q', sample('grain-corridors.md'), '-o', out('epub')]),
         ]
+        if a.series > 0:
+            sdir = os.path.join(work, 'series')
+            subprocess.run([sys.executable, os.path.join(HERE, 'gen_series.py'), '-n',
+                            str(a.series), '-o', sdir], check=True, stdout=subprocess.DEVNULL)
+            man = os.path.join(sdir, 'series.yaml')
+            for j in ('2', '1'):
+                cases.append(('%d-paper series -j%s' % (a.series, j), [],
+                              ['series', man, '-j', j, '--force', '-q', '--out', '{OUT}']))
         if not shutil.which('taskset'):
             cases = [c for c in cases if not c[1]]
         env = dict(os.environ, TYPESET_DATA_DIR=ROOT)
@@ -57,8 +71,10 @@ def main():
             times = {'old': [], 'new': []}
             for i in range(a.runs + 1):  # the first round warms the caches
                 for tag, binary in (('old', a.old), ('new', a.new)):
+                    targs = [x.replace('{OUT}', os.path.join(work, 'series-out-' + tag))
+                             for x in args]
                     t = time.perf_counter()
-                    subprocess.run(pre + [binary] + args, check=True, env=envs[tag])
+                    subprocess.run(pre + [binary] + targs, check=True, env=envs[tag])
                     if i:
                         times[tag].append(time.perf_counter() - t)
             mo, mn = statistics.median(times['old']), statistics.median(times['new'])
