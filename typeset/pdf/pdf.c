@@ -246,7 +246,7 @@ ts_status pdf_deflate_streams(pdf_w *w) {
   ts_status st = TS_OK;
   ts_buf tmp;
   ts_buf_init(&tmp);
-  struct libdeflate_compressor *c = libdeflate_alloc_compressor(PDF_DEFLATE_LEVEL);
+  struct libdeflate_compressor *c = libdeflate_alloc_compressor(PDF_CONTENT_LEVEL);
   if (!c) return TS_ERR_NOMEM;
   for (HPDF_Xref x = w->pdf->xref; x; x = x->prev) {
     for (HPDF_UINT i = 0; i < x->entries->count; i++) {

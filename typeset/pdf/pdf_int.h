@@ -93,8 +93,11 @@ int pdf_failed(const pdf_w *w);
 /* Writes n bytes into a libharu stream. */
 ts_status pdf_stream_write(pdf_w *w, HPDF_Stream s, const void *p, size_t n);
 
-/* Font programs and the small streams are compressed with libdeflate at
- * this level (the figures are in pdf.c); page contents at PDF_CONTENT_LEVEL. */
+/* Font programs are compressed with libdeflate at this level (the figures
+ * are in pdf.c; they are made once and kept in the cache folder); page
+ * contents and the other streams (ToUnicode maps, metadata) at
+ * PDF_CONTENT_LEVEL: over the 50-paper benchmark series level 1 for those
+ * took 11 M instructions off (0.7 %) for 181 bytes more in 12 MB. */
 #define PDF_DEFLATE_LEVEL 4
 /* Page contents are deflated at this level: libdeflate's level 1 has a
  * matchfinder of its own, much faster than 2 to 4.  Measured on the
