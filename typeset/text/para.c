@@ -61,10 +61,10 @@ static void *hgrow(void *p, size_t *cap, size_t need, size_t sz)
   return np;
 }
 
-/* Characters that are not shaped: controls, line/paragraph separators and
+/* (The predicates below and cp_at, cp_before are asked for every
+ * character: each answers ASCII first.)
+ * Characters that are not shaped: controls, line/paragraph separators and
  * soft hyphens (handled as items). */
-/* (These predicates and cp_at, cp_before are asked for every character:
- * each answers ASCII first.) */
 static inline int is_hidden(uint32_t c)
 {
   if (c < 0x7F) return c < 0x20;
