@@ -203,17 +203,17 @@ def gen_long_url():
 
 
 SAMPLES = ["not-to-disappear-one-by-one.md", "grain-corridors.md", "arctic-shipping.md",
-           "multilingual.md"]
+           "multilingual.md", "shared-rivers.md"]
 INTERESTING = b"*_[]()!#|>`-:\n\t\\<&^~=+{}\"' \x00\xff\xe2\x80\xae"
 
 
 def gen_mutant(k):
-    """Sample k % 4 with a few seeded mutations (byte changes, deleted,
+    """Sample k % len(SAMPLES) with a few seeded mutations (byte changes, deleted,
     repeated and swapped spans): typeset must render or refuse it cleanly."""
     import random
     rnd = random.Random(1000 + k)
     root = os.environ.get("TYPESET_DATA_DIR") or os.path.join(HERE, "..", "..")
-    with open(os.path.join(root, "samples", SAMPLES[k % 4]), "rb") as f:
+    with open(os.path.join(root, "samples", SAMPLES[k % len(SAMPLES)]), "rb") as f:
         data = bytearray(f.read())
     for _ in range(rnd.randint(1, 12)):
         op = rnd.randrange(5)

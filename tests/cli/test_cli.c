@@ -896,7 +896,7 @@ static char *sample(const char *name) {
 
 static const char *const dump_samples[] = {"not-to-disappear-one-by-one.md",
                                            "grain-corridors.md", "arctic-shipping.md",
-                                           "multilingual.md"};
+                                           "multilingual.md", "shared-rivers.md"};
 
 START_TEST(dump_model_is_stable_json) {
   char *in = sample(dump_samples[_i]);

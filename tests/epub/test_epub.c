@@ -706,6 +706,7 @@ static const char *const samples[] = {
     "samples/grain-corridors.md",
     "samples/arctic-shipping.md",
     "samples/multilingual.md",
+    "samples/shared-rivers.md",
 };
 
 START_TEST(markdown_samples) {

@@ -45,7 +45,7 @@ import sys
 import tempfile
 
 SAMPLES = ['not-to-disappear-one-by-one.md', 'grain-corridors.md',
-           'arctic-shipping.md', 'multilingual.md']
+           'arctic-shipping.md', 'multilingual.md', 'shared-rivers.md']
 
 # styles/paper.yaml (and default.yaml for what it inherits).  Checked
 # against the files at start-up so that a style change fails loudly here
