@@ -44,8 +44,8 @@ sys.path.insert(0, BENCH)
 import gen_book    # noqa: E402
 import gen_series  # noqa: E402
 
-ALL_CASES = ['paper', 'book', 'book300', 'series50', 'series200', 'micro',
-             'quality']
+ALL_CASES = ['paper', 'book', 'book300', 'series50', 'series50x2', 'series200',
+             'micro', 'quality']
 ALL_TOOLS = ['typeset', 'pandoc', 'weasyprint', 'groff', 'typst', 'xelatex']
 PDF_PEERS = ['weasyprint', 'groff', 'typst', 'xelatex']
 CSS = '''@page { size: A4; margin: 110pt 117.64pt 136.9pt 117.64pt;
@@ -274,7 +274,7 @@ class Bench:
                             os.path.join(d, 'images'), dirs_exist_ok=True)
         out = os.path.join(d, 'out')
         os.makedirs(out, exist_ok=True)
-        for name in gen_series.SAMPLE_FILES:
+        for name in gen_series.SAMPLE_FILES + gen_series.TWO_PAGE_FILES:
             md = os.path.join(d, name)
             shutil.copyfile(os.path.join(SAMPLES, name), md)
             self.t.prepare(md)
@@ -324,12 +324,15 @@ class Bench:
                         d, self.t.env, self.reps())
             self.put('book-%d-epub' % pages, tool, r, words=words)
 
-    # (3) series
-    def case_series(self, n):
-        d = os.path.join(self.work, 'series-%d' % n)
+    # (3) series (two_page: every paper from the two-page sample, the
+    # series issue 6's target is stated for)
+    def case_series(self, n, two_page=False):
+        tag = 'series%s-%d' % ('2p' if two_page else '', n)
+        d = os.path.join(self.work, tag)
         if os.path.isdir(d):
             shutil.rmtree(d)
-        papers = gen_series.write_series(n, d)
+        papers = gen_series.write_series(n, d, gen_series.TWO_PAGE_FILES if two_page
+                                         else gen_series.SAMPLE_FILES)
         manifest = os.path.join(d, 'series.yaml')
         q = shlex.quote
         if self.t.on['typeset']:
@@ -343,7 +346,7 @@ class Bench:
                     extra['papers_per_s'] = round(n / r['wall_med'], 1)
                     extra['pages'] = sum(pdf_pages(p) or 0 for p in
                                          glob.glob(os.path.join(out, 'paper-*.pdf')))
-                self.put('series-%d:pdf+epub' % n, 'typeset -j%d' % j, r, **extra)
+                self.put('%s:pdf+epub' % tag, 'typeset -j%d' % j, r, **extra)
             # incremental: one paper changed, the others unchanged
             target = papers[len(papers) // 2]
             with open(target, encoding='utf-8') as f:
@@ -354,7 +357,7 @@ class Bench:
                     f.write(base + '\nRevision %d of this paper.\n' % i)
             cmd = '%s series %s -j 2 -q --out %s' % (q(self.t.typeset), q(manifest), q(out))
             r = measure(cmd, d, self.t.env, self.reps(), setup=touch)
-            self.put('series-%d:incremental' % n, 'typeset -j2', r, papers=1)
+            self.put('%s:incremental' % tag, 'typeset -j2', r, papers=1)
             with open(target, 'w', encoding='utf-8') as f:
                 f.write(base)
         if n > 50:
@@ -376,7 +379,7 @@ class Bench:
             if r['ok']:
                 extra['papers_per_s'] = round(n / r['wall_med'], 1)
             fmt = 'epub' if tool == 'pandoc' else 'pdf'
-            self.put('series-%d:%s' % (n, fmt), tool + ' ×2', r, **extra)
+            self.put('%s:%s' % (tag, fmt), tool + ' ×2', r, **extra)
 
     # (4) text-engine micro figures
     def case_micro(self):
@@ -569,11 +572,23 @@ def summary(C, L):
     def pick(prefix, tool):
         return [v.get(tool) for k, v in C.items() if k.startswith(prefix)]
     rows = []
-    rows.append(['sample paper → PDF (median of the 4)'] +
+    rows.append(['sample paper → PDF (median of the samples)'] +
                 [cell(pick('paper-pdf:', t)) if t != 'pandoc' else '' for t, _ in cols])
-    rows.append(['sample paper → EPUB (median of the 4)'] +
+    rows.append(['sample paper → EPUB (median of the samples)'] +
                 [cell(pick('paper-epub:', t)) if t in ('typeset', 'pandoc') else ''
                  for t, _ in cols])
+    for two in gen_series.TWO_PAGE_FILES:
+        stem = two[:-3]
+        if 'paper-pdf:' + stem in C:
+            rows.append(['2-page paper (%s) → PDF' % two] +
+                        [cell([C['paper-pdf:' + stem].get(t)])
+                         if t != 'pandoc' and C['paper-pdf:' + stem].get(t) else ''
+                         for t, _ in cols])
+        if 'paper-epub:' + stem in C:
+            rows.append(['2-page paper (%s) → EPUB' % two] +
+                        [cell([C['paper-epub:' + stem].get(t)])
+                         if t in ('typeset', 'pandoc') and C['paper-epub:' + stem].get(t)
+                         else '' for t, _ in cols])
     book = C.get('book-200-pdf', {})
     if book:
         r = ['200-page book → PDF']
@@ -589,12 +604,13 @@ def summary(C, L):
         rows.append(['200-page book → EPUB'] +
                     [cell([be.get(t)], mem=True) if t in ('typeset', 'pandoc') else ''
                      for t, _ in cols])
-    for n in (50, 200):
+    for tag, n, what in (('series', 50, ''), ('series2p', 50, ' two-page'),
+                         ('series', 200, '')):
         for fmt in ('pdf+epub', 'pdf', 'epub'):
-            s = C.get('series-%d:%s' % (n, fmt), {})
+            s = C.get('%s-%d:%s' % (tag, n, fmt), {})
             if not s:
                 continue
-            r = ['%d-paper series → %s' % (n, fmt.upper())]
+            r = ['%d-paper%s series → %s' % (n, what, fmt.upper())]
             for t, _ in cols:
                 if t == 'typeset':
                     x = [s.get('typeset -j1'), s.get('typeset -j2')]
@@ -604,9 +620,10 @@ def summary(C, L):
                     r.append(cell([s.get(t + ' ×2')]) + ' (2 at a time)'
                              if s.get(t + ' ×2') else '')
             rows.append(r)
-        inc = C.get('series-%d:incremental' % n, {}).get('typeset -j2')
+        inc = C.get('%s-%d:incremental' % (tag, n), {}).get('typeset -j2')
         if inc:
-            rows.append(['%d-paper series, one paper changed' % n, cell([inc], mem=True)] +
+            rows.append(['%d-paper%s series, one paper changed' % (n, what),
+                         cell([inc], mem=True)] +
                         [''] * (len(cols) - 1))
     q = C.get('quality:book-200', {})
     if q:
@@ -697,7 +714,7 @@ def write_report(res, path):
           [k for k in keys if k.startswith('book-')],
           'bench/gen_book.py; typeset with bench/bench-book.yaml (A4, 11/13.6 pt, '
           '360 pt measure, chapters on new pages, table of contents).')
-    table('(3) Series', [k for k in keys if k.startswith('series-')],
+    table('(3) Series', [k for k in keys if k.startswith(('series-', 'series2p-'))],
           'bench/gen_series.py. typeset: one process, PDF + EPUB of every paper '
           'plus the catalogue, `--force`; incremental: the same run without '
           '`--force` after one paper changed. Peers: one process per paper, two '
@@ -832,6 +849,8 @@ def main():
             b.case_book(300, peers=False)
         elif c == 'series50':
             b.case_series(50)
+        elif c == 'series50x2':
+            b.case_series(50, two_page=True)
         elif c == 'series200':
             b.case_series(200)
         elif c == 'micro':
