@@ -6,6 +6,8 @@
 #include "text/text_internal.h"
 
 #include <check.h>
+#include <unicode/ubrk.h>
+#include <unicode/uchar.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -1250,6 +1252,159 @@ START_TEST(allocation_failures)
 }
 END_TEST
 
+/* ---- uax14.c: line break opportunities without ICU --------------------- */
+
+START_TEST(uax14_classes_are_icus)
+{
+  size_t known = 0;
+  for (uint32_t c = 0; c < 0x110000; c++) {
+    int k = ts_uax14_icu_class(c);
+    ck_assert_int_eq(k >= 0, ts_uax14_class_known(c));
+    if (k < 0) continue;
+    known++;
+    ck_assert_msg(k == u_getIntPropertyValue((UChar32)c, UCHAR_LINE_BREAK),
+                  "U+%04X: class %d here, %d in ICU", (unsigned)c, k,
+                  u_getIntPropertyValue((UChar32)c, UCHAR_LINE_BREAK));
+  }
+  ck_assert_uint_gt(known, 700); /* ASCII, Latin-1, Latin Extended, Cyrillic letters */
+}
+END_TEST
+
+/* Compares ts_uax14_simple with ICU's line break iterator for `locale` on
+ * cp[0..n) (BMP code points only); returns the first position they
+ * disagree at, 0 when they agree. */
+static size_t uax14_vs_icu(UBreakIterator *bi, const uint32_t *cp, size_t n)
+{
+  UChar u[256];
+  uint32_t cpb[256];
+  uint8_t fast[256], icu[256];
+  ck_assert_uint_le(n, 256);
+  memset(fast, 0, sizeof fast);
+  memset(icu, 0, sizeof icu);
+  for (size_t i = 0; i < n; i++) {
+    u[i] = (UChar)cp[i];
+    cpb[i] = (uint32_t)i;
+  }
+  ck_assert_int_eq(ts_uax14_simple(cp, n, cpb, fast), 1);
+  UErrorCode err = U_ZERO_ERROR;
+  ubrk_setText(bi, u, (int32_t)n, &err);
+  ck_assert(U_SUCCESS(err));
+  for (int32_t b = ubrk_first(bi); b != UBRK_DONE; b = ubrk_next(bi))
+    if (b > 0 && (size_t)b < n) icu[b] = 1;
+  for (size_t i = 1; i < n; i++)
+    if (fast[i] != icu[i]) return i;
+  return 0;
+}
+
+static void uax14_report(const uint32_t *cp, size_t n, size_t at, const char *locale)
+{
+  char msg[2048];
+  size_t k = 0;
+  for (size_t i = 0; i < n && k + 16 < sizeof msg; i++)
+    k += (size_t)snprintf(msg + k, sizeof msg - k, "%s%04X", i == at ? " |" : " ", (unsigned)cp[i]);
+  ck_abort_msg("%s: the simple rules and ICU differ before position %zu of%s", locale, at, msg);
+}
+
+static uint32_t lcg(uint64_t *x)
+{
+  *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+  return (uint32_t)(*x >> 33);
+}
+
+/* Random strings over the whole set (ASCII letters, spaces, digits and the
+ * punctuation rules care about weighted up), compared with ICU in the
+ * locales where the probe lets the simple rules stand. */
+START_TEST(uax14_matches_icu_on_random_text)
+{
+  static const char *const locales[] = {"en", "en_US", "ru", "de", "fr", "fi", "uk", "es"};
+  uint32_t set[2048];
+  size_t nset = 0;
+  for (uint32_t c = 0; c < 0x3000 && nset < 2048; c++)
+    if (ts_uax14_class_known(c)) set[nset++] = c;
+  static const char busy[] = "aaaaeeeennss  11..,,--()\"'/;:!?|";
+  for (size_t l = 0; l < sizeof locales / sizeof *locales; l++) {
+    ck_assert_msg(ts_text_simple_rules_ok(ctx, locales[l]), "%s: probe refused", locales[l]);
+    UErrorCode err = U_ZERO_ERROR;
+    UBreakIterator *bi = ubrk_open(UBRK_LINE, locales[l], NULL, 0, &err);
+    ck_assert(U_SUCCESS(err));
+    uint64_t x = 20261203 + l;
+    for (int it = 0; it < 40000; it++) {
+      uint32_t cp[48];
+      size_t n = 1 + lcg(&x) % 48;
+      for (size_t i = 0; i < n; i++)
+        cp[i] = lcg(&x) % 3 ? (unsigned char)busy[lcg(&x) % (sizeof busy - 1)] : set[lcg(&x) % nset];
+      size_t at = uax14_vs_icu(bi, cp, n);
+      if (at) uax14_report(cp, n, at, locales[l]);
+    }
+    ubrk_close(bi);
+  }
+}
+END_TEST
+
+/* Every line of the samples that is made of the set, as a paragraph. */
+START_TEST(uax14_matches_icu_on_the_samples)
+{
+  static const char *const names[] = {"not-to-disappear-one-by-one.md", "grain-corridors.md",
+                                      "arctic-shipping.md", "multilingual.md",
+                                      "shared-rivers.md"};
+  UErrorCode err = U_ZERO_ERROR;
+  UBreakIterator *bi = ubrk_open(UBRK_LINE, "en", NULL, 0, &err);
+  ck_assert(U_SUCCESS(err));
+  const char *dd = getenv("TYPESET_DATA_DIR");
+  size_t lines = 0;
+  for (size_t f = 0; f < sizeof names / sizeof *names; f++) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/samples/%s", dd ? dd : ".", names[f]);
+    size_t len = 0;
+    char *text = ts_file_read(path, &len, 1 << 22);
+    ck_assert_ptr_nonnull(text);
+    const unsigned char *q = (const unsigned char *)text, *end = q + len;
+    while (q < end) {
+      uint32_t cp[256];
+      size_t n = 0;
+      int ok = 1;
+      while (q < end && *q != '\n') {
+        uint32_t c = *q++;
+        int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+        c &= more == 3 ? 0x07 : more == 2 ? 0x0F : more == 1 ? 0x1F : 0x7F;
+        for (; more > 0 && q < end; more--) c = (c << 6) | (*q++ & 0x3F);
+        if (n < 256) cp[n++] = c;
+        else ok = 0;
+        if (!ts_uax14_class_known(c)) ok = 0;
+      }
+      if (q < end) q++;
+      if (!ok || n == 0) continue;
+      lines++;
+      size_t at = uax14_vs_icu(bi, cp, n);
+      if (at) uax14_report(cp, n, at, names[f]);
+    }
+    free(text);
+  }
+  ubrk_close(bi);
+  ck_assert_uint_gt(lines, 100);
+}
+END_TEST
+
+/* A locale that tailors the rules (Chinese: curly quotes are wide) is left
+ * to ICU; text with a character outside the set is refused untouched. */
+START_TEST(uax14_refuses_what_it_cannot_answer)
+{
+  ck_assert_int_eq(ts_text_simple_rules_ok(ctx, "zh"), 0);
+  ck_assert_int_eq(ts_text_simple_rules_ok(ctx, "en"), 1);
+  uint32_t cp[] = {'a', ' ', 'b', ' ', 'c', 0x4E00, ' ', 'd'};
+  uint32_t cpb[8] = {0, 1, 2, 3, 4, 5, 8, 9};
+  uint8_t brk[10];
+  memset(brk, 0, sizeof brk);
+  ck_assert_int_eq(ts_uax14_simple(cp, 8, cpb, brk), 0);
+  for (size_t i = 0; i < sizeof brk; i++) ck_assert_uint_eq(brk[i], 0);
+  /* and the same text without it: breaks after the spaces, at their bytes */
+  cp[5] = 'e';
+  ck_assert_int_eq(ts_uax14_simple(cp, 8, cpb, brk), 1);
+  static const uint8_t want[10] = {0, 0, 1, 0, 1, 0, 0, 0, 0, 1};
+  ck_assert_mem_eq(brk, want, sizeof want);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("text");
@@ -1281,6 +1436,10 @@ static Suite *suite(void)
   tcase_add_test(tc, lines_outlive_paragraph);
   tcase_add_test(tc, font_expansion);
   tcase_add_test(tc, allocation_failures);
+  tcase_add_test(tc, uax14_classes_are_icus);
+  tcase_add_test(tc, uax14_matches_icu_on_random_text);
+  tcase_add_test(tc, uax14_matches_icu_on_the_samples);
+  tcase_add_test(tc, uax14_refuses_what_it_cannot_answer);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -204,6 +204,8 @@ typedef struct brk_template {
   UBreakIterator *line;
   UBreakIterator *spare[BRK_SPARE]; /* clones of line, owned */
   int n_spare;
+  int simple;  /* ts_uax14_simple answers as this locale's rules: 0 not
+                * checked yet, 1 yes, 2 no (simple_rules_ok) */
 } brk_template;
 
 /* Shaped-word cache (as in Typst's and LuaTeX's word caches): the glyphs of
@@ -414,6 +416,83 @@ static void close_breaker(ts_ctx *ctx, const char *locale, UBreakIterator *bi)
     pthread_mutex_unlock(&s->lock);
   }
   if (bi) ubrk_close(bi);
+}
+
+/* ---- line break opportunities without ICU -----------------------------------
+ * ts_uax14_simple (uax14.c) answers as ICU's root rules for text made of
+ * common prose characters; a locale may tailor them (Chinese treats curly
+ * quotes as wide), so each locale's rules are asked once, on a probe, and
+ * the simple answer is used only where they agree. */
+
+/* The probe: every ordered pair of characters standing for the classes
+ * (and special cases) ts_uax14_simple knows — a de Bruijn sequence of
+ * order 2, the Lyndon words x and xy (x < y) in order, then the first
+ * again — followed by contexts of the rules that look beyond a pair. */
+static const uint32_t probe_set[] = {
+  'a', 'Z', 0xE9, 0x416, '1', ' ', '.', ',', ';', '!', '?', '"', '\'', 0x2019, 0x201C, 0xAB,
+  '-', 0x2010, 0x2011, 0x2013, 0x2014, 0xAD, '|', '(', '[', ')', ']', '}', '/', 0x2026, 0xA0};
+static const uint32_t probe_tail[] = {
+  ' ', '.', '5', ' ', '(', ' ', '-', 'a', ' ', '-', 'b', ' ', 'a', ' ', '-', '1', ' ', '1', '/',
+  '2', ' ', 'a', '/', '2', ' ', '1', ',', '5', ' ', 'a', '.', '5', ' ', '(', '1', ')', ' ', '"',
+  'a', '"', ' ', '1', '-', '2', ' ', 'a', '-', '-', 'b', ' ', 'x', 0x2014, 0x2014, 'y'};
+#define PROBE_K (sizeof probe_set / sizeof probe_set[0])
+#define PROBE_LEN (PROBE_K * PROBE_K + 1 + sizeof probe_tail / sizeof probe_tail[0])
+
+static uint32_t probe_cp[PROBE_LEN], probe_cpb[PROBE_LEN]; /* set once by probe_init */
+static UChar probe_u[PROBE_LEN];
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+
+static void probe_init(void)
+{
+  size_t n = 0;
+  for (size_t x = 0; x < PROBE_K; x++) {
+    probe_cp[n++] = probe_set[x];
+    for (size_t y = x + 1; y < PROBE_K; y++) {
+      probe_cp[n++] = probe_set[x];
+      probe_cp[n++] = probe_set[y];
+    }
+  }
+  probe_cp[n++] = probe_set[0];
+  for (size_t i = 0; i < sizeof probe_tail / sizeof probe_tail[0]; i++)
+    probe_cp[n++] = probe_tail[i];
+  for (size_t i = 0; i < PROBE_LEN; i++) { /* all in the BMP: one unit each */
+    probe_u[i] = (UChar)probe_cp[i];
+    probe_cpb[i] = (uint32_t)i;
+  }
+}
+
+/* 1 when ts_uax14_simple may stand for ICU's line breaking in `locale`
+ * (checked on the probe once per locale and context). */
+static int simple_rules_ok(ts_ctx *ctx, const char *locale)
+{
+  text_shared *s = shared_of(ctx);
+  if (!s || strlen(locale) >= sizeof s->lines_t[0].locale) return 0;
+  int known = 0;
+  pthread_mutex_lock(&s->lock);
+  for (size_t i = 0; i < s->n_lines_t; i++)
+    if (!strcmp(s->lines_t[i].locale, locale)) known = s->lines_t[i].simple;
+  pthread_mutex_unlock(&s->lock);
+  if (known) return known == 1;
+  pthread_once(&probe_once, probe_init);
+  UBreakIterator *bi = open_breaker(ctx, locale, probe_u, (int32_t)PROBE_LEN);
+  if (!bi) return 0; /* out of memory: ICU answers (and fails there) */
+  uint8_t icu[PROBE_LEN], fast[PROBE_LEN];
+  memset(icu, 0, sizeof icu);
+  memset(fast, 0, sizeof fast);
+  for (int32_t b = ubrk_first(bi); b != UBRK_DONE; b = ubrk_next(bi))
+    if (b > 0 && b < (int32_t)PROBE_LEN) icu[b] = 1;
+  close_breaker(ctx, locale, bi);
+  int ok = ts_uax14_simple(probe_cp, PROBE_LEN, probe_cpb, fast) && !memcmp(icu, fast, sizeof icu);
+  pthread_mutex_lock(&s->lock);
+  for (size_t i = 0; i < s->n_lines_t; i++) /* open_breaker made the template */
+    if (!strcmp(s->lines_t[i].locale, locale)) s->lines_t[i].simple = ok ? 1 : 2;
+  pthread_mutex_unlock(&s->lock);
+  return ok;
+}
+
+int ts_text_simple_rules_ok(ts_ctx *ctx, const char *locale)
+{
+  return ctx && locale && simple_rules_ok(ctx, locale);
 }
 
 /* ---- paragraph workspaces -------------------------------------------------
@@ -1714,14 +1793,18 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
     for (const char *q = p->o.lang ? p->o.lang : "en"; *q && k + 1 < sizeof loc; q++)
       loc[k++] = *q == '-' ? '_' : *q;
     loc[k] = 0;
-    UBreakIterator *lb = open_breaker(ctx, loc, t.u16, (int32_t)nu);
-    if (!lb) { st = TS_ERR_NOMEM; goto done; }
-    for (int32_t bnd = ubrk_first(lb); bnd != UBRK_DONE; bnd = ubrk_next(lb)) {
-      if (bnd <= 0 || (size_t)bnd >= nu) continue;
-      int32_t status = ubrk_getRuleStatus(lb);
-      t.brk[t.cpb[t.u16_cp[bnd]]] = status >= UBRK_LINE_HARD && status < UBRK_LINE_HARD_LIMIT ? 2 : 1;
+    /* text of common prose characters: the simple rules, where this
+     * locale's agree (writes nothing otherwise) */
+    if (!(simple_rules_ok(ctx, loc) && ts_uax14_simple(t.cpv, ncp, t.cpb, t.brk))) {
+      UBreakIterator *lb = open_breaker(ctx, loc, t.u16, (int32_t)nu);
+      if (!lb) { st = TS_ERR_NOMEM; goto done; }
+      for (int32_t bnd = ubrk_first(lb); bnd != UBRK_DONE; bnd = ubrk_next(lb)) {
+        if (bnd <= 0 || (size_t)bnd >= nu) continue;
+        int32_t status = ubrk_getRuleStatus(lb);
+        t.brk[t.cpb[t.u16_cp[bnd]]] = status >= UBRK_LINE_HARD && status < UBRK_LINE_HARD_LIMIT ? 2 : 1;
+      }
+      close_breaker(ctx, loc, lb);
     }
-    close_breaker(ctx, loc, lb);
   }
   if (p->o.hyphenate) {
     st = hyphen_points(p, t.cpv, t.cpb, t.spn, ncp, t.hyph);

@@ -131,6 +131,22 @@ void ts_text_wordcache_stats(ts_ctx *ctx, uint64_t *hits, uint64_t *misses);
  * clusters).  0 means word-by-word shaping changed nothing. */
 size_t ts_text_para_check_shaping(ts_para *p);
 
+/* uax14.c: line break opportunities of text made only of common prose
+ * characters (letters of Latin and Cyrillic scripts, digits, spaces, ASCII
+ * punctuation, quotes, dashes, no-break spaces), as ICU's root rules give
+ * them.  Returns 0, writing nothing, when a code point of cp[0..n) is not
+ * one of them; else 1, with brk[cpb[k]] = 1 for every k (1 <= k < n) before
+ * which a line may break (other entries untouched). */
+int ts_uax14_simple(const uint32_t *cp, size_t n, const uint32_t *cpb, uint8_t *brk);
+/* 1 when c is one of those characters. */
+int ts_uax14_class_known(uint32_t c);
+/* The ICU Line_Break value (ULineBreak) ts_uax14_simple takes c to have,
+ * -1 when c is not one of those characters (tests compare it with ICU). */
+int ts_uax14_icu_class(uint32_t c);
+/* para.c: 1 when ts_uax14_simple stands for ICU's line breaking in
+ * `locale` (checked once per locale on a probe; tests). */
+int ts_text_simple_rules_ok(ts_ctx *ctx, const char *locale);
+
 /* hyphen.c: a language's dictionary (loaded once, shared), and hyphenation
  * of one word with it (thread-safe). */
 typedef struct hy_dict hy_dict;
