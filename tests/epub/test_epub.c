@@ -893,6 +893,40 @@ static int font_feature(const char *font, size_t flen, hb_tag_t tag) {
  * HarfBuzz's default set (ligatures, kerning) always, old-style figures
  * only when the style's font-feature-settings ask for them (Linux
  * Libertine has 'onum'; the default style asks for no feature). */
+/* Lists and quotations are set as the print edition sets them: a list's
+ * size and leading, alignment and hyphenation, a quotation's alignment come
+ * from the style's blocks. */
+START_TEST(list_css_from_style) {
+  ts_doc *d = hand_doc();
+  size_t l1, l2;
+  ts_block_style saved = style->list;
+  style->list.align = TS_JUSTIFY;
+  style->list.size = style->body.size * 0.9;
+  style->list.leading = style->list.size * 1.25;
+  unsigned char *a = build(d, style, &l1);
+  style->list.align = TS_RAGGED_RIGHT;
+  ts_align qa = style->quote.align;
+  style->quote.align = TS_CENTER;
+  unsigned char *b = build(d, style, &l2);
+  style->list = saved;
+  style->quote.align = qa;
+  char *ca = entry(a, l1, "OEBPS/style.css", NULL), *cb = entry(b, l2, "OEBPS/style.css", NULL);
+  ck_assert_ptr_nonnull(strstr(ca, "li, li p {\ntext-align: justify;\n"));
+  ck_assert_ptr_nonnull(strstr(cb, "li, li p {\ntext-align: left;\n"));
+  ck_assert_ptr_nonnull(strstr(cb, "blockquote p {\ntext-align: center;\n"));
+  const char *ul = strstr(ca, "ul, ol {\n");
+  ck_assert_ptr_nonnull(ul);
+  const char *end = strchr(ul, '}');
+  const char *fs = strstr(ul, "font-size: 0.9em;\n"), *lh = strstr(ul, "line-height: 1.25;\n");
+  ck_assert_msg(fs && fs < end && lh && lh < end, "list size and leading in the ul, ol rule");
+  free(ca);
+  free(cb);
+  free(a);
+  free(b);
+  ts_doc_destroy(d);
+}
+END_TEST
+
 START_TEST(font_features_kept) {
   ts_doc *d = hand_doc();
   size_t l1, l2, f1, f2;
@@ -1310,6 +1344,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, subset_cache);
   tcase_add_test(tc, subset_disk_cache);
   tcase_add_test(tc, font_features_kept);
+  tcase_add_test(tc, list_css_from_style);
   tcase_add_test(tc, empty_document);
   tcase_add_test(tc, numbered_headings);
   tcase_add_test(tc, images_once_and_unique);

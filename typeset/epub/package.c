@@ -205,6 +205,7 @@ ts_status epub_write_css(epub *E) {
   ts_buf_puts(&b, "margin: 0.6em ");
   ts_buf_num(&b, s->quote.indent > 0 ? s->quote.indent / body : 1.5, 3);
   ts_buf_puts(&b, "em;\n}\n");
+  ts_buf_printf(&b, "blockquote p {\ntext-align: %s;\n}\n", css_align(s->quote.align));
   ts_buf_puts(&b, "pre {\n");
   css_families(&b, s, TS_ROLE_MONO);
   css_size(&b, &s->code, body);
@@ -217,7 +218,14 @@ ts_status epub_write_css(epub *E) {
   ts_buf_puts(&b, "pre code {\nfont-size: 1em;\n}\n");
   ts_buf_puts(&b, "ul, ol {\nmargin: 0.4em 0;\npadding-left: ");
   ts_buf_num(&b, s->list.indent > 0 ? s->list.indent / body : 1.5, 3);
-  ts_buf_puts(&b, "em;\n}\nli p {\ntext-indent: 0;\n}\n");
+  ts_buf_puts(&b, "em;\n");
+  css_size(&b, &s->list, body); /* a nested list's 1em is its parent's size */
+  ts_buf_puts(&b, "}\nul ul, ul ol, ol ul, ol ol {\nfont-size: 1em;\n}\n");
+  /* list items set as the print edition sets them (aligned and hyphenated
+   * like it; the body's rule covers only p) */
+  ts_buf_printf(&b, "li, li p {\ntext-align: %s;\n", css_align(s->list.align));
+  css_hyphens(&b, s->hyphenate ? "auto" : "manual");
+  ts_buf_puts(&b, "}\nli p {\ntext-indent: 0;\n}\n");
   ts_buf_puts(&b, "hr {\nborder: 0;\nborder-top: 1px solid ");
   ts_buf_printf(&b, "#%06X", (unsigned)(s->rule_color & 0xFFFFFF));
   ts_buf_puts(&b, ";\nwidth: 30%;\nmargin: 1em auto;\n}\n");
