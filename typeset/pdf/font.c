@@ -196,6 +196,9 @@ void pdf_fonts_free(pdf_w *w) {
   free(w->tmp);
   w->tmp = NULL;
   w->cap_tmp = 0;
+  free(w->ri);
+  w->ri = NULL;
+  w->ri_cap = w->ri_n = 0;
 }
 
 static int cmp_u32(const void *a, const void *b) {
@@ -305,16 +308,72 @@ static ts_status add_text(pdf_w *w, const char *s, uint32_t len, uint32_t *idx) 
   return TS_OK;
 }
 
+/* memcmp(a, b, n) == 0, without the call for a glyph's few bytes. */
+static inline int same_bytes(const char *a, const char *b, uint32_t n) {
+  if (n > 8) return memcmp(a, b, n) == 0;
+  for (uint32_t k = 0; k < n; k++)
+    if (a[k] != b[k]) return 0;
+  return 1;
+}
+
+/* ---- What collect learns of a run for show ------------------------------
+ * Its cluster order, and whether it is plain: no cluster with text needs an
+ * ActualText span (each is one glyph whose first text, text1, is the
+ * cluster's: text1 is set once, by the first run that shows the glyph, so
+ * what collect sees here is what show would find).  A plain run is shown
+ * glyph by glyph without looking at its clusters again. */
+typedef struct pdf_runinfo {
+  const ts_run *run; /* NULL: free slot */
+  int order;         /* as clusters.order */
+  uint8_t plain;
+} pdf_runinfo;
+
+static size_t ri_slot(const pdf_runinfo *t, size_t cap, const ts_run *r) {
+  size_t h = (size_t)(((uintptr_t)r >> 4) * 0x9E3779B97F4A7C15ull) & (cap - 1);
+  while (t[h].run && t[h].run != r) h = (h + 1) & (cap - 1);
+  return h;
+}
+
+/* Records what collect learnt of r (a run collected twice keeps its first
+ * answer: the same run gives the same one). */
+static ts_status ri_put(pdf_w *w, const ts_run *r, int order, int plain) {
+  if (2 * (w->ri_n + 1) > w->ri_cap) {
+    size_t nc = w->ri_cap ? w->ri_cap * 2 : 1024;
+    pdf_runinfo *nt = calloc(nc, sizeof *nt);
+    if (!nt) return TS_ERR_NOMEM;
+    for (size_t i = 0; i < w->ri_cap; i++)
+      if (w->ri[i].run) nt[ri_slot(nt, nc, w->ri[i].run)] = w->ri[i];
+    free(w->ri);
+    w->ri = nt;
+    w->ri_cap = nc;
+  }
+  size_t h = ri_slot(w->ri, w->ri_cap, r);
+  if (w->ri[h].run) return TS_OK;
+  w->ri[h] = (pdf_runinfo){r, order, (uint8_t)plain};
+  w->ri_n++;
+  return TS_OK;
+}
+
+static const pdf_runinfo *ri_get(const pdf_w *w, const ts_run *r) {
+  if (!w->ri_cap) return NULL;
+  const pdf_runinfo *e = &w->ri[ri_slot(w->ri, w->ri_cap, r)];
+  return e->run ? e : NULL;
+}
+
 ts_status pdf_fonts_collect(pdf_w *w, const ts_run *r) {
   ts_status st = TS_OK;
   pdf_face *pf;
   clusters cl;
   TS_CHECK(pdf_face_get(w, r->face, &pf));
   TS_CHECK(clusters_prepare(w, r, &cl));
+  int plain = 1;
   for (uint32_t i = 0, j; i < r->n; i = j) {
     uint32_t c = clamp_cluster(r, r->glyphs[i].cluster);
     uint32_t end = next_cluster(w, &cl, r, i, c, &j);
     int single = j - i == 1;
+    uint32_t tl = 0;
+    const char *ts = NULL;
+    if (end > c) cluster_text(r, c, end, &ts, &tl);
     for (uint32_t k = i; k < j; k++) {
       uint32_t gid = valid_gid(r->face, r->glyphs[k].gid);
       pdf_glyph *pg = &pf->g[gid];
@@ -324,15 +383,23 @@ ts_status pdf_fonts_collect(pdf_w *w, const ts_run *r) {
       }
       uint32_t *slot = single ? &pg->text1 : &pg->fallback1;
       if (end > c && *slot == 0) {
-        uint32_t idx, tl;
-        const char *ts;
-        cluster_text(r, c, end, &ts, &tl);
+        uint32_t idx;
         TS_CHECK(add_text(w, ts, tl, &idx));
         *slot = idx + 1;
       }
     }
+    if (tl > 0 && plain) { /* as pdf_fonts_show decides on ActualText */
+      if (!single) {
+        plain = 0;
+      } else {
+        uint32_t t1 = pf->g[valid_gid(r->face, r->glyphs[i].gid)].text1;
+        const pdf_text *tx = t1 ? &w->texts[t1 - 1] : NULL;
+        plain = tx && tx->len == tl && same_bytes(tx->s, ts, tl);
+      }
+    }
   }
   if (!hb_set_allocation_successful(pf->used)) st = TS_ERR_NOMEM;
+  else st = ri_put(w, r, cl.order, plain);
 done:
   return st;
 }
@@ -459,23 +526,25 @@ static void emit_cluster(ts_buf *b, tj_state *t, pdf_face *pf, const ts_glyph *g
   }
 }
 
-/* memcmp(a, b, n) == 0, without the call for a glyph's few bytes. */
-static inline int same_bytes(const char *a, const char *b, uint32_t n) {
-  if (n > 8) return memcmp(a, b, n) == 0;
-  for (uint32_t k = 0; k < n; k++)
-    if (a[k] != b[k]) return 0;
-  return 1;
-}
-
 ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
   ts_status st = TS_OK;
   ts_buf *b = &w->cs;
   ts_buf u16;
   ts_buf_init(&u16);
   clusters cls;
-  TS_CHECK(clusters_prepare(w, r, &cls));
   double size = r->size;
   tj_state t = {0, 0, 0, 0.0};
+  const pdf_runinfo *ri = ri_get(w, r);
+  if (ri && ri->plain) { /* every glyph as it is (what the loop below does for it) */
+    for (uint32_t k = 0; k < r->n; k++) emit_glyph(b, &t, pf, &r->glyphs[k], gy_at(r->ys, k), size);
+    goto end;
+  }
+  if (ri && ri->order != 0) {
+    cls.order = ri->order;
+    cls.nb = 0;
+  } else {
+    TS_CHECK(clusters_prepare(w, r, &cls));
+  }
   for (uint32_t i = 0, j; i < r->n; i = j) {
     uint32_t c = clamp_cluster(r, r->glyphs[i].cluster);
     uint32_t end = next_cluster(w, &cls, r, i, c, &j);
@@ -510,6 +579,7 @@ ts_status pdf_fonts_show(pdf_w *w, pdf_face *pf, const ts_run *r) {
     tj_close(b, &t);
     ts_buf_puts(b, "EMC\n");
   }
+end:
   tj_close(b, &t);
   if (t.rise != 0.0) ts_buf_puts(b, "0 Ts\n");
   if (b->oom || u16.oom) st = TS_ERR_NOMEM;

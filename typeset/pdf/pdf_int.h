@@ -73,6 +73,10 @@ typedef struct pdf_w {
   size_t n_texts, cap_texts;
   uint32_t *tmp;         /* scratch for cluster boundaries (heap) */
   size_t cap_tmp;
+  /* What pdf_fonts_collect learnt of each run for pdf_fonts_show (font.c),
+   * keyed by the run's address: open addressing, heap (pdf_fonts_free). */
+  struct pdf_runinfo *ri;
+  size_t ri_cap, ri_n;
   ts_buf cs;             /* content being built for the current item */
   /* The page's state as its content has set it so far (pdf.c, draw_item):
    * consecutive glyph runs share one text object (BT … ET) and set the fill
