@@ -430,11 +430,13 @@ static void close_breaker(ts_ctx *ctx, const char *locale, UBreakIterator *bi)
  * again — followed by contexts of the rules that look beyond a pair. */
 static const uint32_t probe_set[] = {
   'a', 'Z', 0xE9, 0x416, '1', ' ', '.', ',', ';', '!', '?', '"', '\'', 0x2019, 0x201C, 0xAB,
-  '-', 0x2010, 0x2011, 0x2013, 0x2014, 0xAD, '|', '(', '[', ')', ']', '}', '/', 0x2026, 0xA0};
+  '-', 0x2010, 0x2011, 0x2013, 0x2014, 0xAD, '|', '(', '[', ')', ']', '}', '/', 0x2026, 0xA0,
+  '$', '%'};
 static const uint32_t probe_tail[] = {
   ' ', '.', '5', ' ', '(', ' ', '-', 'a', ' ', '-', 'b', ' ', 'a', ' ', '-', '1', ' ', '1', '/',
   '2', ' ', 'a', '/', '2', ' ', '1', ',', '5', ' ', 'a', '.', '5', ' ', '(', '1', ')', ' ', '"',
-  'a', '"', ' ', '1', '-', '2', ' ', 'a', '-', '-', 'b', ' ', 'x', 0x2014, 0x2014, 'y'};
+  'a', '"', ' ', '1', '-', '2', ' ', 'a', '-', '-', 'b', ' ', 'x', 0x2014, 0x2014, 'y', ' ',
+  '$', '(', '.', '5', ' ', '5', ')', '%', ' ', '5', '.', '%', ' ', '%', '(', 'a', ' ', '$', '5'};
 #define PROBE_K (sizeof probe_set / sizeof probe_set[0])
 #define PROBE_LEN (PROBE_K * PROBE_K + 1 + sizeof probe_tail / sizeof probe_tail[0])
 
