@@ -1312,32 +1312,39 @@ static uint32_t lcg(uint64_t *x)
   return (uint32_t)(*x >> 33);
 }
 
-/* Random strings over the whole set (ASCII letters, spaces, digits and the
- * punctuation rules care about weighted up), compared with ICU in the
- * locales where the probe lets the simple rules stand. */
+/* `rounds` random strings of up to 48 characters over the whole set (ASCII
+ * letters, spaces, digits and the punctuation the rules care about weighted
+ * up), compared with ICU's line breaking in `locale`. */
+static void uax14_random_rounds(const char *locale, uint64_t seed, int rounds)
+{
+  static uint32_t set[2048];
+  static size_t nset;
+  if (!nset)
+    for (uint32_t c = 0; c < 0x3000 && nset < 2048; c++)
+      if (ts_uax14_class_known(c)) set[nset++] = c;
+  static const char busy[] = "aaaaeeeennss  11..,,--()\"'/;:!?|%$+";
+  UErrorCode err = U_ZERO_ERROR;
+  UBreakIterator *bi = ubrk_open(UBRK_LINE, locale, NULL, 0, &err);
+  ck_assert(U_SUCCESS(err));
+  uint64_t x = seed;
+  for (int it = 0; it < rounds; it++) {
+    uint32_t cp[48];
+    size_t n = 1 + lcg(&x) % 48;
+    for (size_t i = 0; i < n; i++)
+      cp[i] = lcg(&x) % 3 ? (unsigned char)busy[lcg(&x) % (sizeof busy - 1)] : set[lcg(&x) % nset];
+    size_t at = uax14_vs_icu(bi, cp, n);
+    if (at) uax14_report(cp, n, at, locale);
+  }
+  ubrk_close(bi);
+}
+
+/* Random text in locales where the probe must let the simple rules stand. */
 START_TEST(uax14_matches_icu_on_random_text)
 {
   static const char *const locales[] = {"en", "en_US", "ru", "de", "fr", "fi", "uk", "es"};
-  uint32_t set[2048];
-  size_t nset = 0;
-  for (uint32_t c = 0; c < 0x3000 && nset < 2048; c++)
-    if (ts_uax14_class_known(c)) set[nset++] = c;
-  static const char busy[] = "aaaaeeeennss  11..,,--()\"'/;:!?|%$+";
   for (size_t l = 0; l < sizeof locales / sizeof *locales; l++) {
     ck_assert_msg(ts_text_simple_rules_ok(ctx, locales[l]), "%s: probe refused", locales[l]);
-    UErrorCode err = U_ZERO_ERROR;
-    UBreakIterator *bi = ubrk_open(UBRK_LINE, locales[l], NULL, 0, &err);
-    ck_assert(U_SUCCESS(err));
-    uint64_t x = 20261203 + l;
-    for (int it = 0; it < 40000; it++) {
-      uint32_t cp[48];
-      size_t n = 1 + lcg(&x) % 48;
-      for (size_t i = 0; i < n; i++)
-        cp[i] = lcg(&x) % 3 ? (unsigned char)busy[lcg(&x) % (sizeof busy - 1)] : set[lcg(&x) % nset];
-      size_t at = uax14_vs_icu(bi, cp, n);
-      if (at) uax14_report(cp, n, at, locales[l]);
-    }
-    ubrk_close(bi);
+    uax14_random_rounds(locales[l], 20261203 + l, 40000);
   }
 }
 END_TEST
@@ -1349,11 +1356,6 @@ END_TEST
  * and zh lb=strict, ja and en lb=loose, ja lw=phrase). */
 START_TEST(uax14_probe_guards_every_locale)
 {
-  uint32_t set[2048];
-  size_t nset = 0;
-  for (uint32_t c = 0; c < 0x3000 && nset < 2048; c++)
-    if (ts_uax14_class_known(c)) set[nset++] = c;
-  static const char busy[] = "aaaaeeeennss  11..,,--()\"'/;:!?|%$+";
   int32_t n = uloc_countAvailable();
   int accepted = 0, refused = 0;
   for (int32_t li = 0; li < n; li++) {
@@ -1363,19 +1365,7 @@ START_TEST(uax14_probe_guards_every_locale)
       continue;
     }
     accepted++;
-    UErrorCode err = U_ZERO_ERROR;
-    UBreakIterator *bi = ubrk_open(UBRK_LINE, loc, NULL, 0, &err);
-    ck_assert(U_SUCCESS(err));
-    uint64_t x = 4242 + (uint64_t)li;
-    for (int it = 0; it < 150; it++) {
-      uint32_t cp[48];
-      size_t len = 1 + lcg(&x) % 48;
-      for (size_t i = 0; i < len; i++)
-        cp[i] = lcg(&x) % 3 ? (unsigned char)busy[lcg(&x) % (sizeof busy - 1)] : set[lcg(&x) % nset];
-      size_t at = uax14_vs_icu(bi, cp, len);
-      if (at) uax14_report(cp, len, at, loc);
-    }
-    ubrk_close(bi);
+    uax14_random_rounds(loc, 4242 + (uint64_t)li, 150);
   }
   ck_assert_int_gt(accepted, 500);
   ck_assert_int_gt(refused, 0); /* Chinese at least */
