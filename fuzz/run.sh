@@ -26,6 +26,9 @@ case $target in
   manifest)
     cp "$src"/samples/series.yaml "$seeds"/
     dict=$src/fuzz/yaml.dict max=16384 ;;
+  image)
+    cp "$src"/samples/images/*.png "$seeds"/ 2>/dev/null || true
+    dict=$src/fuzz/image.dict max=65536 ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 [ -d "$src/fuzz/regressions/$target" ] && cp "$src/fuzz/regressions/$target"/* "$seeds"/ 2>/dev/null || true
@@ -41,6 +44,9 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 # that needs 0.2 s of CPU waited over 10 s for it (two false timeouts on
 # 2026-12-02), so the default is 60 s; a real hang is still caught, and units
 # over 10 s are still saved as slow-unit-* (-report_slow_units).
+# the committed corpus (fuzz/corpus/TARGET, read only: new units go to $corpus)
+kept=
+[ -d "$src/fuzz/corpus/$target" ] && kept=$src/fuzz/corpus/$target
 exec "$build/fuzz/fuzz_$target" -max_len=$max -timeout=${FUZZ_TIMEOUT:-60} -rss_limit_mb=2048 \
   -dict="$dict" -max_total_time="$secs" -print_final_stats=1 \
-  -artifact_prefix="$arts/" "$@" "$corpus" "$seeds"
+  -artifact_prefix="$arts/" "$@" "$corpus" "$seeds" ${kept:+"$kept"}

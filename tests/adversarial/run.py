@@ -284,6 +284,20 @@ def png_bytes(w, h, rgb):
         png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b"")
 
 
+def png_adam7_bytes(w, h, rgba):
+    """An interlaced (Adam7) 8-bit RGBA PNG of one colour: each of the seven
+    passes is its own run of filtered rows (PNG spec, section 8.2)."""
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+              (0, 1, 1, 2)]
+    raw = b""
+    for x0, y0, dx, dy in passes:
+        pw, ph = (w - x0 + dx - 1) // dx, (h - y0 + dy - 1) // dy
+        if pw > 0 and ph > 0:
+            raw += (b"\0" + bytes(rgba) * pw) * ph
+    return PNG_SIG + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 1)) + \
+        png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b"")
+
+
 def jpeg_headers():
     """SOI, JFIF APP0, one quantisation table, an 8x8 greyscale baseline
     frame header, minimal Huffman tables and the scan header."""
@@ -308,6 +322,8 @@ def make_assets(case_dir):
     for p in (os.path.join(img, "real.png"), os.path.join(outside, "real.png")):
         with open(p, "wb") as f:
             f.write(real)
+    with open(os.path.join(img, "interlaced.png"), "wb") as f:
+        f.write(png_adam7_bytes(13, 11, (30, 90, 200, 160)))
     with open(os.path.join(img, "fake.png"), "wb") as f:
         f.write(b"This is a text file that only claims to be a PNG.\n" * 20)
     soi, app0, dqt, sof, dht_dc, dht_ac, sos = jpeg_headers()

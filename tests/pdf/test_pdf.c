@@ -638,6 +638,93 @@ START_TEST(test_png_alpha_through_libharu) {
 }
 END_TEST
 
+/* An interlaced (Adam7) 8-bit RGBA PNG of the raw pixels px, each pass's
+ * rows filtered with type y % 5 (PNG spec §8.2: seven reduced images). */
+static void write_png_adam7(const char *path, uint32_t w, uint32_t h, const unsigned char *px) {
+  static const int pass[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4},
+                                 {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
+  size_t cap = (size_t)w * h * 4 + 7 * (size_t)h + 64, raw_len = 0;
+  unsigned char *raw = malloc(cap), *sub = malloc((size_t)w * h * 4);
+  for (int p = 0; p < 7; p++) {
+    uint32_t x0 = (uint32_t)pass[p][0], y0 = (uint32_t)pass[p][1];
+    uint32_t dx = (uint32_t)pass[p][2], dy = (uint32_t)pass[p][3];
+    uint32_t pw = w > x0 ? (w - x0 + dx - 1) / dx : 0, ph = h > y0 ? (h - y0 + dy - 1) / dy : 0;
+    if (!pw || !ph) continue;
+    size_t row = (size_t)pw * 4;
+    for (uint32_t y = 0; y < ph; y++)
+      for (uint32_t x = 0; x < pw; x++)
+        memcpy(sub + y * row + x * 4, px + ((size_t)(y0 + y * dy) * w + x0 + x * dx) * 4, 4);
+    for (uint32_t y = 0; y < ph; y++) {
+      raw[raw_len] = (unsigned char)(y % 5);
+      png_filter_row((int)(y % 5), sub + y * row, y ? sub + (y - 1) * row : NULL, row, 4,
+                     raw + raw_len + 1);
+      raw_len += row + 1;
+    }
+  }
+  uLongf zl = compressBound(raw_len);
+  unsigned char *z = malloc(zl);
+  ck_assert_int_eq(compress(z, &zl, raw, raw_len), Z_OK);
+  FILE *fp = fopen(path, "wb");
+  ck_assert_ptr_nonnull(fp);
+  fwrite("\x89PNG\r\n\x1a\n", 1, 8, fp);
+  unsigned char ihdr[13] = {(unsigned char)(w >> 24), (unsigned char)(w >> 16),
+                            (unsigned char)(w >> 8), (unsigned char)w, (unsigned char)(h >> 24),
+                            (unsigned char)(h >> 16), (unsigned char)(h >> 8), (unsigned char)h,
+                            8, 6, 0, 0, 1};
+  put_chunk(fp, "IHDR", ihdr, 13);
+  put_chunk(fp, "IDAT", z, (uint32_t)zl);
+  put_chunk(fp, "IEND", NULL, 0);
+  fclose(fp);
+  free(raw);
+  free(sub);
+  free(z);
+}
+
+/* Reads the n-th image pdfimages extracts from pdf as format (RGB or GRAY)
+ * into got, which holds w × h pixels; checks the size. */
+static void extracted_pixels(const char *pdf, int nth, uint32_t fmt, int w, int h,
+                             unsigned char *got) {
+  char cmd[900], path[420];
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdfimages -png '%s' '%s/y' 2>&1", pdf, tmpdir);
+  char *o = run(cmd, &rc);
+  ck_assert_msg(rc == 0, "%s", o);
+  free(o);
+  snprintf(path, sizeof path, "%s/y-%03d.png", tmpdir, nth);
+  png_image img;
+  memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  ck_assert_msg(png_image_begin_read_from_file(&img, path), "%s: no image %d", pdf, nth);
+  img.format = fmt;
+  ck_assert_int_eq(img.width, w);
+  ck_assert_int_eq(img.height, h);
+  ck_assert(png_image_finish_read(&img, NULL, got, 0, NULL));
+  unlink(path);
+}
+
+/* An interlaced PNG (which libharu's loader refuses) renders: its colours
+ * and its alpha, as a soft mask, come out of the PDF exactly. */
+START_TEST(test_png_interlaced_pixels) {
+  enum { W = 13, H = 10 };
+  unsigned char px[W * H * 4], rgb[W * H * 3], a[W * H], got_rgb[W * H * 3], got_a[W * H];
+  for (int i = 0; i < W * H; i++) {
+    for (int c = 0; c < 3; c++) rgb[i * 3 + c] = px[i * 4 + c] = (unsigned char)(i * 37 + c * 91);
+    a[i] = px[i * 4 + 3] = (unsigned char)(255 - i * 5);
+  }
+  char png[400];
+  snprintf(png, sizeof png, "%s/adam7.png", tmpdir);
+  write_png_adam7(png, W, H, px);
+  fixture fx;
+  fx_init(&fx, 1);
+  const char *out = render_image(&fx, png, "adam7.pdf");
+  extracted_pixels(out, 0, PNG_FORMAT_RGB, W, H, got_rgb);
+  ck_assert_msg(memcmp(got_rgb, rgb, sizeof rgb) == 0, "colours differ from the PNG's");
+  extracted_pixels(out, 1, PNG_FORMAT_GRAY, W, H, got_a);
+  ck_assert_msg(memcmp(got_a, a, sizeof a) == 0, "the soft mask differs from the PNG's alpha");
+  fx_free(&fx);
+}
+END_TEST
+
 /* A damaged chunk (CRC) is refused with a located error, never embedded. */
 START_TEST(test_png_bad_crc) {
   enum { W = 4, H = 4 };
@@ -1505,6 +1592,7 @@ int main(void) {
   tcase_add_test(tc, test_render_png);
   tcase_add_test(tc, test_png_passthrough_pixels);
   tcase_add_test(tc, test_png_alpha_through_libharu);
+  tcase_add_test(tc, test_png_interlaced_pixels);
   tcase_add_test(tc, test_png_bad_crc);
   tcase_add_test(tc, test_actualtext);
   tcase_add_test(tc, test_garbage_runs);

@@ -269,10 +269,12 @@ done:
 
 /* ---- Locations for diagnostics --------------------------------------------*/
 
-/* Source position of the figure or image whose url the resolved path ends
- * with (iterative walk: no recursion). */
-static void image_pos(const ts_doc *doc, const char *path, uint32_t *line, uint32_t *col) {
+/* Source position and url of the figure or image whose url the resolved
+ * path ends with (iterative walk: no recursion); *url NULL when none. */
+static void image_pos(const ts_doc *doc, const char *path, uint32_t *line, uint32_t *col,
+                      const char **url) {
   *line = *col = 0;
+  *url = NULL;
   if (!doc || !doc->root || !path) return;
   size_t pl = strlen(path);
   const ts_node *n = doc->root;
@@ -285,6 +287,7 @@ static void image_pos(const ts_doc *doc, const char *path, uint32_t *line, uint3
           (ul == pl || path[pl - ul - 1] == '/')) {
         *line = n->line;
         *col = n->col;
+        *url = n->url;
         return;
       }
     }
@@ -293,6 +296,16 @@ static void image_pos(const ts_doc *doc, const char *path, uint32_t *line, uint3
     if (!n || n == doc->root) break;
     n = n->next;
   }
+}
+
+/* An error about the image at the resolved path, located at the figure
+ * that names it and worded as the layout's and the EPUB's are. */
+static void image_report(pdf_w *w, const char *path, const char *why) {
+  uint32_t line, col;
+  const char *url;
+  image_pos(w->doc, path, &line, &col, &url);
+  ts_diag_report(w->d, TS_ERROR, w->file, line, col, "image '%s': %s",
+                 url ? url : path ? path : "(image)", why);
 }
 
 /* ---- Images ------------------------------------------------------------------*/
@@ -489,6 +502,60 @@ static int png_decodes(const char *path, const char **why) {
   return ok;
 }
 
+/* 1 when the PNG at path is interlaced (Adam7), from its IHDR. */
+static int png_interlaced(const char *path) {
+  unsigned char h[29];
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return 0;
+  size_t got = fread(h, 1, sizeof h, fp);
+  (void)fclose(fp); /* only read */
+  return got == sizeof h && memcmp(h + 12, "IHDR", 4) == 0 && h[28] != 0;
+}
+
+/* An interlaced PNG, which libharu's loader refuses (libpng error): decoded
+ * here with libpng's simplified API to 8-bit grey or RGB (palettes
+ * expanded, 16 bits reduced, gamma to sRGB), its alpha channel, if any, as
+ * a soft mask.  The caller checked the stream with png_decodes and the
+ * size with image_probe (at most IMG_MAX_PIXELS, 4 bytes each). */
+static HPDF_Image png_decoded_image(pdf_w *w, const char *path) {
+  png_image img;
+  memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_file(&img, path)) return NULL;
+  int alpha = (img.format & PNG_FORMAT_FLAG_ALPHA) != 0;
+  int color = (img.format & PNG_FORMAT_FLAG_COLOR) != 0;
+  img.format = color ? (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB)
+                     : (alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY);
+  size_t n = (size_t)img.width * img.height, cc = color ? 3 : 1;
+  size_t sz = PNG_IMAGE_SIZE(img);
+  unsigned char *px = malloc(sz ? sz : 1);
+  unsigned char *col = NULL, *mask = NULL; /* owned: colour and alpha planes */
+  HPDF_Image im = NULL;
+  if (!px || !png_image_finish_read(&img, NULL, px, 0, NULL)) goto done;
+  if (alpha) {
+    col = malloc(n * cc);
+    mask = malloc(n ? n : 1);
+    if (!col || !mask) goto done;
+    for (size_t i = 0; i < n; i++) {
+      memcpy(col + i * cc, px + i * (cc + 1), cc);
+      mask[i] = px[i * (cc + 1) + cc];
+    }
+  }
+  im = HPDF_LoadRawImageFromMem(w->pdf, alpha ? col : px, img.width, img.height,
+                                color ? HPDF_CS_DEVICE_RGB : HPDF_CS_DEVICE_GRAY, 8);
+  if (im && alpha) {
+    HPDF_Image sm =
+        HPDF_LoadRawImageFromMem(w->pdf, mask, img.width, img.height, HPDF_CS_DEVICE_GRAY, 8);
+    if (!sm || HPDF_Image_AddSMask(im, sm) != HPDF_OK) im = NULL;
+  }
+done:
+  png_image_free(&img);
+  free(px);
+  free(col);
+  free(mask);
+  return im;
+}
+
 /* Checks every image before anything is built: all bad images are reported. */
 static ts_status check_images(pdf_w *w) {
   ts_status st = TS_OK;
@@ -498,7 +565,7 @@ static ts_status check_images(pdf_w *w) {
       const ts_draw *it = &pg->items[i];
       if (it->kind != TS_DRAW_IMAGE) continue;
       const char *why = "no image path";
-      uint32_t wd, ht, line, col;
+      uint32_t wd, ht;
       int kind = it->image ? image_probe(it->image, &wd, &ht, &why) : IMG_BAD;
       if (kind == IMG_JPEG) continue;
       if (kind == IMG_PNG) {
@@ -507,9 +574,7 @@ static ts_status check_images(pdf_w *w) {
         free(pd.idat);
         if (direct || png_decodes(it->image, &why)) continue;
       }
-      image_pos(w->doc, it->image, &line, &col);
-      ts_diag_report(w->d, TS_ERROR, w->file, line, col, "%s: %s",
-                     it->image ? it->image : "(image)", why);
+      image_report(w, it->image, why);
       st = TS_ERR_INPUT;
     }
   }
@@ -520,7 +585,7 @@ static ts_status image_get(pdf_run *r, const char *path, HPDF_Image *out) {
   pdf_w *w = &r->w;
   for (size_t i = 0; i < r->n_imgs; i++)
     if (strcmp(r->imgs[i].path, path) == 0) { *out = r->imgs[i].img; return TS_OK; }
-  uint32_t wd, ht, line, col;
+  uint32_t wd, ht;
   const char *why = "unreadable image";
   int kind = image_probe(path, &wd, &ht, &why);
   HPDF_Image img = NULL;
@@ -529,12 +594,12 @@ static ts_status image_get(pdf_run *r, const char *path, HPDF_Image *out) {
   if (kind == IMG_PNG && png_direct_read(path, &pd)) {
     img = png_direct_xobject(w, &pd);
     free(pd.idat);
-  } else if (kind == IMG_PNG) img = HPDF_LoadPngImageFromFile(w->pdf, path);
+  } else if (kind == IMG_PNG && png_interlaced(path)) img = png_decoded_image(w, path);
+  else if (kind == IMG_PNG) img = HPDF_LoadPngImageFromFile(w->pdf, path);
   else if (kind == IMG_JPEG) img = HPDF_LoadJpegImageFromFile(w->pdf, path);
   if (!img) {
     if (kind != IMG_BAD) why = "cannot decode image";
-    image_pos(w->doc, path, &line, &col);
-    ts_diag_report(w->d, TS_ERROR, w->file, line, col, "%s: %s", path, why);
+    image_report(w, path, why);
     return TS_ERR_INPUT;
   }
   if (r->n_imgs == r->cap_imgs) {
