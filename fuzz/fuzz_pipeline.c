@@ -1,5 +1,6 @@
 /* fuzz_pipeline — bytes as Markdown through the whole pipeline in memory:
- * parse → built-in default style → ts_page_layout → ts_pdf_write_mem and
+ * parse → the style the document names (as the CLI takes it) or the
+ * built-in default → ts_page_layout → ts_pdf_write_mem and
  * ts_epub_write_mem.  The outputs must at least look like a PDF and a ZIP. */
 #include "fuzz_common.h"
 
@@ -12,6 +13,38 @@
 
 #include <string.h>
 
+/* The style of the document's `style:` key when it names one of styles/
+ * (paper, book, …: their mastheads, running heads and grids are reached
+ * only so), else the built-in default (owned by the caller: NULL in
+ * *own when kept).  Paths are left out — the fuzzer would read whatever
+ * file it named.  Named styles are loaded once per process and kept (a
+ * harness-only cache; layout and writers only read a style). */
+static const ts_style *fuzz_style(ts_ctx *ctx, const ts_doc *doc, ts_style **own) {
+  static struct {
+    char name[32];
+    ts_style *st;
+  } kept[4];
+  const char *name = doc->meta.style;
+  *own = NULL;
+  size_t n = name ? strlen(name) : 0;
+  if (n > 0 && n < sizeof kept[0].name &&
+      strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") == n) {
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+      if (kept[i].st && !strcmp(kept[i].name, name)) return kept[i].st;
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+      if (kept[i].st) continue;
+      ts_diag quiet;
+      ts_diag_init(&quiet, fuzz_diag_out());
+      if (ts_style_load(ctx, name, &quiet, &kept[i].st) != TS_OK) break; /* unknown name */
+      memcpy(kept[i].name, name, n + 1);
+      return kept[i].st;
+    }
+  }
+  *own = ts_style_default();
+  if (!*own) abort();
+  return *own;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ts_ctx *ctx = fuzz_ctx();
   ts_diag d;
@@ -22,19 +55,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t n = 0;
   if (ts_markdown_parse(ctx, FUZZ_SAMPLES "/fuzz.md", (const char *)data, size, &d, &doc))
     goto done;
-  style = ts_style_default();
-  if (!style) abort();
+  const ts_style *use = fuzz_style(ctx, doc, &style);
   ts_layout layout;
   memset(&layout, 0, sizeof layout);
-  ts_layout_opts lo = {style, NULL};
+  ts_layout_opts lo = {use, NULL};
   if (ts_page_layout(ctx, doc, &lo, &d, &layout) == TS_OK) {
-    if (ts_pdf_write_mem(ctx, doc, style, &layout, &out, &n, &d) == TS_OK &&
+    if (ts_pdf_write_mem(ctx, doc, use, &layout, &out, &n, &d) == TS_OK &&
         (n < 8 || memcmp(out, "%PDF-", 5) != 0))
       abort();
     free(out);
     out = NULL;
   }
-  if (ts_epub_write_mem(ctx, doc, style, &out, &n, &d) == TS_OK &&
+  if (ts_epub_write_mem(ctx, doc, use, &out, &n, &d) == TS_OK &&
       (n < 4 || memcmp(out, "PK\3\4", 4) != 0))
     abort();
   free(out);
