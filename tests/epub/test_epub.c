@@ -1213,6 +1213,100 @@ START_TEST(corrupt_images_refused) {
 END_TEST
 
 
+/* CRC-32 as PNG chunks carry it (ISO 3309), bit by bit. */
+static uint32_t crc_png(const unsigned char *p, size_t n) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= p[i];
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+
+static size_t png_chunk(unsigned char *o, const char *type, const unsigned char *d, uint32_t n) {
+  o[0] = (unsigned char)(n >> 24), o[1] = (unsigned char)(n >> 16);
+  o[2] = (unsigned char)(n >> 8), o[3] = (unsigned char)n;
+  memcpy(o + 4, type, 4);
+  if (n) memcpy(o + 8, d, n);
+  uint32_t c = crc_png(o + 4, (size_t)n + 4);
+  o[8 + n] = (unsigned char)(c >> 24), o[9 + n] = (unsigned char)(c >> 16);
+  o[10 + n] = (unsigned char)(c >> 8), o[11 + n] = (unsigned char)c;
+  return 12 + (size_t)n;
+}
+
+/* Images whose header claims more pixels than TS_IMAGE_FITS allows are
+ * refused as the PDF refuses them (an e-book reader would have to decode
+ * them); one at exactly the limit is copied.  Sides in pixels. */
+static const struct {
+  const char *name;
+  unsigned w, h;
+  int ok;
+} sized_images[] = {
+    {"wide.png", 20001, 10, 0},   {"many.png", 15000, 15000, 0}, {"limit.png", 20000, 5000, 1},
+    {"wide.jpg", 30000, 8, 0},    {"limit.jpg", 5000, 20000, 1}, {"wide.gif", 40000, 2, 0},
+    {"limit.gif", 20000, 20, 1},
+};
+
+START_TEST(huge_images_refused) {
+  make_tmpdir();
+  unsigned w = sized_images[_i].w, h = sized_images[_i].h;
+  const char *name = sized_images[_i].name, *ext = strrchr(name, '.');
+  unsigned char f[256];
+  size_t n = 0;
+  if (!strcmp(ext, ".png")) { /* header and a token IDAT: only the structure is read */
+    static const unsigned char idat[] = {0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01};
+    unsigned char ihdr[13] = {(unsigned char)(w >> 24), (unsigned char)(w >> 16),
+                              (unsigned char)(w >> 8), (unsigned char)w,
+                              (unsigned char)(h >> 24), (unsigned char)(h >> 16),
+                              (unsigned char)(h >> 8), (unsigned char)h, 1, 0, 0, 0, 0};
+    memcpy(f, "\x89PNG\r\n\x1a\n", 8);
+    n = 8;
+    n += png_chunk(f + n, "IHDR", ihdr, 13);
+    n += png_chunk(f + n, "IDAT", idat, sizeof idat);
+    n += png_chunk(f + n, "IEND", NULL, 0);
+  } else if (!strcmp(ext, ".jpg")) { /* SOI, SOF0 (grey), SOS, a byte, EOI */
+    const unsigned char j[] = {0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, (unsigned char)(h >> 8),
+                               (unsigned char)h, (unsigned char)(w >> 8), (unsigned char)w, 1,
+                               1, 0x11, 0, 0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 63, 0, 0, 0xFF, 0xD9};
+    memcpy(f, j, sizeof j);
+    n = sizeof j;
+  } else { /* GIF89a: screen size, no colour table, trailer */
+    const unsigned char g[] = {'G', 'I', 'F', '8', '9', 'a', (unsigned char)w,
+                               (unsigned char)(w >> 8), (unsigned char)h, (unsigned char)(h >> 8),
+                               0, 0, 0, 0x3B};
+    memcpy(f, g, sizeof g);
+    n = sizeof g;
+  }
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+  write_file(path, f, n);
+  snprintf(path, sizeof path, "%s/paper.md", tmpdir);
+  ts_doc *d = ts_doc_create(path);
+  para(d, d->root, "Before.");
+  ts_node *fig = add(d, d->root, TS_NODE_FIGURE);
+  fig->url = name;
+  fig->alt = "sized";
+  unsigned char *z = NULL;
+  size_t len = 0;
+  ts_diag diag;
+  ts_diag_init(&diag, NULL);
+  ts_status st = ts_epub_write_mem(ctx, d, style, &z, &len, &diag);
+  if (sized_images[_i].ok) {
+    ck_assert_msg(st == TS_OK, "%s: %s", name, diag.first_error ? diag.first_error : "");
+  } else {
+    ck_assert_int_eq(st, TS_ERR_INPUT);
+    ck_assert_ptr_null(z);
+    char want[600];
+    snprintf(want, sizeof want, "%s/paper.md:%u:1: error: image '%s': too large", tmpdir,
+             (unsigned)fig->line, name);
+    ck_assert_msg(diag.first_error && strstr(diag.first_error, want), "%s",
+                  diag.first_error ? diag.first_error : "(no error)");
+  }
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
 /* Each image file is copied once; different files with one name get
  * distinct names. */
 START_TEST(images_once_and_unique) {
@@ -1351,6 +1445,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, large_file_split);
   tcase_add_test(tc, allocation_failures);
   tcase_add_loop_test(tc, corrupt_images_refused, 0, (int)(sizeof bad_images / sizeof bad_images[0]));
+  tcase_add_loop_test(tc, huge_images_refused, 0, (int)(sizeof sized_images / sizeof sized_images[0]));
   tcase_add_loop_test(tc, markdown_samples, 0, (int)(sizeof samples / sizeof samples[0]));
   suite_add_tcase(s, tc);
   return s;

@@ -19,6 +19,17 @@
 
 #define TS_VERSION "0.1.0"
 
+/* Images wider or taller than TS_IMAGE_MAX_SIDE pixels, or with more than
+ * TS_IMAGE_MAX_PIXELS, are refused by the layout, the PDF and the EPUB
+ * alike: a small file can claim a raster that takes gigabytes to decode
+ * (here, or in an e-book reader).  TS_IMAGE_TOO_LARGE is the reason given. */
+#define TS_IMAGE_MAX_SIDE 20000u
+#define TS_IMAGE_MAX_PIXELS 100000000ull
+#define TS_IMAGE_TOO_LARGE "too large (limit 20000 x 20000 pixels, 100 megapixels)"
+#define TS_IMAGE_FITS(w, h) \
+  ((w) <= TS_IMAGE_MAX_SIDE && (h) <= TS_IMAGE_MAX_SIDE && \
+   (uint64_t)(w) * (uint64_t)(h) <= TS_IMAGE_MAX_PIXELS)
+
 /* ---- Status codes -------------------------------------------------------
  * Functions that can fail return ts_status; TS_OK is zero.  TS_CHECK jumps to
  * the function's single cleanup label `done:` after storing the status in a

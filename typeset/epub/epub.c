@@ -413,7 +413,11 @@ static const char *image_problem(const unsigned char *p, size_t n, const char *m
       const unsigned char *type = p + i + 4;
       uint32_t crc = (uint32_t)crc32(0L, type, len + 4);
       if (crc != be32(p + i + 8 + len)) return "a PNG chunk has a wrong CRC";
-      if (memcmp(type, "IHDR", 4) == 0) seen_ihdr = 1;
+      if (memcmp(type, "IHDR", 4) == 0) {
+        if (len < 8 || !TS_IMAGE_FITS(be32(p + i + 8), be32(p + i + 12)))
+          return len < 8 ? "the PNG has a broken header" : TS_IMAGE_TOO_LARGE;
+        seen_ihdr = 1;
+      }
       else if (memcmp(type, "IDAT", 4) == 0) seen_idat = 1;
       else if (memcmp(type, "IEND", 4) == 0)
         return seen_ihdr && seen_idat ? NULL : "the PNG has no image data";
@@ -431,7 +435,13 @@ static const char *image_problem(const unsigned char *p, size_t n, const char *m
       if (m == 0xD8 || (m >= 0xD0 && m <= 0xD7) || m == 0x01) { i += 2; continue; }
       size_t len = (size_t)p[i + 2] << 8 | p[i + 3];
       if (len < 2 || len > n - i - 2) return "a JPEG segment runs past the end of the file";
-      if ((m >= 0xC0 && m <= 0xCF) && m != 0xC4 && m != 0xC8 && m != 0xCC) frame = 1;
+      if ((m >= 0xC0 && m <= 0xCF) && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+        /* frame header: length, precision, height, width (T.81 §B.2.2) */
+        if (len < 7) return "the JPEG has a broken frame header";
+        if (!TS_IMAGE_FITS((unsigned)p[i + 7] << 8 | p[i + 8], (unsigned)p[i + 5] << 8 | p[i + 6]))
+          return TS_IMAGE_TOO_LARGE;
+        frame = 1;
+      }
       /* start of scan: the headers are whole.  A scan cut short (no EOI)
        * still decodes partially; readers, epubcheck and the PDF writer
        * accept it, so it is not refused here either. */
@@ -441,6 +451,9 @@ static const char *image_problem(const unsigned char *p, size_t n, const char *m
     return "the JPEG is truncated";
   }
   if (strcmp(media, "image/gif") == 0) {
+    /* logical screen width and height, little-endian (GIF89a §18) */
+    if (n >= 10 && !TS_IMAGE_FITS((unsigned)p[7] << 8 | p[6], (unsigned)p[9] << 8 | p[8]))
+      return TS_IMAGE_TOO_LARGE;
     size_t e = n;
     while (e > 13 && p[e - 1] == 0) e--;
     return (e > 13 && p[e - 1] == 0x3B) ? NULL : "the GIF is truncated (no trailer)";

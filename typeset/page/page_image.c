@@ -8,7 +8,6 @@
 #include <string.h>
 
 #define DEFAULT_DPI 150.0
-#define MAX_DIM 100000u
 
 static uint32_t be32(const unsigned char *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -22,8 +21,12 @@ static int png_size(FILE *fp, double *w, double *h, const char **why) {
     return -1;
   }
   uint32_t pw = be32(hd + 16), ph = be32(hd + 20);
-  if (!pw || !ph || pw > MAX_DIM || ph > MAX_DIM) {
-    *why = "PNG dimensions out of range";
+  if (!pw || !ph) {
+    *why = "PNG with zero dimensions";
+    return -1;
+  }
+  if (!TS_IMAGE_FITS(pw, ph)) {
+    *why = TS_IMAGE_TOO_LARGE;
     return -1;
   }
   double dpx = DEFAULT_DPI, dpy = DEFAULT_DPI;
@@ -86,6 +89,10 @@ static int jpeg_size(FILE *fp, double *w, double *h, const char **why) {
       unsigned ph = be16(sof + 1), pw = be16(sof + 3);
       if (!pw || !ph) {
         *why = "JPEG with zero dimensions";
+        return -1;
+      }
+      if (!TS_IMAGE_FITS(pw, ph)) {
+        *why = TS_IMAGE_TOO_LARGE;
         return -1;
       }
       /* a JPEG cut short has no end-of-image marker near its end (tools

@@ -17,11 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Images larger than this (either side, or in pixels) are refused before
- * decoding: a small file can claim a huge raster (decompression bomb). */
-#define IMG_MAX_SIDE 20000u
-#define IMG_MAX_PIXELS 100000000ull
-
 /* Placeholders for the content-derived ids, patched after saving (see
  * patch_ids): libharu writes a binary string as <hex>. */
 #define ID_HOLDER "/ID [ <00000000000000000000000000000000> <00000000000000000000000000000000> ]"
@@ -356,9 +351,8 @@ static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, const char 
   (void)fclose(fp); /* only read */
   if (kind != IMG_BAD) {
     if (*wd == 0 || *ht == 0) { *why = "image has no pixels"; return IMG_BAD; }
-    if (*wd > IMG_MAX_SIDE || *ht > IMG_MAX_SIDE ||
-        (uint64_t)*wd * *ht > IMG_MAX_PIXELS) {
-      *why = "image is too large (limit 20000 x 20000 pixels)";
+    if (!TS_IMAGE_FITS(*wd, *ht)) {
+      *why = TS_IMAGE_TOO_LARGE;
       return IMG_BAD;
     }
   }
@@ -411,8 +405,7 @@ static int png_direct_read(const char *path, png_direct *pd) {
         pd->colors = 3;
       else
         goto done;
-      if (pd->w == 0 || pd->h == 0 || pd->w > IMG_MAX_SIDE || pd->h > IMG_MAX_SIDE ||
-          (uint64_t)pd->w * pd->h > IMG_MAX_PIXELS)
+      if (pd->w == 0 || pd->h == 0 || !TS_IMAGE_FITS(pd->w, pd->h))
         goto done;
       seen_ihdr = 1;
     } else if (!memcmp(type, "IDAT", 4)) {
@@ -516,7 +509,7 @@ static int png_interlaced(const char *path) {
  * here with libpng's simplified API to 8-bit grey or RGB (palettes
  * expanded, 16 bits reduced, gamma to sRGB), its alpha channel, if any, as
  * a soft mask.  The caller checked the stream with png_decodes and the
- * size with image_probe (at most IMG_MAX_PIXELS, 4 bytes each). */
+ * size with image_probe (at most TS_IMAGE_MAX_PIXELS, 4 bytes each). */
 static HPDF_Image png_decoded_image(pdf_w *w, const char *path) {
   png_image img;
   memset(&img, 0, sizeof img);
