@@ -778,7 +778,7 @@ static void expect_image_error(const char *img, const char *what) {
 START_TEST(test_image_missing) {
   char img[400];
   snprintf(img, sizeof img, "%s/missing.png", tmpdir);
-  expect_image_error(img, "cannot open image");
+  expect_image_error(img, "cannot be opened");
 }
 END_TEST
 

@@ -417,10 +417,11 @@ static const char *image_problem(const unsigned char *p, size_t n, const char *m
         if (len < 8 || !TS_IMAGE_FITS(be32(p + i + 8), be32(p + i + 12)))
           return len < 8 ? "the PNG has a broken header" : TS_IMAGE_TOO_LARGE;
         seen_ihdr = 1;
-      }
-      else if (memcmp(type, "IDAT", 4) == 0) seen_idat = 1;
-      else if (memcmp(type, "IEND", 4) == 0)
+      } else if (memcmp(type, "IDAT", 4) == 0) {
+        seen_idat = 1;
+      } else if (memcmp(type, "IEND", 4) == 0) {
         return seen_ihdr && seen_idat ? NULL : "the PNG has no image data";
+      }
       i += 12 + (size_t)len;
     }
     return "the PNG is truncated (no IEND chunk)";

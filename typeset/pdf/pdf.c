@@ -317,7 +317,7 @@ static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, const char 
   unsigned char h[32];
   int kind = IMG_BAD;
   *wd = *ht = 0;
-  if (!fp) { *why = "cannot open image"; return IMG_BAD; }
+  if (!fp) { *why = "cannot be opened"; return IMG_BAD; }
   size_t got = fread(h, 1, sizeof h, fp);
   if (got >= 24 && memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0 && memcmp(h + 12, "IHDR", 4) == 0) {
     *wd = be32(h + 16);
@@ -326,7 +326,7 @@ static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, const char 
   } else if (got >= 4 && h[0] == 0xFF && h[1] == 0xD8) {
     /* Walk the JPEG markers to the start-of-frame segment. */
     long pos = 2;
-    *why = "no frame header in JPEG";
+    *why = "no JPEG frame header (SOF) found";
     for (int guard = 0; guard < 4096; guard++) {
       unsigned char m[9];
       if (fseek(fp, pos, SEEK_SET) != 0 || fread(m, 1, 4, fp) != 4) break;
@@ -350,7 +350,7 @@ static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, const char 
   }
   (void)fclose(fp); /* only read */
   if (kind != IMG_BAD) {
-    if (*wd == 0 || *ht == 0) { *why = "image has no pixels"; return IMG_BAD; }
+    if (*wd == 0 || *ht == 0) { *why = "no pixels (a side of 0)"; return IMG_BAD; }
     if (!TS_IMAGE_FITS(*wd, *ht)) {
       *why = TS_IMAGE_TOO_LARGE;
       return IMG_BAD;
