@@ -509,7 +509,8 @@ static int png_interlaced(const char *path) {
  * here with libpng's simplified API to 8-bit grey or RGB (palettes
  * expanded, 16 bits reduced, gamma to sRGB), its alpha channel, if any, as
  * a soft mask.  The caller checked the stream with png_decodes and the
- * size with image_probe (at most TS_IMAGE_MAX_PIXELS, 4 bytes each). */
+ * size with image_probe (at most TS_IMAGE_MAX_PIXELS, 4 bytes each, and
+ * one more for an alpha plane). */
 static HPDF_Image png_decoded_image(pdf_w *w, const char *path) {
   png_image img;
   memset(&img, 0, sizeof img);
@@ -522,19 +523,20 @@ static HPDF_Image png_decoded_image(pdf_w *w, const char *path) {
   size_t n = (size_t)img.width * img.height, cc = color ? 3 : 1;
   size_t sz = PNG_IMAGE_SIZE(img);
   unsigned char *px = malloc(sz ? sz : 1);
-  unsigned char *col = NULL, *mask = NULL; /* owned: colour and alpha planes */
+  unsigned char *mask = NULL; /* owned: the alpha plane */
   HPDF_Image im = NULL;
   if (!px || !png_image_finish_read(&img, NULL, px, 0, NULL)) goto done;
   if (alpha) {
-    col = malloc(n * cc);
+    /* alpha out to its plane, colours packed in place (pixel i moves
+     * down from i × (cc + 1) to i × cc: never over one not yet read) */
     mask = malloc(n ? n : 1);
-    if (!col || !mask) goto done;
+    if (!mask) goto done;
     for (size_t i = 0; i < n; i++) {
-      memcpy(col + i * cc, px + i * (cc + 1), cc);
       mask[i] = px[i * (cc + 1) + cc];
+      memmove(px + i * cc, px + i * (cc + 1), cc);
     }
   }
-  im = HPDF_LoadRawImageFromMem(w->pdf, alpha ? col : px, img.width, img.height,
+  im = HPDF_LoadRawImageFromMem(w->pdf, px, img.width, img.height,
                                 color ? HPDF_CS_DEVICE_RGB : HPDF_CS_DEVICE_GRAY, 8);
   if (im && alpha) {
     HPDF_Image sm =
@@ -544,7 +546,6 @@ static HPDF_Image png_decoded_image(pdf_w *w, const char *path) {
 done:
   png_image_free(&img);
   free(px);
-  free(col);
   free(mask);
   return im;
 }
