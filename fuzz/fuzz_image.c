@@ -26,17 +26,29 @@ static const char figures_md[] = "---\ntitle: Figures\n---\n\n"
                                  "![A figure read as JPEG](fig.jpg)\n";
 static const char cover_md[] = "---\ntitle: Cover\ncover-image: fig.png\n---\n\nText.\n";
 
-/* The folder, made once per process (a harness-only global) and left
- * behind at exit with its two files. */
-static const char *fuzz_dir(void) {
-  static char dir[64];
-  if (!dir[0]) {
-    const char *tmp = getenv("TMPDIR");
-    (void)snprintf(dir, sizeof dir, "%s/typeset-fuzz-image-XXXXXX",
-                   tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
-    if (!mkdtemp(dir)) abort();
+/* The folder, made once per process (a harness-only global) and removed
+ * with its files at exit. */
+static char fuzz_dir_name[64];
+
+static void fuzz_dir_remove(void) {
+  static const char *const names[] = {"fig.png", "fig.jpg"};
+  char path[128];
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    (void)snprintf(path, sizeof path, "%s/%s", fuzz_dir_name, names[i]);
+    (void)unlink(path);
   }
-  return dir;
+  (void)rmdir(fuzz_dir_name);
+}
+
+static const char *fuzz_dir(void) {
+  if (!fuzz_dir_name[0]) {
+    const char *tmp = getenv("TMPDIR");
+    (void)snprintf(fuzz_dir_name, sizeof fuzz_dir_name, "%s/typeset-fuzz-image-XXXXXX",
+                   tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+    if (!mkdtemp(fuzz_dir_name)) abort();
+    if (atexit(fuzz_dir_remove) != 0) abort();
+  }
+  return fuzz_dir_name;
 }
 
 static void put(const char *dir, const char *name, const uint8_t *data, size_t size) {
