@@ -8,16 +8,8 @@
  * embedding, libharu's and libpng's decoders) and the EPUB's image and
  * cover handling.  Every refusal must be a located error; an output must
  * look like a PDF or a ZIP. */
-#include "fuzz_common.h"
+#include "fuzz_render.h"
 
-#include "doc/ts_doc.h"
-#include "epub/ts_epub.h"
-#include "markdown/ts_markdown.h"
-#include "page/ts_page.h"
-#include "pdf/ts_pdf.h"
-#include "style/ts_style.h"
-
-#include <string.h>
 #include <unistd.h>
 
 static const char figures_md[] = "---\ntitle: Figures\n---\n\n"
@@ -59,51 +51,14 @@ static void put(const char *dir, const char *name, const uint8_t *data, size_t s
   if ((size && fwrite(data, 1, size, f) != size) || fclose(f) != 0) abort();
 }
 
-static void check(ts_status st, const ts_diag *d, const unsigned char *out, size_t n,
-                  const char *magic) {
-  if (st == TS_OK && (n < strlen(magic) || memcmp(out, magic, strlen(magic)) != 0)) abort();
-  if (st == TS_ERR_INPUT && d->n_errors == 0) abort(); /* refused without a message */
-}
-
-/* One document: parse, then (pdf) layout and PDF, then the EPUB. */
-static void render(ts_ctx *ctx, const char *dir, const char *md, int pdf) {
-  char path[128];
-  (void)snprintf(path, sizeof path, "%s/paper.md", dir);
-  ts_diag d;
-  ts_diag_init(&d, fuzz_diag_out());
-  ts_doc *doc = NULL;
-  ts_style *style = NULL;
-  unsigned char *out = NULL;
-  size_t n = 0;
-  if (ts_markdown_parse(ctx, path, md, strlen(md), &d, &doc) != TS_OK) abort(); /* fixed text */
-  style = ts_style_default();
-  if (!style) abort();
-  if (pdf) {
-    ts_layout layout;
-    memset(&layout, 0, sizeof layout);
-    ts_layout_opts lo = {style, NULL};
-    ts_status st = ts_page_layout(ctx, doc, &lo, &d, &layout);
-    if (st == TS_ERR_INPUT && d.n_errors == 0) abort();
-    if (st == TS_OK) {
-      st = ts_pdf_write_mem(ctx, doc, style, &layout, &out, &n, &d);
-      check(st, &d, out, n, "%PDF-");
-      free(out);
-      out = NULL;
-    }
-  }
-  ts_status st = ts_epub_write_mem(ctx, doc, style, &out, &n, &d);
-  check(st, &d, out, n, "PK\3\4");
-  free(out);
-  ts_style_destroy(style);
-  ts_doc_destroy(doc);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ts_ctx *ctx = fuzz_ctx();
   const char *dir = fuzz_dir();
   put(dir, "fig.png", data, size);
   put(dir, "fig.jpg", data, size);
-  render(ctx, dir, figures_md, 1);
-  render(ctx, dir, cover_md, 0);
+  char path[128];
+  (void)snprintf(path, sizeof path, "%s/paper.md", dir);
+  fuzz_render(ctx, path, figures_md, strlen(figures_md), 1);
+  fuzz_render(ctx, path, cover_md, strlen(cover_md), 0);
   return 0;
 }

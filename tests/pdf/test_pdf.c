@@ -525,6 +525,30 @@ static void put_chunk(FILE *fp, const char *type, const unsigned char *d, uint32
   fwrite(c, 1, 4, fp);
 }
 
+/* Writes an 8-bit PNG of colour type ct from its filtered rows (raw),
+ * interlaced (Adam7) or not, the data split over two IDAT chunks as
+ * encoders do; returns the zlib stream (free()) and its length. */
+static unsigned char *png_file(const char *path, uint32_t w, uint32_t h, int ct, int interlace,
+                               const unsigned char *raw, size_t raw_len, size_t *z_len) {
+  uLongf zl = compressBound(raw_len);
+  unsigned char *z = malloc(zl);
+  ck_assert_int_eq(compress(z, &zl, raw, raw_len), Z_OK);
+  FILE *fp = fopen(path, "wb");
+  ck_assert_ptr_nonnull(fp);
+  fwrite("\x89PNG\r\n\x1a\n", 1, 8, fp);
+  unsigned char ihdr[13] = {(unsigned char)(w >> 24), (unsigned char)(w >> 16),
+                            (unsigned char)(w >> 8), (unsigned char)w, (unsigned char)(h >> 24),
+                            (unsigned char)(h >> 16), (unsigned char)(h >> 8), (unsigned char)h,
+                            8, (unsigned char)ct, 0, 0, (unsigned char)interlace};
+  put_chunk(fp, "IHDR", ihdr, 13);
+  put_chunk(fp, "IDAT", z, (uint32_t)(zl / 2));
+  put_chunk(fp, "IDAT", z + zl / 2, (uint32_t)(zl - zl / 2));
+  put_chunk(fp, "IEND", NULL, 0);
+  fclose(fp);
+  *z_len = zl;
+  return z;
+}
+
 /* An 8-bit PNG of colour type ct (2 RGB, 6 RGBA) from raw pixels, row y
  * filtered with type y % 5; returns the IDAT bytes (free()). */
 static unsigned char *write_png_rgb(const char *path, uint32_t w, uint32_t h, int ct,
@@ -537,24 +561,8 @@ static unsigned char *write_png_rgb(const char *path, uint32_t w, uint32_t h, in
     png_filter_row((int)(y % 5), px + y * row, y ? px + (y - 1) * row : NULL, row, bpp,
                    raw + y * (row + 1) + 1);
   }
-  uLongf zl = compressBound(raw_len);
-  unsigned char *z = malloc(zl);
-  ck_assert_int_eq(compress(z, &zl, raw, raw_len), Z_OK);
-  FILE *fp = fopen(path, "wb");
-  ck_assert_ptr_nonnull(fp);
-  fwrite("\x89PNG\r\n\x1a\n", 1, 8, fp);
-  unsigned char ihdr[13] = {(unsigned char)(w >> 24), (unsigned char)(w >> 16),
-                            (unsigned char)(w >> 8), (unsigned char)w, (unsigned char)(h >> 24),
-                            (unsigned char)(h >> 16), (unsigned char)(h >> 8), (unsigned char)h,
-                            8, (unsigned char)ct, 0, 0, 0};
-  put_chunk(fp, "IHDR", ihdr, 13);
-  /* the data split over two IDAT chunks, as encoders do */
-  put_chunk(fp, "IDAT", z, (uint32_t)(zl / 2));
-  put_chunk(fp, "IDAT", z + zl / 2, (uint32_t)(zl - zl / 2));
-  put_chunk(fp, "IEND", NULL, 0);
-  fclose(fp);
+  unsigned char *z = png_file(path, w, h, ct, 0, raw, raw_len, idat_len);
   free(raw);
-  *idat_len = zl;
   return z;
 }
 
@@ -661,23 +669,10 @@ static void write_png_adam7(const char *path, uint32_t w, uint32_t h, const unsi
       raw_len += row + 1;
     }
   }
-  uLongf zl = compressBound(raw_len);
-  unsigned char *z = malloc(zl);
-  ck_assert_int_eq(compress(z, &zl, raw, raw_len), Z_OK);
-  FILE *fp = fopen(path, "wb");
-  ck_assert_ptr_nonnull(fp);
-  fwrite("\x89PNG\r\n\x1a\n", 1, 8, fp);
-  unsigned char ihdr[13] = {(unsigned char)(w >> 24), (unsigned char)(w >> 16),
-                            (unsigned char)(w >> 8), (unsigned char)w, (unsigned char)(h >> 24),
-                            (unsigned char)(h >> 16), (unsigned char)(h >> 8), (unsigned char)h,
-                            8, 6, 0, 0, 1};
-  put_chunk(fp, "IHDR", ihdr, 13);
-  put_chunk(fp, "IDAT", z, (uint32_t)zl);
-  put_chunk(fp, "IEND", NULL, 0);
-  fclose(fp);
+  size_t zl;
+  free(png_file(path, w, h, 6, 1, raw, raw_len, &zl));
   free(raw);
   free(sub);
-  free(z);
 }
 
 /* Reads the n-th image pdfimages extracts from pdf as format (RGB or GRAY)
