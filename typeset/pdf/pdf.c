@@ -311,8 +311,10 @@ static uint32_t be32(const unsigned char *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Reads an image header: its kind and pixel size.  *why on failure. */
-static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, const char **why) {
+/* Reads an image header: its kind, pixel size and (PNG) whether it is
+ * interlaced.  *why on failure. */
+static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, int *interlaced,
+                       const char **why) {
   FILE *fp = fopen(path, "rb");
   unsigned char h[32];
   int kind = IMG_BAD;
@@ -322,6 +324,7 @@ static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, const char 
   if (got >= 24 && memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0 && memcmp(h + 12, "IHDR", 4) == 0) {
     *wd = be32(h + 16);
     *ht = be32(h + 20);
+    *interlaced = got >= 29 && h[28] != 0; /* IHDR's interlace method (Adam7) */
     kind = IMG_PNG;
   } else if (got >= 4 && h[0] == 0xFF && h[1] == 0xD8) {
     /* Walk the JPEG markers to the start-of-frame segment. */
@@ -495,16 +498,6 @@ static int png_decodes(const char *path, const char **why) {
   return ok;
 }
 
-/* 1 when the PNG at path is interlaced (Adam7), from its IHDR. */
-static int png_interlaced(const char *path) {
-  unsigned char h[29];
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return 0;
-  size_t got = fread(h, 1, sizeof h, fp);
-  (void)fclose(fp); /* only read */
-  return got == sizeof h && memcmp(h + 12, "IHDR", 4) == 0 && h[28] != 0;
-}
-
 /* An interlaced PNG, which libharu's loader refuses (libpng error): decoded
  * here with libpng's simplified API to 8-bit grey or RGB (palettes
  * expanded, 16 bits reduced, gamma to sRGB), its alpha channel, if any, as
@@ -560,7 +553,8 @@ static ts_status check_images(pdf_w *w) {
       if (it->kind != TS_DRAW_IMAGE) continue;
       const char *why = "no image path";
       uint32_t wd, ht;
-      int kind = it->image ? image_probe(it->image, &wd, &ht, &why) : IMG_BAD;
+      int interlaced = 0;
+      int kind = it->image ? image_probe(it->image, &wd, &ht, &interlaced, &why) : IMG_BAD;
       if (kind == IMG_JPEG) continue;
       if (kind == IMG_PNG) {
         png_direct pd;
@@ -581,14 +575,15 @@ static ts_status image_get(pdf_run *r, const char *path, HPDF_Image *out) {
     if (strcmp(r->imgs[i].path, path) == 0) { *out = r->imgs[i].img; return TS_OK; }
   uint32_t wd, ht;
   const char *why = "unreadable image";
-  int kind = image_probe(path, &wd, &ht, &why);
+  int interlaced = 0;
+  int kind = image_probe(path, &wd, &ht, &interlaced, &why);
   HPDF_Image img = NULL;
   /* (PNG data streams were checked by check_images) */
   png_direct pd;
   if (kind == IMG_PNG && png_direct_read(path, &pd)) {
     img = png_direct_xobject(w, &pd);
     free(pd.idat);
-  } else if (kind == IMG_PNG && png_interlaced(path)) img = png_decoded_image(w, path);
+  } else if (kind == IMG_PNG && interlaced) img = png_decoded_image(w, path);
   else if (kind == IMG_PNG) img = HPDF_LoadPngImageFromFile(w->pdf, path);
   else if (kind == IMG_JPEG) img = HPDF_LoadJpegImageFromFile(w->pdf, path);
   if (!img) {
