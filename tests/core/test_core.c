@@ -213,6 +213,13 @@ static void mk_tmpdir(void) {
   ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
+/* Removes mk_tmpdir's folder (a failed test leaves it to be looked at). */
+static void rm_tmpdir(void) {
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+
 START_TEST(atomic_output) {
   mk_tmpdir();
   char path[512];
@@ -240,6 +247,7 @@ START_TEST(atomic_output) {
   /* a folder that does not exist: error, nothing written */
   snprintf(path, sizeof path, "%s/missing/out.txt", tmpdir);
   ck_assert_int_eq(ts_write_file_atomic(path, "x", 1), TS_ERR_IO);
+  rm_tmpdir();
 }
 END_TEST
 
@@ -275,6 +283,7 @@ START_TEST(path_confinement) {
   r = ts_path_resolve_inside(doc, "link.png", roots, 1, &why);
   ck_assert_ptr_nonnull(r);
   free(r);
+  rm_tmpdir();
 }
 END_TEST
 
