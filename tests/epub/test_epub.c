@@ -121,7 +121,7 @@ static void strip_xhtml(const char *x, ts_buf *out) {
         if (!e) break;
       }
       /* inline elements join their neighbours; block elements separate */
-      static const char *const inl[] = {"a", "em", "strong", "s", "code", "span", "img"};
+      static const char *const inl[] = {"a", "em", "strong", "s", "code", "span", "img", "wbr"};
       const char *nm = p[1] == '/' ? p + 2 : p + 1;
       size_t nl = strcspn(nm, " />");
       int inline_el = 0;
@@ -797,6 +797,69 @@ START_TEST(markdown_book_split) {
 }
 END_TEST
 
+/* What the print edition sets apart is set apart in the e-book too: a
+ * table's caption paragraph becomes the table's <caption> (with its note
+ * reference in order), a block quote's closing "— source" is flush right,
+ * an address shown as text may break after its separators (<wbr/>) and is
+ * not hyphenated, and a chapter's notes have one rule above them. */
+START_TEST(print_conventions) {
+  static const char md[] =
+      "---\ntitle: Conventions\n---\n\n"
+      "Routes compared below.\n\n"
+      "**Table 1.** Sea routes[^a] compared\n\n"
+      "| Route | Season |\n|---|---|\n| North | July |\n\n"
+      "Table 2 is not a caption: no table follows.\n\n"
+      "> The first paragraph of the quotation.\n>\n> \xE2\x80\x94 A Convention, Article 1\n\n"
+      "> \xE2\x80\x94 A lone dash paragraph is the quotation itself.\n\n"
+      "See <https://example.org/a/b?x=1> and [the site](https://example.org/).[^b]\n\n"
+      "[^a]: First note.\n[^b]: Second note.\n";
+  ts_diag diag;
+  ts_diag_init(&diag, stderr);
+  ts_doc *d = NULL;
+  ck_assert_int_eq(ts_markdown_parse(ctx, "/nonexistent/c.md", md, sizeof md - 1, &diag, &d), TS_OK);
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  char *c = entry(z, len, "OEBPS/chapter-1.xhtml", NULL);
+  ck_assert_ptr_nonnull(c);
+  ck_assert_msg(strstr(c, "<table>\n<caption><strong>Table 1.</strong> Sea routes<a ") != NULL,
+                "%s", c);
+  ck_assert_ptr_nonnull(strstr(c, "</a> compared</caption>\n<thead>"));
+  ck_assert_int_eq(count(c, "<caption"), 1);
+  ck_assert_ptr_null(strstr(c, "<p><strong>Table 1."));
+  ck_assert_ptr_nonnull(strstr(c, "<p>Table 2 is not a caption"));
+  ck_assert_ptr_nonnull(strstr(c, "<p class=\"source\">\xE2\x80\x94 A Convention, Article 1</p>"));
+  ck_assert_int_eq(count(c, "class=\"source\""), 1);
+  ck_assert_ptr_nonnull(strstr(c, "<a class=\"url\" href=\"https://example.org/a/b?x=1\">"
+                                  "https://<wbr/>example.<wbr/>org/<wbr/>a/<wbr/>b?<wbr/>x=<wbr/>1</a>"));
+  ck_assert_ptr_nonnull(strstr(c, "<a href=\"https://example.org/\">the site</a>"));
+  /* the notes follow the references in order: the caption's first */
+  const char *n1 = strstr(c, "id=\"n1\""), *n2 = strstr(c, "id=\"n2\"");
+  ck_assert(n1 && n2 && n1 < n2);
+  ck_assert_ptr_nonnull(strstr(n1, "First note."));
+  char *css = entry(z, len, "OEBPS/style.css", NULL);
+  ck_assert_ptr_nonnull(strstr(css, "body.chapter p.source {\ntext-align: right;\ntext-indent: 0;\n}"));
+  ck_assert_ptr_nonnull(strstr(css, "caption {\ncaption-side: top;\ntext-align: left;\ntext-indent: 0;\n"));
+  ck_assert_ptr_nonnull(strstr(css, "a.url {\n-webkit-hyphens: manual;"));
+  ck_assert_ptr_nonnull(strstr(css, "aside.footnote + aside.footnote {\nborder-top: 0;"));
+  /* every word still comes back in order from the text */
+  ts_buf want, have;
+  ts_buf_init(&want);
+  ts_buf_init(&have);
+  ts_node_plain_text(d->root, &want);
+  strip_xhtml(c, &have);
+  ck_assert(words_in_order(want.data, have.data, 0));
+  ts_buf_free(&want);
+  ts_buf_free(&have);
+  char path[512];
+  save("conventions.epub", z, len, path, sizeof path);
+  ck_assert(epubcheck_clean(path));
+  free(css);
+  free(c);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
 /* The embedded fonts are subsets: they map the book's characters and not
  * others (the hand-made book is English: no Cyrillic). */
 START_TEST(fonts_are_subsets) {
@@ -1434,6 +1497,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, missing_image_is_located_error);
   tcase_add_test(tc, deep_nesting);
   tcase_add_test(tc, markdown_book_split);
+  tcase_add_test(tc, print_conventions);
   tcase_add_test(tc, fonts_are_subsets);
   tcase_add_test(tc, subset_cache);
   tcase_add_test(tc, subset_disk_cache);

@@ -687,7 +687,7 @@ def epub_text(path):
             x = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", x)
             x = re.sub(r"(?s)<!--.*?-->", " ", x)
             # block-level tags end a line, so words never glue together
-            x = re.sub(r"(?i)<(br|/p|/h[1-6]|/li|/td|/th|/div|/figcaption|/aside|/blockquote|/tr)\b[^>]*>",
+            x = re.sub(r"(?i)<(br|/p|/h[1-6]|/li|/td|/th|/div|/figcaption|/caption|/aside|/blockquote|/tr)\b[^>]*>",
                        "\n", x)
             x = re.sub(r"<[^>]+>", "", x)
             parts.append(html.unescape(x))

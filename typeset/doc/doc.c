@@ -151,6 +151,36 @@ ts_node *ts_iter_next(ts_iter *it, int *entering) {
 void ts_iter_skip(ts_iter *it) { it->skip = 1; }
 
 /* ---- Plain text ------------------------------------------------------------*/
+/* The first text node inside p (descending through first children), or NULL. */
+static const ts_node *first_text(const ts_node *p) {
+  const ts_node *t = p->first;
+  while (t && t->type != TS_NODE_TEXT && t->first) t = t->first;
+  return t && t->type == TS_NODE_TEXT ? t : NULL;
+}
+
+static int opens_with(const ts_node *t, const char *word) {
+  size_t n = strlen(word);
+  return t && t->len >= n && !strncmp(t->text, word, n);
+}
+
+int ts_node_is_table_caption(const ts_node *p) {
+  if (!p || p->type != TS_NODE_PARAGRAPH || !p->first || !p->next ||
+      p->next->type != TS_NODE_TABLE)
+    return 0;
+  if (p->first->type == TS_NODE_STRONG || p->first->type == TS_NODE_EMPH) return 1;
+  const ts_node *t = first_text(p);
+  return opens_with(t, "Table") || opens_with(t, "Tab.") ||
+         opens_with(t, "\xD0\xA2\xD0\xB0\xD0\xB1\xD0\xBB\xD0\xB8\xD1\x86\xD0\xB0");
+}
+
+int ts_node_is_quote_source(const ts_node *p) {
+  if (!p || p->type != TS_NODE_PARAGRAPH || !p->parent ||
+      p->parent->type != TS_NODE_BLOCKQUOTE || p->next || !p->prev)
+    return 0;
+  const ts_node *t = first_text(p);
+  return opens_with(t, "\xE2\x80\x94") || opens_with(t, "\xE2\x80\x95");
+}
+
 void ts_node_plain_text(const ts_node *node, ts_buf *b) {
   if (!node) return;
   ts_iter it;

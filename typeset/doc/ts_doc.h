@@ -176,6 +176,17 @@ void ts_iter_skip(ts_iter *it);
  * blocks are separated by one space. */
 void ts_node_plain_text(const ts_node *node, ts_buf *b);
 
+/* How a paragraph serves its neighbours, read the same way by the page
+ * layout and the EPUB:
+ * ts_node_is_table_caption: 1 when paragraph p is the caption of the table
+ * that follows it ("**Table 1.** Routes compared", or a paragraph opening
+ * with emphasis or the word Table/Tab./Таблица).
+ * ts_node_is_quote_source: 1 when p is the source of a block quote: the
+ * last of its several paragraphs, opening with an em dash or a horizontal
+ * bar ("— UNCLOS, Article 234"). */
+int ts_node_is_table_caption(const ts_node *p);
+int ts_node_is_quote_source(const ts_node *p);
+
 /* Finds a heading by identifier; NULL if none. */
 ts_node *ts_doc_find_id(const ts_doc *doc, const char *id);
 

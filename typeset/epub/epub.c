@@ -100,6 +100,38 @@ void epub_text(epub *E, ts_buf *b, const char *s, size_t n) {
   }
 }
 
+/* An address shown as text ("https://example.org/a/b"): one long word that
+ * would leave a justified line before it gaping.  Break opportunities
+ * (<wbr/>) go where the PDF allows them (text/para.c): after / . ? & = # _ :
+ * when a letter or digit follows. */
+static void epub_text_url(epub *E, ts_buf *b, const char *s, size_t n) {
+  size_t from = 0;
+  for (size_t i = 1; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (alnum && strchr("/.?&=#_:", s[i - 1])) {
+      epub_text(E, b, s + from, i - from);
+      ts_buf_puts(b, "<wbr/>");
+      from = i;
+    }
+  }
+  epub_text(E, b, s + from, n - from);
+}
+
+/* 1 when a link's whole text is an address (an autolink, or text written
+ * as one): it is set without hyphens and may break after separators. */
+static int url_text(const ts_node *link) {
+  const ts_node *t = link->first;
+  if (!t || t != link->last || t->type != TS_NODE_TEXT || !t->len) return 0;
+  if (memchr(t->text, ' ', t->len)) return 0;
+  static const char *const starts[] = {"http://", "https://", "ftp://", "www.", "mailto:"};
+  for (size_t i = 0; i < sizeof starts / sizeof *starts; i++) {
+    size_t k = strlen(starts[i]);
+    if (t->len > k && !strncasecmp(t->text, starts[i], k)) return 1;
+  }
+  return 0;
+}
+
 static void text_z(epub *E, ts_buf *b, const char *s) {
   if (s) epub_text(E, b, s, strlen(s));
 }
@@ -656,9 +688,13 @@ typedef struct rstate {
   ts_vec notes;        /* int: note numbers in order of first reference */
   uint32_t *refs;      /* owned: refs per note number in this file */
   const char *pending; /* back-link markup for the next <p> */
-  ts_vec links;        /* char: did this LINK emit <a>? */
+  ts_vec links;        /* char per open LINK: LINK_A when it emitted <a>, | LINK_URL */
   int in_link;
+  int in_url;          /* inside a link whose text is its address (breaks allowed) */
+  const ts_node *caption; /* the caption paragraph that opened the next table */
 } rstate;
+
+enum { LINK_A = 1, LINK_URL = 2 };
 
 void epub_xhtml_head(const epub *E, ts_buf *b, const char *title, const char *body_class) {
   ts_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n"
@@ -847,12 +883,26 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
       break;
     }
     case TS_NODE_PARAGRAPH:
+      if (n == R->caption || (entering && !R->pending && ts_node_is_table_caption(n))) {
+        /* the caption opens the table that follows it (files split only
+         * at headings, so the table is in the same file) */
+        if (entering) {
+          R->caption = n;
+          ts_buf_puts(b, "<table>\n<caption");
+          put_dir(E, b, n);
+          ts_buf_puts(b, ">");
+        } else {
+          ts_buf_puts(b, "</caption>\n");
+        }
+        break;
+      }
       if (tight_paragraph(n) && !R->pending) {
         if (!entering && n->next) ts_buf_putc(b, '\n');
         break;
       }
       if (entering) {
         ts_buf_puts(b, "<p");
+        if (ts_node_is_quote_source(n)) ts_buf_puts(b, " class=\"source\"");
         put_dir(E, b, n);
         ts_buf_puts(b, ">");
         if (R->pending) {
@@ -914,7 +964,12 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
       ts_buf_puts(b, "<hr/>\n");
       break;
     case TS_NODE_TABLE:
-      ts_buf_puts(b, entering ? "<table>\n" : "</table>\n");
+      if (!entering) {
+        ts_buf_puts(b, "</table>\n");
+        break;
+      }
+      if (R->caption && R->caption == n->prev) R->caption = NULL; /* opened by it */
+      else ts_buf_puts(b, "<table>\n");
       break;
     case TS_NODE_TABLE_ROW: {
       int hdr = n->header != 0;
@@ -960,7 +1015,8 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
       }
       break;
     case TS_NODE_TEXT:
-      epub_text(E, b, n->text, n->len);
+      if (R->in_url) epub_text_url(E, b, n->text, n->len);
+      else epub_text(E, b, n->text, n->len);
       break;
     case TS_NODE_EMPH:
       ts_buf_puts(b, entering ? "<em>" : "</em>");
@@ -990,9 +1046,11 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
           ts_buf_free(&href);
           return TS_ERR_NOMEM;
         }
-        *flag = (char)ok;
+        int url = url_text(n);
+        *flag = (char)((ok ? LINK_A : 0) | (url ? LINK_URL : 0));
+        R->in_url += url;
         if (ok) {
-          ts_buf_puts(b, "<a href=\"");
+          ts_buf_puts(b, url ? "<a class=\"url\" href=\"" : "<a href=\"");
           put_url(b, href.data);
           ts_buf_puts(b, "\"");
           if (n->title) {
@@ -1010,8 +1068,9 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
         ts_buf_free(&href);
       } else {
         if (R->links.len == 0) return TS_ERR_INTERNAL;
-        char ok = ((char *)R->links.data)[--R->links.len];
-        if (ok) {
+        char flag = ((char *)R->links.data)[--R->links.len];
+        if (flag & LINK_URL) R->in_url--;
+        if (flag & LINK_A) {
           ts_buf_puts(b, "</a>");
           R->in_link--;
         }

@@ -206,6 +206,8 @@ ts_status epub_write_css(epub *E) {
   ts_buf_num(&b, s->quote.indent > 0 ? s->quote.indent / body : 1.5, 3);
   ts_buf_puts(&b, "em;\n}\n");
   ts_buf_printf(&b, "blockquote p {\ntext-align: %s;\n}\n", css_align(s->quote.align));
+  /* a quotation's source ("— UNCLOS, Article 234") flush right, as printed */
+  ts_buf_puts(&b, "body.chapter p.source {\ntext-align: right;\ntext-indent: 0;\n}\n");
   ts_buf_puts(&b, "pre {\n");
   css_families(&b, s, TS_ROLE_MONO);
   css_size(&b, &s->code, body);
@@ -234,6 +236,11 @@ ts_status epub_write_css(epub *E) {
   ts_buf_puts(&b, "}\nth, td {\npadding: 0.2em 0.5em;\nvertical-align: top;\ntext-align: left;\n}\n");
   ts_buf_printf(&b, "thead th {\nborder-bottom: 1px solid #%06X;\n}\n",
                 (unsigned)(s->rule_color & 0xFFFFFF));
+  /* the caption above the table, in the body's size (the table's 1em is
+   * its own smaller size) and unindented, as printed */
+  ts_buf_puts(&b, "caption {\ncaption-side: top;\ntext-align: left;\ntext-indent: 0;\n");
+  if (s->table.size > 0) css_em(&b, "font-size", body, s->table.size);
+  ts_buf_puts(&b, "margin-bottom: 0.3em;\n}\n");
   ts_buf_puts(&b, "th.al, td.al {\ntext-align: left;\n}\nth.ac, td.ac {\ntext-align: center;\n}\n"
                   "th.ar, td.ar {\ntext-align: right;\n}\n");
   ts_buf_puts(&b, "figure {\nmargin: 0.8em 0;\ntext-align: center;\npage-break-inside: avoid;\n}\n"
@@ -243,6 +250,10 @@ ts_status epub_write_css(epub *E) {
   ts_buf_puts(&b, "a {\n");
   css_color(&b, "color", s->link_color);
   ts_buf_puts(&b, "text-decoration: none;\n}\n");
+  /* an address shown as text breaks at its <wbr/>s, never hyphenated */
+  ts_buf_puts(&b, "a.url {\n");
+  css_hyphens(&b, "manual");
+  ts_buf_puts(&b, "}\n");
   /* notes: the reference is superscript by class, so the <a> has no child */
   ts_buf_puts(&b, ".noteref {\nvertical-align: super;\nfont-size: 0.7em;\nline-height: 0;\n"
                   "text-decoration: none;\n}\n");
@@ -252,6 +263,8 @@ ts_status epub_write_css(epub *E) {
   ts_buf_puts(&b, "aside.footnote p, li.note p {\ntext-indent: 0;\n}\n");
   ts_buf_printf(&b, "aside.footnote {\nborder-top: 1px solid #%06X;\npadding-top: 0.3em;\n}\n",
                 (unsigned)(s->rule_color & 0xFFFFFF));
+  /* one rule above a chapter's notes, not one per note */
+  ts_buf_puts(&b, "aside.footnote + aside.footnote {\nborder-top: 0;\npadding-top: 0;\n}\n");
   ts_buf_puts(&b, "ol.notes {\nlist-style-type: none;\npadding-left: 0;\n}\n");
   /* title page, after the PDF's first page */
   ts_buf_puts(&b, ".titlepage, .cover {\ntext-align: left;\n}\n");

@@ -846,15 +846,7 @@ static void paragraph_block(pg_builder *b, const ts_node *n, cframe *top,
    * caption set above it ("Table 1. …", unindented), or text ending in a
    * colon before a list, quote, code block or table */
   const ts_node *nx = n->next;
-  int caption = 0;
-  if (nx && nx->type == TS_NODE_TABLE && n->first) {
-    const ts_node *t = n->first;
-    while (t && t->type != TS_NODE_TEXT && t->first) t = t->first;
-    caption = n->first->type == TS_NODE_STRONG || n->first->type == TS_NODE_EMPH ||
-              (t && t->type == TS_NODE_TEXT && t->len >= 5 &&
-               (!strncmp(t->text, "Table", 5) || !strncmp(t->text, "Tab.", 4) ||
-                (t->len >= 12 && !strncmp(t->text, "Таблица", 12))));
-  }
+  int caption = ts_node_is_table_caption(n);
   int intro = 0;
   if (nx && (nx->type == TS_NODE_LIST || nx->type == TS_NODE_BLOCKQUOTE ||
              nx->type == TS_NODE_CODEBLOCK || nx->type == TS_NODE_TABLE)) {
@@ -900,14 +892,9 @@ static void paragraph_block(pg_builder *b, const ts_node *n, cframe *top,
   if (caption) f.indent = 0;
   /* a quotation's source, its last paragraph opening with a dash
    * ("— UNCLOS, Article 234"), is set flush right */
-  if (n->parent && n->parent->type == TS_NODE_BLOCKQUOTE && !n->next && n->prev) {
-    const ts_node *t = n->first;
-    while (t && t->type != TS_NODE_TEXT && t->first) t = t->first;
-    if (t && t->type == TS_NODE_TEXT && t->len >= 3 &&
-        (!strncmp(t->text, "\xE2\x80\x94", 3) || !strncmp(t->text, "\xE2\x80\x95", 3))) {
-      f.align = TS_RAGGED_LEFT;
-      f.indent = 0;
-    }
+  if (ts_node_is_quote_source(n)) {
+    f.align = TS_RAGGED_LEFT;
+    f.indent = 0;
   }
   pg_para(b, sp.s, sp.n, &f);
   ts_arena_clear(b->para_spans);
