@@ -856,6 +856,15 @@ static void put_dir(const epub *E, ts_buf *b, const ts_node *block) {
 }
 
 /* Renders one subtree (a block and everything in it). */
+/* Opens a block element: "<tag", its class when cls, the block's direction. */
+static void open_block(const epub *E, ts_buf *b, const char *tag, const char *cls,
+                       const ts_node *n) {
+  ts_buf_printf(b, "<%s", tag);
+  if (cls) ts_buf_printf(b, " class=\"%s\"", cls);
+  put_dir(E, b, n);
+  ts_buf_putc(b, '>');
+}
+
 static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
   ts_iter it;
   ts_iter_init(&it, root);
@@ -888,9 +897,8 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
          * at headings, so the table is in the same file) */
         if (entering) {
           R->caption = n;
-          ts_buf_puts(b, "<table>\n<caption");
-          put_dir(E, b, n);
-          ts_buf_puts(b, ">");
+          ts_buf_puts(b, "<table>\n");
+          open_block(E, b, "caption", NULL, n);
         } else {
           ts_buf_puts(b, "</caption>\n");
         }
@@ -901,10 +909,7 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
         break;
       }
       if (entering) {
-        ts_buf_puts(b, "<p");
-        if (ts_node_is_quote_source(n)) ts_buf_puts(b, " class=\"source\"");
-        put_dir(E, b, n);
-        ts_buf_puts(b, ">");
+        open_block(E, b, "p", ts_node_is_quote_source(n) ? "source" : NULL, n);
         if (R->pending) {
           ts_buf_puts(b, R->pending);
           ts_buf_putc(b, ' ');
@@ -929,9 +934,7 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
       break;
     case TS_NODE_ITEM:
       if (entering) {
-        ts_buf_puts(b, "<li");
-        put_dir(E, b, n);
-        ts_buf_puts(b, ">");
+        open_block(E, b, "li", NULL, n);
       } else {
         ts_buf_puts(b, "</li>\n");
       }
@@ -992,12 +995,12 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
         const ts_node *t = n->parent ? n->parent->parent : NULL;
         int col = cell_column(n);
         int al = (t && t->align && col < t->ncols) ? t->align[col] : TS_ALIGN_NONE;
-        ts_buf_puts(b, th ? "<th" : "<td");
-        if (al == TS_ALIGN_LEFT) ts_buf_puts(b, " class=\"al\"");
-        else if (al == TS_ALIGN_CENTER) ts_buf_puts(b, " class=\"ac\"");
-        else if (al == TS_ALIGN_RIGHT) ts_buf_puts(b, " class=\"ar\"");
-        put_dir(E, b, n);
-        ts_buf_puts(b, ">");
+        open_block(E, b, th ? "th" : "td",
+                   al == TS_ALIGN_LEFT     ? "al"
+                   : al == TS_ALIGN_CENTER ? "ac"
+                   : al == TS_ALIGN_RIGHT  ? "ar"
+                                           : NULL,
+                   n);
       } else {
         ts_buf_puts(b, th ? "</th>" : "</td>");
       }
