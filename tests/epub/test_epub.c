@@ -639,6 +639,22 @@ START_TEST(title_page) {
   ck_assert_ptr_nonnull(strstr(tp, "Russia, China"));
   ck_assert_ptr_nonnull(strstr(tp, "lang=\"en\" xml:lang=\"en\""));
   free(tp);
+  /* without a cover image, the generated cover: the same title, larger
+   * than the title page's and a third of the way down */
+  char *cv = entry(z, len, "OEBPS/cover.xhtml", NULL);
+  ck_assert_ptr_nonnull(strstr(cv, "<h1 class=\"cover-title\">A Test of Books</h1>"));
+  free(cv);
+  char *css = entry(z, len, "OEBPS/style.css", NULL);
+  double title_em = 0, cover_em = 0;
+  const char *r = strstr(css, "h1.title, h1.cover-title {");
+  ck_assert_ptr_nonnull(r);
+  ck_assert_ptr_nonnull(r = strstr(r, "font-size: "));
+  ck_assert_int_eq(sscanf(r, "font-size: %lfem", &title_em), 1);
+  ck_assert_ptr_nonnull(r = strstr(css, "h1.cover-title {\nfont-size: "));
+  ck_assert_int_eq(sscanf(r, "h1.cover-title {\nfont-size: %lfem", &cover_em), 1);
+  ck_assert_double_eq_tol(cover_em, title_em * 1.25, 0.002);
+  ck_assert_ptr_nonnull(strstr(r, "margin: 30% 0 0.4em 0;"));
+  free(css);
   free(z);
   ts_doc_destroy(d);
 }

@@ -300,6 +300,20 @@ ts_status epub_write_css(epub *E) {
   ts_buf_puts(&b, "h2.abstract-title, h2.notes-title {\nfont-size: 1em;\nmargin: 1em 0 0.3em 0;\n}\n");
   css_block(&b, "p.keywords", &s->keywords, body, s);
   ts_buf_puts(&b, ".keywords-label {\nfont-weight: bold;\n}\n");
+  /* the generated cover: the title page's lines, larger, the title a
+   * third of the way down (a margin in % is of the width: conservative
+   * CSS has no way to place by the screen's height) */
+  ts_buf_puts(&b, "h1.cover-title {\n");
+  if (s->title.size > 0) css_em(&b, "font-size", s->title.size * 1.25, body);
+  ts_buf_puts(&b, "margin: 30% 0 0.4em 0;\n}\n");
+  if (s->subtitle.size > 0) {
+    ts_buf_puts(&b, "p.cover-subtitle {\n");
+    css_em(&b, "font-size", s->subtitle.size * 1.15, body);
+    ts_buf_puts(&b, "}\n");
+  }
+  ts_buf_puts(&b, "p.cover-author {\n");
+  if (s->author.size > 0) css_em(&b, "font-size", s->author.size * 1.25, body);
+  ts_buf_puts(&b, "margin-top: 1.2em;\n}\n");
   ts_buf_puts(&b, "div.cover-image {\ntext-align: center;\n}\ndiv.cover-image img {\n"
                   "max-width: 100%;\nmax-height: 100%;\n}\n");
   return finish(&b, &E->css, &E->css_len);
