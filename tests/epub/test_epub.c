@@ -633,7 +633,7 @@ START_TEST(title_page) {
   ck_assert_ptr_nonnull(strstr(tp, "<h1 class=\"title\">A Test of Books</h1>"));
   ck_assert_ptr_nonnull(strstr(tp, "Footnotes &amp; Chapters"));
   ck_assert_ptr_nonnull(strstr(tp, "<a href=\"https://orcid.org/0000-0003-2676-4271\">"));
-  ck_assert_ptr_nonnull(strstr(tp, "Scopus AuthorID: 56153472700"));
+  ck_assert_ptr_nonnull(strstr(tp, "<span class=\"author-id\">Scopus AuthorID: 56153472700</span>"));
   ck_assert_ptr_nonnull(strstr(tp, "Doctor of History"));
   ck_assert_ptr_nonnull(strstr(tp, "A short abstract."));
   ck_assert_ptr_nonnull(strstr(tp, "Russia, China"));
@@ -654,6 +654,8 @@ START_TEST(title_page) {
   ck_assert_int_eq(sscanf(r, "h1.cover-title {\nfont-size: %lfem", &cover_em), 1);
   ck_assert_double_eq_tol(cover_em, title_em * 1.25, 0.002);
   ck_assert_ptr_nonnull(strstr(r, "margin: 30% 0 0.4em 0;"));
+  /* an identifier never wraps between its label and its number */
+  ck_assert_ptr_nonnull(strstr(css, ".author-id {\nmargin-right: 1em;\nwhite-space: nowrap;\n}"));
   free(css);
   free(z);
   ts_doc_destroy(d);

@@ -293,7 +293,7 @@ ts_status epub_write_css(epub *E) {
   css_block(&b, "p.degree, p.affiliation, p.address, p.email, p.author-ids",
             &s->affiliation, body, s);
   ts_buf_puts(&b, "p.author-ids, p.email {\nfont-style: normal;\n}\n"
-                  ".author-id {\nmargin-right: 1em;\n}\n");
+                  ".author-id {\nmargin-right: 1em;\nwhite-space: nowrap;\n}\n");
   ts_buf_puts(&b, "div.author p {\nmargin: 0;\n}\n");
   ts_buf_puts(&b, "section.abstract {\nmargin: 1.5em 0;\n}\n");
   css_block(&b, "section.abstract p", &s->abstract, body, s);
