@@ -8,7 +8,7 @@ PKGS="
   build-essential clang meson ninja-build pkg-config
   libhpdf-dev libfreetype-dev libzip-dev libdeflate-dev libharfbuzz-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev libyaml-dev
-  libfontconfig-dev libicu-dev libhyphen-dev libpng-dev check
+  libfontconfig-dev libicu-dev libhyphen-dev libpng-dev libgif-dev check
   hyphen-en-us hyphen-en-gb hyphen-ru hyphen-de hyphen-fr hyphen-el
   fonts-linuxlibertine fonts-paratype fonts-dejavu-core
   fonts-noto-core fonts-noto-cjk fonts-noto-mono

@@ -298,6 +298,44 @@ def png_adam7_bytes(w, h, rgba):
         png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b"")
 
 
+def gif_bytes(sw, sh, frames, palette, transparent=None):
+    """A GIF89a of screen sw x sh: frames are (left, top, w, h, interlaced,
+    pixel(x, y) -> index), the first with the transparent index.  The LZW
+    data stays at 3-bit codes (2-bit minimum code size) by sending a clear
+    code before every two pixels, so no dictionary is ever needed."""
+    pal = b"".join(bytes(c) for c in palette) + b"\0" * (3 * (4 - len(palette)))
+    out = b"GIF89a" + struct.pack("<HHBBB", sw, sh, 0x81, 0, 0) + pal
+    for k, (left, top, w, h, interlaced, pixel) in enumerate(frames):
+        t = transparent if k == 0 and transparent is not None else 0
+        out += b"\x21\xf9\x04" + bytes([1 if k == 0 and transparent is not None else 0]) + \
+            struct.pack("<H", 10) + bytes([t, 0])
+        out += b"," + struct.pack("<HHHHB", left, top, w, h, 0x40 if interlaced else 0)
+        rows = list(range(h))
+        if interlaced:
+            rows = [y for y0, dy in ((0, 8), (4, 8), (2, 4), (1, 2)) for y in range(y0, h, dy)]
+        codes = []
+        px = [pixel(x, y) for y in rows for x in range(w)]
+        for i in range(0, len(px), 2):
+            codes.append(4)                      # clear
+            codes.extend(px[i:i + 2])
+        codes.append(5)                          # end of information
+        bits, nbits, data = 0, 0, bytearray()
+        for c in codes:
+            bits |= c << nbits
+            nbits += 3
+            while nbits >= 8:
+                data.append(bits & 0xff)
+                bits >>= 8
+                nbits -= 8
+        if nbits:
+            data.append(bits & 0xff)
+        out += b"\x02"
+        for i in range(0, len(data), 255):
+            out += bytes([len(data[i:i + 255])]) + bytes(data[i:i + 255])
+        out += b"\0"
+    return out + b";"
+
+
 def jpeg_headers():
     """SOI, JFIF APP0, one quantisation table, an 8x8 greyscale baseline
     frame header, minimal Huffman tables and the scan header."""
@@ -324,6 +362,16 @@ def make_assets(case_dir):
             f.write(real)
     with open(os.path.join(img, "interlaced.png"), "wb") as f:
         f.write(png_adam7_bytes(13, 11, (30, 90, 200, 160)))
+    # an animated, interlaced GIF with a transparent colour, its first
+    # image placed inside the screen; and the same cut inside its data
+    gif = gif_bytes(16, 12, [(2, 1, 11, 9, True, lambda x, y: (x + 2 * y) % 4),
+                             (0, 0, 16, 12, False, lambda x, y: 1)],
+                    [(200, 30, 30), (30, 140, 30), (30, 60, 200), (255, 255, 255)],
+                    transparent=3)
+    with open(os.path.join(img, "anim.gif"), "wb") as f:
+        f.write(gif)
+    with open(os.path.join(img, "trunc.gif"), "wb") as f:
+        f.write(gif[:60])
     with open(os.path.join(img, "fake.png"), "wb") as f:
         f.write(b"This is a text file that only claims to be a PNG.\n" * 20)
     soi, app0, dqt, sof, dht_dc, dht_ac, sos = jpeg_headers()

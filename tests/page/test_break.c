@@ -600,6 +600,16 @@ START_TEST(image_headers) {
   fputs("GIF89a", fp);
   fclose(fp);
   ck_assert_int_eq(pg_image_size(path, &w, &h, &why), -1);
+  ck_assert_ptr_nonnull(strstr(why, "truncated GIF"));
+  /* a GIF's logical screen (600 x 300, little-endian), at 150 dpi */
+  static const unsigned char gif[] = {'G', 'I', 'F', '8', '7', 'a', 0x58, 2, 0x2c, 1, 0, 0, 0};
+  snprintf(path, sizeof path, "%s/g.gif", dir);
+  fp = fopen(path, "wb");
+  fwrite(gif, 1, sizeof gif, fp);
+  fclose(fp);
+  ck_assert_int_eq(pg_image_size(path, &w, &h, &why), 0);
+  ck_assert_double_eq_tol(w, 600 * 72 / 150.0, 0.01);
+  ck_assert_double_eq_tol(h, 300 * 72 / 150.0, 0.01);
   snprintf(path, sizeof path, "%s/f.jpg", dir); /* frame header, scan cut short */
   fp = fopen(path, "wb");
   fwrite(jpg, 1, sizeof jpg - 2, fp);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <gif_lib.h>
 #include <zlib.h>
 
 #define LIBERTINE "/usr/share/fonts/opentype/linux-libertine/LinLibertine_R.otf"
@@ -720,6 +721,127 @@ START_TEST(test_png_interlaced_pixels) {
 }
 END_TEST
 
+/* ---- GIF: giflib's encoder writes the files ---- */
+
+/* A 4-colour palette: red, green, blue, white. */
+static const GifColorType gif_pal[4] = {{255, 0, 0}, {0, 160, 0}, {0, 0, 255}, {255, 255, 255}};
+
+/* The colour index of pixel (x, y) of frame k. */
+static int gif_index(int x, int y, int k) { return (x + 2 * y + k) % 4; }
+
+/* Writes a GIF: a sw × sh screen and `frames` images of fw × fh at
+ * (left, top), the first with transparent index `clear` (-1: none),
+ * interlaced rows given in the passes' order when `interlace`. */
+static void write_gif(const char *path, int sw, int sh, int left, int top, int fw, int fh,
+                      int interlace, int clear, int frames) {
+  int err = 0;
+  GifFileType *g = EGifOpenFileName(path, false, &err);
+  ck_assert_ptr_nonnull(g);
+  ColorMapObject *cm = GifMakeMapObject(4, gif_pal);
+  ck_assert_ptr_nonnull(cm);
+  EGifSetGifVersion(g, true);
+  ck_assert_int_eq(EGifPutScreenDesc(g, sw, sh, 2, 0, cm), GIF_OK);
+  GifPixelType *line = malloc((size_t)fw);
+  for (int k = 0; k < frames; k++) {
+    GraphicsControlBlock gcb = {DISPOSAL_UNSPECIFIED, false, 10, k == 0 ? clear : -1};
+    GifByteType ext[4];
+    size_t n = EGifGCBToExtension(&gcb, ext);
+    ck_assert_int_eq(EGifPutExtension(g, GRAPHICS_EXT_FUNC_CODE, (int)n, ext), GIF_OK);
+    ck_assert_int_eq(EGifPutImageDesc(g, left, top, fw, fh, interlace != 0, NULL), GIF_OK);
+    static const int start[4] = {0, 4, 2, 1}, step[4] = {8, 8, 4, 2};
+    for (int p = 0; p < (interlace ? 4 : 1); p++)
+      for (int y = interlace ? start[p] : 0; y < fh; y += interlace ? step[p] : 1) {
+        for (int x = 0; x < fw; x++) line[x] = (GifPixelType)gif_index(x, y, k);
+        ck_assert_int_eq(EGifPutLine(g, line, fw), GIF_OK);
+      }
+  }
+  free(line);
+  GifFreeMapObject(cm);
+  ck_assert_int_eq(EGifCloseFile(g, &err), GIF_OK);
+}
+
+/* A GIF figure renders (libharu has no GIF loader): the first image's
+ * colours on the screen, de-interlaced, its transparent index and the
+ * screen outside it as the soft mask; the animation's second frame is not
+ * drawn.  Without transparency the image has no mask. */
+START_TEST(test_gif_pixels) {
+  enum { W = 12, H = 10, L = 2, T = 1, FW = 8, FH = 7 };
+  for (int interlace = 0; interlace <= 1; interlace++) {
+    char gif[400], name[32];
+    snprintf(gif, sizeof gif, "%s/fig%d.gif", tmpdir, interlace);
+    write_gif(gif, W, H, L, T, FW, FH, interlace, 3, 2);
+    fixture fx;
+    fx_init(&fx, 1);
+    snprintf(name, sizeof name, "gif%d.pdf", interlace);
+    const char *out = render_image(&fx, gif, name);
+    unsigned char rgb[W * H * 3], a[W * H];
+    extracted_pixels(out, 0, PNG_FORMAT_RGB, W, H, rgb);
+    extracted_pixels(out, 1, PNG_FORMAT_GRAY, W, H, a);
+    for (int y = 0; y < H; y++)
+      for (int x = 0; x < W; x++) {
+        int in = x >= L && x < L + FW && y >= T && y < T + FH;
+        int k = in ? gif_index(x - L, y - T, 0) : -1;
+        int i = y * W + x;
+        ck_assert_msg(a[i] == (in && k != 3 ? 255 : 0), "alpha at %d,%d (interlace %d): %d", x,
+                      y, interlace, a[i]);
+        if (in && k != 3)
+          ck_assert_msg(rgb[i * 3] == gif_pal[k].Red && rgb[i * 3 + 1] == gif_pal[k].Green &&
+                            rgb[i * 3 + 2] == gif_pal[k].Blue,
+                        "colour at %d,%d (interlace %d)", x, y, interlace);
+      }
+    fx_free(&fx);
+  }
+  /* opaque and covering its screen: no soft mask */
+  char gif[400];
+  snprintf(gif, sizeof gif, "%s/opaque.gif", tmpdir);
+  write_gif(gif, 6, 5, 0, 0, 6, 5, 0, -1, 1);
+  fixture fx;
+  fx_init(&fx, 1);
+  const char *out = render_image(&fx, gif, "opaque.pdf");
+  char cmd[600];
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdfimages -list '%s' 2>&1", out);
+  char *o = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_msg(strstr(o, " image ") && !strstr(o, "smask"), "%s", o);
+  free(o);
+  fx_free(&fx);
+}
+END_TEST
+
+/* Damaged and oversized GIFs are refused with a located error. */
+START_TEST(test_gif_refused) {
+  char gif[400];
+  snprintf(gif, sizeof gif, "%s/cut.gif", tmpdir);
+  write_gif(gif, 40, 40, 0, 0, 40, 40, 0, -1, 1);
+  struct stat sb;
+  ck_assert_int_eq(stat(gif, &sb), 0);
+  ck_assert_int_eq(truncate(gif, sb.st_size / 2), 0); /* the image data cut short */
+  expect_image_error(gif, "cannot decode image");
+  /* a screen over the limit */
+  snprintf(gif, sizeof gif, "%s/wide.gif", tmpdir);
+  write_gif(gif, 30000, 2, 0, 0, 2, 2, 0, -1, 1);
+  expect_image_error(gif, "too large");
+  /* a small screen, an image over the limit on it */
+  snprintf(gif, sizeof gif, "%s/bigframe.gif", tmpdir);
+  FILE *fp = fopen(gif, "wb");
+  static const unsigned char hd[] = {'G', 'I', 'F', '8', '9', 'a', 4, 0, 4, 0, 0x80, 0, 0,
+                                     0, 0, 0, 255, 255, 255, /* 2-colour table */
+                                     ',', 0, 0, 0, 0, 0x30, 0x75, 0x30, 0x75, 0, /* 30000² */
+                                     2, 2, 0x4C, 0x01, 0, ';'};
+  ck_assert_uint_eq(fwrite(hd, 1, sizeof hd, fp), sizeof hd);
+  fclose(fp);
+  expect_image_error(gif, "too large");
+  /* no image at all, only the trailer */
+  snprintf(gif, sizeof gif, "%s/empty.gif", tmpdir);
+  fp = fopen(gif, "wb");
+  ck_assert_uint_eq(fwrite(hd, 1, 19, fp), 19);
+  fputc(';', fp);
+  fclose(fp);
+  expect_image_error(gif, "without an image");
+}
+END_TEST
+
 /* A damaged chunk (CRC) is refused with a located error, never embedded. */
 START_TEST(test_png_bad_crc) {
   enum { W = 4, H = 4 };
@@ -791,7 +913,7 @@ START_TEST(test_image_not_image) {
   FILE *fp = fopen(img, "w");
   fputs("<svg/>", fp);
   fclose(fp);
-  expect_image_error(img, "not a PNG or JPEG");
+  expect_image_error(img, "not a PNG, JPEG or GIF");
 }
 END_TEST
 
@@ -1588,6 +1710,8 @@ int main(void) {
   tcase_add_test(tc, test_png_passthrough_pixels);
   tcase_add_test(tc, test_png_alpha_through_libharu);
   tcase_add_test(tc, test_png_interlaced_pixels);
+  tcase_add_test(tc, test_gif_pixels);
+  tcase_add_test(tc, test_gif_refused);
   tcase_add_test(tc, test_png_bad_crc);
   tcase_add_test(tc, test_actualtext);
   tcase_add_test(tc, test_garbage_runs);

@@ -1,7 +1,8 @@
 /* page_image.c — an image's size from its file header, read in bounded
  * steps: PNG (IHDR, and pHYs for the resolution: PNG spec §11.2.2, §11.3.5.3)
  * and JPEG (the first SOFn marker, and the JFIF APP0 density: ITU T.81
- * Annex B, JFIF 1.02).  Images without a resolution are taken at 150 dpi. */
+ * Annex B, JFIF 1.02) and GIF (the logical screen, GIF89a §18).  Images
+ * without a resolution (every GIF) are taken at 150 dpi. */
 #include "page_int.h"
 
 #include <stdio.h>
@@ -121,6 +122,30 @@ static int jpeg_size(FILE *fp, double *w, double *h, const char **why) {
   return -1;
 }
 
+/* The logical screen's size (little-endian 16-bit width and height after
+ * the 6-byte signature); the PDF draws the first image on it. */
+static int gif_size(const unsigned char *sig, size_t n, FILE *fp, double *w, double *h,
+                    const char **why) {
+  unsigned char hd[10];
+  memcpy(hd, sig, n);
+  if (fread(hd + n, 1, sizeof hd - n, fp) != sizeof hd - n) {
+    *why = "truncated GIF header";
+    return -1;
+  }
+  uint32_t gw = (uint32_t)hd[6] | (uint32_t)hd[7] << 8, gh = (uint32_t)hd[8] | (uint32_t)hd[9] << 8;
+  if (!gw || !gh) {
+    *why = "GIF with zero dimensions";
+    return -1;
+  }
+  if (!TS_IMAGE_FITS(gw, gh)) {
+    *why = TS_IMAGE_TOO_LARGE;
+    return -1;
+  }
+  *w = gw * 72.0 / DEFAULT_DPI;
+  *h = gh * 72.0 / DEFAULT_DPI;
+  return 0;
+}
+
 int pg_image_size(const char *path, double *w, double *h, const char **why) {
   *why = NULL;
   FILE *fp = fopen(path, "rb");
@@ -137,8 +162,10 @@ int pg_image_size(const char *path, double *w, double *h, const char **why) {
   } else if (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF) {
     if (fseek(fp, 2, SEEK_SET) != 0) *why = "cannot be read";
     else rc = jpeg_size(fp, w, h, why);
+  } else if (n >= 6 && (!memcmp(sig, "GIF87a", 6) || !memcmp(sig, "GIF89a", 6))) {
+    rc = gif_size(sig, n, fp, w, h, why);
   } else {
-    *why = "not a PNG or JPEG image";
+    *why = "not a PNG, JPEG or GIF image";
   }
   (void)fclose(fp); /* only read */
   return rc;

@@ -12,6 +12,7 @@
 
 #include <libdeflate.h>
 #include <math.h>
+#include <gif_lib.h>
 #include <png.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -305,7 +306,7 @@ static void image_report(pdf_w *w, const char *path, const char *why) {
 
 /* ---- Images ------------------------------------------------------------------*/
 
-enum { IMG_BAD = 0, IMG_PNG, IMG_JPEG };
+enum { IMG_BAD = 0, IMG_PNG, IMG_JPEG, IMG_GIF };
 
 static uint32_t be32(const unsigned char *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -348,8 +349,12 @@ static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, int *interl
       if (m[1] == 0xD9 || m[1] == 0xDA) break; /* end, or scan before any frame */
       pos += 2 + (long)seglen;
     }
+  } else if (got >= 10 && (!memcmp(h, "GIF87a", 6) || !memcmp(h, "GIF89a", 6))) {
+    *wd = (uint32_t)h[6] | (uint32_t)h[7] << 8; /* the logical screen */
+    *ht = (uint32_t)h[8] | (uint32_t)h[9] << 8;
+    kind = IMG_GIF;
   } else {
-    *why = "not a PNG or JPEG image";
+    *why = "not a PNG, JPEG or GIF image";
   }
   (void)fclose(fp); /* only read */
   if (kind != IMG_BAD) {
@@ -498,6 +503,173 @@ static int png_decodes(const char *path, const char **why) {
   return ok;
 }
 
+/* 8-bit pixels (RGB, or grey when !color) as an image XObject, with the
+ * alpha plane mask (when not NULL) as its soft mask.  libharu copies both. */
+static HPDF_Image raw_image(pdf_w *w, const unsigned char *px, int color,
+                            const unsigned char *mask, uint32_t wd, uint32_t ht) {
+  HPDF_Image im = HPDF_LoadRawImageFromMem(w->pdf, px, wd, ht,
+                                           color ? HPDF_CS_DEVICE_RGB : HPDF_CS_DEVICE_GRAY, 8);
+  if (im && mask) {
+    HPDF_Image sm = HPDF_LoadRawImageFromMem(w->pdf, mask, wd, ht, HPDF_CS_DEVICE_GRAY, 8);
+    if (!sm || HPDF_Image_AddSMask(im, sm) != HPDF_OK) im = NULL;
+  }
+  return im;
+}
+
+/* ---- GIF ---------------------------------------------------------------------
+ * A GIF's first image, drawn on its logical screen (GIF89a §18–§23) with
+ * giflib read record by record: only that image is decoded, so an
+ * animation's later frames cost nothing and allocate nothing.  Its colour
+ * table (local, else global) gives RGB; the transparent index of the
+ * graphic control extension before it, and the screen outside it, become
+ * a soft mask.  The screen passed TS_IMAGE_FITS in image_probe; an image
+ * larger than the limit is refused too (it would be decoded row by row
+ * before being clipped). */
+typedef struct gif_pixels {
+  uint32_t w, h;        /* the logical screen */
+  unsigned char *rgb;   /* owned: w × h × 3 */
+  unsigned char *alpha; /* owned: w × h, or NULL when every pixel is opaque */
+} gif_pixels;
+
+static void gif_pixels_free(gif_pixels *g) {
+  free(g->rgb);
+  free(g->alpha);
+  g->rgb = g->alpha = NULL;
+}
+
+/* Reads the first image's rows into g (placed and clipped on the screen). */
+static int gif_rows(GifFileType *f, gif_pixels *g, int transparent, const char **why) {
+  const GifImageDesc *d = &f->Image;
+  const ColorMapObject *cm = d->ColorMap ? d->ColorMap : f->SColorMap;
+  if (!cm || !cm->Colors || cm->ColorCount <= 0) {
+    *why = "GIF without a colour table";
+    return 0;
+  }
+  if (d->Width <= 0 || d->Height <= 0) {
+    *why = "GIF image with no pixels";
+    return 0;
+  }
+  if (!TS_IMAGE_FITS((uint32_t)d->Width, (uint32_t)d->Height)) {
+    *why = TS_IMAGE_TOO_LARGE;
+    return 0;
+  }
+  size_t n = (size_t)g->w * g->h;
+  GifPixelType *line = malloc((size_t)d->Width);
+  g->rgb = calloc(n, 3);
+  g->alpha = malloc(n);
+  if (!line || !g->rgb || !g->alpha) {
+    free(line);
+    *why = "out of memory decoding image";
+    return 0;
+  }
+  /* the screen outside the image shows through (as browsers draw it) */
+  memset(g->alpha, 0, n);
+  /* interlaced rows come in four passes (GIF89a Appendix E) */
+  static const int start[4] = {0, 4, 2, 1}, step[4] = {8, 8, 4, 2};
+  int passes = d->Interlace ? 4 : 1, ok = 1, seen_clear = 0;
+  for (int p = 0; p < passes && ok; p++) {
+    int y0 = d->Interlace ? start[p] : 0, dy = d->Interlace ? step[p] : 1;
+    for (int y = y0; y < d->Height && ok; y += dy) {
+      if (DGifGetLine(f, line, d->Width) == GIF_ERROR) {
+        ok = 0;
+        break;
+      }
+      long row = (long)d->Top + y;
+      if (row < 0 || row >= (long)g->h) continue;
+      for (int x = 0; x < d->Width; x++) {
+        long col = (long)d->Left + x;
+        if (col < 0 || col >= (long)g->w) continue;
+        size_t at = (size_t)row * g->w + (size_t)col;
+        int k = line[x];
+        if (k == transparent) {
+          seen_clear = 1;
+          continue;
+        }
+        /* an index past the table (decoders differ): its last colour */
+        const GifColorType *c = &cm->Colors[k < cm->ColorCount ? k : cm->ColorCount - 1];
+        g->rgb[at * 3] = c->Red;
+        g->rgb[at * 3 + 1] = c->Green;
+        g->rgb[at * 3 + 2] = c->Blue;
+        g->alpha[at] = 255;
+      }
+    }
+  }
+  free(line);
+  if (!ok) {
+    *why = "cannot decode image (damaged GIF data)";
+    return 0;
+  }
+  int covers = d->Left <= 0 && d->Top <= 0 && (long)d->Left + d->Width >= (long)g->w &&
+               (long)d->Top + d->Height >= (long)g->h;
+  if (!seen_clear && covers) { /* opaque: no mask */
+    free(g->alpha);
+    g->alpha = NULL;
+  }
+  return 1;
+}
+
+/* Decodes path's first image into g; 0 with *why when it cannot. */
+static int gif_decode(const char *path, gif_pixels *g, const char **why) {
+  memset(g, 0, sizeof *g);
+  int err = 0;
+  GifFileType *f = DGifOpenFileName(path, &err);
+  if (!f) {
+    *why = err == D_GIF_ERR_NOT_ENOUGH_MEM ? "out of memory decoding image"
+                                           : "cannot decode image (damaged GIF header)";
+    return 0;
+  }
+  g->w = (uint32_t)(f->SWidth > 0 ? f->SWidth : 0);
+  g->h = (uint32_t)(f->SHeight > 0 ? f->SHeight : 0);
+  int ok = 0, transparent = NO_TRANSPARENT_COLOR;
+  *why = "GIF without an image";
+  for (;;) {
+    GifRecordType rt;
+    if (DGifGetRecordType(f, &rt) == GIF_ERROR) {
+      *why = "cannot decode image (damaged GIF data)";
+      break;
+    }
+    if (rt == TERMINATE_RECORD_TYPE) break;
+    if (rt == EXTENSION_RECORD_TYPE) {
+      int code;
+      GifByteType *ext = NULL;
+      int bad = DGifGetExtension(f, &code, &ext) == GIF_ERROR;
+      if (!bad && code == GRAPHICS_EXT_FUNC_CODE && ext && ext[0] >= 4) {
+        GraphicsControlBlock gcb;
+        if (DGifExtensionToGCB(ext[0], ext + 1, &gcb) == GIF_OK)
+          transparent = gcb.TransparentColor;
+      }
+      while (!bad && ext)
+        bad = DGifGetExtensionNext(f, &ext) == GIF_ERROR;
+      if (bad) {
+        *why = "cannot decode image (damaged GIF data)";
+        break;
+      }
+      continue;
+    }
+    if (rt == IMAGE_DESC_RECORD_TYPE) {
+      if (DGifGetImageDesc(f) == GIF_ERROR) {
+        *why = "cannot decode image (damaged GIF data)";
+        break;
+      }
+      ok = g->w && g->h && gif_rows(f, g, transparent, why);
+      break; /* the first image only */
+    }
+    /* an unknown record type: giflib has already refused it */
+  }
+  (void)DGifCloseFile(f, &err); /* only read */
+  if (!ok) gif_pixels_free(g);
+  return ok;
+}
+
+static HPDF_Image gif_image(pdf_w *w, const char *path) {
+  gif_pixels g;
+  const char *why;
+  if (!gif_decode(path, &g, &why)) return NULL;
+  HPDF_Image im = raw_image(w, g.rgb, 1, g.alpha, g.w, g.h);
+  gif_pixels_free(&g);
+  return im;
+}
+
 /* An interlaced PNG, which libharu's loader refuses (libpng error): decoded
  * here with libpng's simplified API to 8-bit grey or RGB (palettes
  * expanded, 16 bits reduced, gamma to sRGB), its alpha channel, if any, as
@@ -529,13 +701,7 @@ static HPDF_Image png_decoded_image(pdf_w *w, const char *path) {
       memmove(px + i * cc, px + i * (cc + 1), cc);
     }
   }
-  im = HPDF_LoadRawImageFromMem(w->pdf, px, img.width, img.height,
-                                color ? HPDF_CS_DEVICE_RGB : HPDF_CS_DEVICE_GRAY, 8);
-  if (im && alpha) {
-    HPDF_Image sm =
-        HPDF_LoadRawImageFromMem(w->pdf, mask, img.width, img.height, HPDF_CS_DEVICE_GRAY, 8);
-    if (!sm || HPDF_Image_AddSMask(im, sm) != HPDF_OK) im = NULL;
-  }
+  im = raw_image(w, px, color, mask, img.width, img.height);
 done:
   png_image_free(&img);
   free(px);
@@ -556,6 +722,13 @@ static ts_status check_images(pdf_w *w) {
       int interlaced = 0;
       int kind = it->image ? image_probe(it->image, &wd, &ht, &interlaced, &why) : IMG_BAD;
       if (kind == IMG_JPEG) continue;
+      if (kind == IMG_GIF) {
+        gif_pixels g;
+        if (gif_decode(it->image, &g, &why)) {
+          gif_pixels_free(&g);
+          continue;
+        }
+      }
       if (kind == IMG_PNG) {
         png_direct pd;
         int direct = png_direct_read(it->image, &pd);
@@ -586,6 +759,7 @@ static ts_status image_get(pdf_run *r, const char *path, HPDF_Image *out) {
   } else if (kind == IMG_PNG && interlaced) img = png_decoded_image(w, path);
   else if (kind == IMG_PNG) img = HPDF_LoadPngImageFromFile(w->pdf, path);
   else if (kind == IMG_JPEG) img = HPDF_LoadJpegImageFromFile(w->pdf, path);
+  else if (kind == IMG_GIF) img = gif_image(w, path);
   if (!img) {
     if (kind != IMG_BAD) why = "cannot decode image";
     image_report(w, path, why);
