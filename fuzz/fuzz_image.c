@@ -3,10 +3,10 @@
  * format: typeset reads the signature), and two fixed documents there use
  * them: one as figures, through ts_page_layout, ts_pdf_write_mem and
  * ts_epub_write_mem, one as its cover image, through ts_epub_write_mem.
- * This reaches what the Markdown targets cannot make: the PNG and JPEG
- * header readers (page size, PDF probe, the PNG stream check and direct
- * embedding, libharu's and libpng's decoders) and the EPUB's image and
- * cover handling.  Every refusal must be a located error; an output must
+ * This reaches what the Markdown targets cannot make: the PNG, JPEG and
+ * GIF header readers (page size, PDF probe, the PNG stream check and direct
+ * embedding, libharu's, libpng's and giflib's decoders) and the EPUB's
+ * image and cover handling.  Every refusal must be a located error; an output must
  * look like a PDF or a ZIP. */
 #include "fuzz_render.h"
 
