@@ -1329,7 +1329,7 @@ static const struct {
 } sized_images[] = {
     {"wide.png", 20001, 10, 0},   {"many.png", 15000, 15000, 0}, {"limit.png", 20000, 5000, 1},
     {"wide.jpg", 30000, 8, 0},    {"limit.jpg", 5000, 20000, 1}, {"wide.gif", 40000, 2, 0},
-    {"limit.gif", 20000, 20, 1},
+    {"limit.gif", 20000, 20, 1},  {"frame.gif", 30000, 2, 0},    {"frame-ok.gif", 20000, 3, 1},
 };
 
 START_TEST(huge_images_refused) {
@@ -1355,10 +1355,15 @@ START_TEST(huge_images_refused) {
                                1, 0x11, 0, 0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 63, 0, 0, 0xFF, 0xD9};
     memcpy(f, j, sizeof j);
     n = sizeof j;
-  } else { /* GIF89a: screen size, no colour table, trailer */
-    const unsigned char g[] = {'G', 'I', 'F', '8', '9', 'a', (unsigned char)w,
-                               (unsigned char)(w >> 8), (unsigned char)h, (unsigned char)(h >> 8),
-                               0, 0, 0, 0x3B};
+  } else { /* GIF89a: screen, no colour table, an image w x h with no data,
+              * trailer; frame*.gif on a 10 x 10 screen (readers decode
+              * every image, so each is held to the limit) */
+    unsigned sw = strncmp(name, "frame", 5) ? w : 10, sh = strncmp(name, "frame", 5) ? h : 10;
+    const unsigned char g[] = {'G', 'I', 'F', '8', '9', 'a', (unsigned char)sw,
+                               (unsigned char)(sw >> 8), (unsigned char)sh,
+                               (unsigned char)(sh >> 8), 0, 0, 0,
+                               ',', 0, 0, 0, 0, (unsigned char)w, (unsigned char)(w >> 8),
+                               (unsigned char)h, (unsigned char)(h >> 8), 0, 2, 0, 0x3B};
     memcpy(f, g, sizeof g);
     n = sizeof g;
   }

@@ -485,11 +485,29 @@ static const char *image_problem(const unsigned char *p, size_t n, const char *m
   }
   if (strcmp(media, "image/gif") == 0) {
     /* logical screen width and height, little-endian (GIF89a §18) */
-    if (n >= 10 && !TS_IMAGE_FITS((unsigned)p[7] << 8 | p[6], (unsigned)p[9] << 8 | p[8]))
+    if (n < 13) return "the GIF is truncated";
+    if (!TS_IMAGE_FITS((unsigned)p[7] << 8 | p[6], (unsigned)p[9] << 8 | p[8]))
       return TS_IMAGE_TOO_LARGE;
-    size_t e = n;
-    while (e > 13 && p[e - 1] == 0) e--;
-    return (e > 13 && p[e - 1] == 0x3B) ? NULL : "the GIF is truncated (no trailer)";
+    /* the blocks (§19–§27): every image within the size limit too, since
+     * a reader decodes every frame of an animation */
+    size_t i = 13 + (p[10] & 0x80 ? 3u << ((p[10] & 7) + 1) : 0);
+    while (i < n) {
+      if (p[i] == 0x3B) return NULL; /* trailer */
+      if (p[i] == 0x2C) {          /* image descriptor, its colour table, LZW size */
+        if (n - i < 11) break;
+        if (!TS_IMAGE_FITS((unsigned)p[i + 6] << 8 | p[i + 5], (unsigned)p[i + 8] << 8 | p[i + 7]))
+          return TS_IMAGE_TOO_LARGE;
+        i += 10 + (p[i + 9] & 0x80 ? 3u << ((p[i + 9] & 7) + 1) : 0) + 1;
+      } else if (p[i] == 0x21) { /* extension: label */
+        i += 2;
+      } else {
+        return "the GIF has a broken block";
+      }
+      /* data sub-blocks up to the empty one */
+      while (i < n && p[i] != 0) i += 1 + (size_t)p[i];
+      i++;
+    }
+    return "the GIF is truncated (no trailer)";
   }
   return NULL;
 }
