@@ -982,9 +982,29 @@ def manifest_text(papers, style=None, extra=""):
     return t + extra
 
 
-def series(typeset, manifest, out, *extra, timeout=600):
+def series(typeset, manifest, out, *extra, timeout=600, env=None):
     args = [typeset, "series", manifest, "--out", out] + list(extra)
-    return run(args, timeout=timeout)
+    return run(args, timeout=timeout, env=env)
+
+
+def other_build(typeset, path):
+    """A copy of the executable at path with one bit of its GNU build ID
+    flipped: to typeset, another build (its caches must not serve it).
+    None when the executable has no build ID."""
+    q = run(["readelf", "-n", typeset], timeout=60)
+    m = re.search(r"Build ID: ([0-9a-f]+)", q.stdout.decode("ascii", "replace")) if q else None
+    if not m:
+        return None
+    data = bytearray(read_bytes(typeset))
+    bid = bytes.fromhex(m.group(1))
+    at = data.find(b"GNU\0" + bid)
+    if at < 0:
+        return None
+    data[at + 4] ^= 1
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o755)
+    return path
 
 
 def load_report(path, label):
@@ -1164,9 +1184,9 @@ def check_series(typeset, root):
         write(man, manifest_text(SAMPLES, style="./house.yaml"))
         out = os.path.join(d, "out")
 
-        def statuses(label, *extra):
+        def statuses(label, *extra, exe=typeset, env=None):
             rp = os.path.join(tmp, "inc-%s.json" % re.sub(r"\W", "_", label))
-            q = series(typeset, man, out, "--report", rp, *extra)
+            q = series(exe, man, out, "--report", rp, *extra, env=env)
             if q is None or q.returncode != 0:
                 fail("%s: %s\n%s" % (label, describe(q), q.stderr.decode(errors="replace")
                                      if q else ""))
@@ -1180,6 +1200,28 @@ def check_series(typeset, root):
         st = statuses("incremental second run")
         if st and set(st.values()) != {"unchanged"}:
             fail("incremental second run: %s" % st)
+        # the outputs are stamped with SOURCE_DATE_EPOCH: another date is
+        # another output; and another build of typeset may make other bytes
+        st = statuses("another SOURCE_DATE_EPOCH", env={"SOURCE_DATE_EPOCH": "1600000000"})
+        if st and set(st.values()) != {"rendered"}:
+            fail("after a SOURCE_DATE_EPOCH change every paper must re-render: %s" % st)
+        elif st:
+            ok("incremental: another SOURCE_DATE_EPOCH re-renders every paper")
+        st = statuses("the first SOURCE_DATE_EPOCH again")
+        if st and set(st.values()) != {"rendered"}:
+            fail("back to the first SOURCE_DATE_EPOCH every paper must re-render: %s" % st)
+        rebuilt = other_build(typeset, os.path.join(tmp, "typeset-other-build"))
+        if rebuilt is None:
+            fail("incremental: the typeset executable has no GNU build ID to vary")
+        else:
+            st = statuses("another build", exe=rebuilt)
+            if st and set(st.values()) != {"rendered"}:
+                fail("another build of typeset must re-render every paper: %s" % st)
+            elif st:
+                ok("incremental: another build of typeset re-renders every paper")
+            st = statuses("the first build again")
+            if st and set(st.values()) != {"rendered"}:
+                fail("back to the first build every paper must re-render: %s" % st)
         with open(os.path.join(d, "house.yaml"), encoding="utf-8") as f:
             house = f.read()
         changed = re.sub(r"(?m)^(body:\n  size: )11pt$", r"\g<1>11.5pt", house, count=1)

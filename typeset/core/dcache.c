@@ -32,6 +32,18 @@ static uint64_t hash64(const void *p, size_t n) {
   return h;
 }
 
+/* The stored key: the build's identity, then the caller's key (a value
+ * made by another build of typeset is a miss).  0 on OOM. */
+static int full_key(const ts_buf *key, ts_buf *out) {
+  ts_buf_init(out);
+  const char *id = ts_build_id();
+  ts_buf_append(out, id, strlen(id) + 1);
+  ts_buf_append(out, key->data, key->len);
+  if (!out->oom) return 1;
+  ts_buf_free(out);
+  return 0;
+}
+
 /* Owned path of key's file; NULL when the cache is off or kind too long. */
 static char *dcache_path(const char *kind, const ts_buf *key) {
   char name[DCACHE_NAME];
@@ -60,10 +72,15 @@ int ts_dcache_key_file(ts_buf *key, const char *path, uint32_t index) {
   return !key->oom;
 }
 
-char *ts_dcache_get(const char *kind, const ts_buf *key, size_t *len) {
-  if (key->oom || key->len == 0) return NULL;
+char *ts_dcache_get(const char *kind, const ts_buf *caller_key, size_t *len) {
+  ts_buf full;
+  if (caller_key->oom || caller_key->len == 0 || !full_key(caller_key, &full)) return NULL;
+  const ts_buf *key = &full;
   char *path = dcache_path(kind, key);
-  if (!path) return NULL;
+  if (!path) {
+    ts_buf_free(&full);
+    return NULL;
+  }
   size_t n = 0;
   char *data = ts_file_read(path, &n, (size_t)256 << 20);
   char *val = NULL;
@@ -84,6 +101,7 @@ char *ts_dcache_get(const char *kind, const ts_buf *key, size_t *len) {
   free(data);
   if (val) (void)utimensat(AT_FDCWD, path, NULL, 0); /* recently used */
   free(path);
+  ts_buf_free(&full);
   return val;
 }
 
@@ -142,10 +160,15 @@ done:
   free(dir);
 }
 
-void ts_dcache_put(const char *kind, const ts_buf *key, const void *val, size_t len) {
-  if (key->oom || key->len == 0) return;
+void ts_dcache_put(const char *kind, const ts_buf *caller_key, const void *val, size_t len) {
+  ts_buf full;
+  if (caller_key->oom || caller_key->len == 0 || !full_key(caller_key, &full)) return;
+  const ts_buf *key = &full;
   char *path = dcache_path(kind, key);
-  if (!path) return;
+  if (!path) {
+    ts_buf_free(&full);
+    return;
+  }
   ts_buf b;
   ts_buf_init(&b);
   ts_buf_append(&b, key->data, key->len);
@@ -155,4 +178,5 @@ void ts_dcache_put(const char *kind, const ts_buf *key, const void *val, size_t 
   if (!b.oom && ts_write_file_atomic(path, b.data, b.len) == TS_OK) dcache_prune(kind);
   ts_buf_free(&b);
   free(path);
+  ts_buf_free(&full);
 }

@@ -54,7 +54,11 @@ void ts_hash_fast256(const void *data, size_t n, uint8_t out[32]) {
   if (n > i) memcpy(tail, p + i, n - i);
   tail[n - i] = 0x80; /* ends differ from zeros: "a" and "a\0" hash apart */
   for (int j = 0; j < 4; j++) h[j] = lane(h[j], rd64le(tail + 8 * j));
-  for (int r = 0; r < 2; r++)
+  /* each round mixes a lane with the next one: three rounds make every
+   * word of the result depend on all four lanes (two left the first word
+   * blind to the fourth lane, bytes 24-31 of every 32, and the second to
+   * the first; the caches keep only the first word to check what they read) */
+  for (int r = 0; r < 3; r++)
     for (int j = 0; j < 4; j++)
       h[j] = avalanche(h[j] ^ rotl64(h[(j + 1) & 3], 17 + 8 * j) ^ (uint64_t)n);
   for (int j = 0; j < 4; j++)

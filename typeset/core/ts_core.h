@@ -255,12 +255,17 @@ void ts_out_abort(ts_out *o); /* safe to call twice and after commit */
  * Returns owned (free()).  What is kept there only saves time: every
  * reader checks what it reads and treats a bad file as absent. */
 char *ts_cache_path(const char *name);
+/* The running build's identity (build_id.c): the hex GNU build ID of the
+ * executable (any change of its code changes it), else its file's size and
+ * modification time.  Every key of what is kept between runs holds it. */
+const char *ts_build_id(void);
 /* Whole results kept in the cache folder (dcache.c), for work worth more
  * than reading a file: a file per key, named by kind (a short word) and a
  * hash of the key, holding the key itself and a hash of the value, so a
  * damaged or foreign file is a miss; each kind keeps at most 512 files,
  * least recently used pruned.  Keys should name everything the value
- * depends on (versions, input files, options).  ts_dcache_key_file appends
+ * depends on (versions, input files, options); the build (ts_build_id) is
+ * added here, so a rebuilt typeset never takes an older build's value.  ts_dcache_key_file appends
  * a font or image file's identity (path, size, inode, modification time)
  * and index; 0 when it cannot be stat'ed.  ts_dcache_get returns the owned
  * value (free()) or NULL on a miss; ts_dcache_put never fails visibly. */
