@@ -580,6 +580,21 @@ static const char *render_image(fixture *fx, const char *png, const char *name) 
   return out;
 }
 
+/* What pdfimages -list says of a one-page PDF named `name` drawing the
+ * image file img (owned: free()). */
+static char *image_list(const char *img, const char *name) {
+  fixture fx;
+  fx_init(&fx, 1);
+  const char *out = render_image(&fx, img, name);
+  char cmd[900];
+  int rc;
+  snprintf(cmd, sizeof cmd, "pdfimages -list '%s' 2>&1", out);
+  char *o = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  fx_free(&fx);
+  return o;
+}
+
 /* An RGB PNG goes in as it is (its IDAT bytes are in the PDF, with the PNG
  * predictors), and what a reader decodes — poppler's pdfimages here — is
  * the PNG's pixels exactly, through every row filter type. */
@@ -633,17 +648,9 @@ START_TEST(test_png_alpha_through_libharu) {
   snprintf(png, sizeof png, "%s/alpha.png", tmpdir);
   size_t zl;
   free(write_png_rgb(png, W, H, 6, px, &zl));
-  fixture fx;
-  fx_init(&fx, 1);
-  const char *out = render_image(&fx, png, "alpha.pdf");
-  char cmd[900];
-  int rc;
-  snprintf(cmd, sizeof cmd, "pdfimages -list '%s' 2>&1", out);
-  char *o = run(cmd, &rc);
-  ck_assert_int_eq(rc, 0);
+  char *o = image_list(png, "alpha.pdf");
   ck_assert_msg(strstr(o, "smask"), "%s", o);
   free(o);
-  fx_free(&fx);
 }
 END_TEST
 
@@ -795,17 +802,9 @@ START_TEST(test_gif_pixels) {
   char gif[400];
   snprintf(gif, sizeof gif, "%s/opaque.gif", tmpdir);
   write_gif(gif, 6, 5, 0, 0, 6, 5, 0, -1, 1);
-  fixture fx;
-  fx_init(&fx, 1);
-  const char *out = render_image(&fx, gif, "opaque.pdf");
-  char cmd[600];
-  int rc;
-  snprintf(cmd, sizeof cmd, "pdfimages -list '%s' 2>&1", out);
-  char *o = run(cmd, &rc);
-  ck_assert_int_eq(rc, 0);
+  char *o = image_list(gif, "opaque.pdf");
   ck_assert_msg(strstr(o, " image ") && !strstr(o, "smask"), "%s", o);
   free(o);
-  fx_free(&fx);
 }
 END_TEST
 
