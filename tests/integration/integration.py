@@ -1588,6 +1588,40 @@ def check_options(typeset, root):
         if not failures:
             ok("options: reproducible across folders, cwd, -o order and time; --style "
                "by name = by path; book style is 6x9in")
+
+        # what one build keeps in the cache folder (font subsets, faces, the
+        # hyphenation automaton) another build never takes: it makes and
+        # keeps its own, and both builds make the same bytes
+        cache = os.path.join(tmp, "shared-cache")
+        os.makedirs(cache)
+        src = os.path.join(root, "samples", name)
+        other = other_build(typeset, os.path.join(tmp, "typeset-other-build"))
+        if other is None:
+            fail("options: the typeset executable has no GNU build ID to vary")
+        else:
+            env = {"TYPESET_CACHE_DIR": cache}
+            o1, o2 = os.path.join(tmp, "c1"), os.path.join(tmp, "c2")
+            render(src, [o1 + ".pdf", o1 + ".epub"], env=env)
+            first = {f: os.stat(os.path.join(cache, f)).st_ino for f in os.listdir(cache)}
+            p = run([other, src, "-o", o2 + ".pdf", "-o", o2 + ".epub"], env=env)
+            if p is None or p.returncode != 0:
+                fail("options: the other build: %s" % describe(p))
+            after = {f: os.stat(os.path.join(cache, f)).st_ino for f in os.listdir(cache)}
+            kinds = ("pdffont-", "epubfont-", "face-", "hyph-")
+            taken = [f for f in first if f.startswith(kinds) and after.get(f) == first[f]
+                     and f.startswith("hyph-")]
+            new = {k: sum(1 for f in after if f.startswith(k) and f not in first) for k in kinds}
+            hyph = [f for f in first if f.startswith("hyph-")]
+            if not hyph or any(new[k] == 0 for k in ("pdffont-", "epubfont-", "face-")) or taken:
+                fail("options: another build took this build's cache files: new %s, "
+                     "hyphenation file kept %s (files %s)" % (new, taken, sorted(first)))
+            elif maybe_bytes(o1 + ".pdf") != maybe_bytes(o2 + ".pdf") or \
+                    maybe_bytes(o1 + ".epub") != maybe_bytes(o2 + ".epub"):
+                fail("options: two builds of the same code made different bytes")
+            else:
+                ok("options: another build makes its own cache files (%s; %d hyphenation "
+                   "file(s) rewritten) and the same bytes"
+                   % (", ".join("%s %d" % (k.rstrip("-"), new[k]) for k in kinds[:3]), len(hyph)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #define MAGIC "TSHYPH\001\n"
-#define FORMAT_VERSION 3 /* 3: the block's image, pointers as offsets */
+#define FORMAT_VERSION 4 /* 3: the block's image, pointers as offsets; 4: the build */
 
 typedef struct cache_hdr {
   char magic[8];
@@ -40,6 +40,7 @@ typedef struct cache_hdr {
   uint64_t payload_len, payload_hash;
   uint64_t n_dicts, n_states, n_trans, n_bytes; /* the block's parts */
   uint32_t layout2, pad;
+  char build[72]; /* ts_build_id() of the build that wrote it (libhyphen is in it) */
 } cache_hdr;
 
 static uint32_t layout_word(void) {
@@ -189,6 +190,7 @@ static void cache_write(const char *path, const struct stat *st, const HyphenDic
     h.layout = layout_word();
     h.layout2 = layout_word2();
     h.version = FORMAT_VERSION;
+    (void)snprintf(h.build, sizeof h.build, "%s", ts_build_id()); /* cut at 71: still unique */
     h.src_size = (uint64_t)st->st_size;
     h.src_ino = (uint64_t)st->st_ino;
     h.src_mtime = (int64_t)st->st_mtim.tv_sec;
@@ -300,7 +302,8 @@ static HyphenDict *cache_read(const char *path, const struct stat *st) {
     goto done;
   size_t pn = (size_t)cs.st_size - sizeof h;
   if (memcmp(h.magic, MAGIC, 8) || h.layout != layout_word() || h.layout2 != layout_word2() ||
-      h.version != FORMAT_VERSION || h.src_size != (uint64_t)st->st_size ||
+      h.version != FORMAT_VERSION || strncmp(h.build, ts_build_id(), sizeof h.build - 1) ||
+      h.src_size != (uint64_t)st->st_size ||
       h.src_ino != (uint64_t)st->st_ino || h.src_mtime != (int64_t)st->st_mtim.tv_sec ||
       h.src_mtime_ns != (int64_t)st->st_mtim.tv_nsec || h.payload_len != pn)
     goto done;
