@@ -109,7 +109,7 @@ static void epub_text_url(epub *E, ts_buf *b, const char *s, size_t n) {
   for (size_t i = 1; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (alnum && strchr("/.?&=#_:", s[i - 1])) {
+    if (alnum && s[i - 1] && strchr("/.?&=#_:", s[i - 1])) {
       epub_text(E, b, s + from, i - from);
       ts_buf_puts(b, "<wbr/>");
       from = i;

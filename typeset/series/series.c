@@ -524,15 +524,16 @@ static void fingerprint(run *r, paper *p, const char *fill) {
   ts_sha256 h;
   ts_sha256_init(&h);
   ts_sha256_update(&h, "typeset " TS_VERSION, sizeof("typeset " TS_VERSION));
-  /* this build, and the shared libraries that make the outputs' bytes (a
-   * rebuilt or upgraded typeset renders every paper again) */
-  /* and the date the outputs are stamped with (SOURCE_DATE_EPOCH) */
+  /* this build, the shared libraries that make the outputs' bytes and the
+   * date they are stamped with (SOURCE_DATE_EPOCH): a rebuilt or upgraded
+   * typeset, or another date, renders every paper again */
   char libs[240];
   int epoch_set = 0;
   long long epoch = (long long)ts_ctx_epoch(r->ctx, &epoch_set);
   /* fits: three short version strings and a number (the build ID is kept out of it) */
-  (void)snprintf(libs, sizeof libs, "harfbuzz %s libharu %s libpng %s epoch %lld", hb_version_string(),
-                 HPDF_GetVersion(), png_get_libpng_ver(NULL), epoch_set ? epoch : -1LL);
+  (void)snprintf(libs, sizeof libs, "harfbuzz %s libharu %s libpng %s epoch %lld",
+                 hb_version_string(), HPDF_GetVersion(), png_get_libpng_ver(NULL),
+                 epoch_set ? epoch : -1LL);
   const char *id = ts_build_id();
   ts_sha256_update(&h, id, strlen(id) + 1);
   ts_sha256_update(&h, libs, strlen(libs) + 1);
