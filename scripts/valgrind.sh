@@ -15,6 +15,12 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export SOURCE_DATE_EPOCH=1700000000
+# a cache folder of the run's own, empty at its start: the first paper makes
+# and writes every cached thing (font subsets, faces, the hyphenation
+# automaton), the later ones and the series read them back — whatever the
+# machine's own cache folder holds (a warm one hid an uninitialised write)
+export TYPESET_CACHE_DIR="$tmp/cache"
+mkdir -p "$TYPESET_CACHE_DIR"
 vg="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=scripts/valgrind.supp"
 fail=0
 for f in samples/*.md; do

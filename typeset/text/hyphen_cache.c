@@ -139,8 +139,18 @@ static void put_image(ts_buf *b, const HyphenDict *d, block_shape *sh) {
   char *pool = (char *)(tt + sh->nt);
   size_t si = 0, ti = 0, pi = 0, li = 0;
   for (const HyphenDict *x = d; x; x = x->nextlevel, li++) {
+    /* field by field into the zeroed image: libhyphen leaves the struct's
+     * padding and cset's bytes after its NUL uninitialised, and the image's
+     * hash (the file's check) must not read them */
     HyphenDict *o = &dd[li];
-    memcpy(o, x, sizeof *o);
+    o->lhmin = x->lhmin;
+    o->rhmin = x->rhmin;
+    o->clhmin = x->clhmin;
+    o->crhmin = x->crhmin;
+    o->nohyphenl = x->nohyphenl;
+    o->num_states = x->num_states;
+    o->utf8 = x->utf8;
+    memcpy(o->cset, x->cset, strnlen(x->cset, sizeof o->cset - 1));
     size_t nh = nohyphen_len(x);
     put_off(&o->nohyphen, x->nohyphen ? pi + 1 : 0);
     if (x->nohyphen && nh) memcpy(pool + pi, x->nohyphen, nh), pi += nh;
