@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <hb.h>
 #include <hb-ot.h>
+#include <png.h>
 #include <zip.h>
 
 #include "core/ts_core.h"
@@ -639,11 +640,17 @@ START_TEST(title_page) {
   ck_assert_ptr_nonnull(strstr(tp, "Russia, China"));
   ck_assert_ptr_nonnull(strstr(tp, "lang=\"en\" xml:lang=\"en\""));
   free(tp);
-  /* without a cover image, the generated cover: the same title, larger
-   * than the title page's and a third of the way down */
+  /* without a cover image and with title-block.epub-cover off, the
+   * cover is text: the same title, larger than the title page's and a
+   * third of the way down */
+  free(z);
+  style->epub_cover = 0;
+  z = build(d, style, &len);
+  style->epub_cover = 1;
   char *cv = entry(z, len, "OEBPS/cover.xhtml", NULL);
   ck_assert_ptr_nonnull(strstr(cv, "<h1 class=\"cover-title\">A Test of Books</h1>"));
   free(cv);
+  ck_assert_ptr_null(entry(z, len, "OEBPS/images/cover.png", NULL));
   char *css = entry(z, len, "OEBPS/style.css", NULL);
   double title_em = 0, cover_em = 0;
   const char *r = strstr(css, "h1.title, h1.cover-title {");
@@ -1397,6 +1404,125 @@ START_TEST(huge_images_refused) {
 }
 END_TEST
 
+/* The generated cover (epub/cover.c): decodes the book's images/cover.png
+ * to RGB (owned, free()), checking its size. */
+static unsigned char *cover_rgb(const unsigned char *z, size_t len) {
+  size_t plen = 0;
+  char *p = entry(z, len, "OEBPS/images/cover.png", &plen);
+  ck_assert_ptr_nonnull(p);
+  png_image im;
+  memset(&im, 0, sizeof im);
+  im.version = PNG_IMAGE_VERSION;
+  ck_assert(png_image_begin_read_from_memory(&im, p, plen));
+  ck_assert_uint_eq(im.width, EPUB_COVER_W);
+  ck_assert_uint_eq(im.height, EPUB_COVER_H);
+  im.format = PNG_FORMAT_RGB;
+  unsigned char *rgb = malloc(PNG_IMAGE_SIZE(im));
+  ck_assert_ptr_nonnull(rgb);
+  ck_assert(png_image_finish_read(&im, NULL, rgb, 0, NULL));
+  free(p);
+  return rgb;
+}
+
+/* Pixels of [x0, x1) x [y0, y1) darker than mid-grey. */
+static long dark(const unsigned char *rgb, int x0, int x1, int y0, int y1) {
+  long n = 0;
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++) {
+      const unsigned char *q = rgb + ((size_t)y * EPUB_COVER_W + (size_t)x) * 3;
+      n += q[0] + q[1] + q[2] < 3 * 128;
+    }
+  return n;
+}
+
+/* Rows of [y0, y1) with any pixel that is not the white paper. */
+static int inked_rows(const unsigned char *rgb, int x0, int x1, int y0, int y1) {
+  int rows = 0;
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++) {
+      const unsigned char *q = rgb + ((size_t)y * EPUB_COVER_W + (size_t)x) * 3;
+      if (q[0] != 255 || q[1] != 255 || q[2] != 255) {
+        rows++;
+        break;
+      }
+    }
+  return rows;
+}
+
+/* Without a cover-image, the book gets a drawn cover: a PNG named as the
+ * cover image, shown by cover.xhtml, with the masthead and its rule at the
+ * top, the title a third of the way down, the publisher's rule at the foot,
+ * paper in the margins; the same book gives the same bytes, another title
+ * other pixels; a title too long for five lines is set smaller and cut,
+ * never past the margins. */
+START_TEST(generated_cover) {
+  ts_doc *d = hand_doc();
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  char *opf = entry(z, len, "OEBPS/package.opf", NULL);
+  ck_assert_ptr_nonnull(strstr(opf, "href=\"images/cover.png\" media-type=\"image/png\" "
+                                    "properties=\"cover-image\""));
+  free(opf);
+  char *cv = entry(z, len, "OEBPS/cover.xhtml", NULL);
+  ck_assert_ptr_nonnull(strstr(cv, "<img src=\"images/cover.png\" alt=\"A Test of Books\"/>"));
+  free(cv);
+  unsigned char *rgb = cover_rgb(z, len);
+  const int M = 150, W = EPUB_COVER_W, H = EPUB_COVER_H;
+  ck_assert_int_eq(inked_rows(rgb, 0, M - 4, 0, H), 0);     /* left margin */
+  ck_assert_int_eq(inked_rows(rgb, W - M + 4, W, 0, H), 0); /* right margin */
+  ck_assert_int_gt(dark(rgb, M, W - M, 150, 236), 500);     /* the masthead */
+  ck_assert_int_eq(dark(rgb, M, W - M, 236, 242), (W - 2 * M) * 6); /* its rule (black here) */
+  ck_assert_int_gt(dark(rgb, M, W - M, 600, 760), 20000);   /* the title's first line */
+  ck_assert_int_eq(inked_rows(rgb, M, W - M, 260, 560), 0); /* nothing between */
+  ck_assert_int_eq(dark(rgb, M, W - M, H - 250, H - 247), (W - 2 * M) * 3); /* the foot's rule */
+  ck_assert_int_gt(dark(rgb, M, W - M, H - 230, H - 150), 300); /* publisher and year */
+  ck_assert_int_eq(inked_rows(rgb, M, W - M, H - 140, H), 0);
+  /* the same book: the same bytes */
+  size_t len2;
+  unsigned char *z2 = build(d, style, &len2);
+  ck_assert_uint_eq(len2, len);
+  ck_assert_mem_eq(z2, z, len);
+  free(z2);
+  /* another title: other pixels in the title's place only */
+  d->meta.title = "A Test of Covers";
+  z2 = build(d, style, &len2);
+  unsigned char *rgb2 = cover_rgb(z2, len2);
+  ck_assert_mem_eq(rgb, rgb2, (size_t)W * 600 * 3); /* the masthead is unchanged */
+  ck_assert_int_ne(
+      memcmp(rgb + (size_t)W * 600 * 3, rgb2 + (size_t)W * 600 * 3, (size_t)W * 200 * 3), 0);
+  free(rgb2);
+  free(z2);
+  /* a title of 400 words: five lines at a smaller size, cut, in the margins */
+  ts_buf t;
+  ts_buf_init(&t);
+  for (int i = 0; i < 400; i++) ts_buf_puts(&t, i ? " Corridors" : "Grain");
+  d->meta.title = t.data;
+  z2 = build(d, style, &len2);
+  rgb2 = cover_rgb(z2, len2);
+  ck_assert_int_eq(inked_rows(rgb2, 0, M - 4, 0, H), 0);
+  ck_assert_int_eq(inked_rows(rgb2, W - M + 4, W, 0, H), 0);
+  int title_rows = inked_rows(rgb2, M, W - M, 560, 1500);
+  ck_assert_int_gt(title_rows, 5 * 50);
+  ck_assert_int_lt(title_rows, 5 * 120);
+  free(rgb2);
+  free(z2);
+  /* CJK without spaces breaks between characters, inside the margins */
+  d->meta.title = "多语种出版的文字排版研究与实践：政策研究报告中的阿拉伯文、希伯来文、天城文和汉字";
+  z2 = build(d, style, &len2);
+  rgb2 = cover_rgb(z2, len2);
+  ck_assert_int_eq(inked_rows(rgb2, 0, M - 4, 0, H), 0);
+  ck_assert_int_eq(inked_rows(rgb2, W - M + 4, W, 0, H), 0);
+  ck_assert_int_gt(dark(rgb2, M, W - M, 600, 760), 20000);
+  ck_assert_int_gt(dark(rgb2, M, W - M, 760, 900), 20000); /* a second line */
+  free(rgb2);
+  free(z2);
+  ts_buf_free(&t);
+  free(rgb);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
 /* Each image file is copied once; different files with one name get
  * distinct names. */
 START_TEST(images_once_and_unique) {
@@ -1418,7 +1544,9 @@ START_TEST(images_once_and_unique) {
   size_t len;
   unsigned char *z = build(d, style, &len);
   char *opf = entry(z, len, "OEBPS/package.opf", NULL);
-  ck_assert_int_eq(count(opf, "media-type=\"image/png\""), 2);
+  /* the two files, and the generated cover */
+  ck_assert_int_eq(count(opf, "media-type=\"image/png\""), 3);
+  ck_assert_ptr_nonnull(strstr(opf, "href=\"images/cover.png\""));
   ck_assert_ptr_nonnull(strstr(opf, "href=\"images/fig.png\""));
   ck_assert_ptr_nonnull(strstr(opf, "href=\"images/fig-2.png\""));
   char *c2 = entry(z, len, "OEBPS/chapter-2.xhtml", NULL);
@@ -1520,6 +1648,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, short_paper_one_file);
   tcase_add_test(tc, package_metadata);
   tcase_add_test(tc, title_page);
+  tcase_add_test(tc, generated_cover);
   tcase_add_test(tc, words_and_epubcheck_hand);
   tcase_add_test(tc, missing_image_is_located_error);
   tcase_add_test(tc, deep_nesting);

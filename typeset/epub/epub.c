@@ -654,6 +654,41 @@ done:
   return st;
 }
 
+/* The generated cover image (cover.c) as images/cover.png (or cover-2.png...
+ * when the document has an image of that name); nothing when no face could
+ * draw it. */
+static ts_status add_generated_cover(epub *E) {
+  ts_status st = TS_OK;
+  unsigned char *png = NULL;
+  size_t len = 0;
+  TS_CHECK(epub_cover_png(E, &png, &len));
+  if (!png) goto done;
+  const char *name = "images/cover.png";
+  for (int k = 2; emap_get(&E->image_names, name, NULL); k++) {
+    name = ts_arena_printf(E->a, "images/cover-%d.png", k);
+    if (!name) TS_CHECK(TS_ERR_NOMEM);
+  }
+  TS_CHECK(emap_put(E->a, &E->image_names, name, 1));
+  eimage *im = ts_arena_alloc(E->a, (E->n_images + 1) * sizeof *im);
+  if (!im) TS_CHECK(TS_ERR_NOMEM);
+  if (E->n_images) memcpy(im, E->images, E->n_images * sizeof *im);
+  E->images = im;
+  im = &E->images[E->n_images];
+  memset(im, 0, sizeof *im);
+  im->real = "";
+  im->name = name;
+  im->media = "image/png";
+  im->data = png;
+  im->len = len;
+  im->cover = 1;
+  im->generated = 1;
+  png = NULL;
+  E->cover_image = (int)E->n_images++;
+done:
+  free(png);
+  return st;
+}
+
 /* Finds every image of the body, the notes and the abstract; reports all
  * unusable ones before failing. */
 static ts_status collect_images(epub *E) {
@@ -695,6 +730,10 @@ static ts_status collect_images(epub *E) {
       E->images[idx].cover = 1;
       E->cover_image = idx;
     }
+  }
+  if (result == TS_OK && E->cover_image < 0 && E->style->epub_cover) {
+    ts_status st = add_generated_cover(E);
+    if (st != TS_OK) return st;
   }
   return result;
 }
@@ -1205,18 +1244,12 @@ done:
 }
 
 /* Expands the masthead template ({series}, {number}, {issn}, {title}). */
-static void put_masthead(epub *E, ts_buf *b) {
+void epub_masthead_text(const epub *E, ts_buf *b) {
   const ts_series *s = &E->doc->meta.series;
   const char *tpl = E->style->masthead;
   if (!s->name || !s->name[0]) return;
   if (!tpl || !tpl[0]) tpl = "{series} № {number}";
   if (!s->number || !s->number[0]) tpl = "{series}";
-  ts_buf_puts(b, "<p class=\"masthead\">");
-  if (s->issn && s->issn[0]) { /* right-aligned, as on the PDF's band */
-    ts_buf_puts(b, "<span class=\"issn\">ISSN ");
-    text_z(E, b, s->issn);
-    ts_buf_puts(b, "</span>");
-  }
   for (const char *p = tpl; *p;) {
     const char *val = NULL;
     size_t skip = 0;
@@ -1225,15 +1258,35 @@ static void put_masthead(epub *E, ts_buf *b) {
     else if (strncmp(p, "{issn}", 6) == 0) val = s->issn, skip = 6;
     else if (strncmp(p, "{title}", 7) == 0) val = E->title, skip = 7;
     if (skip) {
-      text_z(E, b, val);
+      if (val) ts_buf_puts(b, val);
       p += skip;
     } else {
       size_t k = strcspn(p + 1, "{") + 1;
-      epub_text(E, b, p, k);
+      ts_buf_append(b, p, k);
       p += k;
     }
   }
+}
+
+static void put_masthead(epub *E, ts_buf *b) {
+  const ts_series *s = &E->doc->meta.series;
+  ts_buf t;
+  ts_buf_init(&t);
+  epub_masthead_text(E, &t);
+  if (t.oom) b->oom = 1;
+  if (!t.len) {
+    ts_buf_free(&t);
+    return;
+  }
+  ts_buf_puts(b, "<p class=\"masthead\">");
+  if (s->issn && s->issn[0]) { /* right-aligned, as on the PDF's band */
+    ts_buf_puts(b, "<span class=\"issn\">ISSN ");
+    text_z(E, b, s->issn);
+    ts_buf_puts(b, "</span>");
+  }
+  epub_text(E, b, t.data, t.len);
   ts_buf_puts(b, "</p>\n");
+  ts_buf_free(&t);
 }
 
 static void put_p(epub *E, ts_buf *b, const char *cls, const char *text) {
@@ -1511,7 +1564,9 @@ static ts_status zip_fill(epub *E, unsigned char **out, size_t *out_len) {
   }
   for (size_t i = 0; i < E->n_images; i++) {
     ZADD(ts_arena_printf(E->a, "OEBPS/%s", E->images[i].name), E->images[i].data, E->images[i].len,
-         precompressed(E->images[i].media) ? EPUB_ZIP_PROBE : EPUB_ZIP_LEVEL);
+         E->images[i].generated                ? 0
+         : precompressed(E->images[i].media) ? EPUB_ZIP_PROBE
+                                             : EPUB_ZIP_LEVEL);
   }
   for (size_t i = 0; i < E->n_fonts; i++) {
     const efont *f = &E->fonts[i];

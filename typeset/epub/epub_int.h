@@ -44,6 +44,7 @@ typedef struct eimage {
   unsigned char *data;   /* owned (free()) */
   size_t len;
   int cover;             /* properties="cover-image" */
+  int generated;         /* the generated cover (cover.c): stored in the ZIP as it is */
 } eimage;
 
 /* One embedded font (subset). */
@@ -156,6 +157,23 @@ void epub_zip_open(void);
  * *comp returns owned (free()) or NULL (store the bytes). */
 ts_status epub_deflate(const void *data, size_t len, int level, unsigned char **comp,
                        size_t *comp_len, uint32_t *crc);
+
+/* ---- cover.c ---- */
+/* The generated cover image's size: 2:3, as large as the stores ask for. */
+#define EPUB_COVER_W 1600
+#define EPUB_COVER_H 2400
+/* Draws the generated cover (masthead, title, subtitle, authors, publisher
+ * and year) in the style's faces and colours as a PNG of EPUB_COVER_W x
+ * EPUB_COVER_H pixels: *png returns owned (free()), or NULL when the style's
+ * roles have no face at all (the XHTML cover then stays text).  Kept in the
+ * cache folder (ts_dcache "cover") keyed by every glyph drawn and the font
+ * files. */
+ts_status epub_cover_png(epub *E, unsigned char **png, size_t *len);
+
+/* ---- epub.c ---- */
+/* The style's masthead template filled in with the series (plain text
+ * appended to b; nothing when the document names no series). */
+void epub_masthead_text(const epub *E, ts_buf *b);
 
 /* ---- fonts.c ---- */
 /* Finds the style's faces and subsets them to E->cps; fills E->fonts.  A

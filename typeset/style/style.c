@@ -542,6 +542,7 @@ static const field title_block_f[] = {
     {"enabled", F_BOOL, OFF(title_block), 0, 0, NULL},
     {"masthead", F_STR, OFF(masthead), 0, 0, NULL},
     {"accent", F_COLOR, OFF(accent), 0, 0, NULL},
+    {"epub-cover", F_BOOL, OFF(epub_cover), 0, 0, NULL},
     {"masthead-style", F_MAP, 0, 0, 0, masthead_f},
     {"title", F_MAP, 0, 0, 0, title_f},
     {"subtitle", F_MAP, 0, 0, 0, subtitle_f},
@@ -1572,6 +1573,7 @@ void ts_style_dump(const ts_style *s, ts_buf *b) {
   put_bool(b, "title-block.enabled", s->title_block);
   put_str(b, "title-block.masthead", s->masthead);
   put_color(b, "title-block.accent", s->accent);
+  put_bool(b, "title-block.epub-cover", s->epub_cover);
   put_block(b, "title-block.masthead-style", &s->masthead_style);
   put_block(b, "title-block.title", &s->title);
   put_block(b, "title-block.subtitle", &s->subtitle);

@@ -141,6 +141,7 @@ typedef struct ts_style {
   const char *masthead;     /* masthead template, e.g. "{series} № {number}" */
   ts_block_style masthead_style, title, subtitle, author, affiliation, abstract, keywords;
   uint32_t accent;          /* masthead band / rules colour */
+  int epub_cover;           /* EPUB: draw a cover image when the metadata names none */
   int toc;                  /* printed table of contents (books) */
 
   /* footnotes */
