@@ -169,6 +169,8 @@ static int32_t measure(cover *C, const ts_fontset *fs, const char *s, int32_t si
   return w;
 }
 
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
 /* Splits s into pieces at ICU's line break opportunities (UAX #14 with
  * the language's tailoring: after spaces, between CJK characters but not
  * before their closing punctuation, Thai at word boundaries...) and shapes
@@ -210,7 +212,7 @@ static size_t make_pieces(cover *C, const ts_fontset *fs, const char *s, size_t 
   int32_t space = -1;
   for (int32_t a = ubrk_first(C->brk), b; (b = ubrk_next(C->brk)) != UBRK_DONE; a = b) {
     size_t w0 = o8[a], w1 = o8[b], nsp = 0;
-    while (w1 > w0 && memchr(" \t\r\n", s[w1 - 1], 4)) w1--, nsp++;
+    while (w1 > w0 && is_space(s[w1 - 1])) w1--, nsp++;
     if (w1 == w0 && np == 0) continue; /* leading spaces */
     if (w1 == w0) { /* spaces alone (after a hard break): widen the last piece's */
       p[np - 1].space += (int32_t)nsp * (space < 0 ? 0 : space);
