@@ -665,6 +665,21 @@ START_TEST(title_page) {
   ck_assert_ptr_nonnull(strstr(css, ".author-id {\nmargin-right: 1em;\nwhite-space: nowrap;\n}"));
   free(css);
   free(z);
+  /* level-1 headings in the accent colour (the paper style): the title,
+   * an h1 too, keeps the body's colour as on the PDF's first page */
+  uint32_t was = style->h[0].b.color;
+  style->h[0].b.color = 0x8A1C1C;
+  z = build(d, style, &len);
+  style->h[0].b.color = was;
+  css = entry(z, len, "OEBPS/style.css", NULL);
+  ck_assert_ptr_nonnull(r = strstr(css, "\nh1 {\n"));
+  ck_assert_ptr_nonnull(strstr(r, "color: #8A1C1C;\n"));
+  ck_assert(strstr(r, "color: #8A1C1C;\n") < strstr(r, "}"));
+  ck_assert_ptr_nonnull(r = strstr(css, "h1.title, h1.cover-title {"));
+  ck_assert_ptr_nonnull(strstr(r, "color: inherit;\n"));
+  ck_assert(strstr(r, "color: inherit;\n") < strstr(r, "}"));
+  free(css);
+  free(z);
   ts_doc_destroy(d);
 }
 END_TEST

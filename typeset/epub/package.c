@@ -142,6 +142,9 @@ static void css_block(ts_buf *b, const char *sel, const ts_block_style *bs, doub
   ts_buf_puts(b, bs->space_after != 0 ? "em 0;\n" : " 0;\n");
   ts_buf_printf(b, "text-align: %s;\n", css_align(bs->align));
   if (bs->color != s->text_color) css_color(b, "color", bs->color);
+  /* a block set in a heading element (the title's h1) would take that
+   * level's colour: the body's instead, as on the PDF's first page */
+  else if (sel[0] == 'h' && sel[1] >= '1' && sel[1] <= '6') ts_buf_puts(b, "color: inherit;\n");
   ts_buf_puts(b, "}\n");
 }
 
