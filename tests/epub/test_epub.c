@@ -1498,10 +1498,17 @@ START_TEST(generated_cover) {
   ck_assert_uint_eq(len2, len);
   ck_assert_mem_eq(z2, z, len);
   free(z2);
+  /* a control character draws nothing (no missing-glyph box) */
+  d->meta.title = "A Test\a of Books\x1b";
+  z2 = build(d, style, &len2);
+  unsigned char *rgb2 = cover_rgb(z2, len2);
+  ck_assert_mem_eq(rgb, rgb2, (size_t)W * H * 3);
+  free(rgb2);
+  free(z2);
   /* another title: other pixels in the title's place only */
   d->meta.title = "A Test of Covers";
   z2 = build(d, style, &len2);
-  unsigned char *rgb2 = cover_rgb(z2, len2);
+  rgb2 = cover_rgb(z2, len2);
   ck_assert_mem_eq(rgb, rgb2, (size_t)W * 600 * 3); /* the masthead is unchanged */
   ck_assert_int_ne(
       memcmp(rgb + (size_t)W * 600 * 3, rgb2 + (size_t)W * 600 * 3, (size_t)W * 200 * 3), 0);

@@ -71,8 +71,8 @@ typedef struct cover {
   int n_rects;
   int band; /* rects[0] is the masthead's band: text on it is over the accent */
   uint32_t band_rgb;
-  hb_buffer_t *hb;      /* owned */
-  UBreakIterator *brk;  /* owned: line breaks, opened on first use */
+  hb_buffer_t *hb;     /* owned */
+  UBreakIterator *brk; /* owned: line breaks, opened on first use */
   int nomem;
 } cover;
 
@@ -145,6 +145,12 @@ static int32_t shape_run(cover *C, const ts_fontset *fs, const char *s, size_t n
       const hb_glyph_position_t *gp = hb_buffer_get_glyph_positions(C->hb, NULL);
       double k64 = (double)size / f->upem; /* font units -> 1/64 px */
       for (unsigned g = 0; g < ng; g++) {
+        /* control characters (a bell, a stray ESC in the metadata) draw
+         * nothing, as on the PDF's title page, not a missing-glyph box */
+        unsigned char c0 = (unsigned char)s[i + gi[g].cluster];
+        if (c0 < 0x20 || c0 == 0x7F ||
+            (c0 == 0xC2 && (unsigned char)s[i + gi[g].cluster + 1] < 0xA0))
+          continue;
         cglyph *o = add_glyph(C);
         if (!o) return pen;
         o->face = slot;
@@ -187,7 +193,7 @@ static size_t make_pieces(cover *C, const ts_fontset *fs, const char *s, size_t 
   e = U_ZERO_ERROR;
   UChar *u = malloc(((size_t)n16 + 1) * sizeof *u);
   size_t *o8 = malloc(((size_t)n16 + 1) * sizeof *o8); /* UTF-16 index -> byte offset */
-  cpiece *p = malloc(((size_t)n16 + 1) * sizeof *p);  /* at most a piece a unit */
+  cpiece *p = malloc(((size_t)n16 + 1) * sizeof *p);   /* at most a piece a unit */
   if (!u || !o8 || !p) goto nomem;
   u_strFromUTF8WithSub(u, n16 + 1, &got, s, (int32_t)n, 0xFFFD, NULL, &e);
   if (U_FAILURE(e)) goto done;
