@@ -533,6 +533,17 @@ static void percent_decode(char *s) {
   *o = 0;
 }
 
+/* A new, zeroed entry at the end of E->images (not yet counted in
+ * n_images); NULL when memory ran out. */
+static eimage *push_image(epub *E) {
+  eimage *im = ts_arena_alloc(E->a, (E->n_images + 1) * sizeof *im);
+  if (!im) return NULL;
+  if (E->n_images) memcpy(im, E->images, E->n_images * sizeof *im);
+  E->images = im;
+  memset(&im[E->n_images], 0, sizeof *im);
+  return &im[E->n_images];
+}
+
 /* Resolves url inside the document folder, reads and sniffs it and adds it
  * once; *idx = its index or -1 when it cannot be embedded (reported). */
 static ts_status add_image(epub *E, const char *url, uint32_t line, uint32_t col,
@@ -624,11 +635,8 @@ static ts_status add_image(epub *E, const char *url, uint32_t line, uint32_t col
   ts_buf_free(&nb);
   if (!name) TS_CHECK(TS_ERR_NOMEM);
   TS_CHECK(emap_put(E->a, &E->image_names, name, 1));
-  eimage *im = ts_arena_alloc(E->a, (E->n_images + 1) * sizeof *im);
+  eimage *im = push_image(E);
   if (!im) TS_CHECK(TS_ERR_NOMEM);
-  if (E->n_images) memcpy(im, E->images, E->n_images * sizeof *im);
-  E->images = im;
-  im = &E->images[E->n_images];
   im->real = ts_arena_strdup(E->a, real);
   im->name = name;
   im->media = media;
@@ -669,12 +677,8 @@ static ts_status add_generated_cover(epub *E) {
     if (!name) TS_CHECK(TS_ERR_NOMEM);
   }
   TS_CHECK(emap_put(E->a, &E->image_names, name, 1));
-  eimage *im = ts_arena_alloc(E->a, (E->n_images + 1) * sizeof *im);
+  eimage *im = push_image(E);
   if (!im) TS_CHECK(TS_ERR_NOMEM);
-  if (E->n_images) memcpy(im, E->images, E->n_images * sizeof *im);
-  E->images = im;
-  im = &E->images[E->n_images];
-  memset(im, 0, sizeof *im);
   im->real = "";
   im->name = name;
   im->media = "image/png";
