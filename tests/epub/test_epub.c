@@ -1528,6 +1528,19 @@ START_TEST(generated_cover) {
   ck_assert_int_lt(title_rows, 5 * 120);
   free(rgb2);
   free(z2);
+  /* a word of 5,000 letters is cut between letters, inside the margins */
+  ts_buf_clear(&t);
+  for (int i = 0; i < 5000; i++) ts_buf_putc(&t, (char)('a' + i % 26));
+  d->meta.title = t.data;
+  z2 = build(d, style, &len2);
+  rgb2 = cover_rgb(z2, len2);
+  ck_assert_int_eq(inked_rows(rgb2, 0, M - 4, 0, H), 0);
+  ck_assert_int_eq(inked_rows(rgb2, W - M + 4, W, 0, H), 0);
+  title_rows = inked_rows(rgb2, M, W - M, 560, 1500);
+  ck_assert_int_gt(title_rows, 5 * 50);
+  ck_assert_int_lt(title_rows, 5 * 120);
+  free(rgb2);
+  free(z2);
   /* CJK without spaces breaks between characters, inside the margins */
   d->meta.title = "多语种出版的文字排版研究与实践：政策研究报告中的阿拉伯文、希伯来文、天城文和汉字";
   z2 = build(d, style, &len2);

@@ -183,9 +183,9 @@ static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == 
  * each; a piece's trailing spaces count as advance only.  *out returns owned
  * (free()). */
 static size_t make_pieces(cover *C, const ts_fontset *fs, const char *s, size_t n, int32_t size,
-                          int ink, cpiece **out) {
+                          int ink, int32_t width, cpiece **out) {
   *out = NULL;
-  size_t np = 0;
+  size_t np = 0, cap;
   UErrorCode e = U_ZERO_ERROR;
   int32_t n16 = 0, got = 0;
   u_strFromUTF8WithSub(NULL, 0, &n16, s, (int32_t)n, 0xFFFD, NULL, &e);
@@ -193,7 +193,7 @@ static size_t make_pieces(cover *C, const ts_fontset *fs, const char *s, size_t 
   e = U_ZERO_ERROR;
   UChar *u = malloc(((size_t)n16 + 1) * sizeof *u);
   size_t *o8 = malloc(((size_t)n16 + 1) * sizeof *o8); /* UTF-16 index -> byte offset */
-  cpiece *p = malloc(((size_t)n16 + 1) * sizeof *p);   /* at most a piece a unit */
+  cpiece *p = malloc((cap = (size_t)n16 + 1) * sizeof *p); /* grows for split words */
   if (!u || !o8 || !p) goto nomem;
   u_strFromUTF8WithSub(u, n16 + 1, &got, s, (int32_t)n, 0xFFFD, NULL, &e);
   if (U_FAILURE(e)) goto done;
@@ -225,11 +225,37 @@ static size_t make_pieces(cover *C, const ts_fontset *fs, const char *s, size_t 
       continue;
     }
     if (nsp && space < 0) space = measure(C, fs, " ", size);
+    if (np == cap) {
+      cpiece *q = realloc(p, 2 * cap * sizeof *p);
+      if (!q) goto nomem;
+      p = q;
+      cap *= 2;
+    }
     cpiece *pc = &p[np++];
     pc->g0 = C->n_glyphs;
     pc->width = shape_run(C, fs, s + w0, w1 - w0, size, ink);
     pc->g1 = C->n_glyphs;
     pc->space = (int32_t)nsp * (space < 0 ? 0 : space);
+    /* a word wider than the line (a 5,000-letter word, an address) is cut
+     * between glyphs into pieces that fit */
+    while (p[np - 1].width > width && p[np - 1].g1 - p[np - 1].g0 > 1) {
+      if (np == cap) {
+        cpiece *q = realloc(p, 2 * cap * sizeof *p);
+        if (!q) goto nomem;
+        p = q;
+        cap *= 2;
+      }
+      cpiece *w = &p[np - 1], *r = &p[np];
+      size_t g = w->g0 + 1;
+      while (g + 1 < w->g1 && C->glyphs[g + 1].x <= width) g++;
+      int32_t shift = C->glyphs[g].x;
+      *r = (cpiece){g, w->g1, w->width - shift, w->space};
+      for (size_t k = g; k < w->g1; k++) C->glyphs[k].x -= shift;
+      w->g1 = g;
+      w->width = shift;
+      w->space = 0;
+      np++;
+    }
   }
   goto done;
 nomem:
@@ -266,7 +292,7 @@ static int set_text(cover *C, const ts_fontset *fs, const char *s, int32_t size,
   if (n > COVER_TEXT_MAX) n = COVER_TEXT_MAX;
   size_t start = C->n_glyphs;
   cpiece *pc;
-  size_t np = make_pieces(C, fs, s ? s : "", n, size, ink, &pc);
+  size_t np = make_pieces(C, fs, s ? s : "", n, size, ink, width, &pc);
   size_t shaped_end = C->n_glyphs; /* the lines' glyphs are copies placed after these */
   int lines = 0;
   size_t i = 0;
@@ -292,6 +318,13 @@ static int set_text(cover *C, const ts_fontset *fs, const char *s, int32_t size,
       while (j > i + 1 && w + ew > width) {
         j--;
         w -= pc[j].width + pc[j - 1].space;
+      }
+      cpiece *q = &pc[j - 1]; /* a lone piece (a cut word): drop its last glyphs */
+      int32_t start = w - q->width;
+      while (q->g1 - q->g0 > 1 && w + ew > width) {
+        q->g1--;
+        q->width = C->glyphs[q->g1].x;
+        w = start + q->width;
       }
     }
     int32_t full = w + ew; /* the line's width with its ellipsis */
