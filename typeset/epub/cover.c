@@ -192,7 +192,7 @@ static size_t make_pieces(cover *C, const ts_fontset *fs, const char *s, size_t 
   if (e != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(e)) return 0;
   e = U_ZERO_ERROR;
   UChar *u = malloc(((size_t)n16 + 1) * sizeof *u);
-  size_t *o8 = malloc(((size_t)n16 + 1) * sizeof *o8); /* UTF-16 index -> byte offset */
+  size_t *o8 = malloc(((size_t)n16 + 1) * sizeof *o8);     /* UTF-16 index -> byte offset */
   cpiece *p = malloc((cap = (size_t)n16 + 1) * sizeof *p); /* grows for split words */
   if (!u || !o8 || !p) goto nomem;
   u_strFromUTF8WithSub(u, n16 + 1, &got, s, (int32_t)n, 0xFFFD, NULL, &e);
@@ -364,16 +364,40 @@ static int set_text(cover *C, const ts_fontset *fs, const char *s, int32_t size,
   return lines;
 }
 
-/* The fontset of a block style's role, weight and slant (NULL when the
- * role has no face at all). */
-static const ts_fontset *block_fonts(cover *C, const ts_block_style *bs, int bold, ts_fontset *fs) {
+/* The faces for texts (NULL-terminated) in a block style's role, weight
+ * and slant: the role's first family alone when it covers every character
+ * of them and the ellipsis — the face the EPUB embeds for that role, and no
+ * fallback machinery to set up (fonts/fallbacks.yaml, the family index: a
+ * million instructions) — else the role's fontset with its fallbacks.  NULL
+ * when the role has no face at all. */
+static const ts_fontset *block_fonts(cover *C, const ts_block_style *bs, int bold,
+                                     const char *const *texts, ts_fontset *fs) {
   const ts_style *st = C->E->style;
-  if (ts_fonts_fontset(C->E->ctx, &st->fonts[bs->role], bold ? 700 : 400, bs->italic, st->dir,
-                       C->E->d, fs) != TS_OK) {
+  const ts_font_role *role = &st->fonts[bs->role];
+  int weight = bold ? 700 : 400;
+  const ts_face *f = NULL;
+  if (role->n_families > 0 && role->families[0] && role->families[0][0] &&
+      ts_fonts_lookup(C->E->ctx, role->families[0], weight, bs->italic, &f) != TS_OK) {
     C->nomem = 1;
     return NULL;
   }
-  return fs->n > 0 && fs->faces[0] ? fs : NULL;
+  int all = f && ts_face_has(f, 0x2026);
+  for (size_t t = 0; all && texts[t]; t++)
+    for (const char *s = texts[t]; *s && all;) {
+      uint32_t cp;
+      size_t k = ts_utf8_decode(s, strlen(s), &cp);
+      s += k ? k : 1;
+      all = cp <= 0x20 || (cp >= 0x7F && cp < 0xA0) || ts_face_has(f, cp);
+    }
+  if (all) {
+    memset(fs, 0, sizeof *fs);
+    fs->faces[0] = f;
+    fs->n = 1;
+    return fs;
+  }
+  ts_status s = ts_fonts_fontset(C->E->ctx, role, weight, bs->italic, st->dir, C->E->d, fs);
+  if (s == TS_ERR_NOMEM) C->nomem = 1;
+  return s == TS_OK && fs->n > 0 && fs->faces[0] ? fs : NULL;
 }
 
 /* s in capitals (ICU, the book's language): returns owned (free()), or NULL
@@ -438,13 +462,14 @@ static ts_status layout(cover *C) {
     char *text = ms->uppercase ? upper(mt.data, E->lang) : strdup(mt.data);
     int ink = ink_of(C, ms->color);
     int32_t issn_w = 0; /* the ISSN at the far end, as on the PDF's masthead */
-    if (text && block_fonts(C, ms, 0, &fs) && m->series.issn && m->series.issn[0]) {
-      char issn[96];
-      (void)snprintf(issn, sizeof issn, "ISSN %s", m->series.issn);
+    char issn[96];
+    (void)snprintf(issn, sizeof issn, "ISSN %s", m->series.issn ? m->series.issn : "");
+    const char *mtexts[] = {text, issn, NULL};
+    if (text && block_fonts(C, ms, 0, mtexts, &fs) && m->series.issn && m->series.issn[0]) {
       issn_w = measure(C, &fs, issn, size) + 48 * 64;
       (void)set_text(C, &fs, issn, size, ink, X0, W, base, 0, 1, 0, !E->rtl, 0);
     }
-    if (text && block_fonts(C, ms, ms->bold, &fs))
+    if (text && block_fonts(C, ms, ms->bold, mtexts, &fs))
       (void)set_text(C, &fs, text, size, ink, E->rtl ? X0 + issn_w : X0, W - issn_w, base, 0, 1,
                      E->rtl, 0, 0);
     if (!text) C->nomem = 1;
@@ -453,7 +478,8 @@ static ts_status layout(cover *C) {
   ts_buf_free(&mt);
   /* the title, as large as five lines allow */
   int32_t y = 720 * 64;
-  if (block_fonts(C, &st->title, st->title.bold, &fs)) {
+  const char *ttexts[] = {E->title, NULL};
+  if (block_fonts(C, &st->title, st->title.bold, ttexts, &fs)) {
     int32_t size = 132 * 64;
     int ink = ink_of(C, st->title.color);
     int lines = -1;
@@ -466,7 +492,9 @@ static ts_status layout(cover *C) {
     if (lines > 0) y += (lines - 1) * (size * 112 / 100) + size * 7 / 10;
   }
   /* the subtitle */
-  if (m->subtitle && m->subtitle[0] && block_fonts(C, &st->subtitle, st->subtitle.bold, &fs)) {
+  const char *stexts[] = {m->subtitle, NULL};
+  if (m->subtitle && m->subtitle[0] &&
+      block_fonts(C, &st->subtitle, st->subtitle.bold, stexts, &fs)) {
     int32_t size = 64 * 64;
     y += size * 13 / 10;
     int lines = set_text(C, &fs, m->subtitle, size, ink_of(C, st->subtitle.color), X0, W, y,
@@ -474,7 +502,12 @@ static ts_status layout(cover *C) {
     if (lines > 0) y += (lines - 1) * (size * 5 / 4);
   }
   /* the authors, one to a line, while there is room above the foot */
-  if (m->n_authors && block_fonts(C, &st->author, st->author.bold, &fs)) {
+  const char **names = m->n_authors ? malloc((m->n_authors + 1) * sizeof *names) : NULL;
+  if (m->n_authors && !names) C->nomem = 1;
+  for (size_t a = 0; names && a < m->n_authors; a++)
+    names[a] = m->authors[a].name ? m->authors[a].name : "";
+  if (names) names[m->n_authors] = NULL;
+  if (names && block_fonts(C, &st->author, st->author.bold, names, &fs)) {
     int32_t size = 58 * 64, lead = size * 13 / 10;
     y += 140 * 64;
     int ink = ink_of(C, st->author.color);
@@ -488,6 +521,7 @@ static ts_status layout(cover *C) {
       if (last) break;
     }
   }
+  free(names);
   /* the foot: the publisher and the year over a rule */
   const char *pub = m->publisher && m->publisher[0] ? m->publisher : m->series.publisher;
   char year[8] = "";
@@ -501,7 +535,8 @@ static ts_status layout(cover *C) {
     ts_block_style foot = *ms;
     foot.bold = 0;
     foot.uppercase = 0;
-    if (block_fonts(C, &foot, 0, &fs)) {
+    const char *ftexts[] = {pub ? pub : "", year, NULL};
+    if (block_fonts(C, &foot, 0, ftexts, &fs)) {
       int ink = ink_of(C, st->text_color);
       int32_t base = (EPUB_COVER_H - 170) * 64, size = 44 * 64, yw = 0;
       if (year[0]) {
