@@ -1240,6 +1240,10 @@ START_TEST(empty_document) {
   ck_assert_int_eq(ts_epub_write_mem(ctx, d, NULL, &z, &len, NULL), TS_OK);
   char *opf = entry(z, len, "OEBPS/package.opf", NULL);
   ck_assert_ptr_nonnull(strstr(opf, "<dc:title id=\"title\">empty.md</dc:title>"));
+  /* no image in the text, the drawn cover (alt: the title): visual, with alternatives */
+  ck_assert_ptr_nonnull(strstr(opf, "properties=\"cover-image\""));
+  ck_assert_ptr_nonnull(strstr(opf, "<meta property=\"schema:accessMode\">visual</meta>"));
+  ck_assert_ptr_nonnull(strstr(opf, "alternativeText"));
   free(opf);
   char path[512];
   save("empty.epub", z, len, path, sizeof path);

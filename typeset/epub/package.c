@@ -550,7 +550,7 @@ ts_status epub_write_opf(epub *E) {
   ts_buf_puts(&b, "<meta property=\"schema:accessibilityFeature\">structuralNavigation</meta>\n"
                   "<meta property=\"schema:accessibilityFeature\">tableOfContents</meta>\n"
                   "<meta property=\"schema:accessibilityFeature\">readingOrder</meta>\n");
-  if (E->n_img_refs > 0 && all_alt)
+  if (images && all_alt) /* the cover image's alternative is its title */
     ts_buf_puts(&b, "<meta property=\"schema:accessibilityFeature\">alternativeText</meta>\n");
   ts_buf_puts(&b, "<meta property=\"schema:accessibilityHazard\">none</meta>\n"
                   "<meta property=\"schema:accessibilitySummary\">");
