@@ -1502,6 +1502,30 @@ START_TEST(generated_cover) {
   ck_assert_uint_eq(len2, len);
   ck_assert_mem_eq(z2, z, len);
   free(z2);
+  /* a masthead colour other than the accent: the masthead on a band of the
+   * accent across the cover, as on the PDF's first page */
+  uint32_t was_ms = style->masthead_style.color, was_acc = style->accent;
+  style->masthead_style.color = 0xFFFFFF;
+  style->accent = 0x1C3A8A;
+  z2 = build(d, style, &len2);
+  style->masthead_style.color = was_ms;
+  style->accent = was_acc;
+  unsigned char *band = cover_rgb(z2, len2);
+  for (int x = 0; x < W; x += W - 1)
+    for (int y = 120; y < 250; y += 129) {
+      const unsigned char *q = band + ((size_t)y * W + (size_t)x) * 3;
+      ck_assert(q[0] == 0x1C && q[1] == 0x3A && q[2] == 0x8A);
+    }
+  long white = 0; /* the masthead's white letters on the band */
+  for (int y = 150; y < 236; y++)
+    for (int x = M; x < W - M; x++) {
+      const unsigned char *q = band + ((size_t)y * W + (size_t)x) * 3;
+      white += q[0] == 255 && q[1] == 255 && q[2] == 255;
+    }
+  ck_assert_int_gt(white, 500);
+  ck_assert_int_eq(inked_rows(band, 0, W, 250, 560), 0);
+  free(band);
+  free(z2);
   /* a control character draws nothing (no missing-glyph box) */
   d->meta.title = "A Test\a of Books\x1b";
   z2 = build(d, style, &len2);
