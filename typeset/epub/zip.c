@@ -27,9 +27,9 @@
   X(zip_close) X(zip_discard) X(zip_error_fini) X(zip_error_init) X(zip_error_set)               \
   X(zip_error_to_data) X(zip_file_add) X(zip_file_extra_field_delete) X(zip_file_set_dostime)    \
   X(zip_file_set_external_attributes) X(zip_open_from_source) X(zip_set_file_compression)        \
-  X(zip_source_buffer) X(zip_source_buffer_create) X(zip_source_close) X(zip_source_free)        \
-  X(zip_source_function) X(zip_source_keep) X(zip_source_make_command_bitmap) X(zip_source_open) \
-  X(zip_source_read) X(zip_source_stat) X(zip_stat_init)
+  X(zip_source_buffer) X(zip_source_close) X(zip_source_free) X(zip_source_function)              \
+  X(zip_source_function_create) X(zip_source_make_command_bitmap) X(zip_source_open)             \
+  X(zip_source_read) X(zip_source_seek_compute_offset) X(zip_source_stat) X(zip_stat_init)
 
 #ifndef TS_LIBZIP_SONAME /* meson.build defines it from the library found */
 #define TS_LIBZIP_SONAME "libzip.so.4"
@@ -171,6 +171,104 @@ static zip_int64_t raw_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd
   }
 }
 
+/* libzip's output: the archive written straight into one buffer of ours,
+ * allocated at its first write with the size the entries add up to (their
+ * bytes, headers and names), grown by doubling only if that was short.
+ * libzip's own buffer source kept the archive in fragments that were then
+ * copied out whole: a second copy of every byte into fresh pages, ~100 of
+ * a fresh EPUB's 900 page faults.  A new archive only (ZIP_TRUNCATE): what
+ * was committed is never read back while writing, so one buffer holds both. */
+typedef struct out_src {
+  unsigned char *p; /* owned until handed to the caller */
+  size_t len, cap;  /* bytes written; allocated */
+  size_t want;      /* capacity for the first allocation */
+  size_t wpos, rpos; /* write and read positions */
+  int oom;           /* a write found no memory: zip_close's failure is that */
+  zip_error_t err;
+} out_src;
+
+static int out_reserve(out_src *o, size_t need) {
+  if (need <= o->cap) return 1;
+  size_t c = o->cap ? o->cap : (o->want ? o->want : 65536);
+  while (c < need) {
+    if (c > SIZE_MAX / 2) return 0;
+    c *= 2;
+  }
+  unsigned char *np = realloc(o->p, c);
+  if (!np) return 0;
+  o->p = np;
+  o->cap = c;
+  return 1;
+}
+
+static zip_int64_t out_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd) {
+  out_src *o = ud;
+  switch (cmd) {
+  case ZIP_SOURCE_OPEN:
+    o->rpos = 0;
+    return 0;
+  case ZIP_SOURCE_READ: {
+    size_t k = o->rpos < o->len ? o->len - o->rpos : 0;
+    if (k > len) k = (size_t)len;
+    if (k) memcpy(data, o->p + o->rpos, k);
+    o->rpos += k;
+    return (zip_int64_t)k;
+  }
+  case ZIP_SOURCE_SEEK:
+  case ZIP_SOURCE_SEEK_WRITE: {
+    size_t *at = cmd == ZIP_SOURCE_SEEK ? &o->rpos : &o->wpos;
+    zip_int64_t to = lz.zip_source_seek_compute_offset(*at, o->len, data, len, &o->err);
+    if (to < 0) return -1;
+    *at = (size_t)to;
+    return 0;
+  }
+  case ZIP_SOURCE_TELL:
+    return (zip_int64_t)o->rpos;
+  case ZIP_SOURCE_TELL_WRITE:
+    return (zip_int64_t)o->wpos;
+  case ZIP_SOURCE_BEGIN_WRITE:
+  case ZIP_SOURCE_ROLLBACK_WRITE:
+  case ZIP_SOURCE_REMOVE:
+    o->len = o->wpos = o->rpos = 0;
+    return 0;
+  case ZIP_SOURCE_WRITE: {
+    if (len > SIZE_MAX - o->wpos || !out_reserve(o, o->wpos + (size_t)len)) {
+      lz.zip_error_set(&o->err, ZIP_ER_MEMORY, 0);
+      o->oom = 1;
+      return -1;
+    }
+    if (o->wpos > o->len) memset(o->p + o->len, 0, o->wpos - o->len); /* a seek past the end */
+    if (len) memcpy(o->p + o->wpos, data, (size_t)len);
+    o->wpos += (size_t)len;
+    if (o->wpos > o->len) o->len = o->wpos;
+    return (zip_int64_t)len;
+  }
+  case ZIP_SOURCE_COMMIT_WRITE:
+  case ZIP_SOURCE_CLOSE:
+  case ZIP_SOURCE_FREE:
+    return 0;
+  case ZIP_SOURCE_STAT: {
+    if (len < sizeof(zip_stat_t)) return -1;
+    zip_stat_t *st = data;
+    lz.zip_stat_init(st);
+    st->valid = ZIP_STAT_SIZE;
+    st->size = o->len;
+    return sizeof(zip_stat_t);
+  }
+  case ZIP_SOURCE_ERROR:
+    return lz.zip_error_to_data(&o->err, data, len);
+  case ZIP_SOURCE_SUPPORTS:
+    return lz.zip_source_make_command_bitmap(
+        ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR,
+        ZIP_SOURCE_FREE, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL, ZIP_SOURCE_BEGIN_WRITE,
+        ZIP_SOURCE_COMMIT_WRITE, ZIP_SOURCE_ROLLBACK_WRITE, ZIP_SOURCE_WRITE,
+        ZIP_SOURCE_SEEK_WRITE, ZIP_SOURCE_TELL_WRITE, ZIP_SOURCE_REMOVE, ZIP_SOURCE_SUPPORTS, -1);
+  default:
+    lz.zip_error_set(&o->err, ZIP_ER_OPNOTSUPP, 0);
+    return -1;
+  }
+}
+
 /* Entries are compressed with one compressor per level (libdeflate
  * allocates its tables once per compressor, not per call). */
 ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_t dos_date,
@@ -186,12 +284,17 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
   raw_src *raw = calloc(n ? n : 1, sizeof *raw);
   zip_t *z = NULL;
   zip_source_t *mem = NULL;
+  out_src o;
+  memset(&o, 0, sizeof o);
+  lz.zip_error_init(&o.err);
   zip_error_t ze;
   lz.zip_error_init(&ze);
   if (!made || !raw) TS_CHECK(TS_ERR_NOMEM);
-  if (!(mem = lz.zip_source_buffer_create(NULL, 0, 0, &ze))) TS_CHECK(TS_ERR_NOMEM);
+  if (!(mem = lz.zip_source_function_create(out_cb, &o, &ze))) TS_CHECK(TS_ERR_NOMEM);
   if (!(z = lz.zip_open_from_source(mem, ZIP_TRUNCATE, &ze))) TS_CHECK(TS_ERR_INTERNAL);
-  lz.zip_source_keep(mem); /* read back after zip_close */
+  /* zip_discard/zip_close free mem with the archive: from here z owns it */
+  mem = NULL;
+  size_t bound = 22 + 1024; /* end of central directory, and room to spare */
   for (size_t i = 0; i < n; i++) {
     const ezent *e = &ents[i];
     const unsigned char *body = NULL;
@@ -203,31 +306,36 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
       blen = e->comp_len;
       crc = e->crc;
     } else if (e->len > 0 && (e->level > 0 || e->level == EPUB_ZIP_PROBE)) {
-      int level = e->level;
+      int level = e->level == EPUB_ZIP_PROBE ? EPUB_ZIP_LEVEL : e->level;
       unsigned char *tmp = malloc(e->len);
       if (!tmp) TS_CHECK(TS_ERR_NOMEM);
       made[i] = tmp;
-      if (level == EPUB_ZIP_PROBE) {
-        /* bytes compressed by their own format: deflate only when a fast
-         * pass over the first 16 KiB saves 5 % (a PNG written with little
-         * effort does; photographs and JPEGs never do, and deflating a
-         * megabyte of them cost ~90 M instructions for nothing) */
+      if (!comp || comp_level != level) {
+        libdeflate_free_compressor(comp);
+        comp = libdeflate_alloc_compressor(level);
+        comp_level = level;
+        if (!comp) TS_CHECK(TS_ERR_NOMEM);
+      }
+      /* bytes compressed by their own format (EPUB_ZIP_PROBE) are deflated
+       * only when it saves 5 %, judged on their first 16 KiB: a PNG written
+       * with little effort does; photographs and JPEGs never do, and
+       * deflating a megabyte of them cost ~90 M instructions for nothing.
+       * The judging takes the entries' own compressor: a second one for it
+       * (a faster level) cost ~70 page faults for its tables in every EPUB
+       * with an image — more than it saved on a small one. */
+      size_t room = e->len - 1;
+      if (e->level == EPUB_ZIP_PROBE) {
         size_t pn = e->len < 16384 ? e->len : 16384;
-        struct libdeflate_compressor *probe = libdeflate_alloc_compressor(1);
-        if (!probe) TS_CHECK(TS_ERR_NOMEM);
-        size_t k = libdeflate_deflate_compress(probe, e->data, pn, tmp, pn - pn / 20);
-        libdeflate_free_compressor(probe);
-        level = k > 0 ? EPUB_ZIP_LEVEL : 0;
+        if (pn < e->len) {
+          size_t k = libdeflate_deflate_compress(comp, e->data, pn, tmp, pn - pn / 20);
+          if (k == 0) level = 0;
+        } else {
+          room = e->len - e->len / 20; /* all of it: the same 5 % */
+        }
       }
       if (level > 0) {
-        if (!comp || comp_level != level) {
-          libdeflate_free_compressor(comp);
-          comp = libdeflate_alloc_compressor(level);
-          comp_level = level;
-          if (!comp) TS_CHECK(TS_ERR_NOMEM);
-        }
         /* kept only when smaller than the bytes themselves, else stored */
-        size_t k = libdeflate_deflate_compress(comp, e->data, e->len, tmp, e->len - 1);
+        size_t k = libdeflate_deflate_compress(comp, e->data, e->len, tmp, room);
         if (k > 0) {
           body = tmp;
           blen = k;
@@ -235,6 +343,9 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
         }
       }
     }
+    /* the entry's bytes, its local and central headers and name twice */
+    size_t nl = strlen(e->name), sz = (body ? blen : e->len) + 2 * nl + 30 + 46 + 64;
+    bound = sz > SIZE_MAX - bound ? SIZE_MAX : bound + sz;
     zip_source_t *src;
     if (body) {
       raw[i] = (raw_src){.p = body, .n = blen, .size = e->len, .crc = crc};
@@ -258,30 +369,21 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
       TS_CHECK(TS_ERR_INTERNAL);
     lz.zip_file_extra_field_delete(z, u, ZIP_EXTRA_FIELD_ALL, ZIP_FL_LOCAL | ZIP_FL_CENTRAL);
   }
+  o.want = bound;
   if (lz.zip_close(z) < 0) {
     lz.zip_discard(z);
     z = NULL;
-    TS_CHECK(TS_ERR_INTERNAL);
+    TS_CHECK(o.oom ? TS_ERR_NOMEM : TS_ERR_INTERNAL);
   }
   z = NULL;
-  zip_stat_t zs;
-  lz.zip_stat_init(&zs);
-  if (lz.zip_source_stat(mem, &zs) < 0 || !(zs.valid & ZIP_STAT_SIZE) ||
-      lz.zip_source_open(mem) < 0)
-    TS_CHECK(TS_ERR_INTERNAL);
-  unsigned char *buf = malloc(zs.size ? zs.size : 1);
-  zip_int64_t got = buf ? lz.zip_source_read(mem, buf, zs.size) : -1;
-  lz.zip_source_close(mem);
-  if (!buf) TS_CHECK(TS_ERR_NOMEM);
-  if (got < 0 || (zip_uint64_t)got != zs.size) {
-    free(buf);
-    TS_CHECK(TS_ERR_INTERNAL);
-  }
-  *out = buf;
-  *out_len = (size_t)zs.size;
+  *out = o.p;
+  *out_len = o.len;
+  o.p = NULL;
 done:
   if (z) lz.zip_discard(z);
   if (mem) lz.zip_source_free(mem);
+  free(o.p);
+  lz.zip_error_fini(&o.err);
   for (size_t i = 0; made && i < n; i++) free(made[i]);
   free(made);
   free(raw);
