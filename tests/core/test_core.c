@@ -72,6 +72,17 @@ START_TEST(buf_escapes) {
   ts_buf_xml(&b, "<a href='x'>&\x02\"</a>", 19);
   ck_assert_str_eq(b.data, "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
   ts_buf_clear(&b);
+  /* runs of text pass whole; a bad byte becomes U+FFFD, a C1 control and
+   * U+FFFF vanish, a sequence cut at the end is one U+FFFD per byte */
+  static const char mixed[] = "ab\xC3\xA9" "c\xFF\xC2\x85" "d\xEF\xBF\xBF\xE2\x80\x94<\t\x7F\xE2\x80";
+  ts_buf_xml(&b, mixed, sizeof mixed - 1);
+  ck_assert_str_eq(b.data, "ab\xC3\xA9" "c\xEF\xBF\xBD" "d\xE2\x80\x94&lt;\t\x7F\xEF\xBF\xBD\xEF\xBF\xBD");
+  ts_buf_clear(&b);
+  ts_buf_puts(&b, "x");
+  ts_buf_xml(&b, "", 0);
+  ts_buf_xml(&b, "\x01\x02", 2);
+  ck_assert_str_eq(b.data, "x");
+  ts_buf_clear(&b);
   ts_buf_printf(&b, "%s=%d", "k", 7);
   ck_assert_str_eq(b.data, "k=7");
   size_t n;

@@ -139,48 +139,52 @@ void ts_buf_json_str(ts_buf *b, const char *s, size_t n) {
   ts_buf_putc(b, '"');
 }
 
+/* Bytes that pass unchanged are appended a run at a time (a byte at a time
+ * cost ~60 instructions each: 0.7 M of a 2-page paper's EPUB). */
 void ts_buf_xml(ts_buf *b, const char *s, size_t n) {
-  size_t i = 0;
+  size_t i = 0, run = 0; /* s[i - run, i) passes unchanged */
+  if (n && !grow(b, n)) return; /* most text needs no more than itself */
   while (i < n) {
     unsigned char c = (unsigned char)s[i];
     const char *esc = NULL;
-    switch (c) {
-    case '&': esc = "&amp;"; break;
-    case '<': esc = "&lt;"; break;
-    case '>': esc = "&gt;"; break;
-    case '"': esc = "&quot;"; break;
-    case '\'': esc = "&#39;"; break;
-    default: break;
-    }
-    if (esc) {
-      ts_buf_puts(b, esc);
-      i++;
-      continue;
-    }
-    if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-      i++; /* forbidden in XML 1.0 */
-      continue;
-    }
+    size_t skip = 0; /* bytes dropped or replaced */
     if (c < 0x80) {
-      ts_buf_putc(b, (char)c);
-      i++;
-      continue;
+      switch (c) {
+      case '&': esc = "&amp;"; break;
+      case '<': esc = "&lt;"; break;
+      case '>': esc = "&gt;"; break;
+      case '"': esc = "&quot;"; break;
+      case '\'': esc = "&#39;"; break;
+      default:
+        if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') skip = 1; /* not in XML 1.0 */
+        break;
+      }
+      if (esc) skip = 1;
+      if (!skip) {
+        run++;
+        i++;
+        continue;
+      }
+    } else {
+      uint32_t cp;
+      size_t l = ts_utf8_decode(s + i, n - i, &cp);
+      if (l == 0) {
+        esc = "\xEF\xBF\xBD";
+        skip = 1;
+      } else if (cp == 0xFFFE || cp == 0xFFFF || (cp >= 0x80 && cp <= 0x9F)) {
+        skip = l; /* U+FFFE/U+FFFF and C1 controls are not allowed / discouraged in XML */
+      } else {
+        run += l;
+        i += l;
+        continue;
+      }
     }
-    uint32_t cp;
-    size_t l = ts_utf8_decode(s + i, n - i, &cp);
-    if (l == 0) {
-      ts_buf_puts(b, "\xEF\xBF\xBD");
-      i++;
-      continue;
-    }
-    /* U+FFFE/U+FFFF and C1 controls are not allowed / discouraged in XML */
-    if (cp == 0xFFFE || cp == 0xFFFF || (cp >= 0x80 && cp <= 0x9F)) {
-      i += l;
-      continue;
-    }
-    ts_buf_append(b, s + i, l);
-    i += l;
+    ts_buf_append(b, s + i - run, run);
+    run = 0;
+    if (esc) ts_buf_puts(b, esc);
+    i += skip;
   }
+  ts_buf_append(b, s + n - run, run);
 }
 
 char *ts_buf_detach(ts_buf *b, size_t *len) {
