@@ -1474,6 +1474,91 @@ static int inked_rows(const unsigned char *rgb, int x0, int x1, int y0, int y1) 
  * paper in the margins; the same book gives the same bytes, another title
  * other pixels; a title too long for five lines is set smaller and cut,
  * never past the margins. */
+/* The drawn cover kept between runs (ts_dcache "coverin", keyed by what
+ * it is drawn from before anything is shaped): a second fresh build reads
+ * it back (the same file, the same bytes); and for every input of the
+ * cover — title, subtitle, an author, the publisher, the year, the ISSN,
+ * the series, the language, each colour — a change gives the cover that a
+ * build without the cache draws, never the one kept for the first book. */
+static unsigned char *cover_bytes(const ts_doc *d, size_t *n) {
+  size_t len;
+  unsigned char *z = build_fresh(d, &len);
+  char *p = entry(z, len, "OEBPS/images/cover.png", n);
+  ck_assert_ptr_nonnull(p);
+  free(z);
+  return (unsigned char *)p;
+}
+
+START_TEST(cover_cache) {
+  make_tmpdir();
+  char dir[400];
+  snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+  const char *was = getenv("TYPESET_CACHE_DIR");
+  char *saved = was ? strdup(was) : NULL;
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
+  ts_doc *d = hand_doc();
+  size_t n0, n1, nv, no;
+  unsigned char *c0 = cover_bytes(d, &n0);
+  char names[64][64];
+  ck_assert_uint_eq(ts_test_cache_files(dir, "coverin-", names, 64, NULL), 1);
+  char p[600];
+  struct stat s0, s1;
+  snprintf(p, sizeof p, "%.500s/%.63s", dir, names[0]);
+  ck_assert_int_eq(stat(p, &s0), 0);
+  unsigned char *c1 = cover_bytes(d, &n1);
+  ck_assert_int_eq(stat(p, &s1), 0);
+  ck_assert_msg(s1.st_ino == s0.st_ino, "the cover was drawn again, not read");
+  assert_same(c0, n0, c1, n1);
+  free(c1);
+  static const char *const titles[] = {"A Test of Covers", "A Test of Books", NULL};
+  ts_meta *m = &d->meta;
+  ts_style *st = style;
+  const ts_meta keep = *m;
+  const uint32_t acc = st->accent, msc = st->masthead_style.color, tc = st->title.color,
+                 ac = st->author.color, txt = st->text_color;
+  for (int v = 0; v < 12; v++) {
+    switch (v) {
+    case 0: m->title = titles[0]; break;
+    case 1: m->subtitle = "Footnotes and Chapters"; break;
+    case 2: m->authors[0].name = "Alexander W. Lomanov"; break;
+    case 3: m->publisher = "Valdai Club"; break;
+    case 4: m->date = "2019-06-13"; break;
+    case 5: m->series.issn = "2311-8547"; break;
+    case 6: m->series.number = "90"; break;
+    case 7: m->lang = "de"; break;
+    case 8: st->accent = 0x1C3A8A; break;
+    case 9: st->masthead_style.color = 0x777777; break;
+    case 10: st->title.color = 0x8B0000; break;
+    case 11: st->author.color = 0x8B0000; st->text_color = 0x222222; break;
+    default: break;
+    }
+    unsigned char *cv = cover_bytes(d, &nv);
+    ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
+    unsigned char *co = cover_bytes(d, &no);
+    ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
+    ck_assert_msg(nv == no && memcmp(cv, co, nv) == 0, "change %d: a stale cover from the cache", v);
+    ck_assert_msg(nv != n0 || memcmp(cv, c0, nv) != 0, "change %d: the cover did not change", v);
+    free(cv);
+    free(co);
+    *m = keep;
+    st->accent = acc;
+    st->masthead_style.color = msc;
+    st->title.color = tc;
+    st->author.color = ac;
+    st->text_color = txt;
+  }
+  m->authors[0].name = "Alexander V. Lomanov";
+  unsigned char *c2 = cover_bytes(d, &n1);
+  assert_same(c0, n0, c2, n1);
+  free(c2);
+  free(c0);
+  ts_doc_destroy(d);
+  if (saved) setenv("TYPESET_CACHE_DIR", saved, 1);
+  else unsetenv("TYPESET_CACHE_DIR");
+  free(saved);
+}
+END_TEST
+
 START_TEST(generated_cover) {
   ts_doc *d = hand_doc();
   size_t len;
@@ -1712,6 +1797,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, package_metadata);
   tcase_add_test(tc, title_page);
   tcase_add_test(tc, generated_cover);
+  tcase_add_test(tc, cover_cache);
   tcase_add_test(tc, words_and_epubcheck_hand);
   tcase_add_test(tc, missing_image_is_located_error);
   tcase_add_test(tc, deep_nesting);

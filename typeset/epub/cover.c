@@ -10,9 +10,13 @@
  * (greedily, at spaces and between CJK characters; a title that needs more
  * than COVER_TITLE_LINES lines at the largest size is set smaller, down to
  * a floor, and then cut with an ellipsis), giving a list of glyphs at
- * pixel positions; that list, the palette and the font files are the cache
- * key (ts_dcache "cover"), so a paper whose cover has not changed reuses
- * its PNG; on a miss FreeType renders each glyph once (unhinted, at its
+ * pixel positions.  Before that, a keying pass of the same layout records
+ * what the cover is drawn from — each block's texts and its face file, the
+ * colours in order, the rules — without shaping anything: that is the cache
+ * key (ts_dcache "coverin"), so a paper whose cover has not changed reuses
+ * its PNG for the price of a file read.  (A block that needs fallback fonts,
+ * chosen glyph by glyph, is keyed by the glyph list, the palette and the
+ * font files instead: ts_dcache "cover".)  On a miss FreeType renders each glyph once (unhinted, at its
  * subpixel position) and the rows are composed one at a time from the glyph
  * bitmaps into a palette PNG written with libpng (zlib's RLE strategy: the
  * rows are mostly background).  Memory: the glyph bitmaps and one row. */
@@ -74,6 +78,13 @@ typedef struct cover {
   hb_buffer_t *hb;     /* owned */
   UBreakIterator *brk; /* owned: line breaks, opened on first use */
   int nomem;
+  /* The keying pass (cover_inputs_key): layout() runs with key set and
+   * records what the cover is drawn from — every block's texts and the face
+   * they are set in, every colour in the order it is asked for — instead of
+   * shaping anything; nokey when a block needs the fallback fonts (whose
+   * choice depends on each glyph: then the drawn glyphs are the key). */
+  ts_buf *key;
+  int nokey;
 } cover;
 
 /* A piece of text between two break opportunities, shaped. */
@@ -84,6 +95,7 @@ typedef struct cpiece {
 } cpiece;
 
 static int ink_of(cover *C, uint32_t rgb) {
+  if (C->key) ts_buf_put_u32(C->key, rgb);
   for (int i = 0; i < C->n_inks; i++)
     if (C->inks[i] == rgb) return i;
   if (C->n_inks == COVER_MAX_INKS) return 0;
@@ -169,6 +181,7 @@ static int32_t shape_run(cover *C, const ts_fontset *fs, const char *s, size_t n
 
 /* The advance of s set on one line (nothing kept). */
 static int32_t measure(cover *C, const ts_fontset *fs, const char *s, int32_t size) {
+  if (C->key) return 0; /* the keying pass: nothing is shaped */
   size_t g0 = C->n_glyphs;
   int32_t w = shape_run(C, fs, s, strlen(s), size, 0);
   C->n_glyphs = g0;
@@ -288,6 +301,7 @@ static void place(cover *C, size_t g0, size_t g1, int32_t dx, int32_t dy) {
 static int set_text(cover *C, const ts_fontset *fs, const char *s, int32_t size, int ink,
                     int32_t x0, int32_t width, int32_t y, int32_t leading, int max_lines, int rtl,
                     int right, int fit) {
+  if (C->key) return 1; /* the keying pass: its block's texts are in the key */
   size_t n = s ? strlen(s) : 0;
   if (n > COVER_TEXT_MAX) n = COVER_TEXT_MAX;
   size_t start = C->n_glyphs;
@@ -389,6 +403,18 @@ static const ts_fontset *block_fonts(cover *C, const ts_block_style *bs, int bol
       s += k ? k : 1;
       all = cp <= 0x20 || (cp >= 0x7F && cp < 0xA0) || ts_face_has(f, cp);
     }
+  if (C->key) {
+    /* the block: its texts whole (whatever of them is drawn, and where,
+     * follows from them) and its one face */
+    size_t nt = 0;
+    while (texts[nt]) nt++;
+    ts_buf_put_u32(C->key, (uint32_t)nt);
+    for (size_t t = 0; t < nt; t++) {
+      ts_buf_put_u64(C->key, strlen(texts[t]));
+      ts_buf_puts(C->key, texts[t]);
+    }
+    if (!all || !ts_dcache_key_file(C->key, f->path, f->index)) C->nokey = 1;
+  }
   if (all) {
     memset(fs, 0, sizeof *fs);
     fs->faces[0] = f;
@@ -808,18 +834,18 @@ static ts_status write_png(const cover *C, const craster *R, ts_buf *out) {
   return st;
 }
 
-/* The cache key: everything that decides the pixels.  0 when a font file
- * cannot be stat'ed (then nothing is cached). */
-static int cover_key(const cover *C, FT_Library lib, ts_buf *k) {
+/* The libraries that draw and write the cover (the build is in every key:
+ * ts_dcache). */
+static void key_versions(ts_buf *k, FT_Library lib, const char *what) {
   FT_Int ma = 0, mi = 0, pa = 0;
   FT_Library_Version(lib, &ma, &mi, &pa);
-  ts_buf_printf(k, "cover 1 %dx%d ft %d.%d.%d png %lu zlib %s\n", EPUB_COVER_W, EPUB_COVER_H,
-                (int)ma, (int)mi, (int)pa, (unsigned long)png_access_version_number(),
-                zlibVersion());
-  for (int i = 0; i < C->n_faces; i++)
-    if (!ts_dcache_key_file(k, C->faces[i]->path, C->faces[i]->index)) return 0;
-  ts_buf_put_u32(k, (uint32_t)C->n_inks);
-  for (int i = 0; i < C->n_inks; i++) ts_buf_put_u32(k, C->inks[i]);
+  ts_buf_printf(k, "%s 1 %dx%d ft %d.%d.%d png %lu zlib %s harfbuzz %s\n", what, EPUB_COVER_W,
+                EPUB_COVER_H, (int)ma, (int)mi, (int)pa,
+                (unsigned long)png_access_version_number(), zlibVersion(), hb_version_string());
+}
+
+/* The rules and the band (laid out by either pass alike). */
+static void key_rects(const cover *C, ts_buf *k) {
   ts_buf_put_u32(k, (uint32_t)C->band);
   ts_buf_put_u32(k, C->band_rgb);
   ts_buf_put_u32(k, (uint32_t)C->n_rects);
@@ -831,6 +857,17 @@ static int cover_key(const cover *C, FT_Library lib, ts_buf *k) {
     ts_buf_put_u32(k, (uint32_t)q->y1);
     ts_buf_put_u32(k, (uint32_t)q->ink);
   }
+}
+
+/* The cache key from the glyphs drawn: everything that decides the pixels.
+ * 0 when a font file cannot be stat'ed (then nothing is cached). */
+static int cover_key(const cover *C, FT_Library lib, ts_buf *k) {
+  key_versions(k, lib, "cover");
+  for (int i = 0; i < C->n_faces; i++)
+    if (!ts_dcache_key_file(k, C->faces[i]->path, C->faces[i]->index)) return 0;
+  ts_buf_put_u32(k, (uint32_t)C->n_inks);
+  for (int i = 0; i < C->n_inks; i++) ts_buf_put_u32(k, C->inks[i]);
+  key_rects(C, k);
   ts_buf_put_u64(k, C->n_glyphs);
   for (size_t g = 0; g < C->n_glyphs; g++) {
     const cglyph *gl = &C->glyphs[g];
@@ -842,6 +879,27 @@ static int cover_key(const cover *C, FT_Library lib, ts_buf *k) {
     ts_buf_put_u32(k, (uint32_t)gl->ink);
   }
   return !k->oom;
+}
+
+/* The cache key from what the cover is drawn from (the keying pass of
+ * layout): found before anything is shaped, so a cover drawn before costs
+ * a file read, not a layout (~0.9 M instructions).  0 when a block needs the
+ * fallback fonts or a face file cannot be stat'ed. */
+static int inputs_key(cover *C, FT_Library lib, ts_buf *k) {
+  epub *E = C->E;
+  key_versions(k, lib, "cover-inputs");
+  ts_buf_printf(k, "lang %s rtl %d\n", E->lang ? E->lang : "", E->rtl);
+  C->key = k;
+  ts_status st = layout(C);
+  C->key = NULL;
+  key_rects(C, k);
+  int ok = st == TS_OK && !C->nokey && !k->oom;
+  /* back to an empty cover for the drawing pass */
+  C->n_inks = C->n_faces = C->n_rects = C->band = 0;
+  C->band_rgb = 0;
+  C->n_glyphs = 0;
+  C->nokey = 0;
+  return ok;
 }
 
 ts_status epub_cover_png(epub *E, unsigned char **png, size_t *len) {
@@ -857,29 +915,49 @@ ts_status epub_cover_png(epub *E, unsigned char **png, size_t *len) {
   ts_buf_init(&key);
   ts_buf_init(&out);
   FT_Library lib = NULL;
+  const char *kind = "coverin";
+  int keyed = 0;
   C.hb = hb_buffer_create();
   if (!hb_buffer_allocation_successful(C.hb)) TS_CHECK(TS_ERR_NOMEM);
-  TS_CHECK(layout(&C));
-  if (C.n_glyphs == 0) goto done; /* no face at all: the text cover stays */
   if (FT_Init_FreeType(&lib) != 0) {
     lib = NULL;
     TS_CHECK(TS_ERR_NOMEM);
   }
-  int keyed = cover_key(&C, lib, &key);
-  if (key.oom) TS_CHECK(TS_ERR_NOMEM);
-  if (keyed) {
-    size_t n = 0;
-    char *v = ts_dcache_get("cover", &key, &n);
-    if (v && n > 8 && memcmp(v, "\x89PNG\r\n\x1a\n", 8) == 0) {
-      *png = (unsigned char *)v;
-      *len = n;
-      goto done;
+  if (ts_dcache_enabled()) {
+    keyed = inputs_key(&C, lib, &key);
+    if (key.oom || C.nomem) TS_CHECK(TS_ERR_NOMEM);
+    if (keyed) {
+      size_t n = 0;
+      char *v = ts_dcache_get(kind, &key, &n);
+      if (v && n > 8 && memcmp(v, "\x89PNG\r\n\x1a\n", 8) == 0) {
+        *png = (unsigned char *)v;
+        *len = n;
+        goto done;
+      }
+      free(v);
     }
-    free(v);
+  }
+  TS_CHECK(layout(&C));
+  if (C.n_glyphs == 0) goto done; /* no face at all: the text cover stays */
+  if (!keyed && ts_dcache_enabled()) {
+    kind = "cover";
+    ts_buf_clear(&key);
+    keyed = cover_key(&C, lib, &key);
+    if (key.oom) TS_CHECK(TS_ERR_NOMEM);
+    if (keyed) {
+      size_t n = 0;
+      char *v = ts_dcache_get(kind, &key, &n);
+      if (v && n > 8 && memcmp(v, "\x89PNG\r\n\x1a\n", 8) == 0) {
+        *png = (unsigned char *)v;
+        *len = n;
+        goto done;
+      }
+      free(v);
+    }
   }
   TS_CHECK(render_glyphs(&C, lib, &R));
   TS_CHECK(write_png(&C, &R, &out));
-  if (keyed) ts_dcache_put("cover", &key, out.data, out.len);
+  if (keyed) ts_dcache_put(kind, &key, out.data, out.len);
   *png = (unsigned char *)ts_buf_detach(&out, len);
   if (!*png) TS_CHECK(TS_ERR_NOMEM);
 done:
