@@ -16,10 +16,11 @@
  * key (ts_dcache "coverin"), so a paper whose cover has not changed reuses
  * its PNG for the price of a file read.  (A block that needs fallback fonts,
  * chosen glyph by glyph, is keyed by the glyph list, the palette and the
- * font files instead: ts_dcache "cover".)  On a miss FreeType renders each glyph once (unhinted, at its
- * subpixel position) and the rows are composed one at a time from the glyph
- * bitmaps into a palette PNG written with libpng (zlib's RLE strategy: the
- * rows are mostly background).  Memory: the glyph bitmaps and one row. */
+ * font files instead: ts_dcache "cover".)  On a miss FreeType renders each
+ * glyph once (unhinted, at its subpixel position) and the rows are composed
+ * one at a time from the glyph bitmaps into a palette PNG written with
+ * libpng (zlib's RLE strategy: the rows are mostly background).  Memory:
+ * the glyph bitmaps and one row. */
 #include "../fonts/ts_fonts.h"
 #include "epub_int.h"
 
@@ -840,8 +841,8 @@ static void key_versions(ts_buf *k, FT_Library lib, const char *what) {
   FT_Int ma = 0, mi = 0, pa = 0;
   FT_Library_Version(lib, &ma, &mi, &pa);
   ts_buf_printf(k, "%s 1 %dx%d ft %d.%d.%d png %lu zlib %s harfbuzz %s\n", what, EPUB_COVER_W,
-                EPUB_COVER_H, (int)ma, (int)mi, (int)pa,
-                (unsigned long)png_access_version_number(), zlibVersion(), hb_version_string());
+                EPUB_COVER_H, (int)ma, (int)mi, (int)pa, (unsigned long)png_access_version_number(),
+                zlibVersion(), hb_version_string());
 }
 
 /* The rules and the band (laid out by either pass alike). */
