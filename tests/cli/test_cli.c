@@ -25,6 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../cache_files.h"
+#include "core/ts_core.h"
+
 extern char **environ;
 
 /* ---- Helpers --------------------------------------------------------------*/
@@ -758,6 +761,92 @@ START_TEST(several_outputs_and_quiet) {
 }
 END_TEST
 
+/* The built-in default style's tree kept in the cache folder (ts_dcache
+ * "styletree"): the first run parses the YAML and writes it, the next
+ * reads it (the file is not written again) and renders the same bytes; a
+ * kept tree that is damaged inside a well-framed file (a kid count past
+ * the end, a node of no kind) is refused and the YAML parsed again, with
+ * the same output and no message; with the cache off, the same bytes. */
+static void damage_tree(const char *path, size_t at, uint32_t v) {
+  size_t n;
+  char *d = read_all(path, &n);
+  ck_assert_ptr_nonnull(d);
+  /* the file: key, u64 length of the value, u64 hash of the value, value */
+  size_t k = 0;
+  for (; k + 16 <= n; k++) {
+    uint64_t vl;
+    memcpy(&vl, d + k, 8);
+    if (vl == n - k - 16) break;
+  }
+  ck_assert_uint_lt(k + 16 + at + 4, n + 1);
+  char *val = d + k + 16;
+  memcpy(val + at, &v, 4);
+  uint8_t h[32];
+  ts_hash_fast256(val, n - k - 16, h);
+  memcpy(d + k + 8, h, 8);
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(d, 1, n, f), n);
+  ck_assert_int_eq(fclose(f), 0);
+  free(d);
+}
+
+START_TEST(default_style_tree_cached) {
+  char dir[520];
+  snprintf(dir, sizeof dir, "%.500s.cache", tmpdir);
+  ck_assert_int_eq(mkdir(dir, 0700), 0);
+  const char *was = getenv("TYPESET_CACHE_DIR");
+  char *saved = was ? strdup(was) : NULL;
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
+  char *in = write_in("in.md", good_doc);
+  char *pdf = path_in("a.pdf");
+  run_result r;
+  RUN(&r, in, "-q", "-o", pdf);
+  assert_exit(&r, 0, "first run");
+  run_free(&r);
+  size_t n0, n1;
+  char *a = read_all(pdf, &n0);
+  char names[4][64];
+  ck_assert_uint_eq(ts_test_cache_files(dir, "styletree-", names, 4, NULL), 1);
+  char tp[700];
+  snprintf(tp, sizeof tp, "%.600s/%.63s", dir, names[0]);
+  size_t tn;
+  char *tree = read_all(tp, &tn);
+  struct stat s0, s1;
+  ck_assert_int_eq(stat(tp, &s0), 0);
+  for (int round = 0; round < 4; round++) {
+    if (round == 1) damage_tree(tp, 12, 0x7FFFFFFFu); /* the root map's kid count */
+    if (round == 2) damage_tree(tp, 0, 7u);            /* the root's kind */
+    if (round == 3) ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
+    RUN(&r, in, "-o", pdf);
+    assert_exit(&r, 0, "a later run");
+    ck_assert_msg(!strstr(r.err, "warning") && !strstr(r.err, "error"), "round %d said:\n%s",
+                  round, r.err);
+    run_free(&r);
+    char *b = read_all(pdf, &n1);
+    ck_assert_msg(n1 == n0 && memcmp(a, b, n0) == 0, "round %d: another PDF", round);
+    free(b);
+    size_t kn;
+    char *kept = read_all(tp, &kn);
+    ck_assert_msg(kept && kn == tn && memcmp(kept, tree, tn) == 0,
+                  "round %d: the kept tree is not the parsed one", round);
+    free(kept);
+    if (round == 0) {
+      ck_assert_int_eq(stat(tp, &s1), 0);
+      ck_assert_msg(s1.st_ino == s0.st_ino, "the tree was written again, not read");
+    }
+  }
+  if (saved) setenv("TYPESET_CACHE_DIR", saved, 1);
+  else unsetenv("TYPESET_CACHE_DIR");
+  free(saved);
+  free(tree);
+  free(a);
+  free(in);
+  free(pdf);
+  rm_rf(dir);
+}
+END_TEST
+
 /* A JSON validator (RFC 8259 grammar) with an explicit stack. Returns NULL
  * when valid, else a static description of the first problem. */
 static const char *json_check(const char *s, size_t n) {
@@ -1349,6 +1438,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, json_checker_self_test);
   tcase_add_test(t, version_prints_semver);
   tcase_add_test(t, help_goes_to_stdout);
+  tcase_add_test(t, default_style_tree_cached);
   tcase_add_test(t, stdout_write_error_exit_1);
   tcase_add_test(t, usage_errors_exit_2);
   tcase_add_test(t, missing_input_exit_1);
