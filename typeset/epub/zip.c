@@ -306,7 +306,7 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
       blen = e->comp_len;
       crc = e->crc;
     } else if (e->len > 0 && (e->level > 0 || e->level == EPUB_ZIP_PROBE)) {
-      int level = e->level == EPUB_ZIP_PROBE ? EPUB_ZIP_LEVEL : e->level;
+      int level = e->level == EPUB_ZIP_PROBE ? EPUB_ZIP_PROBE_LEVEL : e->level;
       unsigned char *tmp = malloc(e->len);
       if (!tmp) TS_CHECK(TS_ERR_NOMEM);
       made[i] = tmp;
@@ -320,9 +320,9 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
        * only when it saves 5 %, judged on their first 16 KiB: a PNG written
        * with little effort does; photographs and JPEGs never do, and
        * deflating a megabyte of them cost ~90 M instructions for nothing.
-       * The judging takes the entries' own compressor: a second one for it
-       * (a faster level) cost ~70 page faults for its tables in every EPUB
-       * with an image — more than it saved on a small one. */
+       * The judging takes the compressor that deflates them (the text's,
+       * EPUB_ZIP_PROBE_LEVEL): a compressor more costs ~50-70 page faults
+       * for its tables in every EPUB with an image. */
       size_t room = e->len - 1;
       if (e->level == EPUB_ZIP_PROBE) {
         size_t pn = e->len < 16384 ? e->len : 16384;
