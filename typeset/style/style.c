@@ -1161,6 +1161,8 @@ __attribute__((destructor)) static void default_tree_free(void) {
  * text, and the text's hash) in preorder — per node its kind and quoting,
  * line and column, then the scalar's bytes or the number of kids — and read
  * back into the arena with every count checked against what is left. */
+/* recursion: one call a level of a tree parse_tree built (MAX_DEPTH at most) */
+// NOLINTNEXTLINE(misc-no-recursion) bounded by MAX_DEPTH, see above
 static void tree_write(ts_buf *b, const ynode *n) {
   ts_buf_put_u32(b, (uint32_t)n->kind | (n->plain ? 0x100u : 0));
   ts_buf_put_u32(b, n->line);
@@ -1188,7 +1190,9 @@ static int tree_take(tree_in *r, void *out, size_t n) {
   return 1;
 }
 
-/* NULL on a damaged value (or no memory: then *nomem). */
+/* NULL on a damaged value (or no memory: then *nomem).  Recursion: one
+ * call a level, refused past MAX_DEPTH. */
+// NOLINTNEXTLINE(misc-no-recursion) bounded by MAX_DEPTH, checked first
 static ynode *tree_read(lctx *L, tree_in *r, unsigned depth, int *nomem) {
   uint32_t kp, line, col;
   if (depth > MAX_DEPTH || ++r->nodes > MAX_NODES || !tree_take(r, &kp, 4) ||
