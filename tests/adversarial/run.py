@@ -9,6 +9,7 @@ never a sanitizer report), the message on stderr, that a refusal leaves no
 output, and that a rendered PDF passes `qpdf --check` and a rendered EPUB's
 XML files are well-formed.  Standard library only.
 """
+import base64
 import concurrent.futures
 import html
 import os
@@ -384,6 +385,16 @@ def make_assets(case_dir):
     with open(os.path.join(img, "bomb.png"), "wb") as f:
         f.write(PNG_SIG + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0))
                 + png_chunk(b"IDAT", zlib.compress(b"\0" * 65536)) + png_chunk(b"IEND", b""))
+    # found by fuzz_image (fuzz/regressions/image): a GIF whose logical screen
+    # is 5,190 x 18,544 (under the 100-megapixel limit, over the PDF's
+    # decoding limit) and a PNG whose second chunk declares 1.7 GB of text
+    with open(os.path.join(img, "screen-bomb.gif"), "wb") as f:
+        f.write(base64.b64decode(
+            "R0lGODlhRhRwSFlzACwAAAAAFAAUAIAAgAAAAAACEYSPqcvtD6OctNqLs968+68VACH5BAAKAABwSFlz"
+            "SmVuACwpAAAR+68VADs="))
+    with open(os.path.join(img, "chunk-bomb.png"), "wb") as f:
+        f.write(base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAAHnlligAAAABGdBTUEAALGPC/xhb2RpZnl0RVh0ADItMDPC"))
     os.symlink(os.path.join("..", "..", "outside", "real.png"), os.path.join(img, "link.png"))
     root = os.environ.get("TYPESET_DATA_DIR") or os.path.join(HERE, "..", "..")
     sample_images = os.path.join(root, "samples", "images")

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Placeholders for the content-derived ids, patched after saving (see
  * patch_ids): libharu writes a binary string as <hex>. */
@@ -312,6 +313,26 @@ static uint32_t be32(const unsigned char *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* 1 when every chunk of the PNG in fp, up to IEND or the end of the file,
+ * lies inside the file.  libpng allocates (and clears) a chunk's declared
+ * length before reading it: a 63-byte file declaring a 1.7 GB text chunk
+ * cost 11 s and 1.6 GB in the decoders here (libpng's, libharu's), found
+ * by fuzz_image.  The EPUB refuses such a file too (epub.c). */
+static int png_chunks_fit(FILE *fp) {
+  struct stat sb;
+  if (fstat(fileno(fp), &sb) != 0 || sb.st_size < 8) return 0;
+  uint64_t size = (uint64_t)sb.st_size, at = 8;
+  while (at + 12 <= size) {
+    unsigned char ch[8];
+    if (fseek(fp, (long)at, SEEK_SET) != 0 || fread(ch, 1, 8, fp) != 8) return 0;
+    uint64_t len = be32(ch);
+    if (len > size - at - 12) return 0;
+    if (memcmp(ch + 4, "IEND", 4) == 0) return 1;
+    at += len + 12;
+  }
+  return at == size; /* no IEND: a truncated file, left to the decoders */
+}
+
 /* Reads an image header: its kind, pixel size and (PNG) whether it is
  * interlaced.  *why on failure. */
 static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, int *interlaced,
@@ -326,7 +347,8 @@ static int image_probe(const char *path, uint32_t *wd, uint32_t *ht, int *interl
     *wd = be32(h + 16);
     *ht = be32(h + 20);
     *interlaced = got >= 29 && h[28] != 0; /* IHDR's interlace method (Adam7) */
-    kind = IMG_PNG;
+    kind = png_chunks_fit(fp) ? IMG_PNG : IMG_BAD;
+    if (kind == IMG_BAD) *why = "a PNG chunk runs past the end of the file";
   } else if (got >= 4 && h[0] == 0xFF && h[1] == 0xD8) {
     /* Walk the JPEG markers to the start-of-frame segment. */
     long pos = 2;
@@ -709,6 +731,18 @@ done:
   return im;
 }
 
+/* Images that are decoded into memory to be written (a GIF; a PNG with a
+ * palette, transparency, interlacing or 16 bits, which libpng or libharu
+ * decode) take ~18 bytes a pixel at the peak (their pixels, libharu's copy,
+ * the stream deflated): past this many pixels they are refused, though the
+ * EPUB, which copies them as they are, takes them up to TS_IMAGE_MAX_PIXELS.
+ * A 74-byte GIF naming a 5,190 x 18,544 screen took 20 s and 3.3 GB before
+ * (found by fuzz_image); at the limit, 3 s and 450 MB. */
+#define PDF_DECODE_MAX_PIXELS 25000000ull
+#define PDF_DECODE_TOO_LARGE                                                                       \
+  "too large to decode for the PDF (limit 25 megapixels for a GIF, or a PNG with a palette, "      \
+  "transparency, interlacing or 16 bits)"
+
 /* Checks every image before anything is built: all bad images are reported. */
 static ts_status check_images(pdf_w *w) {
   ts_status st = TS_OK;
@@ -718,13 +752,16 @@ static ts_status check_images(pdf_w *w) {
       const ts_draw *it = &pg->items[i];
       if (it->kind != TS_DRAW_IMAGE) continue;
       const char *why = "no image path";
-      uint32_t wd, ht;
+      uint32_t wd = 0, ht = 0;
       int interlaced = 0;
       int kind = it->image ? image_probe(it->image, &wd, &ht, &interlaced, &why) : IMG_BAD;
       if (kind == IMG_JPEG) continue;
+      int decoded_fits = (uint64_t)wd * ht <= PDF_DECODE_MAX_PIXELS;
       if (kind == IMG_GIF) {
         gif_pixels g;
-        if (gif_decode(it->image, &g, &why)) {
+        if (!decoded_fits) {
+          why = PDF_DECODE_TOO_LARGE;
+        } else if (gif_decode(it->image, &g, &why)) {
           gif_pixels_free(&g);
           continue;
         }
@@ -733,7 +770,11 @@ static ts_status check_images(pdf_w *w) {
         png_direct pd;
         int direct = png_direct_read(it->image, &pd);
         free(pd.idat);
-        if (direct || png_decodes(it->image, &why)) continue;
+        if (direct) continue;
+        if (!decoded_fits)
+          why = PDF_DECODE_TOO_LARGE;
+        else if (png_decodes(it->image, &why))
+          continue;
       }
       image_report(w, it->image, why);
       st = TS_ERR_INPUT;
