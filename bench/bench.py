@@ -793,7 +793,13 @@ def write_report(res, path):
 def build(a):
     """Release build of the committed tree (HEAD exported with git archive,
     so other people's uncommitted edits never enter a measurement), or of
-    the working tree with --worktree.  Sets a.src to the source used."""
+    the working tree with --worktree.  Sets a.src to the source used.  With
+    --no-build the build folder is used as it is: never exported to, never
+    removed (it once removed a build it was pointed at, then measured no
+    typeset at all)."""
+    if a.no_build:
+        a.src = ROOT
+        return
     if a.worktree:
         a.src = ROOT
     else:
@@ -813,8 +819,6 @@ def build(a):
                 f.write(head + '\n')
             if os.path.isdir(a.build):
                 shutil.rmtree(a.build)
-    if a.no_build:
-        return
     if not os.path.exists(os.path.join(a.build, 'build.ninja')):
         subprocess.run(['meson', 'setup', a.build, a.src, '--buildtype=release'],
                        check=True, stdout=subprocess.DEVNULL)
