@@ -903,6 +903,19 @@ static int inputs_key(cover *C, FT_Library lib, ts_buf *k) {
   return ok;
 }
 
+/* A cover kept under key: 1 with *png (owned) and *len set. */
+static int cached_png(const char *kind, const ts_buf *key, unsigned char **png, size_t *len) {
+  size_t n = 0;
+  char *v = ts_dcache_get(kind, key, &n);
+  if (v && n > 8 && memcmp(v, "\x89PNG\r\n\x1a\n", 8) == 0) {
+    *png = (unsigned char *)v;
+    *len = n;
+    return 1;
+  }
+  free(v);
+  return 0;
+}
+
 ts_status epub_cover_png(epub *E, unsigned char **png, size_t *len) {
   ts_status st = TS_OK;
   *png = NULL;
@@ -927,16 +940,7 @@ ts_status epub_cover_png(epub *E, unsigned char **png, size_t *len) {
   if (ts_dcache_enabled()) {
     keyed = inputs_key(&C, lib, &key);
     if (key.oom || C.nomem) TS_CHECK(TS_ERR_NOMEM);
-    if (keyed) {
-      size_t n = 0;
-      char *v = ts_dcache_get(kind, &key, &n);
-      if (v && n > 8 && memcmp(v, "\x89PNG\r\n\x1a\n", 8) == 0) {
-        *png = (unsigned char *)v;
-        *len = n;
-        goto done;
-      }
-      free(v);
-    }
+    if (keyed && cached_png(kind, &key, png, len)) goto done;
   }
   TS_CHECK(layout(&C));
   if (C.n_glyphs == 0) goto done; /* no face at all: the text cover stays */
@@ -945,16 +949,7 @@ ts_status epub_cover_png(epub *E, unsigned char **png, size_t *len) {
     ts_buf_clear(&key);
     keyed = cover_key(&C, lib, &key);
     if (key.oom) TS_CHECK(TS_ERR_NOMEM);
-    if (keyed) {
-      size_t n = 0;
-      char *v = ts_dcache_get(kind, &key, &n);
-      if (v && n > 8 && memcmp(v, "\x89PNG\r\n\x1a\n", 8) == 0) {
-        *png = (unsigned char *)v;
-        *len = n;
-        goto done;
-      }
-      free(v);
-    }
+    if (keyed && cached_png(kind, &key, png, len)) goto done;
   }
   TS_CHECK(render_glyphs(&C, lib, &R));
   TS_CHECK(write_png(&C, &R, &out));
