@@ -19,6 +19,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -666,6 +667,48 @@ START_TEST(unwritable_output_exit_1) {
   free(in);
   free(missing_dir);
   free(dir_as_out);
+}
+END_TEST
+
+/* An EPUB that cannot be written whole is a located error, exit 1, with
+ * the earlier EPUB left as it was and no temporary file: libzip writes the
+ * EPUB straight into its temporary file, so the write fails midway (here
+ * the file size limit: write() says EFBIG once SIGXFSZ is ignored, as
+ * posix_spawn passes both on).  Alone and made beside a PDF (a thread). */
+START_TEST(epub_write_error_located) {
+  char *in = write_in("in.md", good_doc);
+  char *epub = path_in("in.epub");
+  char *pdf = path_in("in.pdf");
+  static const char old_epub[] = "PK an earlier good epub";
+  write_file(epub, old_epub, sizeof old_epub - 1);
+  for (int k = 0; k < 2; k++) {
+    struct rlimit old, lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 16384; /* the EPUB, with its fonts, is ~100 KB or more */
+    ck_assert_ptr_ne(signal(SIGXFSZ, SIG_IGN), SIG_ERR);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    run_result r;
+    if (k == 0)
+      RUN(&r, in, "-o", epub);
+    else
+      RUN(&r, in, "-o", pdf, "-o", epub);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    (void)signal(SIGXFSZ, SIG_DFL);
+    assert_exit(&r, 1, k ? "EPUB beside a PDF over the size limit" : "EPUB over the size limit");
+    ck_assert_msg(strstr(r.err, "in.epub: error: cannot write the EPUB: File too large"),
+                  "no located message for the failed write:\n%s", r.err);
+    run_free(&r);
+    size_t n;
+    char *got = read_all(epub, &n);
+    ck_assert_msg(got && n == sizeof old_epub - 1 && memcmp(got, old_epub, n) == 0,
+                  "a failed write changed the earlier EPUB");
+    free(got);
+    assert_listing("in.epub\nin.md\n", "after a failed EPUB write");
+  }
+  free(in);
+  free(epub);
+  free(pdf);
 }
 END_TEST
 
@@ -1448,6 +1491,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, failure_keeps_previous_output);
   tcase_add_test(t, good_output_survives_a_later_failure);
   tcase_add_test(t, unwritable_output_exit_1);
+  tcase_add_test(t, epub_write_error_located);
   tcase_add_test(t, unknown_style_is_an_error);
   tcase_add_test(t, default_output_beside_input);
   tcase_add_test(t, several_outputs_and_quiet);

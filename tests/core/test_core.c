@@ -444,6 +444,105 @@ START_TEST(dcache_contract) {
 }
 END_TEST
 
+/* ts_blob: windows share their parent's bytes and keep it alive; a copy
+ * is its own; every reference is released once (ASan/LSan see a leak or a
+ * double free). */
+START_TEST(blob_refs) {
+  char *m = malloc(6);
+  ck_assert_ptr_nonnull(m);
+  memcpy(m, "abcdef", 6);
+  ts_blob *b = ts_blob_take(m, 6);
+  ck_assert_ptr_nonnull(b);
+  ck_assert_ptr_eq(ts_blob_data(b), (const unsigned char *)m); /* taken, not copied */
+  ts_blob *w = ts_blob_window(b, 2, 3);
+  ck_assert_ptr_nonnull(w);
+  ck_assert_uint_eq(ts_blob_len(w), 3);
+  ck_assert(memcmp(ts_blob_data(w), "cde", 3) == 0);
+  ck_assert_ptr_null(ts_blob_window(b, 4, 3)); /* past the end */
+  ck_assert_ptr_null(ts_blob_window(b, 7, 0));
+  ts_blob *ww = ts_blob_window(w, 1, 2); /* a window of a window */
+  ck_assert(memcmp(ts_blob_data(ww), "de", 2) == 0);
+  ts_blob_unref(b); /* the windows hold it */
+  ck_assert(memcmp(ts_blob_data(ww), "de", 2) == 0);
+  ck_assert_ptr_eq(ts_blob_ref(w), w);
+  ts_blob_unref(w);
+  ts_blob_unref(w);
+  ck_assert(memcmp(ts_blob_data(ww), "de", 2) == 0);
+  ts_blob_unref(ww);
+  ts_blob *c = ts_blob_copy("xyz", 3);
+  ck_assert_ptr_nonnull(c);
+  ck_assert(memcmp(ts_blob_data(c), "xyz", 3) == 0);
+  ts_blob_unref(c);
+  ts_blob_unref(NULL);
+  ck_assert_ptr_null(ts_blob_ref(NULL));
+  ck_assert_uint_eq(ts_blob_len(NULL), 0);
+}
+END_TEST
+
+/* ts_dcache_get_blob: the value ts_dcache_get gives, read in place; misses
+ * alike on another key, a damaged or cut file and TYPESET_CACHE_DIR=off;
+ * a blob taken keeps its bytes when the file is replaced or removed. */
+START_TEST(dcache_blob) {
+  char dir[] = "/tmp/ts-dcache-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
+  ts_buf k1, k2;
+  ts_buf_init(&k1);
+  ts_buf_init(&k2);
+  ts_buf_puts(&k1, "blob key");
+  ts_buf_puts(&k2, "another key");
+  ck_assert_ptr_null(ts_dcache_get_blob("unit", &k1));
+  char big[10000];
+  for (size_t i = 0; i < sizeof big; i++) big[i] = (char)(i * 7 + 1);
+  ts_dcache_put("unit", &k1, big, sizeof big);
+  ts_blob *b = ts_dcache_get_blob("unit", &k1);
+  ck_assert_ptr_nonnull(b);
+  ck_assert_uint_eq(ts_blob_len(b), sizeof big);
+  ck_assert(memcmp(ts_blob_data(b), big, sizeof big) == 0);
+  ck_assert_ptr_null(ts_dcache_get_blob("unit", &k2));
+  ck_assert_ptr_null(ts_dcache_get_blob("other", &k1));
+  /* replaced under the same key: the new value for a new reader, the old
+   * one still whole for the blob taken */
+  ts_dcache_put("unit", &k1, "new", 3);
+  ts_blob *b2 = ts_dcache_get_blob("unit", &k1);
+  ck_assert_ptr_nonnull(b2);
+  ck_assert_uint_eq(ts_blob_len(b2), 3);
+  ck_assert(memcmp(ts_blob_data(b2), "new", 3) == 0);
+  ck_assert(memcmp(ts_blob_data(b), big, sizeof big) == 0);
+  ts_blob_unref(b2);
+  char cmd[300];
+  /* one byte of the value changed: a miss */
+  snprintf(cmd, sizeof cmd,
+           "f=$(ls %s/unit-*.bin); printf X | dd of=$f bs=1 seek=$(($(stat -c %%s $f) - 1)) "
+           "conv=notrunc 2>/dev/null",
+           dir);
+  ck_assert_int_eq(system(cmd), 0);
+  ck_assert_ptr_null(ts_dcache_get_blob("unit", &k1));
+  /* cut short, then empty: misses */
+  ts_dcache_put("unit", &k1, "again", 5);
+  ck_assert_ptr_nonnull(b2 = ts_dcache_get_blob("unit", &k1));
+  ts_blob_unref(b2);
+  snprintf(cmd, sizeof cmd, "f=$(ls %s/unit-*.bin); truncate -s -1 $f", dir);
+  ck_assert_int_eq(system(cmd), 0);
+  ck_assert_ptr_null(ts_dcache_get_blob("unit", &k1));
+  snprintf(cmd, sizeof cmd, "f=$(ls %s/unit-*.bin); truncate -s 0 $f", dir);
+  ck_assert_int_eq(system(cmd), 0);
+  ck_assert_ptr_null(ts_dcache_get_blob("unit", &k1));
+  /* off */
+  ts_dcache_put("unit", &k1, "again", 5);
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
+  ck_assert_ptr_null(ts_dcache_get_blob("unit", &k1));
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
+  /* removed: the blob taken first still reads its bytes */
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+  ck_assert(memcmp(ts_blob_data(b), big, sizeof big) == 0);
+  ts_blob_unref(b);
+  ts_buf_free(&k1);
+  ts_buf_free(&k2);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("core");
   TCase *tc = tcase_create("core");
@@ -460,6 +559,8 @@ int main(void) {
   tcase_add_test(tc, diag_format);
   tcase_add_test(tc, ctx_slots_and_epoch);
   tcase_add_test(tc, dcache_contract);
+  tcase_add_test(tc, blob_refs);
+  tcase_add_test(tc, dcache_blob);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,36 +73,80 @@ int ts_dcache_key_file(ts_buf *key, const char *path, uint32_t index) {
   return !key->oom;
 }
 
+enum { DCACHE_HEAD = 8 + 8 }; /* after the key: the value's length and hash */
+
+/* Where the value of a file's n bytes starts (*off, *vlen); 0 when the file
+ * is not key's or is damaged. */
+static int dcache_value(const unsigned char *data, size_t n, const ts_buf *key, size_t *off,
+                        size_t *vlen) {
+  if (!data || n < key->len + DCACHE_HEAD || memcmp(data, key->data, key->len) != 0) return 0;
+  const unsigned char *v = data + key->len;
+  uint64_t len, vh;
+  memcpy(&len, v, 8);
+  memcpy(&vh, v + 8, 8);
+  if (len != n - key->len - DCACHE_HEAD || hash64(v + DCACHE_HEAD, (size_t)len) != vh) return 0;
+  *off = key->len + DCACHE_HEAD;
+  *vlen = (size_t)len;
+  return 1;
+}
+
+/* The full key and the path of its file (owned); 0 when there is none. */
+static int dcache_locate(const char *kind, const ts_buf *caller_key, ts_buf *full, char **path) {
+  *path = NULL;
+  if (caller_key->oom || caller_key->len == 0 || !full_key(caller_key, full)) return 0;
+  if ((*path = dcache_path(kind, full))) return 1;
+  ts_buf_free(full);
+  return 0;
+}
+
 char *ts_dcache_get(const char *kind, const ts_buf *caller_key, size_t *len) {
-  ts_buf full;
-  if (caller_key->oom || caller_key->len == 0 || !full_key(caller_key, &full)) return NULL;
-  const ts_buf *key = &full;
-  char *path = dcache_path(kind, key);
-  if (!path) {
-    ts_buf_free(&full);
-    return NULL;
-  }
-  size_t n = 0;
+  ts_buf key;
+  char *path;
+  if (!dcache_locate(kind, caller_key, &key, &path)) return NULL;
+  size_t n = 0, off = 0, vlen = 0;
   char *data = ts_file_read(path, &n, (size_t)256 << 20);
   char *val = NULL;
-  enum { HEAD = 8 + 8 };
-  if (data && n >= key->len + HEAD && memcmp(data, key->data, key->len) == 0) {
-    const char *v = data + key->len;
-    uint64_t vlen, vh;
-    memcpy(&vlen, v, 8);
-    memcpy(&vh, v + 8, 8);
-    if (vlen == n - key->len - HEAD && hash64(v + HEAD, (size_t)vlen) == vh) {
-      /* the value moved to the front of the block read: one allocation */
-      memmove(data, v + HEAD, (size_t)vlen);
-      val = data;
-      data = NULL;
-      *len = (size_t)vlen;
-    }
+  if (dcache_value((const unsigned char *)data, n, &key, &off, &vlen)) {
+    /* the value moved to the front of the block read: one allocation */
+    memmove(data, data + off, vlen);
+    val = data;
+    data = NULL;
+    *len = vlen;
   }
   free(data);
   if (val) (void)utimensat(AT_FDCWD, path, NULL, 0); /* recently used */
   free(path);
-  ts_buf_free(&full);
+  ts_buf_free(&key);
+  return val;
+}
+
+/* The file is mapped, not read: its pages are the page cache's, shared and
+ * faulted in sixteen at a time, where a read copied them into fresh pages
+ * of the heap.  The cache's files are only ever replaced by a rename or
+ * removed, never rewritten in place, so a mapping stays whole. */
+ts_blob *ts_dcache_get_blob(const char *kind, const ts_buf *caller_key) {
+  ts_buf key;
+  char *path;
+  if (!dcache_locate(kind, caller_key, &key, &path)) return NULL;
+  ts_blob *val = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat sb;
+  if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+      (uint64_t)sb.st_size >= key.len + DCACHE_HEAD &&
+      (uint64_t)sb.st_size <= ((uint64_t)256 << 20)) {
+    size_t n = (size_t)sb.st_size, off = 0, vlen = 0;
+    void *map = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map != MAP_FAILED) {
+      if (dcache_value(map, n, &key, &off, &vlen))
+        val = ts_blob_mapped(map, n, off, vlen); /* takes map */
+      else
+        (void)munmap(map, n);
+    }
+  }
+  if (fd >= 0) (void)close(fd); /* read only: nothing to lose */
+  if (val) (void)utimensat(AT_FDCWD, path, NULL, 0); /* recently used */
+  free(path);
+  ts_buf_free(&key);
   return val;
 }
 
@@ -162,13 +207,9 @@ done:
 
 void ts_dcache_put(const char *kind, const ts_buf *caller_key, const void *val, size_t len) {
   ts_buf full;
-  if (caller_key->oom || caller_key->len == 0 || !full_key(caller_key, &full)) return;
+  char *path;
+  if (!dcache_locate(kind, caller_key, &full, &path)) return;
   const ts_buf *key = &full;
-  char *path = dcache_path(kind, key);
-  if (!path) {
-    ts_buf_free(&full);
-    return;
-  }
   ts_buf b;
   ts_buf_init(&b);
   ts_buf_append(&b, key->data, key->len);

@@ -231,6 +231,23 @@ size_t ts_utf8_encode(uint32_t cp, char *out);
 char *ts_utf8_sanitize(const char *s, size_t n, size_t *out_len,
                        unsigned *bad_line);
 
+/* ---- Shared immutable bytes (blob.c) --------------------------------------
+ * A blob's bytes never change; it lives while a reference does (counts are
+ * thread-safe).  Every constructor returns a new reference or NULL (no
+ * memory).  ts_blob_take takes p (malloc()ed; freed on failure too);
+ * ts_blob_copy copies; ts_blob_mapped takes a read-only mapping of a file
+ * (unmapped on failure too) whose bytes off..off+len are the blob's;
+ * ts_blob_window is part of parent (holding a reference to it). */
+typedef struct ts_blob ts_blob;
+ts_blob *ts_blob_take(void *p, size_t len);
+ts_blob *ts_blob_copy(const void *p, size_t len);
+ts_blob *ts_blob_mapped(void *map, size_t map_len, size_t off, size_t len);
+ts_blob *ts_blob_window(ts_blob *parent, size_t off, size_t len);
+ts_blob *ts_blob_ref(ts_blob *b);   /* NULL stays NULL */
+void ts_blob_unref(ts_blob *b);     /* NULL is nothing */
+const unsigned char *ts_blob_data(const ts_blob *b);
+size_t ts_blob_len(const ts_blob *b);
+
 /* ---- Files ----------------------------------------------------------------*/
 /* Reads a whole file: returns owned (free with free()), NUL-terminated; NULL
  * with errno set on failure. max: refuse larger files (0 = 256 MiB). */
@@ -273,6 +290,8 @@ const char *ts_build_id(void);
 int ts_dcache_enabled(void);
 int ts_dcache_key_file(ts_buf *key, const char *path, uint32_t index);
 char *ts_dcache_get(const char *kind, const ts_buf *key, size_t *len);
+/* The same value as a blob over a read-only mapping of its file (no copy). */
+ts_blob *ts_dcache_get_blob(const char *kind, const ts_buf *key);
 void ts_dcache_put(const char *kind, const ts_buf *key, const void *val, size_t len);
 /* Convenience: write a whole buffer atomically. */
 ts_status ts_write_file_atomic(const char *path, const void *data, size_t n);

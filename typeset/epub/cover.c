@@ -903,23 +903,21 @@ static int inputs_key(cover *C, FT_Library lib, ts_buf *k) {
   return ok;
 }
 
-/* A cover kept under key: 1 with *png (owned) and *len set. */
-static int cached_png(const char *kind, const ts_buf *key, unsigned char **png, size_t *len) {
-  size_t n = 0;
-  char *v = ts_dcache_get(kind, key, &n);
-  if (v && n > 8 && memcmp(v, "\x89PNG\r\n\x1a\n", 8) == 0) {
-    *png = (unsigned char *)v;
-    *len = n;
+/* A cover kept under key: 1 with *png set (a reference to the cache file's
+ * mapping). */
+static int cached_png(const char *kind, const ts_buf *key, ts_blob **png) {
+  ts_blob *v = ts_dcache_get_blob(kind, key);
+  if (ts_blob_len(v) > 8 && memcmp(ts_blob_data(v), "\x89PNG\r\n\x1a\n", 8) == 0) {
+    *png = v;
     return 1;
   }
-  free(v);
+  ts_blob_unref(v);
   return 0;
 }
 
-ts_status epub_cover_png(epub *E, unsigned char **png, size_t *len) {
+ts_status epub_cover_png(epub *E, ts_blob **png) {
   ts_status st = TS_OK;
   *png = NULL;
-  *len = 0;
   cover C;
   memset(&C, 0, sizeof C);
   C.E = E;
@@ -940,7 +938,7 @@ ts_status epub_cover_png(epub *E, unsigned char **png, size_t *len) {
   if (ts_dcache_enabled()) {
     keyed = inputs_key(&C, lib, &key);
     if (key.oom || C.nomem) TS_CHECK(TS_ERR_NOMEM);
-    if (keyed && cached_png(kind, &key, png, len)) goto done;
+    if (keyed && cached_png(kind, &key, png)) goto done;
   }
   TS_CHECK(layout(&C));
   if (C.n_glyphs == 0) goto done; /* no face at all: the text cover stays */
@@ -949,13 +947,14 @@ ts_status epub_cover_png(epub *E, unsigned char **png, size_t *len) {
     ts_buf_clear(&key);
     keyed = cover_key(&C, lib, &key);
     if (key.oom) TS_CHECK(TS_ERR_NOMEM);
-    if (keyed && cached_png(kind, &key, png, len)) goto done;
+    if (keyed && cached_png(kind, &key, png)) goto done;
   }
   TS_CHECK(render_glyphs(&C, lib, &R));
   TS_CHECK(write_png(&C, &R, &out));
   if (keyed) ts_dcache_put(kind, &key, out.data, out.len);
-  *png = (unsigned char *)ts_buf_detach(&out, len);
-  if (!*png) TS_CHECK(TS_ERR_NOMEM);
+  size_t n = 0;
+  void *bytes = ts_buf_detach(&out, &n);
+  if (!bytes || !(*png = ts_blob_take(bytes, n))) TS_CHECK(TS_ERR_NOMEM);
 done:
   if (lib) FT_Done_FreeType(lib);
   hb_buffer_destroy(C.hb);

@@ -640,9 +640,11 @@ static ts_status add_image(epub *E, const char *url, uint32_t line, uint32_t col
   im->real = ts_arena_strdup(E->a, real);
   im->name = name;
   im->media = media;
-  im->data = data;
+  im->bytes = ts_blob_take(data, len);
+  data = NULL; /* taken, even when that failed */
+  if (!im->bytes) TS_CHECK(TS_ERR_NOMEM);
+  im->data = ts_blob_data(im->bytes);
   im->len = len;
-  data = NULL;
   if (!im->real) TS_CHECK(TS_ERR_NOMEM);
   *idx = (int)E->n_images++;
   TS_CHECK(emap_put(E->a, &E->image_by_real, im->real, *idx));
@@ -667,9 +669,8 @@ done:
  * draw it. */
 static ts_status add_generated_cover(epub *E) {
   ts_status st = TS_OK;
-  unsigned char *png = NULL;
-  size_t len = 0;
-  TS_CHECK(epub_cover_png(E, &png, &len));
+  ts_blob *png = NULL;
+  TS_CHECK(epub_cover_png(E, &png));
   if (!png) goto done;
   const char *name = "images/cover.png";
   for (int k = 2; emap_get(&E->image_names, name, NULL); k++) {
@@ -682,14 +683,15 @@ static ts_status add_generated_cover(epub *E) {
   im->real = "";
   im->name = name;
   im->media = "image/png";
-  im->data = png;
-  im->len = len;
+  im->bytes = png;
+  im->data = ts_blob_data(png);
+  im->len = ts_blob_len(png);
   im->cover = 1;
   im->generated = 1;
   png = NULL;
   E->cover_image = (int)E->n_images++;
 done:
-  free(png);
+  ts_blob_unref(png);
   return st;
 }
 
@@ -1548,7 +1550,10 @@ static int precompressed(const char *media) {
 #define TEXT_LEVEL 1
 /* images share the text's compressor (zip.c keeps one per level) */
 _Static_assert(TEXT_LEVEL == EPUB_ZIP_PROBE_LEVEL, "one compressor for text and images");
-static ts_status zip_fill(epub *E, unsigned char **out, size_t *out_len) {
+/* The container into the file fd (path: its name, for messages), or
+ * (fd < 0) into *out (owned). */
+static ts_status zip_fill(epub *E, int fd, const char *path, unsigned char **out,
+                          size_t *out_len) {
   ts_status st = TS_OK;
   ts_vec v;
   ts_vec_init(&v, sizeof(ezent));
@@ -1577,11 +1582,11 @@ static ts_status zip_fill(epub *E, unsigned char **out, size_t *out_len) {
   }
   for (size_t i = 0; i < E->n_fonts; i++) {
     const efont *f = &E->fonts[i];
-    ZADD(ts_arena_printf(E->a, "OEBPS/%s", f->name), f->zdata, f->len, 0);
+    ZADD(ts_arena_printf(E->a, "OEBPS/%s", f->name), ts_blob_data(f->z), f->len, 0);
     ezent *ze = &((ezent *)v.data)[v.len - 1];
     if (f->deflated) {
-      ze->comp = f->zdata;
-      ze->comp_len = f->zlen;
+      ze->comp = ts_blob_data(f->z);
+      ze->comp_len = ts_blob_len(f->z);
       ze->crc = f->crc;
     }
   }
@@ -1595,11 +1600,15 @@ static ts_status zip_fill(epub *E, unsigned char **out, size_t *out_len) {
   epoch_to_parts(t, &y, &mo, &dd, &hh, &mi, &ss);
   uint16_t dtime = (uint16_t)((hh << 11) | (mi << 5) | (ss / 2));
   uint16_t ddate = (uint16_t)(((y - 1980) << 9) | (mo << 5) | dd);
-  st = epub_zip_build(v.data, v.len, dtime, ddate, out, out_len);
-  if (st == TS_ERR_IO)
+  if (!epub_zip_open()) {
     ts_diag_report(E->d, TS_ERROR, E->doc->path, 0, 0,
                    "EPUB: cannot open the ZIP library (%s): %s", epub_zip_library(),
                    epub_zip_error());
+    TS_CHECK(TS_ERR_IO);
+  }
+  st = epub_zip_build(v.data, v.len, dtime, ddate, fd, out, out_len);
+  if (st == TS_ERR_IO)
+    ts_diag_report(E->d, TS_ERROR, path, 0, 0, "cannot write the EPUB: %s", strerror(errno));
   if (st == TS_ERR_LIMIT)
     ts_diag_report(E->d, TS_ERROR, E->doc->path, 0, 0,
                    "EPUB: the book is too large for a ZIP without ZIP64 (4 GiB)");
@@ -1691,8 +1700,8 @@ static ts_status make_identifier(epub *E) {
 
 static void epub_free(epub *E) {
   for (size_t i = 0; i < E->n_files; i++) free(E->files[i].data);
-  for (size_t i = 0; i < E->n_images; i++) free(E->images[i].data);
-  for (size_t i = 0; i < E->n_fonts; i++) free(E->fonts[i].zdata);
+  for (size_t i = 0; i < E->n_images; i++) ts_blob_unref(E->images[i].bytes);
+  for (size_t i = 0; i < E->n_fonts; i++) ts_blob_unref(E->fonts[i].z);
   free(E->css);
   free(E->opf);
   free(E->nav);
@@ -1807,7 +1816,23 @@ ts_status ts_epub_write_mem(ts_ctx *ctx, const ts_doc *doc, const ts_style *styl
   *data = NULL;
   *len = 0;
   TS_CHECK(prepare(ctx, doc, style, d, &E, &own));
-  TS_CHECK(zip_fill(&E, data, len));
+  TS_CHECK(zip_fill(&E, -1, NULL, data, len));
+done:
+  if (E.a || E.cps) epub_free(&E);
+  ts_style_destroy(own);
+  return st;
+}
+
+ts_status ts_epub_write_out(ts_ctx *ctx, const ts_doc *doc, const ts_style *style, ts_out *o,
+                            ts_diag *d) {
+  ts_status st = TS_OK;
+  epub E;
+  ts_style *own = NULL;
+  if (!o || !o->fp) return TS_ERR_USAGE;
+  TS_CHECK(prepare(ctx, doc, style, d, &E, &own));
+  /* libzip writes the file at its positions (pwrite); nothing goes
+   * through o->fp's buffer, which stays empty */
+  TS_CHECK(zip_fill(&E, fileno(o->fp), o->path, NULL, NULL));
 done:
   if (E.a || E.cps) epub_free(&E);
   ts_style_destroy(own);
@@ -1816,22 +1841,19 @@ done:
 
 ts_status ts_epub_write(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
                         const char *path, ts_diag *d) {
-  ts_status st = TS_OK;
-  epub E;
-  ts_style *own = NULL;
-  unsigned char *z = NULL;
-  size_t zlen = 0;
+  ts_out o;
   if (!path) return TS_ERR_USAGE;
-  TS_CHECK(prepare(ctx, doc, style, d, &E, &own));
-  TS_CHECK(zip_fill(&E, &z, &zlen));
-  st = ts_write_file_atomic(path, z, zlen);
+  ts_status st = ts_out_open(&o, path);
   if (st != TS_OK) {
-    ts_diag_report(E.d, TS_ERROR, path, 0, 0, "cannot write the EPUB: %s", strerror(errno));
-    TS_CHECK(TS_ERR_IO);
+    ts_diag_report(d, TS_ERROR, path, 0, 0, "cannot write the EPUB: %s", strerror(errno));
+    return st;
   }
-done:
-  free(z);
-  if (E.a || E.cps) epub_free(&E);
-  ts_style_destroy(own);
+  st = ts_epub_write_out(ctx, doc, style, &o, d);
+  if (st != TS_OK) {
+    ts_out_abort(&o);
+    return st;
+  }
+  if ((st = ts_out_commit(&o)) != TS_OK)
+    ts_diag_report(d, TS_ERROR, path, 0, 0, "cannot write the EPUB: %s", strerror(errno));
   return st;
 }

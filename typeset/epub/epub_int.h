@@ -41,8 +41,9 @@ typedef struct eimage {
   const char *real;      /* resolved path (arena) */
   const char *name;      /* "images/fig.png" (arena) */
   const char *media;     /* media type */
-  unsigned char *data;   /* owned (free()) */
+  const unsigned char *data; /* bytes's */
   size_t len;
+  ts_blob *bytes;        /* a reference: holds data */
   int cover;             /* properties="cover-image" */
   int generated;         /* the generated cover (cover.c): stored in the ZIP as it is */
 } eimage;
@@ -53,9 +54,8 @@ typedef struct efont {
   const char *media;     /* font/otf or font/ttf */
   const char *family;    /* CSS family name (arena) */
   int weight, italic;
-  unsigned char *zdata;  /* owned (free()): the entry's bytes as they go into
-                            the ZIP, deflated when `deflated` */
-  size_t zlen;
+  ts_blob *z;            /* a reference (ts_blob_unref): the entry's bytes as
+                            they go into the ZIP, deflated when `deflated` */
   size_t len;            /* the subset's size */
   uint32_t crc;          /* CRC-32 of the subset */
   int deflated;
@@ -147,16 +147,16 @@ ts_status epub_write_opf(epub *E);
  * faults, more than the sample chart's 41 bytes that level 6 saves. */
 #define EPUB_ZIP_PROBE_LEVEL 1
 /* Writes the container: entries in the given order, then the central
- * directory.  *out returns owned (free()).  TS_ERR_LIMIT past ZIP's 32-bit
- * sizes or 65,535 entries. */
+ * directory, into the file fd (from its start; the caller owns it) or, when
+ * fd < 0, into *out (owned, free()).  TS_ERR_LIMIT past ZIP's 32-bit sizes
+ * or 65,535 entries; TS_ERR_IO with errno when a write to fd failed. */
 ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_t dos_date,
-                         unsigned char **out, size_t *out_len);
-/* libzip is opened on the first epub_zip_build (zip.c); when it cannot be,
- * that returns TS_ERR_IO and these name the library and say why. */
+                         int fd, unsigned char **out, size_t *out_len);
+/* Opens libzip (once per process; later calls only answer): 1 when it is
+ * usable, else 0 and these name the library and say why. */
+int epub_zip_open(void);
 const char *epub_zip_library(void);
 const char *epub_zip_error(void);
-/* Opens libzip now (once per process; what epub_zip_build would do). */
-void epub_zip_open(void);
 /* CRC-32 of data and, when level > 0 and it is smaller, its raw DEFLATE:
  * *comp returns owned (free()) or NULL (store the bytes). */
 ts_status epub_deflate(const void *data, size_t len, int level, unsigned char **comp,
@@ -168,11 +168,12 @@ ts_status epub_deflate(const void *data, size_t len, int level, unsigned char **
 #define EPUB_COVER_H 2400
 /* Draws the generated cover (masthead, title, subtitle, authors, publisher
  * and year) in the style's faces and colours as a PNG of EPUB_COVER_W x
- * EPUB_COVER_H pixels: *png returns owned (free()), or NULL when the style's
- * roles have no face at all (the XHTML cover then stays text).  Kept in the
- * cache folder (ts_dcache "cover") keyed by every glyph drawn and the font
- * files. */
-ts_status epub_cover_png(epub *E, unsigned char **png, size_t *len);
+ * EPUB_COVER_H pixels: *png returns a reference (ts_blob_unref), or NULL
+ * when the style's roles have no face at all (the XHTML cover then stays
+ * text).  Kept in the cache folder (ts_dcache "coverin", keyed by the
+ * layout's inputs, or "cover", keyed by every glyph drawn) and read back as
+ * a mapping of its file. */
+ts_status epub_cover_png(epub *E, ts_blob **png);
 
 /* ---- epub.c ---- */
 /* The style's masthead template filled in with the series (plain text

@@ -35,8 +35,9 @@ typedef struct scent {
   unsigned index;        /* face index in the file */
   hb_set_t *cps, *feat;  /* owned */
   uint64_t hash;
-  unsigned char *z;      /* owned: deflated subset, or the subset when !deflated */
-  size_t zlen, len;
+  ts_blob *z;            /* a reference: deflated subset, or the subset when
+                            !deflated */
+  size_t len;
   uint32_t crc;
   int deflated;
   uint64_t used;         /* clock of the last use (LRU) */
@@ -59,7 +60,7 @@ static void scent_free(scent *e) {
   free(e->path);
   hb_set_destroy(e->cps);
   hb_set_destroy(e->feat);
-  free(e->z);
+  ts_blob_unref(e->z);
   free(e);
 }
 
@@ -121,17 +122,13 @@ static int ecache_find(ecache *c, uint64_t h, const ts_face *f, const hb_set_t *
   pthread_mutex_lock(&c->lock);
   for (scent *e = c->bucket[h % EPUB_CACHE_BUCKETS]; e; e = e->next) {
     if (!key_eq(e, h, f, cps, feat)) continue;
-    ef->zdata = malloc(e->zlen);
-    if (ef->zdata) {
-      memcpy(ef->zdata, e->z, e->zlen);
-      ef->zlen = e->zlen;
-      ef->len = e->len;
-      ef->crc = e->crc;
-      ef->deflated = e->deflated;
-      e->used = ++c->clock;
-      c->hits++;
-      found = 1;
-    }
+    ef->z = ts_blob_ref(e->z); /* shared, not copied */
+    ef->len = e->len;
+    ef->crc = e->crc;
+    ef->deflated = e->deflated;
+    e->used = ++c->clock;
+    c->hits++;
+    found = 1;
     break;
   }
   if (!found) c->misses++;
@@ -153,7 +150,7 @@ static void ecache_put(ecache *c, scent *e) {
   e->used = ++c->clock;
   e->next = *b;
   *b = e;
-  c->bytes += e->zlen;
+  c->bytes += ts_blob_len(e->z);
   c->n++;
   while (c->bytes > EPUB_CACHE_BUDGET && c->n > 1) {
     scent **victim = NULL;
@@ -163,7 +160,7 @@ static void ecache_put(ecache *c, scent *e) {
     if (!victim) break;
     scent *v = *victim;
     *victim = v->next;
-    c->bytes -= v->zlen;
+    c->bytes -= ts_blob_len(v->z);
     c->n--;
     scent_free(v);
   }
@@ -172,7 +169,7 @@ static void ecache_put(ecache *c, scent *e) {
 
 static void *zip_open_main(void *arg) {
   (void)arg;
-  epub_zip_open();
+  (void)epub_zip_open();
   return NULL;
 }
 
@@ -226,28 +223,29 @@ static int disk_key(ts_buf *b, const ts_face *f, const hb_set_t *cps, const hb_s
 
 enum { DISK_HEAD = 8 + 4 + 4 };
 
-/* Fills r's entry (len, crc, deflated, z, zlen) from the disk; 1 on a hit. */
+/* Fills r's entry (len, crc, deflated, z) from the disk; 1 on a hit.  The
+ * bytes stay in the cache file's mapping (a window of the blob). */
 static int disk_get(const ts_buf *key, scent *r) {
-  size_t n = 0;
-  char *v = ts_dcache_get("epubfont", key, &n);
+  ts_blob *v = ts_dcache_get_blob("epubfont", key);
+  const unsigned char *p = ts_blob_data(v);
+  size_t n = ts_blob_len(v);
   uint64_t len;
   uint32_t crc, deflated;
   if (!v || n <= DISK_HEAD) goto miss;
-  memcpy(&len, v, 8);
-  memcpy(&crc, v + 8, 4);
-  memcpy(&deflated, v + 12, 4);
+  memcpy(&len, p, 8);
+  memcpy(&crc, p + 8, 4);
+  memcpy(&deflated, p + 12, 4);
   if (deflated > 1 || len == 0 || len >= ((uint64_t)1 << 32) ||
       (!deflated && n - DISK_HEAD != len))
     goto miss;
-  memmove(v, v + DISK_HEAD, n - DISK_HEAD);
-  r->z = (unsigned char *)v;
-  r->zlen = n - DISK_HEAD;
+  if (!(r->z = ts_blob_window(v, DISK_HEAD, n - DISK_HEAD))) goto miss;
+  ts_blob_unref(v); /* the window holds it */
   r->len = len;
   r->crc = crc;
   r->deflated = (int)deflated;
   return 1;
 miss:
-  free(v);
+  ts_blob_unref(v);
   return 0;
 }
 
@@ -258,7 +256,7 @@ static void disk_put(const ts_buf *key, const scent *r) {
   ts_buf_put_u64(&b, r->len);
   ts_buf_put_u32(&b, r->crc);
   ts_buf_put_u32(&b, (uint32_t)(r->deflated != 0));
-  ts_buf_append(&b, r->z, r->zlen);
+  ts_buf_append(&b, ts_blob_data(r->z), ts_blob_len(r->z));
   if (!b.oom) ts_dcache_put("epubfont", key, b.data, b.len);
   ts_buf_free(&b);
 }
@@ -348,9 +346,7 @@ static int make_subset(const ts_face *f, const hb_set_t *cps, const hb_set_t *fe
       r->len = n;
       r->crc = crc;
       r->deflated = comp != NULL;
-      r->zlen = comp ? clen : n;
-      r->z = comp ? comp : malloc(n);
-      if (r->z && !comp) memcpy(r->z, p, n);
+      r->z = comp ? ts_blob_take(comp, clen) : ts_blob_copy(p, n);
       ok = r->z != NULL ? 1 : -1;
     } else if (ds == TS_ERR_NOMEM) {
       ok = -1;
@@ -361,7 +357,7 @@ static int make_subset(const ts_face *f, const hb_set_t *cps, const hb_set_t *fe
   return ok;
 }
 
-/* Fills ef's bytes (zdata, zlen, len, crc, deflated) with face f subset
+/* Fills ef's bytes (z, len, crc, deflated) with face f subset
  * to the book's characters, from the cache when it has them.
  * 1 done, 0 when the subset cannot be made, -1 when memory ran out. */
 static int subset_font(epub *E, const ts_face *f, int smallcaps, efont *ef) {
@@ -400,13 +396,7 @@ static int subset_font(epub *E, const ts_face *f, int smallcaps, efont *ef) {
     }
     ts_buf_free(&key);
   }
-  ef->zdata = malloc(e->zlen);
-  if (!ef->zdata) {
-    ok = -1;
-    goto done;
-  }
-  memcpy(ef->zdata, e->z, e->zlen);
-  ef->zlen = e->zlen;
+  ef->z = ts_blob_ref(e->z); /* shared with the cache, not copied */
   ef->len = e->len;
   ef->crc = e->crc;
   ef->deflated = e->deflated;
@@ -445,7 +435,7 @@ typedef struct sjob {
   int sc;
   want w;
   const char *family;
-  efont ef; /* the bytes made (zdata owned until handed to E) */
+  efont ef; /* the bytes made (z a reference until handed to E) */
   int ok;
 } sjob;
 
@@ -540,13 +530,13 @@ ts_status epub_embed_fonts(epub *E) {
   for (size_t i = 0; i < nj; i++) {
     sjob *j = &jobs[i];
     if (j->ok < 0) { /* out of memory: no warning, the book fails */
-      free(j->ef.zdata);
-      j->ef.zdata = NULL;
+      ts_blob_unref(j->ef.z);
+      j->ef.z = NULL;
       st = TS_ERR_NOMEM;
       continue;
     }
     if (!j->ok) {
-      free(j->ef.zdata);
+      ts_blob_unref(j->ef.z);
       ts_diag_report(E->d, TS_WARNING, j->f->path, 0, 0,
                      "could not subset the font; the EPUB names '%s' without embedding it",
                      j->family);
@@ -554,7 +544,7 @@ ts_status epub_embed_fonts(epub *E) {
     }
     efont *ef = &E->fonts[E->n_fonts++];
     *ef = j->ef;
-    j->ef.zdata = NULL; /* now E's */
+    j->ef.z = NULL; /* now E's */
     ef->family = j->family;
     ef->weight = j->w.bold ? 700 : 400;
     ef->italic = j->w.italic;

@@ -30,6 +30,11 @@ void ts_epub_prefetch(ts_ctx *ctx);
 ts_status ts_epub_write(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
                         const char *path, ts_diag *d);
 
+/* Same into o's temporary file (ts_out_open; committed or aborted by the
+ * caller).  Errors writing it are reported under o->path. */
+ts_status ts_epub_write_out(ts_ctx *ctx, const ts_doc *doc, const ts_style *style, ts_out *o,
+                            ts_diag *d);
+
 /* Same into memory: *data is owned (free with free()). */
 ts_status ts_epub_write_mem(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
                             unsigned char **data, size_t *len, ts_diag *d);

@@ -10,11 +10,13 @@
 #include "epub_int.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <libdeflate.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zip.h>
 
 /* ---- libzip, opened on first use ------------------------------------------
@@ -97,7 +99,7 @@ static int lz_open(void) {
   return lz_ok;
 }
 
-void epub_zip_open(void) { (void)lz_open(); }
+int epub_zip_open(void) { return lz_open(); }
 
 ts_status epub_deflate(const void *data, size_t len, int level, unsigned char **comp,
                        size_t *comp_len, uint32_t *crc) {
@@ -171,21 +173,42 @@ static zip_int64_t raw_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd
   }
 }
 
-/* libzip's output: the archive written straight into one buffer of ours,
- * allocated at its first write with the size the entries add up to (their
- * bytes, headers and names), grown by doubling only if that was short.
- * libzip's own buffer source kept the archive in fragments that were then
- * copied out whole: a second copy of every byte into fresh pages, ~100 of
- * a fresh EPUB's 900 page faults.  A new archive only (ZIP_TRUNCATE): what
- * was committed is never read back while writing, so one buffer holds both. */
+/* libzip's output: the archive written straight into a file of the
+ * caller's (fd >= 0: the temporary file of the output, at its positions
+ * with pwrite) or into one buffer of ours, allocated at its first write
+ * with the size the entries add up to (their bytes, headers and names),
+ * grown by doubling only if that was short.  libzip's own buffer source
+ * kept the archive in fragments that were then copied out whole: a second
+ * copy of every byte into fresh pages, ~100 of a fresh EPUB's 900 page
+ * faults; the buffer itself was ~55 more, before the file's pages got the
+ * same bytes.  A new archive only (ZIP_TRUNCATE): what was committed is
+ * never read back while writing, so one buffer or file holds both. */
 typedef struct out_src {
+  int fd;           /* the file written, or -1: the buffer */
   unsigned char *p; /* owned until handed to the caller */
   size_t len, cap;  /* bytes written; allocated */
   size_t want;      /* capacity for the first allocation */
   size_t wpos, rpos; /* write and read positions */
   int oom;           /* a write found no memory: zip_close's failure is that */
+  int io;            /* a write to fd failed (errno kept): likewise */
   zip_error_t err;
 } out_src;
+
+/* len bytes at o->wpos of the file; 0 with o->io set on failure */
+static int out_pwrite(out_src *o, const void *data, size_t len) {
+  const unsigned char *p = data;
+  size_t at = o->wpos;
+  while (len) {
+    ssize_t k = pwrite(o->fd, p, len, (off_t)at);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      o->io = k < 0 ? errno : EIO;
+      return 0;
+    }
+    p += k, at += (size_t)k, len -= (size_t)k;
+  }
+  return 1;
+}
 
 static int out_reserve(out_src *o, size_t need) {
   if (need <= o->cap) return 1;
@@ -210,7 +233,18 @@ static zip_int64_t out_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd
   case ZIP_SOURCE_READ: {
     size_t k = o->rpos < o->len ? o->len - o->rpos : 0;
     if (k > len) k = (size_t)len;
-    if (k) memcpy(data, o->p + o->rpos, k);
+    if (k && o->fd >= 0) {
+      ssize_t r;
+      do r = pread(o->fd, data, k, (off_t)o->rpos);
+      while (r < 0 && errno == EINTR);
+      if (r < 0) {
+        lz.zip_error_set(&o->err, ZIP_ER_READ, errno);
+        return -1;
+      }
+      k = (size_t)r;
+    } else if (k) {
+      memcpy(data, o->p + o->rpos, k);
+    }
     o->rpos += k;
     return (zip_int64_t)k;
   }
@@ -230,15 +264,30 @@ static zip_int64_t out_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd
   case ZIP_SOURCE_ROLLBACK_WRITE:
   case ZIP_SOURCE_REMOVE:
     o->len = o->wpos = o->rpos = 0;
+    if (o->fd >= 0 && ftruncate(o->fd, 0) != 0) {
+      o->io = errno;
+      lz.zip_error_set(&o->err, ZIP_ER_WRITE, errno);
+      return -1;
+    }
     return 0;
   case ZIP_SOURCE_WRITE: {
-    if (len > SIZE_MAX - o->wpos || !out_reserve(o, o->wpos + (size_t)len)) {
+    if (len > SIZE_MAX - o->wpos) {
+      lz.zip_error_set(&o->err, ZIP_ER_WRITE, EFBIG);
+      return -1;
+    }
+    if (o->fd >= 0) { /* a seek past the end reads back as zeros by itself */
+      if (!out_pwrite(o, data, (size_t)len)) {
+        lz.zip_error_set(&o->err, ZIP_ER_WRITE, o->io);
+        return -1;
+      }
+    } else if (!out_reserve(o, o->wpos + (size_t)len)) {
       lz.zip_error_set(&o->err, ZIP_ER_MEMORY, 0);
       o->oom = 1;
       return -1;
+    } else {
+      if (o->wpos > o->len) memset(o->p + o->len, 0, o->wpos - o->len); /* a seek past the end */
+      if (len) memcpy(o->p + o->wpos, data, (size_t)len);
     }
-    if (o->wpos > o->len) memset(o->p + o->len, 0, o->wpos - o->len); /* a seek past the end */
-    if (len) memcpy(o->p + o->wpos, data, (size_t)len);
     o->wpos += (size_t)len;
     if (o->wpos > o->len) o->len = o->wpos;
     return (zip_int64_t)len;
@@ -272,13 +321,13 @@ static zip_int64_t out_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd
 /* Entries are compressed with one compressor per level (libdeflate
  * allocates its tables once per compressor, not per call). */
 ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_t dos_date,
-                         unsigned char **out, size_t *out_len) {
+                         int fd, unsigned char **out, size_t *out_len) {
   ts_status st = TS_OK;
   struct libdeflate_compressor *comp = NULL;
   int comp_level = 0;
-  *out = NULL;
-  *out_len = 0;
-  if (!lz_open()) return TS_ERR_IO; /* reported by the caller */
+  if (out) *out = NULL;
+  if (out_len) *out_len = 0;
+  if (!lz_open()) return TS_ERR_INTERNAL; /* the caller asks epub_zip_open first */
   /* per entry: the deflated bytes made here (owned) and libzip's source state */
   unsigned char **made = calloc(n ? n : 1, sizeof *made);
   raw_src *raw = calloc(n ? n : 1, sizeof *raw);
@@ -286,6 +335,7 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
   zip_source_t *mem = NULL;
   out_src o;
   memset(&o, 0, sizeof o);
+  o.fd = fd;
   lz.zip_error_init(&o.err);
   zip_error_t ze;
   lz.zip_error_init(&ze);
@@ -373,11 +423,11 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
   if (lz.zip_close(z) < 0) {
     lz.zip_discard(z);
     z = NULL;
-    TS_CHECK(o.oom ? TS_ERR_NOMEM : TS_ERR_INTERNAL);
+    TS_CHECK(o.oom ? TS_ERR_NOMEM : o.io ? TS_ERR_IO : TS_ERR_INTERNAL);
   }
   z = NULL;
-  *out = o.p;
-  *out_len = o.len;
+  if (out) *out = o.p;
+  if (out_len) *out_len = o.len;
   o.p = NULL;
 done:
   if (z) lz.zip_discard(z);
@@ -389,5 +439,6 @@ done:
   free(raw);
   libdeflate_free_compressor(comp);
   lz.zip_error_fini(&ze);
+  if (st == TS_ERR_IO) errno = o.io; /* what the failed write said */
   return st;
 }

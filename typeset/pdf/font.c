@@ -182,7 +182,7 @@ void pdf_fonts_free(pdf_w *w) {
     hb_set_destroy(w->faces[i].used);
     hb_face_destroy(w->faces[i].sub);
     hb_blob_destroy(w->faces[i].prog);
-    free(w->faces[i].prog_z);
+    ts_blob_unref(w->faces[i].prog_zb);
     hb_subset_plan_destroy(w->faces[i].plan);
     hb_map_destroy(w->faces[i].own_map);
     free(w->faces[i].g);
@@ -879,7 +879,8 @@ static void subset_make(pdf_face *pf, int deflate) {
     free(z);
     return; /* PF_OOM */
   }
-  pf->prog_z = z;
+  if (!(pf->prog_zb = ts_blob_take(z, zn))) return; /* PF_OOM */
+  pf->prog_z = ts_blob_data(pf->prog_zb);
   pf->prog_zn = zn;
   pf->state = PF_READY;
 }
@@ -910,10 +911,14 @@ static int disk_key(ts_buf *b, const pdf_face *pf, int deflate) {
   return ts_face_subset_key(b, pf->face, pf->used, NULL);
 }
 
-/* Sets pf from the disk (PF_READY); 0 on a miss (pf untouched). */
+static void blob_release(void *b) { ts_blob_unref(b); }
+
+/* Sets pf from the disk (PF_READY); 0 on a miss (pf untouched).  The
+ * program stays in the cache file's mapping (a window of it). */
 static int disk_get(pdf_face *pf, const ts_buf *key) {
-  size_t n = 0;
-  char *v = ts_dcache_get("pdffont", key, &n);
+  ts_blob *vb = ts_dcache_get_blob("pdffont", key), *prog = NULL;
+  const char *v = (const char *)ts_blob_data(vb);
+  size_t n = ts_blob_len(vb);
   uint64_t plen;
   uint32_t deflated, ng;
   hb_map_t *m = NULL;
@@ -932,19 +937,21 @@ static int disk_get(pdf_face *pf, const ts_buf *key) {
     memcpy(&ng1, gv, 4);
     hb_map_set(m, g, ng1);
   }
-  if (!hb_map_allocation_successful(m)) goto miss;
-  memmove(v, v + at, zn);
+  if (!hb_map_allocation_successful(m) || !(prog = ts_blob_window(vb, at, zn))) goto miss;
   if (deflated) {
-    pf->prog_z = (unsigned char *)v;
+    pf->prog_zb = prog;
+    pf->prog_z = ts_blob_data(prog);
     pf->prog_zn = zn;
   } else {
-    /* on failure HarfBuzz has already freed v */
-    pf->prog = hb_blob_create_or_fail(v, (unsigned)zn, HB_MEMORY_MODE_READONLY, v, free);
+    /* HarfBuzz's blob holds the window (released by it on failure too) */
+    pf->prog = hb_blob_create_or_fail((const char *)ts_blob_data(prog), (unsigned)zn,
+                                      HB_MEMORY_MODE_READONLY, prog, blob_release);
     if (!pf->prog) {
-      v = NULL;
+      prog = NULL;
       goto miss;
     }
   }
+  ts_blob_unref(vb); /* the window holds it */
   pf->plen = (unsigned)plen;
   pf->own_map = m;
   pf->old2new = m;
@@ -953,7 +960,8 @@ static int disk_get(pdf_face *pf, const ts_buf *key) {
   return 1;
 miss:
   hb_map_destroy(m);
-  free(v);
+  ts_blob_unref(prog);
+  ts_blob_unref(vb);
   return 0;
 }
 

@@ -53,9 +53,10 @@ typedef struct pdf_face {
   hb_blob_t *prog;   /* the font program of the subset (owned), made once;
                       * NULL when it came from disk deflated */
   unsigned plen;     /* its length in bytes */
-  unsigned char *prog_z; /* prog deflated (zlib, PDF_DEFLATE_LEVEL) on the
-                          * subsetting thread or read from disk, or NULL (owned) */
+  const unsigned char *prog_z; /* prog deflated (zlib, PDF_DEFLATE_LEVEL) on
+                          * the subsetting thread or read from disk, or NULL */
   size_t prog_zn;
+  ts_blob *prog_zb;  /* holds prog_z (a reference) */
 } pdf_face;
 
 typedef struct pdf_w {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 ts_format ts_format_from_path(const char *path) {
@@ -71,8 +72,7 @@ typedef struct side_epub {
   ts_ctx *ctx;
   const ts_doc *doc;
   const ts_style *style;
-  unsigned char *buf; /* owned result */
-  size_t len;
+  ts_out *out;  /* the EPUB's temporary file (borrowed; committed by the caller) */
   ts_status st;
   ts_diag d;
   FILE *mf;    /* the diagnostics' memory stream (NULL: collected silently) */
@@ -84,16 +84,17 @@ typedef struct side_epub {
 
 static void *side_epub_main(void *arg) {
   side_epub *j = arg;
-  j->st = ts_epub_write_mem(j->ctx, j->doc, j->style, &j->buf, &j->len, &j->d);
+  j->st = ts_epub_write_out(j->ctx, j->doc, j->style, j->out, &j->d);
   return NULL;
 }
 
 static int side_epub_start(side_epub *j, ts_ctx *ctx, const ts_doc *doc,
-                           const ts_style *style, const ts_diag *d) {
+                           const ts_style *style, ts_out *out, const ts_diag *d) {
   memset(j, 0, sizeof *j);
   j->ctx = ctx;
   j->doc = doc;
   j->style = style;
+  j->out = out;
   if (d->out && !(j->mf = open_memstream(&j->msgs, &j->n_msgs))) return 0;
   ts_diag_init(&j->d, j->mf);
   j->d.quiet = d->quiet;
@@ -176,6 +177,14 @@ static void early_warm_join(early_warm *w) {
   w->running = 0;
 }
 
+/* Opens output path's temporary file; reported when it cannot be made. */
+static ts_status open_output(ts_out *out, const char *path, ts_diag *d) {
+  ts_status st = ts_out_open(out, path);
+  if (st == TS_ERR_IO)
+    ts_diag_report(d, TS_ERROR, path, 0, 0, "cannot write: %s", strerror(errno));
+  return st;
+}
+
 ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o,
                          ts_diag *d, ts_render_result *res) {
   ts_status st = TS_OK;
@@ -184,6 +193,7 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
   const ts_style *style = o->style_obj;
   unsigned char **bufs = NULL;
   size_t *lens = NULL;
+  ts_out *outs = NULL; /* the EPUBs' temporary files (fp set while open) */
   double t0 = now_ms();
   side_epub side;
   memset(&side, 0, sizeof side);
@@ -244,13 +254,26 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
   for (size_t i = 0; i < o->n_outputs; i++)
     if (ts_format_from_path(o->outputs[i]) == TS_FMT_PDF) want_pdf = 1;
 
+  /* every output is made first and written only when all of them
+   * succeeded: a paper whose EPUB is refused leaves no fresh PDF either.
+   * A PDF is made in memory; an EPUB goes into its temporary file (libzip
+   * writes it there directly), renamed with the others at the end. */
+  bufs = calloc(o->n_outputs + 1, sizeof *bufs);
+  lens = calloc(o->n_outputs + 1, sizeof *lens);
+  outs = calloc(o->n_outputs + 1, sizeof *outs);
+  if (!bufs || !lens || !outs) {
+    st = TS_ERR_NOMEM;
+    goto done;
+  }
   /* with a core to spare, the EPUB (which needs no layout) is made beside
    * the layout and the PDF */
   size_t n_epub = 0, epub_at = 0;
   for (size_t i = 0; i < o->n_outputs; i++)
     if (ts_format_from_path(o->outputs[i]) == TS_FMT_EPUB) n_epub++, epub_at = i;
-  if (want_pdf && !o->dump && n_epub == 1 && ts_ctx_threads(ctx) > 1)
-    side_epub_start(&side, ctx, doc, style, d);
+  if (want_pdf && !o->dump && n_epub == 1 && ts_ctx_threads(ctx) > 1) {
+    TS_CHECK(open_output(&outs[epub_at], o->outputs[epub_at], d));
+    side_epub_start(&side, ctx, doc, style, &outs[epub_at], d);
+  }
   /* the hyphenation patterns load on another thread while the layout
    * starts (the first paragraph to need them waits for them) */
   if (want_pdf && style->hyphenate)
@@ -266,14 +289,6 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
     if (o->dump == TS_DUMP_PAGES) ts_page_dump(&layout, o->dump_out);
     if (o->dump) goto done;
   }
-  /* every output is made in memory first and written only when all of them
-   * succeeded: a paper whose EPUB is refused leaves no fresh PDF either */
-  bufs = calloc(o->n_outputs + 1, sizeof *bufs);
-  lens = calloc(o->n_outputs + 1, sizeof *lens);
-  if (!bufs || !lens) {
-    st = TS_ERR_NOMEM;
-    goto done;
-  }
   for (size_t i = 0; i < o->n_outputs; i++) {
     const char *out = o->outputs[i];
     switch (ts_format_from_path(out)) {
@@ -283,12 +298,11 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
     case TS_FMT_EPUB:
       if (side.running && i == epub_at) {
         side_epub_join(&side, d);
-        bufs[i] = side.buf, lens[i] = side.len;
-        side.buf = NULL;
         TS_CHECK(side.st);
         break;
       }
-      TS_CHECK(ts_epub_write_mem(ctx, doc, style, &bufs[i], &lens[i], d));
+      if (!outs[i].fp) TS_CHECK(open_output(&outs[i], out, d));
+      TS_CHECK(ts_epub_write_out(ctx, doc, style, &outs[i], d));
       break;
     default:
       ts_diag_report(d, TS_ERROR, out, 0, 0,
@@ -298,7 +312,13 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
     }
   }
   for (size_t i = 0; i < o->n_outputs; i++) {
-    st = ts_write_file_atomic(o->outputs[i], bufs[i], lens[i]);
+    if (outs[i].fp) { /* an EPUB, written: its size, then the rename */
+      struct stat sb;
+      if (fstat(fileno(outs[i].fp), &sb) == 0) lens[i] = (size_t)sb.st_size;
+      st = ts_out_commit(&outs[i]);
+    } else {
+      st = ts_write_file_atomic(o->outputs[i], bufs[i], lens[i]);
+    }
     if (st) {
       ts_diag_report(d, TS_ERROR, o->outputs[i], 0, 0, "cannot write: %s",
                      strerror(errno));
@@ -310,7 +330,9 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
 done:
   side_epub_join(&side, d); /* before the document it reads is freed */
   early_warm_join(&early);
-  free(side.buf);
+  /* the EPUBs' temporary files not renamed (a no-op once committed) */
+  for (size_t i = 0; outs && i < o->n_outputs; i++) ts_out_abort(&outs[i]);
+  free(outs);
   for (size_t i = 0; bufs && i < o->n_outputs; i++) free(bufs[i]);
   free(bufs);
   free(lens);
