@@ -358,18 +358,24 @@ START_TEST(ctx_slots_and_epoch) {
 }
 END_TEST
 
+/* A fresh cache folder (dir: a mkdtemp template) as TYPESET_CACHE_DIR, and
+ * two keys. */
+static void dcache_setup(char *dir, ts_buf *k1, const char *s1, ts_buf *k2, const char *s2) {
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
+  ts_buf_init(k1);
+  ts_buf_init(k2);
+  ts_buf_puts(k1, s1);
+  ts_buf_puts(k2, s2);
+}
+
 /* ts_dcache: a value comes back only under its whole key, with its bytes;
  * a damaged file, another key or TYPESET_CACHE_DIR=off is a miss; kinds
  * are pruned each to their own bound, least recently used first. */
 START_TEST(dcache_contract) {
   char dir[] = "/tmp/ts-dcache-XXXXXX";
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
   ts_buf k1, k2;
-  ts_buf_init(&k1);
-  ts_buf_init(&k2);
-  ts_buf_puts(&k1, "key one");
-  ts_buf_puts(&k2, "key two");
+  dcache_setup(dir, &k1, "key one", &k2, "key two");
   size_t n = 0;
   ck_assert_ptr_null(ts_dcache_get("unit", &k1, &n));
   ts_dcache_put("unit", &k1, "value\0one", 9);
@@ -484,13 +490,8 @@ END_TEST
  * a blob taken keeps its bytes when the file is replaced or removed. */
 START_TEST(dcache_blob) {
   char dir[] = "/tmp/ts-dcache-XXXXXX";
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
   ts_buf k1, k2;
-  ts_buf_init(&k1);
-  ts_buf_init(&k2);
-  ts_buf_puts(&k1, "blob key");
-  ts_buf_puts(&k2, "another key");
+  dcache_setup(dir, &k1, "blob key", &k2, "another key");
   ck_assert_ptr_null(ts_dcache_get_blob("unit", &k1));
   char big[10000];
   for (size_t i = 0; i < sizeof big; i++) big[i] = (char)(i * 7 + 1);
