@@ -1783,6 +1783,59 @@ START_TEST(allocation_failures) {
 }
 END_TEST
 
+/* The same through a temporary file (ts_epub_write_out: libzip writing at
+ * file positions) with a warm cache folder (subsets and cover read as
+ * mapped blobs): the bytes the file holds, read back. */
+static char oom_dir[64];
+
+static unsigned char *oom_epub_file(void *user, long n, size_t *len, ts_status *out) {
+  const ts_doc *d = user;
+  ts_ctx *c = ts_ctx_create();
+  ck_assert_ptr_nonnull(c);
+  ts_ctx_set_threads(c, 1);
+  ts_diag diag;
+  ts_diag_init(&diag, NULL);
+  char path[128];
+  (void)snprintf(path, sizeof path, "%s/oom.epub", oom_dir);
+  unsigned char *data = NULL;
+  *len = 0;
+  ts_out o;
+  ts_alloc_begin(n);
+  ts_status st = ts_out_open(&o, path);
+  if (st == TS_OK) st = ts_epub_write_out(c, d, style, &o, &diag);
+  int failed = ts_alloc_end();
+  if (st == TS_OK) {
+    (void)fflush(o.fp);
+    data = (unsigned char *)ts_file_read(o.tmp, len, 0);
+    ck_assert_ptr_nonnull(data);
+  }
+  if (st == TS_OK || o.fp) ts_out_abort(&o);
+  ts_ctx_destroy(c);
+  *out = failed ? st : (ts_status)-1;
+  return data;
+}
+
+START_TEST(allocation_failures_file_warm_cache) {
+  (void)snprintf(oom_dir, sizeof oom_dir, "/tmp/ts-epub-oom-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(oom_dir));
+  char cache[96];
+  (void)snprintf(cache, sizeof cache, "%s/cache", oom_dir);
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", cache, 1), 0);
+  ck_assert_int_eq(setenv("SOURCE_DATE_EPOCH", "1700000000", 1), 0);
+  ts_doc *d = hand_doc();
+  size_t len = 0;
+  ts_status st;
+  free(oom_epub_file(d, 0, &len, &st)); /* warms the cache folder */
+  ck_assert_int_eq((int)st, -1);
+  ck_assert_uint_gt(ts_test_cache_files(cache, "epubfont-", NULL, 0, NULL), 0);
+  ts_test_alloc_rounds(oom_epub_file, d, 40000, 50, "epub to a file, warm cache");
+  ts_doc_destroy(d);
+  char cmd[128];
+  (void)snprintf(cmd, sizeof cmd, "rm -rf '%s'", oom_dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *epub_suite(void) {
   Suite *s = suite_create("epub");
   TCase *tc = tcase_create("epub");
@@ -1813,6 +1866,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, images_once_and_unique);
   tcase_add_test(tc, large_file_split);
   tcase_add_test(tc, allocation_failures);
+  tcase_add_test(tc, allocation_failures_file_warm_cache);
   tcase_add_loop_test(tc, corrupt_images_refused, 0, (int)(sizeof bad_images / sizeof bad_images[0]));
   tcase_add_loop_test(tc, huge_images_refused, 0, (int)(sizeof sized_images / sizeof sized_images[0]));
   tcase_add_loop_test(tc, markdown_samples, 0, (int)(sizeof samples / sizeof samples[0]));
