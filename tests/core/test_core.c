@@ -502,6 +502,15 @@ START_TEST(dcache_blob) {
   ck_assert(memcmp(ts_blob_data(b), big, sizeof big) == 0);
   ck_assert_ptr_null(ts_dcache_get_blob("unit", &k2));
   ck_assert_ptr_null(ts_dcache_get_blob("other", &k1));
+  /* read, not mapped (a series): the same bytes, the same misses */
+  ts_dcache_map_files(0);
+  ts_blob *r = ts_dcache_get_blob("unit", &k1);
+  ck_assert_ptr_nonnull(r);
+  ck_assert_uint_eq(ts_blob_len(r), sizeof big);
+  ck_assert(memcmp(ts_blob_data(r), big, sizeof big) == 0);
+  ts_blob_unref(r);
+  ck_assert_ptr_null(ts_dcache_get_blob("unit", &k2));
+  ts_dcache_map_files(1);
   /* replaced under the same key: the new value for a new reader, the old
    * one still whole for the blob taken */
   ts_dcache_put("unit", &k1, "new", 3);

@@ -290,8 +290,11 @@ const char *ts_build_id(void);
 int ts_dcache_enabled(void);
 int ts_dcache_key_file(ts_buf *key, const char *path, uint32_t index);
 char *ts_dcache_get(const char *kind, const ts_buf *key, size_t *len);
-/* The same value as a blob over a read-only mapping of its file (no copy). */
+/* The same value as a blob over a read-only mapping of its file (no copy),
+ * or read into memory after ts_dcache_map_files(0) (for processes that
+ * render many documents: see dcache.c). */
 ts_blob *ts_dcache_get_blob(const char *kind, const ts_buf *key);
+void ts_dcache_map_files(int on); /* default on */
 void ts_dcache_put(const char *kind, const ts_buf *key, const void *val, size_t len);
 /* Convenience: write a whole buffer atomically. */
 ts_status ts_write_file_atomic(const char *path, const void *data, size_t n);

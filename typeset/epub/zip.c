@@ -191,13 +191,19 @@ typedef struct out_src {
   size_t wpos, rpos; /* write and read positions */
   int oom;           /* a write found no memory: zip_close's failure is that */
   int io;            /* a write to fd failed (errno kept): likewise */
+  /* fd: writes gathered into wb, the file's bytes from wb_at on (libzip
+   * writes an EPUB in ~140 pieces, each a system call otherwise; a header
+   * rewritten after its entry, while still in wb, is patched there) */
+  unsigned char *wb; /* owned */
+  size_t wb_at, wb_len;
   zip_error_t err;
 } out_src;
 
-/* len bytes at o->wpos of the file; 0 with o->io set on failure */
-static int out_pwrite(out_src *o, const void *data, size_t len) {
+#define OUT_WB_CAP ((size_t)65536)
+
+/* len bytes at file offset at; 0 with o->io set on failure */
+static int out_pwrite_at(out_src *o, const void *data, size_t len, size_t at) {
   const unsigned char *p = data;
-  size_t at = o->wpos;
   while (len) {
     ssize_t k = pwrite(o->fd, p, len, (off_t)at);
     if (k < 0 && errno == EINTR) continue;
@@ -207,6 +213,33 @@ static int out_pwrite(out_src *o, const void *data, size_t len) {
     }
     p += k, at += (size_t)k, len -= (size_t)k;
   }
+  return 1;
+}
+
+/* What wb holds goes to the file. */
+static int out_flush(out_src *o) {
+  if (!o->wb_len) return 1;
+  int ok = out_pwrite_at(o, o->wb, o->wb_len, o->wb_at);
+  o->wb_len = 0;
+  return ok;
+}
+
+/* len bytes at o->wpos: into wb when they extend or patch its run, else
+ * after a flush (straight to the file when they would not fit). */
+static int out_pwrite(out_src *o, const void *data, size_t len) {
+  size_t at = o->wpos;
+  if (!o->wb && !(o->wb = malloc(OUT_WB_CAP))) return out_pwrite_at(o, data, len, at);
+  if (o->wb_len && at >= o->wb_at && at <= o->wb_at + o->wb_len &&
+      len <= OUT_WB_CAP - (at - o->wb_at)) {
+    memcpy(o->wb + (at - o->wb_at), data, len);
+    if (at - o->wb_at + len > o->wb_len) o->wb_len = at - o->wb_at + len;
+    return 1;
+  }
+  if (!out_flush(o)) return 0;
+  if (len >= OUT_WB_CAP) return out_pwrite_at(o, data, len, at);
+  memcpy(o->wb, data, len);
+  o->wb_at = at;
+  o->wb_len = len;
   return 1;
 }
 
@@ -234,6 +267,10 @@ static zip_int64_t out_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd
     size_t k = o->rpos < o->len ? o->len - o->rpos : 0;
     if (k > len) k = (size_t)len;
     if (k && o->fd >= 0) {
+      if (!out_flush(o)) {
+        lz.zip_error_set(&o->err, ZIP_ER_WRITE, o->io);
+        return -1;
+      }
       ssize_t r;
       do r = pread(o->fd, data, k, (off_t)o->rpos);
       while (r < 0 && errno == EINTR);
@@ -263,7 +300,7 @@ static zip_int64_t out_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd
   case ZIP_SOURCE_BEGIN_WRITE:
   case ZIP_SOURCE_ROLLBACK_WRITE:
   case ZIP_SOURCE_REMOVE:
-    o->len = o->wpos = o->rpos = 0;
+    o->len = o->wpos = o->rpos = o->wb_len = 0;
     if (o->fd >= 0 && ftruncate(o->fd, 0) != 0) {
       o->io = errno;
       lz.zip_error_set(&o->err, ZIP_ER_WRITE, errno);
@@ -293,6 +330,11 @@ static zip_int64_t out_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd
     return (zip_int64_t)len;
   }
   case ZIP_SOURCE_COMMIT_WRITE:
+    if (o->fd >= 0 && !out_flush(o)) {
+      lz.zip_error_set(&o->err, ZIP_ER_WRITE, o->io);
+      return -1;
+    }
+    return 0;
   case ZIP_SOURCE_CLOSE:
   case ZIP_SOURCE_FREE:
     return 0;
@@ -433,6 +475,7 @@ done:
   if (z) lz.zip_discard(z);
   if (mem) lz.zip_source_free(mem);
   free(o.p);
+  free(o.wb);
   lz.zip_error_fini(&o.err);
   for (size_t i = 0; made && i < n; i++) free(made[i]);
   free(made);

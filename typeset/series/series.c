@@ -421,6 +421,9 @@ ts_status ts_series_check_manifest(ts_ctx *ctx, const char *text, size_t len,
   ts_status st = TS_OK;
   manifest m;
   memset(&m, 0, sizeof m);
+  /* many papers in one process: cached values are read into the heap,
+   * whose pages serve paper after paper, not mapped (core/dcache.c) */
+  ts_dcache_map_files(0);
   m.file = strdup(file);
   m.dir = ts_path_dirname(file);
   m.text = malloc(len + 1);
@@ -1150,6 +1153,9 @@ ts_status ts_series_run(ts_ctx *ctx, const char *file, const ts_series_opts *o,
   pthread_t *threads = NULL;
   int lock_init = 0;
 
+  /* many papers in one process: cached values are read into the heap,
+   * whose pages serve paper after paper, not mapped (core/dcache.c) */
+  ts_dcache_map_files(0);
   m.file = strdup(file);
   m.dir = ts_path_dirname(file);
   if (!m.file || !m.dir) {
