@@ -491,7 +491,8 @@ START_TEST(endnotes_mode) {
   unsigned char *z = build(d, style, &len);
   char *c1 = entry(z, len, "OEBPS/chapter-1.xhtml", NULL);
   ck_assert_ptr_nonnull(strstr(c1, "<section epub:type=\"endnotes\" role=\"doc-endnotes\""));
-  ck_assert_ptr_nonnull(strstr(c1, "<li id=\"n1\" epub:type=\"endnote\" role=\"doc-endnote\""));
+  ck_assert_ptr_nonnull(strstr(c1, "<li id=\"n1\" epub:type=\"endnote\" class=\"note\">"));
+  ck_assert_ptr_null(strstr(c1, "role=\"doc-endnote\"")); /* deprecated (DPUB-ARIA 1.1) */
   ck_assert_ptr_null(strstr(c1, "<aside"));
   char path[512];
   save("endnotes.epub", z, len, path, sizeof path);

@@ -14,6 +14,8 @@ For a sample: render to PDF and EPUB with SOURCE_DATE_EPOCH set, then
     each as an ordered sequence of their own, since they move on the page;
     right-to-left words by membership, see /work/shared/notes/pdf-glyphs.md);
   - epubcheck reports no error and no warning;
+  - Ace by DAISY (tests/ace, run with Debian's Chromium) finds no accessibility
+    violation;
   - the EPUB's XHTML (spine order) holds every word of the body in order;
   - a second render gives byte-identical PDF and EPUB.
 Only the Python standard library is used.
@@ -590,6 +592,57 @@ def epubcheck_cmd():
     return [exe]
 
 
+def ace_report_problems(report):
+    """Ace by DAISY's findings in its report.json (parsed): one line per
+    failed assertion, 'file: impact rule: message'; empty when Ace's verdict
+    is pass.  A verdict other than pass with no assertion is a problem too."""
+    bad = []
+    for sub in report.get("assertions", []):
+        url = sub.get("earl:testSubject", {}).get("url", "?")
+        for a in sub.get("assertions", []):
+            t = a.get("earl:test", {})
+            r = a.get("earl:result", {})
+            bad.append("%s: %s %s: %s" % (url, t.get("earl:impact", "?"), t.get("dct:title", "?"),
+                                         r.get("dct:description", "")))
+    outcome = report.get("earl:result", {}).get("earl:outcome")
+    if outcome != "pass" and not bad:
+        bad.append("verdict %r" % outcome)
+    return bad
+
+
+def ace_problems(root, epub, tmp):
+    """Runs Ace by DAISY (the accessibility checker stores and libraries use;
+    scripts/setup.sh installs it into tests/ace/ with npm, and it drives
+    Debian's Chromium) on epub.  Returns (problems, None) or (None, why Ace
+    could not run): the package claims EPUB Accessibility 1.1 / WCAG 2.1 AA,
+    and this is the check of that claim."""
+    exe = os.path.join(root, "tests", "ace", "node_modules", ".bin", "ace-cli")
+    chromium = shutil.which("chromium")
+    if not os.path.exists(exe) or chromium is None:
+        return None, ("Ace or Chromium is not installed (%s, chromium: %s); scripts/setup.sh "
+                      "installs both" % (exe, chromium))
+    out = tempfile.mkdtemp(prefix="ace-", dir=tmp)
+    p = run([exe, "--silent", "--force", "--outdir", out, "--tempdir", out, epub], timeout=300,
+            env={"PUPPETEER_EXECUTABLE_PATH": chromium, "HOME": out})
+    rep = os.path.join(out, "report.json")
+    if p is None or p.returncode != 0 or not os.path.exists(rep):
+        return None, "Ace did not run (%s): %s" % (describe(p), (p.stdout + p.stderr).decode(
+            "utf-8", "replace")[-1500:] if p else "")
+    with open(rep, encoding="utf-8") as f:
+        return ace_report_problems(json.load(f)), None
+
+
+def check_ace(root, epub, tmp, label):
+    probs, why = ace_problems(root, epub, tmp)
+    if why:
+        fail("%s: %s" % (label, why))
+    elif probs:
+        fail("%s: Ace by DAISY finds %d accessibility problems:\n  %s"
+             % (label, len(probs), "\n  ".join(probs[:20])))
+    else:
+        ok("%s: Ace by DAISY: no accessibility violations" % label)
+
+
 OPF_NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
 EPOCH_ISO = "2018-10-20T01:46:40Z"  # SOURCE_DATE_EPOCH 1540000000
 
@@ -847,6 +900,7 @@ def check_sample(typeset, root, name):
                                                     "\n  ".join(probs) or out[-2000:]))
             else:
                 ok("%s: epubcheck: no errors or warnings" % name)
+        check_ace(root, epub, tmp, name)
 
         # EPUB navigation: the top-level headings, in order
         tops = top_headings(src)
@@ -933,6 +987,14 @@ def self_test():
     assert words_of("\u4f60\u597d, world") == ["\u4f60", "\u597d", "world"]
     assert epubcheck_problems("Validating\nWARNING(RSC-017): x\nERROR(RSC-012): y\n"
                               "No errors") == ["WARNING(RSC-017): x", "ERROR(RSC-012): y"]
+    assert ace_report_problems({"earl:result": {"earl:outcome": "pass"},
+                                "assertions": [{"assertions": []}]}) == []
+    assert ace_report_problems({"earl:result": {"earl:outcome": "fail"}, "assertions": [
+        {"earl:testSubject": {"url": "c.xhtml"}, "assertions": [
+            {"earl:test": {"earl:impact": "serious", "dct:title": "link-in-text-block"},
+             "earl:result": {"dct:description": "x"}}]}]}) == [
+        "c.xhtml: serious link-in-text-block: x"]
+    assert ace_report_problems({"earl:result": {"earl:outcome": "fail"}}) == ["verdict 'fail'"]
     rows = pdffonts_rows("name type encoding emb sub uni object ID\n----\n"
                          "ABCDEF+LinLibertine CID TrueType Identity-H yes yes yes 12 0\n"
                          "Helvetica Type 1 WinAnsi no no no 5 0\n")
@@ -1560,6 +1622,8 @@ def check_options(typeset, root):
                      % (m.group(0) if m else None))
             if read_bytes(by_name[0]) == read_bytes(outs[0][0]):
                 fail("options: --style book changes nothing in the PDF")
+            # the book style's EPUB has endnotes, not footnotes: Ace too
+            check_ace(root, by_name[1], tmp, "options: --style book EPUB")
         # two processes writing the same outputs at once: each output ends up
         # whole (one of the two renders), no temporary file stays
         race = os.path.join(tmp, "race")

@@ -1178,9 +1178,9 @@ static ts_status render_notes(epub *E, rstate *R, ts_buf *b) {
   for (size_t i = 0; i < R->notes.len; i++) { /* the queue may grow */
     int num = ((int *)R->notes.data)[i];
     ts_node *def = E->doc->notes[num - 1];
-    if (endnotes)
-      ts_buf_printf(b, "<li id=\"n%d\" epub:type=\"endnote\" role=\"doc-endnote\" "
-                       "class=\"note\">\n", num);
+    if (endnotes) /* no role="doc-endnote": DPUB-ARIA 1.1 deprecates it on
+                   * a list item (the list is the doc-endnotes section's) */
+      ts_buf_printf(b, "<li id=\"n%d\" epub:type=\"endnote\" class=\"note\">\n", num);
     else
       ts_buf_printf(b, "<aside epub:type=\"footnote\" role=\"doc-footnote\" "
                        "id=\"n%d\" class=\"footnote\">\n", num);

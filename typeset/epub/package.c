@@ -250,9 +250,13 @@ ts_status epub_write_css(epub *E) {
                   "figure img {\nmax-width: 100%;\n}\n");
   css_block(&b, "figcaption", &s->caption, body, s);
   ts_buf_puts(&b, "img.inline {\nmax-width: 100%;\nvertical-align: middle;\n}\n");
+  /* a link in running text is underlined as well as coloured: the package
+   * claims WCAG 2.1 AA, whose 1.4.1 forbids telling links from text by colour
+   * alone (Ace by DAISY checks it); a note reference is told apart by its
+   * size and position instead, and the navigation's links are whole entries */
   ts_buf_puts(&b, "a {\n");
   css_color(&b, "color", s->link_color);
-  ts_buf_puts(&b, "text-decoration: none;\n}\n");
+  ts_buf_puts(&b, "text-decoration: underline;\n}\nnav a {\ntext-decoration: none;\n}\n");
   /* an address shown as text breaks at its <wbr/>s, never hyphenated */
   ts_buf_puts(&b, "a.url {\n");
   css_hyphens(&b, "manual");
