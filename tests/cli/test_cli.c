@@ -1380,6 +1380,39 @@ START_TEST(series_paper_outside_folder_refused) {
 }
 END_TEST
 
+/* A cover-image given by a paper's entry in the manifest is reported where
+ * the manifest writes it (line and column of the value), and --quiet keeps
+ * a paper's errors (it silences warnings and progress only). */
+START_TEST(series_quiet_still_locates_errors) {
+  char *sub = path_in("sq");
+  ck_assert_int_eq(mkdir(sub, 0755), 0);
+  char *paper = write_in("sq/a.md", good_doc);
+  char *man = write_in("sq/series.yaml",
+                       "formats: [epub]\n"                  /* 1 */
+                       "papers:\n"                          /* 2 */
+                       "  - path: a.md\n"                   /* 3 */
+                       "    meta:\n"                        /* 4 */
+                       "      cover-image: ../nowhere.png\n"); /* 5, value at column 20 */
+  char *out = path_in("sq/out");
+  for (int quiet = 0; quiet < 2; quiet++) {
+    run_result r;
+    if (quiet) RUN(&r, "series", man, "--out", out, "--quiet");
+    else RUN(&r, "series", man, "--out", out);
+    assert_exit(&r, 1, quiet ? "bad cover-image, --quiet" : "bad cover-image");
+    unsigned col = 0, line = located_error(r.err, man, &col);
+    ck_assert_msg(line == 5 && col == 20, "want %s:5:20: error: … (quiet %d), stderr:\n%s", man,
+                  quiet, r.err);
+    ck_assert_msg(strstr(r.err, "nowhere.png"), "the message does not name the image:\n%s",
+                  r.err);
+    run_free(&r);
+  }
+  free(sub);
+  free(paper);
+  free(man);
+  free(out);
+}
+END_TEST
+
 /* An output folder whose path leaves no room for the names made in it
  * (state file, catalogue: fixed 4096-byte buffers) is refused before
  * anything is created, never cut to another path. */
@@ -1502,6 +1535,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, series_malformed_manifest_located);
   tcase_add_test(t, series_manifest_aliases_refused);
   tcase_add_test(t, series_paper_outside_folder_refused);
+  tcase_add_test(t, series_quiet_still_locates_errors);
   tcase_add_test(t, series_out_dir_too_long_refused);
   suite_add_tcase(s, t);
   TCase *sig = tcase_create("signals");

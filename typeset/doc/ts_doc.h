@@ -124,6 +124,10 @@ typedef struct ts_meta {
   const char **keywords;
   size_t n_keywords;
   const char *publisher, *rights, *identifier, *cover_image, *style;
+  /* where cover_image was written (its errors point there): the file (the
+   * paper, or the manifest that gave it; arena) and the value's position */
+  const char *cover_image_file;
+  uint32_t cover_image_line, cover_image_col;
   ts_series series;
   ts_kv *extra;         /* unknown keys with scalar values, source order */
   size_t n_extra;

@@ -545,15 +545,16 @@ static eimage *push_image(epub *E) {
 }
 
 /* Resolves url inside the document folder, reads and sniffs it and adds it
- * once; *idx = its index or -1 when it cannot be embedded (reported). */
-static ts_status add_image(epub *E, const char *url, uint32_t line, uint32_t col,
-                           int *idx) {
+ * once; *idx = its index or -1 when it cannot be embedded (reported at
+ * file:line:col, file NULL: the document). */
+static ts_status add_image(epub *E, const char *url, const char *at_file, uint32_t line,
+                           uint32_t col, int *idx) {
   ts_status st = TS_OK;
   char *real = NULL, *dec = NULL;
   unsigned char *data = NULL;
   *idx = -1;
   if (emap_get(&E->image_by_url, url, idx)) return TS_OK;
-  const char *file = E->doc->path;
+  const char *file = at_file ? at_file : E->doc->path;
   if (is_remote(url)) {
     ts_diag_report(E->d, TS_WARNING, file, line, col,
                    "remote image '%s' is not embedded in the EPUB; its text "
@@ -720,7 +721,7 @@ static ts_status collect_images(epub *E) {
         result = TS_ERR_INPUT;
         continue;
       }
-      ts_status st = add_image(E, n->url, n->line, n->col, &idx);
+      ts_status st = add_image(E, n->url, NULL, n->line, n->col, &idx);
       if (st == TS_ERR_INPUT) result = st;
       else if (st != TS_OK) return st;
     }
@@ -728,7 +729,11 @@ static ts_status collect_images(epub *E) {
   E->cover_image = -1;
   if (doc->meta.cover_image && doc->meta.cover_image[0]) {
     int idx;
-    ts_status st = add_image(E, doc->meta.cover_image, doc->meta.line, 0, &idx);
+    const ts_meta *m = &doc->meta;
+    ts_status st = m->cover_image_line
+                       ? add_image(E, m->cover_image, m->cover_image_file, m->cover_image_line,
+                                   m->cover_image_col, &idx)
+                       : add_image(E, m->cover_image, NULL, m->line, 0, &idx);
     if (st == TS_ERR_INPUT) result = st;
     else if (st != TS_OK) return st;
     if (idx < 0 && st == TS_OK) { /* remote cover: warned, not usable */

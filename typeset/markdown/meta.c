@@ -440,7 +440,18 @@ ts_status md_meta_parse(ts_doc *doc, const char *yaml, size_t len,
     case 8: set_str(&m, &meta->publisher, k->v, v); break;
     case 9: set_str(&m, &meta->rights, k->v, v); break;
     case 10: set_str(&m, &meta->identifier, k->v, v); break;
-    case 11: set_str(&m, &meta->cover_image, k->v, v); break;
+    case 11:
+      set_str(&m, &meta->cover_image, k->v, v);
+      if (meta->cover_image == v->v) { /* taken: remember where it was written */
+        meta->cover_image_file = m.file ? ts_arena_strdup(doc->arena, m.file) : NULL;
+        if (m.file && !meta->cover_image_file) {
+          st = TS_ERR_NOMEM;
+          goto done;
+        }
+        meta->cover_image_line = v->line;
+        meta->cover_image_col = v->col;
+      }
+      break;
     case 12: set_str(&m, &meta->style, k->v, v); break;
     case 13: read_series(&m, v); break;
     default: TS_CHECK(add_extra(&m, k, v)); break;

@@ -795,7 +795,8 @@ static void *worker(void *arg) {
     paper *p = &m->papers[i];
     char *fill = fill_yaml(m, p, i);
     ts_diag d;
-    ts_diag_init(&d, r->o->quiet ? NULL : stderr);
+    ts_diag_init(&d, stderr);
+    d.quiet = r->o->quiet; /* -q: no warnings, but a paper's errors are still told */
     d.lock = &r->lock;
     ts_render_opts ro;
     memset(&ro, 0, sizeof ro);
