@@ -484,6 +484,79 @@ START_TEST(footnote_markup) {
 }
 END_TEST
 
+/* Language of parts (WCAG 3.1.2): a block with 20 or more letters in a
+ * script the document's language is not written in is a passage the model
+ * cannot mark, so the package claims no conformance and says why; names,
+ * single words, code and text in the language's own scripts do not count. */
+static char *opf_of(const char *md) {
+  ts_diag diag;
+  ts_diag_init(&diag, stderr);
+  ts_doc *d = NULL;
+  ck_assert_int_eq(ts_markdown_parse(ctx, "/nonexistent/l.md", md, strlen(md), &diag, &d), TS_OK);
+  size_t len;
+  unsigned char *z = build(d, style, &len);
+  char *opf = entry(z, len, "OEBPS/package.opf", NULL);
+  ck_assert_ptr_nonnull(opf);
+  free(z);
+  ts_doc_destroy(d);
+  return opf;
+}
+
+static void assert_claims(const char *md, int claims, const char *what) {
+  char *opf = opf_of(md);
+  int has = strstr(opf, "property=\"dcterms:conformsTo\"") != NULL;
+  int says = strstr(opf, "Passages in other languages are not marked") != NULL;
+  ck_assert_msg(has == claims && says == !claims, "%s: conformsTo %d, summary note %d, want %d:\n%s",
+                what, has, says, claims, opf);
+  free(opf);
+}
+
+START_TEST(language_of_parts) {
+  /* 20 Cyrillic letters in one paragraph of an English paper */
+  assert_claims("---\ntitle: T\nlang: en\n---\n\nIn Russian: \xD0\xB2\xD1\x81\xD0\xB5 "
+                "\xD0\xBB\xD1\x8E\xD0\xB4\xD0\xB8 \xD1\x80\xD0\xBE\xD0\xB6\xD0\xB4\xD0\xB0"
+                "\xD1\x8E\xD1\x82\xD1\x81\xD1\x8F \xD1\x81\xD0\xB2\xD0\xBE\xD0\xB1\xD0\xBE"
+                "\xD0\xB4\xD0\xBD.\n",
+                0, "a Russian sentence in English");
+  /* a name (16 Cyrillic letters) is below the threshold */
+  assert_claims("---\ntitle: T\nlang: en\n---\n\nAs \xD0\x90\xD0\xBB\xD0\xB5\xD0\xBA\xD1\x81"
+                "\xD0\xB0\xD0\xBD\xD0\xB4\xD1\x80 \xD0\x9B\xD0\xBE\xD0\xBC\xD0\xB0\xD0\xBD"
+                "\xD0\xBE\xD0\xB2 wrote.\n",
+                1, "a Russian name in English");
+  /* the same Russian sentence in a Russian paper */
+  assert_claims("---\ntitle: T\nlang: ru\n---\n\n\xD0\xB2\xD1\x81\xD0\xB5 "
+                "\xD0\xBB\xD1\x8E\xD0\xB4\xD0\xB8 \xD1\x80\xD0\xBE\xD0\xB6\xD0\xB4\xD0\xB0"
+                "\xD1\x8E\xD1\x82\xD1\x81\xD1\x8F \xD1\x81\xD0\xB2\xD0\xBE\xD0\xB1\xD0\xBE"
+                "\xD0\xB4\xD0\xBD.\n",
+                1, "Russian in a Russian paper");
+  /* seven Han characters weigh 21 letters */
+  assert_claims("---\ntitle: T\n---\n\nChinese: \xE4\xBA\xBA\xE4\xBA\xBA\xE7\x94\x9F\xE8\x80"
+                "\x8C\xE8\x87\xAA\xE7\x94\xB1\xE5\xB9\xB3.\n",
+                0, "a Chinese phrase in English");
+  /* ... and are a Japanese paper's own script */
+  assert_claims("---\ntitle: T\nlang: ja\n---\n\n\xE4\xBA\xBA\xE4\xBA\xBA\xE7\x94\x9F\xE8\x80"
+                "\x8C\xE8\x87\xAA\xE7\x94\xB1\xE5\xB9\xB3\xE3\x81\xA7\xE3\x81\x82\xE3\x82\x8B.\n",
+                1, "Han and kana in Japanese");
+  /* a passage in a footnote counts; in code it does not */
+  assert_claims("---\ntitle: T\n---\n\nSee.[^1]\n\n[^1]: \xCE\x8C\xCE\xBB\xCE\xBF\xCE\xB9 \xCE\xBF"
+                "\xCE\xB9 \xCE\xAC\xCE\xBD\xCE\xB8\xCF\x81\xCF\x89\xCF\x80\xCE\xBF\xCE\xB9 "
+                "\xCE\xB3\xCE\xB5\xCE\xBD\xCE\xBD\xCE\xB9\xCE\xBF\xCF\x8D\xCE\xBD\xCF\x84\xCE\xB1"
+                "\xCE\xB9.\n",
+                0, "a Greek sentence in a note");
+  assert_claims("---\ntitle: T\n---\n\n```\n\xCE\x8C\xCE\xBB\xCE\xBF\xCE\xB9 \xCE\xBF"
+                "\xCE\xB9 \xCE\xAC\xCE\xBD\xCE\xB8\xCF\x81\xCF\x89\xCF\x80\xCE\xBF\xCE\xB9 "
+                "\xCE\xB3\xCE\xB5\xCE\xBD\xCE\xBD\xCE\xB9\xCE\xBF\xCF\x8D\xCE\xBD\xCF\x84\xCE\xB1"
+                "\xCE\xB9\n```\n",
+                1, "Greek in a code block");
+  /* letters spread over blocks are not a passage: 15 + 15 in two */
+  assert_claims("---\ntitle: T\n---\n\n\xCE\xB1\xCE\xB2\xCE\xB3\xCE\xB4\xCE\xB5 \xCE\xB1\xCE\xB2"
+                "\xCE\xB3\xCE\xB4\xCE\xB5 \xCE\xB1\xCE\xB2\xCE\xB3\xCE\xB4\xCE\xB5\n\n"
+                "\xCE\xB1\xCE\xB2\xCE\xB3\xCE\xB4\xCE\xB5 \xCE\xB1\xCE\xB2\xCE\xB3\xCE\xB4\xCE\xB5 "
+                "\xCE\xB1\xCE\xB2\xCE\xB3\xCE\xB4\xCE\xB5\n",
+                1, "15 Greek letters in each of two paragraphs");
+}
+END_TEST
+
 START_TEST(endnotes_mode) {
   ts_doc *d = hand_doc();
   style->epub_endnotes = 1;
@@ -1845,6 +1918,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, container_layout);
   tcase_add_test(tc, byte_identical);
   tcase_add_test(tc, footnote_markup);
+  tcase_add_test(tc, language_of_parts);
   tcase_add_test(tc, endnotes_mode);
   tcase_add_test(tc, links_across_split);
   tcase_add_test(tc, short_paper_one_file);

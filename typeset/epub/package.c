@@ -9,6 +9,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unicode/uchar.h>
+#include <unicode/uscript.h>
 
 /* Hands a finished buffer to *out (owned, free()) or reports OOM. */
 static ts_status finish(ts_buf *b, char **out, size_t *len) {
@@ -326,6 +328,103 @@ ts_status epub_write_css(epub *E) {
   return finish(&b, &E->css, &E->css_len);
 }
 
+/* ---- language of parts ------------------------------------------------------
+ * WCAG 2.1 3.1.2 (Language of Parts, level AA, which the package claims)
+ * asks that a passage in another language be marked with it.  The model
+ * knows no passage's language (Markdown has no syntax for it), so a block
+ * (paragraph, heading, table cell; a note's, the abstract's; the title and
+ * subtitle) that holds FOREIGN_PASSAGE letters or more in scripts the
+ * document's language is not written in is a passage a reader cannot
+ * identify: the package then claims no conformance and says why.  Names,
+ * terms and single words stay below the threshold (WCAG exempts them); a
+ * Han, kana or Hangul character weighs FOREIGN_CJK letters (it is about a
+ * word).  The scripts of a language are ICU's (uscript_getCode: ru → Cyrl,
+ * ja → Kana Hira Hani); letters of the Common and Inherited scripts never
+ * count. */
+#define FOREIGN_PASSAGE 20
+#define FOREIGN_CJK 3
+
+typedef struct lang_scripts {
+  UScriptCode own[8];
+  int n_own; /* 0: the language's scripts are unknown and nothing is foreign */
+} lang_scripts;
+
+static void lang_scripts_of(const char *lang, lang_scripts *ls) {
+  UErrorCode e = U_ZERO_ERROR;
+  int n = uscript_getCode(lang, ls->own, 8, &e);
+  ls->n_own = U_FAILURE(e) || n < 0 ? 0 : n > 8 ? 8 : n;
+}
+
+static unsigned foreign_weight(const lang_scripts *ls, const char *s, size_t n) {
+  unsigned w = 0;
+  for (size_t i = 0; i < n && w < FOREIGN_PASSAGE;) {
+    uint32_t cp;
+    size_t k = ts_utf8_decode(s + i, n - i, &cp);
+    i += k ? k : 1;
+    if (!u_isalpha((UChar32)cp)) continue;
+    UErrorCode e = U_ZERO_ERROR;
+    UScriptCode sc = uscript_getScript((UChar32)cp, &e);
+    if (U_FAILURE(e) || sc == USCRIPT_COMMON || sc == USCRIPT_INHERITED) continue;
+    int own = 0;
+    for (int j = 0; j < ls->n_own && !own; j++) own = ls->own[j] == sc;
+    if (own) continue;
+    w += sc == USCRIPT_HAN || sc == USCRIPT_HIRAGANA || sc == USCRIPT_KATAKANA ||
+                 sc == USCRIPT_HANGUL
+             ? FOREIGN_CJK
+             : 1;
+  }
+  return w;
+}
+
+/* 1 when a block under root holds a passage in a foreign script.  Walks the
+ * tree without recursion (2,000 nested quotes are legal input); code is not
+ * a language and is skipped. */
+static int tree_has_foreign(const lang_scripts *ls, const ts_node *root) {
+  const ts_node *block = NULL; /* the block whose letters are being counted */
+  unsigned w = 0;
+  for (const ts_node *n = root; n;) {
+    int is_block = n->type == TS_NODE_PARAGRAPH || n->type == TS_NODE_HEADING ||
+                   n->type == TS_NODE_TABLE_CELL || n->type == TS_NODE_FIGURE;
+    if (is_block && !block) {
+      block = n;
+      w = 0;
+    }
+    if (n->type == TS_NODE_TEXT && n->text) {
+      w += foreign_weight(ls, n->text, n->len);
+      if (w >= FOREIGN_PASSAGE) return 1;
+    }
+    /* next: the first child (not into code), else the next sibling of the
+     * nearest node that has one, leaving the block when passing it */
+    const ts_node *next = (n->type != TS_NODE_CODE && n->type != TS_NODE_CODEBLOCK) ? n->first
+                                                                                    : NULL;
+    while (!next && n) {
+      if (n == block) block = NULL;
+      if (n == root) return 0;
+      next = n->next;
+      n = n->parent;
+    }
+    n = next;
+  }
+  return 0;
+}
+
+/* 1 when the document holds a passage whose language cannot be told. */
+static int has_foreign_passage(const epub *E) {
+  lang_scripts ls;
+  lang_scripts_of(E->lang, &ls);
+  if (ls.n_own == 0) return 0;
+  const ts_doc *doc = E->doc;
+  const ts_meta *m = &doc->meta;
+  if (m->title && foreign_weight(&ls, m->title, strlen(m->title)) >= FOREIGN_PASSAGE) return 1;
+  if (m->subtitle && foreign_weight(&ls, m->subtitle, strlen(m->subtitle)) >= FOREIGN_PASSAGE)
+    return 1;
+  if (m->abstract && tree_has_foreign(&ls, m->abstract)) return 1;
+  if (doc->root && tree_has_foreign(&ls, doc->root)) return 1;
+  for (size_t i = 0; i < doc->n_notes; i++)
+    if (doc->notes[i] && tree_has_foreign(&ls, doc->notes[i])) return 1;
+  return 0;
+}
+
 /* ---- nav.xhtml ------------------------------------------------------------ */
 
 static void head_href(const epub *E, ts_buf *b, const ehead *h) {
@@ -545,6 +644,7 @@ ts_status epub_write_opf(epub *E) {
    * image has a text alternative */
   int images = E->n_img_refs > 0 || E->cover_image >= 0;
   int all_alt = E->n_img_alt == E->n_img_refs;
+  int foreign = has_foreign_passage(E);
   ts_buf_puts(&b, "<meta property=\"schema:accessMode\">textual</meta>\n");
   if (images) ts_buf_puts(&b, "<meta property=\"schema:accessMode\">visual</meta>\n");
   if (!images || all_alt)
@@ -558,14 +658,14 @@ ts_status epub_write_opf(epub *E) {
     ts_buf_puts(&b, "<meta property=\"schema:accessibilityFeature\">alternativeText</meta>\n");
   ts_buf_puts(&b, "<meta property=\"schema:accessibilityHazard\">none</meta>\n"
                   "<meta property=\"schema:accessibilitySummary\">");
-  if (all_alt)
-    ts_buf_puts(&b, "This publication has a table of contents, structured headings and a "
-                    "logical reading order; every image has a text alternative.");
-  else
-    ts_buf_puts(&b, "This publication has a table of contents, structured headings and a "
-                    "logical reading order; some images lack a text alternative.");
+  ts_buf_puts(&b, "This publication has a table of contents, structured headings and a "
+                  "logical reading order; ");
+  ts_buf_puts(&b, all_alt ? "every image has a text alternative."
+                          : "some images lack a text alternative.");
+  if (foreign)
+    ts_buf_puts(&b, " Passages in other languages are not marked with their language.");
   ts_buf_puts(&b, "</meta>\n");
-  if (all_alt) {
+  if (all_alt && !foreign) {
     ts_buf_puts(&b, "<meta property=\"dcterms:conformsTo\">EPUB Accessibility 1.1 - WCAG 2.1 "
                     "Level AA</meta>\n");
     if (publisher && publisher[0]) meta_el(&b, "meta", " property=\"a11y:certifiedBy\"", publisher);
