@@ -181,6 +181,18 @@ def gen_many_authors():
         "  - name: Author Number %d\n" % i for i in range(20000)) + "---\n\nText.\n"
 
 
+def gen_many_meta_keys():
+    # 5,000 keys typeset does not know: the first 1,000 are kept, the rest
+    # ignored with one warning
+    return "---\ntitle: Many keys\n" + "".join("key%d: value %d\n" % (i, i)
+                                               for i in range(5000)) + "---\n\nkeysend\n"
+
+
+def gen_yaml_too_many_events():
+    # more YAML events than one metadata block may hold (100,000): refused
+    return "---\ntitle: Events\nx: [" + "1," * 120000 + "1]\n---\n\nText.\n"
+
+
 def gen_crlf_yaml():
     return ("---\r\ntitle: CRLF\r\nsubtitle: one: two\r\n---\r\n\r\nBody.\r\n").encode()
 
@@ -249,6 +261,8 @@ GENERATORS = {
     "deep-yaml": gen_deep_yaml,
     "deep-yaml-map": gen_deep_yaml_map,
     "many-authors": gen_many_authors,
+    "many-meta-keys": gen_many_meta_keys,
+    "yaml-too-many-events": gen_yaml_too_many_events,
     "crlf-yaml": gen_crlf_yaml,
     "cr-only": gen_cr_only,
     "bom-front-matter": gen_bom_front_matter,
