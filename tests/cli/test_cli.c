@@ -1110,6 +1110,44 @@ START_TEST(dump_lines_and_pages) {
 }
 END_TEST
 
+/* A paragraph in a fenced div of its language is hyphenated with that
+ * language's patterns: German compounds break at their joints
+ * ("Grundrechts-beschr\xC3\xA4nkungen"), where the English patterns of the
+ * paper's language cut them wrongly ("Grun-drechts..."). */
+START_TEST(language_div_hyphenates) {
+  static const char para[] =
+      "Die Menschenrechtskonvention verpflichtet Vertragsstaaten, "
+      "Grundrechtsbeschr\xC3\xA4nkungen verh\xC3\xA4ltnism\xC3\xA4\xC3\x9Fig auszugestalten, "
+      "Gleichberechtigungsgrunds\xC3\xA4tze durchzusetzen und Verwaltungsgerichtsbarkeit "
+      "unabh\xC3\xA4ngig zu organisieren, sodass Beschwerdem\xC3\xB6glichkeiten "
+      "tats\xC3\xA4" "chlich bestehen.";
+  char doc[2048];
+  (void)snprintf(doc, sizeof doc, "---\ntitle: H\nlang: en\n---\n\n::: {lang=de}\n\n%s\n\n:::\n\n%s\n",
+                 para, para);
+  char *in = write_in("de.md", doc);
+  run_result r;
+  RUN(&r, in, "--dump", "lines");
+  assert_exit(&r, 0, "--dump lines of a German div");
+  /* the dump's paragraphs: the title's, the div's, the English one's */
+  const char *p1 = strstr(r.out, "de.md:8:");
+  const char *p2 = p1 ? strstr(p1, "\nparagraph ") : NULL;
+  ck_assert_msg(p1 && p2, "no dump of both paragraphs:\n%s", r.out);
+  size_t n1 = (size_t)(p2 - p1);
+  char *div = strndup(p1, n1);
+  ck_assert_ptr_nonnull(div);
+  ck_assert_msg(strstr(div, "Grundrechts-\n") || strstr(div, "Gleichberechtigungs-\n"),
+                "the German div is not hyphenated at a compound's joint:\n%s", div);
+  ck_assert_msg(!strstr(div, "Grun-\n") && !strstr(div, "Gleichberech-\n"),
+                "the German div is hyphenated with English patterns:\n%s", div);
+  /* the same text outside the div is English to typeset */
+  ck_assert_msg(strstr(p2, "Grun-\n") || strstr(p2, "Gleichberech-\n") || !strstr(p2, "Grundrechts-\n"),
+                "outside the div the paragraph should not get German hyphenation:\n%s", p2);
+  free(div);
+  run_free(&r);
+  free(in);
+}
+END_TEST
+
 /* ---- Signals: SIGTERM while rendering leaves no temporary files ---------*/
 
 /* A document of about n_paras * 120 words; returns the path. */
@@ -1560,6 +1598,7 @@ static Suite *cli_suite(void) {
   tcase_add_loop_test(t, dump_model_is_stable_json, 0,
                       (int)(sizeof dump_samples / sizeof *dump_samples));
   tcase_add_test(t, dump_lines_and_pages);
+  tcase_add_test(t, language_div_hyphenates);
   tcase_add_test(t, series_missing_manifest_exit_1);
   tcase_add_test(t, series_malformed_manifest_located);
   tcase_add_test(t, series_manifest_aliases_refused);

@@ -548,6 +548,34 @@ START_TEST(language_of_parts) {
                 "\xCE\xB3\xCE\xB5\xCE\xBD\xCE\xBD\xCE\xB9\xCE\xBF\xCF\x8D\xCE\xBD\xCF\x84\xCE\xB1"
                 "\xCE\xB9\n```\n",
                 1, "Greek in a code block");
+  /* the same sentence in a fenced div of its language: marked, so the claim stands */
+  const char *div_md = "---\ntitle: T\nlang: en\n---\n\n::: {lang=ru}\n\xD0\xB2\xD1\x81\xD0\xB5 "
+                       "\xD0\xBB\xD1\x8E\xD0\xB4\xD0\xB8 \xD1\x80\xD0\xBE\xD0\xB6\xD0\xB4\xD0\xB0"
+                       "\xD1\x8E\xD1\x82\xD1\x81\xD1\x8F \xD1\x81\xD0\xB2\xD0\xBE\xD0\xB1\xD0\xBE"
+                       "\xD0\xB4\xD0\xBD.\n:::\n";
+  assert_claims(div_md, 1, "a Russian sentence in a ru div");
+  {
+    ts_diag diag;
+    ts_diag_init(&diag, stderr);
+    ts_doc *d = NULL;
+    ck_assert_int_eq(ts_markdown_parse(ctx, "/nonexistent/l.md", div_md, strlen(div_md), &diag, &d),
+                     TS_OK);
+    size_t len;
+    unsigned char *z = build(d, style, &len);
+    char *c = entry(z, len, "OEBPS/chapter-1.xhtml", NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_msg(strstr(c, "<p lang=\"ru\" xml:lang=\"ru\">\xD0\xB2\xD1\x81\xD0\xB5 ") != NULL, "%s", c);
+    ck_assert_ptr_null(strstr(c, ":::"));
+    char path[512];
+    save("lang-div.epub", z, len, path, sizeof path);
+    ck_assert(epubcheck_clean(path));
+    free(c);
+    free(z);
+    ts_doc_destroy(d);
+  }
+  /* a Greek div's text measured against Greek, an English paragraph in it is foreign */
+  assert_claims("---\ntitle: T\n---\n\n::: {lang=el}\n\nThis whole sentence is English, not Greek.\n\n:::\n",
+                0, "English in an el div");
   /* letters spread over blocks are not a passage: 15 + 15 in two */
   assert_claims("---\ntitle: T\n---\n\n\xCE\xB1\xCE\xB2\xCE\xB3\xCE\xB4\xCE\xB5 \xCE\xB1\xCE\xB2"
                 "\xCE\xB3\xCE\xB4\xCE\xB5 \xCE\xB1\xCE\xB2\xCE\xB3\xCE\xB4\xCE\xB5\n\n"

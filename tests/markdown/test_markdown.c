@@ -524,6 +524,114 @@ START_TEST(footnotes) {
 }
 END_TEST
 
+/* Fenced divs of a language: `::: {lang=TAG}` … `:::` as paragraphs of their
+ * own or as a paragraph's first and last lines mark the blocks between
+ * (and every block inside them) and vanish; an inner div wins; anything
+ * else that looks like a div stays text. */
+static const char *text_of(ts_node *p) {
+  return p && p->first && p->first->type == TS_NODE_TEXT ? p->first->text : "";
+}
+
+START_TEST(language_divs) {
+  run r;
+  parse(&r, "Before.\n"                      /* 1 */
+            "\n"
+            "::: {lang=ru}\n"                /* 3 */
+            "\n"
+            "Russian one.\n"                 /* 5 */
+            "\n"
+            "> Quoted.\n"                    /* 7 */
+            ">\n"
+            "> - item\n"                     /* 9 */
+            "\n"
+            "::: {lang=\"de\"}\n"            /* 11: nested, the compact form */
+            "German.\n"
+            ":::\n"
+            "\n"
+            "Russian two.\n"                 /* 15 */
+            "\n"
+            ":::\n"                          /* 17 */
+            "\n"
+            "::: {.note}\n"                  /* 19: not a language div */
+            "Kept.\n"
+            ":::\n"
+            "\n"
+            "::: {lang=not_a_tag}\n"         /* 23 */
+            "\n"
+            "Unmarked.\n"                    /* 25 */
+            "\n"
+            ":::\n"
+            "\n"
+            "After.[^1]\n"                   /* 29 */
+            "\n"
+            "[^1]: Note.\n"
+            "\n"
+            "    ::: {lang=fr}\n"
+            "\n"
+            "    French note.\n"
+            "\n"
+            "    :::\n"
+            "\n"
+            "::: {lang=el}\n"                /* 39: never closed */
+            "\n"
+            "Greek.\n");
+  ck_assert_int_eq(r.st, TS_OK);
+  ts_node *root = r.doc->root;
+  ck_assert_str_eq(text_of(nth(root, TS_NODE_PARAGRAPH, 0)), "Before.");
+  ck_assert_ptr_null(nth(root, TS_NODE_PARAGRAPH, 0)->lang);
+  ts_node *ru1 = nth(root, TS_NODE_PARAGRAPH, 1);
+  ck_assert_str_eq(text_of(ru1), "Russian one.");
+  ck_assert_str_eq(ru1->lang, "ru");
+  ts_node *bq = nth(root, TS_NODE_BLOCKQUOTE, 0);
+  ck_assert_str_eq(bq->lang, "ru");
+  ck_assert_str_eq(nth(bq, TS_NODE_PARAGRAPH, 0)->lang, "ru"); /* inside: marked too */
+  ck_assert_str_eq(nth(bq, TS_NODE_ITEM, 0)->lang, "ru");
+  ts_node *de = nth(root, TS_NODE_PARAGRAPH, 4);
+  ck_assert_str_eq(text_of(de), "German.");
+  ck_assert_ptr_eq(de->first, de->last); /* the marker lines are gone */
+  ck_assert_str_eq(de->lang, "de");
+  ck_assert_uint_eq(de->line, 12);
+  ts_node *ru2 = nth(root, TS_NODE_PARAGRAPH, 5);
+  ck_assert_str_eq(text_of(ru2), "Russian two.");
+  ck_assert_str_eq(ru2->lang, "ru");
+  ts_node *kept = nth(root, TS_NODE_PARAGRAPH, 6);
+  ck_assert_str_eq(text_of(kept), "::: {.note}");
+  ck_assert_ptr_null(kept->lang);
+  ts_node *unmarked = nth(root, TS_NODE_PARAGRAPH, 7);
+  ck_assert_str_eq(text_of(unmarked), "Unmarked.");
+  ck_assert_ptr_null(unmarked->lang);
+  ck_assert_str_eq(text_of(nth(root, TS_NODE_PARAGRAPH, 8)), "After.");
+  ts_node *gr = nth(root, TS_NODE_PARAGRAPH, 9);
+  ck_assert_str_eq(text_of(gr), "Greek.");
+  ck_assert_str_eq(gr->lang, "el");
+  ck_assert_int_eq(count(root, TS_NODE_PARAGRAPH), 10); /* no marker paragraph is left */
+  ck_assert_uint_eq(r.doc->n_notes, 1);
+  ts_node *fr = nth(r.doc->notes[0], TS_NODE_PARAGRAPH, 1);
+  ck_assert_str_eq(text_of(fr), "French note.");
+  ck_assert_str_eq(fr->lang, "fr");
+  ck_assert_ptr_null(nth(r.doc->notes[0], TS_NODE_PARAGRAPH, 0)->lang);
+  /* warned: the refused tag (line 23) and the div never closed (line 39) */
+  ck_assert_uint_eq(r.d.n_warnings, 2);
+  ck_assert_ptr_nonnull(strstr(r.diag, "t.md:23:1: warning: fenced div language 'not_a_tag'"));
+  ck_assert_ptr_nonnull(strstr(r.diag, "t.md:39:1: warning: fenced div opened here is not closed"));
+  done(&r);
+  /* 40 nested divs: the deeper ones are ignored, their closers still pair */
+  char src[4096];
+  size_t o = 0;
+  for (int i = 0; i < 40; i++) o += (size_t)snprintf(src + o, sizeof src - o, "::: {lang=de}\n\n");
+  o += (size_t)snprintf(src + o, sizeof src - o, "Deep.\n\n");
+  for (int i = 0; i < 40; i++) o += (size_t)snprintf(src + o, sizeof src - o, ":::\n\n");
+  (void)snprintf(src + o, sizeof src - o, "Out.\n");
+  parse(&r, src);
+  ck_assert_int_eq(r.st, TS_OK);
+  ck_assert_str_eq(nth(r.doc->root, TS_NODE_PARAGRAPH, 0)->lang, "de");
+  ck_assert_ptr_null(nth(r.doc->root, TS_NODE_PARAGRAPH, 1)->lang);
+  ck_assert_int_eq(count(r.doc->root, TS_NODE_PARAGRAPH), 2);
+  ck_assert_uint_eq(r.d.n_warnings, 1);
+  done(&r);
+}
+END_TEST
+
 START_TEST(footnote_in_footnote) {
   run r;
   parse(&r, "A[^a]\n\n> [^a]: see[^b]\n\n[^b]: B\n");
@@ -1242,6 +1350,7 @@ int main(void) {
   tcase_add_loop_test(tc, identifier_table, 0,
                       (int)(sizeof ident_cases / sizeof *ident_cases));
   tcase_add_test(tc, footnotes);
+  tcase_add_test(tc, language_divs);
   tcase_add_test(tc, footnote_in_footnote);
   tcase_add_test(tc, meta_all_keys);
   tcase_add_test(tc, meta_variants);

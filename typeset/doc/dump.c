@@ -20,7 +20,8 @@
  *             "orcid": string, "orcid_valid": bool (only with orcid),
  *             "bio": string, "ids": {key: string...}}
  *
- *   NODE = {"type": ts_node_type_name, "line": n, "col": n, FIELDS...,
+ *   NODE = {"type": ts_node_type_name, "line": n, "col": n,
+ *           "lang": s (only a block a fenced div marks), FIELDS...,
  *           "children": [NODE...] (container types only)}
  *   FIELDS by type:
  *     heading      "level": n, "id": s
@@ -94,6 +95,7 @@ static void node_open(ts_buf *b, const ts_node *n) {
   str_field(b, &first, "type", ts_node_type_name(n->type));
   int_field(b, &first, "line", (long)n->line);
   int_field(b, &first, "col", (long)n->col);
+  if (n->lang) str_field(b, &first, "lang", n->lang); /* a block in a fenced div */
   switch (n->type) {
   case TS_NODE_HEADING:
     int_field(b, &first, "level", n->level);

@@ -92,6 +92,9 @@ struct ts_node {
   int number;       /* FOOTNOTE_REF, FOOTNOTE_DEF: 1-based note number */
   const char *label;/* FOOTNOTE_REF, FOOTNOTE_DEF: label as written */
   ts_node *note;    /* FOOTNOTE_REF: the definition (NULL if unknown) */
+  const char *lang; /* block: BCP 47 tag of the language it is in when a
+                     * fenced div (`::: {lang=ru}`) says so, else NULL
+                     * (the document's); arena */
 };
 
 /* Key/value pair (unknown metadata keys, other author ids). */

@@ -916,8 +916,11 @@ static int first_strong(const ts_node *block) {
 }
 
 /* ` dir="rtl"` / ` dir="ltr"` when a block's direction differs from the
- * document's, so right-to-left paragraphs are laid out as such. */
+ * document's, so right-to-left paragraphs are laid out as such; and the
+ * block's language when a fenced div gave it one (the tag's shape was
+ * checked by the front end: it needs no escaping). */
 static void put_dir(const epub *E, ts_buf *b, const ts_node *block) {
+  if (block->lang) ts_buf_printf(b, " lang=\"%s\" xml:lang=\"%s\"", block->lang, block->lang);
   int d = first_strong(block);
   if (d == 2 && !E->rtl) ts_buf_puts(b, " dir=\"rtl\"");
   else if (d == 1 && E->rtl) ts_buf_puts(b, " dir=\"ltr\"");

@@ -335,7 +335,9 @@ ts_status epub_write_css(epub *E) {
  * (paragraph, heading, table cell; a note's, the abstract's; the title and
  * subtitle) that holds FOREIGN_PASSAGE letters or more in scripts the
  * document's language is not written in is a passage a reader cannot
- * identify: the package then claims no conformance and says why.  Names,
+ * identify: the package then claims no conformance and says why.  A block
+ * a fenced div marks (`::: {lang=ru}`) is measured against its own
+ * language instead: the EPUB carries that language.  Names,
  * terms and single words stay below the threshold (WCAG exempts them); a
  * Han, kana or Hangul character weighs FOREIGN_CJK letters (it is about a
  * word).  The scripts of a language are ICU's (uscript_getCode: ru → Cyrl,
@@ -382,15 +384,22 @@ static unsigned foreign_weight(const lang_scripts *ls, const char *s, size_t n) 
 static int tree_has_foreign(const lang_scripts *ls, const ts_node *root) {
   const ts_node *block = NULL; /* the block whose letters are being counted */
   unsigned w = 0;
+  lang_scripts own;            /* the block's, when a fenced div gave it a language */
+  const lang_scripts *cur = ls;
   for (const ts_node *n = root; n;) {
     int is_block = n->type == TS_NODE_PARAGRAPH || n->type == TS_NODE_HEADING ||
                    n->type == TS_NODE_TABLE_CELL || n->type == TS_NODE_FIGURE;
     if (is_block && !block) {
       block = n;
       w = 0;
+      cur = ls;
+      if (n->lang) {
+        lang_scripts_of(n->lang, &own);
+        cur = &own; /* unknown scripts (n_own 0): nothing in it is foreign */
+      }
     }
-    if (n->type == TS_NODE_TEXT && n->text) {
-      w += foreign_weight(ls, n->text, n->len);
+    if (n->type == TS_NODE_TEXT && n->text && cur->n_own) {
+      w += foreign_weight(cur, n->text, n->len);
       if (w >= FOREIGN_PASSAGE) return 1;
     }
     /* next: the first child (not into code), else the next sibling of the

@@ -969,6 +969,170 @@ done:
   return st;
 }
 
+/* ---- fenced divs of a language ----------------------------------------------
+ * Pandoc's fenced div with a language, `::: {lang=ru}` … `:::`, marks the
+ * blocks between as written in that language (for the EPUB's lang, the
+ * accessibility claim and the PDF's hyphenation).  CommonMark reads the
+ * markers as paragraphs: a marker on its own (between blank lines), an
+ * opener as a paragraph's first line or a closer as its last.  Only
+ * `{lang=TAG}` (TAG optionally quoted) opens one; anything else stays text.
+ * Divs nest; an inner one wins; one left open runs to the end of the block
+ * that holds it (warned). */
+#define MD_DIV_DEPTH 32
+
+/* The tag of an opener line `:::… {lang=TAG}` (written into tag, at most
+ * n bytes), 1; or 0 when s[0..len) is no opener. */
+static int div_opener(const char *s, size_t len, char *tag, size_t n) {
+  size_t i = 0, colons = 0;
+  while (i < len && s[i] == ':') i++, colons++;
+  if (colons < 3) return 0;
+  while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+  if (i >= len || s[i++] != '{') return 0;
+  while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+  if (len - i < 5 || memcmp(s + i, "lang", 4) != 0) return 0;
+  i += 4;
+  while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+  if (i >= len || s[i++] != '=') return 0;
+  while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+  char q = i < len && (s[i] == '"' || s[i] == '\'') ? s[i++] : 0;
+  size_t t0 = i;
+  while (i < len && s[i] != '}' && s[i] != ' ' && s[i] != '\t' && s[i] != q) i++;
+  size_t tl = i - t0;
+  if (q && (i >= len || s[i++] != q)) return 0;
+  while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+  if (i >= len || s[i++] != '}') return 0;
+  while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+  if (i != len || tl == 0 || tl >= n) return 0;
+  memcpy(tag, s + t0, tl);
+  tag[tl] = 0;
+  return 1;
+}
+
+static int div_closer(const char *s, size_t len) {
+  size_t i = 0;
+  while (i < len && s[i] == ':') i++;
+  if (i < 3) return 0;
+  while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+  return i == len;
+}
+
+/* Sets lang on block and every block inside it (an inner div, handled
+ * later, overrides). */
+static void set_lang_tree(ts_node *block, const char *lang) {
+  ts_iter it;
+  ts_iter_init(&it, block);
+  ts_node *n;
+  int entering;
+  while ((n = ts_iter_next(&it, &entering)))
+    if (entering && ts_node_is_block(n->type)) n->lang = lang;
+}
+
+typedef struct div_open {
+  const char *lang; /* arena; NULL: the tag was refused (the div still closes) */
+  uint32_t line, col;
+} div_open;
+
+static const char *div_lang(const div_open *st, int depth) {
+  for (int i = depth - 1; i >= 0; i--)
+    if (st[i].lang) return st[i].lang;
+  return NULL;
+}
+
+/* Opens a div from the tag of a marker at line:col (warned when refused);
+ * past MD_DIV_DEPTH it is only counted (*over), so its closer pairs with it. */
+static void div_push(conv *c, div_open *st, int *depth, int *over, const char *tag,
+                     uint32_t line, uint32_t col, int *nomem) {
+  if (*depth == MD_DIV_DEPTH) {
+    if (!*over) warn(c, line, col, "fenced divs nested more than %d deep; the deeper ones are "
+                     "ignored", MD_DIV_DEPTH);
+    ++*over;
+    return;
+  }
+  const char *lang = NULL;
+  if (!md_lang_ok(tag))
+    warn(c, line, col, "fenced div language '%s' is not a BCP 47 language tag; ignored", tag);
+  else if (!(lang = ts_arena_strdup(c->doc->arena, tag)))
+    *nomem = 1;
+  st[(*depth)++] = (div_open){lang, line, col};
+}
+
+/* Closes the innermost div. */
+static void div_pop(int *depth, int *over) {
+  if (*over) --*over;
+  else --*depth;
+}
+
+/* The markers among container's children: unlinked, the blocks between
+ * marked. */
+static ts_status divs_in(conv *c, ts_node *container) {
+  div_open st[MD_DIV_DEPTH];
+  int depth = 0, over = 0, nomem = 0;
+  char tag[64];
+  ts_node *next;
+  for (ts_node *b = container->first; b; b = next) {
+    next = b->next;
+    if (b->type == TS_NODE_PARAGRAPH && b->first) {
+      ts_node *f = b->first, *l = b->last;
+      /* a whole paragraph that is one marker */
+      if (f == l && f->type == TS_NODE_TEXT) {
+        if (div_opener(f->text, f->len, tag, sizeof tag)) {
+          div_push(c, st, &depth, &over, tag, b->line, b->col, &nomem);
+          ts_node_unlink(b);
+          continue;
+        }
+        if (depth && div_closer(f->text, f->len)) {
+          div_pop(&depth, &over);
+          ts_node_unlink(b);
+          continue;
+        }
+      }
+      /* an opener as the first line, a closer as the last */
+      if (f->type == TS_NODE_TEXT && f->next && f->next->type == TS_NODE_SOFTBREAK &&
+          div_opener(f->text, f->len, tag, sizeof tag)) {
+        div_push(c, st, &depth, &over, tag, b->line, b->col, &nomem);
+        ts_node *sb = f->next;
+        ts_node_unlink(f);
+        ts_node_unlink(sb);
+        if (b->first) b->line = b->first->line, b->col = b->first->col;
+      }
+      l = b->last;
+      int closes = depth && l && l->type == TS_NODE_TEXT && l->prev &&
+                   l->prev->type == TS_NODE_SOFTBREAK && div_closer(l->text, l->len);
+      if (closes) {
+        ts_node *sb = l->prev;
+        ts_node_unlink(l);
+        ts_node_unlink(sb);
+      }
+      const char *lang = div_lang(st, depth);
+      if (lang) set_lang_tree(b, lang);
+      if (closes) div_pop(&depth, &over);
+      continue;
+    }
+    const char *lang = div_lang(st, depth);
+    if (lang) set_lang_tree(b, lang);
+  }
+  while (depth > 0) {
+    depth--;
+    warn(c, st[depth].line, st[depth].col,
+         "fenced div opened here is not closed (':::'); it runs to the end of its block");
+  }
+  return nomem ? TS_ERR_NOMEM : TS_OK;
+}
+
+static ts_status apply_divs(conv *c, ts_node *root) {
+  ts_iter it;
+  ts_iter_init(&it, root);
+  ts_node *n;
+  int entering;
+  while ((n = ts_iter_next(&it, &entering)))
+    if (entering && (n->type == TS_NODE_DOCUMENT || n->type == TS_NODE_BLOCKQUOTE ||
+                     n->type == TS_NODE_ITEM || n->type == TS_NODE_FOOTNOTE_DEF)) {
+      ts_status st = divs_in(c, n);
+      if (st != TS_OK) return st;
+    }
+  return TS_OK;
+}
+
 /* Warns about footnote definitions cmark dropped because nothing refers to
  * them: lines outside every leaf block that read `[^label]:` (after block
  * quote markers).  cmark frees such definitions, so the source is the only
@@ -1177,6 +1341,9 @@ static ts_status parse(ts_ctx *ctx, const char *path, const char *data, size_t l
     c.line_start[c.n_lines + 1] = body_len + 1; /* as if a final newline */
   }
   TS_CHECK(convert(&c, root, doc->root));
+  TS_CHECK(apply_divs(&c, doc->root));
+  for (size_t i = 0; i < doc->n_notes; i++)
+    if (doc->notes[i] && !doc->notes[i]->parent) TS_CHECK(apply_divs(&c, doc->notes[i]));
   warn_unreferenced_notes(&c, body, body_len);
 
   /* 4. the abstract, after the body so body identifiers come first */

@@ -31,4 +31,7 @@ ts_status md_meta_parse(ts_doc *doc, const char *yaml, size_t len,
 ts_status md_convert_abstract(ts_doc *doc, ts_diag *d, const char *file,
                               const md_abstract *abs);
 
+/* 1 when s has the shape of a BCP 47 language tag (meta.c). */
+int md_lang_ok(const char *s);
+
 #endif

@@ -338,7 +338,7 @@ static void read_series(mctx *m, const ynode *v) {
 }
 
 /* BCP 47 shape: letters, digits and '-', starting with 2..8 letters. */
-static int lang_ok(const char *s) {
+int md_lang_ok(const char *s) {
   size_t i = 0;
   while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')) i++;
   if (i < 2 || i > 8) return 0;
@@ -418,7 +418,7 @@ ts_status md_meta_parse(ts_doc *doc, const char *yaml, size_t len,
       if (is_absent(v)) break;
       if (!is_scalar(v)) {
         mwarn(&m, v, "metadata 'lang' must be a string; ignored");
-      } else if (!lang_ok(v->v)) {
+      } else if (!md_lang_ok(v->v)) {
         mwarn(&m, v, "metadata 'lang' '%s' is not a BCP 47 language tag; ignored", v->v);
       } else if (!(fill_only && meta->lang_explicit)) {
         meta->lang = v->v;

@@ -607,6 +607,10 @@ static void para_body(pg_builder *b, const ts_span *spans, size_t n, const pg_pa
       }
     } else {
       ts_para_opts o = pg_para_opts(b, mode_of(f->align), first_seg ? f->indent : 0, f->hyphenate);
+      if (f->lang) {
+        o.lang = f->lang;
+        o.lang_own = 1;
+      }
       ts_para *p = NULL;
       ts_status st = ts_text_para_create(b->ctx, b->a, spans + seg, m, &o, b->d, &p);
       if (st != TS_OK) {
@@ -802,6 +806,7 @@ static void heading_block(pg_builder *b, const ts_node *n) {
   f.align = bs->align;
   f.kind = PG_BOX_HEADING;
   f.dest = id;
+  f.lang = n->lang;
   f.first_box = &first;
   f.balance = 1;
   pg_para(b, sp.s, sp.n, &f);
@@ -890,6 +895,7 @@ static void paragraph_block(pg_builder *b, const ts_node *n, cframe *top,
     top->label_pending = 0;
   }
   if (caption) f.indent = 0;
+  f.lang = n->lang;
   /* a quotation's source, its last paragraph opening with a dash
    * ("— UNCLOS, Article 234"), is set flush right */
   if (ts_node_is_quote_source(n)) {

@@ -297,6 +297,7 @@ typedef struct pg_para_fmt {
   int kind;             /* PG_BOX_* */
   double grid;          /* snap baselines (0 = no) */
   const char *dest;     /* DEST at the first line */
+  const char *lang;     /* the block's own language (a fenced div's), NULL: the document's */
   const ts_line *label; /* hanging label drawn left of the first line */
   double label_x;       /* right edge of the label (box coordinates) */
   pg_box **first_box;   /* out: the first line's box (optional) */

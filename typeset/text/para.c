@@ -1237,7 +1237,9 @@ static UScriptCode lang_alphabet(const char *lang)
 static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *cpb,
                                const uint32_t *spn, size_t ncp, uint8_t *hyph)
 {
-  const char *lang = p->o.style && p->o.style->hyphen_lang ? p->o.style->hyphen_lang : p->o.lang;
+  const char *lang = !p->o.lang_own && p->o.style && p->o.style->hyphen_lang
+                         ? p->o.style->hyphen_lang
+                         : p->o.lang;
   if (!lang || !*lang) lang = "en";
   const hy_dict *dict = NULL;
   ts_status dst = ts_hy_dict_get(p->ctx, lang, &dict);
@@ -1444,7 +1446,9 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   else p->brk = (ts_break_params){100, 200, 0, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100, 0};
   p->lang = hb_language_from_string(p->o.lang && *p->o.lang ? p->o.lang : "en", -1);
   if (p->o.hyphenate)
-    ts_hy_prefetch(ctx, p->o.style && p->o.style->hyphen_lang ? p->o.style->hyphen_lang : p->o.lang);
+    ts_hy_prefetch(ctx, !p->o.lang_own && p->o.style && p->o.style->hyphen_lang
+                            ? p->o.style->hyphen_lang
+                            : p->o.lang);
   p->indent = p->o.indent > 0 ? p->o.indent : 0;
   B.reported = p->o.reported ? p->o.reported : ts_cp_set_create(p->scratch);
 

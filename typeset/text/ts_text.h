@@ -45,6 +45,8 @@ int ts_cp_set_add(ts_cp_set *s, uint32_t cp);
 typedef struct ts_para_opts {
   const ts_style *style;  /* fonts, features, break params, hyphenation */
   const char *lang;       /* BCP 47, e.g. "en", "ru" */
+  int lang_own;           /* 1: lang is the paragraph's own (a fenced div's): it wins over
+                             style->hyphen_lang */
   int base_rtl;           /* -1 auto (first strong character), 0 LTR, 1 RTL */
   ts_lb_mode mode;
   double indent;          /* first-line indent, pt */
