@@ -193,6 +193,13 @@ def gen_yaml_too_many_events():
     return "---\ntitle: Events\nx: [" + "1," * 120000 + "1]\n---\n\nText.\n"
 
 
+def gen_many_spans():
+    # 20,000 bracketed spans of a language in one paragraph, and 10,000
+    # unpaired openers before them
+    return fm("Many spans") + "[" * 10000 + " ".join("[w%d]{lang=de}" % i for i in range(20000)) + \
+        "\n\nspansend\n"
+
+
 def gen_crlf_yaml():
     return ("---\r\ntitle: CRLF\r\nsubtitle: one: two\r\n---\r\n\r\nBody.\r\n").encode()
 
@@ -262,6 +269,7 @@ GENERATORS = {
     "deep-yaml-map": gen_deep_yaml_map,
     "many-authors": gen_many_authors,
     "many-meta-keys": gen_many_meta_keys,
+    "many-spans": gen_many_spans,
     "yaml-too-many-events": gen_yaml_too_many_events,
     "crlf-yaml": gen_crlf_yaml,
     "cr-only": gen_cr_only,

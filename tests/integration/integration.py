@@ -253,6 +253,11 @@ def strip_inline(text):
     text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", " ", text)                # inline images
     text = re.sub(r"\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)", r"\1", text)
     text = re.sub(r"\[([^\]]*)\]\[[^\]]*\]", r"\1", text)              # reference links
+    while True:                                                         # spans of a language,
+        t2 = re.sub(r"\[([^\[\]]*)\]\{lang=[\"']?[A-Za-z0-9-]+[\"']?\}", r"\1", text)  # inner first
+        if t2 == text:
+            break
+        text = t2
     text = re.sub(r"<(?:https?|mailto|ftp):[^>\s]*>", " ", text)       # autolinks
     text = re.sub(r"<[^>\s@]+@[^>\s]+>", " ", text)                    # email autolinks
     text = re.sub(r"(?:https?://|www\.)[^\s<>]*", " ", text)           # bare URLs (GFM)
@@ -327,6 +332,10 @@ def source_blocks(body, first):
                 continue
         if re.match(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$", line):
             close()
+            i += 1
+            continue
+        if re.match(r"^:{3,}\s*(\{\s*lang\s*=\s*[\"']?[A-Za-z0-9-]+[\"']?\s*\})?\s*$", s):
+            # a fenced div's marker (::: {lang=ru} / :::) is no text of its own
             i += 1
             continue
         m = re.match(r"^\s{0,3}#{1,6}\s+(.*?)(\s+#+\s*)?$", line)
@@ -987,6 +996,7 @@ def self_test():
     assert words_of("\u4f60\u597d, world") == ["\u4f60", "\u597d", "world"]
     assert epubcheck_problems("Validating\nWARNING(RSC-017): x\nERROR(RSC-012): y\n"
                               "No errors") == ["WARNING(RSC-017): x", "ERROR(RSC-012): y"]
+    assert strip_inline("a [b [c]{lang=fr} d]{lang=\"de\"} [e](http://x) [f]") == "a b c d e [f]"
     assert ace_report_problems({"earl:result": {"earl:outcome": "pass"},
                                 "assertions": [{"assertions": []}]}) == []
     assert ace_report_problems({"earl:result": {"earl:outcome": "fail"}, "assertions": [

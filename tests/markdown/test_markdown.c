@@ -632,6 +632,59 @@ START_TEST(language_divs) {
 }
 END_TEST
 
+/* Bracketed spans of a language: `[text]{lang=TAG}` becomes a SPAN with the
+ * language holding what was between the brackets (emphasis included);
+ * spans nest; a malformed tag is warned and stays text, as do brackets
+ * that pair with no `]{lang=…}`. */
+START_TEST(language_spans) {
+  run r;
+  parse(&r, "A [Russian words]{lang=ru} here, *[emph **bold** in]{lang=\"de\"}* and "
+            "[outer [inner]{lang=fr} outer]{lang=it}, [bad]{lang=x_y}, [plain] and [x]{.c}.\n");
+  ck_assert_int_eq(r.st, TS_OK);
+  ts_node *root = r.doc->root;
+  ck_assert_int_eq(count(root, TS_NODE_SPAN), 4);
+  ts_node *s0 = nth(root, TS_NODE_SPAN, 0);
+  ck_assert_str_eq(s0->lang, "ru");
+  ck_assert_ptr_eq(s0->first, s0->last);
+  ck_assert_str_eq(s0->first->text, "Russian words");
+  ck_assert_str_eq(s0->prev->text, "A ");
+  ck_assert_str_eq(s0->next->text, " here, ");
+  ts_node *s1 = nth(root, TS_NODE_SPAN, 1);
+  ck_assert_str_eq(s1->lang, "de");
+  ck_assert_int_eq(s1->parent->type, TS_NODE_EMPH);
+  ck_assert_ptr_nonnull(nth(s1, TS_NODE_STRONG, 0)); /* the strong moved into the span */
+  ts_node *outer = nth(root, TS_NODE_SPAN, 2), *inner = nth(root, TS_NODE_SPAN, 3);
+  ck_assert_str_eq(outer->lang, "it");
+  ck_assert_str_eq(inner->lang, "fr");
+  ck_assert_ptr_eq(inner->parent, outer);
+  ck_assert_str_eq(inner->first->text, "inner");
+  /* what is left as text reads as written */
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_node_plain_text(root, &b);
+  ck_assert_msg(strstr(b.data, "[bad]{lang=x_y}, [plain] and [x]{.c}.") != NULL, "%s", b.data);
+  ck_assert_msg(strstr(b.data, "A Russian words here, ") != NULL, "%s", b.data);
+  ts_buf_free(&b);
+  ck_assert_uint_eq(r.d.n_warnings, 1);
+  ck_assert_ptr_nonnull(strstr(r.diag, "span language 'x_y'"));
+  done(&r);
+  /* 10,000 brackets and closers: no span, linear time, nothing lost */
+  size_t n = 10000 * 12 + 16;
+  char *src = malloc(n);
+  ck_assert_ptr_nonnull(src);
+  size_t o = 0;
+  for (int i = 0; i < 10000; i++) src[o++] = '[';
+  for (int i = 0; i < 10000; i++) o += (size_t)snprintf(src + o, n - o, "]{lang=de}");
+  src[o++] = '\n';
+  src[o] = 0;
+  parse(&r, src);
+  ck_assert_int_eq(r.st, TS_OK);
+  ck_assert_int_ge(count(r.doc->root, TS_NODE_SPAN), 64); /* the innermost 64 pair */
+  done(&r);
+  free(src);
+}
+END_TEST
+
 START_TEST(footnote_in_footnote) {
   run r;
   parse(&r, "A[^a]\n\n> [^a]: see[^b]\n\n[^b]: B\n");
@@ -1351,6 +1404,7 @@ int main(void) {
                       (int)(sizeof ident_cases / sizeof *ident_cases));
   tcase_add_test(tc, footnotes);
   tcase_add_test(tc, language_divs);
+  tcase_add_test(tc, language_spans);
   tcase_add_test(tc, footnote_in_footnote);
   tcase_add_test(tc, meta_all_keys);
   tcase_add_test(tc, meta_variants);

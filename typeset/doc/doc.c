@@ -70,7 +70,7 @@ int ts_node_is_container(ts_node_type t) {
   case TS_NODE_LIST: case TS_NODE_ITEM: case TS_NODE_BLOCKQUOTE:
   case TS_NODE_TABLE: case TS_NODE_TABLE_ROW: case TS_NODE_TABLE_CELL:
   case TS_NODE_FIGURE: case TS_NODE_FOOTNOTE_DEF: case TS_NODE_EMPH:
-  case TS_NODE_STRONG: case TS_NODE_STRIKE: case TS_NODE_LINK:
+  case TS_NODE_STRONG: case TS_NODE_STRIKE: case TS_NODE_LINK: case TS_NODE_SPAN:
     return 1;
   default:
     return 0;
@@ -101,6 +101,7 @@ static const char *const type_names[TS_NODE_TYPE_COUNT] = {
     [TS_NODE_FOOTNOTE_REF] = "footnote_ref",
     [TS_NODE_SOFTBREAK] = "softbreak",
     [TS_NODE_LINEBREAK] = "linebreak",
+    [TS_NODE_SPAN] = "span",
 };
 
 const char *ts_node_type_name(ts_node_type t) {

@@ -61,6 +61,8 @@ typedef enum ts_node_type {
   TS_NODE_FOOTNOTE_REF,
   TS_NODE_SOFTBREAK,
   TS_NODE_LINEBREAK,
+  TS_NODE_SPAN,       /* inline text in another language: `[text]{lang=ru}`
+                       * (lang set); a container of inlines */
   TS_NODE_TYPE_COUNT
 } ts_node_type;
 

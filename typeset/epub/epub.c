@@ -1103,6 +1103,14 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
     case TS_NODE_STRIKE:
       ts_buf_puts(b, entering ? "<s>" : "</s>");
       break;
+    case TS_NODE_SPAN: /* a passage in another language (its tag's shape was checked) */
+      if (entering && n->lang)
+        ts_buf_printf(b, "<span lang=\"%s\" xml:lang=\"%s\">", n->lang, n->lang);
+      else if (entering)
+        ts_buf_puts(b, "<span>");
+      else
+        ts_buf_puts(b, "</span>");
+      break;
     case TS_NODE_CODE:
       ts_buf_puts(b, "<code>");
       epub_text(E, b, n->text, n->len);

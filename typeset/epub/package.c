@@ -398,8 +398,18 @@ static int tree_has_foreign(const lang_scripts *ls, const ts_node *root) {
         cur = &own; /* unknown scripts (n_own 0): nothing in it is foreign */
       }
     }
-    if (n->type == TS_NODE_TEXT && n->text && cur->n_own) {
-      w += foreign_weight(cur, n->text, n->len);
+    /* text in a span of another language is measured against that one */
+    const ts_node *sp = NULL;
+    for (const ts_node *a = n->parent; a && a != block && !sp; a = a->parent)
+      if (a->type == TS_NODE_SPAN && a->lang) sp = a;
+    lang_scripts span_ls;
+    const lang_scripts *use = cur;
+    if (sp && n->type == TS_NODE_TEXT) {
+      lang_scripts_of(sp->lang, &span_ls);
+      use = &span_ls;
+    }
+    if (n->type == TS_NODE_TEXT && n->text && use->n_own) {
+      w += foreign_weight(use, n->text, n->len);
       if (w >= FOREIGN_PASSAGE) return 1;
     }
     /* next: the first child (not into code), else the next sibling of the

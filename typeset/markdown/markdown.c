@@ -445,7 +445,7 @@ static ts_status finish_node(conv *c, ts_node *t) {
   switch (t->type) {
   case TS_NODE_HEADING: case TS_NODE_PARAGRAPH: case TS_NODE_TABLE_CELL:
   case TS_NODE_FIGURE: case TS_NODE_EMPH: case TS_NODE_STRONG:
-  case TS_NODE_STRIKE: case TS_NODE_LINK:
+  case TS_NODE_STRIKE: case TS_NODE_LINK: case TS_NODE_SPAN:
     TS_CHECK(merge_text(c->doc, t));
     break;
   default:
@@ -1119,6 +1119,173 @@ static ts_status divs_in(conv *c, ts_node *container) {
   return nomem ? TS_ERR_NOMEM : TS_OK;
 }
 
+/* ---- inline spans of a language ------------------------------------------------
+ * Pandoc's bracketed span `[text]{lang=ru}`: CommonMark leaves it as text
+ * (no link follows the brackets), so the brackets are paired here among a
+ * container's text (the innermost `[` before each `]{lang=TAG}`) and what
+ * lies between becomes a SPAN carrying the language; emphasis and links
+ * inside it move along.  A malformed tag is warned and left as text, like
+ * every bracket that pairs with nothing. */
+#define MD_SPAN_BRACKETS 64
+
+/* `]{lang=TAG}` at the start of s[0..len): its length, the tag written
+ * (at most n bytes); 0 when there is none. */
+static size_t span_closer(const char *s, size_t len, char *tag, size_t n) {
+  if (len < 9 || s[0] != ']' || s[1] != '{' || memcmp(s + 2, "lang=", 5) != 0) return 0;
+  size_t i = 7;
+  char q = s[i] == '"' || s[i] == '\'' ? s[i++] : 0;
+  size_t t0 = i;
+  while (i < len && s[i] != '}' && s[i] != ' ' && s[i] != '"' && s[i] != '\'') i++;
+  size_t tl = i - t0;
+  if (q && (i >= len || s[i++] != q)) return 0;
+  if (i >= len || s[i] != '}' || tl == 0 || tl >= n) return 0;
+  memcpy(tag, s + t0, tl);
+  tag[tl] = 0;
+  return i + 1;
+}
+
+static void insert_after(ts_node *at, ts_node *n) {
+  n->parent = at->parent;
+  n->prev = at;
+  n->next = at->next;
+  if (at->next) at->next->prev = n;
+  else if (at->parent) at->parent->last = n;
+  at->next = n;
+}
+
+/* A TEXT node of s[0..len) at pos's position, copied unless suffix (s is
+ * the tail of a text, which ends where it does: no copy, so a paragraph of
+ * many spans costs no copy of the rest at each); NULL when len is 0
+ * (*nomem set when out of memory). */
+static ts_node *text_piece(conv *c, const ts_node *pos, const char *s, size_t len, int suffix,
+                           int *nomem) {
+  if (len == 0) return NULL;
+  ts_node *t = ts_node_new(c->doc, TS_NODE_TEXT, pos->line, pos->col);
+  const char *text = !t ? NULL : suffix ? s : ts_arena_strndup(c->doc->arena, s, len);
+  if (!text) {
+    *nomem = 1;
+    return NULL;
+  }
+  t->text = text;
+  t->len = len;
+  return t;
+}
+
+typedef struct bracket {
+  ts_node *node;
+  size_t off;
+} bracket;
+
+/* Wraps what lies between the `[` at (A, i) and the `]{lang=tag}` (cl bytes)
+ * at (B, k) in a SPAN; returns the node scanning resumes at (NULL: the end). */
+static ts_node *wrap_span(conv *c, ts_node *A, size_t i, ts_node *B, size_t k, size_t cl,
+                          const char *lang, int *nomem) {
+  ts_node *span = ts_node_new(c->doc, TS_NODE_SPAN, A->line, A->col);
+  if (!span) {
+    *nomem = 1;
+    return NULL;
+  }
+  span->lang = lang;
+  const char *at = A->text, *bt = B->text;
+  size_t al = A->len, bl = B->len;
+  ts_node *first_in, *last_in = NULL;
+  if (A == B) {
+    first_in = text_piece(c, A, at + i + 1, k - i - 1, 0, nomem);
+  } else {
+    first_in = text_piece(c, A, at + i + 1, al - i - 1, 1, nomem);
+    last_in = text_piece(c, B, bt, k, 0, nomem);
+  }
+  ts_node *rest = text_piece(c, B, bt + k + cl, bl - k - cl, 1, nomem);
+  if (*nomem) return NULL;
+  insert_after(A, span);
+  if (first_in) ts_node_append(span, first_in);
+  if (A != B) {
+    for (ts_node *m = span->next; m && m != B;) { /* the inlines between move in */
+      ts_node *nx = m->next;
+      ts_node_unlink(m);
+      ts_node_append(span, m);
+      m = nx;
+    }
+    if (last_in) ts_node_append(span, last_in);
+    if (rest) insert_after(B, rest);
+    ts_node_unlink(B);
+  } else if (rest) {
+    insert_after(span, rest);
+  }
+  if (i == 0) {
+    ts_node_unlink(A);
+  } else {
+    char *keep = ts_arena_strndup(c->doc->arena, at, i);
+    if (!keep) {
+      *nomem = 1;
+      return NULL;
+    }
+    A->text = keep;
+    A->len = i;
+  }
+  return rest ? rest : span->next;
+}
+
+static ts_status spans_in(conv *c, ts_node *parent) {
+  bracket st[MD_SPAN_BRACKETS];
+  int depth = 0, nomem = 0;
+  char tag[64];
+  for (ts_node *n = parent->first; n && !nomem;) {
+    if (n->type != TS_NODE_TEXT || !n->text) {
+      n = n->next;
+      continue;
+    }
+    ts_node *resume = n->next;
+    for (size_t k = 0; k < n->len; k++) {
+      if (n->text[k] == '[') {
+        if (depth < MD_SPAN_BRACKETS) st[depth++] = (bracket){n, k};
+        continue;
+      }
+      size_t cl;
+      if (n->text[k] != ']' || !depth ||
+          !(cl = span_closer(n->text + k, n->len - k, tag, sizeof tag)))
+        continue;
+      bracket o = st[--depth];
+      if (!md_lang_ok(tag)) {
+        warn(c, n->line, n->col, "span language '%s' is not a BCP 47 language tag; kept as text",
+             tag);
+        continue;
+      }
+      const char *lang = ts_arena_strdup(c->doc->arena, tag);
+      if (!lang) {
+        nomem = 1;
+        break;
+      }
+      resume = wrap_span(c, o.node, o.off, n, k, cl, lang, &nomem);
+      break; /* n is split or gone: go on from what follows the span */
+    }
+    n = resume;
+  }
+  return nomem ? TS_ERR_NOMEM : TS_OK;
+}
+
+static ts_status apply_spans(conv *c, ts_node *root) {
+  ts_iter it;
+  ts_iter_init(&it, root);
+  ts_node *n;
+  int entering;
+  while ((n = ts_iter_next(&it, &entering))) {
+    if (!entering) continue;
+    switch (n->type) {
+    case TS_NODE_PARAGRAPH: case TS_NODE_HEADING: case TS_NODE_TABLE_CELL:
+    case TS_NODE_FIGURE: case TS_NODE_EMPH: case TS_NODE_STRONG: case TS_NODE_STRIKE:
+    case TS_NODE_LINK: {
+      ts_status st = spans_in(c, n);
+      if (st != TS_OK) return st;
+      break;
+    }
+    default:
+      break;
+    }
+  }
+  return TS_OK;
+}
+
 static ts_status apply_divs(conv *c, ts_node *root) {
   ts_iter it;
   ts_iter_init(&it, root);
@@ -1342,8 +1509,12 @@ static ts_status parse(ts_ctx *ctx, const char *path, const char *data, size_t l
   }
   TS_CHECK(convert(&c, root, doc->root));
   TS_CHECK(apply_divs(&c, doc->root));
+  TS_CHECK(apply_spans(&c, doc->root));
   for (size_t i = 0; i < doc->n_notes; i++)
-    if (doc->notes[i] && !doc->notes[i]->parent) TS_CHECK(apply_divs(&c, doc->notes[i]));
+    if (doc->notes[i] && !doc->notes[i]->parent) {
+      TS_CHECK(apply_divs(&c, doc->notes[i]));
+      TS_CHECK(apply_spans(&c, doc->notes[i]));
+    }
   warn_unreferenced_notes(&c, body, body_len);
 
   /* 4. the abstract, after the body so body identifiers come first */
