@@ -94,6 +94,8 @@ def read_blocks(path):
             blocks.append(('quote', b))
         elif b.startswith('!['):
             continue                                   # figure: left out
+        elif b.startswith(':::'):
+            continue                                   # a fenced div's marker
         elif re.match(r'(- |\d+\. )', b):
             blocks.append(('list', b))
         elif b.startswith('    ') or b.startswith('```'):
