@@ -536,6 +536,10 @@ static size_t find_text(const conv *c, const char *lit, size_t n, uint32_t from_
   if (!n) return SIZE_MAX;
   if (from_line > c->line_off && from_line - c->line_off <= c->n_lines)
     start = c->line_start[from_line - c->line_off] + (from_col ? from_col - 1 : 0);
+  /* cmark's columns are not to be trusted here (see find_autolink): one
+   * past the body's end once made len - start wrap and memchr read beyond
+   * the buffer (found by fuzz_markdown under ASan) */
+  if (start >= len) return SIZE_MAX;
   size_t stop = len - start > 65536 + n ? start + 65536 + n : len;
   for (size_t i = start; i + n <= stop; i++) {
     const char *m = memchr(c->body + i, lit[0], stop - i);
