@@ -147,13 +147,13 @@ static pid_t spawn_limited(char **argv, const char *out_path, const char *err_pa
 }
 
 static pid_t spawn(const char *const *args, const char *out_path, const char *err_path) {
+  size_t n = 0;
+  while (args[n]) n++;
+  char **argv = calloc(n + 2, sizeof *argv);
+  ck_assert_ptr_nonnull(argv);
+  argv[0] = (char *)exe();
+  for (size_t i = 0; i < n; i++) argv[i + 1] = (char *)args[i];
   if (child_fsize_limit) {
-    size_t n = 0;
-    while (args[n]) n++;
-    char **argv = calloc(n + 2, sizeof *argv);
-    ck_assert_ptr_nonnull(argv);
-    argv[0] = (char *)exe();
-    for (size_t i = 0; i < n; i++) argv[i + 1] = (char *)args[i];
     pid_t pid = spawn_limited(argv, out_path, err_path);
     free(argv);
     return pid;
@@ -163,12 +163,6 @@ static pid_t spawn(const char *const *args, const char *out_path, const char *er
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  size_t n = 0;
-  while (args[n]) n++;
-  char **argv = calloc(n + 2, sizeof *argv);
-  ck_assert_ptr_nonnull(argv);
-  argv[0] = (char *)exe();
-  for (size_t i = 0; i < n; i++) argv[i + 1] = (char *)args[i];
   pid_t pid;
   int rc = posix_spawn(&pid, exe(), &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
