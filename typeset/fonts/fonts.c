@@ -476,6 +476,17 @@ ts_status ts_fonts_lookup(ts_ctx *ctx, const char *family, int weight, int itali
   return nomem ? TS_ERR_NOMEM : TS_OK;
 }
 
+void ts_fonts_prepare(ts_ctx *ctx)
+{
+  if (!ctx) return;
+  fonts_cache *c = get_cache(ctx);
+  if (!c) return;
+  pthread_mutex_lock(&c->lock);
+  (void)index_locked(c); /* running out of memory here: the first look-up tries again */
+  c->nomem = 0;
+  pthread_mutex_unlock(&c->lock);
+}
+
 const ts_face *ts_fonts_find(ts_ctx *ctx, const char *family, int weight, int italic)
 {
   const ts_face *f = NULL;

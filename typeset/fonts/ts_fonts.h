@@ -68,6 +68,11 @@ int ts_face_advance(const ts_face *f, uint32_t gid);
  * ts_ctx_destroy). NULL when no such family exists. */
 const ts_face *ts_fonts_find(ts_ctx *ctx, const char *family, int weight,
                              int italic);
+/* Sets up the context's font cache now: fontconfig's configuration (the
+ * font folders' caches read) and the family index — what the first
+ * look-up would otherwise do.  For a thread that starts it early; the
+ * results never depend on who did it. */
+void ts_fonts_prepare(ts_ctx *ctx);
 /* The same, telling a missing family (TS_OK, *out NULL) from running out of
  * memory on the way (TS_ERR_NOMEM, *out NULL). */
 ts_status ts_fonts_lookup(ts_ctx *ctx, const char *family, int weight, int italic,

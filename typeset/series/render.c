@@ -2,6 +2,7 @@
 #include "ts_series.h"
 
 #include "epub/ts_epub.h"
+#include "fonts/ts_fonts.h"
 #include "markdown/ts_markdown.h"
 #include "page/ts_page.h"
 #include "pdf/ts_pdf.h"
@@ -151,6 +152,10 @@ typedef struct early_warm {
 
 static void *early_warm_main(void *arg) {
   early_warm *w = arg;
+  /* fontconfig's set-up first: it needs no style, and it is what the
+   * main thread's first look-up would wait for longest (its own parse of
+   * the default style does not wait for this one) */
+  ts_fonts_prepare(w->ctx);
   ts_style *s = ts_style_default(); /* parses the shared default tree */
   if (!s) return NULL;
   static const struct { ts_role role; int weight, italic; } want[] = {
