@@ -87,21 +87,25 @@ static inline void fuzz_render(ts_ctx *ctx, const char *path, const char *text, 
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)text[i]) * 16777619u;
     style->epub_cover = (h & 7) == 0;
+    /* the print edition's page numbers in the EPUB for one input in two */
+    style->epub_page_list = (h & 16) != 0;
   }
+  ts_layout layout;
+  memset(&layout, 0, sizeof layout);
+  int laid = 0;
   if (pdf) {
-    ts_layout layout;
-    memset(&layout, 0, sizeof layout);
     ts_layout_opts lo = {use, NULL};
     st = ts_page_layout(ctx, doc, &lo, &d, &layout);
     fuzz_check(st, &d);
     if (st == TS_OK) {
+      laid = 1;
       st = ts_pdf_write_mem(ctx, doc, use, &layout, &out, &n, &d);
       fuzz_check_out(st, &d, out, n, "%PDF-");
       free(out);
       out = NULL;
     }
   }
-  st = ts_epub_write_mem(ctx, doc, use, &out, &n, &d);
+  st = ts_epub_write_mem(ctx, doc, use, laid ? &layout : NULL, &out, &n, &d);
   fuzz_check_out(st, &d, out, n, "PK\3\4");
   free(out);
   ts_style_destroy(style);

@@ -22,6 +22,7 @@
 #include "epub/ts_epub.h"
 #include "epub/epub_int.h" /* epub_font_cache_stats */
 #include "markdown/ts_markdown.h"
+#include "page/ts_page.h" /* ts_layout for the print page numbers */
 #include "style/ts_style.h"
 
 /* allocation failure injection (fail_countdown): ../alloc_fail.h */
@@ -358,7 +359,7 @@ static unsigned char *build(const ts_doc *d, const ts_style *s, size_t *len) {
   unsigned char *data = NULL;
   ts_diag diag;
   ts_diag_init(&diag, stderr);
-  ck_assert_int_eq(ts_epub_write_mem(ctx, d, s, &data, len, &diag), TS_OK);
+  ck_assert_int_eq(ts_epub_write_mem(ctx, d, s, NULL, &data, len, &diag), TS_OK);
   ck_assert_uint_eq(diag.n_errors, 0);
   ck_assert_ptr_nonnull(data);
   return data;
@@ -629,6 +630,91 @@ START_TEST(links_across_split) {
 }
 END_TEST
 
+/* The print edition's page numbers from a layout made by hand: each page's
+ * marker where its body text begins (page 2 inside a paragraph, page 4's
+ * inside a word: after it), in page order whatever the text order (page 3
+ * begins after page 4's place: 4 waits for 3), a page without body text
+ * with the next one, one whose place is not in the body at the end; before
+ * a heading, not in it; page 1 on the title page.  Labels are the folios
+ * (a journal's pagination from 11 here), ids the pages' order. */
+#define PG_MARK(i, f)                                                              \
+  "<span epub:type=\"pagebreak\" role=\"doc-pagebreak\" id=\"p" #i "\" aria-label=\"" #f \
+  "\"></span>"
+START_TEST(print_page_list) {
+  ts_doc *d = ts_doc_create("/nonexistent/paged.md");
+  ts_node *p1 = para(d, d->root, "alpha beta gamma")->first;
+  ts_node *p2 = para(d, d->root, "delta epsilon")->first;
+  ts_node *p3 = para(d, d->root, "zeta eta theta")->first;
+  ts_node *h = heading(d, 2, "later", "Later")->first;
+  para(d, d->root, "iota kappa");
+  static const char elsewhere[] = "not the body's";
+  ts_page pages[7];
+  memset(pages, 0, sizeof pages);
+  const char *src[7] = {NULL, p1->text + 6, p3->text, p2->text + 2, NULL, h->text, elsewhere};
+  for (int i = 0; i < 7; i++) {
+    pages[i].w = 595;
+    pages[i].h = 842;
+    pages[i].number = 11 + i;
+    pages[i].src = src[i];
+  }
+  ts_layout L;
+  memset(&L, 0, sizeof L);
+  L.pages = pages;
+  L.n_pages = 7;
+  ts_diag diag;
+  ts_diag_init(&diag, stderr);
+  unsigned char *z = NULL;
+  size_t len = 0;
+  /* the default style makes none, layout or not */
+  ck_assert_int_eq(ts_epub_write_mem(ctx, d, style, &L, &z, &len, &diag), TS_OK);
+  char *c1 = entry(z, len, "OEBPS/chapter-1.xhtml", NULL);
+  char *nav = entry(z, len, "OEBPS/nav.xhtml", NULL);
+  ck_assert_ptr_null(strstr(c1, "pagebreak"));
+  ck_assert_ptr_null(strstr(nav, "page-list"));
+  free(c1);
+  free(nav);
+  free(z);
+  style->epub_page_list = 1;
+  ck_assert_int_eq(ts_epub_write_mem(ctx, d, style, &L, &z, &len, &diag), TS_OK);
+  style->epub_page_list = 0;
+  ck_assert_uint_eq(diag.n_errors, 0);
+  c1 = entry(z, len, "OEBPS/chapter-1.xhtml", NULL);
+  char *tp = entry(z, len, "OEBPS/titlepage.xhtml", NULL);
+  nav = entry(z, len, "OEBPS/nav.xhtml", NULL);
+  char *opf = entry(z, len, "OEBPS/package.opf", NULL);
+  ck_assert_ptr_nonnull(strstr(tp, "<body class=\"titlepage\">\n" PG_MARK(1, 11)));
+  ck_assert_ptr_nonnull(strstr(c1, "<p>alpha " PG_MARK(2, 12) "beta gamma</p>"));
+  ck_assert_ptr_nonnull(strstr(c1, "<p>delta epsilon</p>"));
+  ck_assert_ptr_nonnull(strstr(c1, "<p>" PG_MARK(3, 13) PG_MARK(4, 14) "zeta eta theta</p>"));
+  ck_assert_ptr_nonnull(strstr(c1, PG_MARK(5, 15) PG_MARK(6, 16) "<h2 id=\"later\">Later</h2>"));
+  ck_assert_ptr_nonnull(strstr(c1, "<p>iota kappa</p>\n" PG_MARK(7, 17)));
+  ck_assert_int_eq(count(c1, "doc-pagebreak"), 6);
+  ck_assert_ptr_nonnull(strstr(nav, "<nav epub:type=\"page-list\" id=\"page-list\" "
+                                    "role=\"doc-pagelist\" aria-label=\"Pages\" hidden=\"hidden\">"));
+  ck_assert_ptr_nonnull(strstr(nav, "<li><a href=\"titlepage.xhtml#p1\">11</a></li>\n"
+                                    "<li><a href=\"chapter-1.xhtml#p2\">12</a></li>\n"
+                                    "<li><a href=\"chapter-1.xhtml#p3\">13</a></li>\n"
+                                    "<li><a href=\"chapter-1.xhtml#p4\">14</a></li>\n"
+                                    "<li><a href=\"chapter-1.xhtml#p5\">15</a></li>\n"
+                                    "<li><a href=\"chapter-1.xhtml#p6\">16</a></li>\n"
+                                    "<li><a href=\"chapter-1.xhtml#p7\">17</a></li>\n</ol>"));
+  ck_assert_ptr_nonnull(strstr(opf, "<dc:source id=\"print-source\">urn:uuid:"));
+  ck_assert_ptr_nonnull(strstr(opf, "<meta refines=\"#print-source\" property=\"source-of\">"
+                                    "pagination</meta>"));
+  ck_assert_ptr_nonnull(strstr(opf, ">pageBreakMarkers</meta>"));
+  ck_assert_ptr_nonnull(strstr(opf, ">pageNavigation</meta>"));
+  char path[512];
+  save("paged.epub", z, len, path, sizeof path);
+  ck_assert(epubcheck_clean(path));
+  free(opf);
+  free(nav);
+  free(tp);
+  free(c1);
+  free(z);
+  ts_doc_destroy(d);
+}
+END_TEST
+
 START_TEST(short_paper_one_file) {
   ts_doc *d = ts_doc_create("/nonexistent/short.md");
   heading(d, 1, "only", "Only");
@@ -643,7 +729,7 @@ START_TEST(short_paper_one_file) {
   unsigned char *data = NULL;
   ts_diag diag;
   ts_diag_init(&diag, NULL);
-  ck_assert_int_eq(ts_epub_write_mem(ctx, d, style, &data, &len, &diag), TS_OK);
+  ck_assert_int_eq(ts_epub_write_mem(ctx, d, style, NULL, &data, &len, &diag), TS_OK);
   char *c1 = entry(data, len, "OEBPS/chapter-1.xhtml", NULL);
   ck_assert_ptr_null(entry(data, len, "OEBPS/chapter-2.xhtml", NULL));
   ck_assert_ptr_nonnull(strstr(c1, "<a href=\"#only\">the top</a>"));
@@ -822,7 +908,7 @@ START_TEST(missing_image_is_located_error) {
   size_t len = 0;
   ts_diag diag;
   ts_diag_init(&diag, NULL);
-  ck_assert_int_eq(ts_epub_write_mem(ctx, d, style, &data, &len, &diag), TS_ERR_INPUT);
+  ck_assert_int_eq(ts_epub_write_mem(ctx, d, style, NULL, &data, &len, &diag), TS_ERR_INPUT);
   ck_assert_ptr_null(data);
   ck_assert_uint_eq(diag.n_errors, 2);
   char want[600];
@@ -1339,7 +1425,7 @@ START_TEST(empty_document) {
   ck_assert_ptr_nonnull(d);
   unsigned char *z = NULL;
   size_t len = 0;
-  ck_assert_int_eq(ts_epub_write_mem(ctx, d, NULL, &z, &len, NULL), TS_OK);
+  ck_assert_int_eq(ts_epub_write_mem(ctx, d, NULL, NULL, &z, &len, NULL), TS_OK);
   char *opf = entry(z, len, "OEBPS/package.opf", NULL);
   ck_assert_ptr_nonnull(strstr(opf, "<dc:title id=\"title\">empty.md</dc:title>"));
   /* no image in the text, the drawn cover (alt: the title): visual, with alternatives */
@@ -1415,7 +1501,7 @@ START_TEST(corrupt_images_refused) {
   size_t len = 0;
   ts_diag diag;
   ts_diag_init(&diag, NULL);
-  ck_assert_int_eq(ts_epub_write_mem(ctx, d, style, &z, &len, &diag), TS_ERR_INPUT);
+  ck_assert_int_eq(ts_epub_write_mem(ctx, d, style, NULL, &z, &len, &diag), TS_ERR_INPUT);
   ck_assert_ptr_null(z);
   char want[600];
   snprintf(want, sizeof want, "%s/paper.md:%u:1: error: image '%s': ", tmpdir,
@@ -1508,7 +1594,7 @@ START_TEST(huge_images_refused) {
   size_t len = 0;
   ts_diag diag;
   ts_diag_init(&diag, NULL);
-  ts_status st = ts_epub_write_mem(ctx, d, style, &z, &len, &diag);
+  ts_status st = ts_epub_write_mem(ctx, d, style, NULL, &z, &len, &diag);
   if (sized_images[_i].ok) {
     ck_assert_msg(st == TS_OK, "%s: %s", name, diag.first_error ? diag.first_error : "");
   } else {
@@ -1869,7 +1955,7 @@ static unsigned char *oom_epub(void *user, long n, size_t *len, ts_status *out) 
   unsigned char *data = NULL;
   *len = 0;
   ts_alloc_begin(n);
-  ts_status st = ts_epub_write_mem(c, d, style, &data, len, &diag);
+  ts_status st = ts_epub_write_mem(c, d, style, NULL, &data, len, &diag);
   int failed = ts_alloc_end();
   ts_ctx_destroy(c);
   *out = failed ? st : (ts_status)-1; /* -1: nothing failed */
@@ -1904,7 +1990,7 @@ static unsigned char *oom_epub_file(void *user, long n, size_t *len, ts_status *
   ts_out o;
   ts_alloc_begin(n);
   ts_status st = ts_out_open(&o, path);
-  if (st == TS_OK) st = ts_epub_write_out(c, d, style, &o, &diag);
+  if (st == TS_OK) st = ts_epub_write_out(c, d, style, NULL, &o, &diag);
   int failed = ts_alloc_end();
   if (st == TS_OK) {
     (void)fflush(o.fp);
@@ -1950,6 +2036,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, endnotes_mode);
   tcase_add_test(tc, links_across_split);
   tcase_add_test(tc, short_paper_one_file);
+  tcase_add_test(tc, print_page_list);
   tcase_add_test(tc, package_metadata);
   tcase_add_test(tc, title_page);
   tcase_add_test(tc, generated_cover);

@@ -722,9 +722,9 @@ def nav_text(path):
     return html.unescape(re.sub(r"<[^>]+>", "", x))
 
 
-def epub_text(path):
-    """Text of the EPUB's XHTML documents in spine order (tags stripped,
-    entities decoded)."""
+def epub_spine(path):
+    """The EPUB's XHTML documents in spine order: [(name, markup)]."""
+    docs = []
     with zipfile.ZipFile(path) as z:
         container = z.read("META-INF/container.xml").decode("utf-8")
         m = re.search(r'full-path="([^"]+)"', container)
@@ -738,22 +738,74 @@ def epub_text(path):
             h = re.search(r'\bhref="([^"]+)"', tag)
             if i and h:
                 items[i.group(1)] = h.group(1)
-        parts = []
         for ref in re.finditer(r'<itemref\s[^>]*idref="([^"]+)"', opf):
             href = items.get(ref.group(1))
             if href is None:
                 continue
             name = base + html.unescape(href).split("#")[0]
-            x = z.read(name).decode("utf-8")
-            x = re.sub(r"(?s)<head\b.*?</head>", " ", x)
-            x = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", x)
-            x = re.sub(r"(?s)<!--.*?-->", " ", x)
-            # block-level tags end a line, so words never glue together
-            x = re.sub(r"(?i)<(br|/p|/h[1-6]|/li|/td|/th|/div|/figcaption|/caption|/aside|/blockquote|/tr)\b[^>]*>",
-                       "\n", x)
-            x = re.sub(r"<[^>]+>", "", x)
-            parts.append(html.unescape(x))
-        return "\n".join(parts)
+            docs.append((name, z.read(name).decode("utf-8")))
+    return docs
+
+
+def xhtml_text(x):
+    """Text of XHTML markup: tags stripped (block ends as line breaks),
+    entities decoded."""
+    x = re.sub(r"(?s)<head\b.*?</head>", " ", x)
+    x = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", x)
+    x = re.sub(r"(?s)<!--.*?-->", " ", x)
+    # block-level tags end a line, so words never glue together
+    x = re.sub(r"(?i)<(br|/p|/h[1-6]|/li|/td|/th|/div|/figcaption|/caption|/aside|/blockquote|/tr)\b[^>]*>",
+               "\n", x)
+    x = re.sub(r"<[^>]+>", "", x)
+    return html.unescape(x)
+
+
+def epub_text(path):
+    """Text of the EPUB's XHTML documents in spine order (tags stripped,
+    entities decoded)."""
+    return "\n".join(xhtml_text(x) for _, x in epub_spine(path))
+
+
+PAGE_MARK = re.compile(r'<span epub:type="pagebreak" role="doc-pagebreak" id="(p\d+)" '
+                       r'aria-label="([^"]+)"></span>')
+
+
+def page_list_problems(pdf, epub):
+    """The print edition's page numbers in the EPUB against the PDF: one
+    marker per PDF page, in page order, listed by the nav's page-list; the
+    words after page K's marker are among the first words of PDF page K's
+    text (pdftotext, an independent reading of the PDF: the running head
+    and the page's first lines).  [] when all hold."""
+    probs = []
+    p = run(["pdfinfo", pdf], timeout=60)
+    m = re.search(r"^Pages:\s+(\d+)", p.stdout.decode("utf-8", "replace"), re.M) if p else None
+    if not m:
+        return ["pdfinfo gives no page count: %s" % describe(p)]
+    n = int(m.group(1))
+    marks = []  # (label, id, file, words after)
+    for name, x in epub_spine(epub):
+        for mk in PAGE_MARK.finditer(x):
+            after = words_of(xhtml_text(PAGE_MARK.sub("", x[mk.end():mk.end() + 1500])))
+            marks.append((mk.group(2), mk.group(1), name.rsplit("/", 1)[-1], after[:3]))
+    labels = [mk[0] for mk in marks]
+    if labels != [str(k) for k in range(1, n + 1)]:
+        return ["page markers %s, the PDF has %d pages" % (labels, n)]
+    with zipfile.ZipFile(epub) as z:
+        nav = z.read([f for f in z.namelist() if f.endswith("nav.xhtml")][0]).decode("utf-8")
+    pl = re.search(r'(?s)<nav epub:type="page-list"[^>]*>(.*?)</nav>', nav)
+    links = re.findall(r'<a href="([^"#]+)#(p\d+)">([^<]+)</a>', pl.group(1)) if pl else []
+    want = [(mk[2], mk[1], mk[0]) for mk in marks]
+    if links != want:
+        probs.append("nav page-list %s, the markers are %s" % (links[:4], want[:4]))
+    for k in range(2, n + 1):
+        after = marks[k - 1][3]
+        p = run(["pdftotext", "-f", str(k), "-l", str(k), pdf, "-"], timeout=60)
+        lines = [l for l in p.stdout.decode("utf-8", "replace").split("\n") if l.strip()] if p else []
+        head = words_of("\n".join(lines[:6]))
+        if not after or not any(head[i:i + len(after)] == after for i in range(len(head))):
+            probs.append("page %d's marker is followed by %s, not among the first words of "
+                         "the PDF page: %s" % (k, after, head[:24]))
+    return probs
 
 
 # ---------------------------------------------------------------------------
@@ -925,6 +977,10 @@ def check_sample(typeset, root, name):
                 fail(e)
             else:
                 ok("%s: EPUB nav lists the %d top-level headings in order" % (name, len(tops)))
+
+        # the default style makes no page list (epub.page-list: false)
+        if any(PAGE_MARK.search(x) or 'epub:type="page-list"' in x for _, x in epub_spine(epub)):
+            fail("%s: the default style's EPUB has print page markers" % name)
 
         # EPUB package metadata
         for e in opf_problems(epub, title, authors, lang):
@@ -1158,6 +1214,27 @@ def check_series(typeset, root):
         for f in ("catalogue.pdf", "catalogue.atom"):
             if not os.path.isfile(os.path.join(out, f)):
                 fail("series samples: no %s" % f)
+        # the paper style's EPUBs carry the PDF's page numbers (epub.page-list)
+        for i, s in enumerate(stems):
+            pdf, epub = os.path.join(out, s + ".pdf"), os.path.join(out, s + ".epub")
+            if not (os.path.isfile(pdf) and os.path.isfile(epub)):
+                continue
+            probs = page_list_problems(pdf, epub)
+            for e in probs:
+                fail("series samples: %s: print page numbers: %s" % (s, e))
+            if not probs:
+                ok("series samples: %s: the EPUB's page markers and page list match the PDF's "
+                   "pages" % s)
+            p = run(epubcheck_cmd() + [epub], timeout=300)
+            txt = (p.stdout + p.stderr).decode("utf-8", "replace") if p else ""
+            if p is None or p.returncode != 0 or epubcheck_problems(txt) or \
+                    "No errors or warnings detected" not in txt:
+                fail("series samples: %s: epubcheck of the paged EPUB (%s):\n  %s"
+                     % (s, describe(p), "\n  ".join(epubcheck_problems(txt)) or txt[-2000:]))
+            else:
+                ok("series samples: %s: epubcheck of the paged EPUB: no errors or warnings" % s)
+            if i == 0:
+                check_ace(root, epub, tmp, "series samples: %s (page list)" % s)
         for s in stems:
             pdf = os.path.join(out, s + ".pdf")
             if os.path.isfile(pdf):
@@ -1580,6 +1657,23 @@ def check_options(typeset, root):
             if read_bytes(rel[1]) != read_bytes(outs[0][0]) or \
                     read_bytes(rel[0]) != read_bytes(outs[0][1]):
                 fail("options: a relative input path or another order of -o changes the outputs")
+        # the paper style's print page numbers: an EPUB made alone (the layout
+        # run for it) is the EPUB made beside the PDF, and its markers match
+        # that PDF's pages
+        paged = [os.path.join(tmp, "paged.pdf"), os.path.join(tmp, "paged.epub")]
+        alone = os.path.join(tmp, "alone.epub")
+        src0 = os.path.join(dirs[0], name)
+        if render(src0, paged, extra=("--style", "paper")) and \
+                render(src0, [alone], extra=("--style", "paper")):
+            if read_bytes(alone) != read_bytes(paged[1]):
+                fail("options: the paper style's EPUB made alone differs from the one made "
+                     "with its PDF")
+            probs = page_list_problems(paged[0], alone)
+            for e in probs:
+                fail("options: --style paper EPUB alone: print page numbers: %s" % e)
+            if not probs:
+                ok("options: an EPUB made alone carries the PDF's page numbers, the same bytes "
+                   "as beside the PDF")
         # no SOURCE_DATE_EPOCH: the clock is never read, so two runs a second
         # apart still agree
         noepoch = []

@@ -9,6 +9,7 @@
  * through ts_buf_xml; hrefs are limited to http, https, mailto and
  * fragments that exist (epubcheck RSC-012 is the most common real error). */
 #include "epub_int.h"
+#include "../page/ts_page.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -144,6 +145,8 @@ static const struct {
     {"en", "abstract", "Abstract"},   {"en", "keywords", "Keywords"},
     {"en", "cover", "Cover"},         {"en", "titlepage", "Title page"},
     {"en", "landmarks", "Guide"},     {"en", "start", "Start"},
+    {"en", "pages", "Pages"},         {"ru", "pages", "Страницы"},
+    {"de", "pages", "Seiten"},        {"fr", "pages", "Pages"},
     {"ru", "contents", "Содержание"}, {"ru", "notes", "Примечания"},
     {"ru", "abstract", "Аннотация"},  {"ru", "keywords", "Ключевые слова"},
     {"ru", "cover", "Обложка"},       {"ru", "titlepage", "Титульная страница"},
@@ -173,10 +176,11 @@ const char *epub_label(const epub *E, const char *key) {
 
 /* ---- ids ------------------------------------------------------------------ */
 
-/* Ids the writer emits itself in chapter files: r3, r3-2, n3, notes. */
+/* Ids the writer emits itself in chapter files: r3, r3-2, n3, p3 (print
+ * pages), notes. */
 static int reserved_id(const char *s) {
   if (strcmp(s, "notes") == 0) return 1;
-  if ((s[0] == 'r' || s[0] == 'n') && s[1] >= '0' && s[1] <= '9') {
+  if ((s[0] == 'r' || s[0] == 'n' || s[0] == 'p') && s[1] >= '0' && s[1] <= '9') {
     const char *p = s + 1;
     while (*p >= '0' && *p <= '9') p++;
     if (*p == 0) return 1;
@@ -749,6 +753,138 @@ static ts_status collect_images(epub *E) {
   return result;
 }
 
+/* ---- print page numbers ---------------------------------------------------
+ * With the PDF's layout (and the style's epub.page-list) each page of the
+ * print edition gets a marker, <span epub:type="pagebreak"
+ * role="doc-pagebreak" id="pN" aria-label="FOLIO"/>, where its body text
+ * begins: a page's first body line knows the model bytes it starts at
+ * (ts_page.src), and the writer, passing those bytes, puts the marker there
+ * (after the word when the page begins inside a hyphenated one).  Markers
+ * come out in page order whatever the text order: a page whose place comes
+ * before an earlier page's (a figure's caption floated to the next page)
+ * waits for it; a page without body text of its own (a full-page figure)
+ * goes with the next page that has some; page 1 opens the title page, and
+ * whatever was not placed closes the body. */
+
+static int cmp_pg_at(const void *a, const void *b) {
+  const epage_at *x = a, *y = b;
+  if (x->at != y->at) return x->at < y->at ? -1 : 1;
+  return (x->page > y->page) - (x->page < y->page);
+}
+
+/* The first anchor at or after address lo (n_pg_at when none). */
+static size_t anchor_from(const epub *E, uintptr_t lo) {
+  size_t k = 0, top = E->n_pg_at;
+  while (k < top) {
+    size_t mid = k + (top - k) / 2;
+    if (E->pg_at[mid].at < lo) k = mid + 1;
+    else top = mid;
+  }
+  return k;
+}
+
+static ts_status pages_init(epub *E, const ts_layout *L) {
+  if (!L || !E->style->epub_page_list || L->n_pages == 0) return TS_OK;
+  E->pages = ts_arena_alloc(E->a, L->n_pages * sizeof *E->pages);
+  E->pg_at = ts_arena_alloc(E->a, L->n_pages * sizeof *E->pg_at);
+  if (!E->pages || !E->pg_at) return TS_ERR_NOMEM;
+  for (size_t i = 0; i < L->n_pages; i++) {
+    E->pages[i].number = L->pages[i].number;
+    E->pages[i].file = -1;
+    if (i > 0 && L->pages[i].src) {
+      E->pages[i].anchored = 1;
+      E->pg_at[E->n_pg_at++] = (epage_at){(uintptr_t)L->pages[i].src, i};
+    }
+  }
+  qsort(E->pg_at, E->n_pg_at, sizeof *E->pg_at, cmp_pg_at);
+  E->n_pages = L->n_pages;
+  /* only places the body's text will pass count: a page whose place is
+   * elsewhere goes with the next page (instead of holding back every later
+   * page until the end) */
+  uint8_t *found = E->n_pg_at ? ts_arena_alloc(E->a, E->n_pg_at) : NULL;
+  if (E->n_pg_at && !found) return TS_ERR_NOMEM;
+  ts_iter it;
+  ts_iter_init(&it, E->doc->root);
+  ts_node *n;
+  int entering;
+  while ((n = ts_iter_next(&it, &entering))) {
+    if (!entering || !n->text || !n->len ||
+        (n->type != TS_NODE_TEXT && n->type != TS_NODE_CODE && n->type != TS_NODE_CODEBLOCK))
+      continue;
+    uintptr_t lo = (uintptr_t)n->text, hi = lo + n->len;
+    for (size_t k = anchor_from(E, lo); k < E->n_pg_at && E->pg_at[k].at < hi; k++) found[k] = 1;
+  }
+  size_t m = 0;
+  for (size_t k = 0; k < E->n_pg_at; k++) {
+    if (found[k]) E->pg_at[m++] = E->pg_at[k];
+    else E->pages[E->pg_at[k].page].anchored = 0;
+  }
+  E->n_pg_at = m;
+  return TS_OK;
+}
+
+/* Writes the markers of the pages up to and including `last`. */
+static void pages_upto(epub *E, ts_buf *b, size_t last) {
+  for (; E->pg_next <= last && E->pg_next < E->n_pages; E->pg_next++) {
+    epage *pg = &E->pages[E->pg_next];
+    ts_buf_printf(b, "<span epub:type=\"pagebreak\" role=\"doc-pagebreak\" id=\"p%zu\" "
+                     "aria-label=\"%d\"></span>",
+                  E->pg_next + 1, pg->number);
+    pg->file = (int)E->cur_file;
+  }
+}
+
+/* The writer is at page i's place: its marker, and those it held back. */
+static void page_reached(epub *E, ts_buf *b, size_t i) {
+  if (i < E->pg_next) return; /* written already, with a later page's */
+  E->pages[i].reached = 1;
+  for (;;) {
+    size_t q = E->pg_next;
+    while (q < E->n_pages && !E->pages[q].anchored) q++;
+    if (q >= E->n_pages || !E->pages[q].reached) return;
+    pages_upto(E, b, q);
+  }
+}
+
+/* A heading whose text opens a page: the marker goes before the heading,
+ * not into it (where it would become part of the heading's name). */
+static void pages_before_heading(epub *E, ts_buf *b, ts_node *h) {
+  if (!E->n_pg_at) return;
+  ts_iter it;
+  ts_iter_init(&it, h);
+  ts_node *t;
+  int entering;
+  while ((t = ts_iter_next(&it, &entering)) && t->type != TS_NODE_TEXT) {}
+  if (!t || !t->text || !t->len) return;
+  for (size_t k = anchor_from(E, (uintptr_t)t->text);
+       k < E->n_pg_at && E->pg_at[k].at == (uintptr_t)t->text; k++)
+    page_reached(E, b, E->pg_at[k].page);
+}
+
+static int pg_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
+
+/* epub_text (or, url set, epub_text_url) with the markers of the pages
+ * that begin inside s. */
+static void text_paged(epub *E, ts_buf *b, const char *s, size_t n, int url) {
+  size_t done = 0;
+  if (!s) return;
+  if (E->n_pg_at && n) {
+    uintptr_t lo = (uintptr_t)s, hi = lo + n;
+    for (size_t k = anchor_from(E, lo); k < E->n_pg_at && E->pg_at[k].at < hi; k++) {
+      size_t off = (size_t)(E->pg_at[k].at - lo);
+      if (off > 0 && !pg_space(s[off - 1]))
+        while (off < n && !pg_space(s[off])) off++; /* after a word split by the page */
+      if (off < done) off = done;
+      if (url) epub_text_url(E, b, s + done, off - done);
+      else epub_text(E, b, s + done, off - done);
+      done = off;
+      page_reached(E, b, E->pg_at[k].page);
+    }
+  }
+  if (url) epub_text_url(E, b, s + done, n - done);
+  else epub_text(E, b, s + done, n - done);
+}
+
 /* ---- XHTML ------------------------------------------------------------------- */
 
 typedef struct rstate {
@@ -951,6 +1087,7 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
       int hi = -1;
       int have = emap_get(&E->head_by_node, n, &hi) && (size_t)E->heads[hi].file == R->file;
       if (entering) {
+        pages_before_heading(E, b, n);
         ts_buf_printf(b, "<h%d", lv);
         if (have) ts_buf_printf(b, " id=\"%s\"", E->heads[hi].id);
         put_dir(E, b, n);
@@ -1029,7 +1166,7 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
       ts_buf_puts(b, ">");
       size_t len = n->len;
       if (len && n->text[len - 1] == '\n') len--;
-      epub_text(E, b, n->text, len);
+      text_paged(E, b, n->text, len, 0);
       ts_buf_puts(b, "</code></pre>\n");
       E->used_mono = 1;
       break;
@@ -1089,8 +1226,7 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
       }
       break;
     case TS_NODE_TEXT:
-      if (R->in_url) epub_text_url(E, b, n->text, n->len);
-      else epub_text(E, b, n->text, n->len);
+      text_paged(E, b, n->text, n->len, R->in_url);
       break;
     case TS_NODE_EMPH:
       ts_buf_puts(b, entering ? "<em>" : "</em>");
@@ -1113,7 +1249,7 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
       break;
     case TS_NODE_CODE:
       ts_buf_puts(b, "<code>");
-      epub_text(E, b, n->text, n->len);
+      text_paged(E, b, n->text, n->len, 0);
       ts_buf_puts(b, "</code>");
       E->used_mono = 1;
       break;
@@ -1233,6 +1369,7 @@ static ts_status render_chapter(epub *E, size_t fi, ts_buf *b) {
   efile *F = &E->files[fi];
   TS_CHECK(rstate_init(E, &R, fi));
   epub_xhtml_head(E, b, F->title, "chapter");
+  if (E->pg_next == 0) pages_upto(E, b, 0);
   int stack[8];
   int depth = 0;
   int chapters = 0; /* several level-1 headings: each opens a chapter */
@@ -1254,6 +1391,7 @@ static ts_status render_chapter(epub *E, size_t fi, ts_buf *b) {
     }
     TS_CHECK(render_node(E, &R, b, top));
   }
+  if (fi + 1 == E->n_files && E->n_pages) pages_upto(E, b, E->n_pages - 1);
   while (depth > 0) {
     ts_buf_puts(b, "</section>\n");
     depth--;
@@ -1354,6 +1492,7 @@ static ts_status render_titlepage(epub *E, ts_buf *b) {
   rstate R;
   TS_CHECK(rstate_init(E, &R, 1));
   epub_xhtml_head(E, b, E->title, "titlepage");
+  if (E->pg_next == 0) pages_upto(E, b, 0); /* the print edition's page 1 */
   ts_buf_puts(b, "<section epub:type=\"titlepage\" class=\"titlepage\">\n");
   put_masthead(E, b);
   ts_buf_puts(b, "<h1 class=\"title\">");
@@ -1447,6 +1586,7 @@ static ts_status render_files(epub *E) {
   ts_buf_init(&b);
   for (size_t i = 0; i < E->n_files; i++) {
     ts_buf_clear(&b);
+    E->cur_file = i;
     if (i == 0) TS_CHECK(render_cover(E, &b));
     else if (i == 1) TS_CHECK(render_titlepage(E, &b));
     else TS_CHECK(render_chapter(E, i, &b));
@@ -1727,7 +1867,7 @@ static void epub_free(epub *E) {
 }
 
 /* Everything but the container: the files to put in the ZIP. */
-static ts_status epub_build(epub *E) {
+static ts_status epub_build(epub *E, const ts_layout *print) {
   ts_status st = TS_OK;
   const ts_meta *m = &E->doc->meta;
   E->a = ts_arena_create(0);
@@ -1774,6 +1914,7 @@ static ts_status epub_build(epub *E) {
   TS_CHECK(split_chapters(E));
   TS_CHECK(collect_headings(E));
   TS_CHECK(collect_images(E));
+  TS_CHECK(pages_init(E, print));
   TS_CHECK(render_files(E));
   TS_CHECK(make_identifier(E));
   TS_CHECK(epub_embed_fonts(E));
@@ -1806,7 +1947,7 @@ const char *epub_dc_date(const epub *E) {
 }
 
 static ts_status prepare(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
-                         ts_diag *d, epub *E, ts_style **own_style) {
+                         const ts_layout *print, ts_diag *d, epub *E, ts_style **own_style) {
   memset(E, 0, sizeof *E);
   *own_style = NULL;
   if (!ctx || !doc || !doc->root) return TS_ERR_USAGE;
@@ -1820,18 +1961,19 @@ static ts_status prepare(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
   E->style = style;
   ts_diag_init(&E->own_diag, NULL);
   E->d = d ? d : &E->own_diag;
-  return epub_build(E);
+  return epub_build(E, print);
 }
 
 ts_status ts_epub_write_mem(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
-                            unsigned char **data, size_t *len, ts_diag *d) {
+                            const ts_layout *print, unsigned char **data, size_t *len,
+                            ts_diag *d) {
   ts_status st = TS_OK;
   epub E;
   ts_style *own = NULL;
   if (!data || !len) return TS_ERR_USAGE;
   *data = NULL;
   *len = 0;
-  TS_CHECK(prepare(ctx, doc, style, d, &E, &own));
+  TS_CHECK(prepare(ctx, doc, style, print, d, &E, &own));
   TS_CHECK(zip_fill(&E, -1, NULL, data, len));
 done:
   if (E.a || E.cps) epub_free(&E);
@@ -1839,13 +1981,13 @@ done:
   return st;
 }
 
-ts_status ts_epub_write_out(ts_ctx *ctx, const ts_doc *doc, const ts_style *style, ts_out *o,
-                            ts_diag *d) {
+ts_status ts_epub_write_out(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
+                            const ts_layout *print, ts_out *o, ts_diag *d) {
   ts_status st = TS_OK;
   epub E;
   ts_style *own = NULL;
   if (!o || !o->fp) return TS_ERR_USAGE;
-  TS_CHECK(prepare(ctx, doc, style, d, &E, &own));
+  TS_CHECK(prepare(ctx, doc, style, print, d, &E, &own));
   /* libzip writes the file at its positions (pwrite); nothing goes
    * through o->fp's buffer, which stays empty */
   TS_CHECK(zip_fill(&E, fileno(o->fp), o->path, NULL, NULL));
@@ -1864,7 +2006,7 @@ ts_status ts_epub_write(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
     ts_diag_report(d, TS_ERROR, path, 0, 0, "cannot write the EPUB: %s", strerror(errno));
     return st;
   }
-  st = ts_epub_write_out(ctx, doc, style, &o, d);
+  st = ts_epub_write_out(ctx, doc, style, NULL, &o, d);
   if (st != TS_OK) {
     ts_out_abort(&o);
     return st;

@@ -75,6 +75,18 @@ typedef struct ezent {
   uint32_t crc;
 } ezent;
 
+/* A page of the print edition. */
+typedef struct epage {
+  int number;            /* its folio */
+  int anchored;          /* its body text begins in the model's text (epage_at) */
+  int reached;           /* the writer has passed that place */
+  int file;              /* the file its marker went into (-1: none yet) */
+} epage;
+typedef struct epage_at {
+  uintptr_t at;          /* address in the model's text (compared, never read) */
+  size_t page;           /* index into epub.pages */
+} epage_at;
+
 typedef struct epub {
   ts_ctx *ctx;
   const ts_doc *doc;
@@ -113,6 +125,15 @@ typedef struct epub {
   char *ncx; size_t ncx_len;       /* owned */
   const char *identifier;          /* dc:identifier (arena) */
   int64_t modified;                /* seconds since the epoch */
+
+  /* the print edition's pages (style epub.page-list, the layout given):
+   * a page-break marker where each begins, in page order */
+  epage *pages;          /* arena: one per page of the PDF (n_pages) */
+  size_t n_pages;
+  epage_at *pg_at;       /* arena: the pages' anchors, by address */
+  size_t n_pg_at;
+  size_t pg_next;        /* the next page whose marker is due */
+  size_t cur_file;       /* the file being rendered */
 } epub;
 
 /* ---- helpers shared between files (epub.c) ---- */

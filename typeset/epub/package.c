@@ -518,7 +518,22 @@ ts_status epub_write_nav(epub *E) {
                 E->files[E->first_chapter].name);
   lbl = epub_label(E, "start");
   epub_text(E, &b, lbl, strlen(lbl));
-  ts_buf_puts(&b, "</a></li>\n</ol>\n</nav>\n</body>\n</html>\n");
+  ts_buf_puts(&b, "</a></li>\n</ol>\n</nav>\n");
+  if (E->n_pages) { /* the print edition's pages (epub.c, pages_init) */
+    lbl = epub_label(E, "pages");
+    ts_buf_puts(&b, "<nav epub:type=\"page-list\" id=\"page-list\" role=\"doc-pagelist\" "
+                    "aria-label=\"");
+    epub_text(E, &b, lbl, strlen(lbl));
+    ts_buf_puts(&b, "\" hidden=\"hidden\">\n<h2>");
+    epub_text(E, &b, lbl, strlen(lbl));
+    ts_buf_puts(&b, "</h2>\n<ol>\n");
+    for (size_t i = 0; i < E->n_pages; i++)
+      if (E->pages[i].file >= 0)
+        ts_buf_printf(&b, "<li><a href=\"%s#p%zu\">%d</a></li>\n",
+                      E->files[E->pages[i].file].name, i + 1, E->pages[i].number);
+    ts_buf_puts(&b, "</ol>\n</nav>\n");
+  }
+  ts_buf_puts(&b, "</body>\n</html>\n");
   return finish(&b, &E->nav, &E->nav_len);
 }
 
@@ -646,6 +661,12 @@ ts_status epub_write_opf(epub *E) {
     meta_el(&b, "dc:description", NULL, m->abstract_text);
   const char *date = epub_dc_date(E);
   if (date) meta_el(&b, "dc:date", NULL, date);
+  /* the page numbers' source: the print edition, which carries the same
+   * identifier (the PDF is made from the same paper) */
+  if (E->n_pages) {
+    meta_el(&b, "dc:source", " id=\"print-source\"", E->identifier);
+    ts_buf_puts(&b, "<meta refines=\"#print-source\" property=\"source-of\">pagination</meta>\n");
+  }
   meta_el(&b, "meta", " property=\"dcterms:modified\"", mod);
   if (m->series.name && m->series.name[0]) {
     meta_el(&b, "meta", " property=\"belongs-to-collection\" id=\"series\"", m->series.name);
@@ -673,6 +694,9 @@ ts_status epub_write_opf(epub *E) {
   ts_buf_puts(&b, "<meta property=\"schema:accessibilityFeature\">structuralNavigation</meta>\n"
                   "<meta property=\"schema:accessibilityFeature\">tableOfContents</meta>\n"
                   "<meta property=\"schema:accessibilityFeature\">readingOrder</meta>\n");
+  if (E->n_pages)
+    ts_buf_puts(&b, "<meta property=\"schema:accessibilityFeature\">pageBreakMarkers</meta>\n"
+                    "<meta property=\"schema:accessibilityFeature\">pageNavigation</meta>\n");
   if (images && all_alt) /* the cover image's alternative is its title */
     ts_buf_puts(&b, "<meta property=\"schema:accessibilityFeature\">alternativeText</meta>\n");
   ts_buf_puts(&b, "<meta property=\"schema:accessibilityHazard\">none</meta>\n"
@@ -681,6 +705,8 @@ ts_status epub_write_opf(epub *E) {
                   "logical reading order; ");
   ts_buf_puts(&b, all_alt ? "every image has a text alternative."
                           : "some images lack a text alternative.");
+  if (E->n_pages)
+    ts_buf_puts(&b, " Page numbers and a page list follow the print edition (PDF).");
   if (foreign)
     ts_buf_puts(&b, " Passages in other languages are not marked with their language.");
   ts_buf_puts(&b, "</meta>\n");

@@ -1,7 +1,8 @@
 /* ts_epub.h — the EPUB 3 writer: XHTML content documents, package.opf,
  * nav.xhtml, toc.ncx, CSS from the style and subset fonts, packaged with
  * libzip (mimetype first and stored; fixed order and timestamps).  Reads the
- * document model and the style directly (no page layout). */
+ * document model and the style directly; the page layout only for the print
+ * edition's page numbers. */
 #ifndef TS_EPUB_H
 #define TS_EPUB_H
 
@@ -20,7 +21,8 @@
  * corrupt images are located errors (TS_ERR_INPUT).  The container is
  * byte-identical for the same input: dates from SOURCE_DATE_EPOCH, else
  * meta.date, else 2000-01-01.  style may be NULL (the default style); d may
- * be NULL (messages are then only counted internally). */
+ * be NULL (messages are then only counted internally).  The print
+ * edition's page numbers need the PDF's layout (ts_epub_write_out). */
 
 /* Starts opening the ZIP library (7 M instructions) on a thread of its own,
  * once per context, so that it is open when the first EPUB is packaged;
@@ -31,12 +33,17 @@ ts_status ts_epub_write(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
                         const char *path, ts_diag *d);
 
 /* Same into o's temporary file (ts_out_open; committed or aborted by the
- * caller).  Errors writing it are reported under o->path. */
-ts_status ts_epub_write_out(ts_ctx *ctx, const ts_doc *doc, const ts_style *style, ts_out *o,
-                            ts_diag *d);
+ * caller).  Errors writing it are reported under o->path.  print, when not
+ * NULL and the style asks for it (epub.page-list), is the PDF's layout of
+ * the same doc and style: its pages become the EPUB's page list, with a
+ * page-break marker where each page's body text begins (ts_page.src). */
+struct ts_layout;
+ts_status ts_epub_write_out(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
+                            const struct ts_layout *print, ts_out *o, ts_diag *d);
 
 /* Same into memory: *data is owned (free with free()). */
 ts_status ts_epub_write_mem(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
-                            unsigned char **data, size_t *len, ts_diag *d);
+                            const struct ts_layout *print, unsigned char **data, size_t *len,
+                            ts_diag *d);
 
 #endif

@@ -82,6 +82,7 @@ void pg_build_code(pg_builder *b, const ts_node *n, double left, double right) {
       ts_span sp = pg_span_plain(b, cs, NULL);
       sp.text = t + s;
       sp.len = e - s;
+      sp.model_text = 1;
       sp.role = TS_ROLE_MONO;
       sp.no_hyphen = 1;
       sp.line = n->line + 1;
@@ -372,6 +373,7 @@ static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n,
         if (hyw < 0) {
           ts_span h = sp[k];
           h.text = "-";
+          h.model_text = 0;
           h.len = 1;
           hyw = piece_width(b, &h, 1, at + k, at[k], at[k] + 1, tmp);
         }

@@ -379,6 +379,7 @@ static void inline_spans(pg_builder *b, const ts_node *parent, const ts_block_st
       if (!sp) return;
       sp->text = n->text;
       sp->len = n->len;
+      sp->model_text = 1;
       break;
     case TS_NODE_IMAGE: {
       /* an image in running text is set as its alt text, but its file must
@@ -449,8 +450,10 @@ static void inline_spans(pg_builder *b, const ts_node *parent, const ts_block_st
         if (b->st->link_color != b->st->text_color) sp->color = b->st->link_color;
       }
     }
-    if (bs->uppercase && sp->text && sp->len && !sp->note)
+    if (bs->uppercase && sp->text && sp->len && !sp->note) {
       sp->text = pg_upper(b, sp->text, &sp->len);
+      sp->model_text = 0; /* a copy */
+    }
   }
 }
 

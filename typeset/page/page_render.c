@@ -100,7 +100,24 @@ typedef struct placer {
   int boxes;
   const pg_box *last;
   double last_base;
+  const pg_box *header; /* the frame's repeated table header (not the page's text) */
+  int body;             /* 1: the main flow (the page's src is taken from it) */
 } placer;
+
+/* Where the box's first run in logical order begins in the model (NULL if
+ * none): the leftmost run that has a source, or the rightmost in a line
+ * whose leftmost run is right-to-left. */
+static const char *box_src(const pg_box *bx) {
+  const ts_draw *lo = NULL, *hi = NULL;
+  for (size_t i = 0; i < bx->n_draws; i++) {
+    const ts_draw *dr = &bx->draws[i];
+    if (dr->kind != TS_DRAW_GLYPHS || !dr->run || !dr->run->src || dr->run->note) continue;
+    if (!lo || dr->x < lo->x) lo = dr;
+    if (!hi || dr->x > hi->x) hi = dr;
+  }
+  if (!lo) return NULL;
+  return lo->run->rtl ? hi->run->src : lo->run->src;
+}
 
 static void place_box(placer *p, const pg_box *bx) {
   double top = p->y + (p->boxes ? p->pending : 0);
@@ -113,6 +130,7 @@ static void place_box(placer *p, const pg_box *bx) {
   }
   double scale = bx->h > 0 && bx->shrink > 0 ? h / bx->h : 1;
   put_box(p->r, p->pg, bx, p->fx, p->ftop + base, scale);
+  if (p->body && !p->pg->src && bx != p->header) p->pg->src = box_src(bx);
   p->y = base + bx->d;
   p->pending = 0;
   p->boxes++;
@@ -213,6 +231,8 @@ static void render_frame(rctx *r, const pg_frame *f, const pg_vlist *v, pg_note 
   pl.ftop = ftop;
   pl.ratio = ratio;
   pl.fr = fr;
+  pl.header = f->header;
+  pl.body = v == &r->b->main;
   frame_walk(f, v, &pl, p_box, p_glue);
   const pg_box *last = pl.last;
   double last_base = pl.last_base;

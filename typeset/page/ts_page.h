@@ -53,6 +53,11 @@ typedef struct ts_draw {
 typedef struct ts_page {
   double w, h;
   int number;          /* folio (1-based) */
+  const char *src;     /* borrowed: where the page's first line of body text
+                        * begins in the model's text (ts_run.src of the first
+                        * body line's first run; not a repeated table header),
+                        * NULL when the page has none: the EPUB's print page
+                        * numbers are placed there */
   ts_draw *items;      /* arena */
   size_t n, cap;
 } ts_page;

@@ -73,6 +73,7 @@ typedef struct side_epub {
   ts_ctx *ctx;
   const ts_doc *doc;
   const ts_style *style;
+  const ts_layout *print; /* the PDF's layout for the page list, or NULL (borrowed) */
   ts_out *out;  /* the EPUB's temporary file (borrowed; committed by the caller) */
   ts_status st;
   ts_diag d;
@@ -85,16 +86,18 @@ typedef struct side_epub {
 
 static void *side_epub_main(void *arg) {
   side_epub *j = arg;
-  j->st = ts_epub_write_out(j->ctx, j->doc, j->style, j->out, &j->d);
+  j->st = ts_epub_write_out(j->ctx, j->doc, j->style, j->print, j->out, &j->d);
   return NULL;
 }
 
 static int side_epub_start(side_epub *j, ts_ctx *ctx, const ts_doc *doc,
-                           const ts_style *style, ts_out *out, const ts_diag *d) {
+                           const ts_style *style, const ts_layout *print, ts_out *out,
+                           const ts_diag *d) {
   memset(j, 0, sizeof *j);
   j->ctx = ctx;
   j->doc = doc;
   j->style = style;
+  j->print = print;
   j->out = out;
   if (d->out && !(j->mf = open_memstream(&j->msgs, &j->n_msgs))) return 0;
   ts_diag_init(&j->d, j->mf);
@@ -270,29 +273,37 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
     st = TS_ERR_NOMEM;
     goto done;
   }
-  /* with a core to spare, the EPUB (which needs no layout) is made beside
-   * the layout and the PDF */
+  /* with a core to spare, the EPUB is made beside the PDF: beside the
+   * layout too when it needs none, else (the print edition's page numbers,
+   * epub.page-list) from the layout, beside the PDF's writing.  An EPUB
+   * with page numbers made alone runs the layout for them. */
   size_t n_epub = 0, epub_at = 0;
   for (size_t i = 0; i < o->n_outputs; i++)
     if (ts_format_from_path(o->outputs[i]) == TS_FMT_EPUB) n_epub++, epub_at = i;
-  if (want_pdf && !o->dump && n_epub == 1 && ts_ctx_threads(ctx) > 1) {
+  int paged = n_epub > 0 && style->epub_page_list && !o->dump;
+  int side_ok = want_pdf && !o->dump && n_epub == 1 && ts_ctx_threads(ctx) > 1;
+  if (side_ok && !paged) {
     TS_CHECK(open_output(&outs[epub_at], o->outputs[epub_at], d));
-    side_epub_start(&side, ctx, doc, style, &outs[epub_at], d);
+    side_epub_start(&side, ctx, doc, style, NULL, &outs[epub_at], d);
   }
   /* the hyphenation patterns load on another thread while the layout
    * starts (the first paragraph to need them waits for them) */
-  if (want_pdf && style->hyphenate)
+  if ((want_pdf || paged) && style->hyphenate)
     ts_text_prefetch(ctx, style->hyphen_lang ? style->hyphen_lang : doc->meta.lang);
 
   ts_layout layout;
   memset(&layout, 0, sizeof layout);
-  if (want_pdf) {
+  if (want_pdf || paged) {
     ts_layout_opts lo = {style, o->dump == TS_DUMP_LINES ? o->dump_out : NULL};
     TS_CHECK(ts_page_layout(ctx, doc, &lo, d, &layout));
     if (o->last_text) ts_text_cache_clear(ctx);
     res->pages = layout.n_pages;
     if (o->dump == TS_DUMP_PAGES) ts_page_dump(&layout, o->dump_out);
     if (o->dump) goto done;
+  }
+  if (side_ok && paged) {
+    TS_CHECK(open_output(&outs[epub_at], o->outputs[epub_at], d));
+    side_epub_start(&side, ctx, doc, style, &layout, &outs[epub_at], d);
   }
   for (size_t i = 0; i < o->n_outputs; i++) {
     const char *out = o->outputs[i];
@@ -307,7 +318,7 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
         break;
       }
       if (!outs[i].fp) TS_CHECK(open_output(&outs[i], out, d));
-      TS_CHECK(ts_epub_write_out(ctx, doc, style, &outs[i], d));
+      TS_CHECK(ts_epub_write_out(ctx, doc, style, paged ? &layout : NULL, &outs[i], d));
       break;
     default:
       ts_diag_report(d, TS_ERROR, out, 0, 0,

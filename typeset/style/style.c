@@ -558,6 +558,9 @@ static const field footnotes_f[] = {
     LEN_POS("skip", OFF(footnote_skip)),
     {"epub", F_NOTES, OFF(epub_endnotes), 0, 0, NULL}, END};
 
+static const field epub_f[] = {
+    {"page-list", F_BOOL, OFF(epub_page_list), 0, 0, NULL}, END};
+
 static const field colors_f[] = {
     {"text", F_COLOR, OFF(text_color), 0, 0, NULL},
     {"link", F_COLOR, OFF(link_color), 0, 0, NULL},
@@ -584,6 +587,7 @@ static const field top_f[] = {
     {"toc", F_BOOL, OFF(toc), 0, 0, NULL},
     {"footnotes", F_MAP, 0, 0, 0, footnotes_f},
     {"colors", F_MAP, 0, 0, 0, colors_f},
+    {"epub", F_MAP, 0, 0, 0, epub_f},
     END};
 
 /* Named page sizes, portrait, in pt (ISO 216; US; British book octavos:
@@ -1703,4 +1707,5 @@ void ts_style_dump(const ts_style *s, ts_buf *b) {
   put_color(b, "colors.text", s->text_color);
   put_color(b, "colors.link", s->link_color);
   put_color(b, "colors.rule", s->rule_color);
+  put_bool(b, "epub.page-list", s->epub_page_list);
 }

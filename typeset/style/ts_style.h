@@ -151,6 +151,11 @@ typedef struct ts_style {
   double footnote_skip;        /* space above the rule */
   int epub_endnotes;           /* EPUB: 1 = endnotes per chapter, 0 = footnotes */
 
+  /* EPUB: the print edition's page numbers (a page-list in the navigation,
+   * page-break markers where the PDF's pages begin): the layout runs for the
+   * EPUB too, and the EPUB waits for it */
+  int epub_page_list;
+
   uint32_t text_color, link_color, rule_color;
 } ts_style;
 

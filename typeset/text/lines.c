@@ -316,6 +316,10 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
     run->note = sp->note;
     run->line = sp->line;
     run->col = sp->col;
+    {
+      uint32_t off = pc->a - p->span_b0[r->span];
+      run->src = sp->model_text && sp->text && off < sp->len ? sp->text + off : NULL;
+    }
     uint32_t tl = pc->b - pc->a + (pc->hyphen ? 1 : 0);
     char *txt = ts_arena_alloc(p->arena, tl + 1);
     ts_glyph *gl = pc->n ? ts_arena_alloc(p->arena, pc->n * sizeof *gl) : NULL;

@@ -29,6 +29,9 @@ typedef struct ts_span {
   const char *link;     /* URL or "#id" for link annotations (borrowed) */
   int note;             /* footnote number when the span is a footnote mark */
   uint32_t line, col;   /* source position (for reports) */
+  int model_text;       /* 1: text is the document model's own bytes (a text
+                           node's, a code block line's), not a copy or the
+                           builder's: its runs record where they begin (ts_run.src) */
 } ts_span;
 
 /* A set of code points (arena), used to report each character that no font
@@ -106,6 +109,10 @@ typedef struct ts_run {
   const char *link;  /* borrowed from the span */
   int note;          /* footnote number if this run is a footnote mark */
   uint32_t line, col;/* source position of the run's start */
+  const char *src;   /* borrowed: where the run's first character in logical
+                      * order is in the model's text (a pointer finds node and
+                      * offset: the EPUB's print page numbers); NULL unless
+                      * the span's text is the model's (ts_span.model_text) */
 } ts_run;
 
 typedef struct ts_line {
