@@ -698,6 +698,21 @@ START_TEST(print_page_list) {
                                     "<li><a href=\"chapter-1.xhtml#p5\">15</a></li>\n"
                                     "<li><a href=\"chapter-1.xhtml#p6\">16</a></li>\n"
                                     "<li><a href=\"chapter-1.xhtml#p7\">17</a></li>\n</ol>"));
+  /* EPUB 2 readers: the NCX's pageList, playOrder shared with the headings
+   * in reading order (pages 1-6, the heading, page 7) */
+  char *ncx = entry(z, len, "OEBPS/toc.ncx", NULL);
+  ck_assert_ptr_nonnull(strstr(ncx, "<meta name=\"dtb:totalPageCount\" content=\"7\"/>"));
+  ck_assert_ptr_nonnull(strstr(ncx, "<meta name=\"dtb:maxPageNumber\" content=\"17\"/>"));
+  ck_assert_ptr_nonnull(strstr(ncx, "<navPoint id=\"np-1\" playOrder=\"7\">"));
+  ck_assert_ptr_nonnull(strstr(ncx, "<pageTarget id=\"pt-1\" type=\"normal\" value=\"11\" "
+                                    "playOrder=\"1\">\n<navLabel><text>11</text></navLabel>\n"
+                                    "<content src=\"titlepage.xhtml#p1\"/>"));
+  ck_assert_ptr_nonnull(strstr(ncx, "<pageTarget id=\"pt-6\" type=\"normal\" value=\"16\" "
+                                    "playOrder=\"6\">"));
+  ck_assert_ptr_nonnull(strstr(ncx, "<pageTarget id=\"pt-7\" type=\"normal\" value=\"17\" "
+                                    "playOrder=\"8\">"));
+  ck_assert_int_eq(count(ncx, "<pageTarget "), 7);
+  free(ncx);
   ck_assert_ptr_nonnull(strstr(opf, "<dc:source id=\"print-source\">urn:uuid:"));
   ck_assert_ptr_nonnull(strstr(opf, "<meta refines=\"#print-source\" property=\"source-of\">"
                                     "pagination</meta>"));

@@ -831,6 +831,7 @@ static void pages_upto(epub *E, ts_buf *b, size_t last) {
                      "aria-label=\"%d\"></span>",
                   E->pg_next + 1, pg->number);
     pg->file = (int)E->cur_file;
+    pg->seq = ++E->seq;
   }
 }
 
@@ -1088,6 +1089,7 @@ static ts_status render_node(epub *E, rstate *R, ts_buf *b, ts_node *root) {
       int have = emap_get(&E->head_by_node, n, &hi) && (size_t)E->heads[hi].file == R->file;
       if (entering) {
         pages_before_heading(E, b, n);
+        if (have) E->heads[hi].seq = ++E->seq;
         ts_buf_printf(b, "<h%d", lv);
         if (have) ts_buf_printf(b, " id=\"%s\"", E->heads[hi].id);
         put_dir(E, b, n);

@@ -34,6 +34,7 @@ typedef struct ehead {
   const char *num;       /* "1.2" when the style numbers this level, else NULL */
   const char *text;      /* plain text for nav/ncx (arena) */
   int level, file, top;  /* top: child of the document root */
+  uint32_t seq;          /* when written, counted with the page markers (epub.seq) */
 } ehead;
 
 /* One image copied into the EPUB. */
@@ -81,6 +82,7 @@ typedef struct epage {
   int anchored;          /* its body text begins in the model's text (epage_at) */
   int reached;           /* the writer has passed that place */
   int file;              /* the file its marker went into (-1: none yet) */
+  uint32_t seq;          /* when written, counted with the headings (epub.seq) */
 } epage;
 typedef struct epage_at {
   uintptr_t at;          /* address in the model's text (compared, never read) */
@@ -134,6 +136,8 @@ typedef struct epub {
   size_t n_pg_at;
   size_t pg_next;        /* the next page whose marker is due */
   size_t cur_file;       /* the file being rendered */
+  uint32_t seq;          /* headings and page markers written so far: their
+                          * reading order, for the NCX's playOrder */
 } epub;
 
 /* ---- helpers shared between files (epub.c) ---- */

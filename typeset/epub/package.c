@@ -539,6 +539,18 @@ ts_status epub_write_nav(epub *E) {
 
 /* ---- toc.ncx ------------------------------------------------------------------ */
 
+/* The NCX's playOrder of an entry written as `seq`-th (epub.seq): its place
+ * among the top-level headings and the page markers in reading order
+ * (those are written in that order, so the rank of seq is the place). */
+static int play_order(const epub *E, uint32_t seq, int fallback) {
+  int k = fallback; /* the one navPoint of a book without headings comes first */
+  for (size_t i = 0; i < E->n_heads; i++)
+    if (E->heads[i].top && E->heads[i].seq <= seq) k++;
+  for (size_t i = 0; i < E->n_pages; i++)
+    if (E->pages[i].file >= 0 && E->pages[i].seq <= seq) k++;
+  return k;
+}
+
 ts_status epub_write_ncx(epub *E) {
   ts_buf body, b;
   ts_buf_init(&body);
@@ -554,7 +566,7 @@ ts_status epub_write_ncx(epub *E) {
     }
     order++;
     ts_buf_printf(&body, "<navPoint id=\"np-%d\" playOrder=\"%d\">\n<navLabel><text>", order,
-                  order);
+                  E->n_pages ? play_order(E, h->seq, 0) : order);
     head_label(E, &body, h);
     ts_buf_puts(&body, "</text></navLabel>\n<content src=\"");
     head_href(E, &body, h);
@@ -571,21 +583,46 @@ ts_status epub_write_ncx(epub *E) {
     epub_text(E, &body, E->title, strlen(E->title));
     ts_buf_puts(&body, "</text></navLabel>\n<content src=\"titlepage.xhtml\"/>\n</navPoint>\n");
   }
+  /* the print edition's pages (epub.c, pages_init), for EPUB 2 readers */
+  ts_buf pl;
+  ts_buf_init(&pl);
+  int n_placed = 0, max_page = 0;
+  if (E->n_pages) {
+    const char *lbl = epub_label(E, "pages");
+    ts_buf_puts(&pl, "<pageList>\n<navLabel><text>");
+    epub_text(E, &pl, lbl, strlen(lbl));
+    ts_buf_puts(&pl, "</text></navLabel>\n");
+    for (size_t i = 0; i < E->n_pages; i++) {
+      const epage *pg = &E->pages[i];
+      if (pg->file < 0) continue;
+      n_placed++;
+      if (pg->number > max_page) max_page = pg->number;
+      ts_buf_printf(&pl, "<pageTarget id=\"pt-%zu\" type=\"normal\" value=\"%d\" "
+                         "playOrder=\"%d\">\n<navLabel><text>%d</text></navLabel>\n"
+                         "<content src=\"%s#p%zu\"/>\n</pageTarget>\n",
+                    i + 1, pg->number, play_order(E, pg->seq, order == 0), pg->number,
+                    E->files[pg->file].name, i + 1);
+    }
+    ts_buf_puts(&pl, "</pageList>\n");
+  }
   ts_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                   "<ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" version=\"2005-1\" xml:lang=\"");
   ts_buf_puts(&b, E->lang);
   ts_buf_puts(&b, "\">\n<head>\n<meta name=\"dtb:uid\" content=\"");
   ts_buf_xml(&b, E->identifier, strlen(E->identifier));
   ts_buf_printf(&b, "\"/>\n<meta name=\"dtb:depth\" content=\"%d\"/>\n"
-                    "<meta name=\"dtb:totalPageCount\" content=\"0\"/>\n"
-                    "<meta name=\"dtb:maxPageNumber\" content=\"0\"/>\n</head>\n"
-                    "<docTitle><text>", maxdepth);
+                    "<meta name=\"dtb:totalPageCount\" content=\"%d\"/>\n"
+                    "<meta name=\"dtb:maxPageNumber\" content=\"%d\"/>\n</head>\n"
+                    "<docTitle><text>", maxdepth, n_placed, max_page);
   epub_text(E, &b, E->title, strlen(E->title));
   ts_buf_puts(&b, "</text></docTitle>\n<navMap>\n");
   ts_buf_append(&b, body.data ? body.data : "", body.len);
-  ts_buf_puts(&b, "</navMap>\n</ncx>\n");
-  if (body.oom) b.oom = 1;
+  ts_buf_puts(&b, "</navMap>\n");
+  ts_buf_append(&b, pl.data ? pl.data : "", pl.len);
+  ts_buf_puts(&b, "</ncx>\n");
+  if (body.oom || pl.oom) b.oom = 1;
   ts_buf_free(&body);
+  ts_buf_free(&pl);
   return finish(&b, &E->ncx, &E->ncx_len);
 }
 
