@@ -371,6 +371,14 @@ static void save(const char *name, const unsigned char *data, size_t len, char *
   write_file(path, data, len);
 }
 
+/* Saves the book as `name` in the test folder and asserts that epubcheck
+ * passes it. */
+static void assert_saved_valid(const char *name, const unsigned char *z, size_t len) {
+  char path[512];
+  save(name, z, len, path, sizeof path);
+  ck_assert(epubcheck_clean(path));
+}
+
 /* ---- tests -------------------------------------------------------------------- */
 
 /* The document's words come back in order from the chapters' text, and
@@ -378,9 +386,7 @@ static void save(const char *name, const unsigned char *data, size_t len, char *
 static void words_and_valid(const char *want, const char *have, const char *name,
                             const unsigned char *z, size_t len) {
   ck_assert(words_in_order(want, have, 0));
-  char path[512];
-  save(name, z, len, path, sizeof path);
-  ck_assert(epubcheck_clean(path));
+  assert_saved_valid(name, z, len);
 }
 
 START_TEST(container_layout) {
@@ -567,9 +573,7 @@ START_TEST(language_of_parts) {
     ck_assert_ptr_nonnull(c);
     ck_assert_msg(strstr(c, "<p lang=\"ru\" xml:lang=\"ru\">\xD0\xB2\xD1\x81\xD0\xB5 ") != NULL, "%s", c);
     ck_assert_ptr_null(strstr(c, ":::"));
-    char path[512];
-    save("lang-div.epub", z, len, path, sizeof path);
-    ck_assert(epubcheck_clean(path));
+    assert_saved_valid("lang-div.epub", z, len);
     free(c);
     free(z);
     ts_doc_destroy(d);
@@ -596,9 +600,7 @@ START_TEST(endnotes_mode) {
   ck_assert_ptr_nonnull(strstr(c1, "<li id=\"n1\" epub:type=\"endnote\" class=\"note\">"));
   ck_assert_ptr_null(strstr(c1, "role=\"doc-endnote\"")); /* deprecated (DPUB-ARIA 1.1) */
   ck_assert_ptr_null(strstr(c1, "<aside"));
-  char path[512];
-  save("endnotes.epub", z, len, path, sizeof path);
-  ck_assert(epubcheck_clean(path));
+  assert_saved_valid("endnotes.epub", z, len);
   free(c1);
   free(z);
   ts_doc_destroy(d);
@@ -718,9 +720,7 @@ START_TEST(print_page_list) {
                                     "pagination</meta>"));
   ck_assert_ptr_nonnull(strstr(opf, ">pageBreakMarkers</meta>"));
   ck_assert_ptr_nonnull(strstr(opf, ">pageNavigation</meta>"));
-  char path[512];
-  save("paged.epub", z, len, path, sizeof path);
-  ck_assert(epubcheck_clean(path));
+  assert_saved_valid("paged.epub", z, len);
   free(opf);
   free(nav);
   free(tp);
@@ -1448,9 +1448,7 @@ START_TEST(empty_document) {
   ck_assert_ptr_nonnull(strstr(opf, "<meta property=\"schema:accessMode\">visual</meta>"));
   ck_assert_ptr_nonnull(strstr(opf, "alternativeText"));
   free(opf);
-  char path[512];
-  save("empty.epub", z, len, path, sizeof path);
-  ck_assert(epubcheck_clean(path));
+  assert_saved_valid("empty.epub", z, len);
   free(z);
   ts_doc_destroy(d);
 }
