@@ -427,6 +427,7 @@ void pg_build_toc(pg_builder *b) {
     for (size_t k = 0; k < ns; k++) {
       spans[k].link = NULL; /* the whole entry is one link */
       spans[k].note = 0;
+      spans[k].model_text = 0; /* the heading's words again, not their place (the EPUB's page marks) */
     }
     /* drop footnote marks from entries */
     size_t w = 0;
