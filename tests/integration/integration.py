@@ -770,23 +770,27 @@ PAGE_MARK = re.compile(r'<span epub:type="pagebreak" role="doc-pagebreak" id="(p
                        r'aria-label="([^"]+)"></span>')
 
 
-def page_list_problems(pdf, epub):
+def page_list_problems(pdf, epub, grouped_ok=0):
     """The print edition's page numbers in the EPUB against the PDF: one
     marker per PDF page, in page order, listed by the nav's page-list; the
     words after page K's marker are among the first words of PDF page K's
     text (pdftotext, an independent reading of the PDF: the running head
-    and the page's first lines).  [] when all hold."""
+    and the page's first lines).  A page without body text of its own (a
+    printed table of contents) is marked with the next page, its marker
+    right before that page's: at most grouped_ok such pages.  [] when all
+    hold."""
     probs = []
     p = run(["pdfinfo", pdf], timeout=60)
     m = re.search(r"^Pages:\s+(\d+)", p.stdout.decode("utf-8", "replace"), re.M) if p else None
     if not m:
         return ["pdfinfo gives no page count: %s" % describe(p)]
     n = int(m.group(1))
-    marks = []  # (label, id, file, words after)
+    marks = []  # (label, id, file, words after, the next page's marker follows)
     for name, x in epub_spine(epub):
         for mk in PAGE_MARK.finditer(x):
             after = words_of(xhtml_text(PAGE_MARK.sub("", x[mk.end():mk.end() + 1500])))
-            marks.append((mk.group(2), mk.group(1), name.rsplit("/", 1)[-1], after[:3]))
+            grouped = PAGE_MARK.match(x, mk.end()) is not None
+            marks.append((mk.group(2), mk.group(1), name.rsplit("/", 1)[-1], after[:3], grouped))
     labels = [mk[0] for mk in marks]
     if labels != [str(k) for k in range(1, n + 1)]:
         return ["page markers %s, the PDF has %d pages" % (labels, n)]
@@ -797,10 +801,18 @@ def page_list_problems(pdf, epub):
     want = [(mk[2], mk[1], mk[0]) for mk in marks]
     if links != want:
         probs.append("nav page-list %s, the markers are %s" % (links[:4], want[:4]))
+    grouped = [k for k in range(2, n + 1) if marks[k - 1][4]]
+    if len(grouped) > grouped_ok:
+        probs.append("pages %s are marked together with the next page (at most %d may be)"
+                     % (grouped, grouped_ok))
     for k in range(2, n + 1):
+        if k in grouped:
+            continue
         after = marks[k - 1][3]
         p = run(["pdftotext", "-f", str(k), "-l", str(k), pdf, "-"], timeout=60)
-        lines = [l for l in p.stdout.decode("utf-8", "replace").split("\n") if l.strip()] if p else []
+        # (a printed contents' entries and page numbers are not the page's text)
+        lines = [l for l in p.stdout.decode("utf-8", "replace").split("\n")
+                 if l.strip() and ". . ." not in l and not l.strip().isdigit()] if p else []
         head = words_of("\n".join(lines[:6]))
         if not after or not any(head[i:i + len(after)] == after for i in range(len(head))):
             probs.append("page %d's marker is followed by %s, not among the first words of "
@@ -1728,6 +1740,28 @@ def check_options(typeset, root):
                 fail("options: --style book changes nothing in the PDF")
             # the book style's EPUB has endnotes, not footnotes: Ace too
             check_ace(root, by_name[1], tmp, "options: --style book EPUB")
+            # its page numbers: the printed contents page (no body text of its
+            # own) goes with the first chapter's page, every other page at its text
+            probs = page_list_problems(by_name[0], by_name[1], grouped_ok=1)
+            for e in probs:
+                fail("options: --style book EPUB: print page numbers: %s" % e)
+            if not probs:
+                ok("options: --style book EPUB: page markers and page list match the PDF's pages")
+        # a book of ~80 pages with a two-page printed contents (whose entries
+        # repeat the headings' words: they once took the headings' places)
+        book = os.path.join(tmp, "book.md")
+        g = run([sys.executable, os.path.join(root, "bench", "gen_book.py"), "--pages", "60",
+                 "-o", book])
+        bk = [os.path.join(tmp, "book.pdf"), os.path.join(tmp, "book.epub")]
+        if g is None or g.returncode != 0:
+            fail("options: gen_book.py: %s" % describe(g))
+        elif render(book, bk, extra=("--style", "book")):
+            probs = page_list_problems(bk[0], bk[1], grouped_ok=2)
+            for e in probs[:5]:
+                fail("options: a 60-page book's print page numbers: %s" % e)
+            if not probs:
+                ok("options: a 60-page book's EPUB marks every page at its PDF page's text "
+                   "(the contents pages with the first chapter's)")
         # two processes writing the same outputs at once: each output ends up
         # whole (one of the two renders), no temporary file stays
         race = os.path.join(tmp, "race")
