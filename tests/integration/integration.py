@@ -1630,6 +1630,56 @@ def maybe_bytes(path):
     return read_bytes(path) if os.path.isfile(path) else None
 
 
+def loaded_objects(ld_debug_err):
+    """The shared objects a run initialised, from its LD_DEBUG=files
+    output ('calling init: PATH')."""
+    objs = []
+    for line in ld_debug_err.decode(errors="replace").splitlines():
+        m = re.search(r"calling init: (\S+)", line)
+        if m:
+            objs.append(m.group(1))
+    return objs
+
+
+def check_crypto_standin(typeset, root, tmp):
+    """libzip's libcrypto stand-in (meson.build, typeset/epub/nocrypto.c):
+    when the build made it, an EPUB run loads it and not the system's
+    libcrypto, and makes the same bytes as a run with the system's
+    (TYPESET_SYSTEM_LIBCRYPTO=1); when it did not, the system's is loaded."""
+    module = os.environ.get("TS_TEST_NOCRYPTO", "")
+    src = os.path.join(root, "samples", "grain-corridors.md")
+    outs, objs = {}, {}
+    for k, extra in (("standin", {}), ("system", {"TYPESET_SYSTEM_LIBCRYPTO": "1"})):
+        e = dict(os.environ, LD_DEBUG="files", **extra)
+        outs[k] = os.path.join(tmp, "crypto-%s.epub" % k)
+        p = run([typeset, src, "-o", outs[k]], env=e)
+        if p is None or p.returncode != 0:
+            fail("libcrypto stand-in: %s run: %s" % (k, describe(p)))
+            return
+        objs[k] = loaded_objects(p.stderr)
+    system = [o for o in objs["system"] if os.path.basename(o) == "libcrypto.so.3"]
+    if not system:
+        fail("libcrypto stand-in: TYPESET_SYSTEM_LIBCRYPTO=1 did not load libcrypto.so.3 "
+             "(loaded: %s)" % ", ".join(objs["system"]))
+    if read_bytes(outs["standin"]) != read_bytes(outs["system"]):
+        fail("libcrypto stand-in: the EPUB differs from the one made with the system's "
+             "libcrypto")
+    if not module:
+        if not any(os.path.basename(o) == "libcrypto.so.3" for o in objs["standin"]):
+            fail("libcrypto stand-in: not built, yet the system's libcrypto was not loaded")
+        else:
+            ok("libcrypto stand-in: not built for this libzip; the system's libcrypto is used")
+        return
+    crypto = [o for o in objs["standin"] if "crypto" in os.path.basename(o)]
+    if crypto != [module] and not (len(crypto) == 1 and
+                                   os.path.basename(crypto[0]) == os.path.basename(module)):
+        fail("libcrypto stand-in: an EPUB run loaded %s, expected only %s"
+             % (crypto or "nothing", module))
+    else:
+        ok("libcrypto stand-in: an EPUB run loads %s instead of the system's libcrypto, "
+           "same bytes" % os.path.basename(crypto[0]))
+
+
 def check_options(typeset, root):
     """--style by name and by path; reproducible bytes whatever the folder,
     the clock, the order of -o and the way the input path is spelled."""
@@ -1645,6 +1695,7 @@ def check_options(typeset, root):
                 return False
             return True
 
+        check_crypto_standin(typeset, root, tmp)
         # the same paper in two different folders (build-path variation)
         dirs = []
         for k in ("a", "deeper/folder/b"):

@@ -70,8 +70,32 @@ static void *lz_handle; /* never closed: the table points into it */
 #define LZ_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
 #endif
 
+/* The stand-in for libzip's libcrypto (nocrypto.c; built by meson.build
+ * only for a libzip whose crypto imports it covers): loaded before libzip,
+ * so that libzip's DT_NEEDED libcrypto.so.3 is the module already loaded
+ * with that soname.  The installed copy first, then the build tree's; none
+ * when TYPESET_SYSTEM_LIBCRYPTO is set.  When libzip then cannot be loaded
+ * with it, it is closed and libzip loaded with the system's libcrypto.
+ * Returns the module's handle, or NULL. */
+static void *lz_standin_open(void) {
+#if defined(TS_NOCRYPTO_BUILT) && defined(TS_NOCRYPTO_INSTALLED)
+  const char *sys = getenv("TYPESET_SYSTEM_LIBCRYPTO");
+  if (sys && *sys) return NULL;
+  void *m = dlopen(TS_NOCRYPTO_INSTALLED, RTLD_NOW | RTLD_LOCAL);
+  if (!m) m = dlopen(TS_NOCRYPTO_BUILT, RTLD_NOW | RTLD_LOCAL);
+  return m;
+#else
+  return NULL;
+#endif
+}
+
 static void lz_open_once(void) {
+  void *standin = lz_standin_open();
   void *h = dlopen(TS_LIBZIP_SONAME, LZ_DLOPEN_FLAGS);
+  if (!h && standin) {
+    (void)dlclose(standin);
+    h = dlopen(TS_LIBZIP_SONAME, LZ_DLOPEN_FLAGS);
+  }
   lz_handle = h;
   if (!h) {
     const char *e = dlerror();
