@@ -2037,6 +2037,47 @@ START_TEST(allocation_failures_file_warm_cache) {
 }
 END_TEST
 
+
+/* The package's table of the scripts common languages are written in
+ * (package.c) answers as ICU's uscript_getCode does, row by row (yi is the
+ * one correction: ICU takes it for the Yi script's code); codes with
+ * subtags and languages not in the table go to ICU. */
+START_TEST(lang_scripts_table_is_icus) {
+  static const char *const langs[] = {
+      "af", "am", "ar", "az", "be", "bg", "bn", "bs", "ca", "cs", "cy", "da", "de", "el", "en",
+      "es", "et", "eu", "fa", "fi", "fr", "ga", "gl", "gu", "he", "hi", "hr", "hu", "hy", "id",
+      "is", "it", "ja", "ka", "kk", "km", "kn", "ko", "la", "lo", "lt", "lv", "mk", "ml", "mn",
+      "mr", "ms", "mt", "my", "nb", "nl", "nn", "no", "pa", "pl", "pt", "ro", "ru", "sk", "sl",
+      "sq", "sr", "sv", "sw", "ta", "te", "th", "tl", "tr", "uk", "ur", "vi", "zh",
+      /* not in the table: ICU answers */
+      "sr-Latn", "zh-Hant", "EN", "en-GB", "haw", "xx", ""};
+  for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++) {
+    UScriptCode a[8], b[8];
+    int na = epub_lang_scripts(langs[i], a, 8, 1);
+    int nb = epub_lang_scripts(langs[i], b, 8, 0);
+    ck_assert_msg(na == nb, "%s: %d scripts from the table, %d from ICU", langs[i], na, nb);
+    for (int j = 0; j < na; j++)
+      ck_assert_msg(a[j] == b[j], "%s: script %d is %s, ICU says %s", langs[i], j,
+                    uscript_getShortName(a[j]), uscript_getShortName(b[j]));
+  }
+  /* the known rows: Latin for English, Cyrillic for Russian, three for
+   * Japanese; Yiddish in Hebrew letters where ICU says Yi */
+  UScriptCode s[8];
+  ck_assert_int_eq(epub_lang_scripts("en", s, 8, 1), 1);
+  ck_assert_int_eq(s[0], USCRIPT_LATIN);
+  ck_assert_int_eq(epub_lang_scripts("RU", s, 8, 1), 1);
+  ck_assert_int_eq(s[0], USCRIPT_CYRILLIC);
+  ck_assert_int_eq(epub_lang_scripts("ja", s, 8, 1), 3);
+  ck_assert_int_eq(epub_lang_scripts("ja", s, 2, 1), 2); /* cap respected */
+  ck_assert_int_eq(epub_lang_scripts("yi", s, 8, 1), 1);
+  ck_assert_int_eq(s[0], USCRIPT_HEBREW);
+  ck_assert_int_eq(epub_lang_scripts("yi", s, 8, 0), 1);
+  ck_assert_int_eq(s[0], USCRIPT_YI);
+  ck_assert_int_eq(epub_lang_scripts("sr-Latn", s, 8, 1), 1);
+  ck_assert_int_eq(s[0], USCRIPT_LATIN);
+}
+END_TEST
+
 static Suite *epub_suite(void) {
   Suite *s = suite_create("epub");
   TCase *tc = tcase_create("epub");
@@ -2066,6 +2107,7 @@ static Suite *epub_suite(void) {
   tcase_add_test(tc, list_css_from_style);
   tcase_add_test(tc, empty_document);
   tcase_add_test(tc, numbered_headings);
+  tcase_add_test(tc, lang_scripts_table_is_icus);
   tcase_add_test(tc, images_once_and_unique);
   tcase_add_test(tc, large_file_split);
   tcase_add_test(tc, allocation_failures);

@@ -7,6 +7,7 @@
 #include "ts_epub.h"
 
 #include <hb.h>
+#include <unicode/uscript.h>
 
 /* Open-addressing map from a key (a NUL-terminated string, or a pointer
  * compared by identity) to an int.  Arrays live in the build's arena. */
@@ -180,6 +181,9 @@ ts_status epub_zip_build(const ezent *ents, size_t n, uint16_t dos_time, uint16_
 /* Opens libzip (once per process; later calls only answer): 1 when it is
  * usable, else 0 and these name the library and say why. */
 int epub_zip_open(void);
+/* The scripts lang is written in (package.c): at most cap codes in out, the
+ * count returned (0: unknown).  use_table 0 asks ICU alone (tests). */
+int epub_lang_scripts(const char *lang, UScriptCode *out, int cap, int use_table);
 const char *epub_zip_library(void);
 const char *epub_zip_error(void);
 /* CRC-32 of data and, when level > 0 and it is smaller, its raw DEFLATE:

@@ -351,10 +351,63 @@ typedef struct lang_scripts {
   int n_own; /* 0: the language's scripts are unknown and nothing is foreign */
 } lang_scripts;
 
-static void lang_scripts_of(const char *lang, lang_scripts *ls) {
+/* The scripts of the languages most papers are written in, as ICU gives
+ * them: ICU finds them through the locale's likely subtags, whose data it
+ * loads on the first call — 0.5 ms of a fresh EPUB's main thread, for the
+ * package's one question.  A bare language code in this table is answered
+ * here; any other (a region or script subtag, a language not listed) by
+ * ICU.  tests/epub checks every row against uscript_getCode, except yi:
+ * ICU reads "yi" as the Yi script's own code, and Yiddish is written in
+ * Hebrew letters. */
+static const struct {
+  char lang[4];
+  unsigned char n;
+  UScriptCode s[3];
+} known_scripts[] = {
+#define L1(c, a) {c, 1, {USCRIPT_##a, 0, 0}}
+    L1("af", LATIN),      L1("am", ETHIOPIC),  L1("ar", ARABIC),     L1("az", LATIN),
+    L1("be", CYRILLIC),   L1("bg", CYRILLIC),  L1("bn", BENGALI),    L1("bs", LATIN),
+    L1("ca", LATIN),      L1("cs", LATIN),     L1("cy", LATIN),      L1("da", LATIN),
+    L1("de", LATIN),      L1("el", GREEK),     L1("en", LATIN),      L1("es", LATIN),
+    L1("et", LATIN),      L1("eu", LATIN),     L1("fa", ARABIC),     L1("fi", LATIN),
+    L1("fr", LATIN),      L1("ga", LATIN),     L1("gl", LATIN),      L1("gu", GUJARATI),
+    L1("he", HEBREW),     L1("hi", DEVANAGARI), L1("hr", LATIN),     L1("hu", LATIN),
+    L1("hy", ARMENIAN),   L1("id", LATIN),     L1("is", LATIN),      L1("it", LATIN),
+    {"ja", 3, {USCRIPT_KATAKANA, USCRIPT_HIRAGANA, USCRIPT_HAN}},
+    L1("ka", GEORGIAN),   L1("kk", CYRILLIC),  L1("km", KHMER),      L1("kn", KANNADA),
+    {"ko", 2, {USCRIPT_HANGUL, USCRIPT_HAN, 0}},
+    L1("la", LATIN),      L1("lo", LAO),       L1("lt", LATIN),      L1("lv", LATIN),
+    L1("mk", CYRILLIC),   L1("ml", MALAYALAM), L1("mn", CYRILLIC),   L1("mr", DEVANAGARI),
+    L1("ms", LATIN),      L1("mt", LATIN),     L1("my", MYANMAR),    L1("nb", LATIN),
+    L1("nl", LATIN),      L1("nn", LATIN),     L1("no", LATIN),      L1("pa", GURMUKHI),
+    L1("pl", LATIN),      L1("pt", LATIN),     L1("ro", LATIN),      L1("ru", CYRILLIC),
+    L1("sk", LATIN),      L1("sl", LATIN),     L1("sq", LATIN),      L1("sr", CYRILLIC),
+    L1("sv", LATIN),      L1("sw", LATIN),     L1("ta", TAMIL),      L1("te", TELUGU),
+    L1("th", THAI),       L1("tl", LATIN),     L1("tr", LATIN),      L1("uk", CYRILLIC),
+    L1("ur", ARABIC),     L1("vi", LATIN),     L1("yi", HEBREW),     L1("zh", HAN),
+#undef L1
+};
+
+int epub_lang_scripts(const char *lang, UScriptCode *out, int cap, int use_table) {
+  size_t len = strlen(lang);
+  if (use_table && len >= 2 && len <= 3) {
+    char lc[4] = {0};
+    for (size_t i = 0; i < len; i++)
+      lc[i] = (char)(lang[i] >= 'A' && lang[i] <= 'Z' ? lang[i] - 'A' + 'a' : lang[i]);
+    for (size_t i = 0; i < sizeof known_scripts / sizeof known_scripts[0]; i++)
+      if (strcmp(known_scripts[i].lang, lc) == 0) {
+        int n = known_scripts[i].n < cap ? known_scripts[i].n : cap;
+        for (int j = 0; j < n; j++) out[j] = known_scripts[i].s[j];
+        return n;
+      }
+  }
   UErrorCode e = U_ZERO_ERROR;
-  int n = uscript_getCode(lang, ls->own, 8, &e);
-  ls->n_own = U_FAILURE(e) || n < 0 ? 0 : n > 8 ? 8 : n;
+  int n = uscript_getCode(lang, out, cap, &e);
+  return U_FAILURE(e) || n < 0 ? 0 : n > cap ? cap : n;
+}
+
+static void lang_scripts_of(const char *lang, lang_scripts *ls) {
+  ls->n_own = epub_lang_scripts(lang, ls->own, 8, 1);
 }
 
 static unsigned foreign_weight(const lang_scripts *ls, const char *s, size_t n) {
