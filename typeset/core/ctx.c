@@ -27,6 +27,7 @@ struct ts_ctx {
   int threads;
   void *slot[TS_SLOT_COUNT];
   void (*slot_free[TS_SLOT_COUNT])(void *);
+  void (*slot_quiesce[TS_SLOT_COUNT])(void *); /* under lock */
 };
 
 ts_ctx *ts_ctx_create(void) {
@@ -65,6 +66,24 @@ void ts_ctx_destroy(ts_ctx *c) {
   pthread_mutex_destroy(&c->lock);
   free(c->data_dir);
   free(c);
+}
+
+void ts_ctx_quiesce(ts_ctx *c) {
+  if (!c) return;
+  for (int i = TS_SLOT_COUNT - 1; i >= 0; i--) {
+    pthread_mutex_lock(&c->lock);
+    void (*fn)(void *) = c->slot_quiesce[i];
+    pthread_mutex_unlock(&c->lock);
+    void *p = __atomic_load_n(&c->slot[i], __ATOMIC_ACQUIRE);
+    if (fn && p) fn(p);
+  }
+}
+
+void ts_ctx_set_quiesce(ts_ctx *c, ts_slot slot, void (*quiesce_fn)(void *)) {
+  if ((unsigned)slot >= TS_SLOT_COUNT) return;
+  pthread_mutex_lock(&c->lock);
+  c->slot_quiesce[slot] = quiesce_fn;
+  pthread_mutex_unlock(&c->lock);
 }
 
 int64_t ts_ctx_epoch(const ts_ctx *c, int *set) {

@@ -167,6 +167,15 @@ static void ecache_put(ecache *c, scent *e) {
   pthread_mutex_unlock(&c->lock);
 }
 
+/* ts_ctx_quiesce: the thread opening libzip, if one was started, has ended. */
+static void ecache_quiesce(void *p) {
+  ecache *c = p;
+  pthread_mutex_lock(&c->lock);
+  if (c->zip_started) pthread_join(c->zip_thread, NULL);
+  c->zip_started = 0;
+  pthread_mutex_unlock(&c->lock);
+}
+
 static void *zip_open_main(void *arg) {
   (void)arg;
   (void)epub_zip_open();
@@ -180,6 +189,7 @@ void ts_epub_prefetch(ts_ctx *ctx) {
   if (!c->zip_tried) {
     c->zip_tried = 1;
     c->zip_started = pthread_create(&c->zip_thread, NULL, zip_open_main, NULL) == 0;
+    if (c->zip_started) ts_ctx_set_quiesce(ctx, TS_SLOT_EPUB, ecache_quiesce);
   }
   pthread_mutex_unlock(&c->lock);
 }

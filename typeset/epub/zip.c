@@ -55,15 +55,6 @@ static void *lz_handle; /* never closed: the table points into it */
  * 5.5 M instructions → 2.7 M for the dlopen, an eighth of a fresh EPUB's.
  * Not under a sanitizer: its runtime interposes malloc and friends in the
  * global scope, which DEEPBIND would bypass (ASan refuses such a dlopen). */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                        \
-    __has_feature(memory_sanitizer)
-#define TS_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define TS_SANITIZED 1
-#endif
 #if defined(RTLD_DEEPBIND) && !defined(TS_SANITIZED)
 #define LZ_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND)
 #else

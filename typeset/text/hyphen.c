@@ -168,6 +168,16 @@ void ts_hy_memo_clear(ts_ctx *ctx)
   pthread_mutex_unlock(&c->lock);
 }
 
+/* ts_ctx_quiesce: the prefetch thread, if one was started, has ended. */
+static void hy_cache_quiesce(void *p)
+{
+  hy_cache *c = p;
+  pthread_mutex_lock(&c->pf_lock);
+  if (c->pf_started) pthread_join(c->pf_thread, NULL);
+  c->pf_started = 0;
+  pthread_mutex_unlock(&c->pf_lock);
+}
+
 static void *prefetch_main(void *arg)
 {
   hy_cache *c = arg;
@@ -193,6 +203,7 @@ void ts_hy_prefetch(ts_ctx *ctx, const char *lang)
     if (!loaded) {
       memcpy(c->pf_lang, lang, strlen(lang) + 1);
       c->pf_started = !pthread_create(&c->pf_thread, NULL, prefetch_main, c);
+      if (c->pf_started) ts_ctx_set_quiesce(ctx, TS_SLOT_HYPHEN, hy_cache_quiesce);
     }
   }
   pthread_mutex_unlock(&c->pf_lock);
