@@ -28,7 +28,6 @@
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/ubrk.h>
@@ -848,8 +847,11 @@ static int key_versions(ts_buf *k, const char *what) {
                 EPUB_COVER_H, FREETYPE_MAJOR, FREETYPE_MINOR, FREETYPE_PATCH,
                 (unsigned long)png_access_version_number(), zlibVersion(), hb_version_string());
   Dl_info di;
-  void *ft = (void *)(uintptr_t)&FT_Init_FreeType; /* a function's address, as data */
-  if (!dladdr(ft, &di) || !di.dli_fname) return 0;
+  union { /* a function's address as data (POSIX: dlsym's convention) */
+    FT_Error (*fn)(FT_Library *);
+    void *p;
+  } ft = {.fn = FT_Init_FreeType};
+  if (!dladdr(ft.p, &di) || !di.dli_fname) return 0;
   return ts_dcache_key_file(k, di.dli_fname, 0);
 }
 
