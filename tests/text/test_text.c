@@ -560,6 +560,66 @@ START_TEST(hyphenated_break_text)
 }
 END_TEST
 
+/* Where the line breaks fell inside "Entwicklungszusammenarbeit" in a
+ * paragraph set at width W (letters before each hyphen), as a bit set.
+ * span_lang: the word's span's language (NULL: the paragraph's). */
+static unsigned word_breaks(const char *span_lang, double W)
+{
+  ts_arena *a = ts_arena_create(0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_span sp[3] = {span_of("Aid, or ", 10), span_of("Entwicklungszusammenarbeit", 10),
+                   span_of(", is the subject.", 10)};
+  sp[1].lang = span_lang;
+  ts_para_opts o = opts_of("en");
+  o.mode = TS_LB_RAGGED;
+  ts_para *p = make_para(a, sp, 3, &o, &d);
+  ts_line *lines;
+  size_t n;
+  ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
+  char *all = lines_joined(lines, n);
+  const char *q = strstr(all, "or");
+  ck_assert_msg(q != NULL, "%s", all);
+  for (q += 2; *q == ' ' || *q == '|';) q++; /* the word's first letter */
+  ck_assert_msg(*q == 'E', "%s", all);
+  unsigned bits = 0;
+  int letters = 0;
+  for (; *q && letters < 26; q++) {
+    if (q[0] == '-' && q[1] == '|') bits |= 1u << letters;
+    else if (*q != '|' && *q != '-') letters++;
+  }
+  free(all);
+  arena_done(a);
+  return bits;
+}
+
+/* A passage that gives its own language ([text]{lang=de}: ts_span.lang)
+ * is hyphenated with that language's patterns inside an English paragraph:
+ * Debian's German patterns split the word Ent-wick-lungs-zu-sam-men-ar-beit,
+ * its English ones En-twick-lungszusam-me-nar-beit.  Over a range of
+ * measures every break falls at a German point (and some at points only
+ * German has); without the span's language, at English ones (and some only
+ * English has). */
+START_TEST(span_language_hyphenation)
+{
+  const unsigned de = 1u << 3 | 1u << 7 | 1u << 12 | 1u << 14 | 1u << 17 | 1u << 20 | 1u << 22;
+  const unsigned en = 1u << 2 | 1u << 7 | 1u << 17 | 1u << 19 | 1u << 22;
+  unsigned seen_de = 0, seen_en = 0;
+  for (double W = 32; W <= 110; W += 3) {
+    unsigned b = word_breaks("de", W);
+    ck_assert_msg((b & ~de) == 0, "W %g: German word broken at 0x%x", W, b & ~de);
+    seen_de |= b;
+    b = word_breaks(NULL, W);
+    ck_assert_msg((b & ~en) == 0, "W %g: English word broken at 0x%x", W, b & ~en);
+    seen_en |= b;
+  }
+  ck_assert_msg(seen_de & de & ~en, "no break at a German-only point: 0x%x", seen_de);
+  ck_assert_msg(seen_en & en & ~de, "no break at an English-only point: 0x%x", seen_en);
+  /* the span's language the paragraph's own: the paragraph's patterns */
+  ck_assert_uint_eq(word_breaks("en", 50) & ~en, 0);
+}
+END_TEST
+
 START_TEST(no_hyphenation_for_numbers_acronyms_urls)
 {
   ts_arena *a = ts_arena_create(0);
@@ -1449,6 +1509,7 @@ static Suite *suite(void)
   tcase_add_loop_test(tc, justified_lines_meet_measure, 0, 2); /* without, with protrusion */
   tcase_add_test(tc, hyphenated_break_text);
   tcase_add_test(tc, no_hyphenation_for_numbers_acronyms_urls);
+  tcase_add_test(tc, span_language_hyphenation);
   tcase_add_test(tc, cjk_prohibition);
   tcase_add_test(tc, notdef_reported_once);
   tcase_add_test(tc, footnote_mark);

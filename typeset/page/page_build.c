@@ -380,6 +380,9 @@ static void inline_spans(pg_builder *b, const ts_node *parent, const ts_block_st
       sp->text = n->text;
       sp->len = n->len;
       sp->model_text = 1;
+      /* the language of the nearest span that gives one ([text]{lang=de}) */
+      for (const ts_node *a = n->parent; a && a != parent && !sp->lang; a = a->parent)
+        if (a->type == TS_NODE_SPAN && a->lang && a->lang[0]) sp->lang = a->lang;
       break;
     case TS_NODE_IMAGE: {
       /* an image in running text is set as its alt text, but its file must

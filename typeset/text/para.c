@@ -1248,6 +1248,16 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
    * patterns: Russian names and Greek quotations in an English paper,
    * English titles in a Russian one. */
   UScriptCode lang_script = lang_alphabet(lang);
+  /* Words in a passage that gives its own language ([text]{lang=de}: ts_span.lang) take
+   * that language's patterns (none when it has none) and not the style's exceptions;
+   * the first SPAN_LANGS such languages of a paragraph, later ones the paragraph's. */
+  enum { SPAN_LANGS = 4 };
+  struct {
+    const char *lang;
+    const hy_dict *dict;
+    UScriptCode script;
+  } sl[SPAN_LANGS];
+  int nsl = 0;
   const hy_dict *other[N_ALPHABETS] = {NULL};
   uint8_t other_loaded[N_ALPHABETS] = {0};
   exc *ex = NULL;
@@ -1292,7 +1302,27 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
         size_t pos[64];
         size_t np = 0;
         int from_exc = 0;
-        if (nex) {
+        const hy_dict *word_dict = dict;
+        UScriptCode word_script = lang_script;
+        int own_lang = 0; /* the word is in a passage of another language */
+        const char *span_lang = p->spans[spn[k]].lang;
+        if (span_lang && strcmp(span_lang, lang) != 0) {
+          int e = 0;
+          while (e < nsl && strcmp(sl[e].lang, span_lang) != 0) e++;
+          if (e == nsl && nsl < SPAN_LANGS) {
+            st = ts_hy_dict_get(p->ctx, span_lang, &sl[e].dict);
+            if (st != TS_OK) return st;
+            sl[e].lang = span_lang;
+            sl[e].script = lang_alphabet(span_lang);
+            nsl++;
+          }
+          if (e < nsl) {
+            own_lang = 1;
+            word_dict = sl[e].dict;
+            word_script = sl[e].script;
+          }
+        }
+        if (nex && !own_lang) {
           char low[256];
           size_t ll = lower_utf8(word, wl, low, sizeof low, 0, NULL, NULL);
           if (ll) {
@@ -1312,9 +1342,9 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
         }
         if (!from_exc) {
           UScriptCode sc = script_of(cpv[k]);
-          const hy_dict *use = dict;
+          const hy_dict *use = word_dict;
           int a = alphabet_index(sc);
-          if (a >= 0 && sc != lang_script) {
+          if (a >= 0 && sc != word_script) {
             if (!other_loaded[a]) {
               st = ts_hy_dict_get(p->ctx, alphabets[a].lang, &other[a]);
               if (st != TS_OK) return st;

@@ -32,6 +32,9 @@ typedef struct ts_span {
   int model_text;       /* 1: text is the document model's own bytes (a text
                            node's, a code block line's), not a copy or the
                            builder's: its runs record where they begin (ts_run.src) */
+  const char *lang;     /* BCP 47 of a passage that gives its own ([text]{lang=de}),
+                           borrowed; NULL: the paragraph's.  Its words are
+                           hyphenated with that language's patterns */
 } ts_span;
 
 /* A set of code points (arena), used to report each character that no font
