@@ -563,17 +563,27 @@ END_TEST
 /* Where the line breaks fell inside "Entwicklungszusammenarbeit" in a
  * paragraph set at width W (letters before each hyphen), as a bit set.
  * span_lang: the word's span's language (NULL: the paragraph's). */
-static unsigned word_breaks(const char *span_lang, double W)
+static unsigned word_breaks_after(const char *span_lang, double W, int others)
 {
   ts_arena *a = ts_arena_create(0);
   ts_diag d;
   ts_diag_init(&d, NULL);
-  ts_span sp[3] = {span_of("Aid, or ", 10), span_of("Entwicklungszusammenarbeit", 10),
-                   span_of(", is the subject.", 10)};
-  sp[1].lang = span_lang;
+  /* others: that many short spans in other languages come first (the
+   * paragraph keeps the dictionaries of four at hand) */
+  static const char *const other_langs[] = {"fr", "ru", "el", "it", "es"};
+  ts_span sp[8];
+  size_t ns = 0;
+  for (int i = 0; i < others && i < 5; i++) {
+    sp[ns] = span_of("x ", 10);
+    sp[ns++].lang = other_langs[i];
+  }
+  sp[ns++] = span_of("Aid, or ", 10);
+  sp[ns] = span_of("Entwicklungszusammenarbeit", 10);
+  sp[ns++].lang = span_lang;
+  sp[ns++] = span_of(", is the subject.", 10);
   ts_para_opts o = opts_of("en");
   o.mode = TS_LB_RAGGED;
-  ts_para *p = make_para(a, sp, 3, &o, &d);
+  ts_para *p = make_para(a, sp, ns, &o, &d);
   ts_line *lines;
   size_t n;
   ck_assert_int_eq(ts_text_para_lines(p, fixed_width, &W, &lines, &n, NULL), TS_OK);
@@ -591,6 +601,11 @@ static unsigned word_breaks(const char *span_lang, double W)
   free(all);
   arena_done(a);
   return bits;
+}
+
+static unsigned word_breaks(const char *span_lang, double W)
+{
+  return word_breaks_after(span_lang, W, 0);
 }
 
 /* A passage that gives its own language ([text]{lang=de}: ts_span.lang)
@@ -615,8 +630,27 @@ START_TEST(span_language_hyphenation)
   }
   ck_assert_msg(seen_de & de & ~en, "no break at a German-only point: 0x%x", seen_de);
   ck_assert_msg(seen_en & en & ~de, "no break at an English-only point: 0x%x", seen_en);
-  /* the span's language the paragraph's own: the paragraph's patterns */
-  ck_assert_uint_eq(word_breaks("en", 50) & ~en, 0);
+  /* the span's language the paragraph's own, whatever its region or case:
+   * the paragraph's patterns */
+  unsigned same = 0;
+  for (double W = 32; W <= 110; W += 3) {
+    same |= word_breaks("en", W) | word_breaks("EN-gb", W);
+    ck_assert_uint_eq((word_breaks("en", W) | word_breaks("EN-gb", W)) & ~en, 0);
+  }
+  ck_assert_uint_ne(same & en & ~de, 0);
+  /* a fifth language in the paragraph still gets its own patterns */
+  unsigned fifth = 0;
+  for (double W = 32; W <= 110; W += 3) {
+    unsigned b = word_breaks_after("de", W, 5);
+    ck_assert_msg((b & ~de) == 0, "W %g, after five other languages: 0x%x", W, b & ~de);
+    fifth |= b;
+  }
+  ck_assert_uint_ne(fifth & de & ~en, 0);
+  ck_assert_str_eq(ts_hy_span_lang("en", "en-GB", "de-CH"), "de-CH");
+  ck_assert_str_eq(ts_hy_span_lang("en", "en-GB", "En_US"), "en-GB");
+  ck_assert_str_eq(ts_hy_span_lang("de", "en", "de"), "en"); /* a style hyphenating in en */
+  ck_assert_str_eq(ts_hy_span_lang(NULL, "en", NULL), "en");
+  ck_assert_str_eq(ts_hy_span_lang(NULL, "en", "e"), "e");
 }
 END_TEST
 

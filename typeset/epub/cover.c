@@ -27,6 +27,7 @@
 #include <dlfcn.h>
 #include <math.h>
 #include <png.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -836,23 +837,45 @@ static ts_status write_png(const cover *C, const craster *R, ts_buf *out) {
   return st;
 }
 
-/* The libraries that draw and write the cover (the build is in every key:
- * ts_dcache).  FreeType is keyed by the library file that draws (found
- * with dladdr: a library updated in place is another file), so that a
- * cover found in the cache needs no FreeType library at all — setting one
- * up with its modules was a tenth of a millisecond of every fresh EPUB.  0
- * when that file cannot be stat'ed (nothing is cached then). */
-static int key_versions(ts_buf *k, const char *what) {
-  ts_buf_printf(k, "%s 2 %dx%d ft %d.%d.%d png %lu zlib %s harfbuzz %s\n", what, EPUB_COVER_W,
-                EPUB_COVER_H, FREETYPE_MAJOR, FREETYPE_MINOR, FREETYPE_PATCH,
-                (unsigned long)png_access_version_number(), zlibVersion(), hb_version_string());
+/* FreeType's library file, keyed once a process (path, size, times,
+ * inode: ts_dcache_key_file) at its first cover — by then the library is
+ * loaded, so a file replaced on disk later in a long series run is not
+ * taken for the one that draws; ft_file_len 0 when it cannot be found or
+ * stat'ed (nothing is cached then). */
+static unsigned char ft_file_key[1024];
+static size_t ft_file_len;
+static pthread_once_t ft_file_once = PTHREAD_ONCE_INIT;
+
+static void ft_file_find(void) {
   Dl_info di;
   union { /* a function's address as data (POSIX: dlsym's convention) */
     FT_Error (*fn)(FT_Library *);
     void *p;
   } ft = {.fn = FT_Init_FreeType};
-  if (!dladdr(ft.p, &di) || !di.dli_fname) return 0;
-  return ts_dcache_key_file(k, di.dli_fname, 0);
+  if (!dladdr(ft.p, &di) || !di.dli_fname) return;
+  ts_buf b;
+  ts_buf_init(&b);
+  if (ts_dcache_key_file(&b, di.dli_fname, 0) && !b.oom && b.len <= sizeof ft_file_key) {
+    memcpy(ft_file_key, b.data, b.len);
+    ft_file_len = b.len;
+  }
+  ts_buf_free(&b);
+}
+
+/* The libraries that draw and write the cover (the build is in every key:
+ * ts_dcache).  FreeType is keyed by the library file that draws
+ * (ft_file_find) and its headers' version, so that a cover found in the
+ * cache needs no FreeType library at all — setting one up with its
+ * modules was a tenth of a millisecond of every fresh EPUB.  0 when that
+ * file is unknown (nothing is cached then). */
+static int key_versions(ts_buf *k, const char *what) {
+  ts_buf_printf(k, "%s 2 %dx%d ft %d.%d.%d png %lu zlib %s harfbuzz %s\n", what, EPUB_COVER_W,
+                EPUB_COVER_H, FREETYPE_MAJOR, FREETYPE_MINOR, FREETYPE_PATCH,
+                (unsigned long)png_access_version_number(), zlibVersion(), hb_version_string());
+  pthread_once(&ft_file_once, ft_file_find);
+  if (!ft_file_len) return 0;
+  ts_buf_append(k, ft_file_key, ft_file_len);
+  return 1;
 }
 
 /* The rules and the band (laid out by either pass alike). */

@@ -11,16 +11,19 @@
  * functions below from libcrypto.so.3 (meson.build checks its symbol
  * table).  Its soname is libcrypto.so.3 and its functions carry
  * OpenSSL's version node (nocrypto.map), so zip.c can load it first and
- * libzip then takes it for the library it needs.  Each function reports
- * failure, which libzip handles as an error (HMAC/AES/PBKDF2: only reached
- * when encrypting) or falls back from (RAND_bytes: libzip then seeds
- * random()); AES_encrypt is only reachable after AES_set_encrypt_key
- * succeeded, which it never does.  The prototypes are OpenSSL 3's, written
- * here so that the OpenSSL headers are not needed to build it.
+ * libzip then takes it for the library it needs.  The encryption functions
+ * report failure, which libzip handles as an error (HMAC/AES/PBKDF2: only
+ * reached when encrypting; AES_encrypt only after AES_set_encrypt_key
+ * succeeded, which it never does); RAND_bytes gives the kernel's random
+ * bytes (getrandom), as OpenSSL would.  The prototypes are OpenSSL 3's,
+ * written here so that the OpenSSL headers are not needed to build it.
  *
  * Ownership: none; nothing here allocates. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/random.h>
+#include <sys/types.h>
 
 #define NC_EXPORT __attribute__((visibility("default")))
 
@@ -76,7 +79,18 @@ int PKCS5_PBKDF2_HMAC_SHA1(const char *pass, int passlen, const unsigned char *s
   return 0;
 }
 
+/* Random bytes as OpenSSL gives them (libzip names its temporary files
+ * with them when it writes an archive to a path, which typeset does not):
+ * the kernel's, so that a caller never falls back to reseeding random()
+ * from the clock. */
 int RAND_bytes(unsigned char *buf, int num) {
-  (void)buf, (void)num;
-  return 0; /* libzip's zip_secure_random fails; zip_random_uint32 uses random() */
+  if (num < 0) return 0;
+  size_t n = (size_t)num, got = 0;
+  while (got < n) {
+    ssize_t r = getrandom(buf + got, n - got, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return 0;
+    got += (size_t)r;
+  }
+  return 1;
 }

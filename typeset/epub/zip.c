@@ -64,17 +64,32 @@ static void *lz_handle; /* never closed: the table points into it */
 /* The stand-in for libzip's libcrypto (nocrypto.c; built by meson.build
  * only for a libzip whose crypto imports it covers): loaded before libzip,
  * so that libzip's DT_NEEDED libcrypto.so.3 is the module already loaded
- * with that soname.  The installed copy first, then the build tree's; none
- * when TYPESET_SYSTEM_LIBCRYPTO is set.  When libzip then cannot be loaded
- * with it, it is closed and libzip loaded with the system's libcrypto.
- * Returns the module's handle, or NULL. */
+ * with that soname.  Found relative to the running executable — beside it
+ * (the build tree) or where it is installed — never by a path of the
+ * build's; none when TYPESET_SYSTEM_LIBCRYPTO is set.  When libzip then
+ * cannot be loaded with it, it is closed and libzip loaded with the
+ * system's libcrypto.  Once loaded it is the process's libcrypto.so.3: a
+ * library loaded later that needs libcrypto would be given its failing
+ * functions (typeset loads none).  Returns the module's handle, or NULL. */
 static void *lz_standin_open(void) {
-#if defined(TS_NOCRYPTO_BUILT) && defined(TS_NOCRYPTO_INSTALLED)
+#if defined(TS_NOCRYPTO_NAME) && defined(TS_NOCRYPTO_REL_INSTALLED)
   const char *sys = getenv("TYPESET_SYSTEM_LIBCRYPTO");
   if (sys && *sys) return NULL;
-  void *m = dlopen(TS_NOCRYPTO_INSTALLED, RTLD_NOW | RTLD_LOCAL);
-  if (!m) m = dlopen(TS_NOCRYPTO_BUILT, RTLD_NOW | RTLD_LOCAL);
-  return m;
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0 || (size_t)n >= sizeof path - 1) return NULL;
+  path[n] = 0;
+  char *slash = strrchr(path, '/');
+  if (!slash) return NULL;
+  size_t dir = (size_t)(slash - path) + 1; /* keeps the slash */
+  static const char *const rel[] = {TS_NOCRYPTO_NAME, TS_NOCRYPTO_REL_INSTALLED};
+  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+    if (dir + strlen(rel[i]) >= sizeof path) continue;
+    memcpy(path + dir, rel[i], strlen(rel[i]) + 1);
+    void *m = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (m) return m;
+  }
+  return NULL;
 #else
   return NULL;
 #endif

@@ -368,7 +368,9 @@ static int measure_cell(pg_builder *b, cell *c, const ts_span *sp, size_t n,
              !((buf[we - 1] | 32) >= 'a' && (buf[we - 1] | 32) <= 'z'))
         we--;
       size_t hp[32];
-      size_t nh = we > ws ? ts_hyphenate(b->ctx, hlang, buf + ws, we - ws, lmin, rmin, hp, 32) : 0;
+      /* the patterns the text engine will use: a span's own language's (para.c) */
+      const char *wlang = ts_hy_span_lang(b->lang, hlang, sp[k].lang);
+      size_t nh = we > ws ? ts_hyphenate(b->ctx, wlang, buf + ws, we - ws, lmin, rmin, hp, 32) : 0;
       if (nh > 0) {
         if (hyw < 0) {
           ts_span h = sp[k];

@@ -264,6 +264,29 @@ done:
   return res;
 }
 
+/* 1 when BCP 47 tags a and b have the same primary subtag, case aside. */
+static int same_primary(const char *a, const char *b)
+{
+  if (!a || !b) return 0;
+  size_t i = 0;
+  for (;; i++) {
+    int ea = a[i] == 0 || a[i] == '-' || a[i] == '_';
+    int eb = b[i] == 0 || b[i] == '-' || b[i] == '_';
+    if (ea || eb) return ea && eb;
+    char ca = a[i] >= 'A' && a[i] <= 'Z' ? (char)(a[i] - 'A' + 'a') : a[i];
+    char cb = b[i] >= 'A' && b[i] <= 'Z' ? (char)(b[i] - 'A' + 'a') : b[i];
+    if (ca != cb) return 0;
+  }
+}
+
+const char *ts_hy_span_lang(const char *lang, const char *hyph_lang, const char *span_lang)
+{
+  if (!span_lang || !*span_lang || same_primary(span_lang, lang) ||
+      same_primary(span_lang, hyph_lang))
+    return hyph_lang;
+  return span_lang;
+}
+
 size_t ts_hyphenate(ts_ctx *ctx, const char *lang, const char *word, size_t len,
                     int leftmin, int rightmin, size_t *pos, size_t max)
 {

@@ -1249,13 +1249,13 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
    * English titles in a Russian one. */
   UScriptCode lang_script = lang_alphabet(lang);
   /* Words in a passage that gives its own language ([text]{lang=de}: ts_span.lang) take
-   * that language's patterns (none when it has none) and not the style's exceptions;
-   * the first SPAN_LANGS such languages of a paragraph, later ones the paragraph's. */
+   * that language's patterns (none when it has none) and not the style's exceptions
+   * (ts_hy_span_lang: not when it is the paragraph's language); the dictionaries of
+   * the first SPAN_LANGS of them are kept at hand, later ones asked of the cache. */
   enum { SPAN_LANGS = 4 };
   struct {
     const char *lang;
     const hy_dict *dict;
-    UScriptCode script;
   } sl[SPAN_LANGS];
   int nsl = 0;
   const hy_dict *other[N_ALPHABETS] = {NULL};
@@ -1305,22 +1305,22 @@ static ts_status hyphen_points(ts_para *p, const uint32_t *cpv, const uint32_t *
         const hy_dict *word_dict = dict;
         UScriptCode word_script = lang_script;
         int own_lang = 0; /* the word is in a passage of another language */
-        const char *span_lang = p->spans[spn[k]].lang;
-        if (span_lang && strcmp(span_lang, lang) != 0) {
+        const char *span_lang = ts_hy_span_lang(p->o.lang, lang, p->spans[spn[k]].lang);
+        if (span_lang != lang) {
           int e = 0;
           while (e < nsl && strcmp(sl[e].lang, span_lang) != 0) e++;
-          if (e == nsl && nsl < SPAN_LANGS) {
-            st = ts_hy_dict_get(p->ctx, span_lang, &sl[e].dict);
-            if (st != TS_OK) return st;
-            sl[e].lang = span_lang;
-            sl[e].script = lang_alphabet(span_lang);
-            nsl++;
-          }
+          own_lang = 1;
           if (e < nsl) {
-            own_lang = 1;
             word_dict = sl[e].dict;
-            word_script = sl[e].script;
+          } else {
+            st = ts_hy_dict_get(p->ctx, span_lang, &word_dict); /* the cache keeps it */
+            if (st != TS_OK) return st;
+            if (nsl < SPAN_LANGS) {
+              sl[nsl].lang = span_lang;
+              sl[nsl++].dict = word_dict;
+            }
           }
+          word_script = lang_alphabet(span_lang);
         }
         if (nex && !own_lang) {
           char low[256];

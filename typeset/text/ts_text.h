@@ -188,6 +188,15 @@ void ts_text_cache_clear(ts_ctx *ctx);
  * first paragraph is hyphenated (which otherwise loads them itself). */
 void ts_text_prefetch(ts_ctx *ctx, const char *lang);
 
+/* The language whose patterns hyphenate a word in a passage that gives its
+ * own language (ts_span.lang: span_lang, NULL for none), in a paragraph of
+ * language lang hyphenated with hyph_lang's patterns (the style's
+ * hyphenation language, else lang): span_lang when its primary subtag
+ * differs from both lang's and hyph_lang's (case aside), else hyph_lang —
+ * `[x]{lang=en}` in an en-GB paper keeps the paper's patterns and
+ * exceptions.  Returns one of its arguments. */
+const char *ts_hy_span_lang(const char *lang, const char *hyph_lang, const char *span_lang);
+
 /* Hyphenation: positions (byte offsets into word) where word[0..len) may be
  * broken, per the language's patterns and min fragment lengths.  Returns the
  * count written to pos (at most max).  lang "en" maps to en_US. */
