@@ -584,6 +584,41 @@ START_TEST(table_piece_widths_keep_their_style) {
 }
 END_TEST
 
+/* A table's hyphenated column minimums use each word's own language, as the
+ * text engine does (page_blocks.c, ts_hy_span_lang): six German compounds,
+ * marked de in an English paper, squeezed into a 360 pt measure.  The German
+ * patterns' widest fragments fit the measure; the English ones (one
+ * unbroken "Rechtsstaatlichkeit", "hörigkeit-", "Wirtschafts-") did not, so
+ * the columns came out narrower than the German fragments the cells are then
+ * set with: "rigkeitsrecht" ran into the next column ("table too wide"
+ * warning and two overfull lines; seen failing with the paper's language
+ * for the minimums). */
+START_TEST(table_minimums_use_span_language) {
+  const char *md =
+      "---\ntitle: Table\nlang: en\n---\n\nIntro.\n\n"
+      "| A | B | C | D | E | F |\n|---|---|---|---|---|---|\n"
+      "| [Rechtsstaatlichkeit]{lang=de} | [Wirtschaftsministerium]{lang=de} | "
+      "[Gewaltenteilung]{lang=de} | [Staatsangehörigkeitsrecht]{lang=de} | "
+      "[Haushaltsausschuss]{lang=de} | [Wirtschaftsministerium]{lang=de} |\n\nAfter.\n";
+  run_t r;
+  layout(&r, md, style_named("paper", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  ck_assert_uint_eq(r.d.n_warnings, 0);
+  ck_assert_uint_eq(r.l.n_overfull, 0);
+  /* the columns are narrower than the words: the cells are hyphenated */
+  size_t hyphenated = 0;
+  for (size_t p = 0; p < r.l.n_pages; p++)
+    for (size_t i = 0; i < r.l.pages[p].n; i++) {
+      const ts_draw *d = &r.l.pages[p].items[i];
+      if (d->kind != TS_DRAW_GLYPHS || !d->run->text_len) continue;
+      if (d->run->text[d->run->text_len - 1] == '-') hyphenated++;
+    }
+  ck_assert_uint_ge(hyphenated, 4);
+  check_inside(&r);
+  done_run(&r);
+}
+END_TEST
+
 /* The space after a code span is the text face's (it once took the
  * monospace face of the span before it: 0.6 em instead of 0.25 em). */
 START_TEST(space_after_code_is_the_text_space) {
@@ -1075,6 +1110,7 @@ Suite *layout_suite(void) {
   tcase_add_test(t, table_header_repeats);
   tcase_add_test(t, table_columns_from_min_max_content);
   tcase_add_test(t, table_piece_widths_keep_their_style);
+  tcase_add_test(t, table_minimums_use_span_language);
   tcase_add_test(t, space_after_code_is_the_text_space);
   tcase_add_test(t, note_numbers_hang);
   tcase_add_test(t, title_lines_balanced);
