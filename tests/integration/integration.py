@@ -54,8 +54,11 @@ def run(args, timeout=TIMEOUT, env=None, cwd=None):
     e["SOURCE_DATE_EPOCH"] = EPOCH
     e["LC_ALL"] = "C.UTF-8"
     e["TZ"] = "UTC"
-    if env:
-        e.update(env)
+    for k, v in (env or {}).items():  # None: the variable unset
+        if v is None:
+            e.pop(k, None)
+        else:
+            e[k] = v
     try:
         p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=timeout, env=e, cwd=cwd)
@@ -1680,6 +1683,70 @@ def check_crypto_standin(typeset, root, tmp):
            "same bytes" % os.path.basename(crypto[0]))
 
 
+def check_installed(typeset, root, tmp):
+    """`meson install` puts the styles and fonts/fallbacks.yaml under
+    DATADIR/typeset, and the installed executable reads them there, found
+    relative to itself (typeset/core/ctx.c), not in the source tree it was
+    built from: with the installed copy of the paper style changed to A5, a
+    paper set in the paper style by the installed executable comes out A5;
+    $TYPESET_DATA_DIR still chooses another folder (the source's: A4)."""
+    build = os.environ.get("TS_TEST_BUILD_ROOT", "")
+    meson = shutil.which("meson")
+    if not build or not meson:
+        fail("installed layout: no build folder (TS_TEST_BUILD_ROOT) or no meson to install with")
+        return
+    p = run([meson, "introspect", "--installed", build])
+    if p is None or p.returncode != 0:
+        fail("installed layout: meson introspect: %s" % describe(p))
+        return
+    installed = json.loads(p.stdout.decode())
+    exe = installed.get(os.path.realpath(typeset))
+    styles = installed.get(os.path.join(os.path.realpath(root), "styles"))
+    if not exe or not styles:
+        fail("installed layout: meson installs no executable or no styles: %s" % installed)
+        return
+    dest = os.path.join(tmp, "destdir")
+    p = run([meson, "install", "-C", build, "--no-rebuild", "--destdir", dest, "--quiet"])
+    if p is None or p.returncode != 0:
+        fail("installed layout: meson install: %s\n%s" % (describe(p), p.stderr.decode(errors="replace") if p else ""))
+        return
+    exe, styles = dest + exe, dest + styles
+    paper = os.path.join(styles, "paper.yaml")
+    fallbacks = os.path.join(os.path.dirname(styles), "fonts", "fallbacks.yaml")
+    if not os.path.isfile(paper) or not os.path.isfile(fallbacks):
+        fail("installed layout: %s or %s not installed" % (paper, fallbacks))
+        return
+    text = open(paper, encoding="utf-8").read()
+    a5 = re.sub(r"(?m)^(page:\n(?:  .*\n)*?  size:) A4$", r"\1 A5", text)
+    if a5 == text:
+        fail("installed layout: the paper style's page size (A4) not found to change")
+        return
+    write(paper, a5)
+    work = os.path.join(tmp, "installed-work")
+    os.makedirs(work)
+    shutil.copy(os.path.join(root, "samples", "shared-rivers.md"), work)
+    sizes = {}
+    for label, env in (("installed", {"TYPESET_DATA_DIR": None}),
+                       ("env", {"TYPESET_DATA_DIR": root})):
+        out = os.path.join(work, label + ".pdf")
+        p = run([exe, "shared-rivers.md", "--style", "paper", "-q", "-o", out],
+                env=env, cwd=work)
+        if p is None or p.returncode != 0:
+            fail("installed layout: %s run: %s\n%s" % (label, describe(p), p.stderr.decode(errors="replace") if p else ""))
+            return
+        q = run(["pdfinfo", out])
+        sizes[label] = pdfinfo_fields(q.stdout.decode()).get("Page size", "") if q else ""
+    def is_size(text, w, h):
+        m = re.match(r"([\d.]+) x ([\d.]+) pts", text)
+        return bool(m) and abs(float(m.group(1)) - w) < 1 and abs(float(m.group(2)) - h) < 1
+    if not is_size(sizes["installed"], 419.5, 595.3) or not is_size(sizes["env"], 595.3, 841.9):
+        fail("installed layout: page sizes %s, expected A5 from the installed style and A4 "
+             "from TYPESET_DATA_DIR's" % sizes)
+    else:
+        ok("installed layout: the installed executable reads its installed styles (A5), "
+           "TYPESET_DATA_DIR another folder's (A4)")
+
+
 def check_options(typeset, root):
     """--style by name and by path; reproducible bytes whatever the folder,
     the clock, the order of -o and the way the input path is spelled."""
@@ -1696,6 +1763,7 @@ def check_options(typeset, root):
             return True
 
         check_crypto_standin(typeset, root, tmp)
+        check_installed(typeset, root, tmp)
         # the same paper in two different folders (build-path variation)
         dirs = []
         for k in ("a", "deeper/folder/b"):

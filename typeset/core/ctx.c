@@ -9,9 +9,46 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #ifndef TS_DATA_DIR
 #define TS_DATA_DIR "."
 #endif
+
+/* The data folder (styles/, fonts/): $TYPESET_DATA_DIR; else the installed
+ * one, TS_DATA_DIR_REL_INSTALLED from the running executable's folder
+ * (bin/../share/typeset, meson.build), when it holds styles/; else the
+ * source tree the build was configured from (the build tree's executable,
+ * the tests, the fuzzers).  Returns owned (free) or NULL on OOM. */
+static char *data_dir_default(void)
+{
+  const char *dd = getenv("TYPESET_DATA_DIR");
+  if (dd && *dd) return strdup(dd);
+#ifdef TS_DATA_DIR_REL_INSTALLED
+  static const char rel[] = TS_DATA_DIR_REL_INSTALLED;
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe);
+  if (n > 0 && (size_t)n < sizeof exe) {
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    size_t dir = slash ? (size_t)(slash - exe) + 1 : 0; /* keeps the slash */
+    char path[sizeof exe + sizeof rel + sizeof "/styles"];
+    struct stat st;
+    if (slash) {
+      memcpy(path, exe, dir);
+      memcpy(path + dir, rel, sizeof rel);
+      size_t len = dir + sizeof rel - 1;
+      memcpy(path + len, "/styles", sizeof "/styles");
+      if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        path[len] = 0;
+        char *real = realpath(path, NULL); /* bin/../share/typeset -> share/typeset */
+        return real ? real : strdup(path);
+      }
+    }
+  }
+#endif
+  return strdup(TS_DATA_DIR);
+}
 
 struct ts_ctx {
   /* one lock a slot, held while its create function runs: a slot that
@@ -49,8 +86,7 @@ ts_ctx *ts_ctx_create(void) {
       c->epoch_set = 1;
     }
   }
-  const char *dd = getenv("TYPESET_DATA_DIR");
-  c->data_dir = strdup(dd && *dd ? dd : TS_DATA_DIR);
+  c->data_dir = data_dir_default();
   if (!c->data_dir) {
     ts_ctx_destroy(c);
     return NULL;
