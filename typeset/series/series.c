@@ -119,6 +119,8 @@ static void manifest_free(manifest *m) {
 
 /* ---- Manifest parsing (libyaml document API; aliases are refused) ------ */
 
+#define MANIFEST_MAX_DEPTH 64 /* YAML nesting: a manifest needs 5 levels */
+
 static const char *scalar(yaml_node_t *n) {
   return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
@@ -274,7 +276,11 @@ static ts_status parse_manifest(ts_diag *d, manifest *m) {
   yaml_document_t doc;
   int have_doc = 0;
   /* refuse aliases before building the document: a manifest never needs
-   * them and they are the way to a "billion laughs" */
+   * them and they are the way to a "billion laughs"; and deep nesting:
+   * libyaml rescans its stack of possible simple keys for every token
+   * inside flow collections, so 100,000 nested `[` took a minute (a
+   * manifest needs 5 levels; the same limit as a paper's metadata) */
+  int depth = 0;
   yaml_parser_initialize(&parser);
   yaml_parser_set_input_string(&parser, (const unsigned char *)m->text, m->text_len);
   for (;;) {
@@ -295,6 +301,16 @@ static ts_status parse_manifest(ts_diag *d, manifest *m) {
       yaml_parser_delete(&parser);
       return TS_ERR_INPUT;
     }
+    if ((ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) &&
+        ++depth > MANIFEST_MAX_DEPTH) {
+      ts_diag_report(d, TS_ERROR, m->file, (unsigned)ev.start_mark.line + 1,
+                     (unsigned)ev.start_mark.column + 1,
+                     "YAML nested too deeply (more than %d levels)", MANIFEST_MAX_DEPTH);
+      yaml_event_delete(&ev);
+      yaml_parser_delete(&parser);
+      return TS_ERR_INPUT;
+    }
+    if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) depth--;
     yaml_event_delete(&ev);
     if (end) break;
   }
