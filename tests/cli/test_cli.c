@@ -1253,10 +1253,11 @@ static void check_sigterm(const char *out_name) {
 
 /* Deterministic variant: typeset is frozen (SIGSTOP) the moment inotify
  * reports a temporary file in tmpdir.  If that file still exists then, the
- * run is between creating and renaming it: SIGTERM + SIGCONT must end the
- * process by SIGTERM and leave neither the temporary file nor the output.
- * Returns 1 for such a hit, 0 when the run was already past its rename. */
-static int term_mid_write(const char *in, const char *out) {
+ * run is between creating and renaming it: `sig` (SIGTERM, SIGINT or SIGHUP)
+ * + SIGCONT must end the process by that signal and leave neither the
+ * temporary file nor a partial output.  Returns 1 for such a hit, 0 when
+ * the run was already past its rename. */
+static int term_mid_write(const char *in, const char *out, int sig) {
   int fd = inotify_init1(IN_CLOEXEC);
   ck_assert_int_ge(fd, 0);
   ck_assert_int_ge(inotify_add_watch(fd, tmpdir, IN_CREATE), 0);
@@ -1302,17 +1303,17 @@ static int term_mid_write(const char *in, const char *out) {
   int hit = exists(tmpname);
   run_result r;
   memset(&r, 0, sizeof r);
-  if (hit) kill(pid, SIGTERM);
+  if (hit) kill(pid, sig);
   kill(pid, SIGCONT);
   reap(pid, 60000, &r);
   collect(&r, cap_out, cap_err);
-  ck_assert_msg(!r.timed_out, "typeset did not end after SIGTERM/SIGCONT");
+  ck_assert_msg(!r.timed_out, "typeset did not end after %s/SIGCONT", strsignal(sig));
   ck_assert_msg(!strstr(r.err, "Sanitizer"), "sanitizer report:\n%s", r.err);
   if (hit) {
-    ck_assert_msg(!r.exited && r.status == SIGTERM,
-                  "SIGTERM mid-write: typeset %s %d, want death by SIGTERM",
-                  r.exited ? "exited with" : "died of signal", r.status);
-    ck_assert_msg(!exists(tmpname), "SIGTERM mid-write left %s", tmpname);
+    ck_assert_msg(!r.exited && r.status == sig,
+                  "%s mid-write: typeset %s %d, want death by signal %d", strsignal(sig),
+                  r.exited ? "exited with" : "died of signal", r.status, sig);
+    ck_assert_msg(!exists(tmpname), "%s mid-write left %s", strsignal(sig), tmpname);
     /* the signal is taken by typeset's signal thread while the writer runs
      * on: the output may have been renamed into place, but then whole */
     if (exists(out)) {
@@ -1324,7 +1325,7 @@ static int term_mid_write(const char *in, const char *out) {
         if (!memcmp(d + i, "%%EOF", i + 5 <= n ? 5 : 4) || !memcmp(d + i, "PK\5\6", 4))
           whole = 1;
       free(d);
-      ck_assert_msg(whole, "SIGTERM mid-write left a partial output %s", out);
+      ck_assert_msg(whole, "%s mid-write left a partial output %s", strsignal(sig), out);
     }
   } else {
     ck_assert_msg(r.exited && r.status == 0, "the render failed (%d)", r.status);
@@ -1333,13 +1334,13 @@ static int term_mid_write(const char *in, const char *out) {
   return hit;
 }
 
-static void check_mid_write(const char *out_name) {
+static void check_mid_write(const char *out_name, int sig) {
   char *in = big_doc("mid.md", 800);
   char *out = path_in(out_name);
   int hits = 0;
   for (int k = 0; k < 6 && hits < 2; k++) {
     unlink(out);
-    hits += term_mid_write(in, out);
+    hits += term_mid_write(in, out, sig);
     char *l = listing();
     ck_assert_msg(!strstr(l, ".tmp"), "temporary files left:\n%s", l);
     free(l);
@@ -1349,10 +1350,18 @@ static void check_mid_write(const char *out_name) {
   free(out);
 }
 
-START_TEST(sigterm_mid_write_pdf) { check_mid_write("mid.pdf"); }
+START_TEST(sigterm_mid_write_pdf) { check_mid_write("mid.pdf", SIGTERM); }
 END_TEST
 
-START_TEST(sigterm_mid_write_epub) { check_mid_write("mid.epub"); }
+START_TEST(sigterm_mid_write_epub) { check_mid_write("mid.epub", SIGTERM); }
+END_TEST
+
+/* the README promises the same for SIGINT (Ctrl-C) and SIGHUP (a closed
+ * terminal): one output format each */
+START_TEST(sigint_mid_write_pdf) { check_mid_write("mid.pdf", SIGINT); }
+END_TEST
+
+START_TEST(sighup_mid_write_epub) { check_mid_write("mid.epub", SIGHUP); }
 END_TEST
 
 START_TEST(sigterm_leaves_no_temp_pdf) { check_sigterm("big.pdf"); }
@@ -1639,6 +1648,8 @@ static Suite *cli_suite(void) {
   tcase_add_test(sig, sigterm_leaves_no_temp_epub);
   tcase_add_test(sig, sigterm_mid_write_pdf);
   tcase_add_test(sig, sigterm_mid_write_epub);
+  tcase_add_test(sig, sigint_mid_write_pdf);
+  tcase_add_test(sig, sighup_mid_write_epub);
   tcase_add_test(sig, sigterm_series_leaves_no_temp);
   suite_add_tcase(s, sig);
   return s;
