@@ -751,6 +751,41 @@ START_TEST(unknown_style_is_an_error) {
 }
 END_TEST
 
+/* A style's folder holds a file named like a font that is none (text, an
+ * empty file): refused before any output, located at that file, for PDF
+ * and EPUB alike.  The family the style meant it for used to fall back to
+ * another font with only a warning that the family was not found. */
+START_TEST(style_folder_broken_font_refused) {
+  char *sub = path_in("style");
+  ck_assert_int_eq(mkdir(sub, 0755), 0);
+  char *style = write_in("style/house.yaml",
+                         "base: default\nfonts:\n  body:\n    families: [\"House Serif\"]\n");
+  char *junk = write_in("style/HouseSerif-Regular.otf", "this is not a font\n");
+  char *empty = write_in("style/HouseSerif-Italic.TTF", "");
+  char *in = write_in("in.md", good_doc);
+  static const char *const outs[] = {"in.pdf", "in.epub"};
+  for (size_t k = 0; k < sizeof outs / sizeof *outs; k++) {
+    char *out = path_in(outs[k]);
+    run_result r;
+    RUN(&r, in, "--style", style, "-o", out);
+    assert_exit(&r, 1, outs[k]);
+    char want[1200];
+    snprintf(want, sizeof want, "%s: error: not a font", junk);
+    ck_assert_msg(strstr(r.err, want) != NULL, "want '%s…', stderr:\n%s", want, r.err);
+    snprintf(want, sizeof want, "%s: error: not a font", empty);
+    ck_assert_msg(strstr(r.err, want) != NULL, "want '%s…', stderr:\n%s", want, r.err);
+    run_free(&r);
+    assert_listing("in.md\nstyle\n", outs[k]);
+    free(out);
+  }
+  free(sub);
+  free(style);
+  free(junk);
+  free(empty);
+  free(in);
+}
+END_TEST
+
 /* ---- Success paths -------------------------------------------------------*/
 
 START_TEST(default_output_beside_input) {
@@ -1627,6 +1662,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, unwritable_output_exit_1);
   tcase_add_test(t, epub_write_error_located);
   tcase_add_test(t, unknown_style_is_an_error);
+  tcase_add_test(t, style_folder_broken_font_refused);
   tcase_add_test(t, default_output_beside_input);
   tcase_add_test(t, several_outputs_and_quiet);
   tcase_add_loop_test(t, dump_model_is_stable_json, 0,

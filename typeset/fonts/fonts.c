@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 /* A family look-up: the faces of the family, best first (fontconfig's
@@ -51,6 +52,10 @@ typedef struct fonts_cache {
   size_t n_finds, cap_finds;
   char **dirs;           /* folders added to fc (owned strings) */
   size_t n_dirs;
+  char **bad;            /* owned: files of those folders named like fonts that
+                          * fontconfig could not read, */
+  size_t *bad_dir;       /* each with its folder's index in dirs */
+  size_t n_bad;
   set_entry *sets;
   size_t n_sets, cap_sets;
   fam_ref *fams;         /* family index, sorted by (family, seq) */
@@ -122,6 +127,9 @@ static void cache_free(void *p)
   free(c->fbs);
   for (size_t i = 0; i < c->n_dirs; i++) free(c->dirs[i]);
   free(c->dirs);
+  for (size_t i = 0; i < c->n_bad; i++) free(c->bad[i]);
+  free(c->bad);
+  free(c->bad_dir);
   for (size_t i = 0; i < c->n_sets; i++) free(c->sets[i].key);
   free(c->sets);
   for (size_t i = 0; i < c->n_warned; i++) free(c->warned[i]);
@@ -138,23 +146,46 @@ static int cmp_str(const void *a, const void *b)
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Adds the font files directly in dir (regular files named *.ttf, *.otf,
- * *.ttc, *.otc, in name order) to fc.  Not FcConfigAppFontAddDir: it walks
- * every subfolder and opens every file — a style kept in /tmp or a home
- * folder meant scanning all of it, and a FIFO there blocked the open
- * forever.  Returns 1 when any font was added. */
-static int add_dir_files(FcConfig *fc, const char *dir)
+/* 1 when name ends in a font file's extension (the ones add_dir_files reads). */
+static int font_named(const char *name)
 {
+  const char *dot = strrchr(name, '.');
+  return dot && (!strcasecmp(dot, ".ttf") || !strcasecmp(dot, ".otf") ||
+                 !strcasecmp(dot, ".ttc") || !strcasecmp(dot, ".otc"));
+}
+
+/* Remembers `path`, a file of folder `dir` that is named like a font but
+ * is none (takes it; frees it when memory runs out). */
+static void note_bad_locked(fonts_cache *c, size_t dir, char *path)
+{
+  char **nb = realloc(c->bad, (c->n_bad + 1) * sizeof *nb);
+  if (nb) c->bad = nb;
+  size_t *nd = nb ? realloc(c->bad_dir, (c->n_bad + 1) * sizeof *nd) : NULL;
+  if (nd) c->bad_dir = nd;
+  if (!nb || !nd) {
+    free(path);
+    return;
+  }
+  c->bad[c->n_bad] = path;
+  c->bad_dir[c->n_bad++] = dir;
+}
+
+/* Adds the font files directly in dir (regular files named *.ttf, *.otf,
+ * *.ttc, *.otc, in name order) to fc; those fontconfig cannot read (not a
+ * font, truncated, empty) are noted as folder `di`'s bad files.  Not
+ * FcConfigAppFontAddDir: it walks every subfolder and opens every file — a
+ * style kept in /tmp or a home folder meant scanning all of it, and a FIFO
+ * there blocked the open forever.  Returns 1 when any font was added. */
+static int add_dir_files(fonts_cache *c, size_t di, const char *dir)
+{
+  FcConfig *fc = c->fc;
   DIR *d = opendir(dir);
   if (!d) return 0;
   char **names = NULL;
   size_t n = 0, cap = 0;
   struct dirent *e;
   while ((e = readdir(d)) && n < 4096) {
-    const char *dot = strrchr(e->d_name, '.');
-    if (!dot || (strcasecmp(dot, ".ttf") && strcasecmp(dot, ".otf") &&
-                 strcasecmp(dot, ".ttc") && strcasecmp(dot, ".otc")))
-      continue;
+    if (!font_named(e->d_name)) continue;
     if (n == cap) {
       size_t nc = cap ? cap * 2 : 16;
       char **nn = realloc(names, nc * sizeof *nn);
@@ -175,9 +206,13 @@ static int add_dir_files(FcConfig *fc, const char *dir)
     if (path) {
       (void)snprintf(path, len, "%s/%s", dir, names[i]); /* fits: len counts both and "/" */
       /* stat, not open: only regular files are handed to FreeType */
-      if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-          FcConfigAppFontAddFile(fc, (const FcChar8 *)path))
-        added = 1;
+      if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        if (FcConfigAppFontAddFile(fc, (const FcChar8 *)path)) added = 1;
+        else {
+          note_bad_locked(c, di, path);
+          path = NULL;
+        }
+      }
     }
     free(path);
     free(names[i]);
@@ -197,7 +232,7 @@ static void add_dir_locked(fonts_cache *c, const char *dir)
   char *copy = strdup(dir);
   if (!copy) return;
   c->dirs[c->n_dirs++] = copy;
-  if (add_dir_files(c->fc, dir)) {
+  if (add_dir_files(c, c->n_dirs - 1, dir)) {
     /* families missing before may exist now: forget negative results */
     size_t k = 0;
     for (size_t i = 0; i < c->n_finds; i++) {
@@ -492,6 +527,32 @@ const ts_face *ts_fonts_find(ts_ctx *ctx, const char *family, int weight, int it
   const ts_face *f = NULL;
   (void)ts_fonts_lookup(ctx, family, weight, italic, &f);
   return f;
+}
+
+ts_status ts_fonts_check_dir(ts_ctx *ctx, const char *dir, ts_diag *d)
+{
+  if (!ctx || !dir || !*dir) return TS_OK;
+  /* most style folders hold no font: said without waiting for fontconfig */
+  DIR *dp = opendir(dir);
+  if (!dp) return TS_OK;
+  int any = 0;
+  for (struct dirent *e; !any && (e = readdir(dp));) any = font_named(e->d_name);
+  closedir(dp);
+  if (!any) return TS_OK;
+  fonts_cache *c = get_cache(ctx);
+  if (!c) return TS_ERR_NOMEM;
+  pthread_mutex_lock(&c->lock);
+  add_dir_locked(c, dir);
+  size_t n_bad = 0;
+  for (size_t i = 0; i < c->n_bad; i++)
+    if (!strcmp(c->dirs[c->bad_dir[i]], dir)) {
+      ts_diag_report(d, TS_ERROR, c->bad[i], 0, 0,
+                     "not a font that can be read: a file named like a font in the style's "
+                     "folder (fix or remove it)");
+      n_bad++;
+    }
+  pthread_mutex_unlock(&c->lock);
+  return n_bad ? TS_ERR_INPUT : TS_OK;
 }
 
 /* ---- fonts/fallbacks.yaml ---------------------------------------------- */
