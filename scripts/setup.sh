@@ -13,7 +13,7 @@ PKGS="
   hyphen-en-us hyphen-en-gb hyphen-ru hyphen-de hyphen-fr hyphen-el
   fonts-linuxlibertine fonts-paratype fonts-dejavu-core
   fonts-noto-core fonts-noto-cjk fonts-noto-mono
-  qpdf poppler-utils epubcheck libclang-rt-14-dev valgrind cppcheck clang-tidy
+  qpdf poppler-utils epubcheck libclang-rt-14-dev valgrind cppcheck clang-tidy strace
   chromium
 "
 

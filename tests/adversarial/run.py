@@ -321,6 +321,21 @@ def png_adam7_bytes(w, h, rgba):
         png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b"")
 
 
+_PALETTE_PNGS = {}
+
+
+def png_palette_bytes(w, h):
+    """An 8-bit palette PNG of one colour (w x h; made once a run: the
+    decoding-limit cases are 25 megapixels)."""
+    if (w, h) not in _PALETTE_PNGS:
+        raw = (b"\0" * (w + 1)) * h
+        _PALETTE_PNGS[(w, h)] = (
+            PNG_SIG + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
+            + png_chunk(b"PLTE", bytes((40, 90, 160))) + png_chunk(b"IDAT", zlib.compress(raw, 9))
+            + png_chunk(b"IEND", b""))
+    return _PALETTE_PNGS[(w, h)]
+
+
 def gif_bytes(sw, sh, frames, palette, transparent=None):
     """A GIF89a of screen sw x sh: frames are (left, top, w, h, interlaced,
     pixel(x, y) -> index), the first with the transparent index.  The LZW
@@ -417,6 +432,14 @@ def make_assets(case_dir):
     with open(os.path.join(img, "chunk-bomb.png"), "wb") as f:
         f.write(base64.b64decode(
             "iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAAHnlligAAAABGdBTUEAALGPC/xhb2RpZnl0RVh0ADItMDPC"))
+    # 40 x 1,600 pixels: set at the measure's width, 40 pages tall; scaled to fit a page
+    with open(os.path.join(img, "tall.png"), "wb") as f:
+        f.write(png_bytes(40, 1600, (30, 90, 160)))
+    # the PDF decodes a palette PNG to embed it: 25,000,000 pixels at most
+    # (pdf.c PDF_DECODE_MAX_PIXELS); one pixel row more is refused
+    for name, w, h in (("palette-at-limit.png", 5000, 5000), ("palette-over-limit.png", 5000, 5001)):
+        with open(os.path.join(img, name), "wb") as f:
+            f.write(png_palette_bytes(w, h))
     os.symlink(os.path.join("..", "..", "outside", "real.png"), os.path.join(img, "link.png"))
     root = os.environ.get("TYPESET_DATA_DIR") or os.path.join(HERE, "..", "..")
     sample_images = os.path.join(root, "samples", "images")
@@ -442,9 +465,12 @@ class Case:
         self.absent = []
         self.present = []
         self.time = DEFAULT_TIME
+        self.nonet = False
         for o in opts:
             k, _, v = o.partition("=")
-            if k == "msg":
+            if k == "nonet" and not v:
+                self.nonet = True
+            elif k == "msg":
                 self.msg = v
             elif k == "style":
                 self.style = v
@@ -526,6 +552,23 @@ def check_epub(path, problems):
     return "\n".join(text), data
 
 
+def network_calls(trace):
+    """Problems for the Internet sockets a strace log (trace=socket,connect)
+    shows: typeset never opens one (a local socket, glibc's nscd, is not the
+    network)."""
+    try:
+        with open(trace, encoding="utf-8", errors="replace") as f:
+            log = f.read()
+    except OSError as e:
+        return ["nonet: no strace log (%s)" % e]
+    net = [l for l in log.splitlines()
+           if re.search(r"\bsocket\(AF_INET6?\b|\bconnect\(.*sa_family=AF_INET6?\b", l)]
+    return ["nonet: opened a network socket:\n" + "\n".join(net[:10])] if net else []
+
+
+LOCATED = re.compile(r"(^|\n)[^\n]+:\d+:\d+: error: [^\n]")
+
+
 def run_case(typeset, case, work):
     problems = []
     cdir = tempfile.mkdtemp(prefix="case-", dir=work)
@@ -551,6 +594,14 @@ def run_case(typeset, case, work):
     if case.style:
         args += ["--style", os.path.join(doc, case.style)]
     env = dict(os.environ, SOURCE_DATE_EPOCH="1540000000")
+    trace = None
+    if case.nonet:
+        # every socket and connect call of the run and its threads, traced
+        strace = shutil.which("strace")
+        if not strace:
+            return ["nonet: strace is not installed (scripts/setup.sh installs it)"], 0.0, cdir, "?"
+        trace = os.path.join(cdir, "net.trace")
+        args = [strace, "-f", "-qq", "-e", "trace=socket,connect", "-o", trace] + args
     t0 = time.monotonic()
     try:
         p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
@@ -559,6 +610,8 @@ def run_case(typeset, case, work):
         return ["did not finish within %g s" % case.time], time.monotonic() - t0, cdir, "hung"
     dt = time.monotonic() - t0
     err = p.stderr.decode("utf-8", "replace")
+    if trace:
+        problems += network_calls(trace)
     if p.returncode < 0:
         problems.append("killed by signal %d" % -p.returncode)
     if re.search(r"Sanitizer|runtime error:", err):
@@ -574,6 +627,10 @@ def run_case(typeset, case, work):
         pat = case.msg.replace("@FILE@", re.escape(src))
         if not re.search(pat, err):
             problems.append("stderr does not match %s:\n%s" % (pat, err[-1500:]))
+    if not rendered and p.returncode == 1 and not LOCATED.search(err):
+        # every refusal, `either` cases' too: FILE:LINE:COL: error: … at
+        # the input, its style or an image it names
+        problems.append("refused without a FILE:LINE:COL: error: line:\n" + err[-1500:])
     left = sorted(os.listdir(out))
     if not rendered:
         if left:

@@ -1881,16 +1881,31 @@ def check_options(typeset, root):
             if not probs:
                 ok("options: a 60-page book's EPUB marks every page at its PDF page's text "
                    "(the contents pages with the first chapter's)")
-        # two processes writing the same outputs at once: each output ends up
-        # whole (one of the two renders), no temporary file stays
+        # processes writing the same outputs at once: each output ends up
+        # whole (one of the renders), no temporary file stays.  Four renders
+        # that all differ (two papers, two styles), started together, so a
+        # file mixed from two of them matches none
         race = os.path.join(tmp, "race")
         os.mkdir(race)
         e = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
-        procs = [subprocess.Popen([typeset, os.path.join(dirs[0], name), "-q", "-o",
-                                   os.path.join(race, "same.pdf"), "-o",
-                                   os.path.join(race, "same.epub")] + style,
+        variants = [(os.path.join(dirs[0], name), style) for style in ([], ["--style", "book"])]
+        rivers = os.path.join(tmp, "rivers.md")
+        shutil.copy(os.path.join(root, "samples", "shared-rivers.md"), rivers)
+        variants += [(rivers, []), (rivers, ["--style", "book"])]
+        expected = []
+        for k, (src, style) in enumerate(variants):
+            alone = [os.path.join(tmp, "race-alone-%d.pdf" % k),
+                     os.path.join(tmp, "race-alone-%d.epub" % k)]
+            render(src, alone, extra=style)
+            expected.append([maybe_bytes(a) for a in alone])
+        for i in range(2):
+            kinds = [x[i] for x in expected]
+            if None in kinds or len(set(kinds)) != len(kinds):
+                fail("options: the four renders for the race are not four different files")
+        procs = [subprocess.Popen([typeset, src, "-q", "-o", os.path.join(race, "same.pdf"),
+                                   "-o", os.path.join(race, "same.epub")] + style,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
-                 for style in ([], ["--style", "book"], [], ["--style", "book"])]
+                 for src, style in variants]
         for pr in procs:
             pr.communicate(timeout=TIMEOUT)
             if pr.returncode != 0:
@@ -1898,14 +1913,11 @@ def check_options(typeset, root):
         if sorted(os.listdir(race)) != ["same.epub", "same.pdf"]:
             fail("options: concurrent renders left %s" % sorted(os.listdir(race)))
         else:
-            got = read_bytes(os.path.join(race, "same.pdf"))
-            if got not in (maybe_bytes(outs[0][0]), maybe_bytes(by_name[0])):
-                fail("options: concurrent renders of one output left a PDF that is neither "
-                     "render")
-            got = read_bytes(os.path.join(race, "same.epub"))
-            if got not in (maybe_bytes(outs[0][1]), maybe_bytes(by_name[1])):
-                fail("options: concurrent renders of one output left an EPUB that is neither "
-                     "render")
+            for i, ext in enumerate(("pdf", "epub")):
+                got = read_bytes(os.path.join(race, "same." + ext))
+                if got not in [x[i] for x in expected]:
+                    fail("options: concurrent renders of one output left a %s that is none of "
+                         "the four renders" % ext.upper())
         if not failures:
             ok("options: reproducible across folders, cwd, -o order and time; --style "
                "by name = by path; book style is 6x9in")
