@@ -561,6 +561,8 @@ def network_calls(trace):
             log = f.read()
     except OSError as e:
         return ["nonet: no strace log (%s)" % e]
+    if not re.search(r"\bexecve\(", log):
+        return ["nonet: the trace shows no execve: typeset was not traced"]
     net = [l for l in log.splitlines()
            if re.search(r"\bsocket\(AF_INET6?\b|\bconnect\(.*sa_family=AF_INET6?\b", l)]
     return ["nonet: opened a network socket:\n" + "\n".join(net[:10])] if net else []
@@ -603,17 +605,23 @@ def run_case(typeset, case, work):
         trace = os.path.join(cdir, "net.trace")
         net_out = os.path.join(cdir, "net-out")
         os.makedirs(net_out)
-        net_args = [strace, "-f", "-qq", "-e", "trace=socket,connect", "-o", trace, typeset, src,
+        net_args = [strace, "-f", "-qq", "-e", "trace=execve,socket,connect", "-o", trace, typeset, src,
                     "-o", os.path.join(net_out, stem + ".pdf"), "-o",
                     os.path.join(net_out, stem + ".epub")] + style
         asan = os.environ.get("ASAN_OPTIONS", "")
         net_env = dict(env, ASAN_OPTIONS=(asan + ":" if asan else "") + "detect_leaks=0")
         try:
-            subprocess.run(net_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=net_env,
-                           timeout=case.time * 3)
+            q = subprocess.run(net_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=net_env, timeout=case.time * 3)
         except subprocess.TimeoutExpired:
             return ["nonet: the traced run did not finish within %g s" % (case.time * 3)], 0.0, \
                 cdir, "hung"
+        # the trace is worth something only if strace ran typeset (ptrace can
+        # be refused: strace then says so and the log stays empty)
+        qerr = q.stderr.decode("utf-8", "replace")
+        want = {"renders": (0,), "refused": (1,)}.get(case.expect, (0, 1))
+        if q.returncode not in want or re.search(r"(^|\n)strace: ", qerr):
+            problems.append("nonet: the traced run exited %d:\n%s" % (q.returncode, qerr[-1500:]))
         problems += network_calls(trace)
     t0 = time.monotonic()
     try:

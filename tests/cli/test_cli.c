@@ -778,11 +778,62 @@ START_TEST(style_folder_broken_font_refused) {
     assert_listing("in.md\nstyle\n", outs[k]);
     free(out);
   }
+  /* a series with that style: refused once, before its output folder is
+   * made (each paper and the catalogue had repeated the error) */
+  char *in2 = write_in("in2.md", good_doc);
+  char *man = write_in("series.yaml", "series:\n  name: House\n  style: style/house.yaml\n"
+                                      "output: out\npapers:\n  - path: in.md\n  - path: in2.md\n");
+  run_result r;
+  RUN(&r, "series", man);
+  assert_exit(&r, 1, "series with a broken style font");
+  char want[1200];
+  snprintf(want, sizeof want, "%s: error: not a font", junk);
+  const char *at = strstr(r.err, want);
+  ck_assert_msg(at && !strstr(at + 1, want), "want '%s…' once, stderr:\n%s", want, r.err);
+  run_free(&r);
+  assert_listing("in.md\nin2.md\nseries.yaml\nstyle\n", "after the refused series");
+  free(in2);
+  free(man);
   free(sub);
   free(style);
   free(junk);
   free(empty);
   free(in);
+}
+END_TEST
+
+/* Hidden files named like fonts (macOS's AppleDouble ._Name.ttf beside a
+ * copied font) are not fonts of the style: skipped, as fontconfig's own
+ * folder scans skip them; the real font beside them is used. */
+START_TEST(style_folder_hidden_files_skipped) {
+  char *sub = path_in("style");
+  ck_assert_int_eq(mkdir(sub, 0755), 0);
+  char *style = write_in("style/house.yaml",
+                         "base: default\nfonts:\n  body:\n    families: [\"DejaVu Serif\"]\n");
+  size_t n = 0;
+  char *font = read_all("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", &n);
+  ck_assert_msg(font != NULL, "fonts-dejavu-core's DejaVuSerif.ttf is installed");
+  char *copy = path_in("style/DejaVuSerif.ttf");
+  FILE *f = fopen(copy, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(font, 1, n, f), n);
+  ck_assert_int_eq(fclose(f), 0);
+  free(font);
+  char *dot = write_in("style/._DejaVuSerif.ttf", "\0\5\26\7 AppleDouble resource fork");
+  char *in = write_in("in.md", good_doc);
+  char *pdf = path_in("in.pdf");
+  run_result r;
+  RUN(&r, in, "--style", style, "-o", pdf);
+  assert_exit(&r, 0, "style folder with a hidden ._ file");
+  ck_assert_msg(!strstr(r.err, "._DejaVuSerif"), "the hidden file was read:\n%s", r.err);
+  run_free(&r);
+  ck_assert_msg(exists(pdf), "no %s", pdf);
+  free(sub);
+  free(style);
+  free(copy);
+  free(dot);
+  free(in);
+  free(pdf);
 }
 END_TEST
 
@@ -1391,6 +1442,60 @@ END_TEST
 START_TEST(sigterm_mid_write_epub) { check_mid_write("mid.epub", SIGTERM); }
 END_TEST
 
+/* Started with SIGHUP ignored (nohup): a SIGHUP mid-render is ignored, the
+ * run finishes with its output (it once died of it: the blocked signal was
+ * queued for the signal thread).  The signal must reach a running render:
+ * sent as soon as its temporary file shows, tried up to three times. */
+START_TEST(sighup_ignored_under_nohup) {
+  char *in = big_doc("nohup.md", 800);
+  char *out = path_in("nohup.pdf");
+  int hits = 0;
+  for (int k = 0; k < 3 && !hits; k++) {
+    unlink(out);
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    ck_assert_int_eq(sigaction(SIGHUP, &ign, &old), 0); /* inherited by the child */
+    const char *const args[] = {in, "-o", out, "--quiet", NULL};
+    pid_t pid = spawn(args, cap_out, cap_err);
+    ck_assert_int_eq(sigaction(SIGHUP, &old, NULL), 0);
+    int ws = 0, done = 0;
+    for (long waited = 0; waited < 60000; waited++) {
+      if (waitpid(pid, &ws, WNOHANG) == pid) {
+        done = 1;
+        break;
+      }
+      char *l = listing();
+      int tmp = strstr(l, ".tmp") != NULL;
+      free(l);
+      if (tmp) break;
+      sleep_ms(1);
+    }
+    if (done) { /* finished before the signal could be sent: again */
+      ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the render failed (%d)", ws);
+      continue;
+    }
+    hits++;
+    kill(pid, SIGHUP);
+    run_result r;
+    memset(&r, 0, sizeof r);
+    reap(pid, 120000, &r);
+    collect(&r, cap_out, cap_err);
+    ck_assert_msg(!r.timed_out, "typeset did not finish after an ignored SIGHUP");
+    ck_assert_msg(r.exited && r.status == 0, "with SIGHUP ignored, typeset %s %d after one",
+                  r.exited ? "exited with" : "died of signal", r.status);
+    run_free(&r);
+    size_t n = 0;
+    char *d = read_all(out, &n);
+    ck_assert_msg(d && n > 1000 && !memcmp(d, "%PDF-", 5), "no whole %s", out);
+    free(d);
+  }
+  ck_assert_msg(hits > 0, "every render finished before SIGHUP could be sent");
+  free(in);
+  free(out);
+}
+END_TEST
+
 /* the README promises the same for SIGINT (Ctrl-C) and SIGHUP (a closed
  * terminal): one output format each */
 START_TEST(sigint_mid_write_pdf) { check_mid_write("mid.pdf", SIGINT); }
@@ -1663,6 +1768,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, epub_write_error_located);
   tcase_add_test(t, unknown_style_is_an_error);
   tcase_add_test(t, style_folder_broken_font_refused);
+  tcase_add_test(t, style_folder_hidden_files_skipped);
   tcase_add_test(t, default_output_beside_input);
   tcase_add_test(t, several_outputs_and_quiet);
   tcase_add_loop_test(t, dump_model_is_stable_json, 0,
@@ -1686,6 +1792,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(sig, sigterm_mid_write_epub);
   tcase_add_test(sig, sigint_mid_write_pdf);
   tcase_add_test(sig, sighup_mid_write_epub);
+  tcase_add_test(sig, sighup_ignored_under_nohup);
   tcase_add_test(sig, sigterm_series_leaves_no_temp);
   suite_add_tcase(s, sig);
   return s;

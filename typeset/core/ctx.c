@@ -17,14 +17,31 @@
 
 /* The data folder (styles/, fonts/): $TYPESET_DATA_DIR; else the installed
  * one, TS_DATA_DIR_REL_INSTALLED from the running executable's folder
- * (bin/../share/typeset, meson.build), when it holds styles/; else the
- * source tree the build was configured from (the build tree's executable,
- * the tests, the fuzzers).  Returns owned (free) or NULL on OOM. */
+ * (bin/../share/typeset, meson.build) — or, where bindir or datadir lie
+ * outside the prefix, TS_DATA_DIR_INSTALLED for the executable in
+ * TS_BINDIR_INSTALLED — when it holds styles/; else the source tree the
+ * build was configured from (the build tree's executable, the tests, the
+ * fuzzers).  Returns owned (free) or NULL on OOM. */
 static char *data_dir_default(void)
 {
   const char *dd = getenv("TYPESET_DATA_DIR");
   if (dd && *dd) return strdup(dd);
-#ifdef TS_DATA_DIR_REL_INSTALLED
+#if defined(TS_BINDIR_INSTALLED) && defined(TS_DATA_DIR_INSTALLED)
+  /* bindir or datadir outside the prefix: the absolute data folder, for the
+   * executable in the installed bindir only (never the build tree's) */
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe);
+  if (n > 0 && (size_t)n < sizeof exe) {
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    char *bindir = realpath(TS_BINDIR_INSTALLED, NULL);
+    struct stat st;
+    int installed = slash && bindir && (*slash = 0, !strcmp(exe, bindir)) &&
+                    stat(TS_DATA_DIR_INSTALLED "/styles", &st) == 0 && S_ISDIR(st.st_mode);
+    free(bindir);
+    if (installed) return strdup(TS_DATA_DIR_INSTALLED);
+  }
+#elif defined(TS_DATA_DIR_REL_INSTALLED)
   static const char rel[] = TS_DATA_DIR_REL_INSTALLED;
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe);

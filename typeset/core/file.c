@@ -97,7 +97,8 @@ char *ts_file_read(const char *path, size_t *len, size_t max) {
  * The one piece of process-wide state in typeset: signals are process-wide,
  * so the list of files to remove when one arrives must be too.
  *
- * SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken by one
+ * SIGINT, SIGTERM and SIGHUP (those not ignored when the process started)
+ * are blocked in every thread and taken by one
  * thread that waits for them (sigwait).  That thread removes the registered
  * files while holding tmp_lock and then ends the process with the signal's
  * default action, still holding the lock.  ts_out_open creates a file and
@@ -184,9 +185,18 @@ void ts_out_exit_check(void) {
 
 void ts_out_install_signal_handlers(void) {
   sigemptyset(&signal_set);
-  sigaddset(&signal_set, SIGINT);
-  sigaddset(&signal_set, SIGTERM);
-  sigaddset(&signal_set, SIGHUP);
+  /* a signal the process was started with ignored stays ignored: SIGHUP
+   * under nohup, SIGINT in a background job of a script (blocked, Linux
+   * would queue it for sigwait, and the run would die of it) */
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  int n = 0;
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+    struct sigaction old;
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    sigaddset(&signal_set, sigs[i]);
+    n++;
+  }
+  if (!n) return;
   /* blocked here, so in every thread created from now on */
   if (pthread_sigmask(SIG_BLOCK, &signal_set, NULL) != 0) return;
   pthread_t t;

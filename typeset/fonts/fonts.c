@@ -56,6 +56,7 @@ typedef struct fonts_cache {
                           * fontconfig could not read, */
   size_t *bad_dir;       /* each with its folder's index in dirs */
   size_t n_bad;
+  int bad_nomem;         /* one could not be noted: every check refuses */
   set_entry *sets;
   size_t n_sets, cap_sets;
   fam_ref *fams;         /* family index, sorted by (family, seq) */
@@ -146,9 +147,11 @@ static int cmp_str(const void *a, const void *b)
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* 1 when name ends in a font file's extension (the ones add_dir_files reads). */
+/* 1 when name ends in a font file's extension (the ones add_dir_files reads)
+ * and is not hidden. */
 static int font_named(const char *name)
 {
+  if (name[0] == '.') return 0; /* hidden: macOS's ._Name.otf, as fontconfig skips them */
   const char *dot = strrchr(name, '.');
   return dot && (!strcasecmp(dot, ".ttf") || !strcasecmp(dot, ".otf") ||
                  !strcasecmp(dot, ".ttc") || !strcasecmp(dot, ".otc"));
@@ -164,6 +167,7 @@ static void note_bad_locked(fonts_cache *c, size_t dir, char *path)
   if (nd) c->bad_dir = nd;
   if (!nb || !nd) {
     free(path);
+    c->bad_nomem = 1;
     return;
   }
   c->bad[c->n_bad] = path;
@@ -543,6 +547,12 @@ ts_status ts_fonts_check_dir(ts_ctx *ctx, const char *dir, ts_diag *d)
   if (!c) return TS_ERR_NOMEM;
   pthread_mutex_lock(&c->lock);
   add_dir_locked(c, dir);
+  int added = 0;
+  for (size_t i = 0; i < c->n_dirs; i++) added |= !strcmp(c->dirs[i], dir);
+  if (!added || c->bad_nomem) { /* the folder could not be read whole */
+    pthread_mutex_unlock(&c->lock);
+    return TS_ERR_NOMEM;
+  }
   size_t n_bad = 0;
   for (size_t i = 0; i < c->n_bad; i++)
     if (!strcmp(c->dirs[c->bad_dir[i]], dir)) {

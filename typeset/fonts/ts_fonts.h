@@ -62,15 +62,15 @@ int ts_face_has_feature(const ts_face *f, hb_tag_t tag);
 /* Advance of glyph gid in font units. */
 int ts_face_advance(const ts_face *f, uint32_t gid);
 
+/* Refuses a style's folder holding a file named like a font (.ttf, .otf,
+ * .ttc, .otc; not a hidden one) that fontconfig cannot read: one error at
+ * each such file in d, TS_ERR_INPUT.  dir NULL (the built-in style): TS_OK. */
+ts_status ts_fonts_check_dir(ts_ctx *ctx, const char *dir, ts_diag *d);
+
 /* The process-wide font cache lives in ctx (TS_SLOT_FONTS).
  * Finds the face of `family` closest to weight/italic (fontconfig match,
  * family name must match).  Borrowed from the cache (valid until
  * ts_ctx_destroy). NULL when no such family exists. */
-/* Refuses a style's folder holding a file named like a font (.ttf, .otf,
- * .ttc, .otc) that fontconfig cannot read: one located error for each such
- * file in d, TS_ERR_INPUT.  dir NULL (the built-in style): TS_OK. */
-ts_status ts_fonts_check_dir(ts_ctx *ctx, const char *dir, ts_diag *d);
-
 const ts_face *ts_fonts_find(ts_ctx *ctx, const char *family, int weight,
                              int italic);
 /* Sets up the context's font cache now: fontconfig's configuration (the

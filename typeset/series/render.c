@@ -258,8 +258,9 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
     style = own_style;
   }
 
-  /* the style's own font files, broken: refused before anything is made */
-  TS_CHECK(ts_fonts_check_dir(ctx, style->dir, d));
+  /* the style's own font files, broken: refused before anything is made
+   * (a series checks its style once: ts_series_run) */
+  if (!o->style_obj) TS_CHECK(ts_fonts_check_dir(ctx, style->dir, d));
 
   int want_pdf = o->dump == TS_DUMP_LINES || o->dump == TS_DUMP_PAGES;
   for (size_t i = 0; i < o->n_outputs; i++)

@@ -1211,13 +1211,6 @@ ts_status ts_series_run(ts_ctx *ctx, const char *file, const ts_series_opts *o,
     st = TS_ERR_INPUT;
     goto done;
   }
-  if (mkdir_p(m.out_dir) != 0) {
-    ts_diag_report(d, TS_ERROR, m.out_dir, 0, 0, "cannot create the output folder: %s",
-                   strerror(errno));
-    st = TS_ERR_IO;
-    goto done;
-  }
-
   /* one parsed style for the whole series */
   if (m.style) {
     /* a style name or a path relative to the manifest */
@@ -1241,6 +1234,17 @@ ts_status ts_series_run(ts_ctx *ctx, const char *file, const ts_series_opts *o,
       st = TS_ERR_NOMEM;
       goto done;
     }
+  }
+  /* the style's own font files, broken: refused once for the series,
+   * before its output folder is made (ts_render_file checks only the
+   * styles it loads itself) */
+  if ((st = ts_fonts_check_dir(ctx, style->dir, d)) != TS_OK) goto done;
+
+  if (mkdir_p(m.out_dir) != 0) {
+    ts_diag_report(d, TS_ERROR, m.out_dir, 0, 0, "cannot create the output folder: %s",
+                   strerror(errno));
+    st = TS_ERR_IO;
+    goto done;
   }
 
   r.ctx = ctx;
