@@ -366,6 +366,58 @@ START_TEST(test_pdfinfo) {
 }
 END_TEST
 
+/* A link set on many lines (a long URL as its own text) has one URI action,
+ * shared by its annotations: each annotation had carried the whole URI, so
+ * the file grew with the URL's length times its lines (a fuzzed 13 KB paper
+ * made a 29 MB PDF).  60 annotations of a 20,000-byte URI (the same string
+ * twice over, as two copies), then one of another: two actions, a file of
+ * about one copy of the URI. */
+START_TEST(long_link_shares_its_action) {
+  fixture fx;
+  fx_init(&fx, 1);
+  size_t n = 20000;
+  char *uri = ts_arena_alloc(fx.a, n + 1);
+  char *copy = ts_arena_alloc(fx.a, n + 1);
+  ck_assert_ptr_nonnull(uri);
+  ck_assert_ptr_nonnull(copy);
+  memcpy(uri, "https://example.org/", 20);
+  for (size_t i = 20; i < n; i++) uri[i] = (char)('a' + (char)(i % 26));
+  uri[n] = 0;
+  memcpy(copy, uri, n + 1);
+  for (int k = 0; k < 60; k++) {
+    ts_draw *lk = add(&fx, 0, TS_DRAW_LINK, 72, 780 - 11 * k);
+    lk->w = 400;
+    lk->h = 10;
+    lk->uri = k < 30 ? uri : copy; /* equal strings, not one pointer */
+  }
+  ts_draw *other = add(&fx, 0, TS_DRAW_LINK, 72, 80);
+  other->w = other->h = 10;
+  other->uri = "https://example.org/other";
+  const char *path = write_sample(&fx, "links.pdf");
+  struct stat sb;
+  ck_assert_int_eq(stat(path, &sb), 0);
+  ck_assert_msg(sb.st_size < 3 * (off_t)n, "a PDF of %lld bytes for one 20 KB URI",
+                (long long)sb.st_size);
+  char cmd[700];
+  int rc;
+  snprintf(cmd, sizeof cmd, "qpdf --qdf --object-streams=disable '%s' - 2>/dev/null", path);
+  char *out = run(cmd, &rc);
+  ck_assert_int_eq(rc, 0);
+  int links = 0, actions = 0;
+  for (const char *p = out; (p = memmem(p, run_len - (size_t)(p - out), "/Subtype /Link", 14)); p++) links++;
+  for (const char *p = out; (p = memmem(p, run_len - (size_t)(p - out), "/S /URI", 7)); p++) actions++;
+  ck_assert_int_eq(links, 61);
+  ck_assert_int_eq(actions, 2);
+  ck_assert_ptr_nonnull(find(out, "/URI (https://example.org/other)"));
+  free(out);
+  snprintf(cmd, sizeof cmd, "pdfinfo -url '%s' | grep -c 'https://example.org/uvwxyzabc'", path);
+  out = run(cmd, &rc);
+  ck_assert_int_eq(atoi(out), 60); /* every annotation resolves to the long URI */
+  free(out);
+  fx_free(&fx);
+}
+END_TEST
+
 START_TEST(test_structure) {
   fixture fx;
   build_sample(&fx);
@@ -1696,6 +1748,7 @@ int main(void) {
   tcase_add_test(tc, test_pdftotext);
   tcase_add_test(tc, test_pdfinfo);
   tcase_add_test(tc, test_structure);
+  tcase_add_test(tc, long_link_shares_its_action);
   tcase_add_test(tc, test_deterministic);
   tcase_add_test(tc, test_subset_disk_cache);
   tcase_add_test(tc, test_image_ok);

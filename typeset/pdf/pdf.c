@@ -931,6 +931,48 @@ static void page_state_reset(pdf_w *w) {
   w->tf_size = 0;
 }
 
+/* The URI action of a link (ISO 32000-1 §12.6.4.7), made once for the
+ * link's annotations — one a line the link is set on; each used to carry
+ * the whole URI, so a long URL set on many lines grew the file with the
+ * square of its length (a 13 KB paper, 29 MB of PDF).  A URI holds 7-bit
+ * ASCII: other bytes and spaces are percent-encoded.  NULL when memory or
+ * libharu failed. */
+static HPDF_Dict uri_action(pdf_w *w, const char *uri) {
+  if (w->act && (w->act_uri == uri || !strcmp(w->act_uri, uri))) return w->act;
+  static const char hex[] = "0123456789ABCDEF";
+  size_t n = 0;
+  for (const unsigned char *p = (const unsigned char *)uri; *p; p++)
+    n += *p <= 0x20 || *p >= 0x7F ? 3 : 1;
+  char *u = malloc(n + 1);
+  if (!u) return NULL;
+  char *q = u;
+  for (const unsigned char *p = (const unsigned char *)uri; *p; p++) {
+    if (*p <= 0x20 || *p >= 0x7F) {
+      *q++ = '%';
+      *q++ = hex[*p >> 4];
+      *q++ = hex[*p & 15];
+    } else {
+      *q++ = (char)*p;
+    }
+  }
+  *q = 0;
+  HPDF_Dict act = HPDF_Dict_New(w->pdf->mmgr);
+  HPDF_String s = act ? HPDF_String_New(w->pdf->mmgr, u, NULL) : NULL;
+  free(u);
+  /* an indirect object (the xref owns it from here), so that annotations
+   * can refer to it */
+  if (!act || HPDF_Xref_Add(w->pdf->xref, act) != HPDF_OK) {
+    if (s) HPDF_Obj_Free(w->pdf->mmgr, s);
+    return NULL;
+  }
+  if (!s || HPDF_Dict_AddName(act, "Type", "Action") != HPDF_OK ||
+      HPDF_Dict_AddName(act, "S", "URI") != HPDF_OK || HPDF_Dict_Add(act, "URI", s) != HPDF_OK)
+    return NULL;
+  w->act = act;
+  w->act_uri = uri;
+  return act;
+}
+
 static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
   pdf_w *w = &r->w;
   ts_buf *b = &w->cs;
@@ -1025,18 +1067,12 @@ static ts_status draw_item(pdf_run *r, HPDF_Page page, const ts_draw *it) {
                       clamp_real(it->y + it->h)};
     HPDF_Annotation a = NULL;
     if (it->uri) {
-      /* A URI action holds 7-bit ASCII (ISO 32000-1 §12.6.4.7): other
-       * bytes and spaces are percent-encoded. */
-      ts_buf u;
-      ts_buf_init(&u);
-      for (const unsigned char *p = (const unsigned char *)it->uri; *p; p++) {
-        if (*p <= 0x20 || *p >= 0x7F) ts_buf_printf(&u, "%%%02X", *p);
-        else ts_buf_putc(&u, (char)*p);
-      }
-      ts_buf_putc(&u, 0);
-      if (u.oom) { ts_buf_free(&u); st = TS_ERR_NOMEM; goto done; }
-      a = HPDF_Page_CreateURILinkAnnot(page, rect, u.data);
-      ts_buf_free(&u);
+      HPDF_Dict act = uri_action(w, it->uri);
+      if (!act) { st = w->err ? TS_ERR_INTERNAL : TS_ERR_NOMEM; goto done; }
+      /* the annotation libharu makes carries a URI action of its own:
+       * replaced by the link's shared one */
+      a = HPDF_Page_CreateURILinkAnnot(page, rect, "-"); /* libharu refuses "" */
+      if (a && HPDF_Dict_Add(a, "A", act) != HPDF_OK) a = NULL;
     } else if (it->dest) {
       const dest_entry *e = dest_find(r, it->dest);
       if (!e) {

@@ -90,6 +90,11 @@ typedef struct pdf_w {
   struct pdf_blob **blobs; /* stream data kept by typeset (heap; pdf_blobs_free) */
   size_t n_blobs, cap_blobs;
   ts_buf out;            /* the finished file, written by libharu (pdf.c) */
+  /* The URI action of the last link drawn, shared by that link's
+   * annotations (one a line it is set on): the link's uri (borrowed from
+   * the layout) and the action, an indirect object of the document. */
+  const char *act_uri;
+  HPDF_Dict act;
 } pdf_w;
 
 /* True when libharu has reported an error (w->err set). */
