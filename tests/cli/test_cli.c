@@ -837,6 +837,116 @@ START_TEST(style_folder_hidden_files_skipped) {
 }
 END_TEST
 
+/* How often needle occurs in the n bytes of hay. */
+static size_t occurrences(const char *hay, size_t n, const char *needle) {
+  size_t k = 0, m = strlen(needle);
+  for (const char *p = hay; m && (p = memmem(p, n - (size_t)(p - hay), needle, m)); p += m) k++;
+  return k;
+}
+
+/* A style whose first body family is not installed: the PDF and the EPUB
+ * both take the next family found (the EPUB had embedded no body font at
+ * all, silently), the family is told missing once a run — once when one
+ * run makes both — and in a series every paper counts the warning in its
+ * report while the console shows it once (only the first paper to meet it
+ * had counted it, which one depending on the threads).  The manifest names
+ * its style as a file beside it, from another working folder (such a path
+ * without a '/' was read from the working folder). */
+START_TEST(missing_family_told_once_a_run) {
+  static const char warn[] = "warning: font family \"Nonexistent Serif Zz\" not found";
+  char *style = write_in("house.yaml", "base: default\nfonts:\n  body:\n    families: "
+                                       "[\"Nonexistent Serif Zz\", \"Linux Libertine O\"]\n");
+  char *in = write_in("in.md", good_doc);
+  char *epub = path_in("in.epub"), *pdf = path_in("in.pdf");
+  run_result r;
+  RUN(&r, in, "--style", style, "-o", epub);
+  assert_exit(&r, 0, "EPUB with a missing first family");
+  ck_assert_msg(occurrences(r.err, r.err_len, warn) == 1, "want the warning once:\n%s", r.err);
+  run_free(&r);
+  size_t n = 0;
+  char *data = read_all(epub, &n);
+  ck_assert_ptr_nonnull(data);
+  /* Libertine is CFF: its subset is body-regular.otf (names are stored
+   * uncompressed in the zip's directories) */
+  ck_assert_msg(occurrences(data, n, "OEBPS/fonts/body-regular.otf") > 0,
+                "the EPUB embeds no body font");
+  free(data);
+  RUN(&r, in, "--style", style, "-o", pdf, "-o", epub);
+  assert_exit(&r, 0, "PDF and EPUB with a missing first family");
+  ck_assert_msg(occurrences(r.err, r.err_len, warn) == 1, "want the warning once:\n%s", r.err);
+  run_free(&r);
+  char *in2 = write_in("in2.md", good_doc), *in3 = write_in("in3.md", good_doc);
+  char *man = write_in("series.yaml", "series:\n  name: House\n  style: house.yaml\n"
+                                      "output: out\nformats: [pdf]\npapers:\n"
+                                      "  - path: in.md\n  - path: in2.md\n  - path: in3.md\n");
+  char *rep = path_in("report.json");
+  /* PDF only: the papers after the first take the fonts stage's memoised
+   * font set, which must tell its missing family again (an EPUB looks the
+   * family up afresh) */
+  RUN(&r, "series", man, "-j", "2", "--report", rep);
+  assert_exit(&r, 0, "series with a missing first family");
+  ck_assert_msg(occurrences(r.err, r.err_len, warn) == 1, "want the warning once:\n%s", r.err);
+  run_free(&r);
+  data = read_all(rep, &n);
+  ck_assert_ptr_nonnull(data);
+  ck_assert_msg(occurrences(data, n, "\"warnings\": 1") == 3,
+                "want each of the 3 papers to count 1 warning:\n%s", data);
+  free(data);
+  free(style);
+  free(in);
+  free(in2);
+  free(in3);
+  free(man);
+  free(rep);
+  free(epub);
+  free(pdf);
+}
+END_TEST
+
+/* A script fallback that is not installed is told where a character needs
+ * it, with its Debian package; a paper that needs none of it hears nothing
+ * (each run had warned about every fallback missing). */
+START_TEST(missing_fallback_told_at_its_character) {
+  char *fonts = path_in("data");
+  ck_assert_int_eq(mkdir(fonts, 0755), 0);
+  free(fonts);
+  fonts = path_in("data/fonts");
+  ck_assert_int_eq(mkdir(fonts, 0755), 0);
+  char *fb = write_in("data/fonts/fallbacks.yaml",
+                      "body:\n  - {script: cjk, family: \"Fakey CJK Serif\", package: "
+                      "fonts-fakey-cjk}\n");
+  char *data = path_in("data");
+  const char *was = getenv("TYPESET_DATA_DIR");
+  char *saved = was ? strdup(was) : NULL;
+  ck_assert_int_eq(setenv("TYPESET_DATA_DIR", data, 1), 0);
+  char *en = write_in("en.md", "Only Latin letters here.\n");
+  char *zh = write_in("zh.md", "Latin, then\n\nthe word \xe4\xb8\xad here.\n");
+  char *pdf = path_in("out.pdf");
+  run_result r;
+  RUN(&r, en, "-o", pdf);
+  assert_exit(&r, 0, "English paper, a fallback missing");
+  ck_assert_msg(!strstr(r.err, "warning"), "a warning for a fallback not needed:\n%s", r.err);
+  run_free(&r);
+  RUN(&r, zh, "-o", pdf);
+  assert_exit(&r, 0, "a Han character, its fallback missing");
+  char want[2200];
+  snprintf(want, sizeof want, "%s:3:1: warning: no font has U+4E2D '\xe4\xb8\xad'; it is drawn "
+           "as the missing-glyph box (the Debian package fonts-fakey-cjk has a font for it)", zh);
+  ck_assert_msg(strstr(r.err, want), "want '%s', stderr:\n%s", want, r.err);
+  ck_assert_msg(!strstr(r.err, "Fakey CJK Serif"), "the family was told missing:\n%s", r.err);
+  run_free(&r);
+  if (saved) setenv("TYPESET_DATA_DIR", saved, 1);
+  else unsetenv("TYPESET_DATA_DIR");
+  free(saved);
+  free(fonts);
+  free(fb);
+  free(data);
+  free(en);
+  free(zh);
+  free(pdf);
+}
+END_TEST
+
 /* ---- Success paths -------------------------------------------------------*/
 
 START_TEST(default_output_beside_input) {
@@ -1769,6 +1879,8 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, unknown_style_is_an_error);
   tcase_add_test(t, style_folder_broken_font_refused);
   tcase_add_test(t, style_folder_hidden_files_skipped);
+  tcase_add_test(t, missing_family_told_once_a_run);
+  tcase_add_test(t, missing_fallback_told_at_its_character);
   tcase_add_test(t, default_output_beside_input);
   tcase_add_test(t, several_outputs_and_quiet);
   tcase_add_loop_test(t, dump_model_is_stable_json, 0,

@@ -2,12 +2,17 @@
 #include "ts_core.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 void ts_diag_init(ts_diag *d, FILE *out) {
+  static atomic_uint_fast64_t runs;
   memset(d, 0, sizeof *d);
   d->out = out;
+  d->run = (uint64_t)atomic_fetch_add_explicit(&runs, 1, memory_order_relaxed) + 1;
 }
+
+void ts_diag_count_warning(ts_diag *d) { d->n_warnings++; }
 
 void ts_diag_vreport(ts_diag *d, ts_diag_level lvl, const char *file,
                      unsigned line, unsigned col, const char *fmt, va_list ap) {

@@ -137,9 +137,16 @@ typedef struct ts_diag {
   unsigned n_errors, n_warnings;
   char first_error[512]; /* "FILE:LINE:COL: error: msg" of the first error */
   void *lock;            /* optional pthread_mutex_t* serializing lines (borrowed) */
+  uint64_t run;          /* the document run reported on: a number of its own from
+                          * ts_diag_init; a helper thread's diag takes its parent's,
+                          * so that a message said once a run is said once */
 } ts_diag;
 
 void ts_diag_init(ts_diag *d, FILE *out);
+/* Counts a warning that another run of the process has shown already,
+ * without showing it again (a series tells a missing font family once, and
+ * every paper it concerns counts it). */
+void ts_diag_count_warning(ts_diag *d);
 void ts_diag_report(ts_diag *d, ts_diag_level lvl, const char *file,
                     unsigned line, unsigned col, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

@@ -491,13 +491,14 @@ ts_status epub_embed_fonts(epub *E) {
   sjob jobs[16];
   size_t nj = 0;
   for (int i = 0; i < n; i++) {
-    const ts_font_role *fr = &s->fonts[w[i].role];
-    if (fr->n_families < 1 || !fr->families[0] || !fr->families[0][0]) continue;
-    const char *family = fr->families[0];
+    /* the role's first family found, as in the PDF: the style sheet names
+     * them all in order, so a reader without the first takes this one */
+    const char *family = NULL;
     const ts_face *f = NULL;
-    ts_status fst = ts_fonts_lookup(E->ctx, family, w[i].bold ? 700 : 400, w[i].italic, &f);
+    ts_status fst = ts_fonts_role_face(E->ctx, &s->fonts[w[i].role], w[i].bold ? 700 : 400,
+                                       w[i].italic, E->d, &f, &family);
     if (fst != TS_OK) return fst;
-    if (!f) continue; /* the reader's fonts will do (the fonts stage warns) */
+    if (!f) continue; /* the reader's fonts will do (each family was told missing) */
     /* only a face that really has the asked weight and slope: a regular face
      * declared as italic would stop the reader from slanting it */
     if ((f->weight >= 600) != (w[i].bold != 0) || (f->italic != 0) != (w[i].italic != 0)) continue;

@@ -41,7 +41,17 @@ typedef struct set_entry {
   int weight, italic;
   char *key;       /* owned: "dir\x1ffamily\x1ffamily..." */
   ts_fontset fs;
+  char *missing;   /* owned: the role's families not found, each ended by \0,
+                    * the list by an empty one (NULL: none): told again to
+                    * each run that takes the set */
 } set_entry;
+
+/* A family told missing to one document run (ts_diag.run). */
+typedef struct warned_entry {
+  char *family;    /* owned */
+  uint64_t run;
+  int shown;       /* the message was printed (not only counted) */
+} warned_entry;
 
 typedef struct fonts_cache {
   pthread_mutex_t lock;
@@ -64,8 +74,8 @@ typedef struct fonts_cache {
   int fams_ok;           /* the index matches the configuration's fonts */
   struct ts_fontset_fb **fbs; /* owned: every lazy fallback list handed out */
   size_t n_fbs;
-  char **warned;         /* families already reported missing */
-  size_t n_warned;
+  warned_entry *warned;  /* owned: families reported missing, per run */
+  size_t n_warned, cap_warned;
   int fb_loaded;
   int nomem;             /* an allocation failed since this was last cleared:
                           * what was being found is no answer ("missing") */
@@ -87,6 +97,12 @@ struct ts_fontset_fb {
   atomic_int state[TS_FONTSET_MAX];    /* 1: face[i] resolved */
   atomic_int nomem;                    /* a resolution ran out of memory */
 };
+
+static void set_entry_free(set_entry *e)
+{
+  free(e->key);
+  free(e->missing);
+}
 
 static void find_entry_free(find_entry *e)
 {
@@ -131,9 +147,9 @@ static void cache_free(void *p)
   for (size_t i = 0; i < c->n_bad; i++) free(c->bad[i]);
   free(c->bad);
   free(c->bad_dir);
-  for (size_t i = 0; i < c->n_sets; i++) free(c->sets[i].key);
+  for (size_t i = 0; i < c->n_sets; i++) set_entry_free(&c->sets[i]);
   free(c->sets);
-  for (size_t i = 0; i < c->n_warned; i++) free(c->warned[i]);
+  for (size_t i = 0; i < c->n_warned; i++) free(c->warned[i].family);
   free(c->warned);
   fallbacks_clear_locked(c);
   if (c->fc) FcConfigDestroy(c->fc);
@@ -245,7 +261,7 @@ static void add_dir_locked(fonts_cache *c, const char *dir)
     }
     c->n_finds = k;
     c->fams_ok = 0;
-    for (size_t i = 0; i < c->n_sets; i++) free(c->sets[i].key);
+    for (size_t i = 0; i < c->n_sets; i++) set_entry_free(&c->sets[i]);
     c->n_sets = 0;
   }
 }
@@ -701,22 +717,111 @@ size_t ts_fonts_fallbacks(ts_ctx *ctx, ts_role role, const char *const **familie
   return n;
 }
 
-static void warn_missing_locked(fonts_cache *c, ts_diag *d, const char *family, const char *package)
+static void warn_missing_locked(fonts_cache *c, ts_diag *d, const char *family);
+
+int ts_fonts_provider(ts_ctx *ctx, ts_role role, uint32_t cp, char *pkg, size_t n)
 {
-  for (size_t i = 0; i < c->n_warned; i++)
-    if (!strcasecmp(c->warned[i], family)) return;
-  char **nw = realloc(c->warned, (c->n_warned + 1) * sizeof *nw);
-  if (!nw) return;
-  c->warned = nw;
-  char *copy = strdup(family);
-  if (!copy) return;
-  c->warned[c->n_warned++] = copy;
+  if (n) *pkg = 0;
+  fonts_cache *c = get_cache(ctx);
+  if (!c || !n) return 0;
+  int sc = ts_fb_script_of(cp);
+  if (sc == TS_FB_NONE) sc = TS_FB_SYMBOLS;
+  int found = 0, listed = 0;
+  pthread_mutex_lock(&c->lock);
+  load_fallbacks_locked(c, ctx, NULL);
+  /* the role's own fallbacks for the script; the other roles' only when it
+   * has none */
+  for (int k = 0; k <= TS_ROLE_COUNT && !found && !listed; k++) {
+    int r = k == 0 ? (int)role : k - 1;
+    if ((unsigned)r >= TS_ROLE_COUNT || (k > 0 && r == (int)role)) continue;
+    for (size_t i = 0; i < c->n_fb[r] && !found; i++) {
+      if (c->fb_script[r][i] != sc) continue;
+      listed = 1;
+      if (family_exists_locked(c, c->fb_family[r][i])) continue;
+      (void)snprintf(pkg, n, "%s", c->fb_package[r][i]); /* a long name is cut */
+      found = 1;
+    }
+  }
+  c->nomem = 0;
+  pthread_mutex_unlock(&c->lock);
+  return found;
+}
+
+ts_status ts_fonts_role_face(ts_ctx *ctx, const ts_font_role *role, int weight, int italic,
+                             ts_diag *d, const ts_face **out, const char **family)
+{
+  *out = NULL;
+  if (family) *family = NULL;
+  if (!ctx || !role) return TS_OK;
+  fonts_cache *c = get_cache(ctx);
+  if (!c) return TS_ERR_NOMEM;
+  pthread_mutex_lock(&c->lock);
+  c->nomem = 0;
+  for (int i = 0; i < role->n_families && i < TS_STYLE_MAX_FAMILIES && !c->nomem; i++) {
+    const char *fam = role->families[i];
+    if (!fam || !*fam) continue;
+    const ts_face *f = NULL;
+    if (*out) {
+      if (family_exists_locked(c, fam)) continue;
+    } else if ((f = find_locked(c, fam, weight <= 0 ? 400 : weight, italic ? 1 : 0))) {
+      *out = f;
+      if (family) *family = fam;
+      continue;
+    }
+    if (!c->nomem) warn_missing_locked(c, d, fam);
+  }
+  int nomem = c->nomem;
+  c->nomem = 0;
+  pthread_mutex_unlock(&c->lock);
+  if (nomem) {
+    *out = NULL;
+    if (family) *family = NULL;
+    return TS_ERR_NOMEM;
+  }
+  return TS_OK;
+}
+
+
+/* warn_missing_locked, and family noted in *missing (\0-ended). */
+static void note_missing_locked(fonts_cache *c, ts_diag *d, const char *family, ts_buf *missing)
+{
+  warn_missing_locked(c, d, family);
+  ts_buf_append(missing, family, strlen(family) + 1);
+}
+
+/* Tells d's run that `family` was not found, once a run.  The message is
+ * printed once a process (a series' papers share their style: fifty equal
+ * lines would say nothing more) and counted in every run it concerns. */
+static void warn_missing_locked(fonts_cache *c, ts_diag *d, const char *family)
+{
   if (!d) return;
-  if (package)
-    ts_diag_report(d, TS_WARNING, NULL, 0, 0,
-                   "font family \"%s\" not found (Debian package %s provides it)", family, package);
-  else
-    ts_diag_report(d, TS_WARNING, NULL, 0, 0, "font family \"%s\" not found", family);
+  int shown = 0;
+  for (size_t i = 0; i < c->n_warned; i++) {
+    if (strcasecmp(c->warned[i].family, family)) continue;
+    if (c->warned[i].run == d->run) return;
+    shown |= c->warned[i].shown;
+  }
+  warned_entry *e = NULL;
+  if (c->n_warned == c->cap_warned) {
+    size_t nc = c->cap_warned ? c->cap_warned * 2 : 8;
+    warned_entry *nw = realloc(c->warned, nc * sizeof *nw);
+    if (nw) {
+      c->warned = nw;
+      c->cap_warned = nc;
+    }
+  }
+  /* out of memory: told, but maybe again */
+  char *copy = c->n_warned < c->cap_warned ? strdup(family) : NULL;
+  if (copy) {
+    e = &c->warned[c->n_warned++];
+    *e = (warned_entry){copy, d->run, 0};
+  }
+  if (shown) {
+    ts_diag_count_warning(d);
+    return;
+  }
+  ts_diag_report(d, TS_WARNING, NULL, 0, 0, "font family \"%s\" not found", family);
+  if (e) e->shown = d->out && !d->quiet;
 }
 
 static void set_add(ts_fontset *out, const ts_face *f, int script)
@@ -778,6 +883,8 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
     set_entry *e = &c->sets[i];
     if (e->hash == h && e->weight == weight && e->italic == italic && !strcmp(e->key, key)) {
       *out = e->fs;
+      for (const char *m = e->missing; m && *m; m += strlen(m) + 1)
+        warn_missing_locked(c, d, m);
       pthread_mutex_unlock(&c->lock);
       free(key);
       return out->n > 0 ? TS_OK : TS_ERR_FONT;
@@ -787,6 +894,8 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
   add_dir_locked(c, extra_dir);
   load_fallbacks_locked(c, ctx, d);
   ts_status st = TS_OK;
+  ts_buf missing; /* the role's families not found, for set_entry.missing */
+  ts_buf_init(&missing);
   struct ts_fontset_fb *fb = calloc(1, sizeof *fb);
   struct ts_fontset_fb **nfbs = fb ? realloc(c->fbs, (c->n_fbs + 1) * sizeof *nfbs) : NULL;
   if (!nfbs) {
@@ -810,7 +919,7 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
       if (!fam || !*fam) continue;
       if (out->n > 0) {
         if (!family_exists_locked(c, fam)) {
-          if (!c->nomem) warn_missing_locked(c, d, fam, NULL);
+          if (!c->nomem) note_missing_locked(c, d, fam, &missing);
         } else if (out->n < TS_FONTSET_MAX) {
           char *own = strdup(fam);
           if (!own) {
@@ -823,7 +932,7 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
         continue;
       }
       const ts_face *f = find_locked(c, fam, weight, italic);
-      if (!f && !c->nomem) warn_missing_locked(c, d, fam, NULL);
+      if (!f && !c->nomem) note_missing_locked(c, d, fam, &missing);
       set_add(out, f, TS_FB_NONE);
     }
     /* The flavour of the fallbacks follows the role's first face: fixed
@@ -835,12 +944,11 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
     fb->face[i] = out->faces[i];
     atomic_init(&fb->state[i], out->faces[i] != NULL); /* lazy entries: 0 */
   }
+  /* a fallback not installed is told where a character needs it
+   * (ts_fonts_provider), not for every paper that might */
   for (size_t i = 0; i < c->n_fb[r]; i++) {
     const char *fam = c->fb_family[r][i];
-    if (!family_exists_locked(c, fam)) {
-      if (!c->nomem) warn_missing_locked(c, d, fam, c->fb_package[r][i]);
-    }
-    else set_add_lazy(out, fam, c->fb_script[r][i]);
+    if (family_exists_locked(c, fam)) set_add_lazy(out, fam, c->fb_script[r][i]);
   }
   /* no role face: the first fallback stands in for it (faces[0] is read
    * directly), so it is loaded now */
@@ -862,12 +970,25 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
       c->cap_sets = nc;
     }
   }
-  if (c->n_sets < c->cap_sets) {
-    c->sets[c->n_sets++] = (set_entry){h, weight, italic, key, *out};
-    key = NULL;
+  char *miss = NULL;
+  if (missing.len) {
+    ts_buf_putc(&missing, 0);
+    size_t ml;
+    if (!missing.oom) miss = ts_buf_detach(&missing, &ml);
+    if (!miss) { /* the set would not tell its missing families again */
+      st = TS_ERR_NOMEM;
+      goto out;
+    }
   }
+  if (c->n_sets < c->cap_sets) {
+    c->sets[c->n_sets++] = (set_entry){h, weight, italic, key, *out, miss};
+    key = NULL;
+    miss = NULL;
+  }
+  free(miss);
 out:
   pthread_mutex_unlock(&c->lock);
+  ts_buf_free(&missing);
   free(key);
   if (st != TS_OK) return st;
   return out->n > 0 ? TS_OK : TS_ERR_FONT;

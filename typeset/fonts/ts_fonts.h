@@ -129,6 +129,20 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight,
 size_t ts_fonts_fallbacks(ts_ctx *ctx, ts_role role, const char *const **families,
                           const char *const **packages);
 
+/* The Debian package of a fallback, not installed, made for cp's script
+ * (symbols for common characters): among the role's fallbacks for that
+ * script, or the other roles' when the role has none.  Written to pkg (n
+ * bytes, cut when longer); 1 when there is one, 0 when those fallbacks are
+ * all installed. */
+int ts_fonts_provider(ts_ctx *ctx, ts_role role, uint32_t cp, char *pkg, size_t n);
+
+/* The face of the role's first family found at weight/italic, and that
+ * family (borrowed from role) in *family; each of the role's families not
+ * found is told missing on d (once a run: ts_diag.run).  *out NULL when none
+ * is found (TS_OK) or memory ran out (TS_ERR_NOMEM). */
+ts_status ts_fonts_role_face(ts_ctx *ctx, const ts_font_role *role, int weight, int italic,
+                             ts_diag *d, const ts_face **out, const char **family);
+
 /* The face for cp: the first of the role's families that covers it, else the
  * first fallback made for cp's script class that covers it (so Arabic goes
  * to the Arabic fallback even when the Latin fallback has Arabic glyphs),

@@ -102,6 +102,7 @@ static int side_epub_start(side_epub *j, ts_ctx *ctx, const ts_doc *doc,
   if (d->out && !(j->mf = open_memstream(&j->msgs, &j->n_msgs))) return 0;
   ts_diag_init(&j->d, j->mf);
   j->d.quiet = d->quiet;
+  j->d.run = d->run; /* the same paper: a family missing for both is told once */
   j->running = pthread_create(&j->th, NULL, side_epub_main, j) == 0;
   if (!j->running && j->mf) {
     (void)fclose(j->mf); /* nothing was written: the buffer is dropped */

@@ -1213,8 +1213,9 @@ ts_status ts_series_run(ts_ctx *ctx, const char *file, const ts_series_opts *o,
   }
   /* one parsed style for the whole series */
   if (m.style) {
-    /* a style name or a path relative to the manifest */
-    if (strchr(m.style, '/')) {
+    /* a style name, or a path (relative ones to the manifest's folder: a
+     * style beside the manifest is found from any working folder) */
+    if (ts_style_is_path(m.style) && m.style[0] != '/') {
       size_t n = strlen(m.dir) + strlen(m.style) + 2;
       char *sp = malloc(n);
       if (!sp) {

@@ -1029,7 +1029,7 @@ static void chain_free(chain_item *c, size_t n) {
   }
 }
 
-static int looks_like_path(const char *s) {
+int ts_style_is_path(const char *s) {
   size_t n = strlen(s);
   return strchr(s, '/') != NULL || (n > 5 && !strcmp(s + n - 5, ".yaml")) ||
          (n > 4 && !strcmp(s + n - 4, ".yml"));
@@ -1336,7 +1336,7 @@ static ts_status load_chain(ts_ctx *ctx, chain_item *first, ts_diag *d, int buil
       goto done;
     }
     char *path = NULL;
-    if (looks_like_path(b->val)) {
+    if (ts_style_is_path(b->val)) {
       const char *why = NULL;
       path = ts_path_resolve_inside(chain[i].dir, b->val, NULL, 0, &why);
       if (!path && why == ts_why_nomem) {
@@ -1527,7 +1527,7 @@ ts_status ts_style_load(ts_ctx *ctx, const char *name_or_path, ts_diag *d, ts_st
   ts_status st;
   if (!out || !name_or_path) return TS_ERR_USAGE;
   *out = NULL;
-  if (looks_like_path(name_or_path)) {
+  if (ts_style_is_path(name_or_path)) {
     path = strdup(name_or_path);
   } else {
     if (!name_ok(name_or_path)) {

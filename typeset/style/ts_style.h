@@ -165,6 +165,10 @@ ts_style *ts_style_default(void);
 /* (The built-in default's YAML tree is parsed once per process and shared
  * by every load; thread-safe.) */
 
+/* 1 when s names a style file rather than a style: it contains '/' or ends
+ * in .yaml/.yml. */
+int ts_style_is_path(const char *s);
+
 /* Loads `name_or_path`: a path (contains '/' or ends in .yaml/.yml) or a
  * name looked up as DATA_DIR/styles/NAME.yaml.  Keys absent from the file
  * keep the default style's values (a style may say `base: paper` to start
