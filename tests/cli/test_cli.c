@@ -892,6 +892,15 @@ START_TEST(missing_family_told_once_a_run) {
   ck_assert_msg(occurrences(data, n, "\"warnings\": 1") == 3,
                 "want each of the 3 papers to count 1 warning:\n%s", data);
   free(data);
+  /* the style by its absolute path (was joined to the manifest's folder) */
+  char text[5000];
+  snprintf(text, sizeof text, "series:\n  name: House\n  style: %s\noutput: out2\n"
+           "formats: [pdf]\npapers:\n  - path: in.md\n", style);
+  char *man2 = write_in("series2.yaml", text);
+  RUN(&r, "series", man2);
+  assert_exit(&r, 0, "series naming its style by an absolute path");
+  run_free(&r);
+  free(man2);
   free(style);
   free(in);
   free(in2);
