@@ -619,6 +619,77 @@ START_TEST(table_minimums_use_span_language) {
 }
 END_TEST
 
+/* Seven columns of long German compounds on the default style's 312 pt
+ * measure, the longest (67 letters) in the last header: every cell fits
+ * its column, hyphenated on as many lines in a row as it needs.  The
+ * 67-letter word had been left whole (over the 64 characters hyphenated),
+ * squeezing the other columns below their fragments ("table too wide"
+ * and ~80 overfull lines); then the cells' lines were overfull still, the
+ * style's limit of two hyphenated lines in a row refusing the breaks the
+ * column widths counted on (seen failing on both). */
+START_TEST(table_of_long_compounds_fits) {
+  const char *md =
+      "---\ntitle: Tabelle\nlang: de\n---\n\nEin Absatz.\n\n"
+      "| Bezeichnung | Donaudampfschifffahrtsgesellschaft | Rechtsschutzversicherungsgesellschaften "
+      "| Kraftfahrzeughaftpflichtversicherung | Grundst\xc3\xbc" "cksverkehrsgenehmigungszust"
+      "\xc3\xa4ndigkeits\xc3\xbc" "bertragungsverordnung | Arbeitsunf\xc3\xa4higkeitsbescheinigung "
+      "| Bundesausbildungsf\xc3\xb6rderungsgesetz |\n|---|---|---|---|---|---|---|\n"
+      "| Eisenbahnverkehrsunternehmen | Verbraucherschutzorganisation | "
+      "Lebensmittel\xc3\xbc" "berwachungsbeh\xc3\xb6rde | Wirtschaftspr\xc3\xbc" "fungsgesellschaft "
+      "| Haftpflichtversicherungsbedingungen | Umweltvertr\xc3\xa4glichkeitspr\xc3\xbc" "fung | "
+      "Nahrungsmittelunvertr\xc3\xa4glichkeit |\n\nDanach.\n";
+  run_t r;
+  layout(&r, md, style_named("default", &r.d));
+  ck_assert_int_eq(r.status, TS_OK);
+  ck_assert_uint_eq(r.d.n_warnings, 0);
+  ck_assert_uint_eq(r.l.n_overfull, 0);
+  check_inside(&r);
+  done_run(&r);
+}
+END_TEST
+
+/* A table whose cells' fragments cannot fit the measure even hyphenated
+ * (40 columns of unbreakable "r0x10") is set again in smaller type, one
+ * warning saying so: every cell fits its column.  Its columns had been
+ * squeezed below their words, which were set over each other (overfull
+ * lines 7.7 pt wide in 1 pt columns; seen failing so). */
+START_TEST(table_too_wide_is_set_smaller) {
+  ts_buf md;
+  ts_buf_init(&md);
+  ts_buf_puts(&md, "---\ntitle: Wide\n---\n\nText before.\n\n|");
+  for (int c = 0; c < 40; c++) ts_buf_printf(&md, " c%d |", c);
+  ts_buf_puts(&md, "\n|");
+  for (int c = 0; c < 40; c++) ts_buf_puts(&md, "---|");
+  for (int r = 0; r < 5; r++) {
+    ts_buf_puts(&md, "\n|");
+    for (int c = 0; c < 40; c++) ts_buf_printf(&md, " r%dx%d |", r, c);
+  }
+  ts_buf_puts(&md, "\n\nText after.\n");
+  ck_assert(!md.oom);
+  run_t r;
+  layout(&r, md.data, style_named("default", &r.d));
+  ts_buf_free(&md);
+  ck_assert_int_eq(r.status, TS_OK);
+  ck_assert_uint_eq(r.d.n_warnings, 1); /* set smaller, said once */
+  ck_assert_uint_eq(r.l.n_overfull, 0);
+  check_inside(&r);
+  /* every cell's word whole on one line, in type smaller than the body's */
+  size_t cells = 0;
+  for (size_t p = 0; p < r.l.n_pages; p++)
+    for (size_t i = 0; i < r.l.pages[p].n; i++) {
+      const ts_draw *d = &r.l.pages[p].items[i];
+      if (d->kind != TS_DRAW_GLYPHS || d->run->text_len < 2) continue;
+      const char *t = d->run->text;
+      if (!((t[0] == 'r' && t[1] >= '0' && t[1] <= '4') || (t[0] == 'c' && t[1] >= '0' && t[1] <= '9')))
+        continue;
+      cells++;
+      ck_assert_msg(d->run->size < 5, "a cell in %.1f pt type", d->run->size);
+    }
+  ck_assert_uint_eq(cells, 6 * 40);
+  done_run(&r);
+}
+END_TEST
+
 /* The space after a code span is the text face's (it once took the
  * monospace face of the span before it: 0.6 em instead of 0.25 em). */
 START_TEST(space_after_code_is_the_text_space) {
@@ -1111,6 +1182,8 @@ Suite *layout_suite(void) {
   tcase_add_test(t, table_columns_from_min_max_content);
   tcase_add_test(t, table_piece_widths_keep_their_style);
   tcase_add_test(t, table_minimums_use_span_language);
+  tcase_add_test(t, table_of_long_compounds_fits);
+  tcase_add_test(t, table_too_wide_is_set_smaller);
   tcase_add_test(t, space_after_code_is_the_text_space);
   tcase_add_test(t, note_numbers_hang);
   tcase_add_test(t, title_lines_balanced);

@@ -214,6 +214,38 @@ START_TEST(hyphenate_words)
 }
 END_TEST
 
+/* The longest German compounds in real use (63 to 67 letters) are
+ * hyphenated to their end: words over 64 characters were left whole, and
+ * only a word's first 16 points were kept, so a narrow table column got
+ * the whole word as its minimum.  Twice: the second answer from the memo. */
+START_TEST(hyphenate_long_compound)
+{
+  static const char w[] = "Grundst\xc3\xbc" "cksverkehrsgenehmigungszust\xc3\xa4" "ndigkeits"
+                          "\xc3\xbc" "bertragungsverordnung";
+  size_t len = strlen(w);
+  const char *verord = strstr(w, "verordnung"), *nung = strstr(w, "nung");
+  for (int pass = 0; pass < 2; pass++) {
+    size_t pos[64];
+    size_t n = ts_hyphenate(ctx, "de", w, len, 2, 3, pos, 64);
+    char got[400] = "";
+    for (size_t i = 0, at = 0; i <= n; i++) {
+      size_t end = i < n ? pos[i] : len;
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%.*s%s", (int)(end - at), w + at,
+               i < n ? "-" : "");
+      at = end;
+    }
+    /* Grund-stücks-ver-kehrs-ge-neh-mi-gungs-zu-stän-dig-keits-über-tra-
+     * gungs-ver-ord-nung has 17; the patterns may skip a few */
+    ck_assert_msg(n >= 14, "pass %d: %zu points: %s", pass, n, got);
+    int before_verord = 0;
+    for (size_t i = 0; i < n; i++) before_verord |= pos[i] == (size_t)(verord - w);
+    ck_assert_msg(before_verord, "pass %d: no point before 'verordnung': %s", pass, got);
+    ck_assert_msg(pos[n - 1] == (size_t)(nung - w), "pass %d: the last point is not before 'nung': %s",
+                  pass, got);
+  }
+}
+END_TEST
+
 /* The memo of hyphenated words grows from a small table (doubling, each
  * word moved to its new slot) and is emptied by ts_text_cache_clear: 5,000
  * distinct words hyphenated three times (filling the memo through several
@@ -1556,6 +1588,7 @@ static Suite *suite(void)
   tcase_add_test(tc, small_capitals);
   tcase_add_test(tc, hyphenation_follows_alphabet);
   tcase_add_test(tc, hyphen_memo_grows_and_clears);
+  tcase_add_test(tc, hyphenate_long_compound);
   tcase_add_test(tc, count_lines_short_paragraphs);
   tcase_add_test(tc, word_cache_matches_whole_run_shaping);
   tcase_add_test(tc, word_cache_common_script);

@@ -529,11 +529,14 @@ static int shorten_table(pg_builder *b, cell *cells, const uint8_t *header, size
   return !b->err;
 }
 
-/* The table; *cells_out, *n_cells get the cells as soon as they exist, so
- * that pg_build_table frees their paragraphs on every way out. */
+/* The table, set in ts; *cells_out, *n_cells get the cells as soon as they
+ * exist, so that pg_build_table frees their paragraphs on every way out.
+ * When even the cells' hyphenated fragments do not fit the measure and
+ * shrink is not NULL, nothing is placed: *shrink gets the factor by which
+ * the table's type would fit. */
 static void build_table(pg_builder *b, const ts_node *n, double left, double right,
-                        cell **cells_out, size_t *n_cells, UBreakIterator **line_bi) {
-  const ts_block_style *ts = &b->st->table;
+                        const ts_block_style *ts, double *shrink, cell **cells_out,
+                        size_t *n_cells, UBreakIterator **line_bi) {
   double L = pg_leading(ts);
   double measure = b->col_w - left - right;
   if (measure < 36) measure = 36;
@@ -548,8 +551,9 @@ static void build_table(pg_builder *b, const ts_node *n, double left, double rig
   }
   if (ncols <= 0 || nrows == 0) return;
   if (ncols > MAX_COLS) {
-    ts_diag_report(b->d, TS_WARNING, b->doc->path, n->line, n->col,
-                   "table has %d columns; only the first %d are set", ncols, MAX_COLS);
+    if (shrink) /* said on the first attempt only */
+      ts_diag_report(b->d, TS_WARNING, b->doc->path, n->line, n->col,
+                     "table has %d columns; only the first %d are set", ncols, MAX_COLS);
     ncols = MAX_COLS;
   }
   cell *cells = ts_arena_alloc(b->a, nrows * (size_t)ncols * sizeof *cells);
@@ -648,12 +652,17 @@ static void build_table(pg_builder *b, const ts_node *n, double left, double rig
       w[best] -= give;
       excess -= give;
     }
+  } else if (shrink) {
+    /* even the hyphenated fragments do not fit: the table is set again in
+     * smaller type, its gaps with it, so that they do (what an editor does
+     * by hand with a table too wide); columns squeezed below their
+     * fragments set their words over each other */
+    *shrink = measure / s2;
+    return;
   } else {
-    /* even the hyphenated fragments do not fit: columns shrink in proportion
-     * (a last resort; the rest overflows and the text engine reports it) */
+    /* set smaller, still over by rounding: columns shrink in proportion
+     * (the rest overflows and the text engine reports it) */
     for (int c = 0; c < ncols; c++) w[c] = floor2[c] * measure / (s2 > 0 ? s2 : 1);
-    ts_diag_report(b->d, TS_WARNING, b->doc->path, n->line, n->col,
-                   "table too wide for the measure even with its cells hyphenated");
   }
   /* a cell whose words do not fit its column is hyphenated */
   for (size_t r = 0; r < nrows && !b->err; r++)
@@ -668,6 +677,11 @@ static void build_table(pg_builder *b, const ts_node *n, double left, double rig
       if (b->err) return;
       ts_para_opts o = opts(b, TS_LB_RAGGED);
       o.hyphenate = 1;
+      /* the column's floor counts every hyphenation point usable: a long
+       * compound in a narrow column breaks on every line, which the
+       * style's limit on consecutive hyphenated lines (for running text)
+       * would refuse, leaving the cell's lines overfull */
+      o.free_hyphen_lines = 1;
       ts_text_para_destroy(ce->p);
       ce->p = NULL;
       ts_status st = ts_text_para_create(b->ctx, b->a, sp, nsp, &o, b->d, &ce->p);
@@ -792,7 +806,23 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
   cell *cells = NULL;
   size_t n_cells = 0;
   UBreakIterator *line_bi = NULL;
-  build_table(b, n, left, right, &cells, &n_cells, &line_bi);
+  double shrink = 0;
+  build_table(b, n, left, right, &b->st->table, &shrink, &cells, &n_cells, &line_bi);
+  if (shrink > 0 && !b->err) {
+    for (size_t i = 0; i < n_cells; i++) ts_text_para_destroy(cells[i].p);
+    cells = NULL;
+    n_cells = 0;
+    /* 2% under the exact factor: widths scale with the type, but their
+     * sums are rounded */
+    double f = shrink * 0.98;
+    ts_block_style small = b->st->table;
+    small.leading = pg_leading(&small) * f;
+    small.size *= f;
+    ts_diag_report(b->d, TS_WARNING, b->doc->path, n->line, n->col,
+                   "table too wide for the measure even with its cells hyphenated: set at "
+                   "%.0f%% of its size (%.1f pt)", 100 * f, small.size);
+    build_table(b, n, left, right, &small, NULL, &cells, &n_cells, &line_bi);
+  }
   for (size_t i = 0; i < n_cells; i++) ts_text_para_destroy(cells[i].p);
   if (line_bi) ubrk_close(line_bi);
 }

@@ -16,7 +16,15 @@
 #include <unicode/ucnv.h>
 
 #define HYPHEN_DIR "/usr/share/hyphen"
-#define MAX_WORD 64 /* characters; longer "words" (hashes, chemistry) are not hyphenated */
+/* characters; longer "words" (hashes, chemistry) are not hyphenated.  The
+ * longest German compounds in real use have 63 to 67 letters
+ * (Grundstücksverkehrsgenehmigungszuständigkeitsübertragungsverordnung);
+ * at 64 such a word stayed whole and widened its table column past the
+ * measure. */
+#define MAX_WORD 96
+/* hyphenation points kept for a word: enough for MAX_WORD letters with a
+ * point every three */
+#define WORD_POINTS 32
 
 /* Words already hyphenated (a paper repeats its vocabulary): results are
  * memoised per dictionary, up to WORDS_MAX words, in an open-addressing
@@ -30,7 +38,7 @@ typedef struct hy_word {
   uint64_t hash;  /* 0 = empty slot */
   uint32_t off;   /* word bytes in the pool */
   uint8_t len, lmin, rmin, n;
-  uint8_t pos[16];
+  uint8_t pos[WORD_POINTS]; /* byte offsets: memoised words are < 256 bytes */
 } hy_word;
 
 struct hy_dict {
@@ -385,8 +393,8 @@ size_t ts_hy_word(const hy_dict *hc, const char *word, size_t len, int leftmin, 
   uint64_t hash = ts_hash64(word, len, 0x9e3779b97f4a7c15ull) | 1;
   size_t n = 0;
   if (cacheable && memo_get(h, hash, word, len, leftmin, rightmin, pos, max, &n)) return n;
-  size_t tmp[16];
-  n = hy_word_uncached(hc, word, len, leftmin, rightmin, tmp, 16);
+  size_t tmp[WORD_POINTS];
+  n = hy_word_uncached(hc, word, len, leftmin, rightmin, tmp, WORD_POINTS);
   if (cacheable) memo_put(h, hash, word, len, leftmin, rightmin, tmp, n);
   if (n > max) n = max;
   memcpy(pos, tmp, n * sizeof *pos);

@@ -1481,6 +1481,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   p->n_spans = n;
   if (p->o.style) p->brk = p->o.style->brk;
   else p->brk = (ts_break_params){100, 200, 0, 10, 50, 50, 10000, 10000, 5000, 0, 2, 2, 3, 150, 150, 100, 0};
+  if (p->o.free_hyphen_lines) p->brk.max_hyphen_lines = 0;
   p->lang = hb_language_from_string(p->o.lang && *p->o.lang ? p->o.lang : "en", -1);
   if (p->o.hyphenate)
     ts_hy_prefetch(ctx, !p->o.lang_own && p->o.style && p->o.style->hyphen_lang

@@ -60,6 +60,9 @@ typedef struct ts_para_opts {
                              style->hyphen_exceptions; soft hyphens always */
   const char *file;       /* for diagnostics */
   double hang_last_line;  /* reserved */
+  int free_hyphen_lines;  /* 1: no limit on consecutive hyphenated lines (the
+                             style's hyphenation.max-lines): a narrow table
+                             cell's compound must break on every line */
   int protrusion;         /* 1: margin kerning in justified lines (see
                              ts_line.protrude_l); off by default because the
                              material then leaves [0, width] by design */
