@@ -889,7 +889,7 @@ START_TEST(missing_family_told_once_a_run) {
   run_free(&r);
   data = read_all(rep, &n);
   ck_assert_ptr_nonnull(data);
-  ck_assert_msg(occurrences(data, n, "\"warnings\": 1") == 3,
+  ck_assert_msg(occurrences(data, n, "\"warnings\": 1,") == 3,
                 "want each of the 3 papers to count 1 warning:\n%s", data);
   free(data);
   /* the style by its absolute path (was joined to the manifest's folder) */
@@ -913,9 +913,10 @@ START_TEST(missing_family_told_once_a_run) {
 END_TEST
 
 /* A script fallback that is not installed is told where a character needs
- * it, with its Debian package; a paper that needs none of it hears nothing
- * (each run had warned about every fallback missing). */
-START_TEST(missing_fallback_told_at_its_character) {
+ * it (at the character's span), with its Debian package; a paper that
+ * needs none of it hears nothing (each run had warned about every fallback
+ * missing). */
+START_TEST(missing_fallback_named_where_needed) {
   char *fonts = path_in("data");
   ck_assert_int_eq(mkdir(fonts, 0755), 0);
   free(fonts);
@@ -1889,7 +1890,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, style_folder_broken_font_refused);
   tcase_add_test(t, style_folder_hidden_files_skipped);
   tcase_add_test(t, missing_family_told_once_a_run);
-  tcase_add_test(t, missing_fallback_told_at_its_character);
+  tcase_add_test(t, missing_fallback_named_where_needed);
   tcase_add_test(t, default_output_beside_input);
   tcase_add_test(t, several_outputs_and_quiet);
   tcase_add_loop_test(t, dump_model_is_stable_json, 0,

@@ -314,6 +314,8 @@ START_TEST(style_folder_fonts)
   ck_assert_str_eq(pkg, "fonts-noto-core");
   ck_assert_int_eq(ts_fonts_provider(ctx, TS_ROLE_BODY, 0x2192, pkg, sizeof pkg), 1); /* → */
   ck_assert_str_eq(pkg, "fonts-dejavu-core");
+  /* Thai has no fallback: no package to name (not the symbols' one) */
+  ck_assert_int_eq(ts_fonts_provider(ctx, TS_ROLE_BODY, 0x0E01, pkg, sizeof pkg), 0);
   /* Latin's body fallback (DejaVu Serif) is there: nothing to install */
   ck_assert_int_eq(ts_fonts_provider(ctx, TS_ROLE_BODY, 'A', pkg, sizeof pkg), 0);
   ck_assert_str_eq(pkg, "");

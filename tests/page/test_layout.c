@@ -682,10 +682,40 @@ START_TEST(table_too_wide_is_set_smaller) {
       const char *t = d->run->text;
       if (!((t[0] == 'r' && t[1] >= '0' && t[1] <= '4') || (t[0] == 'c' && t[1] >= '0' && t[1] <= '9')))
         continue;
+      /* the whole word: r<row>x<col> or c<col> */
+      size_t want = t[0] == 'c' ? (size_t)snprintf(NULL, 0, "c%d", atoi(t + 1))
+                                : (size_t)snprintf(NULL, 0, "r%cx%d", t[1], atoi(t + 3));
+      ck_assert_msg(d->run->text_len == want, "a cell's word cut: '%.*s'", (int)d->run->text_len, t);
       cells++;
       ck_assert_msg(d->run->size < 5, "a cell in %.1f pt type", d->run->size);
     }
   ck_assert_uint_eq(cells, 6 * 40);
+  done_run(&r);
+}
+END_TEST
+
+/* A cell whose word no hyphenation can break (5,000 letters) would shrink
+ * the table to nothing (0.1 pt type, "0 Tf" in the PDF): it is set at the
+ * smallest size allowed, 2 pt, and the word overflows its column, reported. */
+START_TEST(table_shrinks_no_further_than_2pt) {
+  ts_buf md;
+  ts_buf_init(&md);
+  ts_buf_puts(&md, "---\ntitle: Long\n---\n\n| A | B |\n|---|---|\n| short | ");
+  for (int k = 0; k < 5000; k++) ts_buf_putc(&md, (char)('a' + k % 26));
+  ts_buf_puts(&md, " |\n");
+  ck_assert(!md.oom);
+  run_t r;
+  layout(&r, md.data, style_named("default", &r.d));
+  ts_buf_free(&md);
+  ck_assert_int_eq(r.status, TS_OK);
+  ck_assert_uint_ge(r.l.n_overfull, 1);
+  double smallest = 1e9;
+  for (size_t p = 0; p < r.l.n_pages; p++)
+    for (size_t i = 0; i < r.l.pages[p].n; i++) {
+      const ts_draw *d = &r.l.pages[p].items[i];
+      if (d->kind == TS_DRAW_GLYPHS && d->run->size < smallest) smallest = d->run->size;
+    }
+  ck_assert_msg(smallest > 1.99 && smallest < 2.01, "the table's type: %.3f pt", smallest);
   done_run(&r);
 }
 END_TEST
@@ -1184,6 +1214,7 @@ Suite *layout_suite(void) {
   tcase_add_test(t, table_minimums_use_span_language);
   tcase_add_test(t, table_of_long_compounds_fits);
   tcase_add_test(t, table_too_wide_is_set_smaller);
+  tcase_add_test(t, table_shrinks_no_further_than_2pt);
   tcase_add_test(t, space_after_code_is_the_text_space);
   tcase_add_test(t, note_numbers_hang);
   tcase_add_test(t, title_lines_balanced);

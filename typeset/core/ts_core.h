@@ -138,8 +138,10 @@ typedef struct ts_diag {
   char first_error[512]; /* "FILE:LINE:COL: error: msg" of the first error */
   void *lock;            /* optional pthread_mutex_t* serializing lines (borrowed) */
   uint64_t run;          /* the document run reported on: a number of its own from
-                          * ts_diag_init; a helper thread's diag takes its parent's,
-                          * so that a message said once a run is said once */
+                          * ts_diag_init (which every diag must go through: run 0
+                          * is told everything each time); a helper thread's diag
+                          * takes its parent's, so a message said once a run is
+                          * said once */
 } ts_diag;
 
 void ts_diag_init(ts_diag *d, FILE *out);

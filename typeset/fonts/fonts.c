@@ -46,11 +46,15 @@ typedef struct set_entry {
                     * each run that takes the set */
 } set_entry;
 
-/* A family told missing to one document run (ts_diag.run). */
+/* A family told missing, and the runs (ts_diag.run) told: the last
+ * WARNED_RUNS of them, so that the list stays small in a long series (a
+ * run still rendering after that many others were told is told again). */
+#define WARNED_RUNS 32
 typedef struct warned_entry {
   char *family;    /* owned */
-  uint64_t run;
-  int shown;       /* the message was printed (not only counted) */
+  uint64_t runs[WARNED_RUNS];
+  unsigned n_runs; /* runs told, of which the last WARNED_RUNS are kept */
+  int shown;       /* the message was printed once (not only counted) */
 } warned_entry;
 
 typedef struct fonts_cache {
@@ -96,6 +100,7 @@ struct ts_fontset_fb {
   const ts_face *face[TS_FONTSET_MAX]; /* valid once state[i] is 1 */
   atomic_int state[TS_FONTSET_MAX];    /* 1: face[i] resolved */
   atomic_int nomem;                    /* a resolution ran out of memory */
+  ts_role flavour;                     /* whose fallbacks the set took */
 };
 
 static void set_entry_free(set_entry *e)
@@ -719,13 +724,26 @@ size_t ts_fonts_fallbacks(ts_ctx *ctx, ts_role role, const char *const **familie
 
 static void warn_missing_locked(fonts_cache *c, ts_diag *d, const char *family);
 
+ts_role ts_fontset_flavour(const ts_fontset *fs)
+{
+  return fs && fs->fb ? fs->fb->flavour : TS_ROLE_BODY;
+}
+
 int ts_fonts_provider(ts_ctx *ctx, ts_role role, uint32_t cp, char *pkg, size_t n)
 {
   if (n) *pkg = 0;
   fonts_cache *c = get_cache(ctx);
   if (!c || !n) return 0;
   int sc = ts_fb_script_of(cp);
-  if (sc == TS_FB_NONE) sc = TS_FB_SYMBOLS;
+  if (sc == TS_FB_NONE) {
+    /* common characters (punctuation, arrows, mathematics) have the symbols
+     * fallback; a script with no fallback of its own (Thai, Georgian...) has
+     * no package to name */
+    hb_script_t hs = hb_unicode_script(hb_unicode_funcs_get_default(), cp);
+    if (hs != HB_SCRIPT_COMMON && hs != HB_SCRIPT_INHERITED && hs != HB_SCRIPT_UNKNOWN)
+      return 0;
+    sc = TS_FB_SYMBOLS;
+  }
   int found = 0, listed = 0;
   pthread_mutex_lock(&c->lock);
   load_fallbacks_locked(c, ctx, NULL);
@@ -789,34 +807,41 @@ static void note_missing_locked(fonts_cache *c, ts_diag *d, const char *family, 
   ts_buf_append(missing, family, strlen(family) + 1);
 }
 
-/* Tells d's run that `family` was not found, once a run.  The message is
- * printed once a process (a series' papers share their style: fifty equal
- * lines would say nothing more) and counted in every run it concerns. */
+/* Tells d's run that `family` was not found, once a run (a diag of run 0,
+ * not made by ts_diag_init, is told each time).  The message is printed once
+ * a process — a series' papers share their style: fifty equal lines would
+ * say nothing more, and all go to the same stderr — and counted in every
+ * run it concerns. */
 static void warn_missing_locked(fonts_cache *c, ts_diag *d, const char *family)
 {
   if (!d) return;
-  int shown = 0;
-  for (size_t i = 0; i < c->n_warned; i++) {
-    if (strcasecmp(c->warned[i].family, family)) continue;
-    if (c->warned[i].run == d->run) return;
-    shown |= c->warned[i].shown;
-  }
   warned_entry *e = NULL;
-  if (c->n_warned == c->cap_warned) {
-    size_t nc = c->cap_warned ? c->cap_warned * 2 : 8;
-    warned_entry *nw = realloc(c->warned, nc * sizeof *nw);
-    if (nw) {
-      c->warned = nw;
-      c->cap_warned = nc;
+  for (size_t i = 0; i < c->n_warned && !e; i++)
+    if (!strcasecmp(c->warned[i].family, family)) e = &c->warned[i];
+  if (e && d->run) {
+    unsigned kept = e->n_runs < WARNED_RUNS ? e->n_runs : WARNED_RUNS;
+    for (unsigned k = 0; k < kept; k++)
+      if (e->runs[k] == d->run) return;
+  }
+  if (!e) {
+    if (c->n_warned == c->cap_warned) {
+      size_t nc = c->cap_warned ? c->cap_warned * 2 : 8;
+      warned_entry *nw = realloc(c->warned, nc * sizeof *nw);
+      if (nw) {
+        c->warned = nw;
+        c->cap_warned = nc;
+      }
+    }
+    /* out of memory: told, but maybe again */
+    char *copy = c->n_warned < c->cap_warned ? strdup(family) : NULL;
+    if (copy) {
+      e = &c->warned[c->n_warned++];
+      memset(e, 0, sizeof *e);
+      e->family = copy;
     }
   }
-  /* out of memory: told, but maybe again */
-  char *copy = c->n_warned < c->cap_warned ? strdup(family) : NULL;
-  if (copy) {
-    e = &c->warned[c->n_warned++];
-    *e = (warned_entry){copy, d->run, 0};
-  }
-  if (shown) {
+  if (e) e->runs[e->n_runs++ % WARNED_RUNS] = d->run;
+  if (e && e->shown) {
     ts_diag_count_warning(d);
     return;
   }
@@ -940,6 +965,7 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight, in
     if (out->n > 0 && out->faces[0]->fixed_pitch) r = TS_ROLE_MONO;
     else if (out->n > 0 && !out->faces[0]->serif) r = TS_ROLE_HEADING;
   }
+  fb->flavour = (ts_role)r;
   for (int i = 0; i < out->n; i++) {
     fb->face[i] = out->faces[i];
     atomic_init(&fb->state[i], out->faces[i] != NULL); /* lazy entries: 0 */

@@ -129,9 +129,14 @@ ts_status ts_fonts_fontset(ts_ctx *ctx, const ts_font_role *role, int weight,
 size_t ts_fonts_fallbacks(ts_ctx *ctx, ts_role role, const char *const **families,
                           const char *const **packages);
 
+/* Whose fallbacks (body, heading or mono) the set took: the flavour of
+ * its role's first face. */
+ts_role ts_fontset_flavour(const ts_fontset *fs);
+
 /* The Debian package of a fallback, not installed, made for cp's script
- * (symbols for common characters): among the role's fallbacks for that
- * script, or the other roles' when the role has none.  Written to pkg (n
+ * (symbols for common characters; none for a script without fallbacks):
+ * among the role's fallbacks for that script, or the other roles' when the
+ * role has none.  Written to pkg (n
  * bytes, cut when longer); 1 when there is one, 0 when those fallbacks are
  * all installed. */
 int ts_fonts_provider(ts_ctx *ctx, ts_role role, uint32_t cp, char *pkg, size_t n);

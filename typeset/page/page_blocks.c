@@ -529,6 +529,10 @@ static int shorten_table(pg_builder *b, cell *cells, const uint8_t *header, size
   return !b->err;
 }
 
+/* The smallest type a table too wide is set in (pt): 2 pt still prints,
+ * and reads under a loupe or zoomed on screen. */
+#define TABLE_MIN_SIZE 2.0
+
 /* The table, set in ts; *cells_out, *n_cells get the cells as soon as they
  * exist, so that pg_build_table frees their paragraphs on every way out.
  * When even the cells' hyphenated fragments do not fit the measure and
@@ -654,14 +658,15 @@ static void build_table(pg_builder *b, const ts_node *n, double left, double rig
     }
   } else if (shrink) {
     /* even the hyphenated fragments do not fit: the table is set again in
-     * smaller type, its gaps with it, so that they do (what an editor does
-     * by hand with a table too wide); columns squeezed below their
-     * fragments set their words over each other */
+     * smaller type, its gaps with it, so that they do — what an editor does
+     * by hand with a table too wide (squeezed below their fragments, the
+     * columns had set their words over each other) */
     *shrink = measure / s2;
     return;
   } else {
-    /* set smaller, still over by rounding: columns shrink in proportion
-     * (the rest overflows and the text engine reports it) */
+    /* set as small as it may be and still too wide (a word longer than
+     * hyphenation takes, a long URL): columns shrink in proportion, and
+     * what overflows them the text engine reports as overfull lines */
     for (int c = 0; c < ncols; c++) w[c] = floor2[c] * measure / (s2 > 0 ? s2 : 1);
   }
   /* a cell whose words do not fit its column is hyphenated */
@@ -813,14 +818,19 @@ void pg_build_table(pg_builder *b, const ts_node *n, double left, double right) 
     cells = NULL;
     n_cells = 0;
     /* 2% under the exact factor: widths scale with the type, but their
-     * sums are rounded */
+     * sums are rounded; never under TABLE_MIN_SIZE (then what still does
+     * not fit overflows its columns, reported) */
     double f = shrink * 0.98;
     ts_block_style small = b->st->table;
+    if (small.size * f < TABLE_MIN_SIZE) f = TABLE_MIN_SIZE / small.size;
+    if (f > 1) f = 1;
     small.leading = pg_leading(&small) * f;
     small.size *= f;
     ts_diag_report(b->d, TS_WARNING, b->doc->path, n->line, n->col,
                    "table too wide for the measure even with its cells hyphenated: set at "
-                   "%.0f%% of its size (%.1f pt)", 100 * f, small.size);
+                   "%.0f%% of its size (%.1f pt)%s", 100 * f, small.size,
+                   shrink * 0.98 * b->st->table.size < TABLE_MIN_SIZE
+                       ? ", the smallest allowed, and still too wide" : "");
     build_table(b, n, left, right, &small, NULL, &cells, &n_cells, &line_bi);
   }
   for (size_t i = 0; i < n_cells; i++) ts_text_para_destroy(cells[i].p);

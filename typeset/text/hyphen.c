@@ -23,8 +23,8 @@
  * measure. */
 #define MAX_WORD 96
 /* hyphenation points kept for a word: enough for MAX_WORD letters with a
- * point every three */
-#define WORD_POINTS 32
+ * point every two */
+#define WORD_POINTS 48
 
 /* Words already hyphenated (a paper repeats its vocabulary): results are
  * memoised per dictionary, up to WORDS_MAX words, in an open-addressing

@@ -1416,15 +1416,15 @@ static int tmp_alloc(tmp_arrays *t, para_ws *ws, size_t L)
   return 1;
 }
 
-/* Warns that no face of the set has cp (once a paragraph: the caller
- * remembers it), naming the package of a fallback for it not installed. */
+/* Warns that no face of the set fs has cp (once a paragraph: the caller
+ * remembers it), at its span, naming the package of a fallback for it
+ * that is not installed among those the set takes. */
 static void report_missing(ts_ctx *ctx, ts_diag *d, const char *file, const ts_span *sp,
-                           uint32_t cp)
+                           const ts_fontset *fs, uint32_t cp)
 {
   char u8[5] = {0}, pkg[64];
   ts_utf8_encode(cp, u8);
-  ts_role role = (unsigned)sp->role < TS_ROLE_COUNT ? (ts_role)sp->role : TS_ROLE_BODY;
-  if (ts_fonts_provider(ctx, role, cp, pkg, sizeof pkg))
+  if (ts_fonts_provider(ctx, ts_fontset_flavour(fs), cp, pkg, sizeof pkg))
     ts_diag_report(d, TS_WARNING, file, sp->line, sp->col,
                    "no font has U+%04X '%s'; it is drawn as the missing-glyph box "
                    "(the Debian package %s has a font for it)", cp, u8, pkg);
@@ -1663,7 +1663,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
           } else {
             f = ts_fontset_pick(fs, c);
             if (!ts_face_has(f, c) && d && ts_cp_set_add(B.reported, c))
-              report_missing(p->ctx, d, p->o.file, &spans[fs_span], c);
+              report_missing(p->ctx, d, p->o.file, &spans[fs_span], fs, c);
           }
           prev = f;
           prev_fs = fs_key;
@@ -1711,7 +1711,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
             if (all) f = g;
           }
           if (!ts_face_has(f, bc) && d && ts_cp_set_add(B.reported, bc))
-            report_missing(p->ctx, d, p->o.file, sp, bc);
+            report_missing(p->ctx, d, p->o.file, sp, fs, bc);
           prev = f;
           prev_fs = fs_key;
         }
