@@ -18,6 +18,10 @@
 # in one process each, with an empty cache folder and then with the one the
 # first pass filled, so both sides of every cache are counted for every set
 # alike, and what is left of the difference is code that inputs reach.
+# The runner is held to one core (taskset), as fuzz/run.sh's processes are
+# in fuzz/README.md's runs: a context then makes no threads of its own, and
+# the lines a second thread reaches or not by its timing (the prewarm, the
+# parallel subsets) do not come and go from run to run.
 #
 # BUILD is made when missing (clang, -fprofile-instr-generate
 # -fcoverage-mapping, no sanitizer).  Needs clang, llvm-profdata and
@@ -39,6 +43,8 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build" "fuzz/fuzz_regress_$target" >/dev/null
 runner=$build/fuzz/fuzz_regress_$target
+# the first core this process may run on
+cpu=$(taskset -cp $$ | sed 's/.*: *//; s/[,-].*//')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -49,7 +55,7 @@ replay() {
   mkdir -p "$work/cache-$name"
   for pass in cold warm; do
     TYPESET_DATA_DIR=$src TYPESET_CACHE_DIR=$work/cache-$name \
-      LLVM_PROFILE_FILE=$work/$name-$pass.profraw "$runner" "$@" >/dev/null 2>&1
+      LLVM_PROFILE_FILE=$work/$name-$pass.profraw taskset -c "$cpu" "$runner" "$@" >/dev/null 2>&1
   done
   "$profdata" merge -o "$work/$name.profdata" "$work/$name-cold.profraw" "$work/$name-warm.profraw"
 }
