@@ -5,7 +5,7 @@
 # committed corpus (fuzz/corpus/TARGET), then the same with the inputs of
 # each DIR (a fuzzing run's work folder), through the target's regression
 # runner (fuzz_regress_TARGET) built with clang's source-based coverage.
-# Prints the regions and lines of typeset/ that each set reaches, and the
+# Prints the regions, branches and lines of typeset/ that each set reaches, and the
 # source lines the DIRs reach that the corpus does not.
 #
 # Why not libFuzzer's own `cov:`: it counts every edge the process has run
@@ -63,8 +63,9 @@ replay() {
 # totals NAME LABEL: typeset/'s regions and lines reached
 totals() {
   "$llvmcov" report "$runner" -instr-profile="$work/$1.profdata" 2>/dev/null |
-    awk -v label="$2" '$1 ~ /(^|\/)typeset\// {r += $2; rm += $3; l += $8; lm += $9}
-      END {printf "%-36s regions %6d of %6d   lines %6d of %6d\n", label, r - rm, r, l - lm, l}'
+    awk -v label="$2" '$1 ~ /(^|\/)typeset\// {r += $2; rm += $3; l += $8; lm += $9; b += $11; bm += $12}
+      END {printf "%-34s regions %5d of %5d  branches %5d of %5d  lines %5d of %5d\n",
+                  label, r - rm, r, b - bm, b, l - lm, l}'
 }
 
 replay corpus "$src/fuzz/corpus/$target"
