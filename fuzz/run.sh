@@ -14,6 +14,15 @@ corpus=$work/$target
 seeds=$work/$target-seeds
 arts=$work/$target-artifacts
 mkdir -p "$corpus" "$seeds" "$arts"
+# the inputs pretend to live in samples/ of the folder the build was
+# configured from (compiled in as TS_DATA_DIR): gone, every image and
+# paper glob of the inputs would be missing and the run would quietly
+# fuzz less of the code
+built_from=$(sed -n 's/.*"source": *"\([^"]*\)".*/\1/p' "$build/meson-info/meson-info.json" 2>/dev/null | head -n 1)
+if [ -n "$built_from" ] && [ ! -d "$built_from/samples" ]; then
+  echo "run.sh: $build was configured from $built_from, which has no samples/ folder now" >&2
+  exit 2
+fi
 case $target in
   markdown|pipeline)
     cp "$src"/samples/*.md "$seeds"/ 2>/dev/null || true
