@@ -55,7 +55,9 @@ replay() {
   mkdir -p "$work/cache-$name"
   for pass in cold warm; do
     TYPESET_DATA_DIR=$src TYPESET_CACHE_DIR=$work/cache-$name \
-      LLVM_PROFILE_FILE=$work/$name-$pass.profraw taskset -c "$cpu" "$runner" "$@" >/dev/null 2>&1
+      LLVM_PROFILE_FILE=$work/$name-$pass.profraw taskset -c "$cpu" "$runner" "$@" \
+      >/dev/null 2>"$work/$name-$pass.err" ||
+      { tail -n 5 "$work/$name-$pass.err" >&2; echo "coverage.sh: $runner failed ($name, $pass pass)" >&2; exit 1; }
   done
   "$profdata" merge -o "$work/$name.profdata" "$work/$name-cold.profraw" "$work/$name-warm.profraw"
 }
