@@ -1,13 +1,16 @@
 /* Tests for typeset/fonts: loading TrueType, OpenType/CFF and CID-keyed CFF
  * collections, refusing non-fonts, fontconfig look-ups with real family
- * matching, fontsets with script fallbacks. */
+ * matching, fontsets with script fallbacks, the memo of fontconfig's
+ * answers. */
 #include "fonts/ts_fonts.h"
 #include "../cache_files.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LIB "/usr/share/fonts/opentype/linux-libertine/"
@@ -440,6 +443,192 @@ START_TEST(face_info_cache)
 }
 END_TEST
 
+/* A fresh context's look-up of family at 400 upright: its face's file into
+ * path ("" when none); returns whether fontconfig had to be set up.  The
+ * context is destroyed, which writes the memo when it may be. */
+static int fresh_lookup(const char *family, char *path, size_t n)
+{
+  ts_ctx *ctx = ts_ctx_create();
+  ck_assert_ptr_nonnull(ctx);
+  const ts_face *f = ts_fonts_find(ctx, family, 400, 0);
+  snprintf(path, n, "%s", f ? f->path : "");
+  int used = ts_fonts_fontconfig_used(ctx);
+  ts_ctx_destroy(ctx);
+  return used;
+}
+
+/* Sets path's times to `secs` seconds before now. */
+static void set_age(const char *path, int secs)
+{
+  struct timespec t[2];
+  ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &t[0]), 0);
+  t[0].tv_sec -= secs;
+  t[0].tv_nsec = 0;
+  t[1] = t[0];
+  ck_assert_int_eq(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+/* Writes DejaVu Serif renamed "NAME Serif" to path (name: six ASCII
+ * letters, as many as "DejaVu", so the name table stays whole). */
+static void write_renamed_font(const char *path, const char *name)
+{
+  size_t len = 0;
+  char *data = ts_file_read(DEJAVU, &len, 0);
+  ck_assert_ptr_nonnull(data);
+  static const char from[] = "\0D\0e\0j\0a\0V\0u";
+  char to[12];
+  ck_assert_uint_eq(strlen(name), 6);
+  for (int k = 0; k < 6; k++) to[2 * k] = 0, to[2 * k + 1] = name[k];
+  size_t renamed = 0;
+  for (size_t i = 0; i + 12 <= len; i++) {
+    if (!memcmp(data + i, "DejaVu", 6)) memcpy(data + i, name, 6), renamed++;
+    else if (!memcmp(data + i, from, 12)) memcpy(data + i, to, 12), renamed++;
+  }
+  ck_assert_uint_ge(renamed, 2);
+  FILE *fp = fopen(path, "wb");
+  ck_assert_ptr_nonnull(fp);
+  ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+  ck_assert_int_eq(fclose(fp), 0);
+  free(data);
+}
+
+/* fontconfig's answers are kept between processes and hold only while the
+ * font folders they were read from have not changed: a font installed in
+ * ~/.fonts, or removed, is seen by the next process; a memo damaged, or
+ * made while a folder was changing, is no memo; the user's own
+ * configuration is never memoised. */
+START_TEST(answers_memo)
+{
+  char home[] = "/tmp/ts-fonts-home-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(home));
+  char cache[300], fonts[300], font[400], path[600], names[2][64];
+  snprintf(cache, sizeof cache, "%s/cache", home);
+  snprintf(fonts, sizeof fonts, "%s/.fonts", home);
+  snprintf(font, sizeof font, "%s/zz.ttf", fonts);
+  ck_assert_int_eq(mkdir(cache, 0700), 0);
+  ck_assert_int_eq(setenv("HOME", home, 1), 0);
+  ck_assert_int_eq(unsetenv("XDG_DATA_HOME"), 0);
+  ck_assert_int_eq(unsetenv("TYPESET_FONTCONFIG"), 0);
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", cache, 1), 0);
+
+  /* no memo yet: fontconfig answers, and the memo is written */
+  ck_assert_int_eq(fresh_lookup("Zzmemo Serif", path, sizeof path), 1);
+  ck_assert_str_eq(path, "");
+  ck_assert_uint_eq(ts_test_cache_files(cache, "fcanswers-", names, 2, NULL), 1);
+  /* the memo answers, fontconfig untouched; a new question is asked of
+   * fontconfig and joins the memo */
+  ck_assert_int_eq(fresh_lookup("Zzmemo Serif", path, sizeof path), 0);
+  ck_assert_str_eq(path, "");
+  ck_assert_int_eq(fresh_lookup("Linux Libertine O", path, sizeof path), 1);
+  ck_assert_str_eq(path, LIB "LinLibertine_R.otf");
+  ck_assert_int_eq(fresh_lookup("Linux Libertine O", path, sizeof path), 0);
+  ck_assert_str_eq(path, LIB "LinLibertine_R.otf");
+  ck_assert_int_eq(fresh_lookup("Zzmemo Serif", path, sizeof path), 0);
+
+  /* a font of that family installed */
+  ck_assert_int_eq(mkdir(fonts, 0700), 0);
+  write_renamed_font(font, "Zzmemo");
+  set_age(font, 100);
+  set_age(fonts, 100);
+  ck_assert_int_eq(fresh_lookup("Zzmemo Serif", path, sizeof path), 1);
+  ck_assert_str_eq(path, font);
+  ck_assert_int_eq(fresh_lookup("Zzmemo Serif", path, sizeof path), 0);
+  ck_assert_str_eq(path, font);
+  /* the answers read before the change are all gone (any family could have
+   * gained a face) */
+  ck_assert_int_eq(fresh_lookup("Linux Libertine O", path, sizeof path), 1);
+  ck_assert_str_eq(path, LIB "LinLibertine_R.otf");
+  ck_assert_int_eq(fresh_lookup("Linux Libertine O", path, sizeof path), 0);
+
+  /* removed: seen at once; while the folder's change is that recent the
+   * answers are not kept (fontconfig might have read the folder before it),
+   * once it is older they are */
+  ck_assert_int_eq(unlink(font), 0);
+  ck_assert_int_eq(fresh_lookup("Zzmemo Serif", path, sizeof path), 1);
+  ck_assert_str_eq(path, "");
+  ck_assert_int_eq(fresh_lookup("Zzmemo Serif", path, sizeof path), 1);
+  set_age(fonts, 50);
+  ck_assert_int_eq(fresh_lookup("Zzmemo Serif", path, sizeof path), 1);
+  ck_assert_str_eq(path, "");
+  ck_assert_int_eq(fresh_lookup("Zzmemo Serif", path, sizeof path), 0);
+  ck_assert_str_eq(path, "");
+
+  /* a damaged memo is a miss, answered by fontconfig and written again */
+  ck_assert_uint_eq(ts_test_cache_files(cache, "fcanswers-", names, 2, NULL), 1);
+  char memo[400];
+  snprintf(memo, sizeof memo, "%s/%.63s", cache, names[0]);
+  ts_test_flip_byte(memo);
+  ck_assert_int_eq(fresh_lookup("Linux Libertine O", path, sizeof path), 1);
+  ck_assert_str_eq(path, LIB "LinLibertine_R.otf");
+  ck_assert_int_eq(fresh_lookup("Linux Libertine O", path, sizeof path), 0);
+
+  /* the fonts changing while a process runs: what it took from the memo is
+   * not written back under the folders' new stamps */
+  ts_ctx *ctx = ts_ctx_create();
+  ck_assert_ptr_nonnull(ctx);
+  ck_assert_ptr_nonnull(ts_fonts_find(ctx, "Linux Libertine O", 400, 0));
+  ck_assert_int_eq(ts_fonts_fontconfig_used(ctx), 0);
+  write_renamed_font(font, "Zzmemo");
+  set_age(font, 20);
+  set_age(fonts, 20);
+  const ts_face *z = ts_fonts_find(ctx, "Zzmemo Serif", 400, 0);
+  ck_assert_ptr_nonnull(z);
+  ck_assert_str_eq(z->path, font);
+  ck_assert_int_eq(ts_fonts_fontconfig_used(ctx), 1);
+  ts_ctx_destroy(ctx);
+  ck_assert_int_eq(fresh_lookup("Zzmemo Serif", path, sizeof path), 0);
+  ck_assert_str_eq(path, font);
+  ck_assert_int_eq(fresh_lookup("Linux Libertine O", path, sizeof path), 1);
+
+  /* a style's folder: without fonts it needs no fontconfig; with fonts, no
+   * answer given after it joined is kept (it is the style's, not the
+   * machine's) */
+  char style[300], sfont[400];
+  snprintf(style, sizeof style, "%s/style", home);
+  snprintf(sfont, sizeof sfont, "%s/st.ttf", style);
+  ck_assert_int_eq(mkdir(style, 0700), 0);
+  ts_diag d;
+  ts_diag_init(&d, NULL);
+  ts_font_role role = {{"Linux Libertine O"}, 1, NULL};
+  ts_fontset fs;
+  for (int i = 0; i < 2; i++) { /* the first asks about the fallbacks */
+    ctx = ts_ctx_create();
+    ck_assert_ptr_nonnull(ctx);
+    ck_assert_int_eq(ts_fonts_fontset(ctx, &role, 400, 0, style, &d, &fs), TS_OK);
+    ck_assert_str_eq(fs.faces[0]->path, LIB "LinLibertine_R.otf");
+    if (i) ck_assert_int_eq(ts_fonts_fontconfig_used(ctx), 0);
+    ts_ctx_destroy(ctx);
+  }
+  write_renamed_font(sfont, "Zzstyl");
+  ctx = ts_ctx_create();
+  ck_assert_ptr_nonnull(ctx);
+  ck_assert_int_eq(ts_fonts_check_dir(ctx, style, &d), TS_OK);
+  ck_assert_int_eq(ts_fonts_fontconfig_used(ctx), 1);
+  z = ts_fonts_find(ctx, "Zzstyl Serif", 400, 0);
+  ck_assert_ptr_nonnull(z);
+  ck_assert_str_eq(z->path, sfont);
+  ts_ctx_destroy(ctx);
+  ck_assert_int_eq(fresh_lookup("Zzstyl Serif", path, sizeof path), 1);
+  ck_assert_str_eq(path, "");
+
+  /* the system's whole configuration, or the user's: never memoised */
+  ck_assert_int_eq(setenv("TYPESET_FONTCONFIG", "system", 1), 0);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(fresh_lookup("Linux Libertine O", path, sizeof path), 1);
+    ck_assert_str_eq(path, LIB "LinLibertine_R.otf");
+  }
+  ck_assert_int_eq(unsetenv("TYPESET_FONTCONFIG"), 0);
+  /* nor with the cache folder off */
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
+  ck_assert_int_eq(fresh_lookup("Linux Libertine O", path, sizeof path), 1);
+
+  ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", cache_dir, 1), 0);
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("fonts");
@@ -454,6 +643,7 @@ static Suite *suite(void)
   tcase_add_test(tc, style_folder_fonts);
   tcase_add_test(tc, face_has_matches_cmap);
   tcase_add_test(tc, face_info_cache);
+  tcase_add_test(tc, answers_memo);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -52,6 +52,39 @@ void ts_buf_put_u32(ts_buf *b, uint32_t v) { ts_buf_append(b, &v, sizeof v); }
 
 void ts_buf_put_u64(ts_buf *b, uint64_t v) { ts_buf_append(b, &v, sizeof v); }
 
+void ts_buf_put_str(ts_buf *b, const char *s) {
+  size_t n = strlen(s);
+  ts_buf_put_u32(b, (uint32_t)n);
+  ts_buf_append(b, s, n);
+}
+
+uint32_t ts_rd_u32(ts_rd *r) {
+  uint32_t v = 0;
+  if (r->bad || (size_t)(r->end - r->p) < sizeof v) { r->bad = 1; return 0; }
+  memcpy(&v, r->p, sizeof v);
+  r->p += sizeof v;
+  return v;
+}
+
+uint64_t ts_rd_u64(ts_rd *r) {
+  uint64_t v = 0;
+  if (r->bad || (size_t)(r->end - r->p) < sizeof v) { r->bad = 1; return 0; }
+  memcpy(&v, r->p, sizeof v);
+  r->p += sizeof v;
+  return v;
+}
+
+char *ts_rd_str(ts_rd *r) {
+  uint32_t n = ts_rd_u32(r);
+  if (r->bad || (size_t)(r->end - r->p) < n || memchr(r->p, 0, n)) { r->bad = 1; return NULL; }
+  char *s = malloc((size_t)n + 1);
+  if (!s) { r->bad = 1; return NULL; }
+  memcpy(s, r->p, n);
+  s[n] = 0;
+  r->p += n;
+  return s;
+}
+
 void ts_buf_printf(ts_buf *b, const char *fmt, ...) {
   va_list ap, ap2;
   va_start(ap, fmt);

@@ -110,6 +110,8 @@ void ts_buf_puts(ts_buf *b, const char *s);
 /* v's bytes as they are in memory (for cache keys and files, not outputs) */
 void ts_buf_put_u32(ts_buf *b, uint32_t v);
 void ts_buf_put_u64(ts_buf *b, uint64_t v);
+/* s's length (u32) then its bytes, no NUL: read back by ts_rd_str */
+void ts_buf_put_str(ts_buf *b, const char *s);
 void ts_buf_putc(ts_buf *b, char c);
 /* printf-style; never use %f/%g here for output formats: see ts_buf_num. */
 void ts_buf_printf(ts_buf *b, const char *fmt, ...)
@@ -124,6 +126,18 @@ void ts_buf_json_str(ts_buf *b, const char *s, size_t n);
 void ts_buf_xml(ts_buf *b, const char *s, size_t n);
 /* Detaches the data: returns owned (free with free()), b becomes empty. */
 char *ts_buf_detach(ts_buf *b, size_t *len);
+
+/* A reader of what ts_buf_put_u32/u64/str wrote (cache files): each read
+ * past the end, or of a string with a NUL or too long, sets `bad` and gives
+ * 0 or NULL, so a damaged file needs one check at the end. */
+typedef struct ts_rd {
+  const unsigned char *p, *end; /* borrowed */
+  int bad;
+} ts_rd;
+uint32_t ts_rd_u32(ts_rd *r);
+uint64_t ts_rd_u64(ts_rd *r);
+/* returns owned (free()); NULL when bad or out of memory (then bad is set) */
+char *ts_rd_str(ts_rd *r);
 
 /* ---- Diagnostics ---------------------------------------------------------
  * One ts_diag per document run.  Messages are printed compiler-style:

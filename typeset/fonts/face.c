@@ -172,11 +172,6 @@ static void face_ints(ts_face *f, int **v) {
   memcpy(v, p, sizeof p);
 }
 
-static void put_str(ts_buf *b, const char *s) {
-  size_t n = strlen(s);
-  ts_buf_put_u32(b, (uint32_t)n);
-  ts_buf_append(b, s, n);
-}
 
 static void face_put(ts_face *f, const ts_buf *key) {
   ts_buf b;
@@ -184,34 +179,13 @@ static void face_put(ts_face *f, const ts_buf *key) {
   int *v[FACE_NINTS];
   face_ints(f, v);
   for (int i = 0; i < FACE_NINTS; i++) ts_buf_put_u32(&b, (uint32_t)*v[i]);
-  put_str(&b, f->family);
-  put_str(&b, f->style);
-  put_str(&b, f->psname);
+  ts_buf_put_str(&b, f->family);
+  ts_buf_put_str(&b, f->style);
+  ts_buf_put_str(&b, f->psname);
   ts_buf_put_u32(&b, (uint32_t)f->is_cid);
   if (f->is_cid) ts_buf_append(&b, f->gid_to_cid, (size_t)f->num_glyphs * sizeof *f->gid_to_cid);
   if (!b.oom) ts_dcache_put("face", key, b.data, b.len);
   ts_buf_free(&b);
-}
-
-typedef struct rd { const unsigned char *p, *end; int bad; } rd;
-
-static uint32_t rd_u32(rd *r) {
-  uint32_t v = 0;
-  if ((size_t)(r->end - r->p) < 4) { r->bad = 1; return 0; }
-  memcpy(&v, r->p, 4);
-  r->p += 4;
-  return v;
-}
-
-static char *rd_str(rd *r) {
-  uint32_t n = rd_u32(r);
-  if (r->bad || (size_t)(r->end - r->p) < n || memchr(r->p, 0, n)) { r->bad = 1; return NULL; }
-  char *s = malloc((size_t)n + 1);
-  if (!s) { r->bad = 1; return NULL; }
-  memcpy(s, r->p, n);
-  s[n] = 0;
-  r->p += n;
-  return s;
 }
 
 /* Fills f's FreeType part from the cache; 0 on a miss (f as before). */
@@ -219,15 +193,15 @@ static int face_get(ts_face *f, const ts_buf *key) {
   size_t n = 0;
   char *v = ts_dcache_get("face", key, &n);
   if (!v) return 0;
-  rd r = {(const unsigned char *)v, (const unsigned char *)v + n, 0};
+  ts_rd r = {(const unsigned char *)v, (const unsigned char *)v + n, 0};
   ts_face t = *f;
   int *iv[FACE_NINTS];
   face_ints(&t, iv);
-  for (int i = 0; i < FACE_NINTS; i++) *iv[i] = (int)rd_u32(&r);
-  t.family = rd_str(&r);
-  t.style = rd_str(&r);
-  t.psname = rd_str(&r);
-  uint32_t cid = rd_u32(&r);
+  for (int i = 0; i < FACE_NINTS; i++) *iv[i] = (int)ts_rd_u32(&r);
+  t.family = ts_rd_str(&r);
+  t.style = ts_rd_str(&r);
+  t.psname = ts_rd_str(&r);
+  uint32_t cid = ts_rd_u32(&r);
   size_t mlen = (size_t)f->num_glyphs * sizeof *t.gid_to_cid;
   t.is_cid = cid == 1;
   t.gid_to_cid = NULL;

@@ -14,18 +14,44 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <yaml.h>
+
+/* A face that answers a family look-up: its file and its index there. */
+typedef struct cand {
+  char *file; /* owned */
+  unsigned index;
+} cand;
 
 /* A family look-up: the faces of the family, best first (fontconfig's
  * order), and the face loaded from them once asked for. */
 typedef struct find_entry {
   char *family; /* owned, as asked */
   int weight, italic;
-  FcFontSet *cands;    /* owned: the family's faces, best first; NULL: none */
+  cand *cands;         /* owned: the family's faces, best first */
+  size_t n_cands;      /* 0: the family has none */
   int loaded;          /* face is the answer (NULL: none loads) */
   const ts_face *face;
 } find_entry;
+
+/* One of fontconfig's answers kept in the memo (see "The answers' memo"):
+ * a look-up's faces (weight > 0), or whether the family exists at all
+ * (weight 0: n is 1 or 0, cands NULL). */
+typedef struct answer {
+  char *family; /* owned, as asked */
+  int weight, italic;
+  cand *cands;  /* owned */
+  size_t n;
+} answer;
+
+/* What the memo's answers hold for: a font folder, or a font file of
+ * typeset's own folder, as stat saw it (present 0: it did not exist). */
+typedef struct stamp {
+  char *path; /* owned */
+  int present;
+  uint64_t ino, size, sec, nsec;
+} stamp;
 
 /* One family name of one font, for the family index. */
 typedef struct fam_ref {
@@ -59,7 +85,20 @@ typedef struct warned_entry {
 
 typedef struct fonts_cache {
   pthread_mutex_t lock;
-  FcConfig *fc;          /* our own configuration: system fonts + app dirs */
+  FcConfig *fc;          /* our own configuration: system fonts + app dirs;
+                          * NULL until an answer is not in the memo */
+  char *app_dir;         /* owned: typeset's own font folder (DATA/fonts) or NULL */
+  /* the answers' memo */
+  int memo_on;           /* answers are taken from and added to the memo */
+  int memo_dirty;        /* answers were added: the memo is written again */
+  int memo_racy;         /* a stamped folder changed just before fontconfig read
+                          * it: its answers may be older than its stamp, so the
+                          * memo is not written */
+  ts_buf memo_key;       /* owned: the memo's dcache key */
+  answer *answers;       /* owned */
+  size_t n_answers, cap_answers;
+  stamp *stamps;         /* owned */
+  size_t n_stamps;
   ts_face **faces;       /* owned, load order */
   size_t n_faces, cap_faces;
   find_entry *finds;
@@ -109,10 +148,31 @@ static void set_entry_free(set_entry *e)
   free(e->missing);
 }
 
+static void cands_free(cand *v, size_t n)
+{
+  for (size_t i = 0; v && i < n; i++) free(v[i].file);
+  free(v);
+}
+
 static void find_entry_free(find_entry *e)
 {
   free(e->family);
-  if (e->cands) FcFontSetDestroy(e->cands);
+  cands_free(e->cands, e->n_cands);
+}
+
+static void answers_clear(fonts_cache *c)
+{
+  for (size_t i = 0; i < c->n_answers; i++) {
+    free(c->answers[i].family);
+    cands_free(c->answers[i].cands, c->answers[i].n);
+  }
+  c->n_answers = 0;
+}
+
+static void stamps_free(stamp *v, size_t n)
+{
+  for (size_t i = 0; v && i < n; i++) free(v[i].path);
+  free(v);
 }
 
 /* Forgets the fallbacks read (when memory ran out while reading them; when
@@ -133,10 +193,18 @@ static void fallbacks_clear_locked(fonts_cache *c)
   }
 }
 
+static void memo_write_locked(fonts_cache *c);
+
 static void cache_free(void *p)
 {
   fonts_cache *c = p;
   if (!c) return;
+  memo_write_locked(c); /* no other thread is left: the lock is not needed */
+  answers_clear(c);
+  free(c->answers);
+  stamps_free(c->stamps, c->n_stamps);
+  ts_buf_free(&c->memo_key);
+  free(c->app_dir);
   for (size_t i = 0; i < c->n_faces; i++) ts_face_destroy(c->faces[i]);
   free(c->faces);
   for (size_t i = 0; i < c->n_finds; i++) find_entry_free(&c->finds[i]);
@@ -246,18 +314,20 @@ static int add_dir_files(fonts_cache *c, size_t di, const char *dir)
   return added;
 }
 
-static void add_dir_locked(fonts_cache *c, const char *dir)
+/* Adds a folder's fonts to fontconfig's configuration (once); returns 1
+ * when it had any. */
+static int add_dir_fc_locked(fonts_cache *c, const char *dir)
 {
-  if (!dir || !*dir) return;
   for (size_t i = 0; i < c->n_dirs; i++)
-    if (!strcmp(c->dirs[i], dir)) return;
+    if (!strcmp(c->dirs[i], dir)) return 0;
   char **nd = realloc(c->dirs, (c->n_dirs + 1) * sizeof *nd);
-  if (!nd) return;
+  if (!nd) return 0;
   c->dirs = nd;
   char *copy = strdup(dir);
-  if (!copy) return;
+  if (!copy) return 0;
   c->dirs[c->n_dirs++] = copy;
-  if (add_dir_files(c, c->n_dirs - 1, dir)) {
+  int added = add_dir_files(c, c->n_dirs - 1, dir);
+  if (added) {
     /* families missing before may exist now: forget negative results */
     size_t k = 0;
     for (size_t i = 0; i < c->n_finds; i++) {
@@ -269,6 +339,33 @@ static void add_dir_locked(fonts_cache *c, const char *dir)
     for (size_t i = 0; i < c->n_sets; i++) set_entry_free(&c->sets[i]);
     c->n_sets = 0;
   }
+  return added;
+}
+
+static int fc_ensure_locked(fonts_cache *c);
+
+/* 1 when the folder holds a file named like a font (the look of
+ * add_dir_files; most style folders hold none). */
+static int dir_has_fonts(const char *dir)
+{
+  DIR *dp = opendir(dir);
+  if (!dp) return 0;
+  int any = 0;
+  for (struct dirent *e; !any && (e = readdir(dp));) any = font_named(e->d_name);
+  closedir(dp);
+  return any;
+}
+
+/* Adds a folder (a style's) to the configuration, fontconfig set up first
+ * when the folder has fonts.  Those are no part of the memo's answers: once
+ * any is added, the memo is neither read nor added to. */
+static void add_dir_locked(fonts_cache *c, const char *dir)
+{
+  if (!dir || !*dir) return;
+  for (size_t i = 0; i < c->n_dirs; i++)
+    if (!strcmp(c->dirs[i], dir)) return;
+  if (!dir_has_fonts(dir) || !fc_ensure_locked(c)) return;
+  if (add_dir_fc_locked(c, dir)) c->memo_on = 0;
 }
 
 /* fontconfig's standard font folders and caches (those of Debian's
@@ -287,16 +384,22 @@ static const char lean_conf[] =
     "<cachedir prefix=\"xdg\">fontconfig</cachedir><cachedir>~/.fontconfig</cachedir>"
     "</fontconfig>";
 
-/* The configuration: the whole system one when the user points fontconfig
- * at a configuration (FONTCONFIG_FILE or FONTCONFIG_PATH) or asks for it
- * (TYPESET_FONTCONFIG=system), since only then can it name other folders;
- * else the lean one.  Returns owned (FcConfigDestroy) or NULL. */
-static FcConfig *load_config(void)
+/* 1 when the user points fontconfig at a configuration (FONTCONFIG_FILE or
+ * FONTCONFIG_PATH) or asks for the system's (TYPESET_FONTCONFIG=system):
+ * only then can it name other folders. */
+static int want_system_config(void)
 {
   const char *mode = getenv("TYPESET_FONTCONFIG");
-  if ((mode && !strcmp(mode, "system")) || getenv("FONTCONFIG_FILE") ||
-      getenv("FONTCONFIG_PATH"))
-    return FcInitLoadConfigAndFonts();
+  return (mode && !strcmp(mode, "system")) || getenv("FONTCONFIG_FILE") ||
+         getenv("FONTCONFIG_PATH");
+}
+
+/* The configuration: the whole system one when want_system_config, else
+ * the lean one (*lean set).  Returns owned (FcConfigDestroy) or NULL. */
+static FcConfig *load_config(int *lean)
+{
+  *lean = 0;
+  if (want_system_config()) return FcInitLoadConfigAndFonts();
   FcConfig *fc = FcConfigCreate();
   if (!fc) return NULL;
   if (!FcConfigParseAndLoadFromMemory(fc, (const FcChar8 *)lean_conf, FcFalse) ||
@@ -304,7 +407,328 @@ static FcConfig *load_config(void)
     FcConfigDestroy(fc);
     return FcInitLoadConfigAndFonts();
   }
+  *lean = 1;
   return fc;
+}
+
+/* ---- The answers' memo --------------------------------------------------
+ * Setting fontconfig up reads a cache file for each of ~25 font folders and
+ * indexes every font of the machine: ~2 ms of a fresh process, spent to
+ * answer the same few look-ups as the last run.  So fontconfig's answers
+ * (a family's faces, whether a family exists) are kept in the cache folder
+ * (dcache kind "fcanswers") with what they hold for: every font folder
+ * fontconfig read, present or not, and typeset's own font files, as stat
+ * saw them — fontconfig's own rule for its caches (a folder's fonts change
+ * only with its time).  A process whose stamps all still hold takes the
+ * answers and sets fontconfig up only when asked something new; the memo
+ * then gains that answer.  Only the lean configuration is memoised (the
+ * system's reads ~40 more files that could change anything), and no answer
+ * made after a style's folder of fonts joined the configuration.  A folder
+ * changed within a second of fontconfig reading it may have been read
+ * before the change: such a run writes no memo (git's "racily clean"). */
+
+#define MEMO_MAX_ANSWERS 2048
+#define MEMO_MAX_STAMPS 4096
+#define MEMO_MAX_CANDS 1024 /* a family's faces */
+
+static void stamp_take(stamp *t)
+{
+  struct stat st;
+  t->present = stat(t->path, &st) == 0;
+  t->ino = t->present ? (uint64_t)st.st_ino : 0;
+  t->size = t->present ? (uint64_t)st.st_size : 0;
+  t->sec = t->present ? (uint64_t)st.st_mtim.tv_sec : 0;
+  t->nsec = t->present ? (uint64_t)st.st_mtim.tv_nsec : 0;
+}
+
+static int stamp_holds(const stamp *t)
+{
+  stamp now = {t->path, 0, 0, 0, 0, 0};
+  stamp_take(&now);
+  return now.present == t->present && now.ino == t->ino && now.size == t->size &&
+         now.sec == t->sec && now.nsec == t->nsec;
+}
+
+static int stamp_cmp(const void *a, const void *b)
+{
+  return strcmp(((const stamp *)a)->path, ((const stamp *)b)->path);
+}
+
+/* Appends path's stamp (path copied); 0 on OOM. */
+static int stamp_push(stamp **v, size_t *n, size_t *cap, const char *path)
+{
+  if (*n == *cap) {
+    size_t nc = *cap ? *cap * 2 : 64;
+    stamp *nv = realloc(*v, nc * sizeof *nv);
+    if (!nv) return 0;
+    *v = nv;
+    *cap = nc;
+  }
+  stamp *t = &(*v)[*n];
+  memset(t, 0, sizeof *t);
+  if (!(t->path = strdup(path))) return 0;
+  stamp_take(t);
+  (*n)++;
+  return 1;
+}
+
+/* The stamps of the configuration just set up (sorted by path), in
+ * *out and *n_out; 0 on OOM.  *racy: a present one changed at or after
+ * since - 1 s. */
+static int stamps_make(fonts_cache *c, time_t since, stamp **out, size_t *n_out, int *racy)
+{
+  stamp *v = NULL;
+  size_t n = 0, cap = 0;
+  int ok = 1;
+  FcStrList *l = FcConfigGetFontDirs(c->fc);
+  if (!l) ok = 0;
+  for (FcChar8 *d; ok && l && (d = FcStrListNext(l)) && n < MEMO_MAX_STAMPS;)
+    ok = stamp_push(&v, &n, &cap, (const char *)d);
+  if (l) FcStrListDone(l);
+  if (ok && c->app_dir) {
+    ok = stamp_push(&v, &n, &cap, c->app_dir);
+    DIR *d = opendir(c->app_dir);
+    for (struct dirent *e; ok && d && (e = readdir(d)) && n < MEMO_MAX_STAMPS;) {
+      if (!font_named(e->d_name)) continue;
+      size_t len = strlen(c->app_dir) + strlen(e->d_name) + 2;
+      char *path = malloc(len);
+      ok = path != NULL;
+      if (ok) {
+        (void)snprintf(path, len, "%s/%s", c->app_dir, e->d_name); /* fits: len counts both and "/" */
+        ok = stamp_push(&v, &n, &cap, path);
+      }
+      free(path);
+    }
+    if (d) closedir(d);
+  }
+  if (!ok || n >= MEMO_MAX_STAMPS) {
+    stamps_free(v, n);
+    return 0;
+  }
+  if (n > 1) qsort(v, n, sizeof *v, stamp_cmp);
+  *racy = 0;
+  for (size_t i = 0; i < n; i++)
+    if (v[i].present && (int64_t)v[i].sec >= (int64_t)since - 1) *racy = 1;
+  *out = v;
+  *n_out = n;
+  return 1;
+}
+
+static int stamps_equal(const stamp *a, size_t na, const stamp *b, size_t nb)
+{
+  if (na != nb) return 0;
+  for (size_t i = 0; i < na; i++)
+    if (strcmp(a[i].path, b[i].path) || a[i].present != b[i].present || a[i].ino != b[i].ino ||
+        a[i].size != b[i].size || a[i].sec != b[i].sec || a[i].nsec != b[i].nsec)
+      return 0;
+  return 1;
+}
+
+/* Copies n candidates into *out (NULL when n is 0); 0 on OOM. */
+static int cands_dup(const cand *v, size_t n, cand **out)
+{
+  *out = NULL;
+  if (!n) return 1;
+  cand *w = calloc(n, sizeof *w);
+  if (!w) return 0;
+  for (size_t i = 0; i < n; i++) {
+    w[i].index = v[i].index;
+    if (!(w[i].file = strdup(v[i].file))) {
+      cands_free(w, i);
+      return 0;
+    }
+  }
+  *out = w;
+  return 1;
+}
+
+/* The memo's answer to (family, weight, italic) — weight 0: does the
+ * family exist, which any answer about the family tells — or NULL. */
+static const answer *memo_find(const fonts_cache *c, const char *family, int weight, int italic)
+{
+  if (!c->memo_on) return NULL;
+  for (size_t i = 0; i < c->n_answers; i++) {
+    const answer *a = &c->answers[i];
+    if ((weight == 0 || (a->weight == weight && a->italic == italic)) &&
+        !strcasecmp(a->family, family))
+      return a;
+  }
+  return NULL;
+}
+
+/* Adds fontconfig's answer to the memo (weight 0: n is whether the family
+ * exists, cands NULL).  Running out of memory, or room, only leaves it out. */
+static void memo_add_locked(fonts_cache *c, const char *family, int weight, int italic,
+                            const cand *cands, size_t n)
+{
+  if (!c->memo_on || c->n_answers >= MEMO_MAX_ANSWERS || weight > 1000 || n > MEMO_MAX_CANDS)
+    return;
+  if (c->n_answers == c->cap_answers) {
+    size_t nc = c->cap_answers ? c->cap_answers * 2 : 32;
+    answer *na = realloc(c->answers, nc * sizeof *na);
+    if (!na) return;
+    c->answers = na;
+    c->cap_answers = nc;
+  }
+  answer a = {strdup(family), weight, italic, NULL, n};
+  if (!a.family || (weight > 0 && !cands_dup(cands, n, &a.cands))) {
+    free(a.family);
+    return;
+  }
+  c->answers[c->n_answers++] = a;
+  c->memo_dirty = 1;
+}
+
+/* The memo's key: what the lean configuration's folders depend on besides
+ * the stamps (the home and XDG folders it names, typeset's own folder,
+ * fontconfig's version).  0 on OOM. */
+static int memo_key(fonts_cache *c)
+{
+  static const char *const env[] = {"HOME", "XDG_DATA_HOME"};
+  ts_buf *k = &c->memo_key;
+  ts_buf_put_str(k, lean_conf);
+  ts_buf_put_u32(k, (uint32_t)FcGetVersion());
+  for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
+    const char *v = getenv(env[i]);
+    ts_buf_put_u32(k, v != NULL);
+    ts_buf_put_str(k, v ? v : "");
+  }
+  ts_buf_put_str(k, c->app_dir ? c->app_dir : "");
+  return !k->oom;
+}
+
+/* Reads the memo; keeps its answers when every stamp still holds. */
+static void memo_load_locked(fonts_cache *c)
+{
+  size_t len = 0;
+  char *v = ts_dcache_get("fcanswers", &c->memo_key, &len);
+  if (!v) return;
+  ts_rd r = {(const unsigned char *)v, (const unsigned char *)v + len, 0};
+  uint32_t ns = ts_rd_u32(&r);
+  if (ns > MEMO_MAX_STAMPS) r.bad = 1;
+  stamp *st = r.bad ? NULL : calloc(ns ? ns : 1, sizeof *st);
+  size_t n_st = 0;
+  if (!st) r.bad = 1;
+  for (; !r.bad && n_st < ns; n_st++) {
+    stamp *t = &st[n_st];
+    t->path = ts_rd_str(&r);
+    t->present = ts_rd_u32(&r) == 1;
+    t->ino = ts_rd_u64(&r);
+    t->size = ts_rd_u64(&r);
+    t->sec = ts_rd_u64(&r);
+    t->nsec = ts_rd_u64(&r);
+  }
+  for (size_t i = 0; !r.bad && i < n_st; i++)
+    if (!stamp_holds(&st[i])) r.bad = 1; /* the fonts changed: the answers are old */
+  uint32_t na = ts_rd_u32(&r);
+  if (na > MEMO_MAX_ANSWERS) r.bad = 1;
+  answer *an = r.bad ? NULL : calloc(na ? na : 1, sizeof *an);
+  size_t n_an = 0;
+  if (!an) r.bad = 1;
+  for (; !r.bad && n_an < na; n_an++) {
+    answer *a = &an[n_an];
+    a->family = ts_rd_str(&r);
+    uint32_t w = ts_rd_u32(&r), it = ts_rd_u32(&r), n = ts_rd_u32(&r);
+    if (w > 1000 || it > 1 || (w == 0 && n > 1) || n > MEMO_MAX_CANDS) {
+      r.bad = 1;
+      break;
+    }
+    a->weight = (int)w;
+    a->italic = (int)it;
+    if (w > 0 && n > 0 && !(a->cands = calloc(n, sizeof *a->cands))) r.bad = 1;
+    for (uint32_t i = 0; !r.bad && w > 0 && i < n; i++, a->n++) {
+      a->cands[i].file = ts_rd_str(&r);
+      a->cands[i].index = ts_rd_u32(&r);
+    }
+    if (w == 0) a->n = n;
+  }
+  if (r.p != r.end) r.bad = 1;
+  free(v);
+  if (r.bad) {
+    for (size_t i = 0; an && i <= n_an && i < na; i++) {
+      free(an[i].family);
+      cands_free(an[i].cands, an[i].n);
+    }
+    free(an);
+    stamps_free(st, n_st);
+    return;
+  }
+  c->stamps = st;
+  c->n_stamps = n_st;
+  c->answers = an;
+  c->n_answers = c->cap_answers = n_an;
+}
+
+/* Writes the memo when answers were added and it may be. */
+static void memo_write_locked(fonts_cache *c)
+{
+  if (!c->memo_dirty || c->memo_racy || !c->n_stamps) return;
+  c->memo_dirty = 0;
+  ts_buf b;
+  ts_buf_init(&b);
+  ts_buf_put_u32(&b, (uint32_t)c->n_stamps);
+  for (size_t i = 0; i < c->n_stamps; i++) {
+    const stamp *t = &c->stamps[i];
+    ts_buf_put_str(&b, t->path);
+    ts_buf_put_u32(&b, (uint32_t)t->present);
+    ts_buf_put_u64(&b, t->ino);
+    ts_buf_put_u64(&b, t->size);
+    ts_buf_put_u64(&b, t->sec);
+    ts_buf_put_u64(&b, t->nsec);
+  }
+  ts_buf_put_u32(&b, (uint32_t)c->n_answers);
+  for (size_t i = 0; i < c->n_answers; i++) {
+    const answer *a = &c->answers[i];
+    ts_buf_put_str(&b, a->family);
+    ts_buf_put_u32(&b, (uint32_t)a->weight);
+    ts_buf_put_u32(&b, (uint32_t)a->italic);
+    ts_buf_put_u32(&b, (uint32_t)a->n);
+    for (size_t k = 0; a->weight > 0 && k < a->n; k++) {
+      ts_buf_put_str(&b, a->cands[k].file);
+      ts_buf_put_u32(&b, a->cands[k].index);
+    }
+  }
+  if (!b.oom) ts_dcache_put("fcanswers", &c->memo_key, b.data, b.len);
+  ts_buf_free(&b);
+}
+
+static void fonts_quiesce(void *p)
+{
+  fonts_cache *c = p;
+  pthread_mutex_lock(&c->lock);
+  memo_write_locked(c);
+  pthread_mutex_unlock(&c->lock);
+}
+
+/* fontconfig set up, once it is needed: the configuration, typeset's own
+ * fonts, and the memo's stamps made again (the answers it holds are kept
+ * only when those are the stamps they were read with).  0 on OOM (nomem
+ * set; tried again next time). */
+static int fc_ensure_locked(fonts_cache *c)
+{
+  if (c->fc) return 1;
+  struct timespec t0;
+  (void)clock_gettime(CLOCK_REALTIME, &t0);
+  int lean = 0;
+  c->fc = load_config(&lean);
+  if (!c->fc) {
+    c->nomem = 1;
+    return 0;
+  }
+  if (c->app_dir) (void)add_dir_fc_locked(c, c->app_dir);
+  if (!lean) c->memo_on = 0;
+  stamp *st = NULL;
+  size_t n = 0;
+  int racy = 0;
+  if (c->memo_on && !stamps_make(c, t0.tv_sec, &st, &n, &racy)) c->memo_on = 0;
+  if (c->memo_on) {
+    if (!stamps_equal(st, n, c->stamps, c->n_stamps)) answers_clear(c);
+    stamps_free(c->stamps, c->n_stamps);
+    c->stamps = st;
+    c->n_stamps = n;
+    c->memo_racy = racy;
+  }
+  return 1;
 }
 
 static void *cache_create(ts_ctx *ctx)
@@ -312,17 +736,17 @@ static void *cache_create(ts_ctx *ctx)
   fonts_cache *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   if (pthread_mutex_init(&c->lock, NULL)) { free(c); return NULL; }
-  c->fc = load_config();
-  if (!c->fc) { cache_free(c); return NULL; }
+  ts_buf_init(&c->memo_key);
   const char *dd = ts_ctx_data_dir(ctx);
   if (dd) {
     size_t n = strlen(dd) + 8;
-    char *p = malloc(n);
-    if (p) {
-      (void)snprintf(p, n, "%s/fonts", dd); /* fits: n = strlen(dd) + 8 */
-      add_dir_locked(c, p);
-      free(p);
-    }
+    if (!(c->app_dir = malloc(n))) { cache_free(c); return NULL; }
+    (void)snprintf(c->app_dir, n, "%s/fonts", dd); /* fits: n = strlen(dd) + 8 */
+  }
+  if (!want_system_config() && ts_dcache_enabled() && memo_key(c)) {
+    c->memo_on = 1;
+    memo_load_locked(c); /* the cache is not published yet: no lock needed */
+    ts_ctx_set_quiesce(ctx, TS_SLOT_FONTS, fonts_quiesce);
   }
   return c;
 }
@@ -369,6 +793,7 @@ static int fam_cmp(const void *a, const void *b)
 static int index_locked(fonts_cache *c)
 {
   if (c->fams_ok) return 1;
+  if (!fc_ensure_locked(c)) return 0;
   FcFontSet *sets[2] = {FcConfigGetFonts(c->fc, FcSetSystem), FcConfigGetFonts(c->fc, FcSetApplication)};
   size_t n = 0, cap = 0;
   fam_ref *v = NULL;
@@ -411,7 +836,12 @@ static size_t index_first(const fonts_cache *c, const char *family)
 
 static int family_exists_locked(fonts_cache *c, const char *family)
 {
-  return index_locked(c) && index_first(c, family) < c->n_fams;
+  const answer *a = memo_find(c, family, 0, 0);
+  if (a) return a->n > 0;
+  if (!index_locked(c)) return 0;
+  int yes = index_first(c, family) < c->n_fams;
+  memo_add_locked(c, family, 0, 0, NULL, (size_t)yes);
+  return yes;
 }
 
 /* The family's faces, best first: the look-up of `family` at weight/slant,
@@ -437,7 +867,15 @@ static long locate_locked(fonts_cache *c, const char *family, int weight, int it
   }
   char *copy = strdup(family);
   if (!copy) { c->nomem = 1; return -1; }
-  FcFontSet *cands = NULL;
+  cand *cands = NULL;
+  size_t n_cands = 0;
+  /* (weight 0 is the memo's "does it exist": such a look-up is not kept) */
+  const answer *memo = weight > 0 ? memo_find(c, family, weight, italic) : NULL;
+  if (memo) {
+    if (!cands_dup(memo->cands, memo->n, &cands)) { free(copy); c->nomem = 1; return -1; }
+    c->finds[c->n_finds] = (find_entry){copy, weight, italic, cands, memo->n, 0, NULL};
+    return (long)c->n_finds++;
+  }
   if (!index_locked(c)) { free(copy); return -1; }
   size_t first = index_first(c, family);
   if (first < c->n_fams) {
@@ -466,13 +904,30 @@ static long locate_locked(fonts_cache *c, const char *family, int weight, int it
        * adds what the scores use (language, width, defaults). */
       FcDefaultSubstitute(pat);
       FcResult res;
-      cands = FcFontSetSort(c->fc, &sub, 1, pat, FcFalse, NULL, &res);
+      FcFontSet *sorted = FcFontSetSort(c->fc, &sub, 1, pat, FcFalse, NULL, &res);
+      ok = sorted != NULL && (cands = calloc((size_t)sorted->nfont + 1, sizeof *cands)) != NULL;
+      for (int i = 0; ok && i < sorted->nfont; i++) {
+        FcChar8 *file = NULL;
+        int index = 0;
+        if (FcPatternGetString(sorted->fonts[i], FC_FILE, 0, &file) != FcResultMatch) continue;
+        FcPatternGetInteger(sorted->fonts[i], FC_INDEX, 0, &index);
+        cands[n_cands].index = (unsigned)(index & 0xFFFF);
+        if ((cands[n_cands].file = strdup((const char *)file))) n_cands++;
+        else ok = 0;
+      }
+      if (sorted) FcFontSetDestroy(sorted);
     }
     if (sub) FcFontSetDestroy(sub);
     if (pat) FcPatternDestroy(pat);
-    if (!ok || !cands) { free(copy); c->nomem = 1; return -1; }
+    if (!ok) {
+      cands_free(cands, n_cands);
+      free(copy);
+      c->nomem = 1;
+      return -1;
+    }
   }
-  c->finds[c->n_finds] = (find_entry){copy, weight, italic, cands, 0, NULL};
+  if (weight > 0) memo_add_locked(c, family, weight, italic, cands, n_cands);
+  c->finds[c->n_finds] = (find_entry){copy, weight, italic, cands, n_cands, 0, NULL};
   return (long)c->n_finds++;
 }
 
@@ -482,17 +937,9 @@ static const char *locate_file_locked(fonts_cache *c, const char *family, int we
                                       unsigned *index)
 {
   long k = locate_locked(c, family, weight, italic);
-  if (k < 0 || !c->finds[k].cands) return NULL;
-  for (int i = 0; i < c->finds[k].cands->nfont; i++) {
-    FcPattern *p = c->finds[k].cands->fonts[i];
-    FcChar8 *file = NULL;
-    int idx = 0;
-    if (FcPatternGetString(p, FC_FILE, 0, &file) != FcResultMatch) continue;
-    FcPatternGetInteger(p, FC_INDEX, 0, &idx);
-    *index = (unsigned)(idx & 0xFFFF);
-    return (const char *)file;
-  }
-  return NULL;
+  if (k < 0 || !c->finds[k].n_cands) return NULL;
+  *index = c->finds[k].cands[0].index;
+  return c->finds[k].cands[0].file;
 }
 
 /* The family's best face that loads. */
@@ -505,14 +952,8 @@ static const ts_face *find_locked(fonts_cache *c, const char *family, int weight
   const ts_face *face = NULL;
   int nm = c->nomem;
   c->nomem = 0;
-  for (int i = 0; e->cands && i < e->cands->nfont && !face && !c->nomem; i++) {
-    FcPattern *p = e->cands->fonts[i];
-    FcChar8 *file = NULL;
-    int index = 0;
-    if (FcPatternGetString(p, FC_FILE, 0, &file) != FcResultMatch) continue;
-    FcPatternGetInteger(p, FC_INDEX, 0, &index);
-    face = face_for_locked(c, (const char *)file, (unsigned)(index & 0xFFFF));
-  }
+  for (size_t i = 0; i < e->n_cands && !face && !c->nomem; i++)
+    face = face_for_locked(c, e->cands[i].file, e->cands[i].index);
   if (c->nomem) return NULL; /* not remembered: tried again next time */
   c->nomem = nm;
   e->loaded = 1;
@@ -542,9 +983,21 @@ void ts_fonts_prepare(ts_ctx *ctx)
   fonts_cache *c = get_cache(ctx);
   if (!c) return;
   pthread_mutex_lock(&c->lock);
-  (void)index_locked(c); /* running out of memory here: the first look-up tries again */
+  /* with the memo's answers, fontconfig may never be needed; else it is
+   * set up now (running out of memory here: the first look-up tries again) */
+  if (!c->memo_on || !c->n_answers) (void)index_locked(c);
   c->nomem = 0;
   pthread_mutex_unlock(&c->lock);
+}
+
+int ts_fonts_fontconfig_used(ts_ctx *ctx)
+{
+  fonts_cache *c = ctx ? get_cache(ctx) : NULL;
+  if (!c) return 0;
+  pthread_mutex_lock(&c->lock);
+  int used = c->fc != NULL;
+  pthread_mutex_unlock(&c->lock);
+  return used;
 }
 
 const ts_face *ts_fonts_find(ts_ctx *ctx, const char *family, int weight, int italic)
@@ -558,12 +1011,7 @@ ts_status ts_fonts_check_dir(ts_ctx *ctx, const char *dir, ts_diag *d)
 {
   if (!ctx || !dir || !*dir) return TS_OK;
   /* most style folders hold no font: said without waiting for fontconfig */
-  DIR *dp = opendir(dir);
-  if (!dp) return TS_OK;
-  int any = 0;
-  for (struct dirent *e; !any && (e = readdir(dp));) any = font_named(e->d_name);
-  closedir(dp);
-  if (!any) return TS_OK;
+  if (!dir_has_fonts(dir)) return TS_OK;
   fonts_cache *c = get_cache(ctx);
   if (!c) return TS_ERR_NOMEM;
   pthread_mutex_lock(&c->lock);

@@ -73,11 +73,16 @@ ts_status ts_fonts_check_dir(ts_ctx *ctx, const char *dir, ts_diag *d);
  * ts_ctx_destroy). NULL when no such family exists. */
 const ts_face *ts_fonts_find(ts_ctx *ctx, const char *family, int weight,
                              int italic);
-/* Sets up the context's font cache now: fontconfig's configuration (the
- * font folders' caches read) and the family index — what the first
- * look-up would otherwise do.  For a thread that starts it early; the
- * results never depend on who did it. */
+/* Sets up the context's font cache now: the answers kept from earlier runs
+ * (fonts.c, "The answers' memo") and, when there are none, fontconfig's
+ * configuration (the font folders' caches read) and the family index —
+ * what the first look-up would otherwise do.  For a thread that starts it
+ * early; the results never depend on who did it. */
 void ts_fonts_prepare(ts_ctx *ctx);
+/* 1 once the context's font cache has set fontconfig up (an answer was not
+ * in the memo, or a style's folder of fonts was added), else 0.  For tests
+ * and diagnostics: the answers are the same either way. */
+int ts_fonts_fontconfig_used(ts_ctx *ctx);
 /* The same, telling a missing family (TS_OK, *out NULL) from running out of
  * memory on the way (TS_ERR_NOMEM, *out NULL). */
 ts_status ts_fonts_lookup(ts_ctx *ctx, const char *family, int weight, int italic,
