@@ -17,6 +17,7 @@
 #define DEJAVU "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 #define DEJAVU_SANS "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 #define CJK "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
+#define NOTO_MONO "/usr/share/fonts/truetype/noto/NotoSansMono-Regular.ttf"
 
 START_TEST(load_truetype)
 {
@@ -363,30 +364,37 @@ static void same_face(const ts_face *a, const ts_face *b) {
                     (int)b->upem, (int)b->num_glyphs};
   for (size_t i = 0; i < sizeof av / sizeof av[0]; i++)
     ck_assert_msg(av[i] == bv[i], "%s: field %zu: %d != %d", a->path, i, av[i], bv[i]);
+  ck_assert_msg(hb_set_is_equal(a->unicodes, b->unicodes), "%s: other characters", a->path);
+  ck_assert_int_eq(hb_set_get_population(a->unicodes), hb_set_get_population(b->unicodes));
+  for (int i = 0; i < 4; i++) ck_assert(a->latin1[i] == b->latin1[i]);
+  ck_assert_int_eq(a->symbolic, b->symbolic);
   ck_assert_int_eq(a->gid_to_cid != NULL, b->gid_to_cid != NULL);
   if (a->gid_to_cid)
     ck_assert(memcmp(a->gid_to_cid, b->gid_to_cid, a->num_glyphs * sizeof *a->gid_to_cid) == 0);
 }
 
-/* What FreeType reads of a face is kept in the cache folder: a later load
+/* What FreeType and HarfBuzz read of a face is kept in the cache folder: a later load
  * takes it from there (the file read, not made again) and gets the very
  * same face; a damaged file is a miss and is made again. */
 START_TEST(face_info_cache)
 {
   static const struct { const char *path; unsigned index; } fonts[] = {
     {DEJAVU, 0}, {LIB "LinLibertine_R.otf", 0}, {LIB "LinLibertine_RI.otf", 0},
-    {LIB "LinBiolinum_RB.otf", 0}, {CJK, 0}, {CJK, 2}};
+    {LIB "LinBiolinum_RB.otf", 0}, {CJK, 0}, {CJK, 2}, {NOTO_MONO, 0}};
   const size_t nf = sizeof fonts / sizeof fonts[0];
   char dir[300];
   snprintf(dir, sizeof dir, "%s/faces", cache_dir);
   ck_assert_int_eq(mkdir(dir, 0700), 0);
-  ts_face *ft[6], *made[6], *read[6];
+  ts_face *ft[7], *made[7], *read[7];
   const char *why = NULL;
   ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", "off", 1), 0);
   for (size_t i = 0; i < nf; i++) {
     ft[i] = ts_face_load(fonts[i].path, fonts[i].index, &why);
     ck_assert_ptr_nonnull(ft[i]);
   }
+  /* what the cache must carry includes set features and CFF outlines */
+  ck_assert(ft[1]->is_cff && ft[1]->has_smcp && ft[1]->has_sups && !ft[1]->has_subs);
+  ck_assert(!ft[6]->is_cff && ft[6]->has_smcp && ft[6]->has_sups && ft[6]->has_subs);
   ck_assert_uint_eq(ts_test_cache_files(dir, "face-", NULL, 0, NULL), 0);
   ck_assert_int_eq(setenv("TYPESET_CACHE_DIR", dir, 1), 0);
   for (size_t i = 0; i < nf; i++) {
@@ -396,7 +404,7 @@ START_TEST(face_info_cache)
   }
   char names[8][64];
   ck_assert_uint_eq(ts_test_cache_files(dir, "face-", names, 8, NULL), nf);
-  struct stat before[6], after;
+  struct stat before[7], after;
   char p[600];
   for (size_t i = 0; i < nf; i++) {
     snprintf(p, sizeof p, "%.299s/%.63s", dir, names[i]);

@@ -194,6 +194,16 @@ void ts_epub_prefetch(ts_ctx *ctx) {
   pthread_mutex_unlock(&c->lock);
 }
 
+void ts_epub_open_zip(ts_ctx *ctx) {
+  ecache *c = ctx ? ecache_get(ctx) : NULL;
+  if (c) {
+    pthread_mutex_lock(&c->lock);
+    c->zip_tried = 1; /* no thread of ts_epub_prefetch's for it any more */
+    pthread_mutex_unlock(&c->lock);
+  }
+  (void)epub_zip_open(); /* once a process; a second caller waits for the first */
+}
+
 void epub_font_cache_stats(ts_ctx *ctx, uint64_t *hits, uint64_t *misses, size_t *bytes) {
   ecache *c = ecache_get(ctx);
   *hits = *misses = 0;
@@ -369,8 +379,9 @@ static int make_subset(const ts_face *f, const hb_set_t *cps, const hb_set_t *fe
 
 /* Fills ef's bytes (z, len, crc, deflated) with face f subset
  * to the book's characters, from the cache when it has them.
- * 1 done, 0 when the subset cannot be made, -1 when memory ran out. */
-static int subset_font(epub *E, const ts_face *f, int smallcaps, efont *ef) {
+ * 1 done, 0 when the subset cannot be made, -1 when memory ran out; with
+ * cached_only, 2 when the caches do not have it (nothing made). */
+static int subset_font(epub *E, const ts_face *f, int smallcaps, int cached_only, efont *ef) {
   ecache *c = ecache_get(E->ctx); /* NULL (OOM): subset without a cache */
   hb_set_t *cps = hb_set_create(), *feat = hb_set_create();
   scent *e = NULL;
@@ -396,6 +407,11 @@ static int subset_font(epub *E, const ts_face *f, int smallcaps, efont *ef) {
     ts_buf_init(&key);
     int have_key = ts_dcache_enabled() && disk_key(&key, f, cps, feat);
     if (!have_key || !disk_get(&key, e)) {
+      if (cached_only) {
+        ts_buf_free(&key);
+        ok = 2;
+        goto done;
+      }
       int made = make_subset(f, cps, feat, e);
       if (made <= 0) {
         ts_buf_free(&key);
@@ -458,7 +474,7 @@ typedef struct sjobs {
 static void *subset_worker(void *arg) {
   sjobs *J = arg;
   for (size_t i; (i = atomic_fetch_add(&J->next, 1)) < J->n;)
-    J->j[i].ok = subset_font(J->j[i].E, J->j[i].f, J->j[i].sc, &J->j[i].ef);
+    if (J->j[i].ok == 2) J->j[i].ok = subset_font(J->j[i].E, J->j[i].f, J->j[i].sc, 0, &J->j[i].ef);
   return NULL;
 }
 
@@ -525,13 +541,20 @@ ts_status epub_embed_fonts(epub *E) {
     done[nj] = f;
     jobs[nj++] = (sjob){E, f, sc, w[i], family, {0}, 0};
   }
-  /* 2. the subsets, on two threads when the context allows (each is a few
-   * million instructions; the result does not depend on which thread made
-   * which: the cache returns what a miss makes) */
+  /* 2. the subsets: those the caches have, taken here; the others made on
+   * two threads when the context allows and two or more are missing (each
+   * is a few million instructions, a thread's start a fraction of one; the
+   * result does not depend on which thread made which: the cache returns
+   * what a miss makes) */
+  size_t missing = 0;
+  for (size_t i = 0; i < nj; i++) {
+    jobs[i].ok = subset_font(E, jobs[i].f, jobs[i].sc, 1, &jobs[i].ef);
+    missing += jobs[i].ok == 2;
+  }
   sjobs J = {.j = jobs, .n = nj};
   atomic_init(&J.next, 0);
   pthread_t helper;
-  int spawned = nj > 1 && ts_ctx_threads(E->ctx) > 1 &&
+  int spawned = missing > 1 && ts_ctx_threads(E->ctx) > 1 &&
                 pthread_create(&helper, NULL, subset_worker, &J) == 0;
   subset_worker(&J);
   if (spawned) pthread_join(helper, NULL);

@@ -28,6 +28,10 @@
  * once per context, so that it is open when the first EPUB is packaged;
  * the thread is joined when the context is destroyed. */
 void ts_epub_prefetch(ts_ctx *ctx);
+/* Opens the ZIP library now, on the calling thread (once a process), for a
+ * thread that prepares a run ahead of need; a later ts_epub_prefetch of ctx
+ * starts no thread. */
+void ts_epub_open_zip(ts_ctx *ctx);
 
 ts_status ts_epub_write(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
                         const char *path, ts_diag *d);
