@@ -1683,6 +1683,63 @@ def check_crypto_standin(typeset, root, tmp):
            "same bytes" % os.path.basename(crypto[0]))
 
 
+def check_glib_standin(typeset, root, tmp):
+    """HarfBuzz's GLib stand-in (meson.build, typeset/fonts/noglib.c): when
+    the build made it, a run loads it and neither the system's GLib nor its
+    PCRE2, and makes the same bytes as a run given the system's GLib (found
+    first through LD_LIBRARY_PATH): the multilingual sample to PDF and EPUB
+    with the cache folder off, so that every face is shaped, measured and
+    subset (Arabic, Hebrew, Devanagari, CJK); when it did not, the system's
+    GLib is loaded."""
+    module = os.environ.get("TS_TEST_NOGLIB", "")
+    src = os.path.join(root, "samples", "multilingual.md")
+    outs, objs, sysdir = {}, {}, ""
+    for k in ("standin", "system"):
+        # (meson test sets LD_LIBRARY_PATH to the build's library folders,
+        # which would find the stand-in before the run path does)
+        extra = {"LD_DEBUG": "files", "TYPESET_CACHE_DIR": "off", "LD_LIBRARY_PATH": None}
+        if k == "system":
+            hb = [o for o in objs["standin"] if os.path.basename(o).startswith("libharfbuzz.so")]
+            if not hb:
+                fail("GLib stand-in: the first run loaded no HarfBuzz (loaded: %s)"
+                     % ", ".join(objs["standin"]))
+                return
+            sysdir = os.path.dirname(hb[0])
+            extra["LD_LIBRARY_PATH"] = sysdir
+        outs[k] = [os.path.join(tmp, "glib-%s.%s" % (k, x)) for x in ("pdf", "epub")]
+        p = run([typeset, src, "-q", "-o", outs[k][0], "-o", outs[k][1]],
+                env=extra)
+        if p is None or p.returncode != 0:
+            fail("GLib stand-in: %s run: %s\n%s" % (k, describe(p),
+                 p.stderr.decode(errors="replace")[-2000:] if p else ""))
+            return
+        objs[k] = loaded_objects(p.stderr)
+    glib = {k: [o for o in objs[k] if os.path.basename(o).startswith("libglib-2.0.so")]
+            for k in objs}
+    pcre = [o for o in objs["standin"] if "pcre" in os.path.basename(o)]
+    if len(glib["system"]) != 1 or os.path.dirname(glib["system"][0]) != sysdir:
+        fail("GLib stand-in: given %s first, a run loaded %s" % (sysdir, glib["system"] or "no GLib"))
+        return
+    for i in range(2):
+        if read_bytes(outs["standin"][i]) != read_bytes(outs["system"][i]):
+            fail("GLib stand-in: the %s differs from the one made with the system's GLib"
+                 % ("PDF", "EPUB")[i])
+            return
+    if not module:
+        if glib["standin"] != glib["system"]:
+            fail("GLib stand-in: not built, yet the system's GLib was not loaded (%s)"
+                 % glib["standin"])
+        else:
+            ok("GLib stand-in: not built for this HarfBuzz; the system's GLib is used")
+        return
+    if [os.path.realpath(o) for o in glib["standin"]] != [os.path.realpath(module)] or pcre:
+        fail("GLib stand-in: a run loaded %s%s, expected only %s"
+             % (glib["standin"] or "no GLib", " and " + ", ".join(pcre) if pcre else "", module))
+    else:
+        ok("GLib stand-in: a run loads %s instead of the system's GLib (and no PCRE2), "
+           "the same PDF and EPUB bytes" % module)
+
+
 def check_installed(typeset, root, tmp):
     """`meson install` puts the styles and fonts/fallbacks.yaml under
     DATADIR/typeset, and the installed executable reads them there, found
@@ -1726,7 +1783,8 @@ def check_installed(typeset, root, tmp):
     os.makedirs(work)
     shutil.copy(os.path.join(root, "samples", "shared-rivers.md"), work)
     sizes = {}
-    for label, env in (("installed", {"TYPESET_DATA_DIR": None}),
+    for label, env in (("installed", {"TYPESET_DATA_DIR": None, "LD_DEBUG": "files",
+                                      "LD_LIBRARY_PATH": None}),
                        ("env", {"TYPESET_DATA_DIR": root})):
         out = os.path.join(work, label + ".pdf")
         p = run([exe, "shared-rivers.md", "--style", "paper", "-q", "-o", out],
@@ -1734,6 +1792,14 @@ def check_installed(typeset, root, tmp):
         if p is None or p.returncode != 0:
             fail("installed layout: %s run: %s\n%s" % (label, describe(p), p.stderr.decode(errors="replace") if p else ""))
             return
+        if label == "installed" and os.environ.get("TS_TEST_NOGLIB", ""):
+            # the GLib stand-in, found through the installed run path
+            glib = [o for o in loaded_objects(p.stderr)
+                    if os.path.basename(o).startswith("libglib-2.0.so")]
+            if len(glib) != 1 or not os.path.realpath(glib[0]).startswith(os.path.realpath(dest)):
+                fail("installed layout: the installed executable loaded %s, not the "
+                     "installed GLib stand-in" % (glib or "no GLib"))
+                return
         q = run(["pdfinfo", out])
         sizes[label] = pdfinfo_fields(q.stdout.decode()).get("Page size", "") if q else ""
     def is_size(text, w, h):
@@ -1763,6 +1829,7 @@ def check_options(typeset, root):
             return True
 
         check_crypto_standin(typeset, root, tmp)
+        check_glib_standin(typeset, root, tmp)
         check_installed(typeset, root, tmp)
         # the same paper in two different folders (build-path variation)
         dirs = []
