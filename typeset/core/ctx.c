@@ -30,37 +30,29 @@ static char *data_dir_default(void)
   /* bindir or datadir outside the prefix: the absolute data folder, for the
    * executable in the installed bindir only (never the build tree's) */
   char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe);
-  if (n > 0 && (size_t)n < sizeof exe) {
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
+  size_t n = ts_exe_dir(exe, sizeof exe);
+  if (n > 1) {
+    exe[n - 1] = 0; /* the folder without its final slash */
     char *bindir = realpath(TS_BINDIR_INSTALLED, NULL);
     struct stat st;
-    int installed = slash && bindir && (*slash = 0, !strcmp(exe, bindir)) &&
+    int installed = bindir && !strcmp(exe, bindir) &&
                     stat(TS_DATA_DIR_INSTALLED "/styles", &st) == 0 && S_ISDIR(st.st_mode);
     free(bindir);
     if (installed) return strdup(TS_DATA_DIR_INSTALLED);
   }
 #elif defined(TS_DATA_DIR_REL_INSTALLED)
   static const char rel[] = TS_DATA_DIR_REL_INSTALLED;
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe);
-  if (n > 0 && (size_t)n < sizeof exe) {
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    size_t dir = slash ? (size_t)(slash - exe) + 1 : 0; /* keeps the slash */
-    char path[sizeof exe + sizeof rel + sizeof "/styles"];
-    struct stat st;
-    if (slash) {
-      memcpy(path, exe, dir);
-      memcpy(path + dir, rel, sizeof rel);
-      size_t len = dir + sizeof rel - 1;
-      memcpy(path + len, "/styles", sizeof "/styles");
-      if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        path[len] = 0;
-        char *real = realpath(path, NULL); /* bin/../share/typeset -> share/typeset */
-        return real ? real : strdup(path);
-      }
+  char path[4096 + sizeof rel + sizeof "/styles"];
+  size_t dir = ts_exe_dir(path, 4096); /* keeps the slash */
+  struct stat st;
+  if (dir) {
+    memcpy(path + dir, rel, sizeof rel);
+    size_t len = dir + sizeof rel - 1;
+    memcpy(path + len, "/styles", sizeof "/styles");
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+      path[len] = 0;
+      char *real = realpath(path, NULL); /* bin/../share/typeset -> share/typeset */
+      return real ? real : strdup(path);
     }
   }
 #endif

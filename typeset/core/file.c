@@ -93,6 +93,17 @@ char *ts_file_read(const char *path, size_t *len, size_t max) {
   return buf;
 }
 
+size_t ts_exe_dir(char *buf, size_t n) {
+  if (n < 2) return 0;
+  ssize_t k = readlink("/proc/self/exe", buf, n - 1);
+  if (k <= 0 || (size_t)k >= n - 1) return 0;
+  buf[k] = 0;
+  char *slash = strrchr(buf, '/');
+  if (!slash) return 0;
+  slash[1] = 0;
+  return (size_t)(slash - buf) + 1;
+}
+
 /* ---- Registry of unfinished temporary files ------------------------------
  * The one piece of process-wide state in typeset: signals are process-wide,
  * so the list of files to remove when one arrives must be too.

@@ -297,10 +297,23 @@ void ts_blob_unref(ts_blob *b);     /* NULL is nothing */
 const unsigned char *ts_blob_data(const ts_blob *b);
 size_t ts_blob_len(const ts_blob *b);
 
+/* ---- YAML ------------------------------------------------------------------
+ * The deepest nesting of collections typeset reads in any YAML (a paper's
+ * metadata, a style, a series manifest; each needs at most 5 levels).
+ * libyaml rescans its whole stack of possible simple keys for every token
+ * inside flow collections, so a document of 100,000 `[` costs quadratic
+ * time and memory: its readers stop at this depth with a located error. */
+#define TS_YAML_MAX_DEPTH 64
+
 /* ---- Files ----------------------------------------------------------------*/
 /* Reads a whole file: returns owned (free with free()), NUL-terminated; NULL
  * with errno set on failure. max: refuse larger files (0 = 256 MiB). */
 char *ts_file_read(const char *path, size_t *len, size_t max);
+/* The running executable's folder, with its final '/', into buf (n bytes);
+ * returns its length, 0 when it cannot be known or does not fit.  For
+ * files found relative to the executable (the installed data folder,
+ * libzip's libcrypto stand-in). */
+size_t ts_exe_dir(char *buf, size_t n);
 
 /* Atomic output: data goes to a temporary file in the target's folder and is
  * renamed onto `path` only by ts_out_commit.  ts_out_abort (or a failed

@@ -76,12 +76,8 @@ static void *lz_standin_open(void) {
   const char *sys = getenv("TYPESET_SYSTEM_LIBCRYPTO");
   if (sys && *sys) return NULL;
   char path[4096];
-  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-  if (n <= 0 || (size_t)n >= sizeof path - 1) return NULL;
-  path[n] = 0;
-  char *slash = strrchr(path, '/');
-  if (!slash) return NULL;
-  size_t dir = (size_t)(slash - path) + 1; /* keeps the slash */
+  size_t dir = ts_exe_dir(path, sizeof path); /* keeps the slash */
+  if (!dir) return NULL;
   static const char *const rel[] = {TS_NOCRYPTO_NAME, TS_NOCRYPTO_REL_INSTALLED};
   for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
     if (dir + strlen(rel[i]) >= sizeof path) continue;

@@ -7,7 +7,6 @@
 
 /* Limits that keep hostile metadata cheap. */
 #define TS_MD_YAML_MAX_EVENTS 100000u /* events in one metadata block */
-#define TS_MD_YAML_MAX_DEPTH 64      /* nesting of YAML collections */
 #define TS_MD_MAX_EXTRA 1000u         /* unknown keys kept in meta.extra */
 
 /* An abstract found in metadata, converted once the body's headings have

@@ -117,13 +117,12 @@ static ts_status load(ts_arena *A, const char *yaml, size_t len, const char *fil
         }
       } else {
         n->kind = ev.type == YAML_SEQUENCE_START_EVENT ? Y_SEQ : Y_MAP;
-        /* libyaml rescans its whole stack of possible simple keys for every
-         * token inside flow collections, so deep nesting costs quadratic
-         * time: stop long before that matters (metadata needs 3 levels) */
-        if (++depth > TS_MD_YAML_MAX_DEPTH) {
+        /* deep nesting costs libyaml quadratic time (TS_YAML_MAX_DEPTH):
+         * stop long before that matters (metadata needs 3 levels) */
+        if (++depth > TS_YAML_MAX_DEPTH) {
           ts_diag_report(d, TS_ERROR, file, line, col,
                          "YAML metadata nested too deeply (more than %d levels)",
-                         TS_MD_YAML_MAX_DEPTH);
+                         TS_YAML_MAX_DEPTH);
           st = TS_ERR_INPUT;
           goto done;
         }

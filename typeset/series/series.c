@@ -119,7 +119,6 @@ static void manifest_free(manifest *m) {
 
 /* ---- Manifest parsing (libyaml document API; aliases are refused) ------ */
 
-#define MANIFEST_MAX_DEPTH 64 /* YAML nesting: a manifest needs 5 levels */
 
 static const char *scalar(yaml_node_t *n) {
   return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
@@ -302,10 +301,10 @@ static ts_status parse_manifest(ts_diag *d, manifest *m) {
       return TS_ERR_INPUT;
     }
     if ((ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) &&
-        ++depth > MANIFEST_MAX_DEPTH) {
+        ++depth > TS_YAML_MAX_DEPTH) {
       ts_diag_report(d, TS_ERROR, m->file, (unsigned)ev.start_mark.line + 1,
                      (unsigned)ev.start_mark.column + 1,
-                     "YAML nested too deeply (more than %d levels)", MANIFEST_MAX_DEPTH);
+                     "YAML nested too deeply (more than %d levels)", TS_YAML_MAX_DEPTH);
       yaml_event_delete(&ev);
       yaml_parser_delete(&parser);
       return TS_ERR_INPUT;

@@ -24,7 +24,6 @@
 #include <string.h>
 #include <yaml.h>
 
-#define MAX_DEPTH 32          /* YAML nesting: the schema needs 4 */
 #define MAX_NODES 200000      /* per file */
 #define MAX_FILE (1u << 20)   /* style files are small: refuse > 1 MiB */
 #define MAX_BASE_CHAIN 8      /* base: a → b → … */
@@ -186,7 +185,7 @@ static ts_status parse_tree(lctx *L, const char *text, size_t len, ynode **root)
 
   if (!yaml_parser_initialize(&p)) return TS_ERR_NOMEM;
   yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-  stack = malloc(sizeof *stack * (MAX_DEPTH + 1));
+  stack = malloc(sizeof *stack * (TS_YAML_MAX_DEPTH + 1));
   if (!stack) {
     st = TS_ERR_NOMEM;
     goto done;
@@ -272,8 +271,8 @@ static ts_status parse_tree(lctx *L, const char *text, size_t len, ynode **root)
         goto done;
       }
       if (n->kind != Y_SCALAR) {
-        if (depth >= MAX_DEPTH) {
-          err_at(L, n->line, n->col, "YAML nested too deeply (limit %d)", MAX_DEPTH);
+        if (depth >= TS_YAML_MAX_DEPTH) {
+          err_at(L, n->line, n->col, "YAML nested too deeply (limit %d)", TS_YAML_MAX_DEPTH);
           st = TS_ERR_INPUT;
           goto done;
         }
@@ -1165,8 +1164,8 @@ __attribute__((destructor)) static void default_tree_free(void) {
  * text, and the text's hash) in preorder — per node its kind and quoting,
  * line and column, then the scalar's bytes or the number of kids — and read
  * back into the arena with every count checked against what is left. */
-/* recursion: one call a level of a tree parse_tree built (MAX_DEPTH at most) */
-// NOLINTNEXTLINE(misc-no-recursion) bounded by MAX_DEPTH, see above
+/* recursion: one call a level of a tree parse_tree built (TS_YAML_MAX_DEPTH at most) */
+// NOLINTNEXTLINE(misc-no-recursion) bounded by TS_YAML_MAX_DEPTH, see above
 static void tree_write(ts_buf *b, const ynode *n) {
   ts_buf_put_u32(b, (uint32_t)n->kind | (n->plain ? 0x100u : 0));
   ts_buf_put_u32(b, n->line);
@@ -1195,11 +1194,11 @@ static int tree_take(tree_in *r, void *out, size_t n) {
 }
 
 /* NULL on a damaged value (or no memory: then *nomem).  Recursion: one
- * call a level, refused past MAX_DEPTH. */
-// NOLINTNEXTLINE(misc-no-recursion) bounded by MAX_DEPTH, checked first
+ * call a level, refused past TS_YAML_MAX_DEPTH. */
+// NOLINTNEXTLINE(misc-no-recursion) bounded by TS_YAML_MAX_DEPTH, checked first
 static ynode *tree_read(lctx *L, tree_in *r, unsigned depth, int *nomem) {
   uint32_t kp, line, col;
-  if (depth > MAX_DEPTH || ++r->nodes > MAX_NODES || !tree_take(r, &kp, 4) ||
+  if (depth > TS_YAML_MAX_DEPTH || ++r->nodes > MAX_NODES || !tree_take(r, &kp, 4) ||
       !tree_take(r, &line, 4) || !tree_take(r, &col, 4) || (kp & ~0x1FFu) ||
       (kp & 0xFFu) > Y_MAP)
     return NULL;
