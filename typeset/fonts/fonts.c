@@ -597,6 +597,17 @@ static int memo_key(fonts_cache *c)
   return !k->oom;
 }
 
+/* A count read from r, at most max, and room for that many items of size
+ * bytes (owned, zeroed); NULL with r->bad set past max or on OOM. */
+static void *rd_items(ts_rd *r, uint32_t max, size_t size, uint32_t *n)
+{
+  *n = ts_rd_u32(r);
+  if (*n > max) r->bad = 1;
+  void *v = r->bad ? NULL : calloc(*n ? *n : 1, size);
+  if (!v) r->bad = 1;
+  return v;
+}
+
 /* Reads the memo; keeps its answers when every stamp still holds. */
 static void memo_load_locked(fonts_cache *c)
 {
@@ -604,11 +615,9 @@ static void memo_load_locked(fonts_cache *c)
   char *v = ts_dcache_get("fcanswers", &c->memo_key, &len);
   if (!v) return;
   ts_rd r = {(const unsigned char *)v, (const unsigned char *)v + len, 0};
-  uint32_t ns = ts_rd_u32(&r);
-  if (ns > MEMO_MAX_STAMPS) r.bad = 1;
-  stamp *st = r.bad ? NULL : calloc(ns ? ns : 1, sizeof *st);
+  uint32_t ns = 0, na = 0;
+  stamp *st = rd_items(&r, MEMO_MAX_STAMPS, sizeof *st, &ns);
   size_t n_st = 0;
-  if (!st) r.bad = 1;
   for (; !r.bad && n_st < ns; n_st++) {
     stamp *t = &st[n_st];
     t->path = ts_rd_str(&r);
@@ -620,11 +629,8 @@ static void memo_load_locked(fonts_cache *c)
   }
   for (size_t i = 0; !r.bad && i < n_st; i++)
     if (!stamp_holds(&st[i])) r.bad = 1; /* the fonts changed: the answers are old */
-  uint32_t na = ts_rd_u32(&r);
-  if (na > MEMO_MAX_ANSWERS) r.bad = 1;
-  answer *an = r.bad ? NULL : calloc(na ? na : 1, sizeof *an);
+  answer *an = r.bad ? NULL : rd_items(&r, MEMO_MAX_ANSWERS, sizeof *an, &na);
   size_t n_an = 0;
-  if (!an) r.bad = 1;
   for (; !r.bad && n_an < na; n_an++) {
     answer *a = &an[n_an];
     a->family = ts_rd_str(&r);
