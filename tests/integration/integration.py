@@ -1740,6 +1740,59 @@ def check_glib_standin(typeset, root, tmp):
            "the same PDF and EPUB bytes" % module)
 
 
+def check_lazy_libraries(typeset, root, tmp):
+    """libharu and harfbuzz-subset are opened on first use (typeset/core/
+    lib.c): an EPUB whose subsets the cache folder holds loads neither, a
+    PDF loads libharu; when one cannot be loaded, the run that needs it
+    fails with a located error and writes nothing, and a run that does not
+    need it succeeds."""
+    src = os.path.join(root, "samples", "grain-corridors.md")
+    cache = os.path.join(tmp, "lazy-cache")
+    epub, pdf = os.path.join(tmp, "lazy.epub"), os.path.join(tmp, "lazy.pdf")
+    base = {"TYPESET_CACHE_DIR": cache, "LD_LIBRARY_PATH": None}
+    loaded = {}
+    for k, outs in (("first", [epub]), ("epub", [epub]), ("pdf", [pdf])):
+        p = run([typeset, src, "-q"] + [a for o in outs for a in ("-o", o)],
+                env=dict(base, LD_DEBUG="files"))
+        if p is None or p.returncode != 0:
+            fail("lazy libraries: %s run: %s" % (k, describe(p)))
+            return
+        loaded[k] = [os.path.basename(o) for o in loaded_objects(p.stderr)]
+    has = lambda k, lib: any(o.startswith(lib) for o in loaded[k])
+    if has("epub", "libhpdf") or has("epub", "libharfbuzz-subset"):
+        fail("lazy libraries: an EPUB from the caches loaded %s" % loaded["epub"])
+        return
+    if not has("first", "libharfbuzz-subset") or not has("pdf", "libhpdf"):
+        fail("lazy libraries: the first EPUB (subsets made) or the PDF did not load "
+             "harfbuzz-subset / libharu: %s / %s" % (loaded["first"], loaded["pdf"]))
+        return
+    # unloadable stand-ins found first through LD_LIBRARY_PATH
+    bad = os.path.join(tmp, "badlibs")
+    os.makedirs(bad)
+    for name in ("libhpdf-2.3.0.so", "libharfbuzz-subset.so.0"):
+        write(os.path.join(bad, name), "not a library\n")
+    env = dict(base, LD_LIBRARY_PATH=bad)
+    cases = (("PDF", pdf, {}, "libhpdf"),
+             ("EPUB with no cache", epub, {"TYPESET_CACHE_DIR": "off"}, "libharfbuzz-subset"))
+    for label, out, extra, lib in cases:
+        if os.path.exists(out):
+            os.remove(out)
+        p = run([typeset, src, "-o", out], env=dict(env, **extra))
+        err = p.stderr.decode(errors="replace") if p else ""
+        if p is None or p.returncode != 1 or os.path.exists(out) or \
+                not re.search(r"error: cannot load %s" % re.escape(lib), err):
+            fail("lazy libraries: %s with %s unloadable: %s, output %s\n%s"
+                 % (label, lib, describe(p), "left" if os.path.exists(out) else "none", err))
+            return
+    p = run([typeset, src, "-q", "-o", epub], env=env)
+    if p is None or p.returncode != 0:
+        fail("lazy libraries: an EPUB from the caches failed with the libraries unloadable: %s"
+             % describe(p))
+        return
+    ok("lazy libraries: an EPUB from the caches loads neither libharu nor harfbuzz-subset; "
+       "a run that needs one it cannot load fails with a located error and no output")
+
+
 def check_installed(typeset, root, tmp):
     """`meson install` puts the styles and fonts/fallbacks.yaml under
     DATADIR/typeset, and the installed executable reads them there, found
@@ -1830,6 +1883,7 @@ def check_options(typeset, root):
 
         check_crypto_standin(typeset, root, tmp)
         check_glib_standin(typeset, root, tmp)
+        check_lazy_libraries(typeset, root, tmp)
         check_installed(typeset, root, tmp)
         # the same paper in two different folders (build-path variation)
         dirs = []

@@ -14,6 +14,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -296,6 +297,39 @@ ts_blob *ts_blob_ref(ts_blob *b);   /* NULL stays NULL */
 void ts_blob_unref(ts_blob *b);     /* NULL is nothing */
 const unsigned char *ts_blob_data(const ts_blob *b);
 size_t ts_blob_len(const ts_blob *b);
+
+/* ---- Libraries opened on first use (lib.c) -------------------------------
+ * A library only some runs need (libharu for a PDF, harfbuzz-subset for a
+ * subset no cache holds) is opened with dlopen on its first use instead of
+ * by every process at start-up, and called through a table of its
+ * functions: a union of a struct of typed pointers (each __typeof__ the
+ * function's address, so calls are checked against the library's header)
+ * and `void *slots[]` that this fills with dlsym.  The module's header then
+ * redefines each function name as the table's member, so call sites keep
+ * the library's own names.  Thread-safe: the first caller opens it, the
+ * others wait; the library is never closed. */
+typedef struct ts_lazylib {
+  const char *soname;       /* borrowed (static) */
+  const char *const *names; /* borrowed (static): the functions, in slot order */
+  size_t n;
+  void **slots;             /* borrowed (static): n slots, filled once loaded */
+  pthread_mutex_t lock;
+  int state;                /* 0 not tried, 1 loaded, -1 failed (err says why) */
+  char err[256];
+} ts_lazylib;
+#define TS_LAZYLIB_INIT(soname, names, n, slots) {(soname), (names), (n), (slots), PTHREAD_MUTEX_INITIALIZER, 0, ""}
+/* The X-macro pieces of such a table: a member, a name, a count (f is a
+ * function name, which takes no parentheses in a declarator; the pieces
+ * are list items, not expressions) */
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define TS_LAZY_MEMBER(f) __typeof__(&f) f;
+#define TS_LAZY_NAME(f) #f,
+#define TS_LAZY_ONE(f) +1
+// NOLINTEND(bugprone-macro-parentheses)
+/* 1 once the library is open and every function found (on the first call);
+ * else 0 and *why (when given) is the reason, a message naming the library
+ * (valid for the process). */
+int ts_lazylib_open(ts_lazylib *l, const char **why);
 
 /* ---- YAML ------------------------------------------------------------------
  * The deepest nesting of collections typeset reads in any YAML (a paper's

@@ -9,7 +9,7 @@
 
 #include "fonts/ts_fonts.h"
 
-#include <hb-subset.h>
+#include "fonts/hbsubset_api.h"
 #include <libdeflate.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -550,6 +550,12 @@ ts_status epub_embed_fonts(epub *E) {
   for (size_t i = 0; i < nj; i++) {
     jobs[i].ok = subset_font(E, jobs[i].f, jobs[i].sc, 1, &jobs[i].ef);
     missing += jobs[i].ok == 2;
+  }
+  const char *why = NULL;
+  if (missing && !ts_hbsubset_open(&why)) { /* opened by the first subset made */
+    for (size_t i = 0; i < nj; i++) ts_blob_unref(jobs[i].ef.z);
+    ts_diag_report(E->d, TS_ERROR, NULL, 0, 0, "%s", why);
+    return TS_ERR_INTERNAL;
   }
   sjobs J = {.j = jobs, .n = nj};
   atomic_init(&J.next, 0);

@@ -1773,12 +1773,19 @@ ts_status ts_pdf_write_mem(ts_ctx *ctx, const ts_doc *doc, const ts_style *style
   r.w.layout = layout;
   r.w.d = d;
   r.w.file = doc && doc->path ? doc->path : "(document)";
+  const char *why = NULL;
+  if (!ts_hpdf_open(&why)) { /* libharu is opened by the first PDF */
+    ts_diag_report(d, TS_ERROR, r.w.file, 0, 0, "%s", why);
+    return TS_ERR_INTERNAL;
+  }
   ts_buf_init(&r.w.cs);
   ts_buf_init(&r.w.out);
   ts_status st = render(&r, data, len);
   run_free(&r);
   return st;
 }
+
+void ts_pdf_prefetch(void) { (void)ts_hpdf_open(NULL); }
 
 ts_status ts_pdf_write(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
                        const ts_layout *layout, const char *path, ts_diag *d) {

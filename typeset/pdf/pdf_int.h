@@ -12,9 +12,9 @@
 #include "page/ts_page.h"
 #include "text/ts_text.h"
 
-#include <hpdf.h>
+#include "pdf/hpdf_api.h"
 #include <hb.h>
-#include <hb-subset.h>
+#include "fonts/hbsubset_api.h"
 
 /* A glyph's Unicode text for ToUnicode: a slice of some run's text (the
  * layout's arena outlives the writer). */

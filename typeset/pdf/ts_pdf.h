@@ -22,6 +22,10 @@
  * written; TS_ERR_INTERNAL for a libharu failure (its error code is in the
  * message).  A link to an unknown destination is a warning.  Thread-safe:
  * documents may be written concurrently with one ctx and shared faces. */
+/* Opens libharu now (once a process; it is otherwise opened by the first
+ * PDF written), for a thread that prepares a run ahead of need. */
+void ts_pdf_prefetch(void);
+
 ts_status ts_pdf_write(ts_ctx *ctx, const ts_doc *doc, const ts_style *style,
                        const ts_layout *layout, const char *path, ts_diag *d);
 

@@ -145,14 +145,15 @@ static void side_epub_join(side_epub *j, ts_diag *d) {
  * headings (fontconfig's set-up and the faces, kept in the context's font
  * cache), then, when the run makes an EPUB, opens the ZIP library (in
  * place of ts_epub_prefetch's thread of its own: one thread started, not
- * two, on a machine where starting one costs ~0.4 ms).  Main would
+ * two, on a machine where starting one costs ~0.4 ms), and when it makes a
+ * PDF, libharu.  Main would
  * otherwise do the one and wait for the other before its first line.  The fonts are the default style's guess: a paper set in
  * other fonts loads its own, and the guess only cost the spare core.  The
  * outputs never depend on it (caches give what a miss computes; font
  * objects carry no load order into any file). */
 typedef struct early_warm {
   ts_ctx *ctx;
-  int zip; /* open the ZIP library last */
+  int zip, pdf; /* open the ZIP library, then libharu, last */
   pthread_t th;
   int running;
 } early_warm;
@@ -175,14 +176,17 @@ static void *early_warm_main(void *arg) {
   }
   ts_style_destroy(s);
   if (w->zip) ts_epub_open_zip(w->ctx);
+  if (w->pdf) ts_pdf_prefetch();
   return NULL;
 }
 
-static void early_warm_start(early_warm *w, ts_ctx *ctx, const ts_render_opts *o, int zip) {
+static void early_warm_start(early_warm *w, ts_ctx *ctx, const ts_render_opts *o, int zip,
+                             int pdf) {
   memset(w, 0, sizeof *w);
   if (o->style_obj || o->dump == TS_DUMP_MODEL || ts_ctx_threads(ctx) < 2) return;
   w->ctx = ctx;
   w->zip = zip;
+  w->pdf = pdf;
   w->running = pthread_create(&w->th, NULL, early_warm_main, w) == 0;
 }
 
@@ -212,11 +216,13 @@ ts_status ts_render_file(ts_ctx *ctx, const char *input, const ts_render_opts *o
   side_epub side;
   memset(&side, 0, sizeof side);
   memset(res, 0, sizeof *res);
-  int any_epub = 0;
-  for (size_t i = 0; i < o->n_outputs; i++)
+  int any_epub = 0, any_pdf = 0;
+  for (size_t i = 0; i < o->n_outputs; i++) {
     any_epub |= ts_format_from_path(o->outputs[i]) == TS_FMT_EPUB;
+    any_pdf |= ts_format_from_path(o->outputs[i]) == TS_FMT_PDF;
+  }
   early_warm early;
-  early_warm_start(&early, ctx, o, any_epub);
+  early_warm_start(&early, ctx, o, any_epub, any_pdf && !o->dump);
   /* libzip opens while the paper is read: on the early thread, else on one
    * of its own */
   if (any_epub && !early.running) ts_epub_prefetch(ctx);

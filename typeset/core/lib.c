@@ -1,0 +1,27 @@
+/* lib.c — shared libraries opened on first use (ts_lazylib). */
+#include "ts_core.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+
+int ts_lazylib_open(ts_lazylib *l, const char **why)
+{
+  pthread_mutex_lock(&l->lock);
+  if (!l->state) {
+    l->state = -1;
+    void *h = dlopen(l->soname, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char *e = dlerror();
+      (void)snprintf(l->err, sizeof l->err, "cannot load %s: %s", l->soname, e ? e : "not found");
+    } else {
+      size_t i = 0;
+      while (i < l->n && (l->slots[i] = dlsym(h, l->names[i]))) i++;
+      if (i == l->n) l->state = 1; /* never closed: the slots point into it */
+      else (void)snprintf(l->err, sizeof l->err, "%s has no function %s", l->soname, l->names[i]);
+    }
+  }
+  int ok = l->state == 1;
+  pthread_mutex_unlock(&l->lock);
+  if (!ok && why) *why = l->err;
+  return ok;
+}
