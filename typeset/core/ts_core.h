@@ -318,13 +318,30 @@ typedef struct ts_lazylib {
   char err[256];
 } ts_lazylib;
 #define TS_LAZYLIB_INIT(soname, names, n, slots) {(soname), (names), (n), (slots), PTHREAD_MUTEX_INITIALIZER, 0, ""}
-/* The X-macro pieces of such a table: a member, a name, a count (f is a
- * function name, which takes no parentheses in a declarator; the pieces
- * are list items, not expressions) */
+/* The X-macro pieces of such a table: a member, a name, a count, and the
+ * table's type and definition (f, var, FUNCS are names, which take no
+ * parentheses in a declarator; the pieces are list items, not expressions) */
 // NOLINTBEGIN(bugprone-macro-parentheses)
 #define TS_LAZY_MEMBER(f) __typeof__(&f) f;
 #define TS_LAZY_NAME(f) #f,
 #define TS_LAZY_ONE(f) +1
+/* The table's type for the X-macro FUNCS: members .f.NAME, slots .slots. */
+#define TS_LAZY_TABLE(FUNCS)                                                                     \
+  union {                                                                                        \
+    struct {                                                                                     \
+      FUNCS(TS_LAZY_MEMBER)                                                                      \
+    } f;                                                                                         \
+    void *slots[0 FUNCS(TS_LAZY_ONE)];                                                           \
+  }
+/* Defines table `var` (of type `type`) for FUNCS and `int open_fn(const
+ * char **why)`, which opens soname into it (ts_lazylib_open). */
+#define TS_LAZY_DEFINE(type, var, FUNCS, soname, open_fn)                                        \
+  type var;                                                                                      \
+  _Static_assert(sizeof var.slots == sizeof var.f, "one slot a function");                       \
+  static const char *const var##_names[] = {FUNCS(TS_LAZY_NAME)};                                \
+  static ts_lazylib var##_lib =                                                                  \
+      TS_LAZYLIB_INIT(soname, var##_names, sizeof var##_names / sizeof var##_names[0], var.slots); \
+  int open_fn(const char **why) { return ts_lazylib_open(&var##_lib, why); }
 // NOLINTEND(bugprone-macro-parentheses)
 /* 1 once the library is open and every function found (on the first call);
  * else 0 and *why (when given) is the reason, a message naming the library

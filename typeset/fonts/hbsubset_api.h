@@ -28,13 +28,8 @@
   X(hb_subset_plan_execute_or_fail) \
   X(hb_subset_plan_old_to_new_glyph_mapping)
 
-union ts_hbsubset_api {
-  struct {
-    TS_HBSUBSET_FUNCS(TS_LAZY_MEMBER)
-  } f;
-  void *slots[0 TS_HBSUBSET_FUNCS(TS_LAZY_ONE)];
-};
-extern union ts_hbsubset_api ts_hbsubset;
+typedef TS_LAZY_TABLE(TS_HBSUBSET_FUNCS) ts_hbsubset_api;
+extern ts_hbsubset_api ts_hbsubset;
 
 /* 1 when harfbuzz-subset is open (on the first call; thread-safe), else 0
  * and *why (when given) says why. */

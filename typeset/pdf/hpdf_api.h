@@ -70,13 +70,8 @@
   X(HPDF_Xref_Add) \
   X(HPDF_Xref_GetEntry)
 
-union ts_hpdf_api {
-  struct {
-    TS_HPDF_FUNCS(TS_LAZY_MEMBER)
-  } f;
-  void *slots[0 TS_HPDF_FUNCS(TS_LAZY_ONE)];
-};
-extern union ts_hpdf_api ts_hpdf;
+typedef TS_LAZY_TABLE(TS_HPDF_FUNCS) ts_hpdf_api;
+extern ts_hpdf_api ts_hpdf;
 
 /* 1 when libharu is open (on the first call; thread-safe), else 0 and *why
  * (when given) says why. */
