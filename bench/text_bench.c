@@ -37,6 +37,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "usage: %s FILE [measure-pt] [repeat]\n", argv[0]);
     return 2;
   }
+  if (!ts_hb_open(NULL)) return 1; /* HarfBuzz is called below (fonts/hb_api.h) */
   double W = argc > 2 ? atof(argv[2]) : 345;
   int repeat = argc > 3 ? atoi(argv[3]) : 5;
   size_t len = 0;
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
    * the body face (what "the shaping itself" costs without typeset's
    * itemisation, fallback, word cache, hyphenation, breaking and lines). */
   const ts_face *f = ts_fonts_find(ctx, "Linux Libertine O", 400, 0);
-  if (f && f->hb_font) {
+  if (f && ts_face_font(f)) {
     hb_buffer_t *buf = hb_buffer_create();
     uint64_t hb_glyphs = 0;
     double t0 = now();
@@ -139,7 +140,7 @@ int main(int argc, char **argv)
         hb_buffer_clear_contents(buf);
         hb_buffer_add_utf8(buf, paras[i], (int)plen[i], 0, (int)plen[i]);
         hb_buffer_guess_segment_properties(buf);
-        hb_shape(f->hb_font, buf, NULL, 0);
+        hb_shape(ts_face_font(f), buf, NULL, 0);
         hb_glyphs += hb_buffer_get_length(buf);
       }
     double t_hb = now() - t0;

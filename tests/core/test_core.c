@@ -584,6 +584,78 @@ START_TEST(dcache_blob) {
 }
 END_TEST
 
+/* ts_cpset against a bitmap of the same additions: random ranges over a
+ * small universe (adjacent, overlapping, nested, repeated) keep the ranges
+ * sorted, apart and exact; intersection, equality and the hash follow the
+ * contents; the universe's top (0xFFFFFFFF) does not wrap. */
+START_TEST(cpset_model)
+{
+  enum { U = 700 };
+  unsigned seed = 12345;
+  for (int round = 0; round < 200; round++) {
+    static unsigned char bits[2][U];
+    ts_cpset s[2];
+    for (int k = 0; k < 2; k++) {
+      memset(bits[k], 0, U);
+      ts_cpset_init(&s[k]);
+      int n = 1 + round % 40;
+      for (int i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t lo = (seed >> 8) % U, len = (seed >> 20) % (round % 3 ? 4 : 60);
+        uint32_t hi = lo + len < U ? lo + len : U - 1;
+        ck_assert(ts_cpset_add_range(&s[k], lo, hi));
+        memset(bits[k] + lo, 1, hi - lo + 1);
+      }
+    }
+    for (int k = 0; k < 2; k++) {
+      for (size_t i = 0; i < s[k].n; i++) {
+        ck_assert_uint_le(s[k].r[i].lo, s[k].r[i].hi);
+        if (i) ck_assert_uint_gt(s[k].r[i].lo, s[k].r[i - 1].hi + 1); /* apart */
+      }
+      uint32_t max = 0;
+      for (uint32_t v = 0; v < U; v++) {
+        ck_assert_int_eq(ts_cpset_has(&s[k], v), bits[k][v]);
+        if (bits[k][v]) max = v;
+      }
+      ck_assert_uint_eq(ts_cpset_max(&s[k]), max);
+    }
+    ts_cpset both;
+    ts_cpset_init(&both);
+    ck_assert(ts_cpset_and(&both, &s[0], &s[1]));
+    int same = 1;
+    for (uint32_t v = 0; v < U; v++) {
+      ck_assert_int_eq(ts_cpset_has(&both, v), bits[0][v] && bits[1][v]);
+      same &= bits[0][v] == bits[1][v];
+    }
+    ck_assert_int_eq(ts_cpset_equal(&s[0], &s[1]), same);
+    /* the same contents built in another order: equal, the same hash */
+    ts_cpset again;
+    ts_cpset_init(&again);
+    for (size_t i = s[0].n; i-- > 0;) {
+      for (uint32_t v = s[0].r[i].hi + 1; v-- > s[0].r[i].lo;) ck_assert(ts_cpset_add(&again, v));
+    }
+    ck_assert(ts_cpset_equal(&again, &s[0]));
+    ck_assert(ts_cpset_hash(&again, 7) == ts_cpset_hash(&s[0], 7));
+    ts_cpset_free(&again);
+    ts_cpset_free(&both);
+    ts_cpset_free(&s[0]);
+    ts_cpset_free(&s[1]);
+  }
+  ts_cpset t;
+  ts_cpset_init(&t);
+  ck_assert(ts_cpset_add_range(&t, 0xFFFFFFF0u, 0xFFFFFFFFu));
+  ck_assert(ts_cpset_add(&t, 0));
+  ck_assert(ts_cpset_add(&t, 0xFFFFFFEFu)); /* joins the top range */
+  ck_assert_uint_eq(t.n, 2);
+  ck_assert(ts_cpset_has(&t, 0xFFFFFFFFu) && ts_cpset_has(&t, 0) && !ts_cpset_has(&t, 1));
+  ck_assert_uint_eq(ts_cpset_max(&t), 0xFFFFFFFFu);
+  ts_cpset_clear(&t);
+  ck_assert_uint_eq(t.n, 0);
+  ck_assert(!ts_cpset_has(&t, 0));
+  ts_cpset_free(&t);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("core");
   TCase *tc = tcase_create("core");
@@ -603,6 +675,7 @@ int main(void) {
   tcase_add_test(tc, dcache_contract);
   tcase_add_test(tc, blob_refs);
   tcase_add_test(tc, dcache_blob);
+  tcase_add_test(tc, cpset_model);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -1741,11 +1741,11 @@ def check_glib_standin(typeset, root, tmp):
 
 
 def check_lazy_libraries(typeset, root, tmp):
-    """libharu and harfbuzz-subset are opened on first use (typeset/core/
-    lib.c): an EPUB whose subsets the cache folder holds loads neither, a
-    PDF loads libharu; when one cannot be loaded, the run that needs it
-    fails with a located error and writes nothing, and a run that does not
-    need it succeeds."""
+    """libharu, HarfBuzz and harfbuzz-subset are opened on first use
+    (typeset/core/lib.c): an EPUB whose faces and subsets the cache folder
+    holds loads none of them, a PDF loads libharu and HarfBuzz; when one
+    cannot be loaded, the run that needs it fails with a located error and
+    writes nothing, and a run that does not need it succeeds."""
     src = os.path.join(root, "samples", "grain-corridors.md")
     cache = os.path.join(tmp, "lazy-cache")
     epub, pdf = os.path.join(tmp, "lazy.epub"), os.path.join(tmp, "lazy.pdf")
@@ -1759,38 +1759,46 @@ def check_lazy_libraries(typeset, root, tmp):
             return
         loaded[k] = [os.path.basename(o) for o in loaded_objects(p.stderr)]
     has = lambda k, lib: any(o.startswith(lib) for o in loaded[k])
-    if has("epub", "libhpdf") or has("epub", "libharfbuzz-subset"):
+    lazy = ("libhpdf", "libharfbuzz-subset", "libharfbuzz.so", "libgraphite2")
+    if any(has("epub", lib) for lib in lazy):
         fail("lazy libraries: an EPUB from the caches loaded %s" % loaded["epub"])
         return
-    if not has("first", "libharfbuzz-subset") or not has("pdf", "libhpdf"):
-        fail("lazy libraries: the first EPUB (subsets made) or the PDF did not load "
-             "harfbuzz-subset / libharu: %s / %s" % (loaded["first"], loaded["pdf"]))
+    if not has("first", "libharfbuzz-subset") or not has("first", "libharfbuzz.so") or \
+            not has("pdf", "libhpdf") or not has("pdf", "libharfbuzz.so"):
+        fail("lazy libraries: the first EPUB (faces read, subsets made) or the PDF did not "
+             "load HarfBuzz / harfbuzz-subset / libharu: %s / %s" % (loaded["first"], loaded["pdf"]))
         return
-    # unloadable stand-ins found first through LD_LIBRARY_PATH
-    bad = os.path.join(tmp, "badlibs")
-    os.makedirs(bad)
-    for name in ("libhpdf-2.3.0.so", "libharfbuzz-subset.so.0"):
-        write(os.path.join(bad, name), "not a library\n")
-    env = dict(base, LD_LIBRARY_PATH=bad)
-    cases = (("PDF", pdf, {}, "libhpdf"),
-             ("EPUB with no cache", epub, {"TYPESET_CACHE_DIR": "off"}, "libharfbuzz-subset"))
-    for label, out, extra, lib in cases:
+    # an unloadable stand-in of one library at a time, found first through
+    # LD_LIBRARY_PATH
+    cases = (("PDF", pdf, {}, "libhpdf-2.3.0.so"),
+             ("EPUB with no cache", epub, {"TYPESET_CACHE_DIR": "off"}, "libharfbuzz-subset.so.0"),
+             ("PDF", pdf, {}, "libharfbuzz.so.0"),
+             ("EPUB with no cache", epub, {"TYPESET_CACHE_DIR": "off"}, "libharfbuzz.so.0"))
+    for i, (label, out, extra, lib) in enumerate(cases):
+        bad = os.path.join(tmp, "badlibs%d" % i)
+        os.makedirs(bad)
+        write(os.path.join(bad, lib), "not a library\n")
         if os.path.exists(out):
             os.remove(out)
-        p = run([typeset, src, "-o", out], env=dict(env, **extra))
+        p = run([typeset, src, "-o", out], env=dict(base, LD_LIBRARY_PATH=bad, **extra))
         err = p.stderr.decode(errors="replace") if p else ""
         if p is None or p.returncode != 1 or os.path.exists(out) or \
                 not re.search(r"error: cannot load %s" % re.escape(lib), err):
             fail("lazy libraries: %s with %s unloadable: %s, output %s\n%s"
                  % (label, lib, describe(p), "left" if os.path.exists(out) else "none", err))
             return
-    p = run([typeset, src, "-q", "-o", epub], env=env)
+    bad = os.path.join(tmp, "badlibs")
+    os.makedirs(bad)
+    for lib in ("libhpdf-2.3.0.so", "libharfbuzz-subset.so.0", "libharfbuzz.so.0"):
+        write(os.path.join(bad, lib), "not a library\n")
+    p = run([typeset, src, "-q", "-o", epub], env=dict(base, LD_LIBRARY_PATH=bad))
     if p is None or p.returncode != 0:
         fail("lazy libraries: an EPUB from the caches failed with the libraries unloadable: %s"
              % describe(p))
         return
-    ok("lazy libraries: an EPUB from the caches loads neither libharu nor harfbuzz-subset; "
-       "a run that needs one it cannot load fails with a located error and no output")
+    ok("lazy libraries: an EPUB from the caches loads none of libharu, HarfBuzz and "
+       "harfbuzz-subset; a run that needs one it cannot load fails with a located error "
+       "and no output")
 
 
 def check_installed(typeset, root, tmp):

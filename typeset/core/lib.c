@@ -6,9 +6,12 @@
 
 int ts_lazylib_open(ts_lazylib *l, const char **why)
 {
+  /* once open, no lock: the slots were written before the state (release,
+   * below), and the library is never closed */
+  if (__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) == 1) return 1;
   pthread_mutex_lock(&l->lock);
   if (!l->state) {
-    l->state = -1;
+    int state = -1;
     void *h = dlopen(l->soname, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
       const char *e = dlerror();
@@ -16,9 +19,10 @@ int ts_lazylib_open(ts_lazylib *l, const char **why)
     } else {
       size_t i = 0;
       while (i < l->n && (l->slots[i] = dlsym(h, l->names[i]))) i++;
-      if (i == l->n) l->state = 1; /* never closed: the slots point into it */
+      if (i == l->n) state = 1; /* never closed: the slots point into it */
       else (void)snprintf(l->err, sizeof l->err, "%s has no function %s", l->soname, l->names[i]);
     }
+    __atomic_store_n(&l->state, state, __ATOMIC_RELEASE);
   }
   int ok = l->state == 1;
   pthread_mutex_unlock(&l->lock);

@@ -281,6 +281,36 @@ size_t ts_utf8_encode(uint32_t cp, char *out);
 char *ts_utf8_sanitize(const char *s, size_t n, size_t *out_len,
                        unsigned *bad_line);
 
+/* ---- Sets of code points (cpset.c) ---------------------------------------
+ * A set of 32-bit values (code points, OpenType tags) as sorted, disjoint,
+ * non-adjacent inclusive ranges r[0..n): what a face covers, the characters
+ * of a book, a subset's features.  HarfBuzz's hb_set_t did this; the set is
+ * typeset's own so that a run whose fonts all come from the caches never
+ * loads HarfBuzz (fonts/hb_api.h).  Functions returning int give 1, or 0
+ * when memory ran out (the set then as before, or for ts_cpset_and, empty
+ * and flagged: oom stays set until ts_cpset_clear). */
+typedef struct ts_cprange {
+  uint32_t lo, hi;
+} ts_cprange;
+typedef struct ts_cpset {
+  ts_cprange *r; /* owned */
+  size_t n, cap;
+  int oom;       /* an addition was lost for want of memory */
+} ts_cpset;
+void ts_cpset_init(ts_cpset *s);
+void ts_cpset_free(ts_cpset *s);  /* then as after init */
+void ts_cpset_clear(ts_cpset *s); /* empty, memory kept, oom cleared */
+int ts_cpset_add_range(ts_cpset *s, uint32_t lo, uint32_t hi); /* lo <= hi */
+static inline int ts_cpset_add(ts_cpset *s, uint32_t v) { return ts_cpset_add_range(s, v, v); }
+int ts_cpset_has(const ts_cpset *s, uint32_t v);
+/* out = a ∩ b (out may not be a or b). */
+int ts_cpset_and(ts_cpset *out, const ts_cpset *a, const ts_cpset *b);
+int ts_cpset_equal(const ts_cpset *a, const ts_cpset *b);
+/* The largest value; 0 for an empty set. */
+static inline uint32_t ts_cpset_max(const ts_cpset *s) { return s->n ? s->r[s->n - 1].hi : 0; }
+/* Feeds the ranges (count, then lo, hi each) to a hash. */
+uint64_t ts_cpset_hash(const ts_cpset *s, uint64_t h);
+
 /* ---- Shared immutable bytes (blob.c) --------------------------------------
  * A blob's bytes never change; it lives while a reference does (counts are
  * thread-safe).  Every constructor returns a new reference or NULL (no

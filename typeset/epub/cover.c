@@ -154,7 +154,7 @@ static int32_t shape_run(cover *C, const ts_fontset *fs, const char *s, size_t n
       hb_buffer_clear_contents(C->hb);
       hb_buffer_add_utf8(C->hb, s + i, (int)(j - i), 0, (int)(j - i));
       hb_buffer_guess_segment_properties(C->hb);
-      hb_shape(f->hb_font, C->hb, NULL, 0);
+      hb_shape(ts_face_font(f), C->hb, NULL, 0);
       unsigned ng = 0;
       const hb_glyph_info_t *gi = hb_buffer_get_glyph_infos(C->hb, &ng);
       const hb_glyph_position_t *gp = hb_buffer_get_glyph_positions(C->hb, NULL);
@@ -626,7 +626,7 @@ static ts_status render_glyphs(cover *C, FT_Library lib, craster *R) {
     const ts_face *f = C->faces[gl->face];
     if (!ft[gl->face]) {
       unsigned len = 0;
-      const char *data = hb_blob_get_data(f->blob, &len);
+      const char *data = hb_blob_get_data(ts_face_blob(f), &len);
       if (!data || FT_New_Memory_Face(lib, (const FT_Byte *)data, (FT_Long)len, (FT_Long)f->index,
                                       &ft[gl->face]) != 0) {
         ft[gl->face] = NULL;
@@ -871,7 +871,7 @@ static void ft_file_find(void) {
 static int key_versions(ts_buf *k, const char *what) {
   ts_buf_printf(k, "%s 2 %dx%d ft %d.%d.%d png %lu zlib %s harfbuzz %s\n", what, EPUB_COVER_W,
                 EPUB_COVER_H, FREETYPE_MAJOR, FREETYPE_MINOR, FREETYPE_PATCH,
-                (unsigned long)png_access_version_number(), zlibVersion(), hb_version_string());
+                (unsigned long)png_access_version_number(), zlibVersion(), HB_VERSION_STRING);
   pthread_once(&ft_file_once, ft_file_find);
   if (!ft_file_len) return 0;
   ts_buf_append(k, ft_file_key, ft_file_len);
@@ -962,13 +962,18 @@ ts_status epub_cover_png(epub *E, ts_blob **png) {
   FT_Library lib = NULL;
   const char *kind = "coverin";
   int keyed = 0;
-  C.hb = hb_buffer_create();
-  if (!hb_buffer_allocation_successful(C.hb)) TS_CHECK(TS_ERR_NOMEM);
   if (ts_dcache_enabled()) {
-    keyed = inputs_key(&C, &key);
+    keyed = inputs_key(&C, &key); /* shapes nothing */
     if (key.oom || C.nomem) TS_CHECK(TS_ERR_NOMEM);
     if (keyed && cached_png(kind, &key, png)) goto done;
   }
+  const char *why = NULL;
+  if (!ts_hb_open(&why)) { /* HarfBuzz is opened by the first cover drawn */
+    ts_diag_report(E->d, TS_ERROR, NULL, 0, 0, "%s", why);
+    TS_CHECK(TS_ERR_INTERNAL);
+  }
+  C.hb = hb_buffer_create();
+  if (!hb_buffer_allocation_successful(C.hb)) TS_CHECK(TS_ERR_NOMEM);
   TS_CHECK(layout(&C));
   if (C.n_glyphs == 0) goto done; /* no face at all: the text cover stays */
   if (!keyed && ts_dcache_enabled()) {
@@ -983,6 +988,7 @@ ts_status epub_cover_png(epub *E, ts_blob **png) {
     TS_CHECK(TS_ERR_NOMEM);
   }
   TS_CHECK(render_glyphs(&C, lib, &R));
+  TS_CHECK(ts_face_check_readable(E->d)); /* a face file gone since it was read */
   TS_CHECK(write_png(&C, &R, &out));
   if (keyed) ts_dcache_put(kind, &key, out.data, out.len);
   size_t n = 0;
@@ -990,7 +996,7 @@ ts_status epub_cover_png(epub *E, ts_blob **png) {
   if (!bytes || !(*png = ts_blob_take(bytes, n))) TS_CHECK(TS_ERR_NOMEM);
 done:
   if (lib) FT_Done_FreeType(lib);
-  hb_buffer_destroy(C.hb);
+  if (C.hb) hb_buffer_destroy(C.hb);
   if (C.brk) ubrk_close(C.brk);
   free(C.glyphs);
   free(R.items);

@@ -96,7 +96,7 @@ void epub_text(epub *E, ts_buf *b, const char *s, size_t n) {
     uint32_t cp;
     size_t k = ts_utf8_decode(s + i, n - i, &cp);
     if (k == 0) k = 1;
-    if (cp >= 0x20) hb_set_add(E->cps, cp);
+    if (cp >= 0x20) (void)ts_cpset_add(&E->cps, cp); /* a loss: E->cps.oom */
     i += k;
   }
 }
@@ -1864,7 +1864,7 @@ static void epub_free(epub *E) {
   free(E->opf);
   free(E->nav);
   free(E->ncx);
-  if (E->cps) hb_set_destroy(E->cps);
+  ts_cpset_free(&E->cps);
   ts_arena_destroy(E->a);
 }
 
@@ -1873,8 +1873,8 @@ static ts_status epub_build(epub *E, const ts_layout *print) {
   ts_status st = TS_OK;
   const ts_meta *m = &E->doc->meta;
   E->a = ts_arena_create(0);
-  E->cps = hb_set_create();
-  if (!E->a || !hb_set_allocation_successful(E->cps)) return TS_ERR_NOMEM;
+  ts_cpset_init(&E->cps);
+  if (!E->a) return TS_ERR_NOMEM;
   E->head_by_id.strkeys = 1;
   E->used_ids.strkeys = 1;
   E->image_by_url.strkeys = 1;
@@ -1903,7 +1903,8 @@ static ts_status epub_build(epub *E, const ts_layout *print) {
     p = p ? p + 1 : E->doc->path;
     E->title = (p && p[0]) ? p : "Untitled";
   }
-  hb_set_add_range(E->cps, 0x20, 0x7E); /* numbers and marks the writer adds */
+  /* numbers and marks the writer adds */
+  if (!ts_cpset_add_range(&E->cps, 0x20, 0x7E)) return TS_ERR_NOMEM;
 
   int y, mo, d;
   int set = 0;
@@ -1978,7 +1979,7 @@ ts_status ts_epub_write_mem(ts_ctx *ctx, const ts_doc *doc, const ts_style *styl
   TS_CHECK(prepare(ctx, doc, style, print, d, &E, &own));
   TS_CHECK(zip_fill(&E, -1, NULL, data, len));
 done:
-  if (E.a || E.cps) epub_free(&E);
+  if (E.a || E.cps.r) epub_free(&E);
   ts_style_destroy(own);
   return st;
 }
@@ -1994,7 +1995,7 @@ ts_status ts_epub_write_out(ts_ctx *ctx, const ts_doc *doc, const ts_style *styl
    * through o->fp's buffer, which stays empty */
   TS_CHECK(zip_fill(&E, fileno(o->fp), o->path, NULL, NULL));
 done:
-  if (E.a || E.cps) epub_free(&E);
+  if (E.a || E.cps.r) epub_free(&E);
   ts_style_destroy(own);
   return st;
 }

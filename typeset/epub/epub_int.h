@@ -6,7 +6,7 @@
 
 #include "ts_epub.h"
 
-#include <hb.h>
+#include "fonts/hb_api.h"
 #include <unicode/uscript.h>
 
 /* Open-addressing map from a key (a NUL-terminated string, or a pointer
@@ -121,7 +121,7 @@ typedef struct epub {
   size_t n_fonts;
   int used_italic, used_bold, used_mono; /* styles that occur in the text */
 
-  hb_set_t *cps;         /* owned: code points of all text emitted */
+  ts_cpset cps;          /* owned: code points of all text emitted */
   char *css; size_t css_len;       /* owned */
   char *opf; size_t opf_len;       /* owned */
   char *nav; size_t nav_len;       /* owned */

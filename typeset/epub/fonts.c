@@ -33,7 +33,7 @@
 typedef struct scent {
   char *path;            /* the face's file (owned) */
   unsigned index;        /* face index in the file */
-  hb_set_t *cps, *feat;  /* owned */
+  ts_cpset cps, feat;    /* owned */
   uint64_t hash;
   ts_blob *z;            /* a reference: deflated subset, or the subset when
                             !deflated */
@@ -58,8 +58,8 @@ typedef struct ecache {
 static void scent_free(scent *e) {
   if (!e) return;
   free(e->path);
-  hb_set_destroy(e->cps);
-  hb_set_destroy(e->feat);
+  ts_cpset_free(&e->cps);
+  ts_cpset_free(&e->feat);
   ts_blob_unref(e->z);
   free(e);
 }
@@ -94,30 +94,21 @@ static ecache *ecache_get(ts_ctx *ctx) {
   return ts_ctx_slot(ctx, TS_SLOT_EPUB, ecache_create, ecache_free);
 }
 
-static uint64_t set_hash(const hb_set_t *s, uint64_t h) {
-  hb_codepoint_t a = HB_SET_VALUE_INVALID, b = HB_SET_VALUE_INVALID;
-  while (hb_set_next_range(s, &a, &b)) {
-    uint32_t r[2] = {a, b};
-    h = ts_hash64(r, sizeof r, h);
-  }
-  return ts_hash64("|", 1, h);
-}
-
-static uint64_t key_hash(const ts_face *f, const hb_set_t *cps, const hb_set_t *feat) {
+static uint64_t key_hash(const ts_face *f, const ts_cpset *cps, const ts_cpset *feat) {
   uint64_t h = ts_hash64(f->path, strlen(f->path), 0);
   h = ts_hash64(&f->index, sizeof f->index, h);
-  return set_hash(feat, set_hash(cps, h));
+  return ts_cpset_hash(feat, ts_cpset_hash(cps, h));
 }
 
-static int key_eq(const scent *e, uint64_t h, const ts_face *f, const hb_set_t *cps,
-                  const hb_set_t *feat) {
+static int key_eq(const scent *e, uint64_t h, const ts_face *f, const ts_cpset *cps,
+                  const ts_cpset *feat) {
   return e->hash == h && e->index == f->index && strcmp(e->path, f->path) == 0 &&
-         hb_set_is_equal(e->cps, cps) && hb_set_is_equal(e->feat, feat);
+         ts_cpset_equal(&e->cps, cps) && ts_cpset_equal(&e->feat, feat);
 }
 
 /* Copies a found entry's bytes into *ef; 1 when found (0 on a miss or OOM). */
-static int ecache_find(ecache *c, uint64_t h, const ts_face *f, const hb_set_t *cps,
-                       const hb_set_t *feat, efont *ef) {
+static int ecache_find(ecache *c, uint64_t h, const ts_face *f, const ts_cpset *cps,
+                       const ts_cpset *feat, efont *ef) {
   int found = 0;
   pthread_mutex_lock(&c->lock);
   for (scent *e = c->bucket[h % EPUB_CACHE_BUCKETS]; e; e = e->next) {
@@ -142,7 +133,7 @@ static void ecache_put(ecache *c, scent *e) {
   pthread_mutex_lock(&c->lock);
   scent **b = &c->bucket[e->hash % EPUB_CACHE_BUCKETS];
   for (scent *o = *b; o; o = o->next)
-    if (key_eq(o, e->hash, &(ts_face){.path = e->path, .index = e->index}, e->cps, e->feat)) {
+    if (key_eq(o, e->hash, &(ts_face){.path = e->path, .index = e->index}, &e->cps, &e->feat)) {
       pthread_mutex_unlock(&c->lock); /* another thread made it meanwhile */
       scent_free(e);
       return;
@@ -230,10 +221,10 @@ void epub_font_cache_stats(ts_ctx *ctx, uint64_t *hits, uint64_t *misses, size_t
 
 /* The key of f's subset to cps with feat; 0 when the font file cannot be
  * stat'ed (or on OOM). */
-static int disk_key(ts_buf *b, const ts_face *f, const hb_set_t *cps, const hb_set_t *feat) {
+static int disk_key(ts_buf *b, const ts_face *f, const ts_cpset *cps, const ts_cpset *feat) {
   char recipe[160];
   int rn = snprintf(recipe, sizeof recipe, "TSEPUBF1 typeset %s harfbuzz %s libdeflate %s level %d recipe %d",
-                    TS_VERSION, hb_version_string(), LIBDEFLATE_VERSION_STRING, EPUB_ZIP_LEVEL,
+                    TS_VERSION, HB_VERSION_STRING, LIBDEFLATE_VERSION_STRING, EPUB_ZIP_LEVEL,
                     DISK_RECIPE);
   if (rn <= 0 || (size_t)rn >= sizeof recipe) return 0;
   ts_buf_put_u32(b, (uint32_t)rn);
@@ -281,20 +272,6 @@ static void disk_put(const ts_buf *key, const scent *r) {
   ts_buf_free(&b);
 }
 
-/* OS/2 fsType: 0x0002 = restricted license embedding (unless the editable
- * or preview bits also say otherwise, OpenType spec, OS/2 table). */
-static int embedding_allowed(hb_face_t *face) {
-  hb_blob_t *os2 = hb_face_reference_table(face, HB_TAG('O', 'S', '/', '2'));
-  unsigned len = 0;
-  const unsigned char *p = (const unsigned char *)hb_blob_get_data(os2, &len);
-  int ok = 1;
-  if (p && len >= 10) {
-    unsigned fs = (unsigned)p[8] << 8 | p[9];
-    if ((fs & 0x000F) == 0x0002) ok = 0;
-  }
-  hb_blob_destroy(os2);
-  return ok;
-}
 
 /* ---- the code point set a face is subset to ----------------------------
  * The book's characters that the face covers: a face then gets the same
@@ -311,9 +288,8 @@ static int embedding_allowed(hb_face_t *face) {
  * characters (quotes, dashes, daggers, ×, −, …) by 7 % to 11 %: each character
  * brings its small-capital, case and figure variants and their kerning.  A
  * reader downloads every byte; a series pays a subset per distinct set. */
-static void book_cps(const hb_set_t *cps, const hb_set_t *face_cps, hb_set_t *out) {
-  hb_set_set(out, cps);
-  hb_set_intersect(out, face_cps);
+static int book_cps(const ts_cpset *cps, const ts_cpset *face_cps, ts_cpset *out) {
+  return ts_cpset_and(out, cps, face_cps);
 }
 
 /* The layout features kept in a subset: HarfBuzz's default set (what
@@ -325,32 +301,48 @@ static void book_cps(const hb_set_t *cps, const hb_set_t *face_cps, hb_set_t *ou
  * subsets several times larger; keeping the figure styles, superiors and
  * case forms no CSS of the book asks for cost the arctic-shipping sample
  * 58 KB of its 208 KB and 34 M of its 125 M instructions. */
-static void add_features(const epub *E, int smallcaps, hb_set_t *feat) {
+/* An OpenType tag of the first k (1..4) characters of p, padded with
+ * spaces, as hb_tag_from_string makes it. */
+static uint32_t tag_of(const char *p, size_t k) {
+  uint32_t t = 0;
+  for (size_t i = 0; i < 4; i++) t = t << 8 | (i < k ? (unsigned char)p[i] : ' ');
+  return t;
+}
+
+static int add_features(const epub *E, int smallcaps, ts_cpset *feat) {
   if (smallcaps) {
-    hb_set_add(feat, HB_TAG('s', 'm', 'c', 'p'));
-    hb_set_add(feat, HB_TAG('c', '2', 's', 'c'));
+    (void)ts_cpset_add(feat, HB_TAG('s', 'm', 'c', 'p'));
+    (void)ts_cpset_add(feat, HB_TAG('c', '2', 's', 'c'));
   }
   for (int r = 0; r < TS_ROLE_COUNT; r++) {
     const char *p = E->style->fonts[r].features;
     while (p && *p) {
       while (*p == ',' || *p == ' ') p++;
       size_t k = strcspn(p, ",= ");
-      if (k >= 1 && k <= 4) hb_set_add(feat, hb_tag_from_string(p, (int)k));
+      if (k >= 1 && k <= 4) (void)ts_cpset_add(feat, tag_of(p, k));
       p += strcspn(p, ",");
     }
   }
+  return !feat->oom;
 }
 
 /* Subsets face to cps keeping the features feat; the subset, its CRC and
  * (when smaller) its deflated bytes go to *r (r->z owned).  1 made, 0 when
  * HarfBuzz cannot subset it, -1 when memory ran out here. */
-static int make_subset(const ts_face *f, const hb_set_t *cps, const hb_set_t *feat, scent *r) {
-  hb_subset_input_t *in = hb_subset_input_create_or_fail();
+static int make_subset(const ts_face *f, const ts_cpset *cps, const ts_cpset *feat, scent *r) {
+  hb_face_t *face = ts_face_hbface(f);
+  hb_subset_input_t *in = face ? hb_subset_input_create_or_fail() : NULL;
   if (!in) return 0;
-  hb_set_union(hb_subset_input_unicode_set(in), cps);
+  hb_set_t *us = hb_subset_input_unicode_set(in);
+  for (size_t i = 0; i < cps->n; i++) hb_set_add_range(us, cps->r[i].lo, cps->r[i].hi);
   hb_set_t *fs = hb_subset_input_set(in, HB_SUBSET_SETS_LAYOUT_FEATURE_TAG);
-  hb_set_union(fs, feat); /* added to HarfBuzz's default set */
-  hb_face_t *out = hb_subset_or_fail(f->hb_face, in);
+  for (size_t i = 0; i < feat->n; i++) /* added to HarfBuzz's default set */
+    hb_set_add_range(fs, feat->r[i].lo, feat->r[i].hi);
+  if (!hb_set_allocation_successful(us) || !hb_set_allocation_successful(fs)) {
+    hb_subset_input_destroy(in);
+    return -1;
+  }
+  hb_face_t *out = hb_subset_or_fail(face, in);
   hb_subset_input_destroy(in);
   if (!out) return 0;
   hb_blob_t *blob = hb_face_reference_blob(out);
@@ -383,17 +375,17 @@ static int make_subset(const ts_face *f, const hb_set_t *cps, const hb_set_t *fe
  * cached_only, 2 when the caches do not have it (nothing made). */
 static int subset_font(epub *E, const ts_face *f, int smallcaps, int cached_only, efont *ef) {
   ecache *c = ecache_get(E->ctx); /* NULL (OOM): subset without a cache */
-  hb_set_t *cps = hb_set_create(), *feat = hb_set_create();
+  ts_cpset cps, feat;
+  ts_cpset_init(&cps);
+  ts_cpset_init(&feat);
   scent *e = NULL;
   int ok = 0;
-  book_cps(E->cps, f->unicodes, cps);
-  add_features(E, smallcaps, feat);
-  if (!hb_set_allocation_successful(cps) || !hb_set_allocation_successful(feat)) {
+  if (!book_cps(&E->cps, &f->unicodes, &cps) || !add_features(E, smallcaps, &feat)) {
     ok = -1;
     goto done;
   }
-  uint64_t h = key_hash(f, cps, feat);
-  if (c && ecache_find(c, h, f, cps, feat, ef)) {
+  uint64_t h = key_hash(f, &cps, &feat);
+  if (c && ecache_find(c, h, f, &cps, &feat, ef)) {
     ok = 1;
     goto done;
   }
@@ -405,14 +397,14 @@ static int subset_font(epub *E, const ts_face *f, int smallcaps, int cached_only
   {
     ts_buf key;
     ts_buf_init(&key);
-    int have_key = ts_dcache_enabled() && disk_key(&key, f, cps, feat);
+    int have_key = ts_dcache_enabled() && disk_key(&key, f, &cps, &feat);
     if (!have_key || !disk_get(&key, e)) {
       if (cached_only) {
         ts_buf_free(&key);
         ok = 2;
         goto done;
       }
-      int made = make_subset(f, cps, feat, e);
+      int made = make_subset(f, &cps, &feat, e);
       if (made <= 0) {
         ts_buf_free(&key);
         ok = made;
@@ -429,17 +421,18 @@ static int subset_font(epub *E, const ts_face *f, int smallcaps, int cached_only
   ok = 1;
   if (c && (e->path = strdup(f->path))) {
     e->index = f->index;
-    e->cps = cps;
+    e->cps = cps; /* taken */
     e->feat = feat;
     e->hash = h;
-    cps = feat = NULL;
+    ts_cpset_init(&cps);
+    ts_cpset_init(&feat);
     ecache_put(c, e);
     e = NULL;
   }
 done:
   scent_free(e);
-  hb_set_destroy(cps);
-  hb_set_destroy(feat);
+  ts_cpset_free(&cps);
+  ts_cpset_free(&feat);
   return ok;
 }
 
@@ -521,7 +514,7 @@ ts_status epub_embed_fonts(epub *E) {
     int dup = 0;
     for (size_t k = 0; k < nj; k++) dup |= done[k] == f;
     if (dup) continue;
-    if (!embedding_allowed(f->hb_face)) {
+    if (f->no_embed) {
       ts_diag_report(E->d, TS_WARNING, f->path, 0, 0,
                      "the font's license (OS/2 fsType) forbids embedding; the EPUB "
                      "names '%s' without embedding it", family);
@@ -552,7 +545,8 @@ ts_status epub_embed_fonts(epub *E) {
     missing += jobs[i].ok == 2;
   }
   const char *why = NULL;
-  if (missing && !ts_hbsubset_open(&why)) { /* opened by the first subset made */
+  /* HarfBuzz and harfbuzz-subset are opened by the first subset made */
+  if (missing && (!ts_hb_open(&why) || !ts_hbsubset_open(&why))) {
     for (size_t i = 0; i < nj; i++) ts_blob_unref(jobs[i].ef.z);
     ts_diag_report(E->d, TS_ERROR, NULL, 0, 0, "%s", why);
     return TS_ERR_INTERNAL;
@@ -594,5 +588,6 @@ ts_status epub_embed_fonts(epub *E) {
                                j->f->is_cff ? "otf" : "ttf");
     if (!ef->name) st = TS_ERR_NOMEM;
   }
+  if (st == TS_OK) st = ts_face_check_readable(E->d); /* a face file gone since it was read */
   return st;
 }

@@ -1,14 +1,18 @@
-/* face.c — loading one face: HarfBuzz for shaping and coverage, FreeType
- * once for names, metrics and the CID mapping of CID-keyed CFF fonts.  No
- * FT_Face outlives ts_face_load, so a loaded face is immutable and can be
- * shared by threads without locks (hb_font_make_immutable). */
+/* face.c — loading one face: names, metrics, characters and features from
+ * the face cache when it has them (no file opened, nor FreeType or
+ * HarfBuzz), else from the font with FreeType (names, metrics, the CID
+ * mapping of CID-keyed CFF fonts) and HarfBuzz; HarfBuzz's objects for
+ * shaping and subsetting are made on first use (ts_face_font).  No FT_Face
+ * outlives ts_face_load, and the HarfBuzz objects are immutable once made,
+ * so a loaded face can be shared by threads. */
 #include "fonts/ts_fonts.h"
 
 #include <ft2build.h>
 #include FT_FREETYPE_H
 #include FT_CID_H
 #include FT_TRUETYPE_TABLES_H
-#include <hb-ot.h>
+#include "fonts/hb_api.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,14 +42,15 @@ static int table_has_feature(hb_face_t *face, hb_tag_t table, hb_tag_t tag)
 int ts_face_has_feature(const ts_face *f, hb_tag_t tag)
 {
   if (!f) return 0;
-  return table_has_feature(f->hb_face, HB_OT_TAG_GSUB, tag) ||
-         table_has_feature(f->hb_face, HB_OT_TAG_GPOS, tag);
+  hb_face_t *face = ts_face_hbface(f);
+  return face && (table_has_feature(face, HB_OT_TAG_GSUB, tag) ||
+                  table_has_feature(face, HB_OT_TAG_GPOS, tag));
 }
 
 int ts_face_advance(const ts_face *f, uint32_t gid)
 {
-  if (!f) return 0;
-  return (int)hb_font_get_glyph_h_advance(f->hb_font, gid);
+  hb_font_t *font = f ? ts_face_font(f) : NULL;
+  return font ? (int)hb_font_get_glyph_h_advance(font, gid) : 0;
 }
 
 void ts_face_destroy(ts_face *f)
@@ -56,10 +61,11 @@ void ts_face_destroy(ts_face *f)
   free(f->style);
   free(f->psname);
   free(f->gid_to_cid);
-  if (f->unicodes) hb_set_destroy(f->unicodes);
-  if (f->hb_font) hb_font_destroy(f->hb_font);
-  if (f->hb_face) hb_face_destroy(f->hb_face);
-  if (f->blob) hb_blob_destroy(f->blob);
+  ts_cpset_free(&f->unicodes);
+  /* made only with HarfBuzz open */
+  if (f->lazy_font) hb_font_destroy(f->lazy_font);
+  if (f->lazy_face) hb_face_destroy(f->lazy_face);
+  if (f->lazy_blob) hb_blob_destroy(f->lazy_blob);
   free(f);
 }
 
@@ -70,7 +76,7 @@ static const char *read_freetype(ts_face *f)
   FT_Face ft = NULL;
   const char *why = NULL;
   unsigned len = 0;
-  const char *data = hb_blob_get_data(f->blob, &len);
+  const char *data = hb_blob_get_data(f->lazy_blob, &len);
 
   /* One FT_Library per load: FreeType libraries are not thread-safe, and
    * loads happen rarely (once per face per process). */
@@ -149,13 +155,27 @@ done:
  * reason. */
 static const char *read_harfbuzz(ts_face *f)
 {
-  hb_blob_t *cff = hb_face_reference_table(f->hb_face, HB_TAG('C', 'F', 'F', ' '));
-  hb_blob_t *cff2 = hb_face_reference_table(f->hb_face, HB_TAG('C', 'F', 'F', '2'));
+  hb_face_t *face = f->lazy_face;
+  hb_blob_t *cff = hb_face_reference_table(face, HB_TAG('C', 'F', 'F', ' '));
+  hb_blob_t *cff2 = hb_face_reference_table(face, HB_TAG('C', 'F', 'F', '2'));
   f->is_cff = hb_blob_get_length(cff) > 0 || hb_blob_get_length(cff2) > 0;
   hb_blob_destroy(cff);
   hb_blob_destroy(cff2);
-  hb_face_collect_unicodes(f->hb_face, f->unicodes);
-  if (!hb_set_allocation_successful(f->unicodes)) return "out of memory";
+  /* OS/2 fsType: "restricted license embedding" forbids embedding (the
+   * EPUB then names the font without it) */
+  hb_blob_t *os2 = hb_face_reference_table(face, HB_TAG('O', 'S', '/', '2'));
+  unsigned olen = 0;
+  const unsigned char *o = (const unsigned char *)hb_blob_get_data(os2, &olen);
+  f->no_embed = o && olen >= 10 && (((unsigned)o[8] << 8 | o[9]) & 0x000F) == 0x0002;
+  hb_blob_destroy(os2);
+  hb_set_t *u = hb_set_create();
+  hb_face_collect_unicodes(face, u);
+  int ok = hb_set_allocation_successful(u);
+  for (hb_codepoint_t a = HB_SET_VALUE_INVALID, z = HB_SET_VALUE_INVALID;
+       ok && hb_set_next_range(u, &a, &z);)
+    ok = ts_cpset_add_range(&f->unicodes, a, z);
+  hb_set_destroy(u);
+  if (!ok) return "out of memory";
   f->has_smcp = ts_face_has_feature(f, HB_TAG('s', 'm', 'c', 'p'));
   f->has_sups = ts_face_has_feature(f, HB_TAG('s', 'u', 'p', 's'));
   f->has_subs = ts_face_has_feature(f, HB_TAG('s', 'u', 'b', 's'));
@@ -168,24 +188,28 @@ static const char *read_harfbuzz(ts_face *f)
  * instructions a face, five faces in every fresh process, on the way to
  * the first line; HarfBuzz's character set and feature lists
  * (read_harfbuzz) sanitize the cmap, GSUB and GPOS tables, 0.1-0.3 ms a
- * face here, which an EPUB needs no other way.  So the result is kept
- * (dcache kind "face"), keyed by the font file's identity and the
- * versions; a damaged or foreign file is a miss, and then FreeType and
- * HarfBuzz read the font again. */
-#define FACE_RECIPE 2
-#define FACE_NINTS 18
+ * face here.  So the result is kept (dcache kind "face"), keyed by the font
+ * file's identity (path, index, size, times, inode: ts_dcache_key_file) and
+ * the versions; a damaged or foreign entry is a miss, and then FreeType and
+ * HarfBuzz read the font again.  A hit opens neither the file nor HarfBuzz:
+ * an EPUB needs nothing else of a face whose subset the caches hold.
+ * HarfBuzz's version is its headers' (HB_VERSION_STRING; asking the library
+ * would load it): Debian rebuilds typeset with a new HarfBuzz, and a stable
+ * release keeps its upstream version. */
+#define FACE_RECIPE 3
+#define FACE_NINTS 21
+#define FACE_NFLAGS 5 /* the last ints: is_cff, the three features, no_embed */
 #define FACE_MAX_RANGES (1u << 20)
 
 static int face_key(ts_buf *k, const ts_face *f) {
   char recipe[160];
   int rn = snprintf(recipe, sizeof recipe,
                     "TSFACE typeset %s freetype %d.%d.%d harfbuzz %s recipe %d", TS_VERSION,
-                    FREETYPE_MAJOR, FREETYPE_MINOR, FREETYPE_PATCH, hb_version_string(),
+                    FREETYPE_MAJOR, FREETYPE_MINOR, FREETYPE_PATCH, HB_VERSION_STRING,
                     FACE_RECIPE);
   if (rn <= 0 || (size_t)rn >= sizeof recipe) return 0;
   ts_buf_put_u32(k, (uint32_t)rn);
   ts_buf_append(k, recipe, (size_t)rn);
-  ts_buf_put_u32(k, f->num_glyphs);
   return ts_dcache_key_file(k, f->path, f->index) && !k->oom;
 }
 
@@ -193,10 +217,10 @@ static void face_ints(ts_face *f, int **v) {
   int *p[FACE_NINTS] = {&f->weight, &f->italic, &f->ascender, &f->descender, &f->line_gap,
                         &f->cap_height, &f->x_height, &f->bbox[0], &f->bbox[1], &f->bbox[2],
                         &f->bbox[3], &f->italic_angle, &f->fixed_pitch, &f->serif,
-                        &f->is_cff, &f->has_smcp, &f->has_sups, &f->has_subs};
+                        (int *)&f->upem, (int *)&f->num_glyphs,
+                        &f->is_cff, &f->has_smcp, &f->has_sups, &f->has_subs, &f->no_embed};
   memcpy(v, p, sizeof p);
 }
-
 
 static void face_put(ts_face *f, const ts_buf *key) {
   ts_buf b;
@@ -207,16 +231,11 @@ static void face_put(ts_face *f, const ts_buf *key) {
   ts_buf_put_str(&b, f->family);
   ts_buf_put_str(&b, f->style);
   ts_buf_put_str(&b, f->psname);
-  uint32_t n_ranges = 0;
-  size_t at = b.len;
-  ts_buf_put_u32(&b, 0);
-  hb_codepoint_t a = HB_SET_VALUE_INVALID, z = HB_SET_VALUE_INVALID;
-  while (hb_set_next_range(f->unicodes, &a, &z)) {
-    ts_buf_put_u32(&b, a);
-    ts_buf_put_u32(&b, z);
-    n_ranges++;
+  ts_buf_put_u32(&b, (uint32_t)f->unicodes.n);
+  for (size_t i = 0; i < f->unicodes.n; i++) {
+    ts_buf_put_u32(&b, f->unicodes.r[i].lo);
+    ts_buf_put_u32(&b, f->unicodes.r[i].hi);
   }
-  if (!b.oom) memcpy(b.data + at, &n_ranges, sizeof n_ranges);
   ts_buf_put_u32(&b, (uint32_t)f->is_cid);
   if (f->is_cid) ts_buf_append(&b, f->gid_to_cid, (size_t)f->num_glyphs * sizeof *f->gid_to_cid);
   if (!b.oom) ts_dcache_put("face", key, b.data, b.len);
@@ -237,18 +256,20 @@ static int face_get(ts_face *f, const ts_buf *key) {
   t.family = ts_rd_str(&r);
   t.style = ts_rd_str(&r);
   t.psname = ts_rd_str(&r);
-  uint32_t n_ranges = ts_rd_u32(&r);
+  uint32_t n_ranges = ts_rd_u32(&r), prev = 0;
   if (n_ranges > FACE_MAX_RANGES) r.bad = 1;
+  /* the ranges as ts_cpset keeps them: sorted, apart */
   for (uint32_t i = 0; i < n_ranges && !r.bad; i++) {
     uint32_t a = ts_rd_u32(&r), z = ts_rd_u32(&r);
-    if (a > z || z > 0x10FFFF) r.bad = 1;
-    else hb_set_add_range(t.unicodes, a, z);
+    if (a > z || z > 0x10FFFF || (i > 0 && a <= prev + 1)) r.bad = 1;
+    else if (!ts_cpset_add_range(&t.unicodes, a, z)) r.bad = 1;
+    prev = z;
   }
-  if (!hb_set_allocation_successful(t.unicodes)) r.bad = 1;
-  for (int i = 0; i < 4; i++) /* is_cff and the three features: flags */
-    if ((unsigned)*iv[FACE_NINTS - 4 + i] > 1) r.bad = 1;
+  for (int i = 0; i < FACE_NFLAGS; i++)
+    if ((unsigned)*iv[FACE_NINTS - FACE_NFLAGS + i] > 1) r.bad = 1;
+  if (t.upem < 16 || t.upem > 16384 || t.num_glyphs == 0 || t.num_glyphs > 65536) r.bad = 1;
   uint32_t cid = ts_rd_u32(&r);
-  size_t mlen = (size_t)f->num_glyphs * sizeof *t.gid_to_cid;
+  size_t mlen = (size_t)t.num_glyphs * sizeof *t.gid_to_cid;
   t.is_cid = cid == 1;
   t.gid_to_cid = NULL;
   if (r.bad || cid > 1 || (size_t)(r.end - r.p) != (t.is_cid ? mlen : 0)) r.bad = 1;
@@ -263,22 +284,75 @@ static int face_get(ts_face *f, const ts_buf *key) {
     free(t.style);
     free(t.psname);
     free(t.gid_to_cid);
-    hb_set_clear(f->unicodes);
+    ts_cpset_free(&t.unicodes);
     return 0;
   }
   *f = t;
   return 1;
 }
 
+/* What could not be read again (ts_face_unreadable): the first face file,
+ * or HarfBuzz itself for a face no cache described.  One lock for every
+ * face's HarfBuzz objects too: each is made once a process. */
+static pthread_mutex_t hb_make_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *unreadable;      /* owned; under the lock */
+static const char *lib_error; /* ts_hb_open's reason (static); under the lock */
+
+/* Notes a face file that failed (path) or HarfBuzz's failure (why). */
+static void note_failure(const char *path, const char *why) {
+  pthread_mutex_lock(&hb_make_lock);
+  if (path && !unreadable) unreadable = strdup(path);
+  if (why && !lib_error) lib_error = why;
+  pthread_mutex_unlock(&hb_make_lock);
+}
+
+/* Opens f's file with HarfBuzz (open): its blob, face and font (scale =
+ * upem), each owned by the caller.  NULL or a reason (nothing made). */
+static const char *open_hb(const ts_face *f, hb_blob_t **bp, hb_face_t **fp, hb_font_t **np) {
+  hb_blob_t *blob = hb_blob_create_from_file_or_fail(f->path);
+  if (!blob) return "cannot read the file";
+  /* hb_face_count recognises sfnt headers (TrueType, OpenType, TTC) and
+   * returns 0 for anything else. */
+  unsigned count = hb_face_count(blob);
+  const char *why = count == 0         ? "not a font file (no TrueType/OpenType header)"
+                    : f->index >= count ? "face index beyond the collection"
+                                        : NULL;
+  if (why) {
+    hb_blob_destroy(blob);
+    return why;
+  }
+  hb_face_t *face = hb_face_create(blob, f->index);
+  unsigned upem = hb_face_get_upem(face);
+  hb_font_t *font = hb_font_create(face);
+  hb_ot_font_set_funcs(font);
+  hb_font_set_scale(font, (int)upem, (int)upem);
+  hb_font_make_immutable(font);
+  hb_face_make_immutable(face);
+  *bp = blob;
+  *fp = face;
+  *np = font;
+  return NULL;
+}
+
 /* f's names, metrics, CID map, character set and features: from the cache
- * folder, else FreeType and HarfBuzz (and then kept there). */
+ * folder, else (HarfBuzz opened, and f's HarfBuzz objects made) from
+ * FreeType and HarfBuzz, and then kept there. */
 static const char *read_face_info(ts_face *f) {
   ts_buf key;
   ts_buf_init(&key);
   const char *why = NULL;
   int have_key = ts_dcache_enabled() && face_key(&key, f);
   if (!have_key || !face_get(f, &key)) {
-    why = read_freetype(f);
+    hb_font_t *font = NULL;
+    if (ts_hb_open(&why)) why = open_hb(f, &f->lazy_blob, &f->lazy_face, &font);
+    else note_failure(NULL, why);
+    if (!why) {
+      f->lazy_font = font; /* not shared yet: a plain store */
+      f->upem = hb_face_get_upem(f->lazy_face);
+      f->num_glyphs = hb_face_get_glyph_count(f->lazy_face);
+      if (f->num_glyphs == 0) why = "the font has no glyphs";
+    }
+    if (!why) why = read_freetype(f);
     if (!why) why = read_harfbuzz(f);
     if (!why && have_key) face_put(f, &key);
   }
@@ -294,58 +368,89 @@ ts_face *ts_face_load(const char *path, unsigned index, const char **why)
   ts_face *f = calloc(1, sizeof *f);
   if (!f) { *why = "out of memory"; return NULL; }
   f->index = index;
+  ts_cpset_init(&f->unicodes);
   f->path = xstrdup(path);
   if (!f->path) { *why = "out of memory"; goto fail; }
-
-  f->blob = hb_blob_create_from_file_or_fail(path);
-  if (!f->blob) { *why = "cannot read the file"; goto fail; }
-  /* hb_face_count recognises sfnt headers (TrueType, OpenType, TTC) and
-   * returns 0 for anything else. */
-  unsigned count = hb_face_count(f->blob);
-  if (count == 0) { *why = "not a font file (no TrueType/OpenType header)"; goto fail; }
-  if (index >= count) { *why = "face index beyond the collection"; goto fail; }
-  f->hb_face = hb_face_create(f->blob, index);
-  f->upem = hb_face_get_upem(f->hb_face);
-  f->num_glyphs = hb_face_get_glyph_count(f->hb_face);
-  if (f->num_glyphs == 0) { *why = "the font has no glyphs"; goto fail; }
-
-  f->unicodes = hb_set_create();
-  if (!hb_set_allocation_successful(f->unicodes)) { *why = "out of memory"; goto fail; }
   const char *fw = read_face_info(f);
   if (fw) { *why = fw; goto fail; }
-  for (hb_codepoint_t c = 0; c < 256; c++)
-    if (hb_set_has(f->unicodes, c)) f->latin1[c >> 6] |= (uint64_t)1 << (c & 63);
+  for (uint32_t c = 0; c < 256; c++)
+    if (ts_cpset_has(&f->unicodes, c)) f->latin1[c >> 6] |= (uint64_t)1 << (c & 63);
   /* symbolic (PDF FontDescriptor flag 3): glyphs outside the standard Latin
    * set, which is true of every face covering more than Latin-1. */
-  f->symbolic = hb_set_get_max(f->unicodes) > 0xFF || hb_set_is_empty(f->unicodes);
-
-  f->hb_font = hb_font_create(f->hb_face);
-  hb_ot_font_set_funcs(f->hb_font);
-  hb_font_set_scale(f->hb_font, (int)f->upem, (int)f->upem);
-  hb_font_make_immutable(f->hb_font);
-  hb_face_make_immutable(f->hb_face);
-  f->hyphen_cp = hb_set_has(f->unicodes, 0x2010) ? 0x2010
-               : hb_set_has(f->unicodes, 0x2D) ? 0x2D : 0;
+  f->symbolic = ts_cpset_max(&f->unicodes) > 0xFF || f->unicodes.n == 0;
+  f->hyphen_cp = ts_cpset_has(&f->unicodes, 0x2010) ? 0x2010
+               : ts_cpset_has(&f->unicodes, 0x2D) ? 0x2D : 0;
   return f;
 fail:
   ts_face_destroy(f);
   return NULL;
 }
 
-static void key_set(ts_buf *b, const hb_set_t *s) {
-  size_t at = b->len;
-  uint32_t n = 0;
-  ts_buf_put_u32(b, 0);
-  hb_codepoint_t a = HB_SET_VALUE_INVALID, z = HB_SET_VALUE_INVALID;
-  while (hb_set_next_range(s, &a, &z)) {
-    ts_buf_put_u32(b, a);
-    ts_buf_put_u32(b, z);
-    n++;
+/* ---- HarfBuzz's objects, made on first use ------------------------------ */
+
+hb_font_t *ts_face_make_hb(const ts_face *cf) {
+  /* the objects are written once, under the lock, and published by the
+   * release store of lazy_font (ts_face_font's acquire load) */
+  ts_face *f = (ts_face *)cf;
+  pthread_mutex_lock(&hb_make_lock);
+  hb_font_t *font = f->lazy_font;
+  if (!font && ts_hb_open(NULL)) {
+    hb_blob_t *blob = NULL;
+    hb_face_t *face = NULL;
+    const char *why = open_hb(f, &blob, &face, &font);
+    if (!why && (hb_face_get_upem(face) != f->upem ||
+                 hb_face_get_glyph_count(face) != f->num_glyphs)) {
+      hb_font_destroy(font);
+      hb_face_destroy(face);
+      hb_blob_destroy(blob);
+      why = "the file changed";
+    }
+    if (why) { /* HarfBuzz's empty objects: no glyphs; ts_face_unreadable tells */
+      blob = hb_blob_get_empty();
+      face = hb_face_get_empty();
+      font = hb_font_get_empty();
+      if (!unreadable) unreadable = strdup(f->path); /* the lock is held */
+    }
+    f->lazy_blob = blob;
+    f->lazy_face = face;
+    __atomic_store_n(&f->lazy_font, font, __ATOMIC_RELEASE);
   }
-  if (!b->oom) memcpy(b->data + at, &n, sizeof n);
+  pthread_mutex_unlock(&hb_make_lock);
+  return font;
 }
 
-int ts_face_subset_key(ts_buf *b, const ts_face *f, const hb_set_t *a, const hb_set_t *c) {
+int ts_face_unreadable(char *path, size_t n) {
+  pthread_mutex_lock(&hb_make_lock);
+  int r = unreadable != NULL;
+  if (r && n) (void)snprintf(path, n, "%s", unreadable);
+  pthread_mutex_unlock(&hb_make_lock);
+  return r;
+}
+
+ts_status ts_face_check_readable(ts_diag *d) {
+  pthread_mutex_lock(&hb_make_lock);
+  const char *lib = lib_error;
+  pthread_mutex_unlock(&hb_make_lock);
+  if (lib) { /* faces were taken for missing: the run fails instead */
+    ts_diag_report(d, TS_ERROR, NULL, 0, 0, "%s", lib);
+    return TS_ERR_INTERNAL;
+  }
+  char path[1024];
+  if (!ts_face_unreadable(path, sizeof path)) return TS_OK;
+  ts_diag_report(d, TS_ERROR, path, 0, 0,
+                 "cannot read the font again: the file changed or went during the run");
+  return TS_ERR_FONT;
+}
+
+static void key_set(ts_buf *b, const ts_cpset *s) {
+  ts_buf_put_u32(b, (uint32_t)s->n);
+  for (size_t i = 0; i < s->n; i++) {
+    ts_buf_put_u32(b, s->r[i].lo);
+    ts_buf_put_u32(b, s->r[i].hi);
+  }
+}
+
+int ts_face_subset_key(ts_buf *b, const ts_face *f, const ts_cpset *a, const ts_cpset *c) {
   if (!ts_dcache_key_file(b, f->path, f->index)) return 0;
   if (a) key_set(b, a);
   if (c) key_set(b, c);

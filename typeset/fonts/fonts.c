@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unicode/uscript.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -1193,8 +1194,9 @@ int ts_fonts_provider(ts_ctx *ctx, ts_role role, uint32_t cp, char *pkg, size_t 
     /* common characters (punctuation, arrows, mathematics) have the symbols
      * fallback; a script with no fallback of its own (Thai, Georgian...) has
      * no package to name */
-    hb_script_t hs = hb_unicode_script(hb_unicode_funcs_get_default(), cp);
-    if (hs != HB_SCRIPT_COMMON && hs != HB_SCRIPT_INHERITED && hs != HB_SCRIPT_UNKNOWN)
+    UErrorCode e = U_ZERO_ERROR;
+    UScriptCode us = uscript_getScript((UChar32)cp, &e);
+    if (U_SUCCESS(e) && us != USCRIPT_COMMON && us != USCRIPT_INHERITED && us != USCRIPT_UNKNOWN)
       return 0;
     sc = TS_FB_SYMBOLS;
   }
@@ -1474,16 +1476,21 @@ out:
   return out->n > 0 ? TS_OK : TS_ERR_FONT;
 }
 
+/* ICU's Script property (ICU is linked into every run; HarfBuzz is opened
+ * only to shape: hb_api.h) */
 ts_fb_script ts_fb_script_of(uint32_t cp)
 {
-  switch (hb_unicode_script(hb_unicode_funcs_get_default(), cp)) {
-  case HB_SCRIPT_LATIN: case HB_SCRIPT_CYRILLIC: case HB_SCRIPT_GREEK:
+  UErrorCode e = U_ZERO_ERROR;
+  UScriptCode us = uscript_getScript((UChar32)cp, &e);
+  if (U_FAILURE(e)) return TS_FB_NONE;
+  switch (us) {
+  case USCRIPT_LATIN: case USCRIPT_CYRILLIC: case USCRIPT_GREEK:
     return TS_FB_LATIN;
-  case HB_SCRIPT_ARABIC: return TS_FB_ARABIC;
-  case HB_SCRIPT_HEBREW: return TS_FB_HEBREW;
-  case HB_SCRIPT_DEVANAGARI: return TS_FB_DEVANAGARI;
-  case HB_SCRIPT_HAN: case HB_SCRIPT_HIRAGANA: case HB_SCRIPT_KATAKANA:
-  case HB_SCRIPT_HANGUL: case HB_SCRIPT_BOPOMOFO:
+  case USCRIPT_ARABIC: return TS_FB_ARABIC;
+  case USCRIPT_HEBREW: return TS_FB_HEBREW;
+  case USCRIPT_DEVANAGARI: return TS_FB_DEVANAGARI;
+  case USCRIPT_HAN: case USCRIPT_HIRAGANA: case USCRIPT_KATAKANA:
+  case USCRIPT_HANGUL: case USCRIPT_BOPOMOFO:
     return TS_FB_CJK;
   default: return TS_FB_NONE;
   }

@@ -8,7 +8,7 @@
 
 #include "../core/ts_core.h"
 #include "../style/ts_style.h"
-#include <hb.h>
+#include "../fonts/hb_api.h"
 
 /* One loaded face.  Immutable after loading: safe to share between threads
  * (hb_font is made immutable; FreeType data is read at load time only, so no
@@ -21,9 +21,13 @@ typedef struct ts_face {
   char *psname;          /* PostScript name (no spaces), "Unknown" if none */
   int weight;            /* 400 regular, 700 bold (OS/2 usWeightClass) */
   int italic;
-  hb_blob_t *blob;       /* the whole file */
-  hb_face_t *hb_face;
-  hb_font_t *hb_font;    /* scale = upem: advances come in font units */
+  /* HarfBuzz's objects: read them through ts_face_font, ts_face_hbface
+   * and ts_face_blob, which make them on first use (a face the face cache
+   * described has opened neither its file nor HarfBuzz).  Owned. */
+  hb_blob_t *lazy_blob;  /* the whole file */
+  hb_face_t *lazy_face;
+  hb_font_t *lazy_font;  /* scale = upem: advances come in font units; set
+                            last (release store): non-NULL, all three are */
   unsigned upem;
   unsigned num_glyphs;
   /* metrics in font units */
@@ -34,7 +38,7 @@ typedef struct ts_face {
   int is_cff;            /* outlines in a CFF table (OpenType/CFF) */
   int is_cid;            /* CID-keyed CFF (Noto CJK) */
   uint16_t *gid_to_cid;  /* is_cid: CFF CID per glyph id (num_glyphs entries) */
-  hb_set_t *unicodes;    /* code points the cmap covers */
+  ts_cpset unicodes;     /* code points the cmap covers */
   uint64_t latin1[4];    /* the same for U+0000..U+00FF as bits (bit cp of word cp/64):
                           * asked for nearly every character of a text */
   uint32_t id;           /* small number within the cache, in load order (0 for
@@ -43,6 +47,7 @@ typedef struct ts_face {
                             use path + index or psname there. */
   /* GSUB features looked up once at load (for synthesis decisions) */
   int has_smcp, has_sups, has_subs;
+  int no_embed;          /* OS/2 fsType forbids embedding (restricted license) */
   uint32_t hyphen_cp;    /* U+2010 when covered, else U+002D (0 if neither) */
 } ts_face;
 
@@ -55,8 +60,35 @@ void ts_face_destroy(ts_face *f);
 static inline int ts_face_has(const ts_face *f, uint32_t cp) {
   if (!f) return 0;
   if (cp < 256) return (int)((f->latin1[cp >> 6] >> (cp & 63)) & 1);
-  return hb_set_has(f->unicodes, cp) != 0;
+  return ts_cpset_has(&f->unicodes, cp);
 }
+
+/* HarfBuzz's font of f (scale = upem), made on first use: its file read
+ * and checked against what the face cache told (thread-safe; without a
+ * lock once made).  Call ts_hb_open first: NULL when HarfBuzz is not open.
+ * When the file cannot be read again (gone, or changed since the face was
+ * loaded) the objects are HarfBuzz's empty ones, which have no glyphs, and
+ * ts_face_unreadable says so: a run checks it before writing anything. */
+hb_font_t *ts_face_make_hb(const ts_face *f);
+static inline hb_font_t *ts_face_font(const ts_face *f) {
+  hb_font_t *font = __atomic_load_n(&f->lazy_font, __ATOMIC_ACQUIRE);
+  return font ? font : ts_face_make_hb(f);
+}
+/* The same face's hb_face_t and the file's blob (the same conditions). */
+static inline hb_face_t *ts_face_hbface(const ts_face *f) {
+  return ts_face_font(f) ? f->lazy_face : NULL;
+}
+static inline hb_blob_t *ts_face_blob(const ts_face *f) {
+  return ts_face_font(f) ? f->lazy_blob : NULL;
+}
+/* 1 when a face's file could not be read again for its HarfBuzz objects
+ * in this process (its path into path[0..n)), else 0. */
+int ts_face_unreadable(char *path, size_t n);
+/* TS_OK; or, when HarfBuzz could not be opened to read a face (which was
+ * then taken for missing), that error on d and TS_ERR_INTERNAL; or, when
+ * ts_face_unreadable, an error at the file on d and TS_ERR_FONT.  For a
+ * writer's last step. */
+ts_status ts_face_check_readable(ts_diag *d);
 /* 1 when the face's GSUB or GPOS lists the feature (any script). */
 int ts_face_has_feature(const ts_face *f, hb_tag_t tag);
 /* Advance of glyph gid in font units. */
@@ -171,6 +203,6 @@ const ts_face *ts_fontset_face(const ts_fontset *fs, int i);
 /* Appends a cache key for face f's subset to b: the face's font file
  * (ts_dcache_key_file) then the sets given (NULL ones skipped), each as its
  * count of ranges and the ranges.  0 when the file cannot be stat'ed. */
-int ts_face_subset_key(ts_buf *b, const ts_face *f, const hb_set_t *a, const hb_set_t *c);
+int ts_face_subset_key(ts_buf *b, const ts_face *f, const ts_cpset *a, const ts_cpset *c);
 
 #endif

@@ -372,11 +372,17 @@ static int page_of_frame(const pg_frame *f, int page0) { return f->page + page0;
 
 ts_status ts_page_layout(ts_ctx *ctx, const ts_doc *doc, const ts_layout_opts *o, ts_diag *d,
                          ts_layout *out) {
+  const char *why = NULL;
+  if (!ts_hb_open(&why)) { /* HarfBuzz is opened by the first layout */
+    ts_diag_report(d, TS_ERROR, doc && doc->path ? doc->path : NULL, 0, 0, "%s", why);
+    return TS_ERR_INTERNAL;
+  }
   pg_prewarm *w = doc && o && o->style
                       ? pg_prewarm_start(ctx, doc, o->style, doc->meta.lang ? doc->meta.lang : "en")
                       : NULL;
   ts_status st = pg_layout(ctx, doc, o, d, out, NULL);
   pg_prewarm_stop(w);
+  if (st == TS_OK) st = ts_face_check_readable(d); /* a face file gone since it was read */
   return st;
 }
 

@@ -30,8 +30,9 @@
 #define ACTUAL_MAX_UNITS 4000
 
 int pdf_glyph_w1000(const ts_face *f, uint32_t gid) {
-  if (!f->hb_font || f->upem == 0) return 0;
-  hb_position_t adv = hb_font_get_glyph_h_advance(f->hb_font, gid);
+  hb_font_t *font = ts_face_font(f);
+  if (!font || f->upem == 0) return 0;
+  hb_position_t adv = hb_font_get_glyph_h_advance(font, gid);
   return (int)lround((double)adv * 1000.0 / (double)f->upem);
 }
 
@@ -645,15 +646,16 @@ static ts_status write_tounicode(pdf_w *w, pdf_face *pf, const code_entry *ce,
     if (gid != 0 && !pf->g[gid].text1 && !pf->g[gid].fallback1) {
       rev = hb_map_create();
       if (!hb_map_allocation_successful(rev)) { st = TS_ERR_NOMEM; goto done; }
-      if (pf->face->unicodes) {
-        for (hb_codepoint_t cp = HB_SET_VALUE_INVALID; hb_set_next(pf->face->unicodes, &cp);) {
+      const ts_cpset *u = &pf->face->unicodes;
+      hb_font_t *font = ts_face_font(pf->face);
+      for (size_t r = 0; r < u->n; r++)
+        for (uint64_t cp = u->r[r].lo; cp <= u->r[r].hi; cp++) {
           hb_codepoint_t g;
           /* the lowest code point wins ('-' before U+2010) */
-          if (hb_font_get_nominal_glyph(pf->face->hb_font, cp, &g) && hb_set_has(pf->used, g) &&
+          if (hb_font_get_nominal_glyph(font, (hb_codepoint_t)cp, &g) && hb_set_has(pf->used, g) &&
               !hb_map_has(rev, g))
-            hb_map_set(rev, g, cp);
+            hb_map_set(rev, g, (hb_codepoint_t)cp);
         }
-      }
       if (!hb_map_allocation_successful(rev)) { st = TS_ERR_NOMEM; goto done; }
     }
   }
@@ -786,7 +788,7 @@ static void subset_tag(const pdf_face *pf, const code_entry *ce, size_t n, char 
 static ts_status subset_check(pdf_w *w, const pdf_face *pf) {
   const ts_face *f = pf->face;
   if (!f->is_cff) return TS_OK;
-  hb_blob_t *cff = hb_face_reference_table(f->hb_face, HB_TAG('C','F','F',' '));
+  hb_blob_t *cff = hb_face_reference_table(ts_face_hbface(f), HB_TAG('C','F','F',' '));
   unsigned len = hb_blob_get_length(cff);
   hb_blob_destroy(cff);
   if (len != 0) return TS_OK;
@@ -802,6 +804,7 @@ static ts_status subset_check(pdf_w *w, const pdf_face *pf) {
  * pf->state (a failure is reported by pdf_fonts_subset). */
 static void subset_make(pdf_face *pf, int deflate) {
   const ts_face *f = pf->face;
+  hb_face_t *face = ts_face_hbface(f);
   hb_subset_input_t *in = hb_subset_input_create_or_fail();
   if (!in) return;
   hb_set_union(hb_subset_input_glyph_set(in), pf->used);
@@ -833,17 +836,17 @@ static void subset_make(pdf_face *pf, int deflate) {
   unsigned start = 0, nt;
   do {
     nt = sizeof tags / sizeof tags[0];
-    hb_face_get_table_tags(f->hb_face, start, &nt, tags);
+    hb_face_get_table_tags(face, start, &nt, tags);
     for (unsigned i = 0; i < nt; i++) {
       if (tags[i] == HB_TAG('c','m','a','p') || hb_set_has(ds, tags[i])) continue;
-      hb_blob_t *t = hb_face_reference_table(f->hb_face, tags[i]);
+      hb_blob_t *t = hb_face_reference_table(face, tags[i]);
       hb_face_builder_add_table(src, tags[i], t);
       hb_blob_destroy(t);
     }
     start += nt;
   } while (nt == sizeof tags / sizeof tags[0]);
-  hb_face_set_upem(src, hb_face_get_upem(f->hb_face));
-  hb_face_set_glyph_count(src, hb_face_get_glyph_count(f->hb_face));
+  hb_face_set_upem(src, hb_face_get_upem(face));
+  hb_face_set_glyph_count(src, hb_face_get_glyph_count(face));
   pf->plan = hb_subset_plan_create_or_fail(src, in);
   if (pf->plan) {
     pf->old2new = hb_subset_plan_old_to_new_glyph_mapping(pf->plan);
@@ -909,7 +912,13 @@ static int disk_key(ts_buf *b, const pdf_face *pf, int deflate) {
   if (rn <= 0 || (size_t)rn >= sizeof recipe) return 0;
   ts_buf_put_u32(b, (uint32_t)rn);
   ts_buf_append(b, recipe, (size_t)rn);
-  return ts_face_subset_key(b, pf->face, pf->used, NULL);
+  ts_cpset used; /* the glyph set's ranges */
+  ts_cpset_init(&used);
+  hb_codepoint_t a = HB_SET_VALUE_INVALID, z = HB_SET_VALUE_INVALID;
+  while (hb_set_next_range(pf->used, &a, &z)) (void)ts_cpset_add_range(&used, a, z);
+  int ok = !used.oom && ts_face_subset_key(b, pf->face, &used, NULL);
+  ts_cpset_free(&used);
+  return ok;
 }
 
 static void blob_release(void *b) { ts_blob_unref(b); }

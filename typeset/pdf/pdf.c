@@ -1774,7 +1774,8 @@ ts_status ts_pdf_write_mem(ts_ctx *ctx, const ts_doc *doc, const ts_style *style
   r.w.d = d;
   r.w.file = doc && doc->path ? doc->path : "(document)";
   const char *why = NULL;
-  if (!ts_hpdf_open(&why)) { /* libharu is opened by the first PDF */
+  /* libharu is opened by the first PDF (and HarfBuzz by its layout) */
+  if (!ts_hpdf_open(&why) || !ts_hb_open(&why)) {
     ts_diag_report(d, TS_ERROR, r.w.file, 0, 0, "%s", why);
     return TS_ERR_INTERNAL;
   }

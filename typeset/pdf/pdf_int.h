@@ -13,7 +13,7 @@
 #include "text/ts_text.h"
 
 #include "pdf/hpdf_api.h"
-#include <hb.h>
+#include "fonts/hb_api.h"
 #include "fonts/hbsubset_api.h"
 
 /* A glyph's Unicode text for ToUnicode: a slice of some run's text (the

@@ -18,7 +18,7 @@
 
 #include <errno.h>
 #include <glob.h>
-#include <hb.h>
+#include "fonts/hb_api.h"
 #include "pdf/hpdf_api.h"
 #include <png.h>
 #include <pthread.h>
@@ -550,7 +550,7 @@ static void fingerprint(run *r, paper *p, const char *fill) {
   long long epoch = (long long)ts_ctx_epoch(r->ctx, &epoch_set);
   /* fits: three short version strings and a number (the build ID is kept out of it) */
   (void)snprintf(libs, sizeof libs, "harfbuzz %s libharu %s libpng %s epoch %lld",
-                 hb_version_string(), ts_hpdf_open(NULL) ? HPDF_GetVersion() : "-",
+                 HB_VERSION_STRING, ts_hpdf_open(NULL) ? HPDF_GetVersion() : "-",
                  png_get_libpng_ver(NULL),
                  epoch_set ? epoch : -1LL);
   const char *id = ts_build_id();

@@ -212,7 +212,7 @@ static ts_status build_line(line_ctx *lc, const ts_lb_line *L, size_t li, size_t
       piece *pc = &lc->pcs[lc->n_pcs - 1];
       hb_codepoint_t gid = 0;
       uint32_t hc = pc->r->face->hyphen_cp ? pc->r->face->hyphen_cp : '-';
-      hb_font_get_nominal_glyph(pc->r->face->hb_font, hc, &gid);
+      hb_font_get_nominal_glyph(ts_face_font(pc->r->face), hc, &gid);
       sglyph hg = {gid, pc->b, ts_face_advance(pc->r->face, gid), 0, 0};
       if (pc->r->level & 1) {
         /* logical order: the hyphen follows the last character */

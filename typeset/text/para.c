@@ -22,7 +22,7 @@
  *     hyphenate; here patterns apply to each word of letters), parfillskip
  *     and a forced break at the end (TeX §816). */
 #include "text/text_internal.h"
-#include <hb-ot.h>
+#include "fonts/hb_api.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -713,7 +713,7 @@ static ts_status shape_range(ts_para *p, hb_buffer_t *buf, const prun *r, const 
   if (context && x == 0) flags |= HB_BUFFER_FLAG_BOT;
   if (context && y == tlen) flags |= HB_BUFFER_FLAG_EOT;
   hb_buffer_set_flags(buf, (hb_buffer_flags_t)flags);
-  hb_shape(r->face->hb_font, buf, r->feats, r->nfeats);
+  hb_shape(ts_face_font(r->face), buf, r->feats, r->nfeats);
   if (!hb_buffer_allocation_successful(buf)) return TS_ERR_NOMEM;
   unsigned n = 0;
   hb_glyph_info_t *info = hb_buffer_get_glyph_infos(buf, &n);
@@ -757,8 +757,8 @@ static ts_status shape_range(ts_para *p, hb_buffer_t *buf, const prun *r, const 
 static int face_word_safe_compute(const ts_face *f)
 {
   hb_codepoint_t sp = 0;
-  if (!hb_font_get_nominal_glyph(f->hb_font, ' ', &sp)) return 0;
-  hb_face_t *hf = hb_font_get_face(f->hb_font);
+  if (!hb_font_get_nominal_glyph(ts_face_font(f), ' ', &sp)) return 0;
+  hb_face_t *hf = hb_font_get_face(ts_face_font(f));
   static const char *const aat[] = {"morx", "mort", "kerx"};
   for (size_t i = 0; i < sizeof aat / sizeof *aat; i++) {
     hb_blob_t *b = hb_face_reference_table(hf, hb_tag_from_string(aat[i], 4));
@@ -1124,7 +1124,7 @@ static double hyphen_width(const prun *r)
   if (!r || !r->face) return 0;
   hb_codepoint_t g = 0;
   uint32_t cp = r->face->hyphen_cp ? r->face->hyphen_cp : '-';
-  if (!hb_font_get_nominal_glyph(r->face->hb_font, cp, &g)) return 0;
+  if (!hb_font_get_nominal_glyph(ts_face_font(r->face), cp, &g)) return 0;
   return ts_face_advance(r->face, g) * r->scale;
 }
 
@@ -1453,6 +1453,11 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
   UBiDi *bidi = NULL;
   UBreakIterator *bi = NULL;
   *out = NULL;
+  const char *why = NULL;
+  if (!ts_hb_open(&why)) { /* HarfBuzz is opened by the first text shaped */
+    ts_diag_report(d, TS_ERROR, NULL, 0, 0, "%s", why);
+    return TS_ERR_INTERNAL;
+  }
 
   ts_para *p = calloc(1, sizeof *p);
   if (!p) return TS_ERR_NOMEM;
@@ -1811,7 +1816,7 @@ ts_status ts_text_para_create(ts_ctx *ctx, ts_arena *arena, const ts_span *spans
         for (size_t k = r->g0; k < gv.n && !unchanged; k++) {
           hb_codepoint_t nom = 0;
           uint32_t c = cp_at(p, gv.g[k].cluster);
-          if (hb_font_get_nominal_glyph(r->face->hb_font, c, &nom) && nom == gv.g[k].gid &&
+          if (hb_font_get_nominal_glyph(ts_face_font(r->face), c, &nom) && nom == gv.g[k].gid &&
               !u_isspace((UChar32)c))
             unchanged = 1;
         }

@@ -4,7 +4,7 @@
 
 #include "text/ts_text.h"
 
-#include <hb.h>
+#include "fonts/hb_api.h"
 
 /* A shaped glyph in font units, in logical order within its run. */
 typedef struct sglyph {
