@@ -1741,11 +1741,12 @@ def check_glib_standin(typeset, root, tmp):
 
 
 def check_lazy_libraries(typeset, root, tmp):
-    """libharu, HarfBuzz and harfbuzz-subset are opened on first use
-    (typeset/core/lib.c): an EPUB whose faces and subsets the cache folder
-    holds loads none of them, a PDF loads libharu and HarfBuzz; when one
-    cannot be loaded, the run that needs it fails with a located error and
-    writes nothing, and a run that does not need it succeeds."""
+    """libharu, HarfBuzz, harfbuzz-subset and FreeType are opened on first
+    use (typeset/core/lib.c): an EPUB whose faces, subsets and cover the
+    cache folder holds loads none of them (nor the libraries they bring:
+    graphite2, libpng, Brotli), a PDF loads libharu, HarfBuzz and FreeType;
+    when one cannot be loaded, the run that needs it fails with a located
+    error and writes nothing, and a run that does not need it succeeds."""
     src = os.path.join(root, "samples", "grain-corridors.md")
     cache = os.path.join(tmp, "lazy-cache")
     epub, pdf = os.path.join(tmp, "lazy.epub"), os.path.join(tmp, "lazy.pdf")
@@ -1759,21 +1760,26 @@ def check_lazy_libraries(typeset, root, tmp):
             return
         loaded[k] = [os.path.basename(o) for o in loaded_objects(p.stderr)]
     has = lambda k, lib: any(o.startswith(lib) for o in loaded[k])
-    lazy = ("libhpdf", "libharfbuzz-subset", "libharfbuzz.so", "libgraphite2")
+    lazy = ("libhpdf", "libharfbuzz-subset", "libharfbuzz.so", "libgraphite2", "libfreetype",
+            "libpng", "libbrotli")
     if any(has("epub", lib) for lib in lazy):
         fail("lazy libraries: an EPUB from the caches loaded %s" % loaded["epub"])
         return
-    if not has("first", "libharfbuzz-subset") or not has("first", "libharfbuzz.so") or \
-            not has("pdf", "libhpdf") or not has("pdf", "libharfbuzz.so"):
+    want = {"first": ("libharfbuzz-subset", "libharfbuzz.so", "libfreetype"),
+            "pdf": ("libhpdf", "libharfbuzz.so", "libfreetype")}
+    if not all(has(k, lib) for k in want for lib in want[k]):
         fail("lazy libraries: the first EPUB (faces read, subsets made) or the PDF did not "
-             "load HarfBuzz / harfbuzz-subset / libharu: %s / %s" % (loaded["first"], loaded["pdf"]))
+             "load HarfBuzz / harfbuzz-subset / FreeType / libharu: %s / %s"
+             % (loaded["first"], loaded["pdf"]))
         return
     # an unloadable stand-in of one library at a time, found first through
     # LD_LIBRARY_PATH
     cases = (("PDF", pdf, {}, "libhpdf-2.3.0.so"),
              ("EPUB with no cache", epub, {"TYPESET_CACHE_DIR": "off"}, "libharfbuzz-subset.so.0"),
              ("PDF", pdf, {}, "libharfbuzz.so.0"),
-             ("EPUB with no cache", epub, {"TYPESET_CACHE_DIR": "off"}, "libharfbuzz.so.0"))
+             ("EPUB with no cache", epub, {"TYPESET_CACHE_DIR": "off"}, "libharfbuzz.so.0"),
+             ("PDF", pdf, {}, "libfreetype.so.6"),
+             ("EPUB with no cache", epub, {"TYPESET_CACHE_DIR": "off"}, "libfreetype.so.6"))
     for i, (label, out, extra, lib) in enumerate(cases):
         bad = os.path.join(tmp, "badlibs%d" % i)
         os.makedirs(bad)
@@ -1789,16 +1795,17 @@ def check_lazy_libraries(typeset, root, tmp):
             return
     bad = os.path.join(tmp, "badlibs")
     os.makedirs(bad)
-    for lib in ("libhpdf-2.3.0.so", "libharfbuzz-subset.so.0", "libharfbuzz.so.0"):
+    for lib in ("libhpdf-2.3.0.so", "libharfbuzz-subset.so.0", "libharfbuzz.so.0",
+                "libfreetype.so.6"):
         write(os.path.join(bad, lib), "not a library\n")
     p = run([typeset, src, "-q", "-o", epub], env=dict(base, LD_LIBRARY_PATH=bad))
     if p is None or p.returncode != 0:
         fail("lazy libraries: an EPUB from the caches failed with the libraries unloadable: %s"
              % describe(p))
         return
-    ok("lazy libraries: an EPUB from the caches loads none of libharu, HarfBuzz and "
-       "harfbuzz-subset; a run that needs one it cannot load fails with a located error "
-       "and no output")
+    ok("lazy libraries: an EPUB from the caches loads none of libharu, HarfBuzz, "
+       "harfbuzz-subset and FreeType; a run that needs one it cannot load fails with a "
+       "located error and no output")
 
 
 def check_installed(typeset, root, tmp):

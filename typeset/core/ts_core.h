@@ -364,19 +364,29 @@ typedef struct ts_lazylib {
     void *slots[0 FUNCS(TS_LAZY_ONE)];                                                           \
   }
 /* Defines table `var` (of type `type`) for FUNCS and `int open_fn(const
- * char **why)`, which opens soname into it (ts_lazylib_open). */
-#define TS_LAZY_DEFINE(type, var, FUNCS, soname, open_fn)                                        \
+ * char **why)`, which opens soname into it (ts_lazylib_open) after
+ * before_fn, the open of a library it needs that typeset also opens on
+ * first use (ts_lazy_nothing for none): that one is opened first, so that
+ * no library is first loaded as a dependency and later opened itself
+ * (glibc then loses its first list of dependencies, a leak valgrind sees
+ * once a process when that first load was on another thread). */
+#define TS_LAZY_DEFINE(type, var, FUNCS, soname, open_fn, before_fn)                             \
   type var;                                                                                      \
   _Static_assert(sizeof var.slots == sizeof var.f, "one slot a function");                       \
   static const char *const var##_names[] = {FUNCS(TS_LAZY_NAME)};                                \
   static ts_lazylib var##_lib =                                                                  \
       TS_LAZYLIB_INIT(soname, var##_names, sizeof var##_names / sizeof var##_names[0], var.slots); \
-  int open_fn(const char **why) { return ts_lazylib_open(&var##_lib, why); }
+  int open_fn(const char **why) { return before_fn(why) && ts_lazylib_open(&var##_lib, why); }
 // NOLINTEND(bugprone-macro-parentheses)
 /* 1 once the library is open and every function found (on the first call);
  * else 0 and *why (when given) is the reason, a message naming the library
  * (valid for the process). */
 int ts_lazylib_open(ts_lazylib *l, const char **why);
+/* TS_LAZY_DEFINE's before_fn for a library that needs none of the others. */
+static inline int ts_lazy_nothing(const char **why) {
+  (void)why;
+  return 1;
+}
 
 /* ---- YAML ------------------------------------------------------------------
  * The deepest nesting of collections typeset reads in any YAML (a paper's

@@ -36,9 +36,7 @@
 #include <unicode/ustring.h>
 #include <zlib.h>
 
-#include <ft2build.h>
-#include FT_FREETYPE_H
-#include FT_OUTLINE_H
+#include "../fonts/ft_api.h"
 
 #define COVER_MARGIN 150    /* px, left and right */
 #define COVER_TEXT_MAX 4096 /* bytes of one text drawn (the rest is cut) */
@@ -838,36 +836,52 @@ static ts_status write_png(const cover *C, const craster *R, ts_buf *out) {
 }
 
 /* FreeType's library file, keyed once a process (path, size, times,
- * inode: ts_dcache_key_file) at its first cover — by then the library is
- * loaded, so a file replaced on disk later in a long series run is not
- * taken for the one that draws; ft_file_len 0 when it cannot be found or
- * stat'ed (nothing is cached then). */
+ * inode: ts_dcache_key_file): the file the build linked against
+ * (TS_FT_FILE, meson.build: the library's folder and soname), since a
+ * cover found in the cache must not need FreeType loaded to be keyed.
+ * ft_file_len 0 when it cannot be stat'ed (nothing is cached then).  A
+ * cover is put in the cache only when the FreeType that drew it is that
+ * file (ft_drew_keyed): one found first on LD_LIBRARY_PATH draws, but its
+ * covers are not kept under the system library's key. */
 static unsigned char ft_file_key[1024];
 static size_t ft_file_len;
 static pthread_once_t ft_file_once = PTHREAD_ONCE_INIT;
 
+#ifndef TS_FT_FILE
+#define TS_FT_FILE "/usr/lib/x86_64-linux-gnu/libfreetype.so.6"
+#endif
+
 static void ft_file_find(void) {
-  Dl_info di;
-  union { /* a function's address as data (POSIX: dlsym's convention) */
-    FT_Error (*fn)(FT_Library *);
-    void *p;
-  } ft = {.fn = FT_Init_FreeType};
-  if (!dladdr(ft.p, &di) || !di.dli_fname) return;
   ts_buf b;
   ts_buf_init(&b);
-  if (ts_dcache_key_file(&b, di.dli_fname, 0) && !b.oom && b.len <= sizeof ft_file_key) {
+  if (ts_dcache_key_file(&b, TS_FT_FILE, 0) && !b.oom && b.len <= sizeof ft_file_key) {
     memcpy(ft_file_key, b.data, b.len);
     ft_file_len = b.len;
   }
   ts_buf_free(&b);
 }
 
+/* 1 when the FreeType open (ft_api.h) is the file of the key. */
+static int ft_drew_keyed(void) {
+  Dl_info di;
+  union { /* a function's address as data (POSIX: dlsym's convention) */
+    FT_Error (*fn)(FT_Library *);
+    void *p;
+  } ft = {.fn = FT_Init_FreeType}; /* the table's pointer */
+  if (!ft.p || !dladdr(ft.p, &di) || !di.dli_fname) return 0;
+  char *a = realpath(di.dli_fname, NULL), *k = realpath(TS_FT_FILE, NULL);
+  int same = a && k && strcmp(a, k) == 0;
+  free(a);
+  free(k);
+  return same;
+}
+
 /* The libraries that draw and write the cover (the build is in every key:
- * ts_dcache).  FreeType is keyed by the library file that draws
- * (ft_file_find) and its headers' version, so that a cover found in the
- * cache needs no FreeType library at all — setting one up with its
- * modules was a tenth of a millisecond of every fresh EPUB.  0 when that
- * file is unknown (nothing is cached then). */
+ * ts_dcache).  FreeType is keyed by its library file (ft_file_find) and its
+ * headers' version, so that a cover found in the cache needs no FreeType
+ * library at all — loading it and setting one up with its modules was half
+ * a millisecond of every fresh EPUB.  0 when that file is unknown (nothing
+ * is cached then). */
 static int key_versions(ts_buf *k, const char *what) {
   ts_buf_printf(k, "%s 2 %dx%d ft %d.%d.%d png %lu zlib %s harfbuzz %s\n", what, EPUB_COVER_W,
                 EPUB_COVER_H, FREETYPE_MAJOR, FREETYPE_MINOR, FREETYPE_PATCH,
@@ -983,6 +997,10 @@ ts_status epub_cover_png(epub *E, ts_blob **png) {
     if (key.oom) TS_CHECK(TS_ERR_NOMEM);
     if (keyed && cached_png(kind, &key, png)) goto done;
   }
+  if (!ts_ft_open(&why)) { /* FreeType is opened by the first cover drawn */
+    ts_diag_report(E->d, TS_ERROR, NULL, 0, 0, "%s", why);
+    TS_CHECK(TS_ERR_INTERNAL);
+  }
   if (FT_Init_FreeType(&lib) != 0) {
     lib = NULL;
     TS_CHECK(TS_ERR_NOMEM);
@@ -990,7 +1008,7 @@ ts_status epub_cover_png(epub *E, ts_blob **png) {
   TS_CHECK(render_glyphs(&C, lib, &R));
   TS_CHECK(ts_face_check_readable(E->d)); /* a face file gone since it was read */
   TS_CHECK(write_png(&C, &R, &out));
-  if (keyed) ts_dcache_put(kind, &key, out.data, out.len);
+  if (keyed && ft_drew_keyed()) ts_dcache_put(kind, &key, out.data, out.len);
   size_t n = 0;
   void *bytes = ts_buf_detach(&out, &n);
   if (!bytes || !(*png = ts_blob_take(bytes, n))) TS_CHECK(TS_ERR_NOMEM);

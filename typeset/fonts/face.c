@@ -7,10 +7,7 @@
  * so a loaded face can be shared by threads. */
 #include "fonts/ts_fonts.h"
 
-#include <ft2build.h>
-#include FT_FREETYPE_H
-#include FT_CID_H
-#include FT_TRUETYPE_TABLES_H
+#include "fonts/ft_api.h"
 #include "fonts/hb_api.h"
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,6 +20,21 @@ static char *xstrdup(const char *s)
   char *r = malloc(n + 1);
   if (r) memcpy(r, s, n + 1);
   return r;
+}
+
+/* What could not be read again (ts_face_unreadable): the first face file,
+ * or HarfBuzz itself for a face no cache described.  One lock for every
+ * face's HarfBuzz objects too: each is made once a process. */
+static pthread_mutex_t hb_make_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *unreadable;      /* owned; under the lock */
+static const char *lib_error; /* ts_hb_open's reason (static); under the lock */
+
+/* Notes a face file that failed (path) or HarfBuzz's failure (why). */
+static void note_failure(const char *path, const char *why) {
+  pthread_mutex_lock(&hb_make_lock);
+  if (path && !unreadable) unreadable = strdup(path);
+  if (why && !lib_error) lib_error = why;
+  pthread_mutex_unlock(&hb_make_lock);
 }
 
 static int table_has_feature(hb_face_t *face, hb_tag_t table, hb_tag_t tag)
@@ -80,6 +92,10 @@ static const char *read_freetype(ts_face *f)
 
   /* One FT_Library per load: FreeType libraries are not thread-safe, and
    * loads happen rarely (once per face per process). */
+  if (!ts_ft_open(&why)) { /* opened by the first face no cache described */
+    note_failure(NULL, why);
+    return why;
+  }
   if (FT_Init_FreeType(&lib)) { why = "FreeType could not be initialised"; goto done; }
   if (FT_New_Memory_Face(lib, (const FT_Byte *)data, (FT_Long)len, (FT_Long)f->index, &ft)) {
     why = "FreeType cannot read it as a font";
@@ -261,8 +277,8 @@ static int face_get(ts_face *f, const ts_buf *key) {
   /* the ranges as ts_cpset keeps them: sorted, apart */
   for (uint32_t i = 0; i < n_ranges && !r.bad; i++) {
     uint32_t a = ts_rd_u32(&r), z = ts_rd_u32(&r);
-    if (a > z || z > 0x10FFFF || (i > 0 && a <= prev + 1)) r.bad = 1;
-    else if (!ts_cpset_add_range(&t.unicodes, a, z)) r.bad = 1;
+    int ok = a <= z && z <= 0x10FFFF && (i == 0 || a > prev + 1);
+    if (!ok || !ts_cpset_add_range(&t.unicodes, a, z)) r.bad = 1;
     prev = z;
   }
   for (int i = 0; i < FACE_NFLAGS; i++)
@@ -289,21 +305,6 @@ static int face_get(ts_face *f, const ts_buf *key) {
   }
   *f = t;
   return 1;
-}
-
-/* What could not be read again (ts_face_unreadable): the first face file,
- * or HarfBuzz itself for a face no cache described.  One lock for every
- * face's HarfBuzz objects too: each is made once a process. */
-static pthread_mutex_t hb_make_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *unreadable;      /* owned; under the lock */
-static const char *lib_error; /* ts_hb_open's reason (static); under the lock */
-
-/* Notes a face file that failed (path) or HarfBuzz's failure (why). */
-static void note_failure(const char *path, const char *why) {
-  pthread_mutex_lock(&hb_make_lock);
-  if (path && !unreadable) unreadable = strdup(path);
-  if (why && !lib_error) lib_error = why;
-  pthread_mutex_unlock(&hb_make_lock);
 }
 
 /* Opens f's file with HarfBuzz (open): its blob, face and font (scale =

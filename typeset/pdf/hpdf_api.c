@@ -6,4 +6,5 @@
 #define TS_HPDF_SONAME "libhpdf-2.3.0.so"
 #endif
 
-TS_LAZY_DEFINE(ts_hpdf_api, ts_hpdf, TS_HPDF_FUNCS, TS_HPDF_SONAME, ts_hpdf_open)
+TS_LAZY_DEFINE(ts_hpdf_api, ts_hpdf, TS_HPDF_FUNCS, TS_HPDF_SONAME, ts_hpdf_open,
+               ts_lazy_nothing)
