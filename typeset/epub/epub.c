@@ -18,7 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <unicode/uchar.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 /* ---- small map --------------------------------------------------------- */
 
@@ -447,7 +447,7 @@ static const char *image_problem(const unsigned char *p, size_t n, const char *m
       uint32_t len = be32(p + i);
       if (len > n - i - 12) return "a PNG chunk runs past the end of the file";
       const unsigned char *type = p + i + 4;
-      uint32_t crc = (uint32_t)crc32(0L, type, len + 4);
+      uint32_t crc = libdeflate_crc32(0, type, (size_t)len + 4);
       if (crc != be32(p + i + 8 + len)) return "a PNG chunk has a wrong CRC";
       if (memcmp(type, "IHDR", 4) == 0) {
         if (len < 8 || !TS_IMAGE_FITS(be32(p + i + 8), be32(p + i + 12)))

@@ -412,7 +412,15 @@ static void lang_scripts_of(const char *lang, lang_scripts *ls) {
 
 static unsigned foreign_weight(const lang_scripts *ls, const char *s, size_t n) {
   unsigned w = 0;
+  int latin_own = 0; /* ASCII: its letters are Latin, the rest is no letter */
+  for (int j = 0; j < ls->n_own; j++) latin_own |= ls->own[j] == USCRIPT_LATIN;
   for (size_t i = 0; i < n && w < FOREIGN_PASSAGE;) {
+    if ((unsigned char)s[i] < 0x80) {
+      unsigned char c = (unsigned char)s[i++];
+      if (latin_own || !((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) continue;
+      w++; /* a Latin letter in a paper of another script */
+      continue;
+    }
     uint32_t cp;
     size_t k = ts_utf8_decode(s + i, n - i, &cp);
     i += k ? k : 1;

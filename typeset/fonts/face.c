@@ -374,8 +374,9 @@ ts_face *ts_face_load(const char *path, unsigned index, const char **why)
   if (!f->path) { *why = "out of memory"; goto fail; }
   const char *fw = read_face_info(f);
   if (fw) { *why = fw; goto fail; }
-  for (uint32_t c = 0; c < 256; c++)
-    if (ts_cpset_has(&f->unicodes, c)) f->latin1[c >> 6] |= (uint64_t)1 << (c & 63);
+  for (size_t i = 0; i < f->unicodes.n && f->unicodes.r[i].lo < 256; i++)
+    for (uint32_t c = f->unicodes.r[i].lo; c <= f->unicodes.r[i].hi && c < 256; c++)
+      f->latin1[c >> 6] |= (uint64_t)1 << (c & 63);
   /* symbolic (PDF FontDescriptor flag 3): glyphs outside the standard Latin
    * set, which is true of every face covering more than Latin-1. */
   f->symbolic = ts_cpset_max(&f->unicodes) > 0xFF || f->unicodes.n == 0;

@@ -951,8 +951,8 @@ static void apply_map(lctx *L, ts_style *s, const field *tab, const ynode *map,
       err_at(L, key->line, key->col, "keys must be plain names, not %s", kind_name(key));
       continue;
     }
-    const field *f = tab;
-    while (f->key && strcmp(f->key, key->val)) f++;
+    const field *f = tab; /* the first letters before the names: most differ there */
+    while (f->key && (f->key[0] != key->val[0] || strcmp(f->key, key->val))) f++;
     if (!f->key && !(depth == 0 && !strcmp(key->val, "base"))) {
       if (L->unknown < MAX_UNKNOWN_WARN) {
         if (ctx_key)
