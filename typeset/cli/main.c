@@ -98,17 +98,18 @@ static ts_ctx *volatile left_to_exit; /* the context the process leaves to the s
  * valgrind bring their own, and their heap does not move: nothing is
  * written then). */
 #define HEAP_FIRST (768 << 10)
+#define HEAP_PAD (256 << 10) /* what the heap grows by past a request */
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
 static void heap_setup(void) {
   (void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
   (void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
-  (void)mallopt(M_TOP_PAD, 256 << 10);
+  (void)mallopt(M_TOP_PAD, HEAP_PAD);
   char *start = sbrk(0);
   if ((uintptr_t)start == UINTPTR_MAX) return; /* sbrk failed: (void *)-1 */
   start += (4096 - (uintptr_t)start % 4096) % 4096; /* the first whole page */
-  void *volatile p = malloc(HEAP_FIRST); /* volatile: the pair is not elided */
+  void *volatile p = malloc(HEAP_FIRST - HEAP_PAD); /* volatile: the pair is not elided */
   free(p);
   char *top = sbrk(0);
   if ((uintptr_t)top != UINTPTR_MAX && top > start)
