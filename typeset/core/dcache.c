@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ts_core.h"
@@ -100,12 +101,22 @@ static int dcache_locate(const char *kind, const ts_buf *caller_key, ts_buf *ful
   return 0;
 }
 
+/* Marks a file read as recently used (the pruning goes by modification
+ * time), unless it was within the hour: a fresh EPUB read ~17 files, a
+ * system call each. */
+static void touch(const char *path, const struct timespec *mtime) {
+  time_t now = time(NULL);
+  if (mtime->tv_sec <= now && now - mtime->tv_sec < 3600) return;
+  (void)utimensat(AT_FDCWD, path, NULL, 0);
+}
+
 char *ts_dcache_get(const char *kind, const ts_buf *caller_key, size_t *len) {
   ts_buf key;
   char *path;
   if (!dcache_locate(kind, caller_key, &key, &path)) return NULL;
   size_t n = 0, off = 0, vlen = 0;
-  char *data = ts_file_read(path, &n, (size_t)256 << 20);
+  struct timespec mt;
+  char *data = ts_file_read_mtime(path, &n, (size_t)256 << 20, &mt);
   char *val = NULL;
   if (dcache_value((const unsigned char *)data, n, &key, &off, &vlen)) {
     /* the value moved to the front of the block read: one allocation */
@@ -115,7 +126,7 @@ char *ts_dcache_get(const char *kind, const ts_buf *caller_key, size_t *len) {
     *len = vlen;
   }
   free(data);
-  if (val) (void)utimensat(AT_FDCWD, path, NULL, 0); /* recently used */
+  if (val) touch(path, &mt);
   free(path);
   ts_buf_free(&key);
   return val;
@@ -158,7 +169,7 @@ ts_blob *ts_dcache_get_blob(const char *kind, const ts_buf *caller_key) {
     }
   }
   if (fd >= 0) (void)close(fd); /* read only: nothing to lose */
-  if (val) (void)utimensat(AT_FDCWD, path, NULL, 0); /* recently used */
+  if (val) touch(path, &sb.st_mtim);
   free(path);
   ts_buf_free(&key);
   return val;
@@ -230,7 +241,8 @@ void ts_dcache_put(const char *kind, const ts_buf *caller_key, const void *val, 
   ts_buf_put_u64(&b, (uint64_t)len);
   ts_buf_put_u64(&b, hash64(val, len));
   ts_buf_append(&b, val, len);
-  if (!b.oom && ts_write_file_atomic(path, b.data, b.len) == TS_OK) dcache_prune(kind);
+  if (!b.oom && ts_cache_dir_make() && ts_write_file_atomic(path, b.data, b.len) == TS_OK)
+    dcache_prune(kind);
   ts_buf_free(&b);
   free(path);
   ts_buf_free(&full);

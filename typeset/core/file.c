@@ -20,17 +20,26 @@
  * or that is not regular (a pipe), is read on until its end, growing the
  * buffer by doubling, never past max. */
 char *ts_file_read(const char *path, size_t *len, size_t max) {
+  return ts_file_read_mtime(path, len, max, NULL);
+}
+
+char *ts_file_read_mtime(const char *path, size_t *len, size_t max, struct timespec *mtime) {
   if (!max) max = (size_t)256 << 20;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NULL;
   struct stat sb;
-  if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+  int stated = fstat(fd, &sb) == 0;
+  if (mtime) {
+    mtime->tv_sec = stated ? sb.st_mtim.tv_sec : 0;
+    mtime->tv_nsec = stated ? sb.st_mtim.tv_nsec : 0;
+  }
+  if (stated && S_ISDIR(sb.st_mode)) {
     (void)close(fd); /* read only: nothing to lose */
     errno = EISDIR;
     return NULL;
   }
   size_t cap = 65536;
-  if (S_ISREG(sb.st_mode) && sb.st_size >= 0) {
+  if (stated && S_ISREG(sb.st_mode) && sb.st_size >= 0) {
     if ((uint64_t)sb.st_size > (uint64_t)max) {
       (void)close(fd);
       errno = EFBIG;
@@ -419,28 +428,40 @@ char *ts_path_resolve_inside(const char *base_dir, const char *rel,
   return real;
 }
 
-char *ts_cache_path(const char *name) {
+/* The cache folder into buf (PATH_MAX bytes); with make, created (and
+ * ~/.cache for the default) when missing.  0 when off or none is known. */
+static int cache_dir(char *buf, int make) {
   const char *dir = getenv("TYPESET_CACHE_DIR");
-  char buf[PATH_MAX];
-  if (!name || (dir && !strcmp(dir, "off"))) return NULL;
-  if (!dir || !*dir) {
+  if (dir && !strcmp(dir, "off")) return 0;
+  int n;
+  if (dir && *dir) {
+    n = snprintf(buf, PATH_MAX, "%s", dir);
+  } else {
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    int n;
     if (xdg && *xdg == '/') {
-      n = snprintf(buf, sizeof buf, "%s/typeset", xdg);
+      n = snprintf(buf, PATH_MAX, "%s/typeset", xdg);
     } else if (home && *home == '/') {
-      n = snprintf(buf, sizeof buf, "%s/.cache", home);
-      if (n > 0 && (size_t)n < sizeof buf) (void)mkdir(buf, 0700);
-      n = snprintf(buf, sizeof buf, "%s/.cache/typeset", home);
+      n = snprintf(buf, PATH_MAX, "%s/.cache", home);
+      if (make && n > 0 && n < PATH_MAX) (void)mkdir(buf, 0700);
+      n = snprintf(buf, PATH_MAX, "%s/.cache/typeset", home);
     } else {
-      return NULL;
+      return 0;
     }
-    if (n <= 0 || (size_t)n >= sizeof buf) return NULL;
-    dir = buf;
   }
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return NULL;
-  size_t n = strlen(dir) + 1 + strlen(name) + 1;
+  if (n <= 0 || n >= PATH_MAX) return 0;
+  return !make || mkdir(buf, 0700) == 0 || errno == EEXIST;
+}
+
+char *ts_cache_path(const char *name) {
+  char buf[PATH_MAX];
+  if (!name || !cache_dir(buf, 0)) return NULL;
+  size_t n = strlen(buf) + 1 + strlen(name) + 1;
   char *p = malloc(n);
-  if (p) (void)snprintf(p, n, "%s/%s", dir, name); /* fits: n counts both and the '/' */
+  if (p) (void)snprintf(p, n, "%s/%s", buf, name); /* fits: n counts both and the '/' */
   return p;
+}
+
+int ts_cache_dir_make(void) {
+  char buf[PATH_MAX];
+  return cache_dir(buf, 1);
 }

@@ -400,6 +400,9 @@ static inline int ts_lazy_nothing(const char **why) {
 /* Reads a whole file: returns owned (free with free()), NUL-terminated; NULL
  * with errno set on failure. max: refuse larger files (0 = 256 MiB). */
 char *ts_file_read(const char *path, size_t *len, size_t max);
+/* The same, and the file's modification time into *mtime (when given;
+ * zero when it cannot be known). */
+char *ts_file_read_mtime(const char *path, size_t *len, size_t max, struct timespec *mtime);
 /* The running executable's folder, with its final '/', into buf (n bytes);
  * returns its length, 0 when it cannot be known or does not fit.  For
  * files found relative to the executable (the installed data folder,
@@ -420,11 +423,17 @@ ts_status ts_out_open(ts_out *o, const char *path);
 ts_status ts_out_commit(ts_out *o);
 void ts_out_abort(ts_out *o); /* safe to call twice and after commit */
 /* The path of file `name` in typeset's cache folder: $TYPESET_CACHE_DIR,
- * else $XDG_CACHE_HOME/typeset, else ~/.cache/typeset (created when
- * missing); NULL when TYPESET_CACHE_DIR=off or no folder can be made.
- * Returns owned (free()).  What is kept there only saves time: every
- * reader checks what it reads and treats a bad file as absent. */
+ * else $XDG_CACHE_HOME/typeset, else ~/.cache/typeset; NULL when
+ * TYPESET_CACHE_DIR=off or no folder is known.  Returns owned (free()).
+ * The folder may not exist: a look-up then finds nothing, and a writer
+ * calls ts_cache_dir_make first (a fresh EPUB made ~25 look-ups, each with
+ * two mkdir calls while the path made the folder).  What is kept there
+ * only saves time: every reader checks what it reads and treats a bad file
+ * as absent. */
 char *ts_cache_path(const char *name);
+/* Creates the cache folder when missing (and ~/.cache for the default
+ * one); 1 when it exists then. */
+int ts_cache_dir_make(void);
 /* The running build's identity (build_id.c): the hex GNU build ID of the
  * executable (any change of its code changes it), else its file's size and
  * modification time.  Every key of what is kept between runs holds it. */

@@ -55,7 +55,7 @@ static uint32_t layout_word2(void) {
 }
 
 /* The cache file's path for the dictionary at real path src; owned or NULL
- * when caching is off or no folder is known.  Creates the folder. */
+ * when caching is off or no folder is known (the writer creates it). */
 static char *cache_path(const char *src) {
   char name[40];
   (void)snprintf(name, sizeof name, "hyph-%016llx.bin", /* 26 bytes */
@@ -212,7 +212,8 @@ static void cache_write(const char *path, const struct stat *st, const HyphenDic
     h.payload_len = b.len - sizeof h;
     h.payload_hash = payload_hash(b.data + sizeof h, h.payload_len);
     memcpy(b.data, &h, sizeof h);
-    (void)ts_write_file_atomic(path, b.data, b.len); /* a cache: failure is no error */
+    if (ts_cache_dir_make()) /* a cache: failure is no error */
+      (void)ts_write_file_atomic(path, b.data, b.len);
   }
   ts_buf_free(&b);
 }
