@@ -1684,13 +1684,14 @@ def check_crypto_standin(typeset, root, tmp):
 
 
 def check_glib_standin(typeset, root, tmp):
-    """HarfBuzz's GLib stand-in (meson.build, typeset/fonts/noglib.c): when
-    the build made it, a run loads it and neither the system's GLib nor its
-    PCRE2, and makes the same bytes as a run given the system's GLib (found
-    first through LD_LIBRARY_PATH): the multilingual sample to PDF and EPUB
-    with the cache folder off, so that every face is shaped, measured and
-    subset (Arabic, Hebrew, Devanagari, CJK); when it did not, the system's
-    GLib is loaded."""
+    """HarfBuzz's GLib stand-in (meson.build, typeset/fonts/noglib.c,
+    opened by typeset/fonts/hb_api.c before HarfBuzz): when the build made
+    it, a run loads it and neither the system's GLib nor its PCRE2, and
+    makes the same bytes as a run told to use the system's GLib
+    (TYPESET_SYSTEM_GLIB=1): the multilingual sample to PDF and EPUB with
+    the cache folder off, so that every face is shaped, measured and subset
+    (Arabic, Hebrew, Devanagari, CJK); when it did not, the system's GLib is
+    loaded."""
     module = os.environ.get("TS_TEST_NOGLIB", "")
     src = os.path.join(root, "samples", "multilingual.md")
     outs, objs, sysdir = {}, {}, ""
@@ -1705,7 +1706,7 @@ def check_glib_standin(typeset, root, tmp):
                      % ", ".join(objs["standin"]))
                 return
             sysdir = os.path.dirname(hb[0])
-            extra["LD_LIBRARY_PATH"] = sysdir
+            extra["TYPESET_SYSTEM_GLIB"] = "1"
         outs[k] = [os.path.join(tmp, "glib-%s.%s" % (k, x)) for x in ("pdf", "epub")]
         p = run([typeset, src, "-q", "-o", outs[k][0], "-o", outs[k][1]],
                 env=extra)
@@ -1718,7 +1719,8 @@ def check_glib_standin(typeset, root, tmp):
             for k in objs}
     pcre = [o for o in objs["standin"] if "pcre" in os.path.basename(o)]
     if len(glib["system"]) != 1 or os.path.dirname(glib["system"][0]) != sysdir:
-        fail("GLib stand-in: given %s first, a run loaded %s" % (sysdir, glib["system"] or "no GLib"))
+        fail("GLib stand-in: told to use the system's GLib (in %s), a run loaded %s"
+             % (sysdir, glib["system"] or "no GLib"))
         return
     for i in range(2):
         if read_bytes(outs["standin"][i]) != read_bytes(outs["system"][i]):
@@ -1867,7 +1869,7 @@ def check_installed(typeset, root, tmp):
             fail("installed layout: %s run: %s\n%s" % (label, describe(p), p.stderr.decode(errors="replace") if p else ""))
             return
         if label == "installed" and os.environ.get("TS_TEST_NOGLIB", ""):
-            # the GLib stand-in, found through the installed run path
+            # the GLib stand-in, found relative to the installed executable
             glib = [o for o in loaded_objects(p.stderr)
                     if os.path.basename(o).startswith("libglib-2.0.so")]
             if len(glib) != 1 or not os.path.realpath(glib[0]).startswith(os.path.realpath(dest)):
