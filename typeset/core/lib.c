@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <stdio.h>
+#include <string.h>
 
 int ts_lazylib_open(ts_lazylib *l, const char **why)
 {
@@ -28,4 +29,18 @@ int ts_lazylib_open(ts_lazylib *l, const char **why)
   pthread_mutex_unlock(&l->lock);
   if (!ok && why) *why = l->err;
   return ok;
+}
+
+void *ts_dlopen_beside_exe(const char *const *rel, size_t n) {
+  char path[4096];
+  size_t dir = ts_exe_dir(path, sizeof path); /* keeps the slash */
+  if (!dir) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    size_t k = strlen(rel[i]);
+    if (dir + k >= sizeof path) continue;
+    memcpy(path + dir, rel[i], k + 1);
+    void *m = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (m) return m;
+  }
+  return NULL;
 }

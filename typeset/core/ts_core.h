@@ -382,6 +382,13 @@ typedef struct ts_lazylib {
  * else 0 and *why (when given) is the reason, a message naming the library
  * (valid for the process). */
 int ts_lazylib_open(ts_lazylib *l, const char **why);
+/* Opens the first of the modules at rel[0..n) (paths relative to the
+ * running executable's folder: beside it in the build tree, where it is
+ * installed) that loads (RTLD_NOW | RTLD_LOCAL); its handle, or NULL.  For
+ * the stand-ins loaded before a library, so that the library's DT_NEEDED
+ * of their soname is the module already loaded (libzip's libcrypto,
+ * HarfBuzz's GLib); never by a path of the build's. */
+void *ts_dlopen_beside_exe(const char *const *rel, size_t n);
 /* TS_LAZY_DEFINE's before_fn for a library that needs none of the others. */
 static inline int ts_lazy_nothing(const char **why) {
   (void)why;

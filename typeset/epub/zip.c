@@ -75,17 +75,8 @@ static void *lz_standin_open(void) {
 #if defined(TS_NOCRYPTO_NAME) && defined(TS_NOCRYPTO_REL_INSTALLED)
   const char *sys = getenv("TYPESET_SYSTEM_LIBCRYPTO");
   if (sys && *sys) return NULL;
-  char path[4096];
-  size_t dir = ts_exe_dir(path, sizeof path); /* keeps the slash */
-  if (!dir) return NULL;
   static const char *const rel[] = {TS_NOCRYPTO_NAME, TS_NOCRYPTO_REL_INSTALLED};
-  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-    if (dir + strlen(rel[i]) >= sizeof path) continue;
-    memcpy(path + dir, rel[i], strlen(rel[i]) + 1);
-    void *m = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (m) return m;
-  }
-  return NULL;
+  return ts_dlopen_beside_exe(rel, sizeof rel / sizeof rel[0]);
 #else
   return NULL;
 #endif

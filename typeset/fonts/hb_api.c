@@ -3,10 +3,8 @@
 #include "fonts/hb_api.h"
 #include "fonts/ft_api.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
 #ifndef TS_HB_SONAME /* meson.build defines it from the library found */
 #define TS_HB_SONAME "libharfbuzz.so.0"
@@ -28,15 +26,8 @@ static void noglib_open_once(void) {
 #if defined(TS_NOGLIB_NAME) && defined(TS_NOGLIB_REL_INSTALLED)
   const char *sys = getenv("TYPESET_SYSTEM_GLIB");
   if (sys && *sys) return;
-  char path[4096];
-  size_t dir = ts_exe_dir(path, sizeof path); /* keeps the slash */
-  if (!dir) return;
   static const char *const rel[] = {TS_NOGLIB_NAME, TS_NOGLIB_REL_INSTALLED};
-  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-    if (dir + strlen(rel[i]) >= sizeof path) continue;
-    memcpy(path + dir, rel[i], strlen(rel[i]) + 1);
-    if (dlopen(path, RTLD_NOW | RTLD_LOCAL)) return; /* never closed */
-  }
+  (void)ts_dlopen_beside_exe(rel, sizeof rel / sizeof rel[0]); /* never closed */
 #endif
 }
 
