@@ -12,9 +12,13 @@
  * redefining the names), and call ts_hb_open before any hb_ function:
  * ts_face_load does for a face it reads, the layout (text: ts_para_* and
  * the page builder's prewarm), the cover and the subsets before they shape
- * or subset.  The names below are every HarfBuzz function typeset calls:
- * a new one is added here, or the build fails (the object would name it and
- * the executable does not link HarfBuzz). */
+ * or subset.  Not through an argument: in hb_shape(ts_face_font(f), ...)
+ * the table's pointer may be read before the argument that would open the
+ * library is evaluated (C leaves the order open), so the first call through
+ * the table is a NULL call unless HarfBuzz was opened before the statement.
+ * The names below are every HarfBuzz function typeset calls: a new one is
+ * added here, or the build fails (the object would name it and the
+ * executable does not link HarfBuzz). */
 #ifndef TS_HB_API_H
 #define TS_HB_API_H
 
